@@ -1,0 +1,88 @@
+import { Ajv } from 'ajv';
+
+/**
+ * The engine's configuration, compiled once from the environment. This module is the only place that
+ * reads `process.env`; everything else receives a frozen `Config`.
+ */
+export interface Config {
+  /** null → start an embedded PostgreSQL under `dataDir`. */
+  databaseUrl: string | null;
+  dataDir: string;
+  port: number;
+  host: string;
+  /** 32-byte key (base64 or hex) for AES-256-GCM credentials; null → generated and kept under `dataDir`. */
+  secretKey: string | null;
+  clock: 'system' | 'manual';
+  workers: boolean;
+  workerConcurrency: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Largest accepted request body in bytes. */
+  bodyLimit: number;
+  sandbox: {
+    memoryLimitMb: number;
+    cpuTimeMs: number;
+    wallTimeMs: number;
+    /** Let plugin fetch reach loopback/private addresses. For tests and local development only. */
+    allowPrivateHosts: boolean;
+  };
+}
+
+const schema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    DATABASE_URL: { type: 'string', minLength: 1 },
+    CAIRN_DATA_DIR: { type: 'string', minLength: 1, default: '.cairn' },
+    PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
+    HOST: { type: 'string', minLength: 1, default: '127.0.0.1' },
+    CAIRN_SECRET_KEY: { type: 'string', minLength: 32 },
+    CAIRN_CLOCK: { enum: ['system', 'manual'], default: 'system' },
+    CAIRN_WORKERS: { type: 'boolean', default: true },
+    CAIRN_WORKER_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 32 },
+    LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    CAIRN_BODY_LIMIT: { type: 'integer', minimum: 1024, default: 1048576 },
+    CAIRN_SANDBOX_MEMORY_MB: { type: 'integer', minimum: 8, maximum: 4096, default: 64 },
+    CAIRN_SANDBOX_CPU_MS: { type: 'integer', minimum: 1, default: 1000 },
+    CAIRN_SANDBOX_WALL_MS: { type: 'integer', minimum: 1, default: 10000 },
+    CAIRN_SANDBOX_ALLOW_PRIVATE_HOSTS: { type: 'boolean', default: false },
+  },
+} as const;
+
+const ajv = new Ajv({ useDefaults: true, coerceTypes: true, allErrors: true });
+const validate = ajv.compile(schema);
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Raw environment → defaults → validation → one frozen object. `env` is a parameter so tests can pass their own. */
+export function compileConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.properties)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  if (!validate(raw)) {
+    const problems = (validate.errors ?? []).map((e) => `${e.instancePath.slice(1) || e.params && (e.params as { missingProperty?: string }).missingProperty || 'environment'} ${e.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const r = raw as Record<string, never>;
+  return Object.freeze({
+    databaseUrl: (r.DATABASE_URL as string | undefined) ?? null,
+    dataDir: r.CAIRN_DATA_DIR,
+    port: r.PORT,
+    host: r.HOST,
+    secretKey: (r.CAIRN_SECRET_KEY as string | undefined) ?? null,
+    clock: r.CAIRN_CLOCK,
+    workers: r.CAIRN_WORKERS,
+    workerConcurrency: r.CAIRN_WORKER_CONCURRENCY,
+    logLevel: r.LOG_LEVEL,
+    bodyLimit: r.CAIRN_BODY_LIMIT,
+    sandbox: Object.freeze({
+      memoryLimitMb: r.CAIRN_SANDBOX_MEMORY_MB,
+      cpuTimeMs: r.CAIRN_SANDBOX_CPU_MS,
+      wallTimeMs: r.CAIRN_SANDBOX_WALL_MS,
+      allowPrivateHosts: r.CAIRN_SANDBOX_ALLOW_PRIVATE_HOSTS,
+    }),
+  });
+}

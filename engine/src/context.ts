@@ -1,0 +1,14 @@
+import type { Config } from './config/index.ts';
+import type { Db } from './db/index.ts';
+import type { Logger } from './logger.ts';
+import type { Clock } from './clock.ts';
+
+/** What every adapter (HTTP routes, queue tasks, CLI commands) is handed: compiled once, passed explicitly. */
+export interface EngineContext {
+  config: Readonly<Config>;
+  db: Db;
+  /** Connection string of `db` (graphile-worker opens its own pool on it). */
+  databaseUrl: string;
+  logger: Logger;
+  clock: Clock;
+}

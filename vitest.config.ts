@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// One runner for the whole workspace. isolated-vm needs --no-node-snapshot, hence forks with that execArgv.
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    execArgv: ['--no-node-snapshot'],
+    include: ['engine/**/*.test.ts', 'plugin-sdk/**/*.test.ts', 'plugins/*/test/**/*.test.ts', 'plugins/*/src/**/*.test.ts', 'builder-ui/**/*.test.{ts,tsx}'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    globalSetup: ['engine/test/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    maxWorkers: 2,
+  },
+});
