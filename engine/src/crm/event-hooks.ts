@@ -1,0 +1,18 @@
+import type { Tx } from '../db/index.ts';
+
+/** An event just written by ingestion (never a duplicate), with the contact it belongs to. */
+export interface IngestedEvent {
+  id: string;
+  seq: number;
+  workspaceId: string;
+  contactId: string;
+  type: string;
+  properties: Record<string, unknown>;
+  occurredAt: Date;
+}
+
+/**
+ * Called inside the ingestion transaction with the newly inserted events, in order. The flow engine starts
+ * the runs they trigger and enqueues their jobs here, so an accepted event and its runs commit together.
+ */
+export type OnEventsIngested = (tx: Tx, workspaceId: string, events: IngestedEvent[]) => Promise<void>;
