@@ -1,0 +1,6 @@
+/**
+ * What the builder UI (and other clients) import from the engine: wire types and JSON Schemas only.
+ * No Node or database imports anywhere under `contracts/`.
+ */
+export * from './flow.ts';
+export { coreNodeTypes, CAIRN_WIDGET } from './node-catalog.ts';
