@@ -1,0 +1,21 @@
+/**
+ * The Cairn plugin SDK: what plugin code imports. Nothing here imports Node or the engine, so a bundle of a
+ * plugin runs inside the engine's isolated-vm sandbox unchanged.
+ */
+export { definePlugin, defineAction, defineTrigger } from './define.ts';
+export type { Plugin, PluginDefinition, PluginAction, ActionDefinition, PluginTrigger, TriggerDefinition } from './define.ts';
+export type {
+  ActionContext,
+  PluginHttp,
+  HttpRequestInit,
+  HttpResponse,
+  PluginStore,
+  PluginLog,
+  ContactSnapshot,
+  TriggerRequest,
+  TriggerEvent,
+} from './context.ts';
+export { PluginError, httpError } from './errors.ts';
+export type { PluginErrorOptions, PluginErrorShape } from './errors.ts';
+export type { JsonSchema, JsonSchemaType, JsonValue, FromSchema } from './schema.ts';
+export { base64Encode, basicAuth, formEncode, hmacSha256Hex, sha256Hex, timingSafeEqual } from './encoding.ts';
