@@ -1,0 +1,106 @@
+import type { CatalogNode } from '../api/types.ts';
+
+/**
+ * The catalog's `handles` field, normalised. The contract leaves its shape open, so this accepts the
+ * plausible spellings (`{ inputs, outputs }`, `{ in, out }`, `{ target, source }`, a bare list of outputs)
+ * and outputs that come from the node's config (a split's branch keys) given as `{ from_config: "branches" }`,
+ * `"config.branches"` or a JSON pointer `"/branches"`.
+ */
+export interface OutputHandle {
+  /** `null` for the single unnamed out. */
+  id: string | null;
+  label: string;
+}
+export interface HandleSpec {
+  input: boolean;
+  outputs: OutputHandle[];
+}
+
+const UNNAMED = new Set(['', 'default', 'out', 'next', 'output']);
+
+function configPointerValue(config: Record<string, unknown>, ref: string): unknown {
+  const parts = ref.replace(/^config\./, '').replace(/^\//, '').split(/[./]/).filter(Boolean);
+  let cur: unknown = config;
+  for (const p of parts) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[p] : undefined;
+  return cur;
+}
+
+/** Branch keys held in config: an array of strings, of `{ key | id | name }` objects, or an object's keys. */
+function keysFrom(value: unknown, keyField?: string): string[] {
+  if (Array.isArray(value)) {
+    return value
+      .map((v) => {
+        if (typeof v === 'string') return v;
+        if (v && typeof v === 'object') {
+          const o = v as Record<string, unknown>;
+          const k = (keyField && o[keyField]) ?? o.key ?? o.id ?? o.name;
+          return typeof k === 'string' ? k : undefined;
+        }
+        return undefined;
+      })
+      .filter((k): k is string => typeof k === 'string');
+  }
+  if (value && typeof value === 'object') return Object.keys(value);
+  return [];
+}
+
+function outputsFrom(spec: unknown, config: Record<string, unknown>): OutputHandle[] | undefined {
+  if (spec === undefined || spec === null) return undefined;
+  if (typeof spec === 'number') return spec > 0 ? [{ id: null, label: '' }] : [];
+  if (typeof spec === 'boolean') return spec ? [{ id: null, label: '' }] : [];
+  if (typeof spec === 'string') {
+    if (spec.startsWith('config.') || spec.startsWith('/')) return keysFrom(configPointerValue(config, spec)).map((k) => ({ id: k, label: k }));
+    return [UNNAMED.has(spec) ? { id: null, label: '' } : { id: spec, label: spec }];
+  }
+  if (Array.isArray(spec)) return spec.flatMap((s) => (s === null ? [{ id: null, label: '' }] : (outputsFrom(s, config) ?? [])));
+  if (typeof spec === 'object') {
+    const o = spec as Record<string, unknown>;
+    const ref = o.from_config ?? o.fromConfig ?? o.config;
+    if (typeof ref === 'string') {
+      const keyField = typeof o.key === 'string' ? o.key : undefined;
+      const dynamic = keysFrom(configPointerValue(config, ref), keyField).map((k) => ({ id: k, label: k }));
+      const fixed = outputsFrom(o.fixed ?? o.extra, config) ?? [];
+      return [...dynamic, ...fixed];
+    }
+    const id = o.id ?? o.key ?? o.name;
+    if (typeof id === 'string' || id === null) {
+      const label = typeof o.label === 'string' ? o.label : (id ?? '');
+      return [id === null || UNNAMED.has(id) ? { id: null, label: '' } : { id, label }];
+    }
+  }
+  return undefined;
+}
+
+export function isTriggerType(entry: Pick<CatalogNode, 'type' | 'category'> | undefined, type: string): boolean {
+  return entry?.category === 'trigger' || type.startsWith('trigger.');
+}
+
+export function isActionType(entry: Pick<CatalogNode, 'type' | 'category'> | undefined, type: string): boolean {
+  return type.startsWith('action.') || type.startsWith('plugin:') || entry?.category === 'action' || entry?.category === 'plugin';
+}
+
+export function handlesFor(entry: CatalogNode | undefined, type: string, config: Record<string, unknown>): HandleSpec {
+  const h = entry?.handles;
+  let input = !isTriggerType(entry, type);
+  let outputs: OutputHandle[] | undefined;
+  if (Array.isArray(h) || typeof h === 'string') {
+    outputs = outputsFrom(h, config);
+  } else if (h && typeof h === 'object') {
+    const o = h as Record<string, unknown>;
+    const inSpec = o.inputs ?? o.input ?? o.in ?? o.target ?? o.targets;
+    if (inSpec !== undefined) input = Array.isArray(inSpec) ? inSpec.length > 0 : Boolean(inSpec);
+    outputs = outputsFrom(o.outputs ?? o.output ?? o.out ?? o.source ?? o.sources, config);
+  }
+  if (outputs === undefined) outputs = type === 'end' ? [] : [{ id: null, label: '' }];
+  // Every action may have an `error` out (taken after retries are spent), whether or not the catalog lists it.
+  if (isActionType(entry, type) && !outputs.some((o) => o.id === 'error')) outputs = [...outputs, { id: 'error', label: 'error' }];
+  // De-duplicate while keeping the catalog's order.
+  const seen = new Set<string>();
+  outputs = outputs.filter((o) => {
+    const k = o.id ?? '\u0000';
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return { input, outputs };
+}
