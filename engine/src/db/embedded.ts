@@ -279,7 +279,7 @@ function binaries(): { initdb: string; postgres: string } {
 }
 
 /** The environment for initdb/postgres: C messages (we read them), nothing from ours (no secrets leak into it). */
-const pgEnv = (): NodeJS.ProcessEnv => ({ LC_ALL: 'C', LANG: 'C', PATH: process.env.PATH ?? '/usr/bin:/bin' });
+const pgEnv = (): NodeJS.ProcessEnv => ({ LC_ALL: 'C', LANG: 'C', PATH: '/usr/local/bin:/usr/bin:/bin' });
 
 async function initdb(pgDir: string, password: string, ids: Ids | null, fast: boolean, log?: Logger): Promise<void> {
   const { initdb: bin } = binaries();

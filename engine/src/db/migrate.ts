@@ -44,6 +44,7 @@ export async function migrateDown(db: Db, opts: { all?: boolean } = {}): Promise
 }
 
 export async function migrationStatus(db: Db): Promise<{ applied: string[]; pending: string[] }> {
-  const [applied, pending] = (await db.migrate.list(config())) as [{ name: string }[], { file: string }[]];
-  return { applied: applied.map((m) => m.name), pending: pending.map((m) => m.file.replace(/\.ts$/, '')) };
+  // With a custom migration source knex lists pending migrations as the source's own items (our file names).
+  const [applied, pending] = (await db.migrate.list(config())) as [{ name: string }[], (string | { file: string })[]];
+  return { applied: applied.map((m) => m.name), pending: pending.map((m) => (typeof m === 'string' ? m : m.file).replace(/\.ts$/, '')) };
 }

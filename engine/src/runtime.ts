@@ -1,0 +1,99 @@
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config/index.ts';
+import { loadSecretKey } from './config/secret-key.ts';
+import { createManualClock, createSystemClock } from './clock.ts';
+import type { EngineContext } from './context.ts';
+import { createDb } from './db/index.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.ts';
+import { migrateUp } from './db/migrate.ts';
+import { createApp } from './http/app.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createFlowEngine } from './runner/index.ts';
+
+export interface RunningCairn {
+  /** `http://HOST:PORT` with the port actually bound (PORT=0 picks one). */
+  url: string;
+  ctx: EngineContext;
+  /** Whether the database is the embedded PostgreSQL under the data directory. */
+  embedded: boolean;
+  /** Clean shutdown: stop accepting HTTP and drain, stop the workers, close the pool, stop embedded PostgreSQL. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+}
+
+/**
+ * Starts one engine process: database (DATABASE_URL or embedded), migrations, context, flow engine, HTTP, then
+ * workers. Everything started is stopped again, in reverse order, if a later step fails.
+ */
+export async function startCairn(config: Readonly<Config>, opts: StartOptions = {}): Promise<RunningCairn> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  // Fail on a malformed CAIRN_SECRET_KEY now, not at the first credential a plugin needs.
+  loadSecretKey(config);
+  const undo: (() => Promise<void>)[] = [];
+  const unwind = async () => {
+    for (const step of undo.reverse()) await step().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
+  };
+  try {
+    let embedded: EmbeddedPostgres | null = null;
+    if (config.databaseUrl === null) {
+      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, logger });
+      undo.push(() => embedded!.stop());
+    }
+    const databaseUrl = config.databaseUrl ?? embedded!.url;
+    const db = createDb(databaseUrl);
+    undo.push(() => db.destroy());
+    const applied = await migrateWithRetry(() => migrateUp(db, databaseUrl), logger);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+
+    const ctx: EngineContext = {
+      config, db, databaseUrl, logger,
+      clock: config.clock === 'manual' ? createManualClock() : createSystemClock(),
+    };
+    const engine = createFlowEngine(ctx);
+    const app = await createApp(ctx, { onEventsIngested: engine.onEventsIngested });
+    // Pushed before listen so a failed listen still closes the app; engine.stop is safe before start.
+    undo.push(() => engine.stop());
+    undo.push(() => app.close());
+    await app.listen({ port: config.port, host: config.host });
+    if (config.workers) await engine.start();
+
+    const { port } = app.server.address() as AddressInfo;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    let stopping: Promise<void> | null = null;
+    return {
+      url: `http://${host}:${port}`,
+      ctx,
+      embedded: embedded !== null,
+      stop: () => {
+        stopping ??= (async () => {
+          logger.info('shutting down');
+          await unwind();
+          logger.info('stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+/**
+ * Several engine processes starting together on one PostgreSQL race for knex's migration lock; the loser gets
+ * "Migration table is already locked". It waits and tries again: by then the winner has applied everything.
+ */
+async function migrateWithRetry(run: () => Promise<string[]>, logger: Logger, attempts = 60): Promise<string[]> {
+  for (let i = 1; ; i++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (i >= attempts || !/already locked/i.test(String((err as Error).message))) throw err;
+      logger.info({ attempt: i }, 'migrations are being applied by another process; waiting');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
