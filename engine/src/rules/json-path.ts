@@ -1,0 +1,49 @@
+import { JSONPath } from 'jsonpath-plus';
+
+export type PathReader = (value: object) => unknown;
+
+/** `$`, then `.name`, `[0]` or `['any key']` steps: what almost every condition uses. */
+const SIMPLE = /^\$((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d{1,9}\]|\['[^'\\]*'\])*)$/;
+const STEP = /\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d{1,9})\]|\['([^'\\]*)'\]/g;
+
+/**
+ * Compiles a JSONPath the way json-rules-engine resolves it (`JSONPath({ path, json, wrap: false })`).
+ * Simple paths become direct property reads with jsonpath-plus's exact rule for each step — the holder must
+ * be truthy and own the key (so `$.name.length` reads a string's length but `''.length` is undefined);
+ * anything else (wildcards, filters, recursive descent, slices) goes to jsonpath-plus itself.
+ */
+export function compilePath(path: string): PathReader {
+  const m = SIMPLE.exec(path);
+  if (!m) return (value) => JSONPath({ path, json: value, wrap: false }) as unknown;
+  const keys: string[] = [];
+  for (const step of m[1].matchAll(STEP)) keys.push(step[1] ?? step[2] ?? step[3]);
+  if (keys.length === 0) return (value) => value;
+  if (keys.length === 1) {
+    const [k] = keys;
+    return (value) => (Object.hasOwn(value, k) ? (value as Record<string, unknown>)[k] : undefined);
+  }
+  return (value) => {
+    let cur: unknown = value;
+    for (const k of keys) {
+      if (!cur || !Object.hasOwn(cur as object, k)) return undefined;
+      cur = (cur as Record<string, unknown>)[k];
+    }
+    return cur;
+  };
+}
+
+/** Whether `path` compiles to direct property reads (no jsonpath-plus at evaluation). */
+export const isSimplePath = (path: string): boolean => SIMPLE.test(path);
+
+/** Whether jsonpath-plus can parse `path` (it must start with `$`). Returns the problem, or undefined. */
+export function checkPath(path: unknown): string | undefined {
+  if (typeof path !== 'string' || !path.startsWith('$')) return 'must be a JSONPath starting with "$", such as "$.properties.country"';
+  if (path.length > 500) return 'must be at most 500 characters';
+  if (SIMPLE.test(path)) return undefined;
+  try {
+    JSONPath({ path, json: {}, wrap: false });
+    return undefined;
+  } catch (err) {
+    return `is not a JSONPath jsonpath-plus can read (${(err as Error).message}); write it like "$.properties.country"`;
+  }
+}
