@@ -1,0 +1,118 @@
+/**
+ * The code that runs inside every plugin isolate before the plugin's bundle: it takes the one host Reference
+ * off the global object (so plugin code cannot call it with forged arguments), builds each call's frozen
+ * `ctx`, and turns whatever the plugin returns or throws into a JSON string: the only thing that crosses back.
+ * Plain ES2023 in a string because it is evaluated in a bare V8 context, not imported.
+ */
+export const BOOTSTRAP_SOURCE = String.raw`
+(function () {
+  'use strict';
+  const host = globalThis.__cairn_host;
+  delete globalThis.__cairn_host;
+  const freeze = (v) => {
+    if (v && typeof v === 'object' && !Object.isFrozen(v)) { Object.freeze(v); for (const k of Object.keys(v)) freeze(v[k]); }
+    return v;
+  };
+  const shape = (e) => {
+    try {
+      if (e instanceof Error || (e && typeof e === 'object' && typeof e.message === 'string')) {
+        const code = typeof e.code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(e.code) ? e.code : 'PLUGIN_ERROR';
+        return { code, message: String(e.message).slice(0, 2000), retryable: e.retryable === true };
+      }
+      let text;
+      try { text = JSON.stringify(e); } catch { text = undefined; }
+      if (text === undefined) text = typeof e;
+      return { code: 'PLUGIN_THREW_NON_ERROR', message: 'the plugin threw a non-Error value: ' + String(text).slice(0, 500), retryable: false };
+    } catch {
+      return { code: 'PLUGIN_THREW_NON_ERROR', message: 'the plugin threw a value that cannot be read', retryable: false };
+    }
+  };
+  class HostError extends Error {
+    constructor(e) { super(e.message); this.name = 'HostError'; this.code = e.code; this.retryable = e.retryable; }
+  }
+  const call = (op, args) =>
+    host.apply(undefined, [op, JSON.stringify(args)], { result: { promise: true } }).then((text) => {
+      const r = JSON.parse(text);
+      if (r.error) throw new HostError(r.error);
+      return r.value;
+    });
+  const str = (v, what) => { if (typeof v !== 'string') throw new TypeError(what + ' must be a string'); return v; };
+  const makeCtx = (callId, input) => {
+    const log = (level) => (message, fields) => {
+      let f = null;
+      try { f = fields === undefined ? null : JSON.parse(JSON.stringify(fields)); } catch { f = null; }
+      host.applyIgnored(undefined, ['log', JSON.stringify({ callId, level, message: String(message), fields: f })]);
+    };
+    return Object.freeze({
+      http: Object.freeze({
+        fetch: async (url, init) => {
+          const i = init ?? {};
+          const r = await call('fetch', {
+            callId, url: String(url), method: i.method ?? 'GET', headers: i.headers ?? {},
+            body: i.body === undefined || i.body === null ? null : str(i.body, 'fetch body'), timeoutMs: i.timeoutMs ?? null,
+          });
+          const body = r.body;
+          return Object.freeze({
+            status: r.status, ok: r.status >= 200 && r.status < 300, headers: freeze(r.headers), url: r.url,
+            text: async () => body,
+            json: async () => JSON.parse(body),
+          });
+        },
+      }),
+      secrets: freeze(input.secrets),
+      store: Object.freeze({
+        get: (key) => call('store.get', { callId, key: str(key, 'store key') }).then((v) => (v === null ? undefined : v.value)),
+        set: (key, value) => call('store.set', { callId, key: str(key, 'store key'), value: value === undefined ? null : value }).then(() => undefined),
+        delete: (key) => call('store.delete', { callId, key: str(key, 'store key') }).then(() => undefined),
+      }),
+      log: Object.freeze({ debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }),
+      contact: freeze(input.contact),
+      idempotencyKey: input.idempotencyKey,
+    });
+  };
+  const finish = (value) => {
+    try {
+      const text = JSON.stringify({ ok: true, value: value === undefined ? null : value });
+      return text === undefined ? JSON.stringify({ ok: true, value: null }) : text;
+    } catch (e) {
+      return JSON.stringify({ ok: false, error: { code: 'PLUGIN_OUTPUT_NOT_JSON', message: 'the result is not JSON-serializable: ' + shape(e).message, retryable: false } });
+    }
+  };
+  const fail = (e) => JSON.stringify({ ok: false, error: shape(e) });
+  let plugin = null;
+  const entry = {
+    load() {
+      const mod = globalThis.__cairn_plugin;
+      const p = mod && (mod.kind === 'plugin' ? mod : mod.default);
+      if (!p || p.kind !== 'plugin') throw new Error('the bundle does not export a plugin: export default definePlugin({...})');
+      plugin = p;
+      return JSON.stringify({
+        id: p.id, name: p.name, version: p.version, description: p.description, allowedHosts: p.allowedHosts, auth: p.auth,
+        actions: p.actions.map((a) => ({ key: a.key, title: a.title, description: a.description, props: a.props, output: a.output })),
+        triggers: p.triggers.map((t) => ({ key: t.key, title: t.title, description: t.description })),
+      });
+    },
+    async runAction(callId, key, inputJson) {
+      try {
+        const input = JSON.parse(inputJson);
+        const action = plugin.actions.find((a) => a.key === key);
+        if (!action) return fail({ code: 'PLUGIN_UNKNOWN_ACTION', message: 'no action "' + key + '" in plugin ' + plugin.id });
+        return finish(await action.run(makeCtx(callId, input), freeze(input.props)));
+      } catch (e) {
+        return fail(e);
+      }
+    },
+    async runTrigger(key, inputJson) {
+      try {
+        const input = JSON.parse(inputJson);
+        const trigger = plugin.triggers.find((t) => t.key === key);
+        if (!trigger) return fail({ code: 'PLUGIN_UNKNOWN_TRIGGER', message: 'no trigger "' + key + '" in plugin ' + plugin.id });
+        return finish(await trigger.verify(freeze(input.request), freeze(input.secrets)));
+      } catch (e) {
+        return fail(e);
+      }
+    },
+  };
+  Object.defineProperty(globalThis, '__cairn_entry', { value: Object.freeze(entry), writable: false, configurable: false, enumerable: false });
+})();
+`;

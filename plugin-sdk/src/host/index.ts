@@ -1,0 +1,18 @@
+/**
+ * The sandbox host: Node + isolated-vm code that loads plugin bundles. Used by the engine
+ * (`engine/src/sandbox`) and by `@cairn/plugin-sdk/testing`; plugin code never imports it (the build refuses).
+ */
+export { PluginIsolate } from './plugin-isolate.ts';
+export type {
+  SandboxLimits,
+  LimitKind,
+  PluginManifest,
+  ActionManifest,
+  PluginStoreBackend,
+  HostServices,
+  ActionCall,
+  SandboxResult,
+  LogLevel,
+} from './plugin-isolate.ts';
+export { guardedFetch, isPrivateAddress, FetchError } from './net-guard.ts';
+export type { FetchPolicy, FetchRequest, FetchResult } from './net-guard.ts';

@@ -1,0 +1,191 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { BlockList, isIP } from 'node:net';
+
+/**
+ * `ctx.http.fetch` on the host side. A plugin reaches only the hosts its manifest lists, and never a private,
+ * loopback or link-local address (cloud metadata, the engine's own database) unless the operator names that
+ * exact host:port as allowed. The check runs on the addresses DNS returns and the connection is pinned to the
+ * checked address, so a name cannot resolve to a public address for the check and a private one for the
+ * connect. Redirects are followed here, one hop at a time, each checked again.
+ */
+
+export interface FetchPolicy {
+  /** From the manifest: `api.example.com`, `*.example.com`, optionally `:port`. */
+  allowedHosts: readonly string[];
+  /**
+   * `host:port` pairs that may resolve to private/loopback addresses: an explicit, per-destination override
+   * for tests and local development (a local receiver), never a blanket switch.
+   */
+  privateHosts: readonly string[];
+  timeoutMs: number;
+  maxResponseBytes: number;
+  maxRedirects: number;
+}
+
+export interface FetchRequest {
+  method: string;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+export interface FetchResult {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  url: string;
+}
+
+/** A refused or failed fetch; `code` is what the plugin (and the step error) sees. */
+export class FetchError extends Error {
+  override name = 'FetchError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+  }
+}
+
+const blocked = new BlockList();
+for (const [net, bits] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
+  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
+] as const) blocked.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) {
+  blocked.addSubnet(net, bits, 'ipv6');
+}
+
+/** Loopback, private (RFC 1918, ULA), link-local, CGNAT, multicast, reserved; IPv4-mapped IPv6 is unwrapped. */
+export function isPrivateAddress(address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return blocked.check(mapped[1]!, 'ipv4');
+  const family = isIP(address);
+  if (family === 0) return true;
+  return blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+function defaultPort(u: URL): string {
+  return u.port || (u.protocol === 'https:' ? '443' : '80');
+}
+
+function hostAllowed(u: URL, allowed: readonly string[]): boolean {
+  const host = u.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  const port = defaultPort(u);
+  return allowed.some((entry) => {
+    const m = /^(.*?)(?::(\d+))?$/.exec(entry.toLowerCase())!;
+    const pattern = m[1]!.replace(/^\[|\]$/g, '');
+    if (m[2] && m[2] !== port) return false;
+    if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
+    return host === pattern;
+  });
+}
+
+async function resolveChecked(u: URL, policy: FetchPolicy): Promise<{ address: string; family: number }> {
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await dnsLookup(host, { all: true }).catch((err: Error) => {
+    throw new FetchError('FETCH_DNS_FAILED', `cannot resolve ${host}: ${err.message}`, true);
+  });
+  const exempt = policy.privateHosts.includes(`${host.toLowerCase()}:${defaultPort(u)}`);
+  for (const a of addresses) {
+    if (!exempt && isPrivateAddress(a.address)) {
+      throw new FetchError('FETCH_PRIVATE_ADDRESS', `fetch to ${u.host} refused: it resolves to ${a.address}, a private, loopback or link-local address`);
+    }
+  }
+  if (addresses.length === 0) throw new FetchError('FETCH_DNS_FAILED', `cannot resolve ${host}`, true);
+  return addresses[0]!;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** One checked request per hop; returns the final response read in full (up to the size cap). */
+export async function guardedFetch(url: string, req: FetchRequest, policy: FetchPolicy, signal?: AbortSignal): Promise<FetchResult> {
+  const deadline = AbortSignal.timeout(policy.timeoutMs);
+  const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  let current = url;
+  let { method, body } = req;
+  for (let hop = 0; ; hop++) {
+    let u: URL;
+    try {
+      u = new URL(current);
+    } catch {
+      throw new FetchError('FETCH_BAD_URL', `"${current.slice(0, 200)}" is not an absolute URL`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FetchError('FETCH_BAD_URL', `only http and https URLs can be fetched, not ${u.protocol}`);
+    if (u.username || u.password) throw new FetchError('FETCH_BAD_URL', 'credentials in the URL are not allowed; send an Authorization header');
+    if (!hostAllowed(u, policy.allowedHosts)) {
+      throw new FetchError('FETCH_HOST_NOT_ALLOWED', `fetch to ${u.host} refused: not in the plugin's allowedHosts (${policy.allowedHosts.join(', ') || 'none'})${hop ? ` (redirect hop ${hop})` : ''}`);
+    }
+    const target = await resolveChecked(u, policy);
+    const res = await request(u, target, { method, headers: req.headers, body }, policy.maxResponseBytes, abort);
+    if (REDIRECTS.has(res.status) && res.headers.location) {
+      if (hop >= policy.maxRedirects) throw new FetchError('FETCH_TOO_MANY_REDIRECTS', `more than ${policy.maxRedirects} redirects from ${url}`);
+      current = new URL(res.headers.location, u).href;
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = null;
+      }
+      continue;
+    }
+    return { ...res, url: u.href };
+  }
+}
+
+function request(
+  u: URL,
+  target: { address: string; family: number },
+  req: FetchRequest,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<Omit<FetchResult, 'url'>> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortError(signal, u));
+    const mod = u.protocol === 'https:' ? https : http;
+    const headers: Record<string, string> = { ...req.headers };
+    if (req.body !== null) headers['content-length'] = String(Buffer.byteLength(req.body));
+    const r = mod.request(
+      u,
+      {
+        method: req.method,
+        headers,
+        signal,
+        agent: false,
+        // Pin the connection to the address that was checked.
+        lookup: ((_h: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) =>
+          opts?.all ? cb(null, [target]) : cb(null, target.address, target.family)) as never,
+      },
+      (res) => {
+        const declared = Number(res.headers['content-length'] ?? 0);
+        if (declared > maxBytes) {
+          res.destroy();
+          return reject(tooLarge(u, maxBytes));
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > maxBytes) {
+            res.destroy();
+            reject(tooLarge(u, maxBytes));
+          } else chunks.push(c);
+        });
+        res.on('end', () => {
+          const out: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+          resolve({ status: res.statusCode ?? 0, headers: out, body: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', (err) => reject(signal.aborted ? abortError(signal, u) : new FetchError('FETCH_FAILED', `reading ${u.host}: ${err.message}`, true)));
+      },
+    );
+    r.on('error', (err) => reject(signal.aborted ? abortError(signal, u) : new FetchError('FETCH_FAILED', `request to ${u.host} failed: ${err.message}`, true)));
+    r.end(req.body ?? undefined);
+  });
+}
+
+const tooLarge = (u: URL, max: number) => new FetchError('FETCH_RESPONSE_TOO_LARGE', `response from ${u.host} exceeds the ${max} byte limit`);
+const abortError = (signal: AbortSignal, u: URL) =>
+  (signal.reason as Error)?.name === 'TimeoutError'
+    ? new FetchError('FETCH_TIMEOUT', `request to ${u.host} timed out`, true)
+    : new FetchError('FETCH_ABORTED', `request to ${u.host} was aborted: the call ended`);

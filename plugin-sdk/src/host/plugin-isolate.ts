@@ -1,0 +1,355 @@
+import ivm from 'isolated-vm';
+import type { JsonValue } from '../schema.ts';
+import type { TriggerEvent, TriggerRequest } from '../context.ts';
+import type { PluginErrorShape } from '../errors.ts';
+import { BOOTSTRAP_SOURCE } from './bootstrap.ts';
+import { FetchError, guardedFetch, type FetchPolicy } from './net-guard.ts';
+
+/**
+ * One plugin bundle loaded in one isolated-vm isolate. This is the sandbox core that the engine pools (per
+ * plugin version and workspace) and that `@cairn/plugin-sdk/testing` uses as is, so a plugin's tests run in
+ * the same sandbox as production. It knows nothing of the engine: the store, the logger and the fetch
+ * policy are handed in.
+ *
+ * Limits: memory (isolate heap, enforced by V8/isolated-vm, which disposes the isolate), CPU time per call
+ * (isolated-vm's `timeout` for the synchronous part, plus a watchdog on `isolate.cpuTime` because awaited
+ * continuations run outside that timeout) and a wall-clock deadline per call that Cairn enforces itself
+ * (a never-settling promise would otherwise hang the step). Any breach disposes the isolate; the owner
+ * notices `disposed` and loads a fresh one for the next call.
+ */
+
+export interface SandboxLimits {
+  memoryLimitMb: number;
+  cpuTimeMs: number;
+  wallTimeMs: number;
+}
+
+export type LimitKind = 'memory' | 'cpu time' | 'wall time';
+
+export interface ActionManifest {
+  key: string;
+  title: string;
+  description: string;
+  props: Record<string, unknown>;
+  output: Record<string, unknown> | null;
+}
+
+/** What the bundle itself declares (the build writes it to manifest.json; the engine compares them). */
+export interface PluginManifest {
+  id: string;
+  name: string;
+  version: string;
+  description: string;
+  allowedHosts: string[];
+  auth: Record<string, unknown> | null;
+  actions: ActionManifest[];
+  triggers: { key: string; title: string; description: string }[];
+}
+
+/** The persistent key-value store of one plugin in one workspace. */
+export interface PluginStoreBackend {
+  get(key: string): Promise<JsonValue | undefined>;
+  set(key: string, value: JsonValue): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface HostServices {
+  store: PluginStoreBackend;
+  /** `meta` is what the caller passed with the call (run id, node id...). */
+  log(level: LogLevel, message: string, fields: Record<string, JsonValue> | null, meta: Record<string, unknown>): void;
+  /**
+   * `allowedHosts` comes from the bundle's own declaration; the rest from the operator. `testHosts`
+   * (`host:port`) are added to the allowed hosts AND exempt from the private-address check: the explicit
+   * override that lets tests reach a local receiver without opening every private address.
+   */
+  fetch: Omit<FetchPolicy, 'allowedHosts'> & { testHosts?: readonly string[] };
+}
+
+export interface ActionCall {
+  props: JsonValue;
+  secrets: Record<string, string>;
+  contact: JsonValue;
+  idempotencyKey: string;
+  /** Passed back to `services.log` so log lines carry run and node ids. */
+  meta?: Record<string, unknown>;
+  /** Aborts the call (e.g. the engine shuts down); the isolate is disposed like on a limit breach. */
+  signal?: AbortSignal;
+}
+
+export type SandboxResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; error: PluginErrorShape & { limit?: LimitKind } };
+
+const MAX_RESULT_CHARS = 1024 * 1024;
+const MAX_STORE_KEY = 200;
+const MAX_STORE_VALUE_CHARS = 64 * 1024;
+const MAX_LOG_CHARS = 4000;
+const MAX_LOG_LINES_PER_CALL = 200;
+const WATCHDOG_MS = 10;
+
+interface ActiveCall {
+  meta: Record<string, unknown>;
+  logLines: number;
+  fetches: AbortController;
+}
+
+export class PluginIsolate {
+  readonly manifest: PluginManifest;
+  private readonly isolate: ivm.Isolate;
+  private readonly context: ivm.Context;
+  private readonly runActionRef: ivm.Reference<(...a: unknown[]) => Promise<string>>;
+  private readonly runTriggerRef: ivm.Reference<(...a: unknown[]) => Promise<string>>;
+  private readonly calls = new Map<string, ActiveCall>();
+  private nextCallId = 1;
+  private disposeReason: LimitKind | 'disposed' | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
+  private readonly cpuStarts = new Map<string, bigint>();
+
+  private constructor(
+    isolate: ivm.Isolate,
+    context: ivm.Context,
+    manifest: PluginManifest,
+    refs: { action: ivm.Reference<(...a: unknown[]) => Promise<string>>; trigger: ivm.Reference<(...a: unknown[]) => Promise<string>> },
+    private readonly limits: SandboxLimits,
+    private readonly services: HostServices,
+  ) {
+    this.isolate = isolate;
+    this.context = context;
+    this.manifest = manifest;
+    this.runActionRef = refs.action;
+    this.runTriggerRef = refs.trigger;
+  }
+
+  /** Creates the isolate, installs the bootstrap, evaluates the bundle and reads the plugin's declaration. */
+  static async load(bundle: string, limits: SandboxLimits, services: HostServices): Promise<PluginIsolate> {
+    const isolate = new ivm.Isolate({ memoryLimit: limits.memoryLimitMb });
+    let self: PluginIsolate | null = null;
+    try {
+      const context = await isolate.createContext();
+      // One host entry point; validated per op. It is bound to `self` once the instance exists.
+      const hostRef = new ivm.Reference(async (op: unknown, args: unknown) => (self ? self.dispatch(op, args) : JSON.stringify({ error: { code: 'HOST_NOT_READY', message: 'the sandbox is still loading', retryable: false } })));
+      await context.global.set('__cairn_host', hostRef);
+      await context.eval(BOOTSTRAP_SOURCE, { timeout: limits.cpuTimeMs });
+      const script = await isolate.compileScript(bundle, { filename: 'plugin-bundle.js' });
+      await script.run(context, { timeout: limits.cpuTimeMs });
+      script.release();
+      const manifestText: unknown = await context.eval('__cairn_entry.load()', { timeout: limits.cpuTimeMs });
+      const manifest = JSON.parse(String(manifestText)) as PluginManifest;
+      const action = (await context.eval('__cairn_entry.runAction', { reference: true })) as ivm.Reference<(...a: unknown[]) => Promise<string>>;
+      const trigger = (await context.eval('__cairn_entry.runTrigger', { reference: true })) as ivm.Reference<(...a: unknown[]) => Promise<string>>;
+      self = new PluginIsolate(isolate, context, manifest, { action, trigger }, limits, services);
+      return self;
+    } catch (err) {
+      if (!isolate.isDisposed) isolate.dispose();
+      throw new Error(`cannot load the plugin bundle: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** false once a limit breach (or `dispose`) ended this isolate: load a new one. */
+  get healthy(): boolean {
+    return this.disposeReason === null && !this.isolate.isDisposed;
+  }
+
+  get activeCalls(): number {
+    return this.calls.size;
+  }
+
+  /** Heap statistics of the isolate (for the memory-per-isolate figure and operators). */
+  async heap(): Promise<{ usedBytes: number; totalBytes: number; externalBytes: number }> {
+    const s = await this.isolate.getHeapStatistics();
+    return { usedBytes: s.used_heap_size, totalBytes: s.total_heap_size, externalBytes: s.externally_allocated_size };
+  }
+
+  runAction(key: string, call: ActionCall): Promise<SandboxResult<JsonValue>> {
+    const input = JSON.stringify({ props: call.props, secrets: call.secrets, contact: call.contact, idempotencyKey: call.idempotencyKey });
+    return this.invoke(`action ${key}`, call.meta ?? {}, call.signal, (callId) => [this.runActionRef, [callId, key, input]]);
+  }
+
+  async runTrigger(key: string, request: TriggerRequest, secrets: Record<string, string>, meta: Record<string, unknown> = {}): Promise<SandboxResult<TriggerEvent[]>> {
+    const input = JSON.stringify({ request, secrets });
+    const r = await this.invoke(`trigger ${key}`, meta, undefined, () => [this.runTriggerRef, [key, input]]);
+    if (r.ok && !Array.isArray(r.value)) {
+      return { ok: false, error: { code: 'PLUGIN_BAD_TRIGGER_RESULT', message: `trigger ${key} of ${this.label} must return a list of events`, retryable: false } };
+    }
+    return r as SandboxResult<TriggerEvent[]>;
+  }
+
+  dispose(): void {
+    this.terminate('disposed');
+  }
+
+  private get label(): string {
+    return `plugin ${this.manifest.id}@${this.manifest.version}`;
+  }
+
+  private async invoke(
+    what: string,
+    meta: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+    target: (callId: string) => [ivm.Reference<(...a: unknown[]) => Promise<string>>, unknown[]],
+  ): Promise<SandboxResult<JsonValue>> {
+    if (!this.healthy) return this.limitResult(what, this.disposeReason === 'disposed' || !this.disposeReason ? null : this.disposeReason);
+    const callId = String(this.nextCallId++);
+    const active: ActiveCall = { meta, logLines: 0, fetches: new AbortController() };
+    this.calls.set(callId, active);
+    this.cpuStarts.set(callId, this.isolate.cpuTime);
+    this.startWatchdog();
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => this.terminate('disposed');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const [ref, args] = target(callId);
+      const running = ref.apply(undefined, args, { timeout: this.limits.cpuTimeMs, result: { promise: true } });
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          this.terminate('wall time');
+          reject(new Error('wall time'));
+        }, this.limits.wallTimeMs);
+      });
+      const text = await Promise.race([running, deadline]);
+      return this.parseResult(what, text);
+    } catch (err) {
+      return this.failure(what, err);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      active.fetches.abort();
+      this.calls.delete(callId);
+      this.cpuStarts.delete(callId);
+      if (this.calls.size === 0) this.stopWatchdog();
+    }
+  }
+
+  private parseResult(what: string, text: unknown): SandboxResult<JsonValue> {
+    if (typeof text !== 'string') return { ok: false, error: { code: 'PLUGIN_BAD_RESULT', message: `${what} of ${this.label} returned no result`, retryable: false } };
+    if (text.length > MAX_RESULT_CHARS) {
+      return { ok: false, error: { code: 'PLUGIN_OUTPUT_TOO_LARGE', message: `${what} of ${this.label} returned ${text.length} characters; the limit is ${MAX_RESULT_CHARS}`, retryable: false } };
+    }
+    const r = JSON.parse(text) as { ok?: unknown; value?: JsonValue; error?: { code?: unknown; message?: unknown; retryable?: unknown } };
+    if (r.ok === true) return { ok: true, value: r.value ?? null };
+    const e = r.error ?? {};
+    return {
+      ok: false,
+      error: {
+        code: typeof e.code === 'string' ? e.code : 'PLUGIN_ERROR',
+        message: `${what} of ${this.label} failed: ${typeof e.message === 'string' ? e.message : 'unknown error'}`,
+        retryable: e.retryable === true,
+      },
+    };
+  }
+
+  private failure(what: string, err: unknown): SandboxResult<JsonValue> {
+    const message = (err as Error)?.message ?? String(err);
+    if (!this.disposeReason) {
+      if (/memory limit/i.test(message) || this.isolate.isDisposed) this.terminate('memory');
+      else if (/timed out/i.test(message)) this.terminate('cpu time');
+      else this.terminate('disposed');
+    }
+    return this.limitResult(what, this.disposeReason === 'disposed' ? null : this.disposeReason, message);
+  }
+
+  private limitResult(what: string, limit: LimitKind | null, detail?: string): SandboxResult<never> {
+    if (!limit) {
+      return { ok: false, error: { code: 'PLUGIN_SANDBOX_FAILED', message: `${what} of ${this.label} could not run: ${detail ?? 'the isolate was disposed'}`, retryable: true } };
+    }
+    const value = limit === 'memory' ? `${this.limits.memoryLimitMb} MB` : limit === 'cpu time' ? `${this.limits.cpuTimeMs} ms` : `${this.limits.wallTimeMs} ms`;
+    return {
+      ok: false,
+      error: { code: 'PLUGIN_LIMIT_EXCEEDED', limit, message: `${what} of ${this.label} exceeded its ${limit} limit (${value}); the isolate was disposed`, retryable: false },
+    };
+  }
+
+  private terminate(reason: LimitKind | 'disposed'): void {
+    this.disposeReason ??= reason;
+    this.stopWatchdog();
+    for (const c of this.calls.values()) c.fetches.abort();
+    if (!this.isolate.isDisposed) this.isolate.dispose();
+  }
+
+  /** Awaited continuations run outside isolated-vm's `timeout`; this catches a loop that starts after an await. */
+  private startWatchdog(): void {
+    if (this.watchdog) return;
+    const limitNs = BigInt(this.limits.cpuTimeMs) * 1_000_000n;
+    this.watchdog = setInterval(() => {
+      if (this.isolate.isDisposed) return this.stopWatchdog();
+      const now = this.isolate.cpuTime;
+      for (const start of this.cpuStarts.values()) if (now - start > limitNs) return this.terminate('cpu time');
+    }, WATCHDOG_MS);
+    this.watchdog.unref();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
+  }
+
+  /** Every host function the isolate can reach goes through here; arguments are untrusted. */
+  private async dispatch(op: unknown, argsText: unknown): Promise<string> {
+    try {
+      if (typeof op !== 'string' || typeof argsText !== 'string' || argsText.length > MAX_RESULT_CHARS) throw new FetchError('HOST_BAD_ARGUMENTS', 'bad host call');
+      const args = JSON.parse(argsText) as Record<string, unknown>;
+      const call = typeof args.callId === 'string' ? this.calls.get(args.callId) : undefined;
+      if (!call) throw new FetchError('HOST_CALL_ENDED', 'this call has already ended; ctx cannot be used after run() returns');
+      return JSON.stringify({ value: await this.hostOp(op, args, call) });
+    } catch (err) {
+      const e = err as { code?: unknown; message?: unknown; retryable?: unknown };
+      const code = typeof e.code === 'string' && /^[A-Z_]+$/.test(e.code) ? e.code : 'HOST_ERROR';
+      return JSON.stringify({ error: { code, message: String(e.message ?? err), retryable: e.retryable === true } });
+    }
+  }
+
+  private async hostOp(op: string, args: Record<string, unknown>, call: ActiveCall): Promise<JsonValue> {
+    switch (op) {
+      case 'fetch':
+        return this.fetchOp(args, call) as unknown as Promise<JsonValue>;
+      case 'store.get':
+        return { value: (await this.services.store.get(storeKey(args.key))) ?? null };
+      case 'store.set': {
+        const value = JSON.stringify(args.value ?? null);
+        if (value.length > MAX_STORE_VALUE_CHARS) throw new FetchError('STORE_VALUE_TOO_LARGE', `store values are limited to ${MAX_STORE_VALUE_CHARS} characters of JSON`);
+        await this.services.store.set(storeKey(args.key), args.value as JsonValue);
+        return null;
+      }
+      case 'store.delete':
+        await this.services.store.delete(storeKey(args.key));
+        return null;
+      case 'log': {
+        if (++call.logLines > MAX_LOG_LINES_PER_CALL) return null;
+        const level = (['debug', 'info', 'warn', 'error'] as const).find((l) => l === args.level) ?? 'info';
+        const fields = args.fields && typeof args.fields === 'object' && !Array.isArray(args.fields) ? (args.fields as Record<string, JsonValue>) : null;
+        this.services.log(level, String(args.message).slice(0, MAX_LOG_CHARS), fields, call.meta);
+        return null;
+      }
+      default:
+        throw new FetchError('HOST_UNKNOWN_OP', `unknown host operation ${op}`);
+    }
+  }
+
+  private async fetchOp(args: Record<string, unknown>, call: ActiveCall) {
+    const method = String(args.method ?? 'GET').toUpperCase();
+    if (!['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'].includes(method)) throw new FetchError('FETCH_BAD_METHOD', `method ${method} is not supported`);
+    const headers: Record<string, string> = {};
+    if (args.headers && typeof args.headers === 'object') {
+      for (const [k, v] of Object.entries(args.headers as Record<string, unknown>)) {
+        if (typeof v !== 'string' || !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(k) || /[\r\n]/.test(v)) throw new FetchError('FETCH_BAD_HEADER', `header "${k}" is not a valid header`);
+        headers[k.toLowerCase()] = v;
+      }
+    }
+    const body = args.body === null || args.body === undefined ? null : String(args.body);
+    const timeoutMs = typeof args.timeoutMs === 'number' && args.timeoutMs > 0 ? Math.min(args.timeoutMs, this.services.fetch.timeoutMs) : this.services.fetch.timeoutMs;
+    const { testHosts = [], ...policy } = this.services.fetch;
+    return guardedFetch(
+      String(args.url),
+      { method, headers, body },
+      { ...policy, timeoutMs, allowedHosts: [...this.manifest.allowedHosts, ...testHosts], privateHosts: [...policy.privateHosts, ...testHosts] },
+      call.fetches.signal,
+    );
+  }
+}
+
+function storeKey(key: unknown): string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_STORE_KEY) throw new FetchError('STORE_BAD_KEY', `store keys are strings of 1 to ${MAX_STORE_KEY} characters`);
+  return key;
+}
