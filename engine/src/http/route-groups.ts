@@ -1,7 +1,44 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { EngineContext } from '../context.ts';
+import type { OnEventsIngested } from '../crm/event-hooks.ts';
+import { authRoutes } from './auth.ts';
+import { contactsRoutes } from './contacts.ts';
+import { eventsRoutes } from './events.ts';
+
+/** What every route group is handed by http/app.ts. */
+export interface RouteGroupOptions {
+  ctx: EngineContext;
+  /** The flow engine's ingestion hook (starts runs in the ingestion transaction). */
+  onEventsIngested?: OnEventsIngested;
+}
 
 /**
- * Every route group of the public API, one fastify plugin each, registered under /v1 by http/app.ts.
- * Add a group here when you add a file under http/.
+ * One fastify plugin per route group, registered under /v1 by http/app.ts, in an encapsulated scope that already
+ * authenticates every request (Bearer API key or session cookie + CSRF), rate-limits it, and answers every error
+ * as problem+json. The pattern (see http/contacts.ts for a full example):
+ *
+ * ```ts
+ * import type { RouteGroup } from './route-groups.ts';
+ * import { pageQuery, page, parseCursor, requireUuid, idempotent, type AuthedRequest } from './kit.ts';
+ *
+ * export const flowsRoutes: RouteGroup = async (app, { ctx }) => {
+ *   app.get('/flows/:id', {
+ *     config: { area: 'flows' },                       // role check: GET = read, other methods = write
+ *     schema: { params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } },
+ *   }, async (request) => {
+ *     const id = requireUuid((request.params as { id: string }).id, 'flow'); // non-UUID → 404
+ *     const { workspaceId } = request.auth!;           // scope EVERY query by workspaceId; other workspace → 404
+ *     ...
+ *   });
+ * };
+ * ```
+ * - `config.area`: 'events' | 'contacts' | 'flows' | 'runs' | 'workspace' (default 'workspace' = admin-only writes).
+ *   `config.anyRole: true` lets every authenticated role in; `config.public: true` skips authentication.
+ * - Request schemas: plain inline JSON Schema (no `$ref` to shared schemas), `additionalProperties: false` on every
+ *   object of a body. Bodies are validated without type coercion; querystring/params are coerced.
+ * - Throw `CairnError` (engine/src/errors.ts: `notFound`, `invalid(detail, [{ path, message }])`, `conflict`...).
  */
-export const routeGroups: FastifyPluginAsync[] = [];
+export type RouteGroup = FastifyPluginAsync<RouteGroupOptions>;
+
+/** Add your group here (one line) when you add a file under http/. */
+export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes];

@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { SESSION_COOKIE } from '../auth/sessions.ts';
+import type { EngineContext } from '../context.ts';
+import type { OnEventsIngested } from '../crm/event-hooks.ts';
+import { CairnError } from '../errors.ts';
+import { createAuthHook } from './authenticate.ts';
+import { healthRoutes } from './health.ts';
+import { errorHandler, notFoundHandler } from './problems.ts';
+import { routeGroups } from './route-groups.ts';
+import { validatorCompiler } from './validation.ts';
+
+export interface AppOptions {
+  onEventsIngested?: OnEventsIngested;
+  /** Requests per key (or session, or IP when anonymous) per window. Default 100,000 per minute. */
+  rateLimit?: { max: number; timeWindowMs: number };
+}
+
+const DEFAULT_RATE_LIMIT = { max: 100_000, timeWindowMs: 60_000 };
+
+/** The bucket a request counts against: its API key (hashed, never kept in clear), else its session, else its IP. */
+function rateLimitKey(request: FastifyRequest): string {
+  const authz = request.headers.authorization;
+  if (authz) return `k:${createHash('sha256').update(authz).digest('base64url').slice(0, 22)}`;
+  const session = request.cookies?.[SESSION_COOKIE];
+  if (session) return `s:${createHash('sha256').update(session).digest('base64url').slice(0, 22)}`;
+  return `ip:${request.ip}`;
+}
+
+/**
+ * The HTTP API, built but not listening (the runtime calls `listen`; tests use `inject`). Every route group of
+ * route-groups.ts is registered under /v1 behind authentication, role checks and rate limiting; /healthz and
+ * /readyz stay outside; the OpenAPI document is generated from the routes' JSON Schemas at /docs/json.
+ */
+export async function createApp(ctx: EngineContext, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.logger as FastifyBaseLogger,
+    bodyLimit: ctx.config.bodyLimit,
+    // Bodies like {"__proto__": ...} are refused (400) rather than silently stripped.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    disableRequestLogging: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.decorateRequest('auth', null);
+
+  await app.register(fastifyCookie);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Cairn API', version: '1.0.0', description: 'Workflow automation for customer lifecycles. See docs/api.md.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'cairn_<prefix>_<secret>' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await healthRoutes(app, ctx);
+
+  const limit = opts.rateLimit ?? DEFAULT_RATE_LIMIT;
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', createAuthHook(ctx));
+    await v1.register(fastifyRateLimit, {
+      global: true,
+      max: limit.max,
+      timeWindow: limit.timeWindowMs,
+      keyGenerator: rateLimitKey,
+      errorResponseBuilder: (_request, context) => new CairnError('CAIRN_ERR_RATE_LIMITED', `rate limit of ${context.max} requests per ${limit.timeWindowMs / 1000} s exceeded for this key; retry after ${context.after}`),
+    });
+    for (const group of routeGroups) await v1.register(group, { ctx, onEventsIngested: opts.onEventsIngested });
+  }, { prefix: '/v1' });
+
+  return app;
+}

@@ -1,0 +1,80 @@
+import { createSession, deleteSession, findSession, SESSION_COOKIE, SESSION_TTL_MS } from '../auth/sessions.ts';
+import { DUMMY_HASH, verifyPassword } from '../auth/passwords.ts';
+import { findUserByEmail } from '../auth/users.ts';
+import { getWorkspaceById, getWorkspaceBySlug } from '../crm/workspaces.ts';
+import { CairnError } from '../errors.ts';
+import type { RouteGroup } from './route-groups.ts';
+
+const meSchema = {
+  type: 'object',
+  properties: {
+    user: { type: 'object', nullable: true, properties: { id: { type: 'string' }, email: { type: 'string' }, name: { type: 'string', nullable: true } } },
+    workspace: { type: 'object', properties: { id: { type: 'string' }, slug: { type: 'string' }, name: { type: 'string' } } },
+    role: { type: 'string', enum: ['admin', 'editor', 'viewer', 'ingest'] },
+    csrf_token: { type: 'string', nullable: true },
+  },
+} as const;
+
+const badLogin = () => new CairnError('CAIRN_ERR_UNAUTHORIZED', 'workspace, email or password is wrong');
+
+/** Builder-UI sessions: login sets an HttpOnly SameSite=Lax cookie; /auth/me hands the UI its CSRF token. */
+export const authRoutes: RouteGroup = async (app, { ctx }) => {
+  app.post('/auth/login', {
+    config: { public: true },
+    schema: {
+      tags: ['auth'], summary: 'Log in (sets the session cookie)', security: [],
+      body: {
+        type: 'object', additionalProperties: false, required: ['workspace', 'email', 'password'],
+        properties: {
+          workspace: { type: 'string', minLength: 1, maxLength: 63 },
+          email: { type: 'string', minLength: 1, maxLength: 320 },
+          password: { type: 'string', minLength: 1, maxLength: 1024 },
+        },
+      },
+      response: { 200: meSchema },
+    },
+  }, async (request, reply) => {
+    const body = request.body as { workspace: string; email: string; password: string };
+    const workspace = await getWorkspaceBySlug(ctx.db, body.workspace);
+    const user = workspace ? await findUserByEmail(ctx.db, workspace.id, body.email) : undefined;
+    // Verify even when there is no such user, so the answer takes as long either way.
+    const ok = await verifyPassword(body.password, user?.password_hash ?? DUMMY_HASH);
+    if (!workspace || !user || !ok) throw badLogin();
+    const session = await createSession(ctx.db, { workspaceId: workspace.id, userId: user.id, now: ctx.clock.now() });
+    reply.setCookie(SESSION_COOKIE, session.token, {
+      path: '/', httpOnly: true, sameSite: 'lax', secure: request.protocol === 'https', maxAge: SESSION_TTL_MS / 1000,
+    });
+    return {
+      user: { id: user.id, email: user.email, name: user.name }, workspace: { id: workspace.id, slug: workspace.slug, name: workspace.name },
+      role: user.role, csrf_token: session.csrfToken,
+    };
+  });
+
+  app.post('/auth/logout', {
+    config: { anyRole: true },
+    schema: { tags: ['auth'], summary: 'Log out (ends the session)' },
+  }, async (request, reply) => {
+    const auth = request.auth!;
+    if (auth.sessionId) await deleteSession(ctx.db, auth.workspaceId, auth.sessionId);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.code(204).send();
+  });
+
+  app.get('/auth/me', {
+    config: { anyRole: true },
+    schema: { tags: ['auth'], summary: 'Who is calling', response: { 200: meSchema } },
+  }, async (request) => {
+    const auth = request.auth!;
+    const workspace = await getWorkspaceById(ctx.db, auth.workspaceId);
+    if (!workspace) throw new CairnError('CAIRN_ERR_UNAUTHORIZED', 'the workspace no longer exists');
+    let user = null;
+    let csrf: string | null = null;
+    if (auth.userId) {
+      const row = await ctx.db('users').where({ id: auth.userId, workspace_id: auth.workspaceId }).first<{ id: string; email: string; name: string | null }>('id', 'email', 'name');
+      user = row ?? null;
+      const token = request.cookies[SESSION_COOKIE];
+      csrf = token ? (await findSession(ctx.db, token, ctx.clock.now()))?.csrfToken ?? null : null;
+    }
+    return { user, workspace: { id: workspace.id, slug: workspace.slug, name: workspace.name }, role: auth.role, csrf_token: csrf };
+  });
+};
