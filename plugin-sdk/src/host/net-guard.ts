@@ -19,6 +19,13 @@ export interface FetchPolicy {
    * for tests and local development (a local receiver), never a blanket switch.
    */
   privateHosts: readonly string[];
+  /**
+   * Operator's blanket development switch: private and loopback addresses are allowed for the plugin's own
+   * allowedHosts, but link-local (cloud metadata) never, nor any `address:port` in `deniedTargets`
+   * (the engine puts its own database there).
+   */
+  allowPrivate?: boolean;
+  deniedTargets?: readonly string[];
   timeoutMs: number;
   maxResponseBytes: number;
   maxRedirects: number;
@@ -58,6 +65,15 @@ for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 
   blocked.addSubnet(net, bits, 'ipv6');
 }
 
+const linkLocal = new BlockList();
+linkLocal.addSubnet('169.254.0.0', 16, 'ipv4');
+linkLocal.addSubnet('fe80::', 10, 'ipv6');
+
+function isLinkLocal(address: string): boolean {
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address;
+  return isIP(v4) === 4 ? linkLocal.check(v4, 'ipv4') : linkLocal.check(address, 'ipv6');
+}
+
 /** Loopback, private (RFC 1918, ULA), link-local, CGNAT, multicast, reserved; IPv4-mapped IPv6 is unwrapped. */
 export function isPrivateAddress(address: string): boolean {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
@@ -88,9 +104,14 @@ async function resolveChecked(u: URL, policy: FetchPolicy): Promise<{ address: s
   const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await dnsLookup(host, { all: true }).catch((err: Error) => {
     throw new FetchError('FETCH_DNS_FAILED', `cannot resolve ${host}: ${err.message}`, true);
   });
-  const exempt = policy.privateHosts.includes(`${host.toLowerCase()}:${defaultPort(u)}`);
+  const port = defaultPort(u);
+  const exempt = policy.privateHosts.includes(`${host.toLowerCase()}:${port}`);
   for (const a of addresses) {
-    if (!exempt && isPrivateAddress(a.address)) {
+    if (policy.deniedTargets?.includes(`${a.address}:${port}`)) {
+      throw new FetchError('FETCH_PRIVATE_ADDRESS', `fetch to ${u.host} refused: ${a.address}:${port} is a service of the engine itself`);
+    }
+    const blanket = policy.allowPrivate === true && !isLinkLocal(a.address);
+    if (!exempt && !blanket && isPrivateAddress(a.address)) {
       throw new FetchError('FETCH_PRIVATE_ADDRESS', `fetch to ${u.host} refused: it resolves to ${a.address}, a private, loopback or link-local address`);
     }
   }

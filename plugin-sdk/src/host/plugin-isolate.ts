@@ -201,7 +201,7 @@ export class PluginIsolate {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const [ref, args] = target(callId);
-      const running = ref.apply(undefined, args, { timeout: this.limits.cpuTimeMs, result: { promise: true } });
+      const running = ref.apply(undefined, args as never[], { timeout: this.limits.cpuTimeMs, result: { promise: true } });
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           this.terminate('wall time');

@@ -1,0 +1,68 @@
+import type { JsonValue } from '@cairn/plugin-sdk';
+import type { PluginManifest } from '@cairn/plugin-sdk/host';
+import type { EngineContext } from '../context.ts';
+import { CairnError } from '../errors.ts';
+import type { ActionInput, ActionRegistry, ExternalAction, Json } from '../runner/actions.ts';
+import type { SandboxHost } from '../sandbox/host.ts';
+import { loadCredentials } from './credentials.ts';
+import { parsePluginType } from './flow-plugins.ts';
+import { checkProps, propsOf } from './manifest.ts';
+import { getInstall, getManifest } from './registry.ts';
+
+/**
+ * The `ActionRegistry` for `plugin:<id>/<key>` nodes: resolves the version the flow version pinned (or, for
+ * a flow published before pins existed, the plugin's current version), validates the node's config against
+ * the action's props schema again before every call, hands the workspace's decrypted credentials to the
+ * sandbox and maps sandbox failures to step errors: a limit breach → CAIRN_ERR_PLUGIN_LIMIT (USER, not
+ * retried), a plugin error → CAIRN_ERR_STEP_FAILED, retryable as the plugin said.
+ */
+export function createPluginActionRegistry(ctx: EngineContext, sandbox: SandboxHost, opts: { secretKey: Buffer }): ActionRegistry {
+  // Published versions are immutable, so their manifests can be cached forever.
+  const manifests = new Map<string, Promise<PluginManifest | null>>();
+  const manifestOf = (workspaceId: string, pluginId: string, version: string) => {
+    const k = `${workspaceId}/${pluginId}@${version}`;
+    let m = manifests.get(k);
+    if (!m) {
+      m = getManifest(ctx.db, workspaceId, pluginId, version);
+      manifests.set(k, m);
+      m.then((v) => v === null && manifests.delete(k), () => manifests.delete(k));
+    }
+    return m;
+  };
+
+  return {
+    async resolve(type, { workspaceId, pluginPins }): Promise<ExternalAction | undefined> {
+      const ref = parsePluginType(type);
+      if (!ref) return undefined;
+      const version = pluginPins[ref.pluginId] ?? (await getInstall(ctx.db, workspaceId, ref.pluginId))?.currentVersion;
+      if (!version) return undefined;
+      const manifest = await manifestOf(workspaceId, ref.pluginId, version);
+      if (!manifest?.actions.some((a) => a.key === ref.key)) return undefined;
+      const label = `plugin ${ref.pluginId}@${version} action ${ref.key}`;
+      return {
+        async run(input: ActionInput): Promise<{ output: Json }> {
+          const install = await getInstall(ctx.db, workspaceId, ref.pluginId);
+          if (!install?.enabled) throw new CairnError('CAIRN_ERR_STEP_FAILED', `${label} cannot run: the plugin is disabled in this workspace`);
+          const props = propsOf(input.config);
+          const problems = checkProps(manifest, ref.key, props, '/config');
+          if (problems.length) {
+            throw new CairnError('CAIRN_ERR_STEP_FAILED', `node ${input.nodeId}: the config does not match the props schema of ${label}: ${problems[0]!.path} ${problems[0]!.message}`, { errors: problems.map((p) => ({ ...p, node_id: input.nodeId })) });
+          }
+          const secrets = await loadCredentials(ctx.db, opts.secretKey, workspaceId, ref.pluginId);
+          const result = await sandbox.runAction({ workspaceId, pluginId: ref.pluginId, version }, ref.key, {
+            props: props as JsonValue,
+            secrets,
+            contact: JSON.parse(JSON.stringify(input.contact)) as JsonValue,
+            idempotencyKey: input.idempotencyKey,
+            meta: { flowId: input.flowId, runId: input.runId, nodeId: input.nodeId, attempt: input.attempt },
+            signal: input.signal,
+          });
+          if (result.ok) return { output: result.value as Json };
+          const e = result.error;
+          if (e.limit) throw new CairnError('CAIRN_ERR_PLUGIN_LIMIT', e.message, { retryable: false });
+          throw new CairnError('CAIRN_ERR_STEP_FAILED', `[${e.code}] ${e.message}`, { retryable: e.retryable });
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import type { EngineContext } from '../context.ts';
+import { loadSecretKey } from '../config/secret-key.ts';
+import type { ActionRegistry } from '../runner/actions.ts';
+import { createSandboxHost, type SandboxFetchOptions, type SandboxHost } from '../sandbox/host.ts';
+import { createPluginActionRegistry } from './action-registry.ts';
+import { getBundle } from './registry.ts';
+import { createPluginStore } from './store.ts';
+
+export interface PluginRuntime {
+  sandbox: SandboxHost;
+  actions: ActionRegistry;
+  close(): Promise<void>;
+}
+
+/** The database's own address: never reachable from a plugin, even with the development switch on. */
+function databaseTargets(url: string): string[] {
+  try {
+    const u = new URL(url);
+    const port = u.port || '5432';
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' ? [`127.0.0.1:${port}`, `::1:${port}`] : [`${host}:${port}`];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Wires the sandbox host and the plugin action registry from the engine context: bundles from
+ * `plugin_versions`, `ctx.store` in `plugin_store`, limits and the private-host switch from the config.
+ * `fetch.testHosts` is for tests that run a local receiver.
+ */
+export function createPluginRuntime(ctx: EngineContext, opts: { secretKey?: Buffer; fetch?: SandboxFetchOptions } = {}): PluginRuntime {
+  const secretKey = opts.secretKey ?? loadSecretKey(ctx.config);
+  const sandbox = createSandboxHost({
+    limits: { memoryLimitMb: ctx.config.sandbox.memoryLimitMb, cpuTimeMs: ctx.config.sandbox.cpuTimeMs, wallTimeMs: ctx.config.sandbox.wallTimeMs },
+    logger: ctx.logger,
+    async loadBundle(ref) {
+      const b = await getBundle(ctx.db, ref.workspaceId, ref.pluginId, ref.version);
+      if (!b) throw new Error(`no bundle for ${ref.pluginId}@${ref.version} in this workspace`);
+      return b.bundle;
+    },
+    storeFor: (ref) => createPluginStore(ctx.db, ctx.clock, ref.workspaceId, ref.pluginId),
+    fetch: {
+      allowPrivate: ctx.config.sandbox.allowPrivateHosts,
+      ...opts.fetch,
+      deniedTargets: [...databaseTargets(ctx.databaseUrl), ...(opts.fetch?.deniedTargets ?? [])],
+    },
+  });
+  return { sandbox, actions: createPluginActionRegistry(ctx, sandbox, { secretKey }), close: () => sandbox.close() };
+}

@@ -1,0 +1,144 @@
+import {
+  PluginIsolate, type ActionCall, type HostServices, type PluginStoreBackend, type SandboxLimits, type SandboxResult,
+} from '@cairn/plugin-sdk/host';
+import type { JsonValue, TriggerEvent, TriggerRequest } from '@cairn/plugin-sdk';
+import type { Logger } from '../logger.ts';
+
+/**
+ * The engine's sandbox host: a pool of plugin isolates, one per (workspace, plugin, version), loaded on first
+ * use and kept warm. An isolate is never shared between workspaces or plugin versions, so a plugin only ever
+ * sees its own workspace's data. A call that breaches a limit leaves a disposed isolate behind; the next call
+ * sees it unhealthy and loads a fresh one. The sandbox core itself (`PluginIsolate`) lives in the SDK so that
+ * `@cairn/plugin-sdk/testing` runs plugins in exactly this sandbox.
+ */
+
+export interface PluginRef {
+  workspaceId: string;
+  pluginId: string;
+  version: string;
+}
+
+export interface SandboxFetchOptions {
+  /** `host:port` destinations plugins may reach even though they are private/loopback (tests, local receivers). */
+  testHosts?: readonly string[];
+  /** Blanket development switch (`CAIRN_SANDBOX_ALLOW_PRIVATE_HOSTS`); link-local and `deniedTargets` stay refused. */
+  allowPrivate?: boolean;
+  /** `address:port` never reachable (the engine's own database). */
+  deniedTargets?: readonly string[];
+  timeoutMs?: number;
+  maxResponseBytes?: number;
+  maxRedirects?: number;
+}
+
+export interface SandboxHostOptions {
+  limits: SandboxLimits;
+  logger: Logger;
+  loadBundle(ref: PluginRef): Promise<string>;
+  storeFor(ref: PluginRef): PluginStoreBackend;
+  fetch?: SandboxFetchOptions;
+  /** Least recently used idle isolates beyond this are disposed. */
+  maxIsolates?: number;
+}
+
+export interface SandboxHost {
+  runAction(ref: PluginRef, key: string, call: ActionCall): Promise<SandboxResult<JsonValue>>;
+  runTrigger(ref: PluginRef, key: string, request: TriggerRequest, secrets: Record<string, string>): Promise<SandboxResult<TriggerEvent[]>>;
+  /** Loads (or returns the warm) isolate; exposed for cold-start measurement and pre-warming. */
+  warm(ref: PluginRef): Promise<PluginIsolate>;
+  stats(): { isolates: number; loads: number };
+  close(): Promise<void>;
+}
+
+const keyOf = (r: PluginRef) => `${r.workspaceId}/${r.pluginId}@${r.version}`;
+
+export function createSandboxHost(opts: SandboxHostOptions): SandboxHost {
+  const pool = new Map<string, Promise<PluginIsolate>>();
+  const maxIsolates = opts.maxIsolates ?? 256;
+  let loads = 0;
+  let closed = false;
+  const f = opts.fetch ?? {};
+
+  const servicesFor = (ref: PluginRef): HostServices => {
+    const log = opts.logger.child({ workspaceId: ref.workspaceId, pluginId: ref.pluginId, pluginVersion: ref.version });
+    return {
+      store: opts.storeFor(ref),
+      log: (level, message, fields, meta) => log[level]({ ...meta, ...(fields ? { fields } : {}), source: 'plugin' }, message),
+      fetch: {
+        privateHosts: [],
+        testHosts: f.testHosts ?? [],
+        allowPrivate: f.allowPrivate ?? false,
+        deniedTargets: f.deniedTargets ?? [],
+        timeoutMs: f.timeoutMs ?? 10_000,
+        maxResponseBytes: f.maxResponseBytes ?? 5 * 1024 * 1024,
+        maxRedirects: f.maxRedirects ?? 5,
+      },
+    };
+  };
+
+  const evict = () => {
+    if (pool.size <= maxIsolates) return;
+    // Map iteration order is insertion order; `get` re-inserts on use, so the first entries are the least recent.
+    for (const [k, p] of pool) {
+      if (pool.size <= maxIsolates) break;
+      pool.delete(k);
+      void p.then((iso) => (iso.activeCalls === 0 ? iso.dispose() : undefined), () => undefined);
+    }
+  };
+
+  const get = async (ref: PluginRef): Promise<PluginIsolate> => {
+    if (closed) throw new Error('the sandbox host is closed');
+    const k = keyOf(ref);
+    const existing = pool.get(k);
+    if (existing) {
+      const iso = await existing.catch(() => null);
+      if (iso?.healthy && pool.get(k) === existing) {
+        pool.delete(k);
+        pool.set(k, existing);
+        return iso;
+      }
+      if (pool.get(k) === existing) pool.delete(k);
+    }
+    const loading = (async () => {
+      loads++;
+      return PluginIsolate.load(await opts.loadBundle(ref), opts.limits, servicesFor(ref));
+    })();
+    pool.set(k, loading);
+    loading.catch(() => pool.get(k) === loading && pool.delete(k));
+    evict();
+    return loading;
+  };
+
+  const loadFailure = (ref: PluginRef, err: unknown) => ({
+    ok: false as const,
+    error: { code: 'PLUGIN_LOAD_FAILED', message: `plugin ${ref.pluginId}@${ref.version} could not be loaded: ${(err as Error).message}`, retryable: true },
+  });
+
+  return {
+    warm: get,
+    async runAction(ref, key, call) {
+      let iso: PluginIsolate;
+      try {
+        iso = await get(ref);
+      } catch (err) {
+        return loadFailure(ref, err);
+      }
+      return iso.runAction(key, call);
+    },
+    async runTrigger(ref, key, request, secrets) {
+      let iso: PluginIsolate;
+      try {
+        iso = await get(ref);
+      } catch (err) {
+        return loadFailure(ref, err);
+      }
+      return iso.runTrigger(key, request, secrets);
+    },
+    stats: () => ({ isolates: pool.size, loads }),
+    async close() {
+      closed = true;
+      const all = [...pool.values()];
+      pool.clear();
+      for (const p of all) (await p.catch(() => null))?.dispose();
+    },
+  };
+}
