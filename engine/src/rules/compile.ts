@@ -96,8 +96,9 @@ function compileGroup(children: Compiled[], op: 'all' | 'any'): Compiled['evalua
   if (children.length === 1) return children[0].evaluate;
   const byPriority = new Map<number, Compiled[]>();
   for (const ch of children) byPriority.set(ch.priority, [...(byPriority.get(ch.priority) ?? []), ch]);
-  const sets = [...byPriority.entries()].sort((a, b) => b[0] - a[0]).map(([, set]) => set.map((ch) => ch.evaluate));
-  const exhaustive = [...byPriority.values()].map((set) => set.some((ch) => ch.mayThrow));
+  const ordered = [...byPriority.entries()].sort((a, b) => b[0] - a[0]).map(([, set]) => set);
+  const sets = ordered.map((set) => set.map((ch) => ch.evaluate));
+  const exhaustive = ordered.map((set) => set.some((ch) => ch.mayThrow));
   const isAll = op === 'all';
   return (facts) => {
     for (let s = 0; s < sets.length; s++) {
