@@ -18,6 +18,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest accepted request body in bytes. */
   bodyLimit: number;
+  /** Requests per API key (or session, or anonymous IP) per minute before 429. */
+  rateLimitPerMinute: number;
   sandbox: {
     memoryLimitMb: number;
     cpuTimeMs: number;
@@ -41,6 +43,7 @@ const schema = {
     CAIRN_WORKER_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 32 },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
     CAIRN_BODY_LIMIT: { type: 'integer', minimum: 1024, default: 1048576 },
+    CAIRN_RATE_LIMIT: { type: 'integer', minimum: 1, default: 600000 },
     CAIRN_SANDBOX_MEMORY_MB: { type: 'integer', minimum: 8, maximum: 4096, default: 64 },
     CAIRN_SANDBOX_CPU_MS: { type: 'integer', minimum: 1, default: 1000 },
     CAIRN_SANDBOX_WALL_MS: { type: 'integer', minimum: 1, default: 10000 },
@@ -78,6 +81,7 @@ export function compileConfig(env: Record<string, string | undefined> = process.
     workerConcurrency: r.CAIRN_WORKER_CONCURRENCY,
     logLevel: r.LOG_LEVEL,
     bodyLimit: r.CAIRN_BODY_LIMIT,
+    rateLimitPerMinute: r.CAIRN_RATE_LIMIT,
     sandbox: Object.freeze({
       memoryLimitMb: r.CAIRN_SANDBOX_MEMORY_MB,
       cpuTimeMs: r.CAIRN_SANDBOX_CPU_MS,
