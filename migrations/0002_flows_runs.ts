@@ -63,6 +63,8 @@ export async function up(knex: Knex): Promise<void> {
       -- Only runs of flows whose reentry is not 'always' are exclusive: one open run per contact and flow.
       exclusive boolean NOT NULL,
       trigger_event_id uuid,
+      -- Events of the contact with seq <= since_seq have been applied to this run (or predate it).
+      since_seq bigint NOT NULL DEFAULT 0,
       vars jsonb NOT NULL DEFAULT '{}',
       error jsonb,
       started_at timestamptz NOT NULL,
@@ -142,6 +144,18 @@ export async function up(knex: Knex): Promise<void> {
       UNIQUE (workspace_id, key)
     );
 
+    -- Heartbeats of engine processes' graphile-worker pools, so jobs locked by a process that died (SIGKILL,
+    -- power loss) are unlocked in seconds instead of graphile-worker's 4 hours. Engine-level, not tenant data:
+    -- workspace_id stays null.
+    CREATE TABLE engine_workers (
+      worker_id text PRIMARY KEY,
+      workspace_id uuid,
+      host text NOT NULL,
+      pid integer NOT NULL,
+      started_at timestamptz NOT NULL DEFAULT now(),
+      heartbeat_at timestamptz NOT NULL DEFAULT now()
+    );
+
     CREATE TABLE tasks (
       id uuid PRIMARY KEY,
       workspace_id uuid NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
@@ -161,6 +175,6 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw(`DROP TABLE IF EXISTS tasks, routing_pools, owners, flow_stats, node_stats, run_steps, runs,
+  await knex.raw(`DROP TABLE IF EXISTS tasks, engine_workers, routing_pools, owners, flow_stats, node_stats, run_steps, runs,
     flow_enrollments, flow_triggers, flow_versions, flows CASCADE`);
 }

@@ -1,6 +1,6 @@
 /**
  * All engine time flows through a Clock. `system` is wall time; `manual` (CAIRN_CLOCK=manual) stands still
- * until advanced, and advancing fires every timer that falls due, in order, before it returns.
+ * until the flow engine advances it (POST /v1/_test/clock/advance), firing every timer that falls due on the way.
  */
 export interface Clock {
   readonly kind: 'system' | 'manual';
@@ -9,9 +9,8 @@ export interface Clock {
 
 export interface ManualClock extends Clock {
   readonly kind: 'manual';
-  /** Moves time forward (never backwards) and awaits every listener (the timer poller drains due work). */
-  advanceTo(to: Date): Promise<void>;
-  onAdvance(listener: (now: Date) => Promise<void>): () => void;
+  /** Sets the time; never backwards. Use the flow engine's `advanceClock`, which fires due timers on the way. */
+  set(to: Date): void;
 }
 
 export function createSystemClock(): Clock {
@@ -19,19 +18,15 @@ export function createSystemClock(): Clock {
 }
 
 export function createManualClock(start: Date = new Date()): ManualClock {
-  let current = new Date(Math.floor(start.getTime() / 1000) * 1000);
-  const listeners = new Set<(now: Date) => Promise<void>>();
+  let current = Math.floor(start.getTime() / 1000) * 1000;
   return {
     kind: 'manual',
-    now: () => new Date(current.getTime()),
-    async advanceTo(to: Date) {
-      if (to.getTime() < current.getTime()) throw new RangeError('the test clock never moves backwards');
-      current = new Date(to.getTime());
-      for (const l of listeners) await l(new Date(current.getTime()));
-    },
-    onAdvance(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+    now: () => new Date(current),
+    set(to: Date) {
+      if (to.getTime() < current) throw new RangeError('the test clock never moves backwards');
+      current = to.getTime();
     },
   };
 }
+
+export const isManual = (clock: Clock): clock is ManualClock => clock.kind === 'manual';

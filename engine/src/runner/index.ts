@@ -1,22 +1,134 @@
 import type { EngineContext } from '../context.ts';
 import type { OnEventsIngested } from '../crm/event-hooks.ts';
+import { withTx } from '../db/index.ts';
+import { isManual } from '../clock.ts';
+import { CairnError } from '../errors.ts';
+import { loadSecretKey } from '../config/secret-key.ts';
+import { ingestEvents } from '../crm/events.ts';
+import { createWebhookAction } from '../channels/webhook.ts';
+import { pendingJobs, startQueue } from '../queue/worker.ts';
+import type { ActionRegistry } from './actions.ts';
+import { GroupCommit } from './batcher.ts';
+import { createEnrollment } from './enroll.ts';
+import { createActionRunner, type ActionJob } from './external.ts';
+import { FlowCache } from './flow-cache.ts';
+import { ACTION_TASK, CONTACTS_TASK, processBatch, type ContactRequest } from './store.ts';
+import { fireDue, nextWake, startTimerPoller } from './timers.ts';
 
-/**
- * The flow engine as the runtime sees it: the ingestion hook that starts runs, and the workers that advance
- * them. (Filled in by the runner work; this is the seam runtime.ts composes against.)
- */
+/** The flow engine as the runtime sees it: the ingestion hook that starts runs, and the workers that advance them. */
 export interface FlowEngine {
   onEventsIngested: OnEventsIngested;
+  /** Compiled flow versions (shared with the HTTP layer's dry run). */
+  flows: FlowCache;
   /** Starts graphile-worker and the timer poller in this process. */
   start(): Promise<void>;
   /** Stops taking work, lets running jobs finish, releases connections. */
   stop(): Promise<void>;
+  /** Manual clock only: moves time to `to`, firing every due timer in order, and returns once all work has settled. */
+  advanceClock(to: Date): Promise<void>;
+  /** Resolves when no job of ours is runnable or running (any process) and this process has nothing in flight. */
+  drain(timeoutMs?: number): Promise<void>;
 }
 
-export function createFlowEngine(_ctx: EngineContext): FlowEngine {
+export interface FlowEngineOptions {
+  /** Resolves plugin actions (`plugin:<id>/<key>`); the plugin platform provides it. */
+  registry?: ActionRegistry;
+}
+
+export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {}): FlowEngine {
+  const flows = new FlowCache();
+  const onEventsIngested = createEnrollment({ flows, clock: ctx.clock });
+  const log = ctx.logger.child({ component: 'runner' });
+
+  const batcher = new GroupCommit<ContactRequest>(
+    async (workspaceId, requests) => {
+      const started = Date.now();
+      const r = await withTx(ctx.db, (tx) =>
+        processBatch(tx, workspaceId, requests, {
+          flows,
+          now: ctx.clock.now(),
+          emit: async (t, ws, events) => {
+            await ingestEvents(
+              t,
+              ws,
+              events.map((e) => ({ type: e.type, contact: {}, contactId: e.contact.id, properties: e.properties as never, idempotency_key: e.idempotencyKey, source: 'flow' })),
+              { onEventsIngested },
+              { now: ctx.clock.now() },
+            );
+          },
+        }),
+      );
+      log.debug({ workspaceId, contacts: requests.length, runs: r.runs, steps: r.steps, durationMs: Date.now() - started }, 'batch committed');
+    },
+    { maxBatch: 1000, maxConcurrent: 2 },
+  );
+  const submit = (workspaceId: string, requests: ContactRequest[]) => batcher.submit(workspaceId, requests);
+
+  const runAction = createActionRunner({
+    db: ctx.db,
+    clock: ctx.clock,
+    flows,
+    builtins: { 'action.webhook': createWebhookAction({ secret: loadSecretKey(ctx.config), now: () => ctx.clock.now() }) },
+    registry: opts.registry,
+    submit,
+    logger: log,
+    wallTimeMs: 120_000,
+  });
+
+  let queue: { stop(): Promise<void> } | null = null;
+  let poller: { stop(): Promise<void> } | null = null;
+
+  const drain = async (timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await batcher.whenIdle();
+      if ((await pendingJobs(ctx.db, [CONTACTS_TASK, ACTION_TASK])) === 0 && batcher.idle) return;
+      if (Date.now() > deadline) throw new CairnError('CAIRN_ERR_UNAVAILABLE', `work did not settle within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+
   return {
-    onEventsIngested: async () => {},
-    start: async () => {},
-    stop: async () => {},
+    onEventsIngested,
+    flows,
+    drain,
+    async start() {
+      queue = await startQueue({
+        connectionString: ctx.databaseUrl,
+        db: ctx.db,
+        logger: ctx.logger,
+        concurrency: ctx.config.workerConcurrency,
+        tasks: {
+          [CONTACTS_TASK]: async (payload) => {
+            const p = payload as { w: string; c: string[] };
+            await submit(p.w, p.c.map((contactId) => ({ contactId })));
+          },
+          [ACTION_TASK]: async (payload) => runAction(payload as ActionJob),
+        },
+      });
+      if (!isManual(ctx.clock)) poller = startTimerPoller({ db: ctx.db, clock: ctx.clock, logger: log });
+    },
+    async stop() {
+      await poller?.stop();
+      await queue?.stop();
+      await batcher.whenIdle();
+      poller = queue = null;
+    },
+    async advanceClock(to) {
+      const clock = ctx.clock;
+      if (!isManual(clock)) throw new CairnError('CAIRN_ERR_NOT_FOUND', 'the test clock is not enabled (CAIRN_CLOCK=manual)');
+      if (to.getTime() < clock.now().getTime()) {
+        throw new CairnError('CAIRN_ERR_VALIDATION', 'the test clock never moves backwards', { errors: [{ path: '/to', message: 'is before the current test time' }] });
+      }
+      for (;;) {
+        await drain();
+        const next = await nextWake(ctx.db, to);
+        if (!next) break;
+        if (next.getTime() > clock.now().getTime()) clock.set(next);
+        await fireDue(ctx.db, clock.now());
+      }
+      clock.set(to);
+      await drain();
+    },
   };
 }

@@ -1,0 +1,148 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { Condition, FlowDocument, Reentry, NodeTypeSpec } from '../contracts/flow.ts';
+import { coreNodeType } from './node-types.ts';
+import { compileCondition } from '../rules/index.ts';
+import { compileTemplates } from './templates.ts';
+import { durationMs } from './duration.ts';
+
+/** Facts a condition or template sees. `run` holds the outputs of the run's earlier steps, by node id. */
+export interface Facts {
+  contact: Record<string, unknown>;
+  event: Record<string, unknown> | null;
+  run: Record<string, unknown>;
+}
+
+export type Predicate = (facts: Facts, now: Date) => boolean;
+
+export type NodeKind = 'trigger' | 'condition' | 'split' | 'delay' | 'wait' | 'action' | 'end';
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  backoffMs: number;
+  factor: number;
+}
+
+export interface CompiledNode {
+  id: string;
+  type: string;
+  kind: NodeKind;
+  /** Config with schema defaults applied. */
+  config: Record<string, any>;
+  /** Out-handle → target node id. The unnamed handle is `default`. */
+  out: ReadonlyMap<string, string>;
+  /** condition: the rule; wait_for_event: its optional match rule; trigger.event: its optional `when`. */
+  test?: Predicate;
+  /** Renders the config's Liquid templates for one contact/event/run. */
+  render: (facts: Facts) => Record<string, any>;
+  external: boolean;
+  retry: RetryPolicy;
+}
+
+export interface CompiledFlow {
+  workspaceId: string;
+  flowId: string;
+  version: number;
+  name: string;
+  reentry: Reentry;
+  goal: { event?: string; test?: Predicate } | null;
+  exitOn: { event: string; test?: Predicate }[];
+  trigger: CompiledNode;
+  nodes: ReadonlyMap<string, CompiledNode>;
+  pluginPins: Record<string, string>;
+}
+
+const ajv = new Ajv({ useDefaults: true, strict: false, allErrors: false });
+addFormats.default(ajv);
+const defaultsFor = new Map<string, ValidateFunction>();
+
+function applyDefaults(spec: NodeTypeSpec | undefined, config: unknown): Record<string, any> {
+  const copy = structuredClone((config ?? {}) as Record<string, any>);
+  if (!spec) return copy;
+  let fn = defaultsFor.get(spec.type);
+  if (!fn) {
+    fn = ajv.compile(spec.config_schema);
+    defaultsFor.set(spec.type, fn);
+  }
+  fn(copy);
+  return copy;
+}
+
+function kindOf(type: string): NodeKind {
+  if (type.startsWith('trigger.')) return 'trigger';
+  if (type === 'condition') return 'condition';
+  if (type === 'split') return 'split';
+  if (type === 'delay') return 'delay';
+  if (type === 'wait_for_event') return 'wait';
+  if (type === 'end') return 'end';
+  return 'action';
+}
+
+const predicate = (rule: Condition | undefined): Predicate | undefined => {
+  if (!rule) return undefined;
+  const evaluate = compileCondition(rule);
+  return (facts, now) => evaluate(facts as never, { now });
+};
+
+const NO_RETRY: RetryPolicy = { maxAttempts: 1, backoffMs: 0, factor: 1 };
+
+function retryPolicy(config: Record<string, any>, kind: NodeKind): RetryPolicy {
+  if (kind !== 'action') return NO_RETRY;
+  const r = config.retry as { max_attempts?: number; backoff?: string; factor?: number } | undefined;
+  return {
+    maxAttempts: r?.max_attempts ?? 3,
+    backoffMs: durationMs(r?.backoff ?? 'PT10S', new Date(0)),
+    factor: r?.factor ?? 2,
+  };
+}
+
+/**
+ * A validated document → the executor's form: adjacency by handle, conditions and templates compiled once.
+ * Versions are immutable, so a compiled version is cached for the life of the process.
+ */
+export function compileFlow(
+  doc: FlowDocument,
+  ids: { workspaceId: string; flowId: string; version: number; pluginPins?: Record<string, string> },
+  resolveNodeType: (type: string) => NodeTypeSpec | undefined = coreNodeType,
+): CompiledFlow {
+  const outs = new Map<string, Map<string, string>>();
+  for (const e of doc.edges) {
+    const handle = e.sourceHandle ?? 'default';
+    let m = outs.get(e.source);
+    if (!m) outs.set(e.source, (m = new Map()));
+    if (!m.has(handle)) m.set(handle, e.target);
+  }
+  const nodes = new Map<string, CompiledNode>();
+  let trigger: CompiledNode | undefined;
+  for (const n of doc.nodes) {
+    const spec = resolveNodeType(n.type);
+    const kind = kindOf(n.type);
+    const config = applyDefaults(spec, n.config);
+    const rule = kind === 'condition' ? config.rule : kind === 'wait' ? config.rule : kind === 'trigger' ? config.when : undefined;
+    const node: CompiledNode = {
+      id: n.id,
+      type: n.type,
+      kind,
+      config,
+      out: outs.get(n.id) ?? new Map(),
+      test: predicate(rule),
+      render: kind === 'action' ? (compileTemplates(config) as (f: Facts) => Record<string, any>) : () => config,
+      external: spec?.external ?? n.type.startsWith('plugin:'),
+      retry: retryPolicy(config, kind),
+    };
+    nodes.set(n.id, node);
+    if (kind === 'trigger') trigger = node;
+  }
+  if (!trigger) throw new Error(`flow ${ids.flowId} v${ids.version} has no trigger`);
+  const goal = doc.settings.goal ? { event: doc.settings.goal.event, test: predicate(doc.settings.goal.rule) } : null;
+  return {
+    ...ids,
+    name: doc.name,
+    pluginPins: ids.pluginPins ?? {},
+    reentry: doc.settings.reentry ?? 'after_exit',
+    goal,
+    exitOn: (doc.settings.exit_on ?? []).map((x) => ({ event: x.event, test: predicate(x.rule) })),
+    trigger,
+    nodes,
+  };
+}

@@ -1,0 +1,163 @@
+import { withTx } from '../db/index.ts';
+import { CairnError, invalid, notFound } from '../errors.ts';
+import type { FlowDocument } from '../contracts/flow.ts';
+import { compileFlow } from '../flow/compile.ts';
+import {
+  checkDraftShape, coreOnly, createFlow, flowStats, getFlowRow, listVersions, publishFlow, setFlowStatus, toFlowJson, updateDraft,
+  validateDraft, type FlowRow,
+} from '../flow/service.ts';
+import { dryRun } from '../runner/dry-run.ts';
+import type { Contact, StoredEvent } from '../runner/model.ts';
+import { idempotent, isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
+import type { RouteGroup } from './route-groups.ts';
+
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } as const;
+/** The document is checked by the flow validator (every problem at once, with paths), not by the route schema. */
+const documentBody = { type: 'object', description: 'a cairn.flow/v1 document (see docs/flows.md)' } as const;
+
+function refuseShape(doc: unknown): asserts doc is FlowDocument {
+  const problems = checkDraftShape(doc);
+  if (problems.length) throw invalid(`the flow document is not valid: ${problems[0]!.path || '(body)'} ${problems[0]!.message}`, problems);
+}
+
+export const flowsRoutes: RouteGroup = async (app, { ctx, engine, nodeTypes = coreOnly }) => {
+  const flowJson = async (row: FlowRow) => toFlowJson(row, await listVersions(ctx.db, row.workspace_id, row.id));
+
+  app.post('/flows', { config: { area: 'flows' }, schema: { body: documentBody } }, async (request, reply) => {
+    refuseShape(request.body);
+    const doc = request.body;
+    const { workspaceId } = request.auth!;
+    const outcome = await idempotent(ctx, request, async (tx) => ({ status: 201, body: toFlowJson(await createFlow(tx, workspaceId, doc, ctx.clock.now()), []) }));
+    return reply.code(outcome.status).send(outcome.body);
+  });
+
+  app.get('/flows', { config: { area: 'flows' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery, status: { enum: ['draft', 'active', 'paused', 'archived'] } } } } }, async (request) => {
+    const q = request.query as { limit: number; cursor?: string; status?: string };
+    const after = parseCursor(q.cursor, isIdCursor);
+    const rows = await ctx.db('flows')
+      .where({ workspace_id: request.auth!.workspaceId })
+      .modify((b) => { if (q.status) b.where('status', q.status); if (after) b.where('id', '<', after); })
+      .orderBy('id', 'desc').limit(q.limit + 1).select<FlowRow[]>('*');
+    const stats = await ctx.db.raw(
+      `SELECT flow_id, sum(started)::int AS started, sum(completed + converted + exited + failed + cancelled)::int AS ended, sum(converted)::int AS converted
+         FROM flow_stats WHERE workspace_id = ? AND flow_id = ANY(?::uuid[]) GROUP BY flow_id`,
+      [request.auth!.workspaceId, rows.map((r) => r.id)],
+    );
+    const byFlow = new Map((stats.rows as { flow_id: string; started: number; ended: number; converted: number }[]).map((s) => [s.flow_id, s]));
+    return page(rows, q.limit, (r) => r.id, (r) => {
+      const s = byFlow.get(r.id);
+      return {
+        id: r.id, name: r.name, status: r.status, published_version: r.published_version,
+        active_runs: s ? s.started - s.ended : 0,
+        conversion_rate: s && s.started > 0 ? s.converted / s.started : null,
+        created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString(),
+      };
+    });
+  });
+
+  app.get('/flows/:id', { config: { area: 'flows' }, schema: { params: idParams } }, async (request) => {
+    return flowJson(await getFlowRow(ctx.db, request.auth!.workspaceId, requireUuid((request.params as { id: string }).id, 'flow')));
+  });
+
+  app.put('/flows/:id/draft', { config: { area: 'flows' }, schema: { params: idParams, body: documentBody } }, async (request) => {
+    refuseShape(request.body);
+    const doc = request.body;
+    const id = requireUuid((request.params as { id: string }).id, 'flow');
+    const row = await withTx(ctx.db, (tx) => updateDraft(tx, request.auth!.workspaceId, id, doc, ctx.clock.now()));
+    return flowJson(row);
+  });
+
+  app.post('/flows/:id/validate', { config: { area: 'flows' }, schema: { params: idParams } }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const row = await getFlowRow(ctx.db, workspaceId, requireUuid((request.params as { id: string }).id, 'flow'));
+    return validateDraft(row.draft, await nodeTypes(workspaceId));
+  });
+
+  app.post('/flows/:id/publish', {
+    config: { area: 'flows' },
+    schema: { params: idParams, body: { type: ['object', 'null'], additionalProperties: false, properties: { note: { type: 'string', maxLength: 2000 } } } },
+  }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const id = requireUuid((request.params as { id: string }).id, 'flow');
+    const note = (request.body as { note?: string } | null)?.note ?? null;
+    const resolve = await nodeTypes(workspaceId);
+    return withTx(ctx.db, (tx) => publishFlow(tx, workspaceId, id, { note, now: ctx.clock.now(), resolve }));
+  });
+
+  for (const action of ['pause', 'resume', 'archive'] as const) {
+    app.post(`/flows/:id/${action}`, { config: { area: 'flows' }, schema: { params: idParams } }, async (request) => {
+      const id = requireUuid((request.params as { id: string }).id, 'flow');
+      const row = await withTx(ctx.db, (tx) => setFlowStatus(tx, request.auth!.workspaceId, id, action, ctx.clock.now()));
+      return flowJson(row);
+    });
+  }
+
+  app.get('/flows/:id/versions/:n', {
+    config: { area: 'flows' },
+    schema: { params: { type: 'object', required: ['id', 'n'], properties: { id: { type: 'string' }, n: { type: 'integer', minimum: 1 } } } },
+  }, async (request) => {
+    const { id, n } = request.params as { id: string; n: number };
+    const v = await ctx.db('flow_versions').where({ workspace_id: request.auth!.workspaceId, flow_id: requireUuid(id, 'flow'), version: n })
+      .first<{ version: number; document: FlowDocument; note: string | null; published_at: Date; plugin_pins: Record<string, string> }>();
+    if (!v) throw notFound('flow version');
+    return { version: v.version, document: v.document, note: v.note, published_at: v.published_at.toISOString(), plugin_pins: v.plugin_pins };
+  });
+
+  app.get('/flows/:id/stats', {
+    config: { area: 'flows' },
+    schema: { params: idParams, querystring: { type: 'object', additionalProperties: false, properties: { version: { type: 'integer', minimum: 1 } } } },
+  }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const row = await getFlowRow(ctx.db, workspaceId, requireUuid((request.params as { id: string }).id, 'flow'));
+    const version = (request.query as { version?: number }).version ?? row.published_version;
+    if (version === null) return { version: null, nodes: {}, runs: { active: 0, completed: 0, converted: 0, exited: 0, failed: 0, cancelled: 0 } };
+    return flowStats(ctx.db, workspaceId, row.id, version);
+  });
+
+  app.post('/flows/:id/test', {
+    config: { area: 'flows' },
+    schema: {
+      params: idParams,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['event'],
+        properties: {
+          contact_id: { type: 'string' },
+          contact: {
+            type: 'object', additionalProperties: false,
+            properties: { external_id: { type: 'string' }, email: { type: 'string' }, properties: { type: 'object' }, tags: { type: 'array', items: { type: 'string' } }, score: { type: 'number' }, owner_id: { type: 'string' }, timezone: { type: 'string' } },
+          },
+          event: { type: 'object', additionalProperties: false, required: ['type'], properties: { type: { type: 'string', minLength: 1 }, properties: { type: 'object' }, occurred_at: { type: 'string', format: 'date-time' } } },
+          assume_events: { type: 'array', maxItems: 50, items: { type: 'string' } },
+        },
+      },
+    },
+  }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const row = await getFlowRow(ctx.db, workspaceId, requireUuid((request.params as { id: string }).id, 'flow'));
+    const resolve = await nodeTypes(workspaceId);
+    const result = validateDraft(row.draft, resolve);
+    if (!result.valid) throw new CairnError('CAIRN_ERR_INVALID_FLOW', `the draft has ${result.errors.length} problem(s); fix them before testing`, { errors: result.errors });
+    const body = request.body as { contact_id?: string; contact?: Partial<Contact>; event: { type: string; properties?: Record<string, never>; occurred_at?: string }; assume_events?: string[] };
+    const now = ctx.clock.now();
+    let contact: Contact;
+    if (body.contact_id) {
+      const found = await ctx.db('contacts').where({ workspace_id: workspaceId, id: requireUuid(body.contact_id, 'contact') }).whereNull('erased_at').first<Contact>();
+      if (!found) throw notFound('contact');
+      contact = { ...found, created_at: String(found.created_at), updated_at: String(found.updated_at) };
+    } else {
+      const c = body.contact ?? {};
+      contact = {
+        id: '00000000-0000-7000-8000-000000000000', workspace_id: workspaceId, external_id: c.external_id ?? null, email: c.email ?? null,
+        properties: c.properties ?? {}, tags: c.tags ?? [], score: c.score ?? 0, owner_id: c.owner_id ?? null, lifecycle_stage: null,
+        timezone: c.timezone ?? null, created_at: now.toISOString(), updated_at: now.toISOString(),
+      };
+    }
+    const event: StoredEvent = { id: 'dry-run-event', seq: 0, contact_id: contact.id, type: body.event.type, properties: body.event.properties ?? {}, occurred_at: body.event.occurred_at ?? now.toISOString() };
+    const flow = compileFlow(row.draft, { workspaceId, flowId: row.id, version: 0 }, resolve);
+    return dryRun(ctx.db, flow, { contact, event, now, assumeEvents: body.assume_events });
+  });
+
+  void engine;
+};

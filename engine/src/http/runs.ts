@@ -1,0 +1,128 @@
+import { withTx } from '../db/index.ts';
+import { CairnError, notFound } from '../errors.ts';
+import { cancelRun } from '../runner/executor.ts';
+import { StatsDelta } from '../runner/stats.ts';
+import { CONTACTS_TASK, toRun, writeRuns, writeStats } from '../runner/store.ts';
+import { isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
+import type { RouteGroup } from './route-groups.ts';
+
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } as const;
+const STATUSES = ['active', 'waiting', 'completed', 'converted', 'exited', 'failed', 'cancelled'];
+
+interface RunRow {
+  id: string; flow_id: string; version: number; contact_id: string; status: string; state: string; node_id: string | null;
+  wake_at: Date | null; listen_event: string | null; attempt: number; error: unknown; vars: Record<string, unknown>;
+  started_at: Date; updated_at: Date; finished_at: Date | null;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+const runJson = (r: RunRow) => ({
+  id: r.id,
+  flow_id: r.flow_id,
+  version: r.version,
+  contact_id: r.contact_id,
+  status: r.status,
+  current_node_id: r.status === 'active' || r.status === 'waiting' ? r.node_id : null,
+  last_node_id: r.node_id,
+  waiting: r.status === 'waiting' ? { until: iso(r.wake_at), event: r.listen_event } : null,
+  error: r.error ?? null,
+  started_at: r.started_at.toISOString(),
+  updated_at: r.updated_at.toISOString(),
+  finished_at: iso(r.finished_at),
+});
+
+export const runsRoutes: RouteGroup = async (app, { ctx }) => {
+  app.get('/runs', {
+    config: { area: 'runs' },
+    schema: {
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: { ...pageQuery, flow_id: { type: 'string' }, contact_id: { type: 'string' }, status: { enum: STATUSES } },
+      },
+    },
+  }, async (request) => {
+    const q = request.query as { limit: number; cursor?: string; flow_id?: string; contact_id?: string; status?: string };
+    const after = parseCursor(q.cursor, isIdCursor);
+    const rows = await ctx.db('runs')
+      .where({ workspace_id: request.auth!.workspaceId })
+      .modify((b) => {
+        if (q.flow_id) b.where('flow_id', requireUuid(q.flow_id, 'flow'));
+        if (q.contact_id) b.where('contact_id', requireUuid(q.contact_id, 'contact'));
+        if (q.status) b.where('status', q.status);
+        if (after) b.where('id', '<', after);
+      })
+      .orderBy('id', 'desc').limit(q.limit + 1).select<RunRow[]>('*');
+    return page(rows, q.limit, (r) => r.id, runJson);
+  });
+
+  app.get('/runs/:id', { config: { area: 'runs' }, schema: { params: idParams } }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const id = requireUuid((request.params as { id: string }).id, 'run');
+    const run = await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>();
+    if (!run) throw notFound('run');
+    const steps = await ctx.db('run_steps').where({ workspace_id: workspaceId, run_id: id }).orderBy('id')
+      .select<{ node_id: string; status: string; attempt: number; started_at: Date; finished_at: Date; output: unknown; error: unknown }[]>('node_id', 'status', 'attempt', 'started_at', 'finished_at', 'output', 'error');
+    const flow = await ctx.db('flow_versions').where({ workspace_id: workspaceId, flow_id: run.flow_id, version: run.version }).first<{ document: { name: string } }>('document');
+    return {
+      ...runJson(run),
+      flow_name: flow?.document.name ?? null,
+      vars: run.vars,
+      steps: steps.map((s) => ({ node_id: s.node_id, status: s.status, attempt: s.attempt, started_at: s.started_at.toISOString(), finished_at: s.finished_at.toISOString(), output: s.output, error: s.error })),
+    };
+  });
+
+  app.post('/runs/:id/cancel', { config: { area: 'runs' }, schema: { params: idParams } }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const id = requireUuid((request.params as { id: string }).id, 'run');
+    await withTx(ctx.db, async (tx) => {
+      // The contact's lock first, as the executor takes it: a cancel never interleaves with a step of this run.
+      const found = await tx.raw(`SELECT contact_id FROM runs WHERE workspace_id = ? AND id = ?`, [workspaceId, id]);
+      if (!found.rows[0]) throw notFound('run');
+      await tx.raw(`SELECT 1 FROM contacts WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, found.rows[0].contact_id]);
+      const row = (await tx.raw(`SELECT * FROM runs WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, id])).rows[0];
+      const run = toRun(row);
+      if (run.status !== 'active' && run.status !== 'waiting') throw new CairnError('CAIRN_ERR_CONFLICT', `the run is already ${run.status}`);
+      const stats = new StatsDelta();
+      const now = ctx.clock.now();
+      cancelRun(run, now, stats);
+      await writeRuns(tx, [run], now);
+      await writeStats(tx, stats);
+    });
+    return runJson(await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>() as RunRow);
+  });
+
+  app.post('/runs/:id/retry', { config: { area: 'runs' }, schema: { params: idParams } }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const id = requireUuid((request.params as { id: string }).id, 'run');
+    await withTx(ctx.db, async (tx) => {
+      const found = await tx.raw(`SELECT contact_id FROM runs WHERE workspace_id = ? AND id = ?`, [workspaceId, id]);
+      if (!found.rows[0]) throw notFound('run');
+      await tx.raw(`SELECT 1 FROM contacts WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, found.rows[0].contact_id]);
+      const row = (await tx.raw(`SELECT * FROM runs WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, id])).rows[0];
+      const run = toRun(row);
+      if (run.status !== 'failed') throw new CairnError('CAIRN_ERR_CONFLICT', `only a failed run can be retried; this one is ${run.status}`);
+      const now = ctx.clock.now();
+      // Resume at the failed step with a fresh attempt count; it re-enters the node's counters.
+      run.status = 'active';
+      run.state = 'ready';
+      run.attempt = 1;
+      run.error = null;
+      run.finishedAt = null;
+      run.nodeEnteredAt = now;
+      run.dirty = true;
+      try {
+        await writeRuns(tx, [run], now);
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') throw new CairnError('CAIRN_ERR_CONFLICT', 'the contact already has an open run of this flow');
+        throw err;
+      }
+      const stats = new StatsDelta();
+      stats.flow(workspaceId, run.flowId, run.version, 'failed', -1);
+      stats.node(workspaceId, run.flowId, run.version, run.nodeId!, 'failed', -1);
+      await writeStats(tx, stats);
+      await tx.raw(`SELECT graphile_worker.add_job(?, json_build_object('w', ?::text, 'c', ARRAY[?::uuid]), max_attempts := 25)`, [CONTACTS_TASK, workspaceId, run.contactId]);
+    });
+    return runJson(await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>() as RunRow);
+  });
+};

@@ -1,0 +1,54 @@
+/**
+ * Group commit: requests that arrive while a flush is running wait and go together in the next one. Under load
+ * batches grow by themselves (one transaction for hundreds of contacts); when idle a request flushes at once.
+ */
+export class GroupCommit<T> {
+  private queue: { key: string; items: T[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private running = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly flush: (key: string, items: T[]) => Promise<void>,
+    private readonly opts: { maxBatch: number; maxConcurrent: number },
+  ) {}
+
+  /** Resolves once the items are committed (or rejects with the flush's error). */
+  submit(key: string, items: T[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ key, items, resolve, reject });
+      this.kick();
+    });
+  }
+
+  get idle(): boolean {
+    return this.running === 0 && this.queue.length === 0;
+  }
+
+  whenIdle(): Promise<void> {
+    return this.idle ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private kick(): void {
+    while (this.running < this.opts.maxConcurrent && this.queue.length > 0) {
+      const key = this.queue[0]!.key;
+      const taken: typeof this.queue = [];
+      const rest: typeof this.queue = [];
+      let size = 0;
+      for (const q of this.queue) {
+        if (q.key === key && (size === 0 || size + q.items.length <= this.opts.maxBatch)) {
+          taken.push(q);
+          size += q.items.length;
+        } else rest.push(q);
+      }
+      this.queue = rest;
+      this.running++;
+      this.flush(key, taken.flatMap((q) => q.items))
+        .then(() => taken.forEach((q) => q.resolve()), (err) => taken.forEach((q) => q.reject(err)))
+        .finally(() => {
+          this.running--;
+          this.kick();
+          if (this.idle) this.idleWaiters.splice(0).forEach((r) => r());
+        });
+    }
+  }
+}

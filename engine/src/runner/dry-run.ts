@@ -1,0 +1,109 @@
+import type { Db } from '../db/index.ts';
+import { CairnError } from '../errors.ts';
+import type { CompiledFlow } from '../flow/compile.ts';
+import type { Json } from './actions.ts';
+import { Effects, processContact, type BatchEnv } from './executor.ts';
+import type { EmittedEvent, NewTask, OwnerRouter } from './in-engine-actions.ts';
+import type { Contact, Run, StoredEvent } from './model.ts';
+
+export interface DryRunStep {
+  node_id: string;
+  type: string;
+  status: string;
+  output: Json | null;
+  error: Json | null;
+  /** When the engine would be at this step, relative to the trigger (delays and waits move it on). */
+  at: string;
+}
+
+export interface DryRunResult {
+  triggered: boolean;
+  status: string;
+  path: string[];
+  steps: DryRunStep[];
+  /** What would change or be sent: contact changes, owner assignments, tasks, emitted events, external calls. */
+  actions: { node_id: string; type: string; effect: Json }[];
+  contact: Json;
+}
+
+/** Shows who would be assigned without locking or moving the pool's cursor. */
+function previewRouter(db: Db, workspaceId: string): OwnerRouter {
+  const offsets = new Map<string, number>();
+  return {
+    async assign({ pool, strategy, territory }) {
+      const row = await db('routing_pools').where({ workspace_id: workspaceId, key: pool }).first<{ owner_ids: string[]; rr_cursor: number; fallback_owner_id: string | null }>();
+      if (!row) throw new CairnError('CAIRN_ERR_STEP_FAILED', `routing pool "${pool}" does not exist`);
+      const owners = await db('owners').where({ workspace_id: workspaceId }).whereIn('id', row.owner_ids)
+        .select<{ id: string; name: string; email: string; available: boolean; capacity: number | null; assigned_count: number; territories: string[] }[]>();
+      let eligible = row.owner_ids.map((id) => owners.find((o) => o.id === id)).filter((o) => o && o.available && (o.capacity === null || o.assigned_count < o.capacity));
+      if (strategy === 'territory') eligible = eligible.filter((o) => territory && o!.territories.some((t) => t.toLowerCase() === territory.toLowerCase()));
+      const n = offsets.get(pool) ?? 0;
+      offsets.set(pool, n + 1);
+      const pick = eligible.length ? eligible[(row.rr_cursor + n) % eligible.length]! : null;
+      if (!pick) throw new CairnError('CAIRN_ERR_STEP_FAILED', `no available owner in pool "${pool}"`);
+      return { id: pick.id, name: pick.name, email: pick.email };
+    },
+  };
+}
+
+/**
+ * The path a draft would take for one contact and event, run by the real executor on an in-memory run: delays and
+ * timeouts are skipped over in virtual time, external actions are described instead of called, nothing is written.
+ */
+export async function dryRun(db: Db, flow: CompiledFlow, input: { contact: Contact; event: StoredEvent; now: Date; assumeEvents?: string[] }): Promise<DryRunResult> {
+  const facts = { contact: input.contact as unknown as Record<string, unknown>, event: { id: input.event.id, type: input.event.type, properties: input.event.properties, occurred_at: input.event.occurred_at }, run: {} };
+  const empty: DryRunResult = { triggered: false, status: 'not_triggered', path: [], steps: [], actions: [], contact: input.contact as unknown as Json };
+  if (flow.trigger.type === 'trigger.event' && flow.trigger.config.event !== input.event.type) return empty;
+  if (flow.trigger.test && !flow.trigger.test(facts, input.now)) return empty;
+
+  let now = input.now;
+  const run: Run = {
+    id: 'dry-run', workspaceId: flow.workspaceId, flowId: flow.flowId, version: flow.version, contactId: input.contact.id,
+    status: 'active', state: 'ready', nodeId: flow.trigger.id, nodeEnteredAt: now, attempt: 1, wakeAt: null, listenEvent: null,
+    triggerEventId: input.event.id, sinceSeq: input.event.seq, vars: {}, error: null, startedAt: now, finishedAt: null,
+  };
+  const steps: DryRunStep[] = [];
+  const actions: DryRunResult['actions'] = [];
+  const newTasks: NewTask[] = [];
+  const emitted: EmittedEvent[] = [];
+  const router = previewRouter(db, flow.workspaceId);
+  const contact = structuredClone(input.contact);
+  const before = JSON.stringify(contact);
+  let seq = input.event.seq;
+
+  for (let guard = 0; guard < 200 && run.state !== 'done'; guard++) {
+    const effects = new Effects();
+    const env: BatchEnv = { now, flow: () => flow, triggerEvent: () => input.event, effects, router, newTasks, emitted };
+    const events: StoredEvent[] = [];
+    if (run.state === 'listening' && input.assumeEvents?.includes(run.listenEvent!)) {
+      events.push({ id: `assumed-${seq + 1}`, seq: ++seq, contact_id: contact.id, type: run.listenEvent!, properties: {}, occurred_at: now.toISOString() });
+    }
+    const actionResults = [];
+    if (run.state === 'calling') {
+      const node = flow.nodes.get(run.nodeId!)!;
+      const request = node.render({ contact: contact as unknown as Record<string, unknown>, event: facts.event, run: run.vars }) as Json;
+      actions.push({ node_id: node.id, type: node.type, effect: { would_call: request } });
+      actionResults.push({ runId: run.id, nodeId: node.id, attempt: run.attempt, ok: true, output: { dry_run: true } as Json });
+    } else if ((run.state === 'sleeping' || run.state === 'listening') && run.wakeAt && events.length === 0) {
+      now = run.wakeAt; // skip ahead to when the engine would wake the run
+    }
+    await processContact({ contact, runs: [run], events, actionResults }, env);
+    for (const s of effects.steps) {
+      const type = flow.nodes.get(s.nodeId)?.type ?? 'unknown';
+      steps.push({ node_id: s.nodeId, type, status: s.status, output: s.output, error: s.error, at: s.finishedAt.toISOString() });
+      if (type === 'action.assign_owner' || type === 'action.set_property' || type === 'action.tag' || type === 'action.score') {
+        if (s.status === 'completed') actions.push({ node_id: s.nodeId, type, effect: s.output });
+      }
+    }
+  }
+  for (const t of newTasks) actions.push({ node_id: t.nodeId, type: 'action.create_task', effect: { title: t.title, body: t.body, owner_id: t.ownerId, assignee: t.assignee } });
+  for (const e of emitted) actions.push({ node_id: e.idempotencyKey.split(':')[1]!, type: 'action.emit_event', effect: { event: e.type, properties: e.properties } });
+  return {
+    triggered: true,
+    status: run.state === 'done' ? run.status : `stopped (${run.state})`,
+    path: steps.map((s) => s.node_id),
+    steps,
+    actions,
+    contact: JSON.stringify(contact) === before ? (input.contact as unknown as Json) : (contact as unknown as Json),
+  };
+}

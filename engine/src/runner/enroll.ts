@@ -1,0 +1,136 @@
+import type { Tx } from '../db/index.ts';
+import { newId } from '../db/ids.ts';
+import type { IngestedEvent, OnEventsIngested } from '../crm/event-hooks.ts';
+import type { Clock } from '../clock.ts';
+import type { FlowCache } from './flow-cache.ts';
+import { CONTACTS_TASK } from './store.ts';
+
+interface NewRun {
+  id: string;
+  flowId: string;
+  version: number;
+  contactId: string;
+  triggerNodeId: string;
+  exclusive: boolean;
+  event: IngestedEvent;
+}
+
+/**
+ * The ingestion hook: inside the transaction that wrote the events, start the runs they trigger and enqueue one
+ * job for every contact that now has work (new runs, or open runs that may react to the events). Re-entry rules
+ * are enforced by unique indexes, so 20 identical events arriving at once still start the right number of runs.
+ */
+export function createEnrollment(deps: { flows: FlowCache; clock: Clock }): OnEventsIngested {
+  return async (tx, workspaceId, events) => {
+    if (events.length === 0) return;
+    const types = [...new Set(events.map((e) => e.type))];
+    const { rows: triggers } = await tx.raw(
+      `SELECT flow_id, version, event_type FROM flow_triggers WHERE workspace_id = ? AND kind = 'trigger.event' AND event_type = ANY(?::text[])`,
+      [workspaceId, types],
+    );
+    const now = deps.clock.now();
+    let candidates: NewRun[] = [];
+    if (triggers.length > 0) {
+      await deps.flows.ensure(tx, (triggers as { flow_id: string; version: number }[]).map((t) => ({ flowId: t.flow_id, version: t.version })));
+      const byType = new Map<string, { flow_id: string; version: number }[]>();
+      for (const t of triggers as { flow_id: string; version: number; event_type: string }[]) {
+        byType.set(t.event_type, [...(byType.get(t.event_type) ?? []), t]);
+      }
+      const contactFacts = await loadContactsIfNeeded(tx, workspaceId, events, triggers as { flow_id: string; version: number }[], deps.flows);
+      for (const ev of events) {
+        for (const t of byType.get(ev.type) ?? []) {
+          const flow = deps.flows.get(t.flow_id, t.version)!;
+          if (flow.trigger.test) {
+            const facts = { contact: contactFacts.get(ev.contactId) ?? {}, event: { id: ev.id, type: ev.type, properties: ev.properties, occurred_at: ev.occurredAt.toISOString() }, run: {} };
+            if (!flow.trigger.test(facts, now)) continue;
+          }
+          candidates.push({
+            id: newId(now.getTime()),
+            flowId: flow.flowId,
+            version: flow.version,
+            contactId: ev.contactId,
+            triggerNodeId: flow.trigger.id,
+            exclusive: flow.reentry !== 'always',
+            event: ev,
+          });
+        }
+      }
+      candidates = await applyNeverReentry(tx, workspaceId, candidates, (c) => deps.flows.get(c.flowId, c.version)!.reentry === 'never');
+    }
+    await insertRunsAndEnqueue(tx, workspaceId, candidates, events, now);
+  };
+}
+
+/** Only when some triggered flow has a `when` condition: that condition may look at the contact. */
+async function loadContactsIfNeeded(tx: Tx, workspaceId: string, events: IngestedEvent[], triggers: { flow_id: string; version: number }[], flows: FlowCache) {
+  const facts = new Map<string, Record<string, unknown>>();
+  if (!triggers.some((t) => flows.get(t.flow_id, t.version)?.trigger.test)) return facts;
+  const { rows } = await tx.raw(
+    `SELECT id, external_id, email, properties, tags, score, owner_id, lifecycle_stage, timezone FROM contacts WHERE workspace_id = ? AND id = ANY(?::uuid[])`,
+    [workspaceId, [...new Set(events.map((e) => e.contactId))]],
+  );
+  for (const r of rows as { id: string }[]) facts.set(r.id, r);
+  return facts;
+}
+
+/** `reentry: never`: a contact enters once ever. The enrollment row is the proof; its primary key settles races. */
+async function applyNeverReentry(tx: Tx, workspaceId: string, candidates: NewRun[], isNever: (c: NewRun) => boolean): Promise<NewRun[]> {
+  const never = candidates.filter(isNever);
+  if (never.length === 0) return candidates;
+  const { rows } = await tx.raw(
+    `INSERT INTO flow_enrollments (workspace_id, flow_id, contact_id)
+     SELECT ?, f, c FROM unnest(?::uuid[], ?::uuid[]) AS u(f, c) ON CONFLICT DO NOTHING RETURNING flow_id, contact_id`,
+    [workspaceId, never.map((c) => c.flowId), never.map((c) => c.contactId)],
+  );
+  const admitted = new Set((rows as { flow_id: string; contact_id: string }[]).map((r) => `${r.flow_id}:${r.contact_id}`));
+  return candidates.filter((c) => {
+    if (!isNever(c)) return true;
+    const key = `${c.flowId}:${c.contactId}`;
+    if (!admitted.has(key)) return false;
+    admitted.delete(key); // the first event of the batch takes the one entry
+    return true;
+  });
+}
+
+/**
+ * One round trip: insert the runs (exclusive ones skip quietly when the contact already has an open run of that
+ * flow), then enqueue one job for the contacts that have open runs, new or old.
+ */
+async function insertRunsAndEnqueue(tx: Tx, workspaceId: string, runs: NewRun[], events: IngestedEvent[], now: Date): Promise<void> {
+  const contactIds = [...new Set(events.map((e) => e.contactId))];
+  await tx.raw(
+    `WITH ins AS (
+       INSERT INTO runs (id, workspace_id, flow_id, version, contact_id, status, state, node_id, node_entered_at, exclusive,
+                         trigger_event_id, since_seq, started_at, updated_at)
+       SELECT id, ?, flow_id, version, contact_id, 'active', 'ready', node_id, ?, exclusive, event_id, seq, ?, ?
+         FROM unnest(?::uuid[], ?::uuid[], ?::int[], ?::uuid[], ?::text[], ?::boolean[], ?::uuid[], ?::bigint[])
+           AS u(id, flow_id, version, contact_id, node_id, exclusive, event_id, seq)
+       ON CONFLICT (flow_id, contact_id) WHERE exclusive AND status IN ('active','waiting') DO NOTHING
+       RETURNING contact_id
+     ), busy AS (
+       SELECT contact_id FROM ins
+       UNION
+       SELECT contact_id FROM runs WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND status IN ('active','waiting')
+     )
+     SELECT graphile_worker.add_job(?, json_build_object('w', ?::text, 'c', array_agg(contact_id)), max_attempts := 25)
+       FROM busy HAVING count(*) > 0`,
+    [
+      workspaceId,
+      now,
+      now,
+      now,
+      runs.map((r) => r.id),
+      runs.map((r) => r.flowId),
+      runs.map((r) => r.version),
+      runs.map((r) => r.contactId),
+      runs.map((r) => r.triggerNodeId),
+      runs.map((r) => r.exclusive),
+      runs.map((r) => r.event.id),
+      runs.map((r) => r.event.seq),
+      workspaceId,
+      contactIds,
+      CONTACTS_TASK,
+      workspaceId,
+    ],
+  );
+}

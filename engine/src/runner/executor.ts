@@ -1,0 +1,338 @@
+import { createHash } from 'node:crypto';
+import type { CompiledFlow, CompiledNode, Facts } from '../flow/compile.ts';
+import { CairnError } from '../errors.ts';
+import type { Json } from './actions.ts';
+import type { ActionResult, Contact, Run, StepRecord, StoredEvent } from './model.ts';
+import { StatsDelta } from './stats.ts';
+import { delayUntil, addContactDuration } from './timing.ts';
+import { runInEngineAction, type InEngineDeps } from './in-engine-actions.ts';
+
+/** Work for one contact, loaded (and locked) by the store. */
+export interface ContactWork {
+  contact: Contact;
+  /** The contact's open runs, oldest first. */
+  runs: Run[];
+  /** The contact's events after the smallest `sinceSeq` of its open runs, in seq order. */
+  events: StoredEvent[];
+  /** Results of external actions reported for this contact's runs. */
+  actionResults: ActionResult[];
+}
+
+export interface PendingAction {
+  workspaceId: string;
+  contactId: string;
+  runId: string;
+  nodeId: string;
+  attempt: number;
+}
+
+/** Everything a batch changes besides runs and contacts themselves, written by the store in a few statements. */
+export class Effects {
+  readonly steps: StepRecord[] = [];
+  readonly stats = new StatsDelta();
+  readonly actions: PendingAction[] = [];
+  readonly dirtyContacts = new Set<string>();
+}
+
+export interface BatchEnv extends InEngineDeps {
+  now: Date;
+  flow(flowId: string, version: number): CompiledFlow | undefined;
+  triggerEvent(id: string): StoredEvent | undefined;
+  effects: Effects;
+}
+
+/** A guard against a flow that loops without waiting (validation refuses such cycles; this keeps a bug from spinning). */
+const MAX_STEPS_PER_PASS = 500;
+
+const eventFact = (e: StoredEvent | undefined | null): Record<string, unknown> | null =>
+  e ? { id: e.id, type: e.type, properties: e.properties, occurred_at: e.occurred_at } : null;
+
+/**
+ * The run executor's kernel: applies a contact's new events and action results to its open runs and advances
+ * every runnable run until it must wait. Plain TypeScript over a loaded batch; all I/O is the store's.
+ */
+export async function processContact(work: ContactWork, env: BatchEnv): Promise<void> {
+  const { contact } = work;
+  const open = () => work.runs.filter((r) => r.state !== 'done');
+
+  for (const result of work.actionResults) {
+    const run = work.runs.find((r) => r.id === result.runId);
+    if (run) applyActionResult(run, result, work, env);
+  }
+
+  for (const ev of work.events) {
+    for (const run of open()) {
+      if (ev.seq <= run.sinceSeq) continue;
+      run.sinceSeq = ev.seq;
+      run.dirty = true;
+      applyEvent(run, ev, contact, env);
+    }
+    await advanceReady(work, env, ev.seq);
+  }
+
+  for (const run of open()) {
+    const isDue = run.state === 'due' || ((run.state === 'sleeping' || run.state === 'listening') && run.wakeAt && run.wakeAt <= env.now);
+    if (isDue) wake(run, contact, env);
+  }
+  await advanceReady(work, env, Number.MAX_SAFE_INTEGER);
+}
+
+function facts(run: Run, contact: Contact, env: BatchEnv, event?: StoredEvent): Facts {
+  const trigger = event ?? (run.triggerEventId ? env.triggerEvent(run.triggerEventId) : undefined);
+  return { contact: contact as unknown as Record<string, unknown>, event: eventFact(trigger), run: run.vars };
+}
+
+function flowOf(run: Run, env: BatchEnv): CompiledFlow {
+  const flow = env.flow(run.flowId, run.version);
+  if (!flow) throw new CairnError('CAIRN_ERR_INTERNAL', `flow ${run.flowId} version ${run.version} is not loaded`);
+  return flow;
+}
+
+function applyEvent(run: Run, ev: StoredEvent, contact: Contact, env: BatchEnv): void {
+  const flow = flowOf(run, env);
+  const f = facts(run, contact, env, ev);
+  const exit = flow.exitOn.find((x) => x.event === ev.type && (!x.test || x.test(f, env.now)));
+  if (exit) return finish(run, 'exited', env, { reason: `event ${ev.type}`, event_id: ev.id });
+  if (flow.goal?.event === ev.type && (!flow.goal.test || flow.goal.test(f, env.now))) {
+    return finish(run, 'converted', env, { reason: `goal event ${ev.type}`, event_id: ev.id });
+  }
+  if (run.state === 'listening' && run.listenEvent === ev.type) {
+    const node = flow.nodes.get(run.nodeId!)!;
+    if (node.test && !node.test(f, env.now)) return;
+    leaveWaiting(run, node, env);
+    record(run, node, env, 'completed', { handle: 'event', event_id: ev.id, event: ev.properties });
+    run.vars = { ...run.vars, [node.id]: { event_id: ev.id, type: ev.type, properties: ev.properties } };
+    follow(run, node, 'event', env);
+  }
+}
+
+/** A timer fell due: a delay ends, a wait times out, or a failed action's backoff is over. */
+function wake(run: Run, contact: Contact, env: BatchEnv): void {
+  const flow = flowOf(run, env);
+  const node = flow.nodes.get(run.nodeId!);
+  if (!node) return fail(run, env, undefined, { code: 'CAIRN_ERR_INTERNAL', message: `node ${run.nodeId} is missing` });
+  run.wakeAt = null;
+  run.dirty = true;
+  if (node.kind === 'action') {
+    run.state = 'ready'; // retry: the action is issued again with the next attempt number
+    run.status = 'active';
+    env.effects.stats.node(run.workspaceId, run.flowId, run.version, node.id, 'waiting', -1);
+    return;
+  }
+  leaveWaiting(run, node, env);
+  if (node.kind === 'wait') {
+    record(run, node, env, 'completed', { handle: 'timeout' });
+    follow(run, node, 'timeout', env);
+  } else {
+    record(run, node, env, 'completed', { waited_until: env.now.toISOString() });
+    follow(run, node, 'default', env);
+  }
+  void contact;
+}
+
+function applyActionResult(run: Run, result: ActionResult, work: ContactWork, env: BatchEnv): void {
+  // Only the result for the attempt the run is waiting on counts; a late duplicate is dropped.
+  if (run.state !== 'calling' || run.nodeId !== result.nodeId || run.attempt !== result.attempt) return;
+  const node = flowOf(run, env).nodes.get(result.nodeId)!;
+  leaveWaiting(run, node, env);
+  if (result.ok) {
+    const output = (result.output ?? null) as Json;
+    record(run, node, env, 'completed', output);
+    run.vars = { ...run.vars, [node.id]: output };
+    follow(run, node, 'default', env);
+  } else {
+    stepFailed(run, node, env, result.error ?? { code: 'CAIRN_ERR_STEP_FAILED', message: 'action failed', retryable: false }, work.contact);
+  }
+}
+
+async function advanceReady(work: ContactWork, env: BatchEnv, upToSeq: number): Promise<void> {
+  for (const run of work.runs) {
+    let steps = 0;
+    while (run.state === 'ready' && run.sinceSeq <= upToSeq) {
+      if (++steps > MAX_STEPS_PER_PASS) {
+        fail(run, env, undefined, { code: 'CAIRN_ERR_INTERNAL', message: `run took ${MAX_STEPS_PER_PASS} steps without waiting` });
+        break;
+      }
+      await step(run, work.contact, env);
+    }
+  }
+}
+
+/** Executes the node the run stands on. */
+async function step(run: Run, contact: Contact, env: BatchEnv): Promise<void> {
+  const flow = flowOf(run, env);
+  const node = flow.nodes.get(run.nodeId!);
+  if (!node) return fail(run, env, undefined, { code: 'CAIRN_ERR_INTERNAL', message: `node ${run.nodeId} is missing` });
+  const f = facts(run, contact, env);
+  if (flow.goal && !flow.goal.event && flow.goal.test?.(f, env.now)) return finish(run, 'converted', env, { reason: 'goal rule met' });
+
+  switch (node.kind) {
+    case 'trigger':
+      env.effects.stats.flow(run.workspaceId, run.flowId, run.version, 'started');
+      env.effects.stats.node(run.workspaceId, run.flowId, run.version, node.id, 'entered');
+      record(run, node, env, 'completed', f.event ? { event: (f.event as { type: string }).type } : null);
+      return follow(run, node, 'default', env);
+    case 'condition': {
+      const result = node.test!(f, env.now);
+      record(run, node, env, 'completed', { result });
+      return follow(run, node, result ? 'true' : 'false', env);
+    }
+    case 'split': {
+      const branch = chooseBranch(node, run.contactId);
+      record(run, node, env, 'completed', { branch });
+      if (branch === null) return finish(run, 'completed', env, { reason: 'holdout' });
+      return follow(run, node, branch, env);
+    }
+    case 'delay': {
+      const until = delayUntil(node.config as never, env.now, contact);
+      if (!until || until <= env.now) {
+        record(run, node, env, 'completed', { waited_until: env.now.toISOString(), skipped: !until });
+        return follow(run, node, 'default', env);
+      }
+      return startWaiting(run, node, env, 'sleeping', until);
+    }
+    case 'wait':
+      run.listenEvent = node.config.event as string;
+      return startWaiting(run, node, env, 'listening', addContactDuration(env.now, node.config.timeout as string, contact.timezone));
+    case 'end': {
+      record(run, node, env, 'completed', null);
+      const outcome = (node.config.outcome as 'completed' | 'converted' | 'exited' | undefined) ?? 'completed';
+      return finish(run, outcome, env, null);
+    }
+    case 'action':
+      if (node.external) {
+        run.state = 'calling';
+        run.status = 'active';
+        run.dirty = true;
+        env.effects.stats.node(run.workspaceId, run.flowId, run.version, node.id, 'waiting', 1);
+        env.effects.actions.push({ workspaceId: run.workspaceId, contactId: run.contactId, runId: run.id, nodeId: node.id, attempt: run.attempt });
+        return;
+      }
+      try {
+        const output = await runInEngineAction(node, node.render(f), { run, contact, env });
+        record(run, node, env, 'completed', output);
+        run.vars = { ...run.vars, [node.id]: output };
+        return follow(run, node, 'default', env);
+      } catch (err) {
+        if (!(err instanceof CairnError) || err.errorClass !== 'USER') throw err;
+        return stepFailed(run, node, env, { code: err.code, message: err.message, retryable: false }, contact);
+      }
+  }
+}
+
+/** A failed step: retry after backoff while attempts remain, else the `error` handle, else the run fails. */
+function stepFailed(run: Run, node: CompiledNode, env: BatchEnv, error: { code: string; message: string; retryable: boolean }, contact: Contact): void {
+  record(run, node, env, 'failed', null, error);
+  if (error.retryable && run.attempt < node.retry.maxAttempts) {
+    const delayMs = node.retry.backoffMs * node.retry.factor ** (run.attempt - 1);
+    run.attempt += 1;
+    startWaiting(run, node, env, 'sleeping', new Date(env.now.getTime() + delayMs));
+    run.status = 'active'; // backing off between attempts is still executing, not waiting on the contact
+    return;
+  }
+  if (node.out.has('error')) return follow(run, node, 'error', env);
+  env.effects.stats.node(run.workspaceId, run.flowId, run.version, node.id, 'failed');
+  fail(run, env, node, error);
+  void contact;
+}
+
+function startWaiting(run: Run, node: CompiledNode, env: BatchEnv, state: 'sleeping' | 'listening', until: Date): void {
+  run.state = state;
+  run.status = 'waiting';
+  run.wakeAt = until;
+  run.dirty = true;
+  env.effects.stats.node(run.workspaceId, run.flowId, run.version, node.id, 'waiting', 1);
+}
+
+function leaveWaiting(run: Run, node: CompiledNode, env: BatchEnv): void {
+  env.effects.stats.node(run.workspaceId, run.flowId, run.version, node.id, 'waiting', -1);
+  run.wakeAt = null;
+  run.listenEvent = null;
+  run.state = 'ready';
+  run.status = 'active';
+  run.dirty = true;
+}
+
+function record(run: Run, node: CompiledNode, env: BatchEnv, status: StepRecord['status'], output: Json | null, error: Json | null = null): void {
+  env.effects.steps.push({
+    runId: run.id,
+    nodeId: node.id,
+    status,
+    attempt: run.attempt,
+    startedAt: run.nodeEnteredAt ?? env.now,
+    finishedAt: env.now,
+    output,
+    error,
+  });
+  if (status === 'completed') env.effects.stats.node(run.workspaceId, run.flowId, run.version, node.id, 'completed');
+}
+
+function follow(run: Run, node: CompiledNode, handle: string, env: BatchEnv): void {
+  const target = node.out.get(handle);
+  if (!target) return finish(run, 'completed', env, null);
+  run.nodeId = target;
+  run.nodeEnteredAt = env.now;
+  run.attempt = 1;
+  run.state = 'ready';
+  run.status = 'active';
+  run.dirty = true;
+  env.effects.stats.node(run.workspaceId, run.flowId, run.version, target, 'entered');
+}
+
+function finish(run: Run, status: 'completed' | 'converted' | 'exited', env: BatchEnv, why: Json | null): void {
+  if (run.state === 'sleeping' || run.state === 'listening' || run.state === 'calling' || run.state === 'due') {
+    env.effects.stats.node(run.workspaceId, run.flowId, run.version, run.nodeId!, 'waiting', -1);
+  }
+  if (why) run.vars = { ...run.vars, _end: why };
+  close(run, status, env);
+}
+
+function fail(run: Run, env: BatchEnv, node: CompiledNode | undefined, error: { code: string; message: string }): void {
+  if (!node && run.nodeId) env.effects.stats.node(run.workspaceId, run.flowId, run.version, run.nodeId, 'failed');
+  run.error = { code: error.code, message: error.message, node_id: run.nodeId };
+  close(run, 'failed', env);
+}
+
+function close(run: Run, status: 'completed' | 'converted' | 'exited' | 'failed', env: BatchEnv): void {
+  run.status = status;
+  run.state = 'done';
+  run.wakeAt = null;
+  run.listenEvent = null;
+  run.finishedAt = env.now;
+  run.dirty = true;
+  env.effects.stats.flow(run.workspaceId, run.flowId, run.version, status);
+}
+
+/**
+ * Stable per contact and node: the same contact always takes the same branch of the same split.
+ * `null` means the contact falls in the holdout.
+ */
+export function chooseBranch(node: CompiledNode, contactId: string): string | null {
+  const h = createHash('sha256').update(`${contactId}:${node.id}`).digest();
+  let u = h.readUInt32BE(0) / 2 ** 32;
+  const holdout = ((node.config.holdout as number | undefined) ?? 0) / 100;
+  if (u < holdout) return null;
+  u = (u - holdout) / (1 - holdout);
+  const branches = node.config.branches as { key: string; weight: number }[];
+  const total = branches.reduce((s, b) => s + b.weight, 0);
+  let acc = 0;
+  for (const b of branches) {
+    acc += b.weight / total;
+    if (u < acc) return b.key;
+  }
+  return branches[branches.length - 1]!.key;
+}
+
+/** Cancels an open run (API or erasure), keeping the per-node counters true. */
+export function cancelRun(run: Run, now: Date, stats: StatsDelta): void {
+  if (run.state === 'sleeping' || run.state === 'listening' || run.state === 'calling' || run.state === 'due') {
+    stats.node(run.workspaceId, run.flowId, run.version, run.nodeId!, 'waiting', -1);
+  }
+  run.status = 'cancelled';
+  run.state = 'done';
+  run.wakeAt = null;
+  run.listenEvent = null;
+  run.finishedAt = now;
+  run.dirty = true;
+  stats.flow(run.workspaceId, run.flowId, run.version, 'cancelled');
+}

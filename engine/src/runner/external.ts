@@ -1,0 +1,90 @@
+import type { Db } from '../db/index.ts';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+import { CairnError } from '../errors.ts';
+import type { ActionRegistry, ExternalAction } from './actions.ts';
+import type { ActionResult, Contact, StoredEvent } from './model.ts';
+import type { FlowCache } from './flow-cache.ts';
+import type { ContactRequest } from './store.ts';
+
+export interface ActionJob {
+  w: string;
+  c: string;
+  r: string;
+  n: string;
+  a: number;
+}
+
+/**
+ * Runs one external action outside any transaction, then hands the result to the executor (which records the
+ * step and moves the run on in one commit). A crash between the call and that commit re-runs the job: the
+ * receiver sees the same `Idempotency-Key` again, and the run still moves on exactly once.
+ */
+export function createActionRunner(deps: {
+  db: Db;
+  clock: Clock;
+  flows: FlowCache;
+  builtins: Record<string, ExternalAction>;
+  registry?: ActionRegistry;
+  submit: (workspaceId: string, requests: ContactRequest[]) => Promise<void>;
+  logger: Logger;
+  wallTimeMs: number;
+}) {
+  return async function runActionJob(job: ActionJob): Promise<void> {
+    const { rows } = await deps.db.raw(
+      `SELECT r.flow_id, r.version, r.state, r.node_id, r.attempt, r.vars, r.trigger_event_id,
+              row_to_json(c.*) AS contact, row_to_json(e.*) AS event
+         FROM runs r JOIN contacts c ON c.id = r.contact_id AND c.workspace_id = r.workspace_id
+         LEFT JOIN events e ON e.id = r.trigger_event_id AND e.workspace_id = r.workspace_id
+        WHERE r.workspace_id = ? AND r.id = ?`,
+      [job.w, job.r],
+    );
+    const row = rows[0];
+    // Stale job (the run moved on, was cancelled, or this attempt was already recorded): nothing to do.
+    if (!row || row.state !== 'calling' || row.node_id !== job.n || row.attempt !== job.a) return;
+    await deps.flows.ensure(deps.db, [{ flowId: row.flow_id, version: row.version }]);
+    const flow = deps.flows.get(row.flow_id, row.version)!;
+    const node = flow.nodes.get(job.n)!;
+    const contact = publicContact(row.contact);
+    const event = row.event ? { id: row.event.id, type: row.event.type, properties: row.event.properties, occurred_at: row.event.occurred_at } : null;
+    const log = deps.logger.child({ workspaceId: job.w, flowId: row.flow_id, runId: job.r, nodeId: job.n });
+    const started = Date.now();
+    let result: ActionResult;
+    try {
+      const action = deps.builtins[node.type] ?? (await deps.registry?.resolve(node.type, { workspaceId: job.w, pluginPins: flow.pluginPins }));
+      if (!action) throw new CairnError('CAIRN_ERR_STEP_FAILED', `no implementation for node type ${node.type} (is the plugin installed and enabled?)`);
+      const config = node.render({ contact: contact as unknown as Record<string, unknown>, event, run: row.vars });
+      const { output } = await action.run({
+        workspaceId: job.w,
+        flowId: row.flow_id,
+        version: row.version,
+        runId: job.r,
+        nodeId: job.n,
+        idempotencyKey: `${job.r}:${job.n}`,
+        attempt: job.a,
+        config,
+        contact: contact as unknown as Record<string, unknown>,
+        event,
+        vars: row.vars,
+        signal: AbortSignal.timeout(deps.wallTimeMs),
+      });
+      result = { runId: job.r, nodeId: job.n, attempt: job.a, ok: true, output };
+      log.info({ durationMs: Date.now() - started, attempt: job.a }, 'action completed');
+    } catch (err) {
+      const e = err instanceof CairnError ? err : null;
+      const error = e
+        ? { code: e.code, message: e.message, retryable: e.retryable }
+        : { code: 'CAIRN_ERR_STEP_FAILED', message: err instanceof Error ? err.message : String(err), retryable: true };
+      result = { runId: job.r, nodeId: job.n, attempt: job.a, ok: false, error };
+      log.warn({ durationMs: Date.now() - started, err: error }, `action failed, attempt ${job.a} of ${node.retry.maxAttempts}`);
+    }
+    await deps.submit(job.w, [{ contactId: job.c, actionResult: result }]);
+  };
+}
+
+function publicContact(c: Contact & { processed_seq?: unknown; erased_at?: unknown }): Contact {
+  const { processed_seq: _p, erased_at: _e, ...rest } = c;
+  return rest as Contact;
+}
+
+export type { StoredEvent };

@@ -1,0 +1,134 @@
+import type { CompiledNode } from '../flow/compile.ts';
+import { CairnError } from '../errors.ts';
+import { newId } from '../db/ids.ts';
+import type { Json } from './actions.ts';
+import type { Contact, Run } from './model.ts';
+import { addContactDuration } from './timing.ts';
+
+export interface AssignedOwner { id: string; name: string; email: string }
+
+/** Picks owners from routing pools; the store's implementation locks each pool once per batch. */
+export interface OwnerRouter {
+  assign(input: { workspaceId: string; pool: string; strategy: 'round_robin' | 'weighted' | 'territory'; territory: string | null }): Promise<AssignedOwner>;
+}
+
+export interface NewTask {
+  id: string;
+  workspaceId: string;
+  contactId: string;
+  ownerId: string | null;
+  assignee: string | null;
+  runId: string;
+  nodeId: string;
+  title: string;
+  body: string | null;
+  dueAt: Date | null;
+}
+
+export interface EmittedEvent {
+  workspaceId: string;
+  contact: Contact;
+  type: string;
+  properties: Record<string, Json>;
+  idempotencyKey: string;
+}
+
+/** What in-engine actions may touch besides the contact: everything commits with the run's step. */
+export interface InEngineDeps {
+  now: Date;
+  router: OwnerRouter;
+  newTasks: NewTask[];
+  emitted: EmittedEvent[];
+}
+
+interface Call {
+  run: Run;
+  contact: Contact;
+  env: InEngineDeps & { effects: { dirtyContacts: Set<string> } };
+}
+
+const userError = (message: string) => new CairnError('CAIRN_ERR_STEP_FAILED', message);
+
+function touch(call: Call): void {
+  call.contact.updated_at = call.env.now.toISOString();
+  call.env.effects.dirtyContacts.add(call.contact.id);
+}
+
+/**
+ * The actions that only change Cairn's own data. They run inside the batch transaction, so the change and
+ * its step record commit together: exactly once.
+ */
+export async function runInEngineAction(node: CompiledNode, config: Record<string, any>, call: Call): Promise<Json> {
+  const { contact, run, env } = call;
+  switch (node.type) {
+    case 'action.set_property': {
+      const props = { ...contact.properties };
+      for (const [k, v] of Object.entries(config.properties as Record<string, Json>)) {
+        if (v === null) delete props[k];
+        else props[k] = v;
+      }
+      contact.properties = props;
+      touch(call);
+      return { set: config.properties as Json };
+    }
+    case 'action.tag': {
+      const tags = new Set(contact.tags);
+      for (const t of (config.add as string[] | undefined) ?? []) tags.add(t);
+      for (const t of (config.remove as string[] | undefined) ?? []) tags.delete(t);
+      contact.tags = [...tags].sort();
+      touch(call);
+      return { tags: contact.tags };
+    }
+    case 'action.score': {
+      contact.score = typeof config.set === 'number' ? config.set : contact.score + Number(config.delta ?? 0);
+      touch(call);
+      return { score: contact.score };
+    }
+    case 'action.assign_owner': {
+      if (contact.owner_id && !config.overwrite) return { owner_id: contact.owner_id, skipped: 'contact already has an owner' };
+      const territoryKey = (config.territory_property as string | undefined) ?? 'country';
+      const territory = contact.properties[territoryKey];
+      const owner = await env.router.assign({
+        workspaceId: run.workspaceId,
+        pool: config.pool as string,
+        strategy: config.strategy,
+        territory: typeof territory === 'string' ? territory : null,
+      });
+      contact.owner_id = owner.id;
+      touch(call);
+      return { owner_id: owner.id, owner_name: owner.name, owner_email: owner.email };
+    }
+    case 'action.create_task': {
+      const assignee = (config.assignee as string | undefined) ?? 'owner';
+      const ownerId = assignee === 'owner' ? contact.owner_id : null;
+      if (assignee === 'owner' && !ownerId) throw userError(`node ${node.id}: the contact has no owner to assign the task to`);
+      const task: NewTask = {
+        id: newId(env.now.getTime()),
+        workspaceId: run.workspaceId,
+        contactId: contact.id,
+        ownerId,
+        assignee: assignee === 'owner' ? null : assignee,
+        runId: run.id,
+        nodeId: node.id,
+        title: String(config.title),
+        body: config.body == null ? null : String(config.body),
+        dueAt: config.due_in ? addContactDuration(env.now, config.due_in as string, contact.timezone) : null,
+      };
+      env.newTasks.push(task);
+      return { task_id: task.id, owner_id: ownerId, assignee: task.assignee };
+    }
+    case 'action.emit_event': {
+      const key = `${run.id}:${node.id}`;
+      env.emitted.push({
+        workspaceId: run.workspaceId,
+        contact,
+        type: config.event as string,
+        properties: (config.properties as Record<string, Json> | undefined) ?? {},
+        idempotencyKey: key,
+      });
+      return { event: config.event as string, idempotency_key: key };
+    }
+    default:
+      throw userError(`node ${node.id}: action type ${node.type} cannot run inside the engine`);
+  }
+}

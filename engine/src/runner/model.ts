@@ -1,0 +1,79 @@
+import type { Json } from './actions.ts';
+
+export type RunStatus = 'active' | 'waiting' | 'completed' | 'converted' | 'exited' | 'failed' | 'cancelled';
+/**
+ * Internal state of a run. ready: runnable now · calling: an external action job is in flight ·
+ * sleeping: until wake_at (delay, or retry backoff) · listening: wait_for_event, wake_at = timeout ·
+ * due: the timer poller found wake_at passed · done: finished.
+ */
+export type RunState = 'ready' | 'calling' | 'sleeping' | 'listening' | 'due' | 'done';
+
+export const OPEN_STATUSES: readonly RunStatus[] = ['active', 'waiting'];
+
+export interface Run {
+  id: string;
+  workspaceId: string;
+  flowId: string;
+  version: number;
+  contactId: string;
+  status: RunStatus;
+  state: RunState;
+  nodeId: string | null;
+  nodeEnteredAt: Date | null;
+  attempt: number;
+  wakeAt: Date | null;
+  listenEvent: string | null;
+  triggerEventId: string | null;
+  sinceSeq: number;
+  vars: Record<string, Json>;
+  error: Json | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+  /** Set when the executor changed the run, so the store writes it back. */
+  dirty?: boolean;
+}
+
+export interface Contact {
+  id: string;
+  workspace_id: string;
+  external_id: string | null;
+  email: string | null;
+  properties: Record<string, Json>;
+  tags: string[];
+  score: number;
+  owner_id: string | null;
+  lifecycle_stage: string | null;
+  timezone: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface StoredEvent {
+  id: string;
+  seq: number;
+  contact_id: string;
+  type: string;
+  properties: Record<string, Json>;
+  occurred_at: string;
+}
+
+export interface StepRecord {
+  runId: string;
+  nodeId: string;
+  status: 'completed' | 'failed' | 'skipped';
+  attempt: number;
+  startedAt: Date;
+  finishedAt: Date;
+  output: Json | null;
+  error: Json | null;
+}
+
+/** The result an external action job hands back to the executor for one run. */
+export interface ActionResult {
+  runId: string;
+  nodeId: string;
+  attempt: number;
+  ok: boolean;
+  output?: Json;
+  error?: { code: string; message: string; retryable: boolean };
+}

@@ -1,0 +1,296 @@
+import type { Tx } from '../db/index.ts';
+import type { Json } from './actions.ts';
+import type { ActionResult, Contact, Run, StoredEvent } from './model.ts';
+import { Effects, processContact, type ContactWork } from './executor.ts';
+import type { FlowCache } from './flow-cache.ts';
+import { BatchOwnerRouter } from './owner-router.ts';
+import type { EmittedEvent, NewTask } from './in-engine-actions.ts';
+import type { StatsDelta } from './stats.ts';
+
+export interface ContactRequest {
+  contactId: string;
+  actionResult?: ActionResult;
+}
+
+export interface BatchDeps {
+  flows: FlowCache;
+  now: Date;
+  /** Records emitted events through the one ingestion path (so they can trigger flows too). */
+  emit(tx: Tx, workspaceId: string, events: EmittedEvent[]): Promise<void>;
+}
+
+const RUN_COLUMNS = `id, workspace_id, flow_id, version, contact_id, status, state, node_id, node_entered_at, attempt,
+  wake_at, listen_event, trigger_event_id, since_seq, vars, error, started_at, finished_at`;
+
+interface RunRow {
+  id: string; workspace_id: string; flow_id: string; version: number; contact_id: string; status: Run['status'];
+  state: Run['state']; node_id: string | null; node_entered_at: Date | null; attempt: number; wake_at: Date | null;
+  listen_event: string | null; trigger_event_id: string | null; since_seq: number; vars: Record<string, Json>;
+  error: Json | null; started_at: Date; finished_at: Date | null;
+}
+
+export const toRun = (r: RunRow): Run => ({
+  id: r.id,
+  workspaceId: r.workspace_id,
+  flowId: r.flow_id,
+  version: r.version,
+  contactId: r.contact_id,
+  status: r.status,
+  state: r.state,
+  nodeId: r.node_id,
+  nodeEnteredAt: r.node_entered_at,
+  attempt: r.attempt,
+  wakeAt: r.wake_at,
+  listenEvent: r.listen_event,
+  triggerEventId: r.trigger_event_id,
+  sinceSeq: r.since_seq,
+  vars: r.vars,
+  error: r.error,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+});
+
+const CONTACT_COLUMNS = `id, workspace_id, external_id, email, properties, tags, score, owner_id, lifecycle_stage, timezone,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
+  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at`;
+
+const EVENT_COLUMNS = `id, seq, contact_id, type, properties,
+  to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at`;
+
+/**
+ * One batch for one workspace, in one transaction: lock the contacts (in id order, so concurrent batches never
+ * deadlock on them), load their open runs, new events and trigger events, run the executor, write everything back
+ * with one statement per table. A query per batch, never per step.
+ */
+export async function processBatch(tx: Tx, workspaceId: string, requests: ContactRequest[], deps: BatchDeps): Promise<{ runs: number; steps: number }> {
+  const contactIds = [...new Set(requests.map((r) => r.contactId))].sort();
+  const contacts = (await tx.raw(`SELECT ${CONTACT_COLUMNS} FROM contacts WHERE workspace_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`, [workspaceId, contactIds])).rows as Contact[];
+  if (contacts.length === 0) return { runs: 0, steps: 0 };
+  const ids = contacts.map((c) => c.id);
+  const runs = ((await tx.raw(
+    `SELECT ${RUN_COLUMNS} FROM runs WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND status IN ('active','waiting') ORDER BY id`,
+    [workspaceId, ids],
+  )).rows as RunRow[]).map(toRun);
+  if (runs.length === 0) return { runs: 0, steps: 0 };
+
+  const minSince = new Map<string, number>();
+  for (const r of runs) minSince.set(r.contactId, Math.min(minSince.get(r.contactId) ?? Infinity, r.sinceSeq));
+  const triggerIds = [...new Set(runs.map((r) => r.triggerEventId).filter((x): x is string => !!x))];
+  const [newEvents, triggerEvents] = await Promise.all([
+    tx.raw(
+      `SELECT ${EVENT_COLUMNS} FROM events e JOIN unnest(?::uuid[], ?::bigint[]) AS m(cid, since) ON e.contact_id = m.cid AND e.seq > m.since
+        WHERE e.workspace_id = ? ORDER BY e.seq`,
+      [[...minSince.keys()], [...minSince.values()], workspaceId],
+    ),
+    triggerIds.length ? tx.raw(`SELECT ${EVENT_COLUMNS} FROM events WHERE workspace_id = ? AND id = ANY(?::uuid[])`, [workspaceId, triggerIds]) : { rows: [] },
+  ]);
+  await deps.flows.ensure(tx, runs.map((r) => ({ flowId: r.flowId, version: r.version })));
+
+  const triggers = new Map((triggerEvents.rows as StoredEvent[]).map((e) => [e.id, e]));
+  const effects = new Effects();
+  const router = new BatchOwnerRouter(tx, workspaceId);
+  const newTasks: NewTask[] = [];
+  const emitted: EmittedEvent[] = [];
+  const env = {
+    now: deps.now,
+    flow: (flowId: string, version: number) => deps.flows.get(flowId, version),
+    triggerEvent: (id: string) => triggers.get(id),
+    effects,
+    router,
+    newTasks,
+    emitted,
+  };
+
+  const runsByContact = groupBy(runs, (r) => r.contactId);
+  const eventsByContact = groupBy(newEvents.rows as StoredEvent[], (e) => e.contact_id);
+  const resultsByContact = groupBy(requests.filter((r) => r.actionResult).map((r) => r.actionResult!), (a) => runs.find((r) => r.id === a.runId)?.contactId ?? '');
+  for (const contact of contacts) {
+    const work: ContactWork = {
+      contact,
+      runs: runsByContact.get(contact.id) ?? [],
+      events: eventsByContact.get(contact.id) ?? [],
+      actionResults: resultsByContact.get(contact.id) ?? [],
+    };
+    if (work.runs.length) await processContact(work, env);
+  }
+
+  await writeRuns(tx, runs.filter((r) => r.dirty), deps.now);
+  await writeSteps(tx, workspaceId, effects);
+  await writeContacts(tx, workspaceId, contacts.filter((c) => effects.dirtyContacts.has(c.id)));
+  await writeTasks(tx, newTasks);
+  await router.flush();
+  if (emitted.length) await deps.emit(tx, workspaceId, emitted);
+  await enqueueActions(tx, effects);
+  await writeStats(tx, effects.stats);
+  return { runs: runs.length, steps: effects.steps.length };
+}
+
+function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const list = m.get(k);
+    if (list) list.push(it);
+    else m.set(k, [it]);
+  }
+  return m;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** knex's binding types reject arrays that contain null; PostgreSQL arrays may. */
+const exec = (tx: Tx, sql: string, bindings: unknown[]) => tx.raw(sql, bindings as never);
+
+export async function writeRuns(tx: Tx, runs: Run[], now: Date): Promise<void> {
+  if (runs.length === 0) return;
+  await exec(tx,
+    `UPDATE runs r SET status = u.status, state = u.state, node_id = u.node_id, node_entered_at = u.node_entered_at,
+            attempt = u.attempt, wake_at = u.wake_at, listen_event = u.listen_event, since_seq = u.since_seq,
+            vars = u.vars, error = u.error, finished_at = u.finished_at, updated_at = ?
+       FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::int[], ?::timestamptz[], ?::text[],
+                   ?::bigint[], ?::jsonb[], ?::jsonb[], ?::timestamptz[])
+         AS u(id, status, state, node_id, node_entered_at, attempt, wake_at, listen_event, since_seq, vars, error, finished_at)
+      WHERE r.id = u.id`,
+    [
+      now,
+      runs.map((r) => r.id),
+      runs.map((r) => r.status),
+      runs.map((r) => r.state),
+      runs.map((r) => r.nodeId),
+      runs.map((r) => iso(r.nodeEnteredAt)),
+      runs.map((r) => r.attempt),
+      runs.map((r) => iso(r.wakeAt)),
+      runs.map((r) => r.listenEvent),
+      runs.map((r) => r.sinceSeq),
+      runs.map((r) => JSON.stringify(r.vars)),
+      runs.map((r) => (r.error === null ? null : JSON.stringify(r.error))),
+      runs.map((r) => iso(r.finishedAt)),
+    ],
+  );
+}
+
+async function writeSteps(tx: Tx, workspaceId: string, effects: Effects): Promise<void> {
+  const steps = effects.steps;
+  if (steps.length === 0) return;
+  await exec(tx,
+    `INSERT INTO run_steps (workspace_id, run_id, node_id, status, attempt, started_at, finished_at, output, error)
+     SELECT ?, * FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[], ?::timestamptz[], ?::timestamptz[], ?::jsonb[], ?::jsonb[])`,
+    [
+      workspaceId,
+      steps.map((s) => s.runId),
+      steps.map((s) => s.nodeId),
+      steps.map((s) => s.status),
+      steps.map((s) => s.attempt),
+      steps.map((s) => s.startedAt.toISOString()),
+      steps.map((s) => s.finishedAt.toISOString()),
+      steps.map((s) => (s.output === null ? null : JSON.stringify(s.output))),
+      steps.map((s) => (s.error === null ? null : JSON.stringify(s.error))),
+    ],
+  );
+}
+
+async function writeContacts(tx: Tx, workspaceId: string, contacts: Contact[]): Promise<void> {
+  if (contacts.length === 0) return;
+  await exec(tx,
+    `UPDATE contacts c SET properties = u.properties, tags = ARRAY(SELECT jsonb_array_elements_text(u.tags)),
+            score = u.score, owner_id = u.owner_id, updated_at = u.updated_at
+       FROM unnest(?::uuid[], ?::jsonb[], ?::jsonb[], ?::float8[], ?::uuid[], ?::timestamptz[]) AS u(id, properties, tags, score, owner_id, updated_at)
+      WHERE c.id = u.id AND c.workspace_id = ?`,
+    [
+      contacts.map((c) => c.id),
+      contacts.map((c) => JSON.stringify(c.properties)),
+      contacts.map((c) => JSON.stringify(c.tags)),
+      contacts.map((c) => c.score),
+      contacts.map((c) => c.owner_id),
+      contacts.map((c) => c.updated_at),
+      workspaceId,
+    ],
+  );
+}
+
+async function writeTasks(tx: Tx, tasks: NewTask[]): Promise<void> {
+  if (tasks.length === 0) return;
+  await exec(tx,
+    `INSERT INTO tasks (id, workspace_id, contact_id, owner_id, assignee, run_id, node_id, title, body, due_at)
+     SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])`,
+    [
+      tasks.map((t) => t.id),
+      tasks.map((t) => t.workspaceId),
+      tasks.map((t) => t.contactId),
+      tasks.map((t) => t.ownerId),
+      tasks.map((t) => t.assignee),
+      tasks.map((t) => t.runId),
+      tasks.map((t) => t.nodeId),
+      tasks.map((t) => t.title),
+      tasks.map((t) => t.body),
+      tasks.map((t) => iso(t.dueAt)),
+    ],
+  );
+}
+
+export const ACTION_TASK = 'cairn_action';
+export const CONTACTS_TASK = 'cairn_contacts';
+
+async function enqueueActions(tx: Tx, effects: Effects): Promise<void> {
+  if (effects.actions.length === 0) return;
+  await tx.raw(`SELECT graphile_worker.add_job(?, p, max_attempts := 25) FROM unnest(?::json[]) AS p`, [
+    ACTION_TASK,
+    effects.actions.map((a) => JSON.stringify({ w: a.workspaceId, c: a.contactId, r: a.runId, n: a.nodeId, a: a.attempt })),
+  ]);
+}
+
+/** Counter shards: a batch picks one at random so concurrent batches rarely wait on the same counter row. */
+const SHARDS = 8;
+
+export async function writeStats(tx: Tx, stats: StatsDelta): Promise<void> {
+  if (stats.empty) return;
+  const shard = Math.floor(Math.random() * SHARDS);
+  const nodes = [...stats.nodes.values()];
+  if (nodes.length) {
+    await tx.raw(
+      `INSERT INTO node_stats (workspace_id, flow_id, version, node_id, shard, entered, completed, failed, waiting)
+       SELECT w, f, v, n, ?, e, c, x, wt FROM unnest(?::uuid[], ?::uuid[], ?::int[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
+         AS u(w, f, v, n, e, c, x, wt)
+       ORDER BY f, v, n
+       ON CONFLICT (flow_id, version, node_id, shard) DO UPDATE SET
+         entered = node_stats.entered + EXCLUDED.entered, completed = node_stats.completed + EXCLUDED.completed,
+         failed = node_stats.failed + EXCLUDED.failed, waiting = node_stats.waiting + EXCLUDED.waiting`,
+      [
+        shard,
+        nodes.map((n) => n.workspaceId),
+        nodes.map((n) => n.flowId),
+        nodes.map((n) => n.version),
+        nodes.map((n) => n.nodeId),
+        nodes.map((n) => n.c.entered),
+        nodes.map((n) => n.c.completed),
+        nodes.map((n) => n.c.failed),
+        nodes.map((n) => n.c.waiting),
+      ],
+    );
+  }
+  const flows = [...stats.flows.values()];
+  if (flows.length) {
+    await tx.raw(
+      `INSERT INTO flow_stats (workspace_id, flow_id, version, shard, started, completed, converted, exited, failed, cancelled)
+       SELECT w, f, v, ?, s, c, cv, ex, fl, cn FROM unnest(?::uuid[], ?::uuid[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
+         AS u(w, f, v, s, c, cv, ex, fl, cn)
+       ORDER BY f, v
+       ON CONFLICT (flow_id, version, shard) DO UPDATE SET
+         started = flow_stats.started + EXCLUDED.started, completed = flow_stats.completed + EXCLUDED.completed,
+         converted = flow_stats.converted + EXCLUDED.converted, exited = flow_stats.exited + EXCLUDED.exited,
+         failed = flow_stats.failed + EXCLUDED.failed, cancelled = flow_stats.cancelled + EXCLUDED.cancelled`,
+      [
+        shard,
+        flows.map((f) => f.workspaceId),
+        flows.map((f) => f.flowId),
+        flows.map((f) => f.version),
+        flows.map((f) => f.c.started),
+        flows.map((f) => f.c.completed),
+        flows.map((f) => f.c.converted),
+        flows.map((f) => f.c.exited),
+        flows.map((f) => f.c.failed),
+        flows.map((f) => f.c.cancelled),
+      ],
+    );
+  }
+}

@@ -1,0 +1,60 @@
+import type { Db } from '../db/index.ts';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+import { CONTACTS_TASK } from './store.ts';
+
+const BATCH = 2000;
+
+/**
+ * Moves runs whose wake time has come into the queue: marks them `due` and enqueues one job per workspace for
+ * their contacts, in one statement. SKIP LOCKED lets several engine processes poll side by side. Wake times live in
+ * `runs.wake_at` (a partial index), not as future graphile-worker jobs, so a million sleeping runs cost the queue nothing.
+ */
+export async function fireDue(db: Db, now: Date): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { rows } = await db.raw(
+      `WITH due AS (
+         SELECT id FROM runs WHERE wake_at <= ? ORDER BY wake_at LIMIT ? FOR UPDATE SKIP LOCKED
+       ), marked AS (
+         UPDATE runs r SET state = 'due', wake_at = NULL FROM due WHERE r.id = due.id RETURNING r.workspace_id, r.contact_id
+       ), jobs AS (
+         SELECT graphile_worker.add_job(?, json_build_object('w', workspace_id::text, 'c', array_agg(DISTINCT contact_id)), max_attempts := 25)
+           FROM marked GROUP BY workspace_id
+       )
+       SELECT (SELECT count(*) FROM marked)::int AS n, (SELECT count(*) FROM jobs)::int AS j`,
+      [now, BATCH, CONTACTS_TASK],
+    );
+    const n = rows[0].n as number;
+    total += n;
+    if (n < BATCH) return total;
+  }
+}
+
+/** The earliest wake time at or before `limit`, if any. */
+export async function nextWake(db: Db, limit: Date): Promise<Date | null> {
+  const { rows } = await db.raw(`SELECT min(wake_at) AS t FROM runs WHERE wake_at IS NOT NULL AND wake_at <= ?`, [limit]);
+  return (rows[0].t as Date | null) ?? null;
+}
+
+/** System clock: poll once a second (an index probe; about zero CPU while nothing is due). */
+export function startTimerPoller(deps: { db: Db; clock: Clock; logger: Logger; intervalMs?: number }): { stop(): Promise<void> } {
+  let stopped = false;
+  let current: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    if (stopped) return;
+    current = fireDue(deps.db, deps.clock.now())
+      .catch((err) => deps.logger.error({ err }, 'timer poll failed'))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, deps.intervalMs ?? 1000);
+      });
+  };
+  let timer = setTimeout(tick, 0);
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await current;
+    },
+  };
+}
