@@ -7,6 +7,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { SESSION_COOKIE } from '../auth/sessions.ts';
 import type { EngineContext } from '../context.ts';
 import type { OnEventsIngested } from '../crm/event-hooks.ts';
+import type { FlowEngine } from '../runner/index.ts';
+import type { NodeTypeResolver } from '../flow/service.ts';
+import type { NodeTypeSpec } from '../contracts/flow.ts';
 import { CairnError } from '../errors.ts';
 import { createAuthHook } from './authenticate.ts';
 import { healthRoutes } from './health.ts';
@@ -16,11 +19,13 @@ import { validatorCompiler } from './validation.ts';
 
 export interface AppOptions {
   onEventsIngested?: OnEventsIngested;
-  /** Requests per key (or session, or IP when anonymous) per window. Default 100,000 per minute. */
+  /** The flow engine; its ingestion hook is used when `onEventsIngested` is not given. */
+  engine?: FlowEngine;
+  nodeTypes?: NodeTypeResolver;
+  pluginCatalog?: (workspaceId: string) => Promise<NodeTypeSpec[]>;
+  /** Requests per key (or session, or IP when anonymous) per window. Default: config.rateLimitPerMinute per minute. */
   rateLimit?: { max: number; timeWindowMs: number };
 }
-
-const DEFAULT_RATE_LIMIT = { max: 100_000, timeWindowMs: 60_000 };
 
 /** The bucket a request counts against: its API key (hashed, never kept in clear), else its session, else its IP. */
 function rateLimitKey(request: FastifyRequest): string {
@@ -64,7 +69,7 @@ export async function createApp(ctx: EngineContext, opts: AppOptions = {}): Prom
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await healthRoutes(app, ctx);
 
-  const limit = opts.rateLimit ?? DEFAULT_RATE_LIMIT;
+  const limit = opts.rateLimit ?? { max: ctx.config.rateLimitPerMinute, timeWindowMs: 60_000 };
   await app.register(async (v1) => {
     v1.addHook('onRequest', createAuthHook(ctx));
     await v1.register(fastifyRateLimit, {
@@ -74,7 +79,10 @@ export async function createApp(ctx: EngineContext, opts: AppOptions = {}): Prom
       keyGenerator: rateLimitKey,
       errorResponseBuilder: (_request, context) => new CairnError('CAIRN_ERR_RATE_LIMITED', `rate limit of ${context.max} requests per ${limit.timeWindowMs / 1000} s exceeded for this key; retry after ${context.after}`),
     });
-    for (const group of routeGroups) await v1.register(group, { ctx, onEventsIngested: opts.onEventsIngested });
+    const onEventsIngested = opts.onEventsIngested ?? opts.engine?.onEventsIngested;
+    for (const group of routeGroups) {
+      await v1.register(group, { ctx, onEventsIngested, engine: opts.engine, nodeTypes: opts.nodeTypes, pluginCatalog: opts.pluginCatalog });
+    }
   }, { prefix: '/v1' });
 
   return app;

@@ -4,12 +4,26 @@ import type { OnEventsIngested } from '../crm/event-hooks.ts';
 import { authRoutes } from './auth.ts';
 import { contactsRoutes } from './contacts.ts';
 import { eventsRoutes } from './events.ts';
+import { flowsRoutes } from './flows.ts';
+import { runsRoutes } from './runs.ts';
+import { ownersRoutes } from './owners.ts';
+import { catalogRoutes } from './catalog.ts';
+import { testClockRoutes } from './test-clock.ts';
+import type { FlowEngine } from '../runner/index.ts';
+import type { NodeTypeResolver } from '../flow/service.ts';
+import type { NodeTypeSpec } from '../contracts/flow.ts';
 
 /** What every route group is handed by http/app.ts. */
 export interface RouteGroupOptions {
   ctx: EngineContext;
   /** The flow engine's ingestion hook (starts runs in the ingestion transaction). */
   onEventsIngested?: OnEventsIngested;
+  /** The flow engine (test clock, dry runs); absent in apps built without one. */
+  engine?: FlowEngine;
+  /** Node types a workspace's flows may use (core + its enabled plugin actions). Default: core only. */
+  nodeTypes?: NodeTypeResolver;
+  /** Catalog entries of a workspace's enabled plugin actions. */
+  pluginCatalog?: (workspaceId: string) => Promise<NodeTypeSpec[]>;
 }
 
 /**
@@ -41,4 +55,4 @@ export interface RouteGroupOptions {
 export type RouteGroup = FastifyPluginAsync<RouteGroupOptions>;
 
 /** Add your group here (one line) when you add a file under http/. */
-export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes];
+export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes];
