@@ -100,3 +100,14 @@ export async function resolvePluginNodes(db: Db | Tx, workspaceId: string, nodes
   }
   return { pins, errors };
 }
+
+/**
+ * The node types a workspace's flows may use: the core catalog plus its enabled plugins' actions (config
+ * schema = props + retry), for the flow validator at validate/publish time (`NodeTypeResolver`).
+ */
+export function createPluginNodeTypes(db: Db, core: (type: string) => NodeTypeSpec | undefined) {
+  return async (workspaceId: string): Promise<(type: string) => NodeTypeSpec | undefined> => {
+    const specs = new Map((await pluginCatalogEntries(db, workspaceId)).map((s) => [s.type, s]));
+    return (type: string) => core(type) ?? specs.get(type);
+  };
+}
