@@ -129,9 +129,19 @@ export function propsOf(config: Record<string, unknown>): Record<string, unknown
   return props;
 }
 
+/** JSON with sorted keys: jsonb does not keep key order, so stored and uploaded manifests compare by this. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
 /** Same declaration in the uploaded manifest and in the bundle (the sandbox reads the latter). */
 export function sameDeclaration(a: PluginManifest, b: PluginManifest): boolean {
   const pick = (m: PluginManifest) =>
-    JSON.stringify([m.id, m.name, m.version, m.description, m.allowedHosts, m.auth ?? null, m.actions.map((x) => [x.key, x.title, x.description ?? '', x.props, x.output ?? null]), (m.triggers ?? []).map((t) => t.key)]);
+    canonical([m.id, m.name, m.version, m.description, m.allowedHosts, m.auth ?? null, m.actions.map((x) => [x.key, x.title, x.description ?? '', x.props, x.output ?? null]), (m.triggers ?? []).map((t) => t.key)]);
   return pick(a) === pick(b);
 }

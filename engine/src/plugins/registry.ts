@@ -72,7 +72,8 @@ export async function publishPluginVersion(
 }
 
 function sameUpload(existing: { bundle_sha256: string; manifest: PluginManifest }, manifest: PluginManifest, sha: string): PublishOutcome {
-  if (existing.bundle_sha256 !== sha || JSON.stringify(existing.manifest) !== JSON.stringify(manifest)) {
+  // The bundle determines the manifest (checked at first upload), so equal bytes mean an equal upload.
+  if (existing.bundle_sha256 !== sha || !sameDeclaration(existing.manifest, manifest)) {
     throw conflict(`${manifest.id}@${manifest.version} is already published with other content (bundle sha256 ${existing.bundle_sha256}); versions are immutable, publish a new version`);
   }
   return { status: 200, plugin: { id: manifest.id, version: manifest.version, bundle_sha256: sha } };
