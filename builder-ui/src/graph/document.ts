@@ -17,7 +17,12 @@ export type CanvasNode = Node<CanvasNodeData, 'cairn'>;
 export type CanvasEdge = Edge<CanvasEdgeData>;
 
 /** The document minus its nodes and edges (schema, name, settings and any other top-level keys). */
-export type DocumentMeta = Omit<FlowDocument, 'nodes' | 'edges'>;
+export interface DocumentMeta {
+  schema: FlowDocument['schema'];
+  name: string;
+  settings?: FlowDocument['settings'];
+  [extra: string]: unknown;
+}
 
 export interface CanvasGraph {
   meta: DocumentMeta;

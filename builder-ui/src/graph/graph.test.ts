@@ -85,7 +85,8 @@ const catalog = new Map<string, CatalogNode>(
   [
     { type: 'trigger.event', category: 'trigger', handles: { inputs: false, outputs: [null] } },
     { type: 'condition', category: 'logic', handles: { outputs: ['true', 'false'] } },
-    { type: 'split', category: 'logic', handles: { outputs: { from_config: 'branches', key: 'key' } } },
+    { type: 'split', category: 'logic', handles: { in: true, out: 'branches' } },
+    { type: 'plugin:x/y', category: 'plugin', handles: { outputs: { from_config: '/routes', key: 'name' } } },
     { type: 'action.assign_owner', category: 'action', handles: { outputs: [null] } },
     { type: 'action.tag', category: 'action', handles: ['default'] },
     { type: 'end', category: 'flow', handles: { outputs: [] } },
@@ -96,6 +97,7 @@ describe('handles and checks', () => {
   it('derives outputs from the catalog, split branches from config, and error on actions', () => {
     expect(handlesFor(catalog.get('condition'), 'condition', {}).outputs.map((o) => o.id)).toEqual(['true', 'false']);
     expect(handlesFor(catalog.get('split'), 'split', { branches: [{ key: 'a', weight: 1 }, { key: 'b', weight: 1 }] }).outputs.map((o) => o.id)).toEqual(['a', 'b']);
+    expect(handlesFor(catalog.get('plugin:x/y'), 'plugin:x/y', { routes: [{ name: 'r1' }] }).outputs.map((o) => o.id)).toEqual(['r1', 'error']);
     expect(handlesFor(catalog.get('action.tag'), 'action.tag', {}).outputs.map((o) => o.id)).toEqual([null, 'error']);
     expect(handlesFor(catalog.get('trigger.event'), 'trigger.event', {}).input).toBe(false);
     expect(handlesFor(catalog.get('end'), 'end', {}).outputs).toEqual([]);

@@ -1,10 +1,11 @@
+import { DEFAULT_HANDLE, ERROR_HANDLE } from '@cairn/engine/contracts';
 import type { CatalogNode } from '../api/types.ts';
 
 /**
- * The catalog's `handles` field, normalised. The contract leaves its shape open, so this accepts the
- * plausible spellings (`{ inputs, outputs }`, `{ in, out }`, `{ target, source }`, a bare list of outputs)
- * and outputs that come from the node's config (a split's branch keys) given as `{ from_config: "branches" }`,
- * `"config.branches"` or a JSON pointer `"/branches"`.
+ * The catalog's `handles` field, normalised. The engine serves `{ in: boolean, out: string[] | "<config key>" }`
+ * (`default` = the unnamed out, a bare string = the keys of that config array, e.g. a split's `branches`);
+ * plugins' catalogs may be looser, so `{ inputs, outputs }`, a bare list, `{ from_config }` and JSON pointers
+ * are read too.
  */
 export interface OutputHandle {
   /** `null` for the single unnamed out. */
@@ -16,7 +17,7 @@ export interface HandleSpec {
   outputs: OutputHandle[];
 }
 
-const UNNAMED = new Set(['', 'default', 'out', 'next', 'output']);
+const UNNAMED = new Set(['', DEFAULT_HANDLE, 'out', 'next', 'output']);
 
 function configPointerValue(config: Record<string, unknown>, ref: string): unknown {
   const parts = ref.replace(/^config\./, '').replace(/^\//, '').split(/[./]/).filter(Boolean);
@@ -89,11 +90,13 @@ export function handlesFor(entry: CatalogNode | undefined, type: string, config:
     const o = h as Record<string, unknown>;
     const inSpec = o.inputs ?? o.input ?? o.in ?? o.target ?? o.targets;
     if (inSpec !== undefined) input = Array.isArray(inSpec) ? inSpec.length > 0 : Boolean(inSpec);
-    outputs = outputsFrom(o.outputs ?? o.output ?? o.out ?? o.source ?? o.sources, config);
+    const outSpec = o.out ?? o.outputs ?? o.output ?? o.source ?? o.sources;
+    // A bare string names the config array whose keys are the outs (split → `branches`).
+    outputs = typeof outSpec === 'string' && !UNNAMED.has(outSpec) ? outputsFrom({ from_config: outSpec }, config) : outputsFrom(outSpec, config);
   }
   if (outputs === undefined) outputs = type === 'end' ? [] : [{ id: null, label: '' }];
   // Every action may have an `error` out (taken after retries are spent), whether or not the catalog lists it.
-  if (isActionType(entry, type) && !outputs.some((o) => o.id === 'error')) outputs = [...outputs, { id: 'error', label: 'error' }];
+  if (isActionType(entry, type) && !outputs.some((o) => o.id === ERROR_HANDLE)) outputs = [...outputs, { id: ERROR_HANDLE, label: ERROR_HANDLE }];
   // De-duplicate while keeping the catalog's order.
   const seen = new Set<string>();
   outputs = outputs.filter((o) => {

@@ -15,6 +15,7 @@ import { createAuthHook } from './authenticate.ts';
 import { healthRoutes } from './health.ts';
 import { errorHandler, notFoundHandler } from './problems.ts';
 import { routeGroups } from './route-groups.ts';
+import { uiRoutes } from './ui.ts';
 import { validatorCompiler } from './validation.ts';
 
 export interface AppOptions {
@@ -84,6 +85,7 @@ export async function createApp(ctx: EngineContext, opts: AppOptions = {}): Prom
       await v1.register(group, { ctx, onEventsIngested, engine: opts.engine, nodeTypes: opts.nodeTypes, pluginCatalog: opts.pluginCatalog });
     }
   }, { prefix: '/v1' });
+  await app.register(uiRoutes);
 
   return app;
 }

@@ -1,0 +1,98 @@
+import { useEffect } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import { ApiError, api, setCsrfToken, setUnauthorizedHandler } from './api/client.ts';
+import { useMe } from './api/hooks.ts';
+import { match, navigate, useLocation } from './router.ts';
+import { SessionContext } from './session.ts';
+import { SignInPage } from './pages/SignInPage.tsx';
+import { FlowsPage } from './pages/FlowsPage.tsx';
+import { FlowEditorPage } from './pages/FlowEditorPage.tsx';
+import { RunsPage } from './pages/RunsPage.tsx';
+import { RunPage } from './pages/RunPage.tsx';
+import { ContactsPage } from './pages/ContactsPage.tsx';
+import { ContactPage } from './pages/ContactPage.tsx';
+import { PluginsPage } from './pages/PluginsPage.tsx';
+import { ErrorBox, Spinner } from './ui/common.tsx';
+import { Icon } from './ui/icons.tsx';
+
+const NAV = [
+  { to: '/flows', label: 'Flows', icon: 'flow' },
+  { to: '/runs', label: 'Runs', icon: 'runs' },
+  { to: '/contacts', label: 'Contacts', icon: 'contacts' },
+  { to: '/plugins', label: 'Plugins', icon: 'plugin' },
+] as const;
+
+function Screen({ pathname }: { pathname: string }) {
+  let m: Record<string, string> | null;
+  if ((m = match('/flows/:id', pathname))) return <FlowEditorPage key={m.id} flowId={m.id} />;
+  if (match('/runs', pathname)) return <RunsPage />;
+  if ((m = match('/runs/:id', pathname))) return <RunPage runId={m.id} />;
+  if (match('/contacts', pathname)) return <ContactsPage />;
+  if ((m = match('/contacts/:id', pathname))) return <ContactPage contactId={m.id} />;
+  if (match('/plugins', pathname)) return <PluginsPage />;
+  return <FlowsPage />;
+}
+
+export function App() {
+  const me = useMe();
+  const qc = useQueryClient();
+  const { pathname } = useLocation();
+
+  useEffect(() => {
+    setUnauthorizedHandler(() => qc.setQueryData(['/v1/auth/me'], null));
+  }, [qc]);
+  useEffect(() => setCsrfToken(me.data?.csrf_token ?? null), [me.data]);
+  useEffect(() => {
+    if (me.data && (pathname === '/' || pathname === '/signin')) navigate('/flows', true);
+  }, [me.data, pathname]);
+
+  if (me.isPending) return <div className="boot"><Spinner label="Loading Cairn" /></div>;
+  if (!me.data) {
+    if (me.error && !(me.error instanceof ApiError && me.error.status === 401)) {
+      return <div className="boot"><ErrorBox error={me.error} onRetry={() => me.refetch()} /></div>;
+    }
+    return <SignInPage onSignedIn={() => me.refetch()} />;
+  }
+
+  const signOut = async () => {
+    await api.post('/v1/auth/logout').catch(() => undefined);
+    qc.clear();
+    qc.setQueryData(['/v1/auth/me'], null);
+    navigate('/signin', true);
+  };
+  const section = '/' + (pathname.split('/')[1] || 'flows');
+  return (
+    <SessionContext.Provider value={me.data}>
+      <div className="shell">
+        <nav className="sidebar" aria-label="Main">
+          <a className="brand" href="/flows" onClick={(e) => { e.preventDefault(); navigate('/flows'); }}>
+            <img src="/favicon.svg" alt="" width={26} height={26} /> <span>Cairn</span>
+          </a>
+          <ul>
+            {NAV.map((item) => (
+              <li key={item.to}>
+                <a
+                  href={item.to}
+                  aria-current={section === item.to ? 'page' : undefined}
+                  onClick={(e) => { e.preventDefault(); navigate(item.to); }}
+                >
+                  <Icon name={item.icon} /> {item.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+          <div className="sidebar-foot">
+            <div className="who" title={me.data.user.email}>
+              <div className="who-email">{me.data.user.name || me.data.user.email}</div>
+              <div className="who-ws">{me.data.workspace.name || me.data.workspace.slug} · <span className={`role role-${me.data.role}`}>{me.data.role}</span></div>
+            </div>
+            <button className="btn btn-ghost btn-sm" onClick={signOut}>Sign out</button>
+          </div>
+        </nav>
+        <main className="main">
+          <Screen pathname={pathname} />
+        </main>
+      </div>
+    </SessionContext.Provider>
+  );
+}

@@ -1,0 +1,169 @@
+import { useCallback, useEffect, useMemo, type DragEvent } from 'react';
+import {
+  Background,
+  BackgroundVariant,
+  Controls,
+  MarkerType,
+  MiniMap,
+  ReactFlow,
+  useReactFlow,
+  type Connection,
+  type Edge,
+  type IsValidConnection,
+} from '@xyflow/react';
+import { handlesFor } from '../graph/handles.ts';
+import type { CanvasEdge, CanvasNode } from '../graph/document.ts';
+import { nodeTypes } from '../nodes/FlowNode.tsx';
+import { categoryStyle } from '../ui/icons.tsx';
+import { useCatalogMap } from './catalog.ts';
+import { useEditor } from './store.ts';
+import { defaultConfig } from './defaults.ts';
+
+export const DRAG_MIME = 'application/x-cairn-node-type';
+
+const HANDLE_COLORS: Record<string, string> = { true: '#2f9e44', false: '#e03131', error: '#c92a2a', timeout: '#868e96', event: '#1c7ed6' };
+
+/** Edge presentation: handle colours and labels, live traffic as stroke width, a test run's path highlighted. */
+function useStyledEdges(): Edge[] {
+  const edges = useEditor((s) => s.edges);
+  const stats = useEditor((s) => (s.overlay === 'live' ? s.stats : null));
+  const path = useEditor((s) => (s.overlay === 'test' ? s.path : null));
+  return useMemo(() => {
+    const traffic = (e: CanvasEdge) => stats?.[e.target]?.entered ?? 0;
+    const max = stats ? Math.max(1, ...edges.map(traffic)) : 1;
+    return edges.map((e) => {
+      const handle = e.sourceHandle ?? null;
+      const color = (handle && HANDLE_COLORS[handle]) || '#868e96';
+      let strokeWidth = 1.6;
+      let stroke = color;
+      let opacity = 1;
+      let animated = false;
+      if (stats) {
+        const t = traffic(e);
+        strokeWidth = t > 0 ? 2 + 8 * Math.sqrt(t / max) : 1.2;
+        animated = t > 0;
+      }
+      if (path) {
+        const on = path.edges.has(e.id);
+        stroke = on ? '#f08c00' : color;
+        strokeWidth = on ? 4 : 1.4;
+        opacity = on ? 1 : 0.35;
+        animated = on;
+      }
+      return {
+        ...e,
+        label: handle ?? e.label,
+        animated,
+        style: { stroke, strokeWidth, opacity },
+        labelStyle: { fill: color, fontWeight: 600, fontSize: 11 },
+        labelBgStyle: { fill: '#fff' },
+        labelBgPadding: [4, 2] as [number, number],
+        markerEnd: { type: MarkerType.ArrowClosed, color: stroke, width: 16, height: 16 },
+        data: { ...e.data, traffic: stats ? traffic(e) : undefined },
+      } as Edge;
+    });
+  }, [edges, stats, path]);
+}
+
+function isEditableTarget(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  return !!el && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
+}
+
+export function Canvas({ onSaveNow }: { onSaveNow?: () => void }) {
+  const catalog = useCatalogMap();
+  const nodes = useEditor((s) => s.nodes);
+  const readOnly = useEditor((s) => s.readOnly);
+  const styledEdges = useStyledEdges();
+  const { screenToFlowPosition } = useReactFlow();
+  const store = useEditor;
+
+  const isValidConnection: IsValidConnection = useCallback(
+    (c: Connection | Edge) => {
+      if (!c.source || !c.target || c.source === c.target) return false;
+      const target = store.getState().nodes.find((n) => n.id === c.target);
+      if (!target) return false;
+      return handlesFor(catalog.get(target.data.doc.type), target.data.doc.type, target.data.doc.config ?? {}).input;
+    },
+    [catalog, store],
+  );
+
+  const onDragOver = useCallback((e: DragEvent) => {
+    if (e.dataTransfer.types.includes(DRAG_MIME)) {
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+    }
+  }, []);
+
+  const onDrop = useCallback(
+    (e: DragEvent) => {
+      const type = e.dataTransfer.getData(DRAG_MIME);
+      if (!type || store.getState().readOnly) return;
+      e.preventDefault();
+      const pos = screenToFlowPosition({ x: e.clientX, y: e.clientY });
+      // Centre the card (220×~70) on the drop point, on the 10 px grid.
+      const position = { x: Math.round((pos.x - 110) / 10) * 10, y: Math.round((pos.y - 30) / 10) * 10 };
+      store.getState().addNode(type, position, defaultConfig(catalog.get(type)));
+    },
+    [catalog, screenToFlowPosition, store],
+  );
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (isEditableTarget(e.target) || document.querySelector('[role="dialog"]')) return;
+      const s = store.getState();
+      const mod = e.ctrlKey || e.metaKey;
+      const key = e.key.toLowerCase();
+      if (mod && key === 'z' && !e.shiftKey) s.undo();
+      else if (mod && (key === 'y' || (key === 'z' && e.shiftKey))) s.redo();
+      else if (mod && key === 'c') s.copy();
+      else if (mod && key === 'v') s.paste();
+      else if (mod && key === 's') onSaveNow?.();
+      else if ((e.key === 'Delete' || e.key === 'Backspace') && !mod) s.deleteSelected();
+      else return;
+      e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [store, onSaveNow]);
+
+  const minimapColor = useCallback(
+    (n: CanvasNode) => categoryStyle(catalog.get(n.data.doc.type)?.category, n.data.doc.type).color,
+    [catalog],
+  );
+
+  return (
+    <div className="canvas" onDragOver={onDragOver} onDrop={onDrop} aria-label="Flow canvas">
+      <ReactFlow<CanvasNode, Edge>
+        nodes={nodes}
+        edges={styledEdges}
+        nodeTypes={nodeTypes}
+        onNodesChange={useEditor.getState().onNodesChange}
+        onEdgesChange={useEditor.getState().onEdgesChange as never}
+        onConnect={useEditor.getState().connect}
+        onNodeDragStart={useEditor.getState().beginDrag}
+        onNodeDragStop={useEditor.getState().endDrag}
+        isValidConnection={isValidConnection}
+        nodesDraggable={!readOnly}
+        nodesConnectable={!readOnly}
+        edgesFocusable
+        nodesFocusable
+        deleteKeyCode={null}
+        multiSelectionKeyCode={['Meta', 'Control', 'Shift']}
+        selectionKeyCode="Shift"
+        snapToGrid
+        snapGrid={[10, 10]}
+        fitView
+        fitViewOptions={{ padding: 0.2, maxZoom: 1.1 }}
+        minZoom={0.1}
+        onlyRenderVisibleElements={nodes.length > 150}
+        proOptions={{ hideAttribution: true }}
+        defaultEdgeOptions={{ type: 'smoothstep' }}
+      >
+        <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} color="#ced4da" />
+        <MiniMap<CanvasNode> pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={3} ariaLabel="Minimap" />
+        <Controls showInteractive={false} aria-label="Zoom controls" />
+      </ReactFlow>
+    </div>
+  );
+}

@@ -1,0 +1,71 @@
+import { memo } from 'react';
+import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { handlesFor } from '../graph/handles.ts';
+import type { CanvasNode } from '../graph/document.ts';
+import { useCatalogMap } from '../canvas/catalog.ts';
+import { useEditor } from '../canvas/store.ts';
+import { categoryStyle, Icon } from '../ui/icons.tsx';
+import { summarize } from './summary.ts';
+
+const EMPTY: string[] = [];
+
+/** The one node component: everything it shows comes from the catalog entry and the node's config. */
+function FlowNodeView({ id, data, selected }: NodeProps<CanvasNode>) {
+  const catalog = useCatalogMap();
+  const { type, config, label } = data.doc;
+  const entry = catalog.get(type);
+  const style = categoryStyle(entry?.category, type);
+  const spec = handlesFor(entry, type, config ?? {});
+  const errors = useEditor((s) => s.errorsByNode[id] ?? EMPTY);
+  const stats = useEditor((s) => (s.overlay === 'live' ? s.stats?.[id] : undefined));
+  const onPath = useEditor((s) => (s.overlay === 'test' && s.path ? s.path.nodes.has(id) : null));
+  const live = useEditor((s) => s.overlay === 'live');
+  const summary = summarize(config ?? {}, entry?.config_schema);
+  const classes = ['fnode', selected ? 'is-selected' : '', errors.length ? 'has-error' : '', onPath === true ? 'on-path' : onPath === false ? 'off-path' : ''];
+
+  return (
+    <div className={classes.join(' ')} style={{ ['--cat' as string]: style.color }} data-node-id={id} data-testid={`node-${id}`}>
+      {spec.input ? <Handle type="target" position={Position.Top} className="h-in" aria-label={`${id} input`} /> : null}
+      <div className="fnode-head">
+        <span className="fnode-icon"><Icon name={style.icon} size={14} /></span>
+        <span className="fnode-title">{label || entry?.title || type}</span>
+        {errors.length ? <span className="fnode-err" title={errors.join('\n')} aria-label={`${errors.length} problem(s)`}><Icon name="warn" size={14} /></span> : null}
+      </div>
+      <div className="fnode-body">
+        <div className="fnode-summary">{summary || <span className="muted">{entry ? 'Not configured' : `Unknown type ${type}`}</span>}</div>
+        {errors.length ? <div className="fnode-errors" role="alert">{errors[0]}{errors.length > 1 ? ` (+${errors.length - 1})` : ''}</div> : null}
+        {live ? (
+          <div className="fnode-stats" aria-label="Live counts">
+            <span title="Entered"><b>{stats?.entered ?? 0}</b> in</span>
+            <span title="Waiting" className="st-wait"><b>{stats?.waiting ?? 0}</b> waiting</span>
+            <span title="Completed" className="st-done"><b>{stats?.completed ?? 0}</b> done</span>
+            <span title="Failed" className="st-fail"><b>{stats?.failed ?? 0}</b> failed</span>
+          </div>
+        ) : null}
+      </div>
+      {spec.outputs.length ? (
+        <div className="fnode-outs">
+          {spec.outputs.map((out, i) => {
+            const left = `${((i + 1) / (spec.outputs.length + 1)) * 100}%`;
+            return (
+              <div key={out.id ?? '__default'} className={`fnode-out out-${out.id ?? 'default'}`} style={{ left }}>
+                {out.id ? <span className="fnode-out-label">{out.label}</span> : null}
+                <Handle
+                  type="source"
+                  position={Position.Bottom}
+                  id={out.id ?? undefined}
+                  className={`h-out h-${out.id ?? 'default'}`}
+                  aria-label={`${id} ${out.id ?? 'next'} output`}
+                  data-handle={out.id ?? 'default'}
+                />
+              </div>
+            );
+          })}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+export const FlowNode = memo(FlowNodeView);
+export const nodeTypes = { cairn: FlowNode };

@@ -1,0 +1,25 @@
+import { describeRule } from '../graph/rules.ts';
+
+/**
+ * A one-line description of a node's config for its card, derived from the config and its schema alone
+ * (no per-type code): a rule is described in words, arrays are joined, the first few scalar fields shown.
+ */
+export function summarize(config: Record<string, unknown>, schema: Record<string, unknown> | undefined): string {
+  const props = (schema?.properties ?? {}) as Record<string, Record<string, unknown>>;
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(config ?? {})) {
+    if (value === undefined || value === null || value === '' || key === 'retry') continue;
+    const prop = props[key] ?? {};
+    if (prop['x-cairn-widget'] === 'condition' || (value && typeof value === 'object' && ('all' in value || 'any' in value || 'not' in value))) {
+      parts.push(describeRule(value as Record<string, unknown>));
+    } else if (Array.isArray(value)) {
+      const items = value.map((v) => (v && typeof v === 'object' ? ((v as Record<string, unknown>).key ?? (v as Record<string, unknown>).name ?? '…') : String(v)));
+      parts.push(`${prop.title ?? key}: ${items.join(', ')}`);
+    } else if (typeof value !== 'object') {
+      parts.push(parts.length === 0 && typeof value === 'string' && value.length < 40 ? value : `${prop.title ?? key}: ${String(value)}`);
+    }
+    if (parts.length >= 2) break;
+  }
+  const text = parts.join(' · ');
+  return text.length > 90 ? `${text.slice(0, 88)}…` : text;
+}

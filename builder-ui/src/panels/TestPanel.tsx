@@ -1,0 +1,138 @@
+import { useMemo, useState } from 'react';
+import { api } from '../api/client.ts';
+import { itemsOf, useContacts } from '../api/hooks.ts';
+import type { Contact, TestResult } from '../api/types.ts';
+import { useCatalogMap } from '../canvas/catalog.ts';
+import { useEditor } from '../canvas/store.ts';
+import { ErrorBox, JsonView } from '../ui/common.tsx';
+import { Icon } from '../ui/icons.tsx';
+
+interface PathStep {
+  node_id: string;
+  handle?: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** Reads the dry run's path, tolerating `path`/`steps` lists of ids or of `{ node_id, ... }` objects. */
+export function readPath(result: TestResult): PathStep[] {
+  const list = (Array.isArray(result.path) ? result.path : Array.isArray(result.steps) ? result.steps : []) as unknown[];
+  return list
+    .map((item): PathStep | null => {
+      if (typeof item === 'string') return { node_id: item, detail: {} };
+      if (item && typeof item === 'object') {
+        const o = item as Record<string, unknown>;
+        const id = o.node_id ?? o.id ?? o.node;
+        const handle = (o.handle ?? o.sourceHandle ?? o.branch ?? o.out) as string | null | undefined;
+        return typeof id === 'string' ? { node_id: id, handle, detail: o } : null;
+      }
+      return null;
+    })
+    .filter((s): s is PathStep => s !== null);
+}
+
+/** Dry run of the draft: pick a contact (or type one) and an event; the path is highlighted on the canvas. */
+export function TestPanel({ flowId, beforeRun }: { flowId: string; beforeRun: () => Promise<void> }) {
+  const catalog = useCatalogMap();
+  const trigger = useEditor((s) => s.nodes.find((n) => n.data.doc.type.startsWith('trigger.')));
+  const defaultEvent = typeof trigger?.data.doc.config?.event === 'string' ? (trigger.data.doc.config.event as string) : '';
+  const [mode, setMode] = useState<'existing' | 'new'>('new');
+  const [search, setSearch] = useState('');
+  const [picked, setPicked] = useState<Contact | null>(null);
+  const [contactJson, setContactJson] = useState('{\n  "email": "test@example.com",\n  "properties": { "country": "US", "employees": 120 }\n}');
+  const [eventType, setEventType] = useState(defaultEvent);
+  const [eventProps, setEventProps] = useState('{}');
+  const [result, setResult] = useState<TestResult | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const contacts = useContacts(search.includes('@') ? { email: search } : search ? { external_id: search } : {});
+
+  const steps = useMemo(() => (result ? readPath(result) : []), [result]);
+
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      let contact: Record<string, unknown>;
+      if (mode === 'existing') {
+        if (!picked) throw new Error('Pick a contact first.');
+        contact = { ...(picked.external_id ? { external_id: picked.external_id } : {}), ...(picked.email ? { email: picked.email } : {}), properties: picked.properties };
+      } else {
+        contact = JSON.parse(contactJson) as Record<string, unknown>;
+      }
+      const properties = eventProps.trim() ? (JSON.parse(eventProps) as Record<string, unknown>) : {};
+      await beforeRun();
+      const res = await api.post<TestResult>(`/v1/flows/${flowId}/test`, { contact, event: { type: eventType, contact, properties } });
+      setResult(res);
+      const path = readPath(res);
+      const edges = useEditor.getState().edges;
+      const onPathEdges: string[] = [];
+      for (let i = 0; i + 1 < path.length; i++) {
+        const candidates = edges.filter((e) => e.source === path[i].node_id && e.target === path[i + 1].node_id);
+        const exact = candidates.find((e) => path[i].handle === undefined || (e.sourceHandle ?? null) === (path[i].handle ?? null));
+        if (exact ?? candidates[0]) onPathEdges.push((exact ?? candidates[0]).id);
+      }
+      useEditor.getState().setPath({ nodes: path.map((p) => p.node_id), edges: onPathEdges });
+    } catch (err) {
+      setError(err instanceof SyntaxError ? new Error(`Not valid JSON: ${err.message}`) : err);
+      useEditor.getState().setPath(null);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const title = (id: string) => {
+    const n = useEditor.getState().nodes.find((x) => x.id === id);
+    return n ? (n.data.doc.label ?? catalog.get(n.data.doc.type)?.title ?? n.data.doc.type) : id;
+  };
+  const actions = Array.isArray(result?.actions) ? (result.actions as Array<Record<string, unknown>>) : [];
+
+  return (
+    <aside className="inspector" aria-label="Test panel">
+      <div className="inspector-head"><span className="fnode-icon"><Icon name="beaker" /></span><div><h2>Test the draft</h2><div className="muted small">A dry run — nothing is sent or changed.</div></div></div>
+      <div className="inspector-body">
+        <div className="seg" role="tablist" aria-label="Contact source">
+          <button role="tab" aria-selected={mode === 'new'} className={mode === 'new' ? 'on' : ''} onClick={() => setMode('new')}>Type a contact</button>
+          <button role="tab" aria-selected={mode === 'existing'} className={mode === 'existing' ? 'on' : ''} onClick={() => setMode('existing')}>Existing contact</button>
+        </div>
+        {mode === 'new' ? (
+          <label className="field"><span>Contact (JSON)</span><textarea className="mono" rows={5} value={contactJson} onChange={(e) => setContactJson(e.target.value)} /></label>
+        ) : (
+          <div className="field">
+            <label className="field"><span>Find by email or external id</span><input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="ana@example.com" /></label>
+            <ul className="pick-list">
+              {itemsOf(contacts.data).slice(0, 8).map((c) => (
+                <li key={c.id}><button className={picked?.id === c.id ? 'on' : ''} onClick={() => setPicked(c)}>{c.email ?? c.external_id ?? c.id}</button></li>
+              ))}
+            </ul>
+          </div>
+        )}
+        <label className="field"><span>Event type</span><input value={eventType} onChange={(e) => setEventType(e.target.value)} placeholder="lead.created" /></label>
+        <label className="field"><span>Event properties (JSON)</span><textarea className="mono" rows={3} value={eventProps} onChange={(e) => setEventProps(e.target.value)} /></label>
+        <button className="btn btn-primary btn-block" onClick={run} disabled={busy}><Icon name="runs" /> {busy ? 'Running…' : 'Run test'}</button>
+        {error ? <ErrorBox error={error} /> : null}
+        {result ? (
+          <div className="test-result" aria-label="Test result">
+            <h3 className="section-title">Path ({steps.length} step{steps.length === 1 ? '' : 's'})</h3>
+            {steps.length === 0 ? <p className="muted">The flow would not start for this contact and event.</p> : null}
+            <ol className="timeline">
+              {steps.map((s, i) => (
+                <li key={i}>
+                  <div className="tl-title">{title(s.node_id)} <code>{s.node_id}</code>{s.handle ? <span className="badge badge-gray">{s.handle}</span> : null}</div>
+                  {Object.keys(s.detail).some((k) => !['node_id', 'id', 'node', 'handle'].includes(k)) ? (
+                    <JsonView value={Object.fromEntries(Object.entries(s.detail).filter(([k]) => !['node_id', 'id', 'node'].includes(k)))} />
+                  ) : null}
+                </li>
+              ))}
+            </ol>
+            {actions.length ? (
+              <>
+                <h3 className="section-title">Actions that would run</h3>
+                {actions.map((a, i) => <JsonView key={i} value={a} />)}
+              </>
+            ) : null}
+          </div>
+        ) : null}
+      </div>
+    </aside>
+  );
+}
