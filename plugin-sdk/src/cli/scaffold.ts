@@ -1,0 +1,105 @@
+/** The files `cairn-plugin create` writes: a working plugin with one action and a test against a local server. */
+export function scaffoldFiles(id: string, name: string): Record<string, string> {
+  return {
+    'package.json': `${JSON.stringify(
+      {
+        name: `cairn-plugin-${id.replace(/_/g, '-')}`,
+        version: '0.1.0',
+        private: true,
+        type: 'module',
+        scripts: { build: 'cairn-plugin build', test: 'cairn-plugin test', publish: 'cairn-plugin publish' },
+        dependencies: { '@cairn/plugin-sdk': '*' },
+      },
+      null,
+      2,
+    )}\n`,
+    'vitest.config.mjs': `// Plugin tests run in the real isolated-vm sandbox, which needs --no-node-snapshot.
+export default { test: { pool: 'forks', execArgv: ['--no-node-snapshot'], include: ['test/**/*.test.ts'], testTimeout: 30000 } };
+`,
+    'src/index.ts': `import { defineAction, definePlugin, httpError } from '@cairn/plugin-sdk';
+
+/** Posts a message about the contact to your service. */
+export const notify = defineAction({
+  key: 'notify',
+  title: 'Notify',
+  description: 'Posts a message about the contact to your service',
+  props: {
+    type: 'object',
+    properties: {
+      message: { type: 'string', title: 'Message', minLength: 1 },
+      base_url: { type: 'string', title: 'Service URL', default: 'https://api.example.com' },
+    },
+    required: ['message'],
+  },
+  run: async (ctx, props) => {
+    const res = await ctx.http.fetch(\`\${props.base_url ?? 'https://api.example.com'}/notify\`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: \`Bearer \${ctx.secrets.api_key ?? ''}\`,
+        'idempotency-key': ctx.idempotencyKey,
+      },
+      body: JSON.stringify({ message: props.message, email: ctx.contact.email }),
+    });
+    if (!res.ok) throw httpError('${id.toUpperCase()}', res.status, await res.text());
+    ctx.log.info('notified', { status: res.status });
+    const body = (await res.json()) as { id?: string };
+    return { id: body.id ?? null, status: res.status };
+  },
+});
+
+export default definePlugin({
+  id: '${id}',
+  name: '${name}',
+  version: '0.1.0',
+  description: '${name} for Cairn flows',
+  allowedHosts: ['api.example.com'],
+  auth: { type: 'object', properties: { api_key: { type: 'string', title: 'API key', minLength: 1 } }, required: ['api_key'] },
+  actions: [notify],
+});
+`,
+    'test/plugin.test.ts': `import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadPlugin, type LoadedPlugin } from '@cairn/plugin-sdk/testing';
+
+// Runs the plugin in the same sandbox the engine uses, against a local server standing in for the real API.
+const received: { method?: string; url?: string; headers: IncomingMessage['headers']; body: string }[] = [];
+const server = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => {
+    received.push({ method: req.method, url: req.url, headers: req.headers, body });
+    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'msg_1' }));
+  });
+});
+let plugin: LoadedPlugin;
+let base: string;
+
+beforeAll(async () => {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  base = \`http://127.0.0.1:\${port}\`;
+  plugin = await loadPlugin({
+    entry: fileURLToPath(new URL('../src/index.ts', import.meta.url)),
+    testHosts: [\`127.0.0.1:\${port}\`],
+    secrets: { api_key: 'test-key' },
+  });
+});
+afterAll(async () => {
+  await plugin?.dispose();
+  server.close();
+});
+
+it('posts the message with the API key and the idempotency key', async () => {
+  const out = await plugin.run('notify', { message: 'Welcome!', base_url: base }, { contact: { email: 'ana@example.com' }, idempotencyKey: 'run-1:notify' });
+  expect(out).toEqual({ id: 'msg_1', status: 201 });
+  expect(received[0]).toMatchObject({ method: 'POST', url: '/notify', headers: { authorization: 'Bearer test-key', 'idempotency-key': 'run-1:notify' } });
+  expect(JSON.parse(received[0]!.body)).toEqual({ message: 'Welcome!', email: 'ana@example.com' });
+});
+`,
+    '.gitignore': 'node_modules\ndist\n',
+    'README.md': `# ${name}\n\nA Cairn plugin. \`cairn-plugin test\` runs its tests in the sandbox, \`cairn-plugin build\` writes \`dist/plugin.js\` and \`dist/manifest.json\`, \`cairn-plugin publish --url <engine> --key <admin key>\` uploads it.\n`,
+  };
+}
