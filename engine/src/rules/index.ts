@@ -10,3 +10,4 @@ export {
   type NowSource,
 } from './operators.ts';
 export { checkCondition, type ConditionProblem } from './check.ts';
+export { createReferenceEngine } from './reference.ts';

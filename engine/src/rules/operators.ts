@@ -78,12 +78,24 @@ function toEpochMs(v: unknown): number | undefined {
   return undefined;
 }
 
-/** `now - duration` in UTC calendar terms (luxon; parsed durations are cached). */
-function cutoff(now: Date, value: unknown): number | undefined {
-  if (!isString(value)) return undefined;
-  const d = parseDuration(value);
-  if (!d || d.negative) return undefined;
-  return d.subtractFrom(now, 'UTC').getTime();
+/**
+ * `now - duration` in UTC calendar terms. Luxon's calendar math costs microseconds, and a batch of evaluations
+ * shares one `now`, so the last cutoff per duration is remembered.
+ */
+function createCutoff(): (now: Date, value: unknown) => number | undefined {
+  const last = new Map<string, { nowMs: number; cutoffMs: number }>();
+  return (now, value) => {
+    if (!isString(value)) return undefined;
+    const nowMs = now.getTime();
+    const hit = last.get(value);
+    if (hit && hit.nowMs === nowMs) return hit.cutoffMs;
+    const d = parseDuration(value);
+    if (!d || d.negative) return undefined;
+    const cutoffMs = d.subtractFrom(now, 'UTC').getTime();
+    if (last.size > 100) last.clear();
+    last.set(value, { nowMs, cutoffMs });
+    return cutoffMs;
+  };
 }
 
 function isEmptyValue(v: unknown): boolean {
@@ -104,6 +116,7 @@ function tagsOf(v: unknown): unknown[] | undefined {
  * simply does not match.
  */
 export function customOperators(clock: NowSource): OperatorDef[] {
+  const cutoff = createCutoff();
   return [
     { name: 'startsWith', cb: (a, b) => isString(a) && isString(b) && a.startsWith(b) },
     { name: 'endsWith', cb: (a, b) => isString(a) && isString(b) && a.endsWith(b) },
