@@ -1,0 +1,68 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPlugin, type LoadedPlugin } from '@cairn/plugin-sdk/testing';
+
+/** A local stand-in for api.twilio.com checking the Messages API contract: path, Basic auth, form encoding. */
+const SID = `AC${'a1'.repeat(16)}`;
+const TOKEN = 'auth-token-0123456789';
+const received: { form: Record<string, string>; headers: Record<string, string | string[] | undefined> }[] = [];
+let server: Server;
+let plugin: LoadedPlugin;
+let base: string;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => (raw += c));
+    req.on('end', () => {
+      const fail = (status: number, code: number, message: string) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }));
+      const expectedAuth = `Basic ${Buffer.from(`${SID}:${TOKEN}`).toString('base64')}`;
+      if (req.headers.authorization !== expectedAuth) return fail(401, 20003, 'Authentication Error - invalid username');
+      if (req.method !== 'POST' || req.url !== `/2010-04-01/Accounts/${SID}/Messages.json`) return fail(404, 20404, 'The requested resource was not found');
+      if (req.headers['content-type'] !== 'application/x-www-form-urlencoded') return fail(400, 21620, 'Invalid media type');
+      const form = Object.fromEntries(new URLSearchParams(raw));
+      if (!form.To) return fail(400, 21604, "A 'To' phone number is required.");
+      if (!form.From && !form.MessagingServiceSid) return fail(400, 21603, "A 'From' phone number is required.");
+      if (form.To === '+15005550001') return fail(400, 21211, "The 'To' number +15005550001 is not a valid phone number.");
+      if (form.To === '+15005550009') return fail(503, 20503, 'Service unavailable');
+      received.push({ form, headers: req.headers });
+      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ sid: `SM${'b2'.repeat(16)}`, status: 'queued', to: form.To, body: form.Body }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  base = `http://127.0.0.1:${port}`;
+  plugin = await loadPlugin({
+    entry: fileURLToPath(new URL('../src/index.ts', import.meta.url)),
+    testHosts: [`127.0.0.1:${port}`],
+    secrets: { account_sid: SID, auth_token: TOKEN, from_number: '+15557654321', api_base_url: `http://127.0.0.1:${port}` },
+  });
+});
+afterAll(async () => {
+  await plugin.dispose();
+  server.close();
+});
+
+describe('twilio send_sms', () => {
+  it('posts a form-encoded message with Basic auth and an idempotency token', async () => {
+    const out = await plugin.run('send_sms', { to: '+15551234567', body: 'Hi Ana & welcome — 50% off!' }, { idempotencyKey: 'run-9:sms' });
+    expect(out).toEqual({ sid: `SM${'b2'.repeat(16)}`, status: 'queued' });
+    expect(received.at(-1)!.form).toEqual({ To: '+15551234567', From: '+15557654321', Body: 'Hi Ana & welcome — 50% off!' });
+    expect(received.at(-1)!.headers['i-twilio-idempotency-token']).toBe('run-9:sms');
+  });
+
+  it('a Messaging Service replaces From', async () => {
+    const service = `MG${'c3'.repeat(16)}`;
+    await plugin.run('send_sms', { to: '+15551234567', body: 'x' }, { secrets: { account_sid: SID, auth_token: TOKEN, messaging_service_sid: service, api_base_url: base } });
+    expect(received.at(-1)!.form).toEqual({ To: '+15551234567', Body: 'x', MessagingServiceSid: service });
+  });
+
+  it("Twilio's error codes become step errors; 5xx is retryable, a bad number is not; bad auth is reported", async () => {
+    await expect(plugin.run('send_sms', { to: '+15005550001', body: 'x' })).rejects.toMatchObject({ code: 'TWILIO_21211', retryable: false, message: expect.stringContaining('not a valid phone number') });
+    await expect(plugin.run('send_sms', { to: '+15005550009', body: 'x' })).rejects.toMatchObject({ code: 'TWILIO_20503', retryable: true });
+    await expect(plugin.run('send_sms', { to: '+15551234567', body: 'x' }, { secrets: { account_sid: SID, auth_token: 'wrong-token-000000', from_number: '+1555', api_base_url: base } })).rejects.toMatchObject({ code: 'TWILIO_20003' });
+  });
+});
