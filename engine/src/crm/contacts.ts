@@ -82,12 +82,7 @@ export async function upsertContacts(
 ): Promise<{ id: string; created: boolean }[]> {
   const exts = [...new Set(refs.map((r) => r.external_id).filter((v): v is string => typeof v === 'string'))];
   const emails = [...new Set(refs.map((r) => r.email?.toLowerCase()).filter((v): v is string => typeof v === 'string'))];
-  const existing = exts.length + emails.length === 0 ? [] : (await tx.raw(
-    `SELECT ${CONTACT_COLUMNS.join(', ')} FROM contacts
-     WHERE workspace_id = ? AND (external_id = ANY(?::text[]) OR lower(email) = ANY(?::text[]))
-     ORDER BY id FOR UPDATE`,
-    [workspaceId, exts, emails],
-  )).rows as ContactRow[];
+  const existing = await lockMatches(tx, workspaceId, exts, emails);
 
   const byExt = new Map<string, Working>();
   const byEmail = new Map<string, Working>();
@@ -169,6 +164,27 @@ export async function upsertContacts(
     );
   }
   return resolved.map((w) => ({ id: w.row.id, created: created.has(w) }));
+}
+
+/**
+ * Locks every contact matching one of the external ids or emails, in id order within each statement (so
+ * concurrent batches lock in the same order; the rare cross-order deadlock is retried by withTx). One simple
+ * statement per unique index: shapes like `a OR b` or `id IN (subquery)` get nested-loop plans over the
+ * workspace index while a freshly filled table has no statistics yet, which made lookups O(contacts).
+ */
+async function lockMatches(tx: Tx, workspaceId: string, exts: string[], emails: string[]): Promise<ContactRow[]> {
+  const cols = CONTACT_COLUMNS.join(', ');
+  const rows: ContactRow[] = [];
+  if (exts.length > 0) {
+    const res = await tx.raw(`SELECT ${cols} FROM contacts WHERE workspace_id = ? AND external_id = ANY(?::text[]) ORDER BY id FOR UPDATE`, [workspaceId, exts]);
+    rows.push(...(res.rows as ContactRow[]));
+  }
+  if (emails.length > 0) {
+    const res = await tx.raw(`SELECT ${cols} FROM contacts WHERE workspace_id = ? AND lower(email) = ANY(?::text[]) ORDER BY id FOR UPDATE`, [workspaceId, emails]);
+    const seen = new Set(rows.map((r) => r.id));
+    rows.push(...(res.rows as ContactRow[]).filter((r) => !seen.has(r.id)));
+  }
+  return rows;
 }
 
 const matchKey = (w: Working) => (w.row.external_id !== null ? `x:${w.row.external_id}` : `e:${w.row.email?.toLowerCase() ?? ''}`);
