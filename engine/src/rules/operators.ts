@@ -1,4 +1,5 @@
 import { Operator, type Engine } from 'json-rules-engine';
+import { createSystemClock } from '../clock.ts';
 import { parseDuration } from '../flow/duration.ts';
 
 /**
@@ -161,8 +162,11 @@ export const CUSTOM_OPERATOR_NAMES: readonly string[] = customOperators({ now: (
 export const BUILTIN_OPERATOR_NAMES: readonly string[] = builtinOperators.map((o) => o.name);
 export const DECORATOR_NAMES: readonly string[] = builtinDecorators.map((d) => d.name);
 
-/** Adds Cairn's custom operators to a json-rules-engine Engine (validation, the W4 comparison, tests). */
-export function registerCustomOperators(engine: Engine, clock: NowSource): Engine {
+/**
+ * Adds Cairn's custom operators to a json-rules-engine Engine (validation, the W4 comparison, tests).
+ * `clock` is where `withinLast` reads the time: pass the engine's clock.
+ */
+export function registerCustomOperators(engine: Engine, clock: NowSource = createSystemClock()): Engine {
   for (const op of customOperators(clock)) engine.addOperator(new Operator(op.name, op.cb, op.validator));
   return engine;
 }

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { checkCondition } from './check.ts';
+
+const leaf = (extra: Record<string, unknown> = {}) => ({ fact: 'contact', path: '$.properties.plan', operator: 'equal', value: 'pro', ...extra });
+
+describe('checkCondition', () => {
+  it('accepts json-rules-engine conditions, decorated operators, fact references and custom operators', () => {
+    expect(
+      checkCondition({
+        any: [
+          leaf(),
+          { not: leaf({ operator: 'not:in', value: ['a'] }) },
+          { all: [leaf({ operator: 'someFact:equal', path: '$.tags' }), leaf({ value: { fact: 'event', path: '$.properties.plan' } })], priority: 2 },
+          leaf({ operator: 'withinLast', value: 'P7D', path: '$.properties.seen' }),
+          leaf({ operator: 'matches', value: '/^pro/i' }),
+          { all: [] },
+        ],
+      }),
+    ).toEqual([]);
+  });
+
+  it('reports every problem with a pointer relative to the condition', () => {
+    const problems = checkCondition({
+      all: [
+        { fact: 'contact', path: '$.a', operator: 'equal' },
+        { all: [], any: [] },
+        leaf({ operater: 'x' }),
+        leaf({ operator: 'in', value: 'US' }),
+        leaf({ operator: 'matches', value: '([' }),
+        leaf({ operator: 'withinLast', value: '30 days' }),
+        leaf({ value: { fact: 'session' } }),
+        leaf({ priority: 0 }),
+        { not: [leaf()] },
+        { condition: 'shared' },
+      ],
+    });
+    expect(problems.map((p) => p.path)).toEqual([
+      '/all/0',
+      '/all/1',
+      '/all/2/operater',
+      '/all/3/value',
+      '/all/4/value',
+      '/all/5/value',
+      '/all/6/value/fact',
+      '/all/7/priority',
+      '/all/8/not',
+      '/all/9/condition',
+    ]);
+    expect(problems[0].message).toMatch(/needs "value"/);
+    expect(problems[3].message).toMatch(/must be a list for "in"/);
+  });
+
+  it('refuses a root that is not all/any/not, and absurd nesting or size', () => {
+    expect(checkCondition(leaf())[0].message).toMatch(/root is "all", "any" or "not"/);
+    let deep: Record<string, unknown> = leaf();
+    for (let i = 0; i < 30; i++) deep = { not: deep };
+    expect(checkCondition(deep).some((p) => /deeper than 20/.test(p.message))).toBe(true);
+    const wide = { any: Array.from({ length: 600 }, () => leaf()) };
+    expect(checkCondition(wide).map((p) => p.message)).toEqual([expect.stringMatching(/more than 500 conditions/)]);
+  });
+});
