@@ -76,7 +76,12 @@ export function checkGraph(problems: Problems, nodes: GraphNode[], edges: GraphE
       ok = false;
     }
     if (source?.spec) ok = checkHandle(problems, source, e) && ok;
-    if (!ok || !source?.spec) continue;
+    if (!ok) continue;
+    // An unknown type is reported on its node; its edges still count, so nothing after it is called unreachable.
+    if (!source?.spec) {
+      valid.push(e);
+      continue;
+    }
     const handle = e.sourceHandle ?? DEFAULT_HANDLE;
     const key = `${e.source}\u0000${handle}`;
     const first = used.get(key);

@@ -190,6 +190,10 @@ describe('validateFlowDocument', () => {
       doc.nodes.push(node('slack', plugin.type, { channel: '#sales', text: 'New lead {{ contact.email }' }));
       doc.edges.push({ id: 'e4', source: 'assign', target: 'slack' });
       expect(paths(doc)).toEqual(['/nodes/4/type']);
+      // What follows an unknown node is not reported as unreachable on top.
+      doc.nodes.push(node('after', 'end', {}));
+      doc.edges.push({ id: 'e5', source: 'slack', target: 'after' });
+      expect(paths(doc)).toEqual(['/nodes/4/type']);
       const withPlugin = problems(doc, { resolveNodeType: (t) => (t === plugin.type ? plugin : undefined) });
       expect(withPlugin.map((e) => e.path)).toEqual(['/nodes/4/config/text']);
       expect(withPlugin[0].message).toMatch(/not a valid Liquid template/);
