@@ -27,6 +27,7 @@ describe('checkCondition', () => {
         leaf({ operater: 'x' }),
         leaf({ operator: 'in', value: 'US' }),
         leaf({ operator: 'matches', value: '([' }),
+        leaf({ operator: 'matches', value: '^(a+)+$' }),
         leaf({ operator: 'withinLast', value: '30 days' }),
         leaf({ value: { fact: 'session' } }),
         leaf({ priority: 0 }),
@@ -41,10 +42,11 @@ describe('checkCondition', () => {
       '/all/3/value',
       '/all/4/value',
       '/all/5/value',
-      '/all/6/value/fact',
-      '/all/7/priority',
-      '/all/8/not',
-      '/all/9/condition',
+      '/all/6/value',
+      '/all/7/value/fact',
+      '/all/8/priority',
+      '/all/9/not',
+      '/all/10/condition',
     ]);
     expect(problems[0].message).toMatch(/needs "value"/);
     expect(problems[3].message).toMatch(/must be a list for "in"/);

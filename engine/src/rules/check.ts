@@ -17,6 +17,8 @@ const REF_ALLOWED = new Set(['fact', 'path', 'params']);
 const MAX_DEPTH = 20;
 const MAX_CONDITIONS = 500;
 const COMPARISONS = new Set(['lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive']);
+/** A quantified group that itself contains a quantifier: the classic catastrophic-backtracking shape. */
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)(?:[+*]|\{\d)/;
 const STRING_VALUED = new Set(['startsWith', 'endsWith', 'hasTag', 'notHasTag']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -148,6 +150,10 @@ function checkValue(op: string, value: unknown, at: string, out: ConditionProble
   } else if (op === 'matches') {
     if (typeof value !== 'string') {
       out.push({ path: at, message: `must be a regular expression string for "matches", e.g. "^acme" or "/acme/i", not ${show(value)}` });
+    } else if (value.length > 200) {
+      out.push({ path: at, message: `is a regular expression of ${value.length} characters; keep it under 200` });
+    } else if (NESTED_QUANTIFIER.test(value)) {
+      out.push({ path: at, message: `${show(value)} repeats a repeated group (like "(a+)+"), which can take exponential time; simplify it` });
     } else {
       try {
         compileRegex(value);
