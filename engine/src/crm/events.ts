@@ -32,6 +32,7 @@ export interface IngestOptions {
 }
 
 export const EVENT_TYPE_MAX = 200;
+const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59);
 
 /** Semantic checks the JSON Schema cannot express (contact identity, time zone, property limits). */
 export function checkEventInputs(items: EventInput[], pathOf: (i: number) => string): ProblemItem[] {
@@ -46,8 +47,10 @@ export function checkEventInputs(items: EventInput[], pathOf: (i: number) => str
       if (item.contact?.properties != null) problems.push(...checkProperties(item.contact.properties, `${base}/contact/properties`));
     }
     if (item.properties !== undefined) problems.push(...checkProperties(item.properties, `${base}/properties`));
-    if (item.occurred_at !== undefined && Number.isNaN(new Date(item.occurred_at).getTime())) {
-      problems.push({ path: `${base}/occurred_at`, message: 'must be an RFC 3339 time such as "2026-03-08T06:00:00Z"' });
+    if (item.occurred_at !== undefined) {
+      const t = new Date(item.occurred_at).getTime();
+      if (Number.isNaN(t)) problems.push({ path: `${base}/occurred_at`, message: 'must be an RFC 3339 time such as "2026-03-08T06:00:00Z"' });
+      else if (t < 0 || t > MAX_TIME) problems.push({ path: `${base}/occurred_at`, message: 'must be between 1970-01-01 and 9999-12-31' });
     }
   });
   return problems;

@@ -13,6 +13,7 @@ import type { NodeTypeSpec } from '../contracts/flow.ts';
 import { CairnError } from '../errors.ts';
 import { createAuthHook } from './authenticate.ts';
 import { healthRoutes } from './health.ts';
+import { registerJsonParser } from './json-body.ts';
 import { errorHandler, notFoundHandler } from './problems.ts';
 import { routeGroups } from './route-groups.ts';
 import { uiRoutes } from './ui.ts';
@@ -53,6 +54,7 @@ export async function createApp(ctx: EngineContext, opts: AppOptions = {}): Prom
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
   });
+  registerJsonParser(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);

@@ -42,7 +42,8 @@ export function toCairnError(err: unknown): CairnError {
   if (code === PG.uniqueViolation) {
     return new CairnError('CAIRN_ERR_CONFLICT', 'a concurrent request created the same object (same email or external_id); retry the request', { cause: err, retryable: true });
   }
-  if (code === PG.invalidText) return new CairnError('CAIRN_ERR_VALIDATION', 'a value does not have the format PostgreSQL expects (an id that is not a UUID?)', { cause: err });
+  // SQLSTATE class 22 (data exception: bad text representation, value out of range, NUL in text...) is bad input.
+  if (code?.startsWith('22')) return new CairnError('CAIRN_ERR_VALIDATION', `a value was refused by the database (${(err as Error).message})`, { cause: err });
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
     return new CairnError(BY_STATUS[status] ?? 'CAIRN_ERR_VALIDATION', e.message || ERROR_CODES[BY_STATUS[status] ?? 'CAIRN_ERR_VALIDATION'].title, { cause: err });

@@ -78,6 +78,25 @@ describe('HTTP foundation: bad input is a problem+json 4xx, never a 5xx', () => 
     expect(res.statusCode).toBe(400);
   });
 
+  it('a NUL character (\\u0000) anywhere in the body → 400 with its path, not a database error', async () => {
+    const inProps = await post('/v1/events', '{"type":"x","contact":{"email":"nul@x.co"},"properties":{"a":{"b":"x\\u0000y"}}}', { 'content-type': 'application/json' });
+    expect(inProps.statusCode).toBe(400);
+    expect(json(inProps).errors).toEqual([{ path: '/properties/a/b', message: 'contains \\u0000' }]);
+    const inType = await post('/v1/events', '{"type":"x\\u0000","contact":{"email":"nul@x.co"}}', { 'content-type': 'application/json' });
+    expect(inType.statusCode).toBe(400);
+    expect(json(inType).errors[0].path).toBe('/type');
+    const escapedBackslash = await post('/v1/events', '{"type":"x","contact":{"email":"nul@x.co"},"properties":{"re":"\\\\u0000"}}', { 'content-type': 'application/json' });
+    expect(escapedBackslash.statusCode).toBe(202);
+  });
+
+  it('occurred_at outside 1970..9999 → 400 with its path', async () => {
+    for (const at of ['0000-01-01T00:00:00Z', '1969-12-31T23:59:59Z']) {
+      const res = await post('/v1/events', { type: 'x', contact: { email: 'old@x.co' }, occurred_at: at });
+      expect(res.statusCode).toBe(400);
+      expect(json(res).errors[0].path).toBe('/occurred_at');
+    }
+  });
+
   it('unknown routes → 404 problem+json', async () => {
     const res = await h.app.inject({ method: 'GET', url: '/v1/no-such-thing', headers: bearer(h.ws.a.keys.admin) });
     expect(res.statusCode).toBe(404);
