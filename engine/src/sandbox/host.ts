@@ -53,6 +53,8 @@ const keyOf = (r: PluginRef) => `${r.workspaceId}/${r.pluginId}@${r.version}`;
 
 export function createSandboxHost(opts: SandboxHostOptions): SandboxHost {
   const pool = new Map<string, Promise<PluginIsolate>>();
+  // Loaded isolates by key: the warm path skips the promise hops of `get` (it is on every call).
+  const ready = new Map<string, PluginIsolate>();
   const maxIsolates = opts.maxIsolates ?? 256;
   let loads = 0;
   let closed = false;
@@ -81,6 +83,7 @@ export function createSandboxHost(opts: SandboxHostOptions): SandboxHost {
     for (const [k, p] of pool) {
       if (pool.size <= maxIsolates) break;
       pool.delete(k);
+      ready.delete(k);
       void p.then((iso) => (iso.activeCalls === 0 ? iso.dispose() : undefined), () => undefined);
     }
   };
@@ -96,11 +99,16 @@ export function createSandboxHost(opts: SandboxHostOptions): SandboxHost {
         pool.set(k, existing);
         return iso;
       }
-      if (pool.get(k) === existing) pool.delete(k);
+      if (pool.get(k) === existing) {
+        pool.delete(k);
+        ready.delete(k);
+      }
     }
     const loading = (async () => {
       loads++;
-      return PluginIsolate.load(await opts.loadBundle(ref), opts.limits, servicesFor(ref));
+      const iso = await PluginIsolate.load(await opts.loadBundle(ref), opts.limits, servicesFor(ref));
+      if (pool.get(k) === loading) ready.set(k, iso);
+      return iso;
     })();
     pool.set(k, loading);
     loading.catch(() => pool.get(k) === loading && pool.delete(k));
@@ -116,6 +124,14 @@ export function createSandboxHost(opts: SandboxHostOptions): SandboxHost {
   return {
     warm: get,
     async runAction(ref, key, call) {
+      const k = keyOf(ref);
+      const warm = ready.get(k);
+      if (warm?.healthy) {
+        const entry = pool.get(k)!;
+        pool.delete(k);
+        pool.set(k, entry);
+        return warm.runAction(key, call);
+      }
       let iso: PluginIsolate;
       try {
         iso = await get(ref);
@@ -138,6 +154,7 @@ export function createSandboxHost(opts: SandboxHostOptions): SandboxHost {
       closed = true;
       const all = [...pool.values()];
       pool.clear();
+      ready.clear();
       for (const p of all) (await p.catch(() => null))?.dispose();
     },
   };
