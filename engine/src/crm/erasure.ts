@@ -1,4 +1,7 @@
 import type { Tx } from '../db/index.ts';
+import { cancelRun } from '../runner/executor.ts';
+import { StatsDelta } from '../runner/stats.ts';
+import { toRun, writeRuns, writeStats } from '../runner/store.ts';
 
 /**
  * One step of erasing a contact's personal data, run inside the erasure transaction. Modules that keep personal
@@ -26,14 +29,19 @@ export async function eraseContact(tx: Tx, workspaceId: string, contactId: strin
   });
   if (erased === 0) return false;
   await tx('events').where({ workspace_id: workspaceId, contact_id: contactId }).update({ properties: '{}', idempotency_key: null });
-  await tx.raw(
-    `UPDATE runs SET status = CASE WHEN status IN ('active','waiting') THEN 'cancelled' ELSE status END,
-                     state = CASE WHEN status IN ('active','waiting') THEN 'done' ELSE state END,
-                     finished_at = CASE WHEN status IN ('active','waiting') THEN ? ELSE finished_at END,
-                     wake_at = NULL, listen_event = NULL, vars = '{}', error = NULL, updated_at = ?
-     WHERE workspace_id = ? AND contact_id = ?`,
-    [now, now, workspaceId, contactId],
+  // The contact's row lock is held (the update above), as the executor takes it: no step interleaves with this.
+  const open = await tx.raw(
+    `SELECT * FROM runs WHERE workspace_id = ? AND contact_id = ? AND status IN ('active','waiting') ORDER BY id FOR UPDATE`,
+    [workspaceId, contactId],
   );
+  if (open.rows.length > 0) {
+    const stats = new StatsDelta();
+    const runs = open.rows.map((r: Parameters<typeof toRun>[0]) => toRun(r));
+    for (const run of runs) cancelRun(run, now, stats);
+    await writeRuns(tx, runs, now);
+    await writeStats(tx, stats);
+  }
+  await tx.raw(`UPDATE runs SET vars = '{}', error = NULL WHERE workspace_id = ? AND contact_id = ?`, [workspaceId, contactId]);
   await tx.raw(
     `UPDATE run_steps s SET output = NULL, error = NULL FROM runs r
      WHERE r.workspace_id = ? AND r.contact_id = ? AND s.run_id = r.id AND s.workspace_id = r.workspace_id`,

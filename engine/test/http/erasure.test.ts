@@ -77,6 +77,8 @@ describe('erasure (DELETE /v1/contacts/{id})', () => {
     const run = await h.t.db('runs').where({ id: runId }).first();
     expect(run).toMatchObject({ status: 'cancelled', state: 'done', wake_at: null, vars: {} });
     expect(run.finished_at).not.toBeNull();
+    const cancelled = await h.t.db('flow_stats').where({ flow_id: run.flow_id }).sum<{ n: number }[]>('cancelled as n');
+    expect(Number(cancelled[0]!.n)).toBe(1);
     const other = await h.t.db('events').where({ contact_id: otherId }).first();
     expect(other.properties).toEqual({ kept: 'yes' });
   });

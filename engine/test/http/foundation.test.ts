@@ -126,10 +126,11 @@ describe('HTTP foundation: bad input is a problem+json 4xx, never a 5xx', () => 
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await h.app.inject({ method: 'GET', url: `/v1/contacts?limit=3${cursor ? `&cursor=${cursor}` : ''}`, headers: bearer(h.ws.a.keys.viewer) });
+      const url: string = `/v1/contacts?limit=3${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await h.app.inject({ method: 'GET', url, headers: bearer(h.ws.a.keys.viewer) });
       expect(res.statusCode).toBe(200);
-      const body = json(res);
-      seen.push(...body.items.map((c: { email: string }) => c.email));
+      const body: { items: { email: string }[]; next_cursor: string | null } = json(res);
+      seen.push(...body.items.map((c) => c.email));
       cursor = body.next_cursor;
       pages++;
     } while (cursor);

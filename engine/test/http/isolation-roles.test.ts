@@ -80,7 +80,7 @@ describe('workspace isolation and roles', () => {
     const writes = [
       { method: 'POST', url: '/v1/contacts', payload: { email: 'v@x.co' } },
       { method: 'PATCH', url: `/v1/contacts/${aContact}`, payload: { properties: { x: 1 } } },
-      { method: 'DELETE', url: `/v1/contacts/${aContact}` },
+      { method: 'DELETE', url: `/v1/contacts/${aContact}`, payload: undefined },
       { method: 'POST', url: '/v1/events', payload: { type: 'x', contact: { email: 'v@x.co' } } },
       { method: 'POST', url: '/v1/events/batch', payload: { events: [{ type: 'x', contact: { email: 'v@x.co' } }] } },
     ] as const;
