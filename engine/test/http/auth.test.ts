@@ -28,6 +28,7 @@ describe('auth: API keys, login sessions and CSRF', () => {
     expect(row.key_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(key).toContain(row.prefix);
     expect(await authenticateApiKey(h.t.db, key)).toEqual({ workspaceId: h.ws.a.id, role: 'viewer', keyId: id });
+    expect((await h.app.inject({ method: 'GET', url: '/v1/contacts', headers: bearer(key) })).statusCode).toBe(200);
     expect(await revokeApiKey(h.t.db, h.ws.a.id, id, new Date())).toBe(true);
     expect(await authenticateApiKey(h.t.db, key)).toBeNull();
     expect((await h.app.inject({ method: 'GET', url: '/v1/contacts', headers: bearer(key) })).statusCode).toBe(401);
