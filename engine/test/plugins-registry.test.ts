@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin, type BuiltPlugin } from '@cairn/plugin-sdk/build';
 import { createApiKey } from '../src/auth/api-keys.ts';
@@ -40,8 +40,8 @@ const secretKey = randomBytes(32);
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 const upload = (key: string, b: BuiltPlugin) => app.inject({ method: 'POST', url: '/v1/plugins', headers: auth(key), payload: { manifest: b.manifest, bundle: b.bundle } });
 const responses: string[] = [];
-const inject = async (opts: Parameters<FastifyInstance['inject']>[0]) => {
-  const res = await app.inject(opts as never);
+const inject = async (opts: InjectOptions) => {
+  const res = await app.inject(opts);
   responses.push(res.body);
   return res;
 };

@@ -7,6 +7,7 @@ import {
   validateDraft, type FlowRow,
 } from '../flow/service.ts';
 import { dryRun } from '../runner/dry-run.ts';
+import { resolvePluginNodes } from '../plugins/flow-plugins.ts';
 import type { Contact, StoredEvent } from '../runner/model.ts';
 import { idempotent, isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
@@ -81,7 +82,11 @@ export const flowsRoutes: RouteGroup = async (app, { ctx, engine, nodeTypes = co
     const id = requireUuid((request.params as { id: string }).id, 'flow');
     const note = (request.body as { note?: string } | null)?.note ?? null;
     const resolve = await nodeTypes(workspaceId);
-    return withTx(ctx.db, (tx) => publishFlow(tx, workspaceId, id, { note, now: ctx.clock.now(), resolve }));
+    return withTx(ctx.db, async (tx) => {
+      // Pin the plugin versions the draft's plugin nodes run now; later uploads do not change this version.
+      const { pins } = await resolvePluginNodes(tx, workspaceId, (await getFlowRow(tx, workspaceId, id)).draft.nodes ?? []);
+      return publishFlow(tx, workspaceId, id, { note, now: ctx.clock.now(), resolve, pins });
+    });
   });
 
   for (const action of ['pause', 'resume', 'archive'] as const) {

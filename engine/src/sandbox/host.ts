@@ -104,16 +104,18 @@ export function createSandboxHost(opts: SandboxHostOptions): SandboxHost {
         ready.delete(k);
       }
     }
-    const loading = (async () => {
+    let loading: Promise<PluginIsolate> | undefined;
+    loading = (async () => {
       loads++;
       const iso = await PluginIsolate.load(await opts.loadBundle(ref), opts.limits, servicesFor(ref));
       if (pool.get(k) === loading) ready.set(k, iso);
       return iso;
     })();
-    pool.set(k, loading);
-    loading.catch(() => pool.get(k) === loading && pool.delete(k));
+    const pending = loading;
+    pending.catch(() => pool.get(k) === pending && pool.delete(k));
+    pool.set(k, pending);
     evict();
-    return loading;
+    return pending;
   };
 
   const loadFailure = (ref: PluginRef, err: unknown) => ({
