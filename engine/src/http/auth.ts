@@ -15,12 +15,15 @@ const meSchema = {
   },
 } as const;
 
+export const LOGIN_ATTEMPTS_PER_MINUTE = 60;
+
 const badLogin = () => new CairnError('CAIRN_ERR_UNAUTHORIZED', 'workspace, email or password is wrong');
 
 /** Builder-UI sessions: login sets an HttpOnly SameSite=Lax cookie; /auth/me hands the UI its CSRF token. */
 export const authRoutes: RouteGroup = async (app, { ctx }) => {
   app.post('/auth/login', {
-    config: { public: true },
+    // Anonymous, so counted per IP: a tight limit against password guessing.
+    config: { public: true, rateLimit: { max: LOGIN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000 } },
     schema: {
       tags: ['auth'], summary: 'Log in (sets the session cookie)', security: [],
       body: {

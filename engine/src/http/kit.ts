@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { Access, Area, Role } from '../auth/roles.ts';
+import { roleAllows, type Access, type Area, type Role } from '../auth/roles.ts';
 import type { EngineContext } from '../context.ts';
 import { withTx, type Tx } from '../db/index.ts';
 import { isUuid } from '../db/ids.ts';
@@ -36,6 +36,13 @@ export type { Access, Area, Role };
 export function authOf(request: FastifyRequest): RequestAuth {
   if (!request.auth) throw new CairnError('CAIRN_ERR_INTERNAL', 'route is public but asked for the caller');
   return request.auth;
+}
+
+/** For checks beyond the route's `config.area` (e.g. a GET that only admins may make): 403 unless allowed. */
+export function assertRole(request: FastifyRequest, access: Access, area: Area): RequestAuth {
+  const auth = authOf(request);
+  if (!roleAllows(auth.role, access, area)) throw new CairnError('CAIRN_ERR_FORBIDDEN', `the ${auth.role} role may not ${access} ${area}`);
+  return auth;
 }
 
 /** A path id that is not a UUID cannot exist: 404 without asking PostgreSQL (which would raise 22P02). */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticateApiKey, createApiKey, revokeApiKey } from '../../src/auth/api-keys.ts';
 import { createUser } from '../../src/auth/users.ts';
+import { LOGIN_ATTEMPTS_PER_MINUTE } from '../../src/http/auth.ts';
 import { bearer, createHarness, json, type Harness } from './harness.ts';
 
 describe('auth: API keys, login sessions and CSRF', () => {
@@ -112,6 +113,19 @@ describe('auth: API keys, login sessions and CSRF', () => {
     for (const cookie of ['cairn_session=abc', `cairn_session=${'x'.repeat(43)}`]) {
       expect((await h.app.inject({ method: 'GET', url: '/v1/auth/me', headers: { cookie } })).statusCode).toBe(401);
     }
+  });
+
+  it('login attempts are rate limited per IP → 429 with Retry-After', async () => {
+    const slug = await slugOf(h.ws.b.id);
+    let limited = null;
+    for (let i = 0; i < LOGIN_ATTEMPTS_PER_MINUTE + 1 && !limited; i++) {
+      const res = await login(slug, 'guess@example.com', `guess-${i}`);
+      if (res.statusCode === 429) limited = res;
+      else expect(res.statusCode).toBe(401);
+    }
+    expect(limited).not.toBeNull();
+    expect(Number(limited!.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await h.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(h.ws.a.keys.viewer) })).statusCode).toBe(200);
   });
 
   it('GET /v1/auth/me with an API key names the role and no user', async () => {
