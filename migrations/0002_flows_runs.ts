@@ -71,8 +71,10 @@ export async function up(knex: Knex): Promise<void> {
       updated_at timestamptz NOT NULL,
       finished_at timestamptz
     );
-    CREATE INDEX runs_contact ON runs (workspace_id, contact_id, id);
-    CREATE INDEX runs_flow ON runs (workspace_id, flow_id, id);
+    -- contact_id and flow_id are globally unique, so these indexes leave workspace_id out (queries still filter by
+    -- it): 16 bytes less per entry on the table that holds a row per waiting contact.
+    CREATE INDEX runs_contact ON runs (contact_id, id);
+    CREATE INDEX runs_flow ON runs (flow_id, id);
     CREATE INDEX runs_wake ON runs (wake_at) WHERE wake_at IS NOT NULL;
     CREATE UNIQUE INDEX runs_reentry ON runs (flow_id, contact_id) WHERE exclusive AND status IN ('active','waiting');
 

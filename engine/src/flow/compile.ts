@@ -118,6 +118,8 @@ export function compileFlow(
     const spec = resolveNodeType(n.type);
     const kind = kindOf(n.type);
     const config = applyDefaults(spec, n.config);
+    // ajv's useDefaults does not reach into oneOf branches: a delay without `mode` is a duration delay.
+    if (kind === 'delay') config.mode ??= 'duration';
     const rule = kind === 'condition' ? config.rule : kind === 'wait' ? config.rule : kind === 'trigger' ? config.when : undefined;
     const node: CompiledNode = {
       id: n.id,

@@ -170,7 +170,7 @@ async function step(run: Run, contact: Contact, env: BatchEnv): Promise<void> {
     case 'trigger':
       env.effects.stats.flow(run.workspaceId, run.flowId, run.version, 'started');
       env.effects.stats.node(run.workspaceId, run.flowId, run.version, node.id, 'entered');
-      record(run, node, env, 'completed', f.event ? { event: (f.event as { type: string }).type } : null);
+      record(run, node, env, 'completed', null); // the triggering event is the run's trigger_event_id
       return follow(run, node, 'default', env);
     case 'condition': {
       const result = node.test!(f, env.now);

@@ -1,0 +1,128 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDb, type Db } from '../engine/src/db/index.ts';
+import { adminQuery, canConnect, quoteIdent, withDatabase } from '../engine/src/db/admin.ts';
+import { migrateUp } from '../engine/src/db/migrate.ts';
+import { createWorkspace } from '../engine/src/crm/workspaces.ts';
+import { createApiKey } from '../engine/src/auth/api-keys.ts';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** A fresh, migrated database on the local PostgreSQL (DATABASE_URL's server if set). */
+export async function freshDatabase(): Promise<{ url: string; db: Db; drop(): Promise<void> }> {
+  const admin = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  if (!(await canConnect(admin))) throw new Error(`no PostgreSQL at ${admin}; set DATABASE_URL`);
+  const name = `cairn_bench_${randomBytes(4).toString('hex')}`;
+  await adminQuery(admin, `CREATE DATABASE ${quoteIdent(name)}`);
+  const url = withDatabase(admin, name);
+  const db = createDb(url);
+  await migrateUp(db, url);
+  return {
+    url,
+    db,
+    async drop() {
+      await db.destroy();
+      await adminQuery(admin, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    },
+  };
+}
+
+export async function workspaceWithKey(db: Db): Promise<{ workspaceId: string; key: string }> {
+  const ws = await createWorkspace(db, { slug: `bench-${randomBytes(3).toString('hex')}` });
+  const { key } = await createApiKey(db, { workspaceId: ws.id, role: 'admin' });
+  return { workspaceId: ws.id, key };
+}
+
+export interface EngineProcess {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** The real `cairn start` as a child process, so its RSS and CPU are the engine's alone. */
+export async function startEngine(databaseUrl: string, env: Record<string, string> = {}): Promise<EngineProcess> {
+  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', path.join(ROOT, 'engine/src/cli.ts'), 'start'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'warn', CAIRN_SECRET_KEY: 'b'.repeat(64), CAIRN_RATE_LIMIT: '100000000', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`engine exited with ${code} before listening: ${out}`)));
+  });
+  return {
+    url,
+    pid: child.pid!,
+    child,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/** Resident and peak resident memory of a process, in MB. */
+export function memoryMb(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) };
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / 100;
+}
+
+export async function databaseBytes(db: Db): Promise<number> {
+  const r = await db.raw(`SELECT pg_database_size(current_database())::bigint AS n`);
+  return Number(r.rows[0].n);
+}
+
+/** Bytes of the given tables with their indexes and TOAST. */
+export async function tableBytes(db: Db, tables: string[]): Promise<number> {
+  const r = await db.raw(`SELECT sum(pg_total_relation_size(t::regclass))::bigint AS n FROM unnest(?::text[]) AS t`, [tables]);
+  return Number(r.rows[0].n);
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Median of repeated measurements with their spread (min–max), rounded. */
+export function summarize(xs: number[], digits = 1): { median: number; min: number; max: number; runs: number[] } {
+  const r = (x: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+  return { median: r(median(xs)), min: r(Math.min(...xs)), max: r(Math.max(...xs)), runs: xs.map(r) };
+}
+
+export function machine() {
+  return { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+}
+
+export async function postJson(url: string, key: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the engine');
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

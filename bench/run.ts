@@ -1,0 +1,54 @@
+import { existsSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT } from './lib.ts';
+
+/**
+ * `pnpm bench`: the workloads of BENCHMARKS.md, one JSON line each in bench/results/latest.jsonl.
+ *   --only w1,w2     run a subset          --scale N     W2 contacts (default 100000; the full workload is 1000000)
+ *   --quick          1 repetition, 10 s phases (for a smoke run; say so when quoting figures)
+ */
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    scale: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const only = new Set((values.only ?? 'w1,w2,w3,w4,w5').split(',').map((s) => s.trim().toLowerCase()));
+const out = path.join(ROOT, 'bench/results/latest.jsonl');
+mkdirSync(path.dirname(out), { recursive: true });
+writeFileSync(out, '');
+
+type Runner = () => Promise<Record<string, unknown> | Record<string, unknown>[]>;
+const workloads: [string, string, Runner][] = [
+  ['w1', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1(values.quick ? { repeat: 1, durationS: 10 } : {})],
+  ['w2', 'w2-nurture.ts', async () => (await import('./w2-nurture.ts')).runW2({ scale: values.scale ? Number(values.scale) : values.quick ? 20_000 : 100_000 })],
+  ['w3', 'w3-sandbox.ts', async () => (await import('./w3-sandbox.ts')).runW3({})],
+  ['w4', 'w4-conditions.ts', async () => (await import('./w4-conditions.ts')).runW4({})],
+  ['w5', 'w5-canvas.ts', async () => (await import(path.join(ROOT, 'bench/w5-canvas.ts'))).runW5({})],
+];
+
+let failed = false;
+for (const [id, file, run] of workloads) {
+  if (!only.has(id)) continue;
+  if (!existsSync(path.join(ROOT, 'bench', file))) {
+    console.error(`${id}: bench/${file} is missing; skipped`);
+    continue;
+  }
+  process.stderr.write(`running ${id}…\n`);
+  try {
+    const result = await run();
+    for (const line of Array.isArray(result) ? result : [result]) {
+      appendFileSync(out, `${JSON.stringify(line)}\n`);
+      console.log(JSON.stringify(line));
+      if ((line.check as { passed?: boolean } | undefined)?.passed === false) failed = true;
+    }
+  } catch (err) {
+    failed = true;
+    console.error(`${id} failed:`, err);
+    appendFileSync(out, `${JSON.stringify({ workload: id, error: String(err) })}\n`);
+  }
+}
+console.error(`results: ${path.relative(process.cwd(), out)}`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,168 @@
+import autocannon from 'autocannon';
+import { randomBytes } from 'node:crypto';
+import {
+  databaseBytes, freshDatabase, machine, memoryMb, postJson, startEngine, summarize, tableBytes, waitFor, workspaceWithKey,
+} from './lib.ts';
+
+/** W1 of BENCHMARKS.md: the lead-routing flow end to end over HTTP, every step recorded. */
+const FLOW = {
+  schema: 'cairn.flow/v1',
+  name: 'Inbound lead routing',
+  settings: { reentry: 'after_exit', goal: null, exit_on: [] },
+  nodes: [
+    { id: 'start', type: 'trigger.event', position: { x: 0, y: 0 }, config: { event: 'lead.created' } },
+    { id: 'big', type: 'condition', position: { x: 0, y: 120 }, config: { rule: { all: [
+      { fact: 'contact', path: '$.properties.employees', operator: 'greaterThanInclusive', value: 50 },
+      { fact: 'contact', path: '$.properties.country', operator: 'in', value: ['US', 'CA'] } ] } } },
+    { id: 'assign', type: 'action.assign_owner', position: { x: -150, y: 240 }, config: { pool: 'enterprise', strategy: 'round_robin' } },
+    { id: 'nurture', type: 'action.tag', position: { x: 150, y: 240 }, config: { add: ['nurture'] } },
+  ],
+  edges: [
+    { id: 'e1', source: 'start', target: 'big' },
+    { id: 'e2', source: 'big', sourceHandle: 'true', target: 'assign' },
+    { id: 'e3', source: 'big', sourceHandle: 'false', target: 'nurture' },
+  ],
+};
+
+let seq = 0;
+const tag = randomBytes(3).toString('hex');
+/** About half are enterprise (≥ 50 employees in US/CA). */
+function leadEvent() {
+  const n = seq++;
+  const enterprise = n % 2 === 0;
+  return {
+    type: 'lead.created',
+    contact: {
+      email: `lead-${tag}-${n}@example.com`,
+      properties: {
+        country: enterprise ? (n % 4 === 0 ? 'US' : 'CA') : n % 3 === 0 ? 'US' : 'FR',
+        employees: enterprise ? 50 + (n % 5000) : n % 3 === 0 ? 10 : 500,
+        score: n % 100,
+      },
+    },
+  };
+}
+
+interface PhaseResult {
+  accepted_events_per_s: number;
+  completed_runs_per_s: number;
+  latency_ms: { p50: number; p90: number; p99: number };
+  engine_rss_mb: number;
+  engine_peak_rss_mb: number;
+  pg_bytes_per_run: number;
+  pg_run_history_bytes_per_run: number;
+  accepted: number;
+  completed: number;
+  non_2xx: number;
+  check: { runs_equal_events: boolean; owner_spread: number; passed: boolean };
+}
+
+async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Promise<PhaseResult> {
+  const database = await freshDatabase();
+  const { workspaceId, key } = await workspaceWithKey(database.db);
+  const engine = await startEngine(database.url);
+  try {
+    const owners: string[] = [];
+    for (const name of ['ana', 'ben', 'chi']) owners.push((await postJson(`${engine.url}/v1/owners`, key, { name, email: `${name}@example.com` })).body.id);
+    await postJson(`${engine.url}/v1/routing-pools`, key, { key: 'enterprise', owner_ids: owners });
+    const flow = await postJson(`${engine.url}/v1/flows`, key, FLOW);
+    await postJson(`${engine.url}/v1/flows/${flow.body.id}/publish`, key, {});
+    const completed = async () => Number((await database.db.raw(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND status = 'completed'`, [workspaceId])).rows[0].n);
+
+    // Warm-up: 2,000 events.
+    for (let i = 0; i < 4; i++) await postJson(`${engine.url}/v1/events/batch`, key, { events: Array.from({ length: 500 }, leadEvent) });
+    await waitFor(async () => (await completed()) === 2000, 120_000);
+
+    const bytesBefore = await databaseBytes(database.db);
+    const historyBefore = await tableBytes(database.db, ['runs', 'run_steps']);
+    const t0 = new Date();
+    const perRequest = kind === 'single' ? 1 : 500;
+    const result = await autocannon({
+      url: `${engine.url}/v1/events${kind === 'batch' ? '/batch' : ''}`,
+      connections: kind === 'single' ? 20 : 4,
+      duration: opts.durationS,
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      requests: [{
+        setupRequest: (req: Record<string, unknown>) => ({
+          ...req,
+          body: JSON.stringify(kind === 'single' ? leadEvent() : { events: Array.from({ length: 500 }, leadEvent) }),
+        }),
+      }],
+    });
+    const loadSeconds = (Date.now() - t0.getTime()) / 1000;
+    // Accepted = what the engine committed for this phase (a request still in flight when the load stopped counts).
+    const accepted = Number((await database.db.raw(`SELECT count(*) AS n FROM events WHERE workspace_id = ? AND received_at >= ?`, [workspaceId, t0])).rows[0].n);
+    const acceptedByClient = result['2xx'] * perRequest;
+    await waitFor(async () => (await completed()) >= 2000 + accepted, 600_000, 50);
+    const drainedSeconds = (Date.now() - t0.getTime()) / 1000;
+    const mem = memoryMb(engine.pid);
+    const done = (await completed()) - 2000;
+
+    const lat = await database.db.raw(
+      `SELECT percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM s.finished_at - e.received_at) * 1000) AS p
+         FROM run_steps s JOIN runs r ON r.id = s.run_id JOIN events e ON e.id = r.trigger_event_id
+        WHERE s.node_id = 'assign' AND r.workspace_id = ? AND e.received_at >= ?`,
+      [workspaceId, t0],
+    );
+    const [p50, p90, p99] = (lat.rows[0].p as number[]).map((x) => Math.round(x * 10) / 10);
+    const perOwner = await database.db.raw(`SELECT count(*)::int AS n FROM contacts WHERE workspace_id = ? AND owner_id IS NOT NULL GROUP BY owner_id`, [workspaceId]);
+    const counts = (perOwner.rows as { n: number }[]).map((r) => r.n);
+    const spread = Math.max(...counts) - Math.min(...counts);
+    const runsTotal = Number((await database.db.raw(`SELECT count(*) AS n FROM runs WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
+    const bytesAfter = await databaseBytes(database.db);
+    const historyAfter = await tableBytes(database.db, ['runs', 'run_steps']);
+    const runsEqualEvents = done === accepted && runsTotal === 2000 + accepted && acceptedByClient <= accepted;
+    return {
+      accepted_events_per_s: Math.round(accepted / loadSeconds),
+      completed_runs_per_s: Math.round(done / drainedSeconds),
+      latency_ms: { p50: p50!, p90: p90!, p99: p99! },
+      engine_rss_mb: mem.rss,
+      engine_peak_rss_mb: mem.peak,
+      pg_bytes_per_run: Math.round((bytesAfter - bytesBefore) / Math.max(1, done)),
+      pg_run_history_bytes_per_run: Math.round((historyAfter - historyBefore) / Math.max(1, done)),
+      accepted,
+      completed: done,
+      non_2xx: result.non2xx,
+      check: { runs_equal_events: runsEqualEvents, owner_spread: spread, passed: runsEqualEvents && spread <= 1 && result.non2xx === 0 },
+    };
+  } finally {
+    await engine.stop();
+    await database.drop();
+  }
+}
+
+/** Runs both W1 workloads `repeat` times on fresh databases; medians with the spread. */
+export async function runW1(opts: { repeat?: number; durationS?: number } = {}): Promise<Record<string, unknown>[]> {
+  const repeat = opts.repeat ?? 3;
+  const durationS = opts.durationS ?? 20;
+  const lines: Record<string, unknown>[] = [];
+  for (const kind of ['single', 'batch'] as const) {
+    const results: PhaseResult[] = [];
+    for (let i = 0; i < repeat; i++) results.push(await phase(kind, { durationS }));
+    const s = (f: (r: PhaseResult) => number, d = 0) => summarize(results.map(f), d);
+    lines.push({
+      workload: `w1_http_${kind}`,
+      date: new Date().toISOString(),
+      machine: machine(),
+      setup: kind === 'single' ? `20 concurrent HTTP clients, single events, ${durationS} s` : `4 concurrent clients, batches of 500, ${durationS} s`,
+      repeat,
+      accepted_events_per_s: s((r) => r.accepted_events_per_s),
+      completed_runs_per_s: s((r) => r.completed_runs_per_s),
+      latency_ms_p50: s((r) => r.latency_ms.p50, 1),
+      latency_ms_p90: s((r) => r.latency_ms.p90, 1),
+      latency_ms_p99: s((r) => r.latency_ms.p99, 1),
+      engine_rss_mb: s((r) => r.engine_rss_mb),
+      engine_peak_rss_mb: s((r) => r.engine_peak_rss_mb),
+      pg_bytes_per_completed_run: s((r) => r.pg_bytes_per_run),
+      pg_run_history_bytes_per_run: s((r) => r.pg_run_history_bytes_per_run),
+      counted: 'accepted = events in 2xx responses during the load; completed runs/s = runs of those events completed ÷ time from load start until the backlog drained; latency = event received_at → the assign step recorded (batch time); bytes = database growth ÷ runs (incl. events, contacts, queue churn) and runs+run_steps growth ÷ runs',
+      check: { passed: results.every((r) => r.check.passed), per_run: results.map((r) => ({ accepted: r.accepted, completed: r.completed, non_2xx: r.non_2xx, owner_spread: r.check.owner_spread })) },
+    });
+  }
+  return lines;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const line of await runW1({ repeat: 1, durationS: 10 })) console.log(JSON.stringify(line));
+}

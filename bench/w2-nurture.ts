@@ -1,0 +1,116 @@
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { cpuSeconds, databaseBytes, freshDatabase, machine, memoryMb, postJson, startEngine, tableBytes, waitFor, workspaceWithKey } from './lib.ts';
+
+/** W2 of BENCHMARKS.md: many contacts each in a run sleeping in a delay of 1–30 days. */
+const FLOW = {
+  schema: 'cairn.flow/v1',
+  name: 'Nurture at rest',
+  settings: { reentry: 'after_exit', goal: null, exit_on: [] },
+  nodes: [
+    { id: 'start', type: 'trigger.event', position: { x: 0, y: 0 }, config: { event: 'nurture.enrolled' } },
+    { id: 'rest', type: 'delay', position: { x: 0, y: 120 }, config: { mode: 'date_property', property: 'wake_on' } },
+    { id: 'woke', type: 'action.tag', position: { x: 0, y: 240 }, config: { add: ['woke'] } },
+  ],
+  edges: [{ id: 'e1', source: 'start', target: 'rest' }, { id: 'e2', source: 'rest', target: 'woke' }],
+};
+
+/** A POST that may take minutes (the test clock drains 30 days of wake-ups before answering). */
+function longPost(url: string, key: string, body: unknown): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, timeout: 0 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+export async function runW2(opts: { scale?: number } = {}): Promise<Record<string, unknown>> {
+  const n = opts.scale ?? 100_000;
+  const database = await freshDatabase();
+  const { workspaceId, key } = await workspaceWithKey(database.db);
+  const engine = await startEngine(database.url, { CAIRN_CLOCK: 'manual' });
+  try {
+    const flow = await postJson(`${engine.url}/v1/flows`, key, FLOW);
+    await postJson(`${engine.url}/v1/flows/${flow.body.id}/publish`, key, {});
+    const start = new Date((await (await fetch(`${engine.url}/v1/_test/clock`, { headers: { authorization: `Bearer ${key}` } })).json()).now);
+    const tag = randomBytes(3).toString('hex');
+    const bytesBefore = await databaseBytes(database.db);
+    const runBytesBefore = await tableBytes(database.db, ['runs', 'run_steps']);
+
+    // Enrol: 4 clients posting batches of 1,000; each contact wakes 1–30 days out (whole hours).
+    const t0 = Date.now();
+    let next = 0;
+    const client = async () => {
+      while (next < n) {
+        const from = next;
+        next = Math.min(n, next + 1000);
+        const events = [];
+        for (let i = from; i < next; i++) {
+          const hours = 24 + ((i * 7919) % (29 * 24 + 1));
+          events.push({ type: 'nurture.enrolled', contact: { email: `rest-${tag}-${i}@example.com`, properties: { wake_on: new Date(start.getTime() + hours * 3600_000).toISOString() } } });
+        }
+        const r = await postJson(`${engine.url}/v1/events/batch`, key, { events });
+        if (r.status !== 202) throw new Error(`enrol: ${r.status} ${JSON.stringify(r.body)}`);
+      }
+    };
+    await Promise.all([client(), client(), client(), client()]);
+    const waiting = async () => Number((await database.db.raw(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND status = 'waiting'`, [workspaceId])).rows[0].n);
+    await waitFor(async () => (await waiting()) === n, 3_600_000, 200);
+    const enrollSeconds = (Date.now() - t0) / 1000;
+    await database.db.raw('VACUUM ANALYZE runs, run_steps');
+    const runBytes = (await tableBytes(database.db, ['runs', 'run_steps'])) - runBytesBefore;
+    const totalBytes = (await databaseBytes(database.db)) - bytesBefore;
+
+    // Idle: nothing due; the engine should use about no CPU.
+    const idleWindowS = 10;
+    const cpu0 = cpuSeconds(engine.pid);
+    await new Promise((r) => setTimeout(r, idleWindowS * 1000));
+    const idleCpuPercent = ((cpuSeconds(engine.pid) - cpu0) / idleWindowS) * 100;
+    const rss = memoryMb(engine.pid);
+
+    // Advance the test clock through all 30 days: every wake-up fires, in order, before the call returns.
+    const t1 = Date.now();
+    const status = await longPost(`${engine.url}/v1/_test/clock/advance`, key, { by: 'P31D' });
+    const wakeSeconds = (Date.now() - t1) / 1000;
+    const completed = Number((await database.db.raw(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND status = 'completed'`, [workspaceId])).rows[0].n);
+    const lateness = await database.db.raw(
+      `SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM s.finished_at - (c.properties->>'wake_on')::timestamptz) * 1000) AS p,
+              min(extract(epoch FROM s.finished_at - (c.properties->>'wake_on')::timestamptz) * 1000) AS early
+         FROM run_steps s JOIN runs r ON r.id = s.run_id JOIN contacts c ON c.id = r.contact_id
+        WHERE r.workspace_id = ? AND s.node_id = 'rest'`,
+      [workspaceId],
+    );
+    const [p50, p99] = lateness.rows[0].p as number[];
+    const woke = Number((await database.db.raw(`SELECT count(*) AS n FROM contacts WHERE workspace_id = ? AND 'woke' = ANY(tags)`, [workspaceId])).rows[0].n);
+    return {
+      workload: 'w2_nurture_at_rest',
+      date: new Date().toISOString(),
+      machine: machine(),
+      scale: n,
+      scale_note: n < 1_000_000 ? `run at --scale ${n} (the full workload is 1,000,000)` : 'full scale',
+      enroll_seconds: Math.round(enrollSeconds * 10) / 10,
+      enroll_runs_per_s: Math.round(n / enrollSeconds),
+      pg_bytes_per_waiting_run: Math.round(runBytes / n),
+      pg_bytes_per_contact_total: Math.round(totalBytes / n),
+      engine_idle_cpu_percent: Math.round(idleCpuPercent * 100) / 100,
+      engine_rss_mb: rss.rss,
+      wakeups_per_s: Math.round(n / wakeSeconds),
+      wake_seconds: Math.round(wakeSeconds * 10) / 10,
+      lateness_ms_p50: Math.round(p50!),
+      lateness_ms_p99: Math.round(p99!),
+      counted: 'bytes per waiting run = growth of runs + run_steps (with indexes) ÷ runs after VACUUM; idle CPU over 10 s with nothing due; wake-ups/s = runs ÷ wall time of one clock advance through 31 days (the engine steps the test clock to each due time in order); lateness = delay step recorded time − its due time, in engine (test clock) time',
+      check: { passed: status === 200 && completed === n && woke === n && Number(lateness.rows[0].early) >= 0, advance_status: status, completed, woke },
+    };
+  } finally {
+    await engine.stop();
+    await database.drop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const i = process.argv.indexOf('--scale');
+  console.log(JSON.stringify(await runW2({ scale: i > 0 ? Number(process.argv[i + 1]) : 10_000 })));
+}
