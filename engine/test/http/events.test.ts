@@ -111,6 +111,22 @@ describe('events ingestion', () => {
     expect(await countEvents({ type: 'burst' })).toBe(50);
   });
 
+  it('concurrent batches over the same contacts in different orders all commit (consistent lock order, deadlocks retried)', async () => {
+    const emails = Array.from({ length: 60 }, (_, i) => `shared${i}@x.co`);
+    // Half of them exist already, half are created by whichever batch comes first.
+    await post('/v1/events/batch', { events: emails.slice(0, 30).map((email) => ({ type: 'seed', contact: { email } })) });
+    let seed = 7;
+    const shuffled = () => [...emails].sort(() => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5);
+    const results = await Promise.all(Array.from({ length: 12 }, (_, b) => post('/v1/events/batch', {
+      events: shuffled().map((email) => ({ type: 'shared', contact: { email, properties: { [`b${b}`]: true } } })),
+    })));
+    for (const r of results) expect(r.statusCode, r.body).toBe(202);
+    expect(await countEvents({ workspace_id: h.ws.a.id, type: 'shared' })).toBe(12 * 60);
+    const rows = await h.t.db('contacts').where({ workspace_id: h.ws.a.id }).whereLike('email', 'shared%@x.co');
+    expect(rows).toHaveLength(60);
+    for (const row of rows) expect(Object.keys(row.properties)).toHaveLength(12);
+  });
+
   it('a batch of 1,000 with an invalid item at index 537 writes nothing; 400 with errors[].path under /events/537', async () => {
     const before = await countEvents({ workspace_id: h.ws.a.id });
     const contactsBefore = await h.t.db('contacts').where({ workspace_id: h.ws.a.id }).count<{ n: string }[]>('* as n');
