@@ -156,6 +156,19 @@ describe('HTTP foundation: bad input is a problem+json 4xx, never a 5xx', () => 
     expect(ready.statusCode).toBe(200);
     expect(json(ready)).toEqual({ status: 'ok' });
   });
+
+  it('/readyz → 503 while a migration is pending', async () => {
+    const last = await h.t.db('cairn_migrations').orderBy('id', 'desc').first();
+    await h.t.db('cairn_migrations').where({ id: last.id }).delete();
+    try {
+      const res = await h.app.inject({ method: 'GET', url: '/readyz' });
+      expect(res.statusCode).toBe(503);
+      expect(json(res).reason).toMatch(/pending migration/);
+    } finally {
+      await h.t.db('cairn_migrations').insert(last);
+    }
+    expect((await h.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+  });
 });
 
 describe('rate limiting', () => {
