@@ -84,7 +84,7 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Pro
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       requests: [{
-        setupRequest: (req: Record<string, unknown>) => ({
+        setupRequest: (req) => ({
           ...req,
           body: JSON.stringify(kind === 'single' ? leadEvent() : { events: Array.from({ length: 500 }, leadEvent) }),
         }),
