@@ -109,13 +109,7 @@ const typeRules: Record<string, (config: Obj, report: Report) => void> = {
   },
   'action.webhook': (c, report) => {
     if (typeof c.url !== 'string' || hasLiquid(c.url)) return;
-    let ok = false;
-    try {
-      const u = new URL(c.url);
-      ok = u.protocol === 'http:' || u.protocol === 'https:';
-    } catch {
-      ok = false;
-    }
+    const ok = URL.canParse(c.url) && ['http:', 'https:'].includes(new URL(c.url).protocol);
     if (!ok) report('/url', `must be an http:// or https:// URL such as "https://example.com/hook", not ${show(c.url)}`);
   },
   'action.assign_owner': (c, report) => {
