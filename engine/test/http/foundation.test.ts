@@ -183,6 +183,7 @@ describe('rate limiting', () => {
     expect(limited.statusCode).toBe(429);
     expect(limited.headers['content-type']).toContain(problemType);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.headers['x-ratelimit-limit']).toBe('3');
     expect(json(limited).code).toBe('CAIRN_ERR_RATE_LIMITED');
     expect((await get(h.ws.a.keys.admin)).statusCode).toBe(200);
   });
