@@ -14,7 +14,7 @@ import { CairnError } from '../errors.ts';
 import { createAuthHook } from './authenticate.ts';
 import { healthRoutes } from './health.ts';
 import { registerJsonParser } from './json-body.ts';
-import { errorHandler, notFoundHandler } from './problems.ts';
+import { errorHandler, notFoundHandler, problemSchema } from './problems.ts';
 import { routeGroups } from './route-groups.ts';
 import { uiRoutes } from './ui.ts';
 import { validatorCompiler } from './validation.ts';
@@ -75,6 +75,13 @@ export async function createApp(ctx: EngineContext, opts: AppOptions = {}): Prom
   const limit = opts.rateLimit ?? { max: ctx.config.rateLimitPerMinute, timeWindowMs: 60_000 };
   await app.register(async (v1) => {
     v1.addHook('onRequest', createAuthHook(ctx));
+    // Every /v1 route documents its error answers as problem+json (unless it declares its own).
+    v1.addHook('onRoute', (route) => {
+      const schema = (route.schema ??= {}) as { response?: Record<string, unknown> };
+      schema.response ??= {};
+      schema.response['4XX'] ??= problemSchema;
+      schema.response['5XX'] ??= problemSchema;
+    });
     await v1.register(fastifyRateLimit, {
       global: true,
       max: limit.max,
