@@ -57,7 +57,7 @@ export async function runW2(opts: { scale?: number } = {}): Promise<Record<strin
       }
     };
     await Promise.all([client(), client(), client(), client()]);
-    const waiting = async () => Number((await database.db.raw(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND status = 'waiting'`, [workspaceId])).rows[0].n);
+    const waiting = async () => Number((await database.db.raw(`SELECT coalesce(sum(waiting), 0) AS n FROM node_stats WHERE workspace_id = ? AND node_id = 'rest'`, [workspaceId])).rows[0].n);
     await waitFor(async () => (await waiting()) === n, 3_600_000, 200);
     const enrollSeconds = (Date.now() - t0) / 1000;
     await database.db.raw('VACUUM ANALYZE runs, run_steps');

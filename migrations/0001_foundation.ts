@@ -57,7 +57,8 @@ export async function up(knex: Knex): Promise<void> {
     CREATE UNIQUE INDEX contacts_external_id ON contacts (workspace_id, external_id) WHERE external_id IS NOT NULL;
     CREATE UNIQUE INDEX contacts_email ON contacts (workspace_id, lower(email)) WHERE email IS NOT NULL;
     CREATE INDEX contacts_workspace_id ON contacts (workspace_id, id);
-    CREATE INDEX contacts_tags ON contacts USING gin (tags);
+    -- Partial: a new contact has no tags, and ingestion should not pay for a GIN entry it will never need.
+    CREATE INDEX contacts_tags ON contacts USING gin (tags) WHERE tags <> '{}';
 
     CREATE TABLE events (
       id uuid PRIMARY KEY,
@@ -74,7 +75,6 @@ export async function up(knex: Knex): Promise<void> {
     );
     CREATE UNIQUE INDEX events_idempotency ON events (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
     CREATE INDEX events_contact ON events (workspace_id, contact_id, seq);
-    CREATE INDEX events_type_time ON events (workspace_id, type, occurred_at);
 
     -- Idempotency-Key header replay for POSTs that create something.
     CREATE TABLE idempotency_requests (

@@ -78,8 +78,10 @@ export async function up(knex: Knex): Promise<void> {
     CREATE INDEX runs_wake ON runs (wake_at) WHERE wake_at IS NOT NULL;
     CREATE UNIQUE INDEX runs_reentry ON runs (flow_id, contact_id) WHERE exclusive AND status IN ('active','waiting');
 
+    -- Keyed by (run_id, id): one index serves both identity and "the steps of a run in order", so a step insert
+    -- (three per run on the hot path) maintains one B-tree, not two.
     CREATE TABLE run_steps (
-      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      id bigint GENERATED ALWAYS AS IDENTITY,
       workspace_id uuid NOT NULL,
       run_id uuid NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
       node_id text NOT NULL,
@@ -88,9 +90,9 @@ export async function up(knex: Knex): Promise<void> {
       started_at timestamptz NOT NULL,
       finished_at timestamptz NOT NULL,
       output jsonb,
-      error jsonb
+      error jsonb,
+      PRIMARY KEY (run_id, id)
     );
-    CREATE INDEX run_steps_run ON run_steps (run_id, id);
 
     -- Counters are sharded so concurrent workers do not queue on one row; readers sum the shards.
     CREATE TABLE node_stats (
