@@ -1,4 +1,5 @@
 import { ingestEvents, type EventInput } from '../crm/events.ts';
+import { createIngestBatcher } from '../crm/ingest-batcher.ts';
 import { idempotent } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 
@@ -34,9 +35,10 @@ const resultSchema = {
 
 export const MAX_BATCH = 1000;
 
-/** POST /v1/events and /v1/events/batch: both are one call of crm/events.ts ingestEvents in one transaction. */
+/** POST /v1/events and /v1/events/batch: ingestEvents in one transaction (concurrent single events grouped into one). */
 export const eventsRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) => {
   const hooks = { onEventsIngested };
+  const batcher = createIngestBatcher(ctx, hooks);
 
   app.post('/events', {
     config: { area: 'events' },
@@ -46,6 +48,10 @@ export const eventsRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =
     },
   }, async (request, reply) => {
     const { workspaceId } = request.auth!;
+    // Without an Idempotency-Key header, concurrent single events share a transaction (group commit).
+    if (request.headers['idempotency-key'] === undefined) {
+      return reply.code(202).send(await batcher.ingest(workspaceId, request.body as EventInput));
+    }
     const outcome = await idempotent(ctx, request, async (tx) => {
       const [result] = await ingestEvents(tx, workspaceId, [request.body as EventInput], hooks, { now: ctx.clock.now(), pathOf: () => '' });
       return { status: 202, body: result! };

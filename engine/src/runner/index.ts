@@ -8,7 +8,7 @@ import { ingestEvents } from '../crm/events.ts';
 import { createWebhookAction } from '../channels/webhook.ts';
 import { pendingJobs, startQueue } from '../queue/worker.ts';
 import type { ActionRegistry } from './actions.ts';
-import { GroupCommit } from './batcher.ts';
+import { GroupCommit } from '../group-commit.ts';
 import { createEnrollment } from './enroll.ts';
 import { createActionRunner, type ActionJob } from './external.ts';
 import { FlowCache } from './flow-cache.ts';
@@ -62,7 +62,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
     },
     { maxBatch: 1000, maxConcurrent: 2 },
   );
-  const submit = (workspaceId: string, requests: ContactRequest[]) => batcher.submit(workspaceId, requests);
+  const submit = async (workspaceId: string, requests: ContactRequest[]) => { await batcher.submit(workspaceId, requests); };
 
   const runAction = createActionRunner({
     db: ctx.db,

@@ -1,19 +1,20 @@
 /**
  * Group commit: requests that arrive while a flush is running wait and go together in the next one. Under load
- * batches grow by themselves (one transaction for hundreds of contacts); when idle a request flushes at once.
+ * batches grow by themselves (one transaction for hundreds of requests); when idle a request flushes at once.
+ * `flush` returns one result per item, in order; each caller gets the results of its own items.
  */
-export class GroupCommit<T> {
-  private queue: { key: string; items: T[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
+export class GroupCommit<T, R = void> {
+  private queue: { key: string; items: T[]; resolve: (r: R[]) => void; reject: (e: unknown) => void }[] = [];
   private running = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly flush: (key: string, items: T[]) => Promise<void>,
+    private readonly flush: (key: string, items: T[]) => Promise<R[] | void>,
     private readonly opts: { maxBatch: number; maxConcurrent: number },
   ) {}
 
-  /** Resolves once the items are committed (or rejects with the flush's error). */
-  submit(key: string, items: T[]): Promise<void> {
+  /** Resolves with the items' results once they are committed (or rejects with the flush's error). */
+  submit(key: string, items: T[]): Promise<R[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ key, items, resolve, reject });
       this.kick();
@@ -43,7 +44,13 @@ export class GroupCommit<T> {
       this.queue = rest;
       this.running++;
       this.flush(key, taken.flatMap((q) => q.items))
-        .then(() => taken.forEach((q) => q.resolve()), (err) => taken.forEach((q) => q.reject(err)))
+        .then((results) => {
+          let at = 0;
+          for (const q of taken) {
+            q.resolve(results ? results.slice(at, at + q.items.length) : []);
+            at += q.items.length;
+          }
+        }, (err) => taken.forEach((q) => q.reject(err)))
         .finally(() => {
           this.running--;
           this.kick();

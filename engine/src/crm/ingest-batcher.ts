@@ -1,0 +1,46 @@
+import type { EngineContext } from '../context.ts';
+import { withTx } from '../db/index.ts';
+import { CairnError } from '../errors.ts';
+import { GroupCommit } from '../group-commit.ts';
+import type { OnEventsIngested } from './event-hooks.ts';
+import { ingestEvents, type EventInput, type IngestResult } from './events.ts';
+
+type Outcome = { ok: true; result: IngestResult } | { ok: false; error: unknown };
+
+/**
+ * Single events posted concurrently are ingested together: one transaction (and one WAL flush) for all the
+ * requests that arrived while the previous one committed, instead of one each. If the shared transaction fails
+ * because of one request's data (a 4xx), each request is retried alone so only that one gets the error.
+ */
+export function createIngestBatcher(ctx: EngineContext, hooks: { onEventsIngested?: OnEventsIngested }) {
+  const ingestAlone = async (workspaceId: string, item: EventInput): Promise<Outcome> => {
+    try {
+      const [result] = await withTx(ctx.db, (tx) => ingestEvents(tx, workspaceId, [item], hooks, { now: ctx.clock.now(), pathOf: () => '' }));
+      return { ok: true, result: result! };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  };
+  const group = new GroupCommit<EventInput, Outcome>(
+    async (workspaceId, items) => {
+      if (items.length === 1) return [await ingestAlone(workspaceId, items[0]!)];
+      try {
+        const results = await withTx(ctx.db, (tx) => ingestEvents(tx, workspaceId, items, hooks, { now: ctx.clock.now(), pathOf: () => '' }));
+        return results.map((result) => ({ ok: true as const, result }));
+      } catch (err) {
+        if (!(err instanceof CairnError) || err.errorClass !== 'USER') throw err;
+        const outcomes: Outcome[] = [];
+        for (const item of items) outcomes.push(await ingestAlone(workspaceId, item));
+        return outcomes;
+      }
+    },
+    { maxBatch: 200, maxConcurrent: 2 },
+  );
+  return {
+    async ingest(workspaceId: string, item: EventInput): Promise<IngestResult> {
+      const [outcome] = await group.submit(workspaceId, [item]);
+      if (!outcome!.ok) throw outcome!.error;
+      return outcome!.result;
+    },
+  };
+}
