@@ -1,0 +1,159 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPlugin } from '@cairn/plugin-sdk/build';
+import { createApiKey } from '../src/auth/api-keys.ts';
+import { createSystemClock } from '../src/clock.ts';
+import { compileConfig } from '../src/config/index.ts';
+import type { EngineContext } from '../src/context.ts';
+import { createWorkspace } from '../src/crm/workspaces.ts';
+import { coreNodeType } from '../src/flow/node-types.ts';
+import { createApp } from '../src/http/app.ts';
+import { createLogger } from '../src/logger.ts';
+import { createPluginNodeTypes, pluginCatalogEntries } from '../src/plugins/flow-plugins.ts';
+import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
+import { createFlowEngine, type FlowEngine } from '../src/runner/index.ts';
+import { createTestDatabase, type TestDatabase } from './db.ts';
+import { eventually } from './engine-harness.ts';
+import { startReceiver } from './receiver.ts';
+
+/**
+ * The plugin platform end to end: a plugin scaffolded with `cairn-plugin create`, built and published with
+ * the real CLI to a running engine (HTTP server + workers, plugins wired), configured with credentials,
+ * placed in a published flow, and run for a triggered contact; its step output is recorded. A hostile plugin
+ * in another flow hits its CPU limit meanwhile, with a clear step error, and does not stop the first flow.
+ */
+
+const sdkDir = fileURLToPath(new URL('../../plugin-sdk', import.meta.url));
+const cli = path.join(sdkDir, 'bin', 'cairn-plugin.js');
+const SECRET = 'acme-api-key-7f3e';
+// Asynchronous: the engine answering the CLI runs in this very process.
+const run = async (...args: string[]) => (await promisify(execFile)(process.execPath, [cli, ...args], { encoding: 'utf8' })).stdout;
+
+let t: TestDatabase;
+let ctx: EngineContext;
+let app: FastifyInstance;
+let engine: FlowEngine;
+let plugins: PluginRuntime;
+let base: string;
+let key: string;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let pluginDir: string;
+
+async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${base}${url}`, { method, headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+const flowWith = (name: string, event: string, node: { id: string; type: string; config: Record<string, unknown> }) => ({
+  schema: 'cairn.flow/v1',
+  name,
+  settings: { reentry: 'always', goal: null, exit_on: [] },
+  nodes: [{ id: 'start', type: 'trigger.event', position: { x: 0, y: 0 }, config: { event } }, { ...node, position: { x: 0, y: 120 } }],
+  edges: [{ id: 'e1', source: 'start', target: node.id }],
+});
+
+beforeAll(async () => {
+  receiver = await startReceiver(() => ({ status: 201, body: { id: 'msg_42' } }));
+  const receiverHost = new URL(receiver.url).host;
+  t = await createTestDatabase();
+  const config = compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent', CAIRN_SECRET_KEY: 'c'.repeat(64), CAIRN_SANDBOX_CPU_MS: '300', PORT: '0' });
+  ctx = { config, db: t.db, databaseUrl: t.url, logger: createLogger('silent'), clock: createSystemClock() };
+  // The local receiver stands in for the vendor: an explicit per-host:port override, not a blanket switch.
+  plugins = createPluginRuntime(ctx, { fetch: { testHosts: [receiverHost] } });
+  engine = createFlowEngine(ctx, { registry: plugins.actions });
+  app = await createApp(ctx, { engine, nodeTypes: createPluginNodeTypes(t.db, coreNodeType), pluginCatalog: (ws) => pluginCatalogEntries(t.db, ws) });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  await engine.start();
+  const ws = await createWorkspace(t.db, { slug: `e2e-plugins-${process.pid}` });
+  key = (await createApiKey(t.db, { workspaceId: ws.id, role: 'admin' })).key;
+  pluginDir = path.join(mkdtempSync(path.join(tmpdir(), 'cairn-e2e-plugin-')), 'acme_crm');
+});
+
+afterAll(async () => {
+  await engine?.stop();
+  await app?.close();
+  await plugins?.close();
+  await receiver?.close();
+  await t?.drop();
+  if (pluginDir) rmSync(path.dirname(pluginDir), { recursive: true, force: true });
+});
+
+describe('plugin end to end', () => {
+  it('create → build → publish → credentials → published flow → the action runs for a triggered contact', async () => {
+    await run('create', pluginDir);
+    // What installing the scaffold's dependencies does: the SDK in node_modules.
+    mkdirSync(path.join(pluginDir, 'node_modules', '@cairn'), { recursive: true });
+    symlinkSync(sdkDir, path.join(pluginDir, 'node_modules', '@cairn', 'plugin-sdk'));
+    expect(await run('build', pluginDir)).toMatch(/built acme_crm@0\.1\.0/);
+    const published = await run('publish', pluginDir, '--url', base, '--key', key);
+    expect(published).toMatch(/published acme_crm@0\.1\.0 sha256 [0-9a-f]{64}/);
+    const manifest = JSON.parse(readFileSync(path.join(pluginDir, 'dist', 'manifest.json'), 'utf8'));
+    expect(published).toContain(manifest.bundle_sha256);
+
+    expect((await api('PUT', '/v1/plugins/acme_crm/credentials', { api_key: SECRET })).status).toBe(200);
+    const catalog = await api('GET', '/v1/catalog');
+    expect(catalog.body.nodes.find((n: { type: string }) => n.type === 'plugin:acme_crm/notify')).toMatchObject({ category: 'action' });
+
+    // Props are checked at publish time: an empty message is refused with a path into the document.
+    const bad = await api('POST', '/v1/flows', flowWith('Bad', 'lead.created', { id: 'notify', type: 'plugin:acme_crm/notify', config: { message: '', base_url: receiver.url } }));
+    const refused = await api('POST', `/v1/flows/${bad.body.id}/publish`, {});
+    expect(refused.status).toBe(422);
+    expect(refused.body.errors.some((e: { path: string }) => e.path.startsWith('/nodes/1/config'))).toBe(true);
+
+    const flow = await api('POST', '/v1/flows', flowWith('Welcome via Acme', 'lead.created', { id: 'notify', type: 'plugin:acme_crm/notify', config: { message: 'Welcome aboard', base_url: receiver.url } }));
+    expect(flow.status).toBe(201);
+    const pub = await api('POST', `/v1/flows/${flow.body.id}/publish`, {});
+    expect(pub.status).toBe(200);
+    const version = await api('GET', `/v1/flows/${flow.body.id}/versions/${pub.body.version}`);
+    expect(version.body.plugin_pins).toEqual({ acme_crm: '0.1.0' });
+
+    const ev = await api('POST', '/v1/events', { type: 'lead.created', contact: { email: 'ana@example.com' } });
+    expect(ev.status).toBe(202);
+    const done = await eventually(async () => {
+      const runs = await api('GET', `/v1/runs?flow_id=${flow.body.id}`);
+      const r = runs.body.items?.[0];
+      return r && r.status === 'completed' ? r : undefined;
+    });
+    const detail = await api('GET', `/v1/runs/${done.id}`);
+    const step = detail.body.steps.find((s: { node_id: string }) => s.node_id === 'notify');
+    expect(step).toMatchObject({ status: 'completed', output: { id: 'msg_42', status: 201 } });
+    const call = receiver.received.find((r) => r.url === '/notify')!;
+    expect(call.headers.authorization).toBe(`Bearer ${SECRET}`);
+    expect(call.headers['idempotency-key']).toBe(`${done.id}:notify`);
+    expect(JSON.parse(call.body)).toEqual({ message: 'Welcome aboard', email: 'ana@example.com' });
+  });
+
+  it('a hostile plugin in another flow fails its step with a limit error while the first flow keeps completing runs', async () => {
+    const hostile = await buildPlugin(fileURLToPath(new URL('../../plugin-sdk/test/fixtures/hostile.ts', import.meta.url)));
+    expect((await api('POST', '/v1/plugins', { manifest: hostile.manifest, bundle: hostile.bundle })).status).toBe(201);
+    const bad = await api('POST', '/v1/flows', flowWith('Spinner', 'lead.created', { id: 'spin', type: 'plugin:hostile/spin', config: { retry: { max_attempts: 1, backoff: 'PT1S' } } }));
+    expect((await api('POST', `/v1/flows/${bad.body.id}/publish`, {})).status).toBe(200);
+    const good = (await api('GET', '/v1/flows')).body.items.find((f: { name: string }) => f.name === 'Welcome via Acme');
+
+    const emails = Array.from({ length: 5 }, (_, i) => `lead${i}@example.com`);
+    for (const email of emails) expect((await api('POST', '/v1/events', { type: 'lead.created', contact: { email } })).status).toBe(202);
+    const completed = await eventually(async () => {
+      const runs = (await api('GET', `/v1/runs?flow_id=${good.id}&status=completed`)).body.items;
+      return runs.length >= 6 ? runs : undefined;
+    }, 60_000);
+    expect(completed.length).toBeGreaterThanOrEqual(6);
+    const failed = await eventually(async () => {
+      const runs = (await api('GET', `/v1/runs?flow_id=${bad.body.id}&status=failed`)).body.items;
+      return runs.length >= 5 ? runs : undefined;
+    }, 60_000);
+    const detail = await api('GET', `/v1/runs/${failed[0].id}`);
+    const step = detail.body.steps.find((s: { node_id: string }) => s.node_id === 'spin');
+    expect(step.status).toBe('failed');
+    expect(JSON.stringify(step.error)).toMatch(/CAIRN_ERR_PLUGIN_LIMIT/);
+    expect(JSON.stringify(step.error)).toMatch(/action spin of plugin hostile@1\.0\.0 exceeded its cpu time limit \(300 ms\)/);
+  });
+});
