@@ -8,6 +8,7 @@ import { flowsRoutes } from './flows.ts';
 import { runsRoutes } from './runs.ts';
 import { ownersRoutes } from './owners.ts';
 import { catalogRoutes } from './catalog.ts';
+import { pluginsRoutes } from './plugins.ts';
 import { testClockRoutes } from './test-clock.ts';
 import type { FlowEngine } from '../runner/index.ts';
 import type { NodeTypeResolver } from '../flow/service.ts';
@@ -55,4 +56,4 @@ export interface RouteGroupOptions {
 export type RouteGroup = FastifyPluginAsync<RouteGroupOptions>;
 
 /** Add your group here (one line) when you add a file under http/. */
-export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes];
+export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes, pluginsRoutes];
