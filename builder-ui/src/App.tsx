@@ -61,9 +61,11 @@ export function App() {
     navigate('/signin', true);
   };
   const section = '/' + (pathname.split('/')[1] || 'flows');
+  // The flow editor needs the width: the navigation shrinks to an icon rail there.
+  const compact = !!match('/flows/:id', pathname);
   return (
     <SessionContext.Provider value={me.data}>
-      <div className="shell">
+      <div className={`shell${compact ? ' compact' : ''}`}>
         <nav className="sidebar" aria-label="Main">
           <a className="brand" href="/flows" onClick={(e) => { e.preventDefault(); navigate('/flows'); }}>
             <img src="/favicon.svg" alt="" width={26} height={26} /> <span>Cairn</span>
@@ -73,10 +75,11 @@ export function App() {
               <li key={item.to}>
                 <a
                   href={item.to}
+                  title={item.label}
                   aria-current={section === item.to ? 'page' : undefined}
                   onClick={(e) => { e.preventDefault(); navigate(item.to); }}
                 >
-                  <Icon name={item.icon} /> {item.label}
+                  <Icon name={item.icon} size={18} /> <span className="nav-label">{item.label}</span>
                 </a>
               </li>
             ))}
@@ -86,7 +89,7 @@ export function App() {
               <div className="who-email">{me.data.user.name || me.data.user.email}</div>
               <div className="who-ws">{me.data.workspace.name || me.data.workspace.slug} · <span className={`role role-${me.data.role}`}>{me.data.role}</span></div>
             </div>
-            <button className="btn btn-ghost btn-sm" onClick={signOut}>Sign out</button>
+            <button className="btn btn-ghost btn-sm" onClick={signOut} title="Sign out"><Icon name="back" /> <span className="nav-label">Sign out</span></button>
           </div>
         </nav>
         <main className="main">

@@ -183,7 +183,9 @@ export interface Plugin {
   actions?: Array<{ key: string; title?: string }>;
   credentials_schema?: Record<string, unknown> | null;
   manifest?: Record<string, unknown>;
-  has_credentials?: boolean;
+  current_version?: string;
+  /** Which credential fields are stored (never their values). */
+  credentials?: { fields_set: string[] };
   [extra: string]: unknown;
 }
 

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, type DragEvent } from 'react';
+import { useCallback, useEffect, useMemo, useState, type DragEvent } from 'react';
 import {
   Background,
   BackgroundVariant,
@@ -77,6 +77,8 @@ export function Canvas({ onSaveNow }: { onSaveNow?: () => void }) {
   const styledEdges = useStyledEdges();
   const { screenToFlowPosition } = useReactFlow();
   const store = useEditor;
+  // Fit the view to the flow it opened with; an empty canvas keeps its 1:1 view while nodes are dropped on it.
+  const [fitOnOpen] = useState(() => useEditor.getState().nodes.length > 0);
 
   const isValidConnection: IsValidConnection = useCallback(
     (c: Connection | Edge) => {
@@ -153,7 +155,7 @@ export function Canvas({ onSaveNow }: { onSaveNow?: () => void }) {
         selectionKeyCode="Shift"
         snapToGrid
         snapGrid={[10, 10]}
-        fitView
+        fitView={fitOnOpen}
         fitViewOptions={{ padding: 0.2, maxZoom: 1.1 }}
         minZoom={0.1}
         onlyRenderVisibleElements={nodes.length > 150}
@@ -161,7 +163,7 @@ export function Canvas({ onSaveNow }: { onSaveNow?: () => void }) {
         defaultEdgeOptions={{ type: 'smoothstep' }}
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} color="#ced4da" />
-        <MiniMap<CanvasNode> pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={3} ariaLabel="Minimap" />
+        {nodes.length > 0 ? <MiniMap<CanvasNode> pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={3} ariaLabel="Minimap" /> : null}
         <Controls showInteractive={false} aria-label="Zoom controls" />
       </ReactFlow>
     </div>

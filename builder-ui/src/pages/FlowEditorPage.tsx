@@ -106,11 +106,12 @@ function Editor({ flow }: { flow: Flow }) {
     [flow.id, refreshErrors],
   );
 
-  const save = useCallback(async () => {
+  /** Saves the draft if it changed; `force` writes it even unchanged (Ctrl+S: "save what I see"). */
+  const save = useCallback(async (force = false) => {
     const run = async () => {
       const s = useEditor.getState();
       const rev = s.revision;
-      if (s.readOnly || rev === savedRevision.current) return;
+      if (s.readOnly || (rev === savedRevision.current && !force)) return;
       setSaveState('saving');
       try {
         await api.put(`/v1/flows/${flow.id}/draft`, s.document());
@@ -229,15 +230,15 @@ function Editor({ flow }: { flow: Flow }) {
       {saveState === 'error' && saveError ? <ErrorBox error={saveError} onRetry={() => void save().catch(() => undefined)} /> : null}
       <div className={`editor-body${canEdit ? '' : ' no-palette'}`}>
         {canEdit ? <Palette /> : null}
-        <Canvas onSaveNow={() => void save().catch(() => undefined)} />
-        {overlay === 'test' ? <TestPanel flowId={flow.id} beforeRun={save} /> : <Inspector />}
+        <Canvas onSaveNow={() => void save(true).catch(() => undefined)} />
+        {overlay === 'test' ? <TestPanel flowId={flow.id} beforeRun={() => save()} /> : <Inspector />}
       </div>
       {toast ? <div className="toast" role="status" onAnimationEnd={() => setToast(null)}>{toast}</div> : null}
       {publishing ? (
         <PublishDialog
           flow={flow}
           current={useEditor.getState().document()}
-          beforePublish={save}
+          beforePublish={() => save()}
           onClose={() => setPublishing(false)}
           onRefused={(err) => refreshErrors(err.errors)}
           onPublished={(version) => {

@@ -9,17 +9,19 @@ import { EmptyState, ErrorBox, PageHeader, Spinner } from '../ui/common.tsx';
 function credentialFields(p: Plugin): string[] {
   const schema = (p.credentials_schema ?? (p.manifest?.credentials as Record<string, unknown> | undefined)) as Record<string, unknown> | undefined;
   const props = schema && typeof schema === 'object' ? (schema.properties as Record<string, unknown> | undefined) : undefined;
-  return props ? Object.keys(props) : [];
+  return props ? Object.keys(props) : (p.credentials?.fields_set ?? []);
 }
 
 function versionsOf(p: Plugin): string[] {
   const list = (p.versions ?? []).map((v) => (typeof v === 'string' ? v : v.version));
-  return list.length ? list : p.version ? [p.version] : [];
+  const current = p.current_version ?? p.version;
+  return list.length ? list.map((v) => (v === current ? `${v} (current)` : v)) : current ? [current] : [];
 }
 
 /** Credentials are write-only: the form never shows stored values, only whether some are set. */
 function CredentialsForm({ plugin }: { plugin: Plugin }) {
   const known = credentialFields(plugin);
+  const stored = new Set(plugin.credentials?.fields_set ?? []);
   const [rows, setRows] = useState<Array<{ key: string; value: string }>>(known.length ? known.map((key) => ({ key, value: '' })) : [{ key: '', value: '' }]);
   const [saved, setSaved] = useState(false);
   const save = useApiMutation(
@@ -36,12 +38,12 @@ function CredentialsForm({ plugin }: { plugin: Plugin }) {
     <form className="cred-form" onSubmit={(e) => { e.preventDefault(); void submit().catch(() => undefined); }} aria-label={`Credentials for ${plugin.name ?? plugin.id}`}>
       {rows.map((r, i) => (
         <div className="cred-row" key={i}>
-          <input aria-label="Credential name" value={r.key} readOnly={known.length > 0} placeholder="name, e.g. api_token" onChange={(e) => setRows(rows.map((x, j) => (j === i ? { ...x, key: e.target.value } : x)))} />
-          <input aria-label={`Value for ${r.key || 'credential'}`} type="password" autoComplete="new-password" value={r.value} placeholder={plugin.has_credentials ? '•••••• (stored — type to replace)' : 'value'} onChange={(e) => setRows(rows.map((x, j) => (j === i ? { ...x, value: e.target.value } : x)))} />
+          <input aria-label="Credential name" value={r.key} readOnly={i < known.length} placeholder="name, e.g. api_token" onChange={(e) => setRows(rows.map((x, j) => (j === i ? { ...x, key: e.target.value } : x)))} />
+          <input aria-label={`Value for ${r.key || 'credential'}`} type="password" autoComplete="new-password" value={r.value} placeholder={stored.has(r.key) ? '•••••• stored — type to replace' : 'value'} onChange={(e) => setRows(rows.map((x, j) => (j === i ? { ...x, value: e.target.value } : x)))} />
         </div>
       ))}
       <div className="cred-actions">
-        {known.length === 0 ? <button type="button" className="btn btn-sm btn-ghost" onClick={() => setRows([...rows, { key: '', value: '' }])}>Add field</button> : null}
+        <button type="button" className="btn btn-sm btn-ghost" onClick={() => setRows([...rows, { key: '', value: '' }])}>Add field</button>
         <button type="submit" className="btn btn-sm btn-primary" disabled={save.isPending}>Save credentials</button>
         {saved && !save.error ? <span className="ok small">Saved. Values are encrypted and never shown again.</span> : null}
         {save.error ? <span className="error-text small">{errorMessage(save.error)}</span> : null}

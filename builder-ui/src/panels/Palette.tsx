@@ -8,6 +8,7 @@ import { useEditor } from '../canvas/store.ts';
 import { categoryStyle, Icon } from '../ui/icons.tsx';
 
 const CATEGORY_ORDER = ['trigger', 'logic', 'timing', 'action', 'plugin', 'end'];
+const CATEGORY_LABELS: Record<string, string> = { trigger: 'Triggers', logic: 'Logic', timing: 'Timing', action: 'Actions', plugin: 'Plugins', end: 'End' };
 
 /** The node palette, built from the catalog alone: search, grouped by category, drag onto the canvas (or Enter). */
 export function Palette() {
@@ -46,7 +47,7 @@ export function Palette() {
           const style = categoryStyle(cat);
           return (
             <section key={cat} className="palette-group">
-              <h3 style={{ color: style.color }}>{style.label === 'Action' && cat !== 'action' ? cat : style.label}s</h3>
+              <h3 style={{ color: style.color }}>{CATEGORY_LABELS[cat] ?? cat}</h3>
               {entries.map((entry) => {
                 const s = categoryStyle(entry.category, entry.type);
                 return (

@@ -13,9 +13,9 @@ interface PathStep {
   detail: Record<string, unknown>;
 }
 
-/** Reads the dry run's path, tolerating `path`/`steps` lists of ids or of `{ node_id, ... }` objects. */
+/** The dry run's path: its `steps` (with output and error) when present, else the `path` of node ids. */
 export function readPath(result: TestResult): PathStep[] {
-  const list = (Array.isArray(result.path) ? result.path : Array.isArray(result.steps) ? result.steps : []) as unknown[];
+  const list = (Array.isArray(result.steps) && result.steps.length ? result.steps : Array.isArray(result.path) ? result.path : []) as unknown[];
   return list
     .map((item): PathStep | null => {
       if (typeof item === 'string') return { node_id: item, detail: {} };
@@ -52,16 +52,16 @@ export function TestPanel({ flowId, beforeRun }: { flowId: string; beforeRun: ()
     setBusy(true);
     setError(null);
     try {
-      let contact: Record<string, unknown>;
+      let who: Record<string, unknown>;
       if (mode === 'existing') {
         if (!picked) throw new Error('Pick a contact first.');
-        contact = { ...(picked.external_id ? { external_id: picked.external_id } : {}), ...(picked.email ? { email: picked.email } : {}), properties: picked.properties };
+        who = { contact_id: picked.id };
       } else {
-        contact = JSON.parse(contactJson) as Record<string, unknown>;
+        who = { contact: JSON.parse(contactJson) as Record<string, unknown> };
       }
       const properties = eventProps.trim() ? (JSON.parse(eventProps) as Record<string, unknown>) : {};
       await beforeRun();
-      const res = await api.post<TestResult>(`/v1/flows/${flowId}/test`, { contact, event: { type: eventType, contact, properties } });
+      const res = await api.post<TestResult>(`/v1/flows/${flowId}/test`, { ...who, event: { type: eventType, properties } });
       setResult(res);
       const path = readPath(res);
       const edges = useEditor.getState().edges;
@@ -84,7 +84,7 @@ export function TestPanel({ flowId, beforeRun }: { flowId: string; beforeRun: ()
     const n = useEditor.getState().nodes.find((x) => x.id === id);
     return n ? (n.data.doc.label ?? catalog.get(n.data.doc.type)?.title ?? n.data.doc.type) : id;
   };
-  const actions = Array.isArray(result?.actions) ? (result.actions as Array<Record<string, unknown>>) : [];
+  const actions = Array.isArray(result?.actions) ? (result.actions as Array<{ node_id?: string; type?: string; effect?: unknown }>) : [];
 
   return (
     <aside className="inspector" aria-label="Test panel">
@@ -112,22 +112,26 @@ export function TestPanel({ flowId, beforeRun }: { flowId: string; beforeRun: ()
         {error ? <ErrorBox error={error} /> : null}
         {result ? (
           <div className="test-result" aria-label="Test result">
-            <h3 className="section-title">Path ({steps.length} step{steps.length === 1 ? '' : 's'})</h3>
-            {steps.length === 0 ? <p className="muted">The flow would not start for this contact and event.</p> : null}
+            <h3 className="section-title">Path ({steps.length} step{steps.length === 1 ? '' : 's'}){typeof result.status === 'string' ? <> · ends <span className="badge badge-blue">{result.status}</span></> : null}</h3>
+            {result.triggered === false || steps.length === 0 ? <p className="muted">The flow would not start for this contact and event (the trigger does not match).</p> : null}
             <ol className="timeline">
               {steps.map((s, i) => (
                 <li key={i}>
                   <div className="tl-title">{title(s.node_id)} <code>{s.node_id}</code>{s.handle ? <span className="badge badge-gray">{s.handle}</span> : null}</div>
-                  {Object.keys(s.detail).some((k) => !['node_id', 'id', 'node', 'handle'].includes(k)) ? (
-                    <JsonView value={Object.fromEntries(Object.entries(s.detail).filter(([k]) => !['node_id', 'id', 'node'].includes(k)))} />
-                  ) : null}
+                  {s.detail.output !== undefined && s.detail.output !== null ? <JsonView value={s.detail.output} /> : null}
+                  {s.detail.error ? <div className="tl-error"><Icon name="warn" size={14} /> {JSON.stringify(s.detail.error)}</div> : null}
                 </li>
               ))}
             </ol>
             {actions.length ? (
               <>
                 <h3 className="section-title">Actions that would run</h3>
-                {actions.map((a, i) => <JsonView key={i} value={a} />)}
+                {actions.map((a, i) => (
+                  <div key={i} className="test-action">
+                    <div className="tl-title">{a.node_id ? title(a.node_id) : a.type} <code>{a.type}</code></div>
+                    <JsonView value={a.effect ?? a} />
+                  </div>
+                ))}
               </>
             ) : null}
           </div>
