@@ -15,6 +15,7 @@ import { coreNodeType } from '../src/flow/node-types.ts';
 import { createPluginNodeTypes, pluginCatalogEntries, resolvePluginNodes } from '../src/plugins/flow-plugins.ts';
 import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
 import { reencryptCredentials } from '../src/plugins/credentials.ts';
+import { rotateCredentialsKey } from '../src/plugins/rotate-key.ts';
 import type { ActionInput } from '../src/runner/actions.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
@@ -230,6 +231,12 @@ describe('credentials', () => {
       expect((await a!.run(input())).output).toMatchObject({ token_length: SECRET_TOKEN.length });
       const stale = await runtime.actions.resolve('plugin:greeter/greet', { workspaceId: ws.a.id, pluginPins: {} });
       await expect(stale!.run(input())).rejects.toThrow(/encrypted with another key/);
+      // The operator's script does the same, and back again.
+      const lines: string[] = [];
+      expect(await rotateCredentialsKey(['--old-key', newKey.toString('hex')], (l) => void lines.push(l), { DATABASE_URL: t.url, CAIRN_SECRET_KEY: secretKey.toString('base64') })).toBe(0);
+      expect(lines).toEqual(['re-sealed 1 plugin credential(s) under the new key']);
+      expect((await stale!.run(input())).output).toMatchObject({ token_length: SECRET_TOKEN.length });
+      expect(await rotateCredentialsKey([], () => {}, { DATABASE_URL: t.url })).toBe(2);
     } finally {
       await rotated.close();
     }
