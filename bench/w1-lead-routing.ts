@@ -54,7 +54,7 @@ interface PhaseResult {
   accepted: number;
   completed: number;
   non_2xx: number;
-  check: { runs_equal_events: boolean; owner_spread: number; passed: boolean };
+  check: { runs_equal_events: boolean; owner_spread: number; passed: boolean; runs_total: number; accepted_by_client: number };
 }
 
 async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Promise<PhaseResult> {
@@ -92,8 +92,16 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Pro
       }],
     });
     const loadSeconds = (Date.now() - t0.getTime()) / 1000;
-    // Accepted = what the engine committed for this phase (a request still in flight when the load stopped counts).
-    const accepted = Number((await database.db.raw(`SELECT count(*) AS n FROM events WHERE workspace_id = ? AND received_at >= ?`, [workspaceId, t0])).rows[0].n);
+    // Accepted = what the engine committed for this phase. Requests still in flight when the load stopped are
+    // committed a moment later: wait until the count settles.
+    const eventCount = async () => Number((await database.db.raw(`SELECT count(*) AS n FROM events WHERE workspace_id = ? AND received_at >= ?`, [workspaceId, t0])).rows[0].n);
+    let accepted = await eventCount();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 500));
+      const again = await eventCount();
+      if (again === accepted) break;
+      accepted = again;
+    }
     const acceptedByClient = result['2xx'] * perRequest;
     await waitFor(async () => (await completed()) >= 2000 + accepted, 600_000, 50);
     const drainedSeconds = (Date.now() - t0.getTime()) / 1000;
@@ -125,7 +133,7 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Pro
       accepted,
       completed: done,
       non_2xx: result.non2xx,
-      check: { runs_equal_events: runsEqualEvents, owner_spread: spread, passed: runsEqualEvents && spread <= 1 && result.non2xx === 0 },
+      check: { runs_equal_events: runsEqualEvents, owner_spread: spread, passed: runsEqualEvents && spread <= 1 && result.non2xx === 0, runs_total: runsTotal, accepted_by_client: acceptedByClient },
     };
   } finally {
     await engine.stop();
@@ -134,11 +142,11 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Pro
 }
 
 /** Runs both W1 workloads `repeat` times on fresh databases; medians with the spread. */
-export async function runW1(opts: { repeat?: number; durationS?: number } = {}): Promise<Record<string, unknown>[]> {
+export async function runW1(opts: { repeat?: number; durationS?: number; kinds?: ('single' | 'batch')[] } = {}): Promise<Record<string, unknown>[]> {
   const repeat = opts.repeat ?? 3;
   const durationS = opts.durationS ?? 20;
   const lines: Record<string, unknown>[] = [];
-  for (const kind of ['single', 'batch'] as const) {
+  for (const kind of opts.kinds ?? (['single', 'batch'] as const)) {
     const results: PhaseResult[] = [];
     for (let i = 0; i < repeat; i++) results.push(await phase(kind, { durationS }));
     const s = (f: (r: PhaseResult) => number, d = 0) => summarize(results.map(f), d);
@@ -158,7 +166,7 @@ export async function runW1(opts: { repeat?: number; durationS?: number } = {}):
       pg_bytes_per_completed_run: s((r) => r.pg_bytes_per_run),
       pg_run_history_bytes_per_run: s((r) => r.pg_run_history_bytes_per_run),
       counted: 'accepted = events in 2xx responses during the load; completed runs/s = runs of those events completed ÷ time from load start until the backlog drained; latency = event received_at → the assign step recorded (batch time); bytes = database growth ÷ runs (incl. events, contacts, queue churn) and runs+run_steps growth ÷ runs',
-      check: { passed: results.every((r) => r.check.passed), per_run: results.map((r) => ({ accepted: r.accepted, completed: r.completed, non_2xx: r.non_2xx, owner_spread: r.check.owner_spread })) },
+      check: { passed: results.every((r) => r.check.passed), per_run: results.map((r) => ({ accepted: r.accepted, completed: r.completed, non_2xx: r.non_2xx, owner_spread: r.check.owner_spread, runs_total: r.check.runs_total, accepted_by_client: r.check.accepted_by_client })) },
     });
   }
   return lines;
