@@ -53,7 +53,7 @@ export async function startCairn(config: Readonly<Config>, opts: StartOptions = 
       clock: config.clock === 'manual' ? createManualClock() : createSystemClock(),
     };
     const engine = createFlowEngine(ctx);
-    const app = await createApp(ctx, { onEventsIngested: engine.onEventsIngested });
+    const app = await createApp(ctx, { engine });
     // Pushed before listen so a failed listen still closes the app; engine.stop is safe before start.
     undo.push(() => engine.stop());
     undo.push(() => app.close());
