@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliEnv, spawnCli, type CliProcess } from './cli-process.ts';
+import { cliEnv, runCli, spawnCli, type CliProcess } from './cli-process.ts';
 
 /**
  * The zero-setup start, end to end: the real `cairn start` as a child process, DATABASE_URL unset, an empty data
@@ -75,6 +75,21 @@ describe('cairn start on embedded PostgreSQL', () => {
     expect(read.status).toBe(200);
     expect(await read.json()).toMatchObject({ id: contact.id, email: 'ada@example.com', properties: { plan: 'pro' } });
     expect(readFileSync(path.join(dataDir, 'secret.key'), 'utf8')).toBe(secretKey);
+
+    // Next to a running start, administrative commands share its embedded server; a second start is refused.
+    const env = cliEnv({ CAIRN_DATA_DIR: dataDir, PORT: '0' });
+    const [keys, rival] = await Promise.all([
+      runCli(['keys', 'create', '--workspace', 'demo', '--role', 'ingest'], env),
+      runCli(['start'], env),
+    ]);
+    expect(keys.code, keys.stderr).toBe(0);
+    const ingestKey = keys.stdout.trimEnd().split('\n').pop()!;
+    const ingest = await api(second.url, ingestKey, '/v1/events', {
+      method: 'POST', body: JSON.stringify({ type: 'page.viewed', contact: { email: 'ada@example.com' } }),
+    });
+    expect(ingest.status).toBe(202);
+    expect(rival.code).toBe(1);
+    expect(rival.stderr).toMatch(/in use by Cairn process \d+/);
 
     // Killed without a chance to clean up: its PostgreSQL keeps running and its postmaster.pid stays behind.
     second.p.child.kill('SIGKILL');

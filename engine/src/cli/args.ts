@@ -37,7 +37,7 @@ export function parseCommand<O extends Options>(
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/^TypeError \[\w+\]: /, ''), usage);
   }
-  const help = parsed.values.help === true;
+  const help = (parsed.values as Record<string, unknown>).help === true;
   if (!help && parsed.positionals.length > (opts.positionals ?? 0)) {
     throw new UsageError(`unexpected argument "${parsed.positionals[opts.positionals ?? 0]}"`, usage);
   }

@@ -83,21 +83,34 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   // A postmaster.pid whose process is gone (or is now some other program) only blocks the start.
   await rm(path.join(pgDir, 'postmaster.pid'), { force: true });
 
-  if (!(await portIsFree(state.port))) {
-    const previous = state.port;
-    state.port = await freePort(0);
-    log?.warn({ previous, port: state.port }, 'embedded PostgreSQL port taken, using another');
-    await saveState(dataDir, state);
-  }
-
-  const server = spawnPostgres(pgDir, state.port, ids, log);
   await writeFile(path.join(dataDir, 'cairn.pid'), `${process.pid}\n`, { mode: 0o600 });
+  let server: Server | null = null;
+  // Between our check that the port is free and PostgreSQL binding it, another program may take it: then move on.
+  for (let attempt = 1; server === null; attempt++) {
+    if (!(await portIsFree(state.port))) {
+      const previous = state.port;
+      state.port = await freePort(0);
+      log?.warn({ previous, port: state.port }, 'embedded PostgreSQL port taken, using another');
+      await saveState(dataDir, state);
+    }
+    const candidate = spawnPostgres(pgDir, state.port, ids, log);
+    try {
+      await waitUntilReady(candidate, urlFor('postgres'));
+      server = candidate;
+    } catch (err) {
+      await stopChild(candidate.child);
+      if (attempt >= 3 || !/could not bind|Address already in use/i.test(candidate.tail())) {
+        await rm(path.join(dataDir, 'cairn.pid'), { force: true });
+        throw err;
+      }
+    }
+  }
   try {
-    await waitUntilReady(server, urlFor('postgres'));
     const exists = await adminQuery(urlFor('postgres'), `SELECT 1 FROM pg_database WHERE datname = '${DATABASE}'`);
     if (!exists.rowCount) await adminQuery(urlFor('postgres'), `CREATE DATABASE ${DATABASE}`);
   } catch (err) {
     await stopChild(server.child);
+    await rm(path.join(dataDir, 'cairn.pid'), { force: true });
     throw err;
   }
   log?.info({ port: state.port, dataDir: pgDir }, 'embedded PostgreSQL started');
