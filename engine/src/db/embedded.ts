@@ -77,7 +77,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     await stopPid(running);
   }
 
-  if (ids) await makeReachable(dataDir, ids, log);
+  if (ids) {
+    await makeReachable(dataDir, ids, log);
+    // The binaries too: a checkout under /root or a mktemp directory is out of the postgres user's reach.
+    await makeReachable(path.dirname(path.dirname(binaries().postgres)), ids, log);
+  }
   if (!existsSync(path.join(pgDir, 'PG_VERSION'))) await initdb(pgDir, state.password, ids, opts.fastInit ?? false, log);
   if (ids) await chown(pgDir, ids.uid, ids.gid);
   // A postmaster.pid whose process is gone (or is now some other program) only blocks the start.
@@ -262,16 +266,17 @@ function ensurePostgresUser(log?: Logger): Ids {
 }
 
 /**
- * As root, the server runs as `postgres`: the data directory must be its own, and every directory above it must
- * let it pass (x for others), or initdb fails with "could not change directory" / "Permission denied". Temp
- * directories from mkdtemp and /root are 0700, so we add o+x (traverse, not list) where it is missing.
+ * As root, the server runs as `postgres`: the data directory must be its own, and it and every directory above
+ * it (and above the binaries) must let it pass (x for others), or initdb fails with EACCES, "could not change
+ * directory" or "Permission denied". Temp directories from mkdtemp and /root are 0700, so we add o+x (traverse,
+ * not list) where it is missing.
  */
-async function makeReachable(dataDir: string, ids: Ids, log?: Logger): Promise<void> {
-  for (let dir = dataDir; ; dir = path.dirname(dir)) {
+async function makeReachable(target: string, ids: Ids, log?: Logger): Promise<void> {
+  for (let dir = target; ; dir = path.dirname(dir)) {
     const s = await stat(dir);
     if ((s.mode & 0o001) === 0 && s.uid !== ids.uid) {
       await chmod(dir, (s.mode & 0o7777) | 0o001);
-      log?.warn({ dir }, 'added o+x to a parent of the data directory so the postgres user can reach it');
+      log?.warn({ dir }, 'added o+x to a directory so the postgres user can reach the embedded PostgreSQL');
     }
     if (dir === path.dirname(dir)) break;
   }
