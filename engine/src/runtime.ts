@@ -6,9 +6,11 @@ import type { EngineContext } from './context.ts';
 import { createDb } from './db/index.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.ts';
 import { migrateUp } from './db/migrate.ts';
+import { withMigrationLock } from './db/migrate-lock.ts';
 import { createApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createFlowEngine } from './runner/index.ts';
+import { createPluginRuntime } from './plugins/runtime.ts';
 
 export interface RunningCairn {
   /** `http://HOST:PORT` with the port actually bound (PORT=0 picks one). */
@@ -45,15 +47,17 @@ export async function startCairn(config: Readonly<Config>, opts: StartOptions = 
     const databaseUrl = config.databaseUrl ?? embedded!.url;
     const db = createDb(databaseUrl);
     undo.push(() => db.destroy());
-    const applied = await migrateWithRetry(() => migrateUp(db, databaseUrl), logger);
+    const applied = await withMigrationLock(databaseUrl, () => migrateUp(db, databaseUrl));
     if (applied.length) logger.info({ applied }, 'migrations applied');
 
     const ctx: EngineContext = {
       config, db, databaseUrl, logger,
       clock: config.clock === 'manual' ? createManualClock() : createSystemClock(),
     };
-    const engine = createFlowEngine(ctx);
-    const app = await createApp(ctx, { engine });
+    const plugins = createPluginRuntime(ctx);
+    undo.push(() => plugins.close());
+    const engine = createFlowEngine(ctx, { registry: plugins.actions });
+    const app = await createApp(ctx, { engine, ...plugins.appOptions });
     // Pushed before listen so a failed listen still closes the app; engine.stop is safe before start.
     undo.push(() => engine.stop());
     undo.push(() => app.close());
@@ -79,21 +83,5 @@ export async function startCairn(config: Readonly<Config>, opts: StartOptions = 
   } catch (err) {
     await unwind();
     throw err;
-  }
-}
-
-/**
- * Several engine processes starting together on one PostgreSQL race for knex's migration lock; the loser gets
- * "Migration table is already locked". It waits and tries again: by then the winner has applied everything.
- */
-async function migrateWithRetry(run: () => Promise<string[]>, logger: Logger, attempts = 60): Promise<string[]> {
-  for (let i = 1; ; i++) {
-    try {
-      return await run();
-    } catch (err) {
-      if (i >= attempts || !/already locked/i.test(String((err as Error).message))) throw err;
-      logger.info({ attempt: i }, 'migrations are being applied by another process; waiting');
-      await new Promise((r) => setTimeout(r, 500));
-    }
   }
 }

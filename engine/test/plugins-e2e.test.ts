@@ -13,10 +13,8 @@ import { createSystemClock } from '../src/clock.ts';
 import { compileConfig } from '../src/config/index.ts';
 import type { EngineContext } from '../src/context.ts';
 import { createWorkspace } from '../src/crm/workspaces.ts';
-import { coreNodeType } from '../src/flow/node-types.ts';
 import { createApp } from '../src/http/app.ts';
 import { createLogger } from '../src/logger.ts';
-import { createPluginNodeTypes, pluginCatalogEntries } from '../src/plugins/flow-plugins.ts';
 import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
 import { createFlowEngine, type FlowEngine } from '../src/runner/index.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
@@ -69,7 +67,7 @@ beforeAll(async () => {
   // The local receiver stands in for the vendor: an explicit per-host:port override, not a blanket switch.
   plugins = createPluginRuntime(ctx, { fetch: { testHosts: [receiverHost] } });
   engine = createFlowEngine(ctx, { registry: plugins.actions });
-  app = await createApp(ctx, { engine, nodeTypes: createPluginNodeTypes(t.db, coreNodeType), pluginCatalog: (ws) => pluginCatalogEntries(t.db, ws) });
+  app = await createApp(ctx, { engine, ...plugins.appOptions });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   await engine.start();

@@ -4,11 +4,20 @@ import type { ActionRegistry } from '../runner/actions.ts';
 import { createSandboxHost, type SandboxFetchOptions, type SandboxHost } from '../sandbox/host.ts';
 import { createPluginActionRegistry } from './action-registry.ts';
 import { getBundle } from './registry.ts';
+import { createPluginNodeTypes, pluginCatalogEntries } from './flow-plugins.ts';
+import { coreNodeType } from '../flow/node-types.ts';
+import type { NodeTypeResolver } from '../flow/service.ts';
+import type { NodeTypeSpec } from '../contracts/flow.ts';
 import { createPluginStore } from './store.ts';
 
 export interface PluginRuntime {
   sandbox: SandboxHost;
   actions: ActionRegistry;
+  /** For `createApp`: flow validation and the catalog see the workspace's enabled plugin actions. */
+  appOptions: {
+    nodeTypes: NodeTypeResolver;
+    pluginCatalog: (workspaceId: string) => Promise<NodeTypeSpec[]>;
+  };
   close(): Promise<void>;
 }
 
@@ -46,5 +55,10 @@ export function createPluginRuntime(ctx: EngineContext, opts: { secretKey?: Buff
       deniedTargets: [...databaseTargets(ctx.databaseUrl), ...(opts.fetch?.deniedTargets ?? [])],
     },
   });
-  return { sandbox, actions: createPluginActionRegistry(ctx, sandbox, { secretKey }), close: () => sandbox.close() };
+  return {
+    sandbox,
+    actions: createPluginActionRegistry(ctx, sandbox, { secretKey }),
+    appOptions: { nodeTypes: createPluginNodeTypes(ctx.db, coreNodeType), pluginCatalog: (workspaceId) => pluginCatalogEntries(ctx.db, workspaceId) },
+    close: () => sandbox.close(),
+  };
 }
