@@ -4,6 +4,7 @@ import { CairnError, notFound } from '../errors.ts';
 import type { FlowDocument, FlowValidationError, NodeTypeSpec } from '../contracts/flow.ts';
 import { validateFlowDocument } from './validate.ts';
 import { coreNodeType } from './node-types.ts';
+import { initialTimer } from '../runner/flow-timers.ts';
 
 export type FlowStatus = 'draft' | 'active' | 'paused' | 'archived';
 
@@ -92,7 +93,8 @@ export async function publishFlow(
   const flow = await getFlowRow(tx, workspaceId, id, true);
   if (flow.status === 'archived') throw new CairnError('CAIRN_ERR_CONFLICT', 'the flow is archived; unarchive is not supported, duplicate it instead');
   const result = validateFlowDocument(flow.draft, { resolveNodeType: opts.resolve });
-  if (!result.valid) {
+  result.errors.push(...unsupportedTriggers(flow.draft));
+  if (result.errors.length > 0) {
     throw new CairnError('CAIRN_ERR_INVALID_FLOW', `the flow has ${result.errors.length} problem${result.errors.length === 1 ? '' : 's'}: ${result.errors[0]!.message}`, { errors: result.errors });
   }
   const version = (flow.published_version ?? 0) + 1;
@@ -107,13 +109,36 @@ export async function publishFlow(
   });
   const status: FlowStatus = flow.status === 'paused' ? 'paused' : 'active';
   await tx('flows').where({ workspace_id: workspaceId, id }).update({ published_version: version, status, updated_at: opts.now });
-  if (status === 'active') await setTrigger(tx, workspaceId, id, version, flow.draft);
+  if (status === 'active') await setTrigger(tx, workspaceId, id, version, flow.draft, opts.now);
   return { version };
 }
 
-/** The live trigger row is what ingestion consults: present exactly while the flow is active. */
-async function setTrigger(tx: Tx, workspaceId: string, flowId: string, version: number, doc: FlowDocument): Promise<void> {
+/** Triggers that validate but cannot fire yet: refused at publish rather than published to never run. */
+function unsupportedTriggers(doc: FlowDocument): FlowValidationError[] {
+  const i = doc.nodes.findIndex((n) => n.type === 'trigger.segment' || (n.type === 'trigger.schedule' && (n.config as { segment?: string }).segment));
+  if (i < 0) return [];
+  const n = doc.nodes[i]!;
+  return [{
+    path: n.type === 'trigger.segment' ? `/nodes/${i}/type` : `/nodes/${i}/config/segment`,
+    node_id: n.id,
+    message: 'segments are not available yet: use trigger.event, trigger.date, or trigger.schedule without a segment (all contacts)',
+  }];
+}
+
+/** The live trigger rows are what ingestion and the timer poller consult: present exactly while the flow is active. */
+async function setTrigger(tx: Tx, workspaceId: string, flowId: string, version: number, doc: FlowDocument, now: Date): Promise<void> {
   const trigger = doc.nodes.find((n) => n.type.startsWith('trigger.'))!;
+  const timer = initialTimer(trigger as { type: string; config: Record<string, unknown> }, now);
+  if (timer) {
+    await tx.raw(
+      `INSERT INTO flow_timers (workspace_id, flow_id, version, kind, next_at, scanned_until) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (flow_id) DO UPDATE SET version = EXCLUDED.version, kind = EXCLUDED.kind, next_at = EXCLUDED.next_at,
+         scanned_until = coalesce(flow_timers.scanned_until, EXCLUDED.scanned_until)`,
+      [workspaceId, flowId, version, trigger.type, timer.next_at, timer.scanned_until],
+    );
+  } else {
+    await tx('flow_timers').where({ workspace_id: workspaceId, flow_id: flowId }).delete();
+  }
   const eventType = trigger.type === 'trigger.event' ? String((trigger.config as { event: string }).event) : null;
   await tx.raw(
     `INSERT INTO flow_triggers (workspace_id, flow_id, version, kind, event_type) VALUES (?, ?, ?, ?, ?)
@@ -131,11 +156,12 @@ export async function setFlowStatus(tx: Tx, workspaceId: string, id: string, act
     if (flow.published_version === null) throw new CairnError('CAIRN_ERR_CONFLICT', 'the flow has never been published; publish it first');
     status = 'active';
     const v = await tx('flow_versions').where({ workspace_id: workspaceId, flow_id: id, version: flow.published_version }).first<{ document: FlowDocument }>('document');
-    await setTrigger(tx, workspaceId, id, flow.published_version, v!.document);
+    await setTrigger(tx, workspaceId, id, flow.published_version, v!.document, now);
   } else {
     if (action === 'pause' && flow.status !== 'active') throw new CairnError('CAIRN_ERR_CONFLICT', `only an active flow can be paused; this one is ${flow.status}`);
     status = action === 'pause' ? 'paused' : 'archived';
     await tx('flow_triggers').where({ workspace_id: workspaceId, flow_id: id }).delete();
+    await tx('flow_timers').where({ workspace_id: workspaceId, flow_id: id }).delete();
   }
   const [row] = await tx('flows').where({ workspace_id: workspaceId, id }).update({ status, updated_at: now }).returning<FlowRow[]>('*');
   return row!;

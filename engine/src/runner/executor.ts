@@ -113,8 +113,9 @@ function wake(run: Run, contact: Contact, env: BatchEnv): void {
   if (!node) return fail(run, env, undefined, { code: 'CAIRN_ERR_INTERNAL', message: `node ${run.nodeId} is missing` });
   run.wakeAt = null;
   run.dirty = true;
-  if (node.kind === 'action') {
-    run.state = 'ready'; // retry: the action is issued again with the next attempt number
+  if (node.kind === 'trigger' || node.kind === 'action') {
+    // trigger: a date-triggered run slept until its moment and now starts; action: retry after backoff.
+    run.state = 'ready';
     run.status = 'active';
     env.effects.stats.node(run.workspaceId, run.flowId, run.version, node.id, 'waiting', -1);
     return;

@@ -13,7 +13,7 @@ import { createEnrollment } from './enroll.ts';
 import { createActionRunner, type ActionJob } from './external.ts';
 import { FlowCache } from './flow-cache.ts';
 import { ACTION_TASK, CONTACTS_TASK, processBatch, type ContactRequest } from './store.ts';
-import { fireDue, nextWake, startTimerPoller } from './timers.ts';
+import { fireAllDue, nextWake, startTimerPoller } from './timers.ts';
 
 /** The flow engine as the runtime sees it: the ingestion hook that starts runs, and the workers that advance them. */
 export interface FlowEngine {
@@ -106,7 +106,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
           [ACTION_TASK]: async (payload) => runAction(payload as ActionJob),
         },
       });
-      if (!isManual(ctx.clock)) poller = startTimerPoller({ db: ctx.db, clock: ctx.clock, logger: log });
+      if (!isManual(ctx.clock)) poller = startTimerPoller({ db: ctx.db, flows, clock: ctx.clock, logger: log });
     },
     async stop() {
       await poller?.stop();
@@ -120,12 +120,12 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
       if (to.getTime() < clock.now().getTime()) {
         throw new CairnError('CAIRN_ERR_VALIDATION', 'the test clock never moves backwards', { errors: [{ path: '/to', message: 'is before the current test time' }] });
       }
+      await drain();
       for (;;) {
-        await drain();
         const next = await nextWake(ctx.db, to);
         if (!next) break;
         if (next.getTime() > clock.now().getTime()) clock.set(next);
-        await fireDue(ctx.db, clock.now());
+        if ((await fireAllDue(ctx.db, flows, clock.now(), log)) > 0) await drain();
       }
       clock.set(to);
       await drain();

@@ -2,6 +2,8 @@ import type { Db } from '../db/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { CONTACTS_TASK } from './store.ts';
+import type { FlowCache } from './flow-cache.ts';
+import { fireDueFlowTimers } from './flow-timers.ts';
 
 const BATCH = 2000;
 
@@ -31,19 +33,29 @@ export async function fireDue(db: Db, now: Date): Promise<number> {
   }
 }
 
-/** The earliest wake time at or before `limit`, if any. */
+/** The earliest run wake-up or clock trigger at or before `limit`, if any. */
 export async function nextWake(db: Db, limit: Date): Promise<Date | null> {
-  const { rows } = await db.raw(`SELECT min(wake_at) AS t FROM runs WHERE wake_at IS NOT NULL AND wake_at <= ?`, [limit]);
+  const { rows } = await db.raw(
+    `SELECT least((SELECT min(wake_at) FROM runs WHERE wake_at IS NOT NULL AND wake_at <= ?),
+                  (SELECT min(next_at) FROM flow_timers WHERE next_at <= ?)) AS t`,
+    [limit, limit],
+  );
   return (rows[0].t as Date | null) ?? null;
 }
 
+/** Everything that is due at `now`: clock triggers first (they may start runs), then sleeping runs. */
+export async function fireAllDue(db: Db, flows: FlowCache, now: Date, logger: Logger): Promise<number> {
+  const timers = await fireDueFlowTimers(db, flows, now, logger);
+  return timers + (await fireDue(db, now));
+}
+
 /** System clock: poll once a second (an index probe; about zero CPU while nothing is due). */
-export function startTimerPoller(deps: { db: Db; clock: Clock; logger: Logger; intervalMs?: number }): { stop(): Promise<void> } {
+export function startTimerPoller(deps: { db: Db; flows: FlowCache; clock: Clock; logger: Logger; intervalMs?: number }): { stop(): Promise<void> } {
   let stopped = false;
   let current: Promise<unknown> = Promise.resolve();
   const tick = () => {
     if (stopped) return;
-    current = fireDue(deps.db, deps.clock.now())
+    current = fireAllDue(deps.db, deps.flows, deps.clock.now(), deps.logger)
       .catch((err) => deps.logger.error({ err }, 'timer poll failed'))
       .finally(() => {
         if (!stopped) timer = setTimeout(tick, deps.intervalMs ?? 1000);
