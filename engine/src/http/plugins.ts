@@ -1,7 +1,12 @@
 import { loadSecretKey } from '../config/secret-key.ts';
-import { credentialFields, putCredentials } from '../plugins/credentials.ts';
-import { listPlugins, publishPluginVersion, setPluginEnabled } from '../plugins/registry.ts';
-import { notFound } from '../errors.ts';
+import { ingestEvents, type EventInput } from '../crm/events.ts';
+import { isUuid } from '../db/ids.ts';
+import { withTx } from '../db/index.ts';
+import { credentialFields, loadCredentials, putCredentials } from '../plugins/credentials.ts';
+import { getBundle, getInstall, getManifest, listPlugins, publishPluginVersion, setPluginEnabled } from '../plugins/registry.ts';
+import { createPluginStore } from '../plugins/store.ts';
+import { createSandboxHost } from '../sandbox/host.ts';
+import { CairnError, notFound } from '../errors.ts';
 import type { RouteGroup } from './route-groups.ts';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } } } as const;
@@ -20,7 +25,7 @@ function pluginId(params: unknown): string {
  * Plugins of the caller's workspace (CONTRACT.md §Catalog and plugins): upload a built plugin (admin),
  * list, enable/disable, and store credentials, which are encrypted and never returned.
  */
-export const pluginsRoutes: RouteGroup = async (app, { ctx }) => {
+export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) => {
   const secretKey = loadSecretKey(ctx.config);
   const limits = { memoryLimitMb: ctx.config.sandbox.memoryLimitMb, cpuTimeMs: ctx.config.sandbox.cpuTimeMs, wallTimeMs: ctx.config.sandbox.wallTimeMs };
 
@@ -66,6 +71,58 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx }) => {
     const result = await putCredentials(ctx.db, secretKey, workspaceId, id, request.body, ctx.clock.now());
     request.log.info({ workspaceId, pluginId: id, fields: result.fields_set }, 'plugin credentials stored');
     return result;
+  });
+
+  // Inbound webhooks for plugin triggers (e.g. Stripe). Public: the plugin's `verify` authenticates the
+  // request with the workspace's secrets. The raw body is kept as text, since signatures are computed over it.
+  const triggerSandbox = createSandboxHost({
+    limits,
+    logger: ctx.logger.child({ component: 'plugin-triggers' }),
+    async loadBundle(ref) {
+      const b = await getBundle(ctx.db, ref.workspaceId, ref.pluginId, ref.version);
+      if (!b) throw new Error(`no bundle for ${ref.pluginId}@${ref.version}`);
+      return b.bundle;
+    },
+    storeFor: (ref) => createPluginStore(ctx.db, ctx.clock, ref.workspaceId, ref.pluginId),
+  });
+  app.addHook('onClose', async () => triggerSandbox.close());
+
+  await app.register(async (hooks) => {
+    hooks.removeAllContentTypeParsers();
+    hooks.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    hooks.post('/hooks/:workspace/plugins/:id/:trigger', {
+      config: { public: true },
+      schema: {
+        tags: ['plugins'],
+        summary: "Inbound webhook for a plugin trigger; the plugin verifies it and its events are ingested",
+        params: { type: 'object', required: ['workspace', 'id', 'trigger'], properties: { workspace: { type: 'string' }, id: { type: 'string' }, trigger: { type: 'string' } } },
+      },
+    }, async (request, reply) => {
+      const { workspace, trigger } = request.params as { workspace: string; trigger: string };
+      const id = pluginId(request.params);
+      if (!isUuid(workspace) || !PLUGIN_ID.test(trigger)) throw notFound('webhook');
+      const workspaceId = workspace.toLowerCase();
+      const install = await getInstall(ctx.db, workspaceId, id);
+      const manifest = install?.enabled ? await getManifest(ctx.db, workspaceId, id, install.currentVersion) : null;
+      if (!install || !manifest?.triggers?.some((t) => t.key === trigger)) throw notFound('webhook');
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(request.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+      const query = Object.fromEntries(Object.entries(request.query as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+      const secrets = await loadCredentials(ctx.db, secretKey, workspaceId, id);
+      const result = await triggerSandbox.runTrigger({ workspaceId, pluginId: id, version: install.currentVersion }, trigger,
+        { method: request.method, headers, body: typeof request.body === 'string' ? request.body : '', query }, secrets);
+      if (!result.ok) {
+        if (result.error.limit) throw new CairnError('CAIRN_ERR_PLUGIN_LIMIT', result.error.message);
+        // The sender learns the code (e.g. STRIPE_SIGNATURE_MISMATCH), never the secrets.
+        throw new CairnError('CAIRN_ERR_VALIDATION', `[${result.error.code}] ${result.error.message}`);
+      }
+      const events = result.value.map((e) => ({ ...e, source: `plugin:${id}` }) as EventInput);
+      const items = events.length
+        ? await withTx(ctx.db, (tx) => ingestEvents(tx, workspaceId, events, { onEventsIngested }, { now: ctx.clock.now() }))
+        : [];
+      request.log.info({ workspaceId, pluginId: id, trigger, events: items.length }, 'plugin webhook accepted');
+      return reply.code(202).send({ items });
+    });
   });
 
   app.get('/plugins/:id/credentials', {
