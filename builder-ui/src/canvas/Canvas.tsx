@@ -41,7 +41,6 @@ function useStyledEdges(): Edge[] {
       if (stats) {
         const t = traffic(e);
         strokeWidth = t > 0 ? 2 + 8 * Math.sqrt(t / max) : 1.2;
-        animated = t > 0;
       }
       if (path) {
         const on = path.edges.has(e.id);
@@ -58,7 +57,8 @@ function useStyledEdges(): Edge[] {
         labelStyle: { fill: color, fontWeight: 600, fontSize: 11 },
         labelBgStyle: { fill: '#fff' },
         labelBgPadding: [4, 2] as [number, number],
-        markerEnd: { type: MarkerType.ArrowClosed, color: stroke, width: 16, height: 16 },
+        // Sized in pixels, not stroke widths: a busy (thick) edge keeps a normal arrowhead.
+        markerEnd: { type: MarkerType.ArrowClosed, color: stroke, width: 18, height: 18, markerUnits: 'userSpaceOnUse' },
         data: { ...e.data, traffic: stats ? traffic(e) : undefined },
       } as Edge;
     });

@@ -21,7 +21,8 @@ function FlowNodeView({ id, data, selected }: NodeProps<CanvasNode>) {
   const onPath = useEditor((s) => (s.overlay === 'test' && s.path ? s.path.nodes.has(id) : null));
   const live = useEditor((s) => s.overlay === 'live');
   const summary = summarize(config ?? {}, entry?.config_schema);
-  const classes = ['fnode', selected ? 'is-selected' : '', errors.length ? 'has-error' : '', onPath === true ? 'on-path' : onPath === false ? 'off-path' : ''];
+  const named = spec.outputs.some((o) => o.id !== null);
+  const classes = ['fnode', named ? 'has-named-outs' : '', selected ? 'is-selected' : '', errors.length ? 'has-error' : '', onPath === true ? 'on-path' : onPath === false ? 'off-path' : ''];
 
   return (
     <div className={classes.join(' ')} style={{ ['--cat' as string]: style.color }} data-node-id={id} data-testid={`node-${id}`}>
@@ -36,10 +37,10 @@ function FlowNodeView({ id, data, selected }: NodeProps<CanvasNode>) {
         {errors.length ? <div className="fnode-errors" role="alert">{errors[0]}{errors.length > 1 ? ` (+${errors.length - 1})` : ''}</div> : null}
         {live ? (
           <div className="fnode-stats" aria-label="Live counts">
-            <span title="Entered"><b>{stats?.entered ?? 0}</b> in</span>
-            <span title="Waiting" className="st-wait"><b>{stats?.waiting ?? 0}</b> waiting</span>
-            <span title="Completed" className="st-done"><b>{stats?.completed ?? 0}</b> done</span>
-            <span title="Failed" className="st-fail"><b>{stats?.failed ?? 0}</b> failed</span>
+            <span><b>{stats?.entered ?? 0}</b> in</span>
+            <span className="st-wait"><b>{stats?.waiting ?? 0}</b> waiting</span>
+            <span className="st-done"><b>{stats?.completed ?? 0}</b> done</span>
+            <span className="st-fail"><b>{stats?.failed ?? 0}</b> failed</span>
           </div>
         ) : null}
       </div>

@@ -55,7 +55,7 @@ function NodeInspector({ id }: { id: string }) {
       </div>
       {entry?.description ? <p className="inspector-desc">{entry.description}</p> : null}
       {nodeErrors.length ? (
-        <ul className="problems" role="alert" aria-label="Problems with this node">
+        <ul className="problems" aria-live="polite" aria-label="Problems with this node">
           {nodeErrors.map((e, i) => <li key={i}><Icon name="warn" size={14} /> {e.message}</li>)}
         </ul>
       ) : null}

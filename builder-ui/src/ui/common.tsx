@@ -110,5 +110,6 @@ export function JsonView({ value }: { value: unknown }) {
 }
 
 export function shortId(id: string): string {
-  return id.length > 12 ? `${id.slice(0, 8)}…` : id;
+  // Ids are UUIDv7: the first digits are a timestamp shared by neighbours, the last ones tell them apart.
+  return id.length > 12 ? `…${id.slice(-8)}` : id;
 }

@@ -1,0 +1,133 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { leadRoutingFlow } from '../../../engine/test/engine-harness.ts';
+import { ROOT, browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
+
+const availability = browserAvailability();
+if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
+
+const examples = readdirSync(join(ROOT, 'examples'), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => ({ name: d.name, doc: JSON.parse(readFileSync(join(ROOT, 'examples', d.name, 'flow.json'), 'utf8')) as { nodes: Array<{ id: string }> } }));
+
+describe.skipIf(!availability.run)('builder UI end to end: roles, validation, round trip', () => {
+  let server: E2eServer;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    ensureUiBuilt();
+    server = await startServer();
+    browser = await launchBrowser();
+  }, 300_000);
+
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
+    await page?.context().close();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('a viewer sees flows read-only: no create, edit or publish controls, and the API refuses forced writes', async () => {
+    const created = await server.h.call('POST', '/v1/flows', leadRoutingFlow());
+    await server.h.call('POST', `/v1/flows/${created.body.id}/publish`, {});
+    page = await newPage(browser);
+    await signIn(page, server, server.users.viewer);
+    await page.getByRole('link', { name: 'Inbound lead routing' }).waitFor();
+    expect(await page.getByRole('button', { name: 'New flow' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /Duplicate|Archive/ }).count()).toBe(0);
+    await screenshot(page, '20-viewer-flows');
+
+    await page.getByRole('link', { name: 'Inbound lead routing' }).click();
+    await page.locator('[data-testid="node-big"]').waitFor();
+    await page.getByText('Read only').waitFor();
+    for (const name of ['Publish…', 'Undo', 'Redo', 'Auto-layout', 'Test']) {
+      expect(await page.getByRole('button', { name, exact: true }).count(), name).toBe(0);
+    }
+    expect(await page.getByRole('complementary', { name: 'Node palette' }).count()).toBe(0);
+    // Dragging a node does not move it (at most the whole view pans), and its form is read-only.
+    const node = page.locator('[data-testid="node-big"]');
+    const other = page.locator('[data-testid="node-start"]');
+    const offset = async () => {
+      const [a, b] = [(await node.boundingBox())!, (await other.boundingBox())!];
+      return { dx: Math.round(a.x - b.x), dy: Math.round(a.y - b.y) };
+    };
+    const before = await offset();
+    const box = (await node.boundingBox())!;
+    await page.mouse.move(box.x + 100, box.y + 20);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 300, box.y + 170, { steps: 5 });
+    await page.mouse.up();
+    expect(await offset()).toEqual(before);
+    await page.locator('[data-testid="node-assign"] .fnode-head').click();
+    await expect(page.locator('#root_pool').isEditable()).resolves.toBe(false);
+    await screenshot(page, '21-viewer-editor');
+
+    const forced = await page.evaluate(async (id) => {
+      const me = await (await fetch('/v1/auth/me')).json();
+      const headers = { 'content-type': 'application/json', 'x-cairn-csrf': me.csrf_token };
+      const publish = await fetch(`/v1/flows/${id}/publish`, { method: 'POST', headers, body: '{}' });
+      const draft = await fetch(`/v1/flows/${id}/draft`, { method: 'PUT', headers, body: JSON.stringify({ schema: 'cairn.flow/v1', name: 'x', settings: { reentry: 'always' }, nodes: [], edges: [] }) });
+      return { role: me.role, publish: publish.status, draft: draft.status, type: publish.headers.get('content-type') };
+    }, created.body.id);
+    expect(forced).toEqual({ role: 'viewer', publish: 403, draft: 403, type: expect.stringContaining('application/problem+json') });
+    const flow = (await server.h.call('GET', `/v1/flows/${created.body.id}`)).body;
+    expect(flow.published_version).toBe(1);
+    expect(flow.draft.name).toBe('Inbound lead routing');
+  });
+
+  it('a condition without its false edge shows the error on that node, and publish is refused', async () => {
+    const doc = leadRoutingFlow() as { name: string; edges: Array<{ sourceHandle?: string }> };
+    doc.name = 'Lead routing, missing false branch';
+    doc.edges = doc.edges.filter((e) => e.sourceHandle !== 'false');
+    const created = await server.h.call('POST', '/v1/flows', doc);
+    expect(created.status).toBe(201);
+    page = await newPage(browser);
+    await signIn(page, server, server.users.admin);
+    await page.goto(`${server.url}/flows/${created.body.id}`);
+    const big = page.locator('[data-testid="node-big"]');
+    await expect.poll(() => big.getAttribute('class')).toContain('has-error');
+    await expect.poll(() => big.locator('.fnode-errors').textContent()).toContain('false');
+    await big.locator('.fnode-head').click();
+    await page.getByRole('list', { name: 'Problems with this node' }).getByText(/false/).first().waitFor();
+    await screenshot(page, '22-validation-error');
+
+    await page.getByRole('button', { name: 'Publish…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Publish', exact: true }).click();
+    await dialog.getByText('Publish refused.').waitFor();
+    await screenshot(page, '23-publish-refused');
+    const flow = (await server.h.call('GET', `/v1/flows/${created.body.id}`)).body;
+    expect(flow.published_version).toBeNull();
+  });
+
+  it.each(examples.map((e) => [e.name, e]))('examples/%s/flow.json opens in the editor and saves back identical', async (_name, example) => {
+    const created = await server.h.call('POST', '/v1/flows', example.doc);
+    expect(created.status).toBe(201);
+    page = await newPage(browser);
+    await signIn(page, server, server.users.admin);
+    await page.goto(`${server.url}/flows/${created.body.id}`);
+    await page.locator('.react-flow__node').first().waitFor();
+    expect(await page.locator('.react-flow__node').count()).toBe(example.doc.nodes.length);
+    // Open every node's generated form (rjsf must not write defaults back), then save what the canvas holds.
+    for (const n of example.doc.nodes) {
+      // Some nodes sit under the minimap or outside the fitted view: select them as a click on the node would.
+      await page.locator(`.react-flow__node[data-id="${n.id}"]`).dispatchEvent('click');
+      await page.getByRole('complementary', { name: 'Inspector' }).locator(`text=id ${n.id}`).waitFor();
+      await page.getByRole('complementary', { name: 'Inspector' }).locator('.rjsf, .error-text').first().waitFor();
+    }
+    await page.locator('.react-flow__pane').click({ position: { x: 5, y: 5 } });
+    const saved = page.waitForResponse((r) => r.url().endsWith(`/v1/flows/${created.body.id}/draft`) && r.request().method() === 'PUT');
+    await page.keyboard.press('Control+s');
+    expect((await saved).status()).toBe(200);
+    await page.getByText('All changes saved').waitFor();
+    const draft = (await server.h.call('GET', `/v1/flows/${created.body.id}`)).body.draft;
+    expect(draft).toStrictEqual(example.doc);
+    if (example.name === 'nurture') await screenshot(page, '24-example-nurture');
+  });
+});
