@@ -1,9 +1,10 @@
 import { createHmac } from 'node:crypto';
+import { FetchError, guardedFetch, type FetchPolicy } from '@cairn/plugin-sdk/host';
 import { CairnError } from '../errors.ts';
 import type { ActionInput, ExternalAction, Json } from '../runner/actions.ts';
 
-/** Largest response body kept in the step output; the rest is cut (the receiver's answer is a record, not data). */
-const MAX_RESPONSE_BYTES = 64 * 1024;
+/** The receiver's answer is a record, not data: the step keeps at most this much of it. */
+const MAX_OUTPUT_CHARS = 16 * 1024;
 
 /**
  * Signs `<timestamp>.<body>` with HMAC-SHA256 under the workspace's webhook key. Receivers recompute it and
@@ -20,64 +21,52 @@ export function webhookKey(secret: Buffer, workspaceId: string): Buffer {
 
 const retryable = (status: number) => status === 408 || status === 425 || status === 429 || status >= 500;
 
-async function readCapped(res: Response): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_RESPONSE_BYTES) {
-      chunks.push(value.subarray(0, value.byteLength - (size - MAX_RESPONSE_BYTES)));
-      await reader.cancel();
-      break;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** `action.webhook`: an HTTP request with a signed body and the step's `Idempotency-Key`. */
-export function createWebhookAction(deps: { secret: Buffer; now: () => Date }): ExternalAction {
+/**
+ * `action.webhook`: an HTTP request with a signed body and the step's `Idempotency-Key`. It goes through the same
+ * guard as plugin fetch: any public host, but never link-local (cloud metadata) or the engine's own database, and
+ * private/loopback addresses only when the operator allows them (CAIRN_WEBHOOK_ALLOW_PRIVATE_HOSTS).
+ */
+export function createWebhookAction(deps: { secret: Buffer; now: () => Date; allowPrivate: boolean; deniedTargets: string[] }): ExternalAction {
   return {
     async run(input: ActionInput): Promise<{ output: Json }> {
       const c = input.config as { url: string; method?: string; headers?: Record<string, string>; body?: unknown; timeout_ms?: number };
       const method = c.method ?? 'POST';
       const payload = c.body !== undefined ? c.body : { run_id: input.runId, node_id: input.nodeId, contact: input.contact, event: input.event };
-      const body = method === 'GET' || method === 'DELETE' ? undefined : JSON.stringify(payload);
+      const body = method === 'GET' || method === 'DELETE' ? null : JSON.stringify(payload);
       const ts = Math.floor(deps.now().getTime() / 1000);
       const headers: Record<string, string> = {
         'user-agent': 'Cairn-Webhook/1',
+        ...(body !== null ? { 'content-type': 'application/json' } : {}),
+        ...c.headers,
         'idempotency-key': input.idempotencyKey,
         'x-cairn-timestamp': String(ts),
         'x-cairn-signature': signWebhook(webhookKey(deps.secret, input.workspaceId), ts, body ?? ''),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...c.headers,
       };
-      let res: Response;
+      const policy: FetchPolicy = {
+        allowedHosts: ['*'],
+        privateHosts: [],
+        allowPrivate: deps.allowPrivate,
+        deniedTargets: deps.deniedTargets,
+        timeoutMs: c.timeout_ms ?? 10_000,
+        maxResponseBytes: 1024 * 1024,
+        maxRedirects: 0,
+      };
+      let res;
       try {
-        res = await fetch(c.url, {
-          method,
-          headers,
-          body,
-          redirect: 'manual',
-          signal: AbortSignal.any([input.signal, AbortSignal.timeout(c.timeout_ms ?? 10_000)]),
-        });
+        res = await guardedFetch(c.url, { method, headers, body }, policy, input.signal);
       } catch (err) {
-        const reason = err instanceof Error && err.name === 'TimeoutError' ? `timed out after ${c.timeout_ms ?? 10_000} ms` : (err as Error).message;
-        throw new CairnError('CAIRN_ERR_STEP_FAILED', `webhook ${method} ${c.url} failed: ${reason}`, { cause: err, retryable: true });
+        const retry = err instanceof FetchError ? err.retryable : true;
+        throw new CairnError('CAIRN_ERR_STEP_FAILED', `webhook ${method} ${c.url} failed: ${(err as Error).message}`, { cause: err, retryable: retry });
       }
-      const text = await readCapped(res);
-      let parsed: Json = text;
-      try {
-        parsed = text ? (JSON.parse(text) as Json) : null;
-      } catch {
-        /* not JSON: keep the text */
-      }
-      if (!res.ok) {
+      if (res.status < 200 || res.status >= 300) {
         throw new CairnError('CAIRN_ERR_STEP_FAILED', `webhook ${method} ${c.url} answered ${res.status}`, { retryable: retryable(res.status) });
+      }
+      let parsed: Json = res.body.slice(0, MAX_OUTPUT_CHARS);
+      try {
+        parsed = res.body ? (JSON.parse(res.body) as Json) : null;
+        if (JSON.stringify(parsed).length > MAX_OUTPUT_CHARS) parsed = { truncated: true, text: res.body.slice(0, MAX_OUTPUT_CHARS) };
+      } catch {
+        /* not JSON: keep the (cut) text */
       }
       return { output: { status: res.status, body: parsed } };
     },

@@ -27,6 +27,10 @@ export interface Config {
     /** Let plugin fetch reach loopback/private addresses. For tests and local development only. */
     allowPrivateHosts: boolean;
   };
+  webhooks: {
+    /** Let action.webhook call loopback/private addresses (never link-local or the database). Tests and local development only. */
+    allowPrivateHosts: boolean;
+  };
 }
 
 const schema = {
@@ -48,6 +52,7 @@ const schema = {
     CAIRN_SANDBOX_CPU_MS: { type: 'integer', minimum: 1, default: 1000 },
     CAIRN_SANDBOX_WALL_MS: { type: 'integer', minimum: 1, default: 10000 },
     CAIRN_SANDBOX_ALLOW_PRIVATE_HOSTS: { type: 'boolean', default: false },
+    CAIRN_WEBHOOK_ALLOW_PRIVATE_HOSTS: { type: 'boolean', default: false },
   },
 } as const;
 
@@ -88,5 +93,6 @@ export function compileConfig(env: Record<string, string | undefined> = process.
       wallTimeMs: r.CAIRN_SANDBOX_WALL_MS,
       allowPrivateHosts: r.CAIRN_SANDBOX_ALLOW_PRIVATE_HOSTS,
     }),
+    webhooks: Object.freeze({ allowPrivateHosts: r.CAIRN_WEBHOOK_ALLOW_PRIVATE_HOSTS }),
   });
 }

@@ -31,3 +31,15 @@ export async function canConnect(url: string, timeoutMs = 2000): Promise<boolean
 }
 
 export const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** `host:port` pairs where the database listens: outbound HTTP (plugins, webhooks) must never reach them. */
+export function databaseTargets(url: string): string[] {
+  try {
+    const u = new URL(url);
+    const port = u.port || '5432';
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' ? [`127.0.0.1:${port}`, `::1:${port}`] : [`${host}:${port}`];
+  } catch {
+    return [];
+  }
+}

@@ -1,4 +1,5 @@
 import type { EngineContext } from '../context.ts';
+import { databaseTargets } from '../db/admin.ts';
 import { loadSecretKey } from '../config/secret-key.ts';
 import type { ActionRegistry } from '../runner/actions.ts';
 import { createSandboxHost, type SandboxFetchOptions, type SandboxHost } from '../sandbox/host.ts';
@@ -22,17 +23,6 @@ export interface PluginRuntime {
 }
 
 /** The database's own address: never reachable from a plugin, even with the development switch on. */
-function databaseTargets(url: string): string[] {
-  try {
-    const u = new URL(url);
-    const port = u.port || '5432';
-    const host = u.hostname.replace(/^\[|\]$/g, '');
-    return host === 'localhost' ? [`127.0.0.1:${port}`, `::1:${port}`] : [`${host}:${port}`];
-  } catch {
-    return [];
-  }
-}
-
 /**
  * Wires the sandbox host and the plugin action registry from the engine context: bundles from
  * `plugin_versions`, `ctx.store` in `plugin_store`, limits and the private-host switch from the config.

@@ -6,6 +6,7 @@ import { CairnError } from '../errors.ts';
 import { loadSecretKey } from '../config/secret-key.ts';
 import { ingestEvents } from '../crm/events.ts';
 import { createWebhookAction } from '../channels/webhook.ts';
+import { databaseTargets } from '../db/admin.ts';
 import { pendingJobs, startQueue } from '../queue/worker.ts';
 import type { ActionRegistry } from './actions.ts';
 import { GroupCommit } from '../group-commit.ts';
@@ -68,7 +69,14 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
     db: ctx.db,
     clock: ctx.clock,
     flows,
-    builtins: { 'action.webhook': createWebhookAction({ secret: loadSecretKey(ctx.config), now: () => ctx.clock.now() }) },
+    builtins: {
+      'action.webhook': createWebhookAction({
+        secret: loadSecretKey(ctx.config),
+        now: () => ctx.clock.now(),
+        allowPrivate: ctx.config.webhooks.allowPrivateHosts,
+        deniedTargets: databaseTargets(ctx.databaseUrl),
+      }),
+    },
     registry: opts.registry,
     submit,
     logger: log,

@@ -11,7 +11,7 @@ const workerScript = path.join(root, 'engine/test/fixtures/worker-process.ts');
 function startWorker(url: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', workerScript], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'silent', CAIRN_SECRET_KEY: 'a'.repeat(64), CAIRN_WORKER_CONCURRENCY: '16' },
+    env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'silent', CAIRN_SECRET_KEY: 'a'.repeat(64), CAIRN_WORKER_CONCURRENCY: '16', CAIRN_WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

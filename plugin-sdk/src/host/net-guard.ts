@@ -94,6 +94,7 @@ function hostAllowed(u: URL, allowed: readonly string[]): boolean {
     const m = /^(.*?)(?::(\d+))?$/.exec(entry.toLowerCase())!;
     const pattern = m[1]!.replace(/^\[|\]$/g, '');
     if (m[2] && m[2] !== port) return false;
+    if (pattern === '*') return true; // any host (operator-configured webhooks); the address checks still apply
     if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
     return host === pattern;
   });
