@@ -6,7 +6,7 @@
 function utf8(text: string): number[] {
   const out: number[] = [];
   for (const ch of text) {
-    let c = ch.codePointAt(0)!;
+    const c = ch.codePointAt(0)!;
     if (c < 0x80) out.push(c);
     else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
     else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));

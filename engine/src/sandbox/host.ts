@@ -104,14 +104,15 @@ export function createSandboxHost(opts: SandboxHostOptions): SandboxHost {
         ready.delete(k);
       }
     }
-    let loading: Promise<PluginIsolate> | undefined;
-    loading = (async () => {
+    // The load only becomes the warm isolate if it is still the pool's entry when it finishes.
+    const slot: { pending?: Promise<PluginIsolate> } = {};
+    slot.pending = (async () => {
       loads++;
       const iso = await PluginIsolate.load(await opts.loadBundle(ref), opts.limits, servicesFor(ref));
-      if (pool.get(k) === loading) ready.set(k, iso);
+      if (pool.get(k) === slot.pending) ready.set(k, iso);
       return iso;
     })();
-    const pending = loading;
+    const pending = slot.pending;
     pending.catch(() => pool.get(k) === pending && pool.delete(k));
     pool.set(k, pending);
     evict();
