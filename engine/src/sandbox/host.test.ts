@@ -229,3 +229,15 @@ describe('hostile plugins are contained', () => {
     expect(line).toMatchObject({ msg: 'counted', pluginId: 'hostile', workspaceId: WS_A, nodeId: 'n-3', source: 'plugin' });
   });
 });
+
+describe('calls that share an isolate with an offender', () => {
+  it('an innocent concurrent call of the same plugin and workspace is interrupted as retryable, not blamed', async () => {
+    const [spin, innocent] = await Promise.all([
+      host.runAction(hostile, 'spin_after_await', call({})),
+      host.runAction(hostile, 'never_settles', call({})),
+    ]);
+    expectLimit(spin, 'cpu time', 'spin_after_await');
+    expect(innocent).toMatchObject({ ok: false, error: { code: 'PLUGIN_SANDBOX_RESET', retryable: true } });
+    if (!innocent.ok) expect(innocent.error.message).toMatch(/another call of this plugin exceeded its cpu time limit/);
+  });
+});

@@ -104,6 +104,8 @@ export class PluginIsolate {
   private readonly calls = new Map<string, ActiveCall>();
   private nextCallId = 1;
   private disposeReason: LimitKind | 'disposed' | null = null;
+  /** The call that breached the limit, when known (cpu watchdog, wall deadline, sync timeout). */
+  private culprit: string | null = null;
   private watchdog: NodeJS.Timeout | null = null;
   private readonly cpuStarts = new Map<string, bigint>();
 
@@ -204,14 +206,14 @@ export class PluginIsolate {
       const running = ref.apply(undefined, args as never[], { timeout: this.limits.cpuTimeMs, result: { promise: true } });
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          this.terminate('wall time');
+          this.terminate('wall time', callId);
           reject(new Error('wall time'));
         }, this.limits.wallTimeMs);
       });
       const text = await Promise.race([running, deadline]);
       return this.parseResult(what, text);
     } catch (err) {
-      return this.failure(what, err);
+      return this.failure(what, err, callId);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -240,14 +242,22 @@ export class PluginIsolate {
     };
   }
 
-  private failure(what: string, err: unknown): SandboxResult<JsonValue> {
+  private failure(what: string, err: unknown, callId: string): SandboxResult<JsonValue> {
     const message = (err as Error)?.message ?? String(err);
     if (!this.disposeReason) {
       if (/memory limit/i.test(message) || this.isolate.isDisposed) this.terminate('memory');
-      else if (/timed out/i.test(message)) this.terminate('cpu time');
+      else if (/timed out/i.test(message)) this.terminate('cpu time', callId);
       else this.terminate('disposed');
     }
-    return this.limitResult(what, this.disposeReason === 'disposed' ? null : this.disposeReason, message);
+    const limit = this.disposeReason === 'disposed' ? null : this.disposeReason;
+    if (limit && this.culprit !== null && this.culprit !== callId) {
+      // An innocent call that shared the isolate with the offender: retry it on a fresh isolate.
+      return {
+        ok: false,
+        error: { code: 'PLUGIN_SANDBOX_RESET', message: `${what} of ${this.label} was interrupted: another call of this plugin exceeded its ${limit} limit and the isolate was disposed`, retryable: true },
+      };
+    }
+    return this.limitResult(what, limit, message);
   }
 
   private limitResult(what: string, limit: LimitKind | null, detail?: string): SandboxResult<never> {
@@ -261,7 +271,8 @@ export class PluginIsolate {
     };
   }
 
-  private terminate(reason: LimitKind | 'disposed'): void {
+  private terminate(reason: LimitKind | 'disposed', culprit?: string): void {
+    if (this.disposeReason === null && culprit !== undefined) this.culprit = culprit;
     this.disposeReason ??= reason;
     this.stopWatchdog();
     for (const c of this.calls.values()) c.fetches.abort();
@@ -275,7 +286,8 @@ export class PluginIsolate {
     this.watchdog = setInterval(() => {
       if (this.isolate.isDisposed) return this.stopWatchdog();
       const now = this.isolate.cpuTime;
-      for (const start of this.cpuStarts.values()) if (now - start > limitNs) return this.terminate('cpu time');
+      // The oldest call over the limit is the offender (concurrent calls share the isolate's CPU clock).
+      for (const [callId, start] of this.cpuStarts) if (now - start > limitNs) return this.terminate('cpu time', callId);
     }, WATCHDOG_MS);
     this.watchdog.unref();
   }
