@@ -4,7 +4,7 @@
  *
  *   CAIRN_SECRET_KEY=<new key> DATABASE_URL=... node --import tsx engine/src/plugins/rotate-key.ts --old-key <old key>
  *
- * Re-seals every plugin credential sealed with the old key under the new one (CAIRN_SECRET_KEY, or the
+ * Re-seals every plugin credential and workspace SMTP setting sealed with the old key under the new one (CAIRN_SECRET_KEY, or the
  * generated key under CAIRN_DATA_DIR), in one transaction, and prints how many it re-sealed. Rerunning is
  * harmless: rows already under the new key are left alone.
  */
@@ -13,6 +13,7 @@ import { compileConfig } from '../config/index.ts';
 import { loadSecretKey, parseSecretKey } from '../config/secret-key.ts';
 import { createDb } from '../db/index.ts';
 import { reencryptCredentials } from './credentials.ts';
+import { reencryptEmailSettings } from '../channels/email.ts';
 
 export async function rotateCredentialsKey(argv: string[], out: (line: string) => void, env?: Record<string, string | undefined>): Promise<number> {
   const i = argv.indexOf('--old-key');
@@ -30,6 +31,7 @@ export async function rotateCredentialsKey(argv: string[], out: (line: string) =
   const db = createDb(config.databaseUrl);
   try {
     out(`re-sealed ${await reencryptCredentials(db, oldKey, newKey)} plugin credential(s) under the new key`);
+    out(`re-sealed ${await reencryptEmailSettings(db, oldKey, newKey)} workspace email setting(s) under the new key`);
     return 0;
   } finally {
     await db.destroy();

@@ -6,6 +6,7 @@ import { CairnError } from '../errors.ts';
 import { loadSecretKey } from '../config/secret-key.ts';
 import { ingestEvents } from '../crm/events.ts';
 import { createWebhookAction } from '../channels/webhook.ts';
+import { createEmailAction } from '../channels/email.ts';
 import { databaseTargets } from '../db/admin.ts';
 import { pendingJobs, startQueue } from '../queue/worker.ts';
 import type { ActionRegistry } from './actions.ts';
@@ -70,6 +71,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
     clock: ctx.clock,
     flows,
     builtins: {
+      'action.send_email': createEmailAction({ db: ctx.db, secret: loadSecretKey(ctx.config) }),
       'action.webhook': createWebhookAction({
         secret: loadSecretKey(ctx.config),
         now: () => ctx.clock.now(),
