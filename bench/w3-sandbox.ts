@@ -206,7 +206,7 @@ export async function runW3(opts: { scale?: number } = {}): Promise<Record<strin
       memory_limit_mb: LIMITS.memoryLimitMb,
     },
     targets: { warm_overhead_p50_ms: 0.1, warm_overhead_p50_met: fmtP50 < 0.1, cold_start_ms: 10, cold_start_met: coldMedian < 10 },
-    check: { failed_calls: failures, posts_lost: lost, ok: failures === 0 && lost === 0 },
+    check: { failed_calls: failures, posts_lost: lost, passed: failures === 0 && lost === 0 },
     bundle_bytes: built.bundle.length,
     machine: machine(),
   };
@@ -216,5 +216,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const i = process.argv.indexOf('--scale');
   const line = await runW3({ scale: i > 0 ? Number(process.argv[i + 1]) : undefined });
   process.stdout.write(`${JSON.stringify(line)}\n`);
-  if ((line.check as { ok: boolean }).ok !== true) process.exitCode = 1;
+  if ((line.check as { passed: boolean }).passed !== true) process.exitCode = 1;
 }
