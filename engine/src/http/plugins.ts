@@ -7,6 +7,7 @@ import { getBundle, getInstall, getManifest, listPlugins, publishPluginVersion, 
 import { createPluginStore } from '../plugins/store.ts';
 import { createSandboxHost } from '../sandbox/host.ts';
 import { CairnError, notFound } from '../errors.ts';
+import { idempotent } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } } } as const;
@@ -44,9 +45,12 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) 
     },
   }, async (request, reply) => {
     const { workspaceId } = request.auth!;
-    const outcome = await publishPluginVersion(ctx.db, workspaceId, request.body as { manifest: unknown; bundle: unknown }, limits, ctx.clock.now());
-    request.log.info({ workspaceId, pluginId: outcome.plugin.id, version: outcome.plugin.version, status: outcome.status }, 'plugin version uploaded');
-    return reply.code(outcome.status).send(outcome.plugin);
+    const outcome = await idempotent(ctx, request, async (tx) => {
+      const r = await publishPluginVersion(tx, workspaceId, request.body as { manifest: unknown; bundle: unknown }, limits, ctx.clock.now());
+      return { status: r.status, body: r.plugin };
+    });
+    request.log.info({ workspaceId, pluginId: outcome.body.id, version: outcome.body.version, status: outcome.status }, 'plugin version uploaded');
+    return reply.code(outcome.status).send(outcome.body);
   });
 
   app.get('/plugins', { config: { area: 'workspace' }, schema: { tags: ['plugins'], summary: 'Installed plugins, versions, actions and which credential fields are set' } }, async (request) => ({

@@ -20,7 +20,7 @@ const MAX_BUNDLE_BYTES = 5 * 1024 * 1024;
 
 /** Validates manifest and bundle (loading the bundle in a throwaway sandbox), then records the version. */
 export async function publishPluginVersion(
-  db: Db,
+  db: Db | Tx,
   workspaceId: string,
   body: { manifest: unknown; bundle: unknown },
   limits: SandboxLimits,
