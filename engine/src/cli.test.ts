@@ -2,7 +2,8 @@ import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../test/db.ts';
 import { cliEnv, runCli } from '../test/cli-process.ts';
 import { authenticateApiKey } from './auth/api-keys.ts';
@@ -11,6 +12,7 @@ import { findUserByEmail } from './auth/users.ts';
 import { createSystemClock } from './clock.ts';
 import { compileConfig } from './config/index.ts';
 import { getWorkspaceBySlug } from './crm/workspaces.ts';
+import { adminQuery, quoteIdent, withDatabase } from './db/admin.ts';
 import { MIGRATIONS_DIR } from './db/migrate.ts';
 import { createApp } from './http/app.ts';
 import { createLogger } from './logger.ts';
@@ -74,6 +76,23 @@ describe('cairn CLI', () => {
     const files = readdirSync(MIGRATIONS_DIR).filter((f) => /^\d{4}_.*\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, ''));
     for (const f of files) expect(r.stdout).toContain(`applied  ${f}`);
     expect(r.stdout).toContain(`${files.length} applied, 0 pending`);
+  });
+
+  it('processes migrating one empty database at once take turns: one applies everything, the others find it done', async () => {
+    const adminUrl = inject('adminUrl');
+    const name = `cairn_t_${randomBytes(6).toString('hex')}`;
+    await adminQuery(adminUrl, `CREATE DATABASE ${quoteIdent(name)}`);
+    try {
+      const fresh = { ...env, DATABASE_URL: withDatabase(adminUrl, name) };
+      const runs = await Promise.all([1, 2, 3].map(() => runCli(['migrate', 'up'], fresh)));
+      for (const r of runs) expect(r.code, r.stderr).toBe(0);
+      expect(runs.filter((r) => r.stdout.includes('applied  0001_foundation'))).toHaveLength(1);
+      expect(runs.filter((r) => r.stdout.includes('already up to date'))).toHaveLength(2);
+      const status = await runCli(['migrate', 'status'], fresh);
+      expect(status.stdout).toMatch(/\d+ applied, 0 pending/);
+    } finally {
+      await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    }
   });
 
   it('seed is idempotent: one demo workspace, the same admin key each time, and the key is an admin key', async () => {

@@ -8,6 +8,7 @@ import type { EngineContext } from '../context.ts';
 import { createWorkspace, getWorkspaceBySlug } from '../crm/workspaces.ts';
 import { pgCode, PG } from '../db/index.ts';
 import { migrateDown, migrateUp, migrationStatus } from '../db/migrate.ts';
+import { withMigrationLock } from '../db/migrate-lock.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { parseCommand, required, UsageError, type Io } from './args.ts';
 import { assertMigrated, openDatabase, type OpenDatabase } from './database.ts';
@@ -104,10 +105,10 @@ const migrate: Command = {
     if (!['up', 'down', 'status'].includes(action)) throw new UsageError(`unknown migrate action "${action}"`, this.usage);
     return withDatabase(config, async ({ db, url }) => {
       if (action === 'up') {
-        const applied = await migrateUp(db, url);
+        const applied = await withMigrationLock(url, () => migrateUp(db, url));
         io.out(applied.length ? applied.map((m) => `applied  ${m}`).join('\n') : 'already up to date');
       } else if (action === 'down') {
-        const undone = await migrateDown(db, { all: values.all === true });
+        const undone = await withMigrationLock(url, () => migrateDown(db, { all: values.all === true }));
         io.out(undone.length ? undone.map((m) => `rolled back  ${m}`).join('\n') : 'nothing to roll back');
       } else {
         const { applied, pending } = await migrationStatus(db);
