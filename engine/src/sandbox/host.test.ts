@@ -114,6 +114,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await host.close();
+  // Nothing leaks: the pool is empty and a closed host refuses to load more.
+  expect(host.stats().isolates).toBe(0);
+  expect(await host.runAction(echo, 'greet', call({ greeting: 'x' }))).toMatchObject({ ok: false, error: { code: 'PLUGIN_LOAD_FAILED' } });
   await new Promise((r) => server.close(r));
 });
 
