@@ -43,7 +43,7 @@ export function largeFlow(nodeCount: number, edgeCount: number): FlowDocument {
         : type === 'condition'
           ? { rule: { all: [{ fact: 'contact', path: '$.properties.score', operator: 'greaterThan', value: i }] } }
           : type === 'delay'
-            ? { duration: 'P1D' }
+            ? { mode: 'duration', duration: 'P1D' }
             : { add: [`tag_${i}`] };
     nodes.push({ id: `n${i}`, type, position: { x: (i % cols) * 260, y: Math.floor(i / cols) * 160 }, config });
   }

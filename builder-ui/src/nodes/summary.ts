@@ -7,7 +7,10 @@ import { describeRule } from '../graph/rules.ts';
 export function summarize(config: Record<string, unknown>, schema: Record<string, unknown> | undefined): string {
   const props = (schema?.properties ?? {}) as Record<string, Record<string, unknown>>;
   const parts: string[] = [];
-  for (const [key, value] of Object.entries(config ?? {})) {
+  // Required fields first: they are what the node is about (an email's subject before its body).
+  const required = new Set((schema?.required as string[] | undefined) ?? []);
+  const entries = Object.entries(config ?? {}).sort(([a], [b]) => Number(required.has(b)) - Number(required.has(a)));
+  for (const [key, value] of entries) {
     if (value === undefined || value === null || value === '' || key === 'retry') continue;
     const prop = props[key] ?? {};
     if (prop['x-cairn-widget'] === 'condition' || (value && typeof value === 'object' && ('all' in value || 'any' in value || 'not' in value))) {

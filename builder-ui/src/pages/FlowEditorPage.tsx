@@ -71,15 +71,10 @@ function Editor({ flow }: { flow: Flow }) {
   const [liveVersion, setLiveVersion] = useState<number | null>(flow.published_version);
   const savedRevision = useRef(0);
   const saving = useRef<Promise<void>>(Promise.resolve());
-  const serverChecked = useRef(-1);
 
-  // Load once per flow: later refetches of the flow must not overwrite edits in progress.
-  useEffect(() => {
-    useEditor.getState().load(flow.draft, !canEdit);
-    savedRevision.current = 0;
-    serverChecked.current = -1;
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [flow.id]);
+  // Load once per flow, before the canvas first renders (it fits its view to what it opens with). Later
+  // refetches of the flow must not overwrite edits in progress; the page is keyed by flow id.
+  useState(() => useEditor.getState().load(flow.draft, !canEdit));
 
   /** Client checks at once; the engine's own validation replaces them once the saved draft is checked. */
   const refreshErrors = useCallback(
@@ -96,7 +91,6 @@ function Editor({ flow }: { flow: Flow }) {
       try {
         const res = await api.post<ValidationResult>(`/v1/flows/${flow.id}/validate`, useEditor.getState().document());
         if (useEditor.getState().revision === rev) {
-          serverChecked.current = rev;
           refreshErrors(res.errors ?? []);
         }
       } catch {
