@@ -44,7 +44,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
 
   const batcher = new GroupCommit<ContactRequest>(
     async (workspaceId, requests) => {
-      const started = Date.now();
+      const started = performance.now();
       const r = await withTx(ctx.db, (tx) =>
         processBatch(tx, workspaceId, requests, {
           flows,
@@ -60,7 +60,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
           },
         }),
       );
-      log.debug({ workspaceId, contacts: requests.length, runs: r.runs, steps: r.steps, durationMs: Date.now() - started }, 'batch committed');
+      log.debug({ workspaceId, contacts: requests.length, runs: r.runs, steps: r.steps, phasesMs: r.phasesMs, durationMs: Math.round(performance.now() - started) }, 'batch committed');
     },
     { maxBatch: 1000, maxConcurrent: 2 },
   );

@@ -33,6 +33,8 @@ const stepFailed = (message: string) => new CairnError('CAIRN_ERR_STEP_FAILED', 
 export class BatchOwnerRouter implements OwnerRouter {
   private readonly pools = new Map<string, PoolState | null>();
   private readonly assignedDelta = new Map<string, number>();
+  /** Time spent acquiring pool locks (waiting for another batch to commit), for the batch's debug log. */
+  lockWaitMs = 0;
 
   constructor(private readonly tx: Tx, private readonly workspaceId: string) {}
 
@@ -64,10 +66,12 @@ export class BatchOwnerRouter implements OwnerRouter {
 
   private async pool(key: string): Promise<PoolState | null> {
     if (this.pools.has(key)) return this.pools.get(key)!;
+    const started = performance.now();
     const { rows } = await this.tx.raw(
       `SELECT id, key, owner_ids, fallback_owner_id, rr_cursor FROM routing_pools WHERE workspace_id = ? AND key = ? FOR UPDATE`,
       [this.workspaceId, key],
     );
+    this.lockWaitMs += performance.now() - started;
     const row = rows[0] as { id: string; key: string; owner_ids: string[]; fallback_owner_id: string | null; rr_cursor: number } | undefined;
     if (!row) {
       this.pools.set(key, null);
