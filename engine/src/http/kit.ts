@@ -5,6 +5,7 @@ import type { EngineContext } from '../context.ts';
 import { withTx, type Tx } from '../db/index.ts';
 import { isUuid } from '../db/ids.ts';
 import { CairnError, conflict, invalid, notFound } from '../errors.ts';
+import { canonicalJson } from '../canonical-json.ts';
 
 /** Who is calling, set by the /v1 authentication hook before validation and handlers run. */
 export interface RequestAuth {
@@ -99,15 +100,6 @@ export interface Outcome<T = unknown> {
   body: T;
 }
 
-/** JSON with sorted keys, so the same body sent with another key order hashes the same. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
 
 const KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
@@ -126,7 +118,7 @@ export async function idempotent<T>(ctx: EngineContext, request: FastifyRequest,
   }
   const { workspaceId } = authOf(request);
   const route = `${request.method} ${request.routeOptions.url ?? request.url}`;
-  const hash = createHash('sha256').update(canonical(request.body ?? null)).digest('hex');
+  const hash = createHash('sha256').update(canonicalJson(request.body ?? null)).digest('hex');
   return withTx(ctx.db, async (tx) => {
     const claimed = await tx.raw(
       `INSERT INTO idempotency_requests (workspace_id, key, route, request_hash, status, response, created_at)

@@ -1,4 +1,5 @@
-import { withTx } from '../db/index.ts';
+import { withTx, type Tx } from '../db/index.ts';
+import type { Run } from '../runner/model.ts';
 import { CairnError, notFound } from '../errors.ts';
 import { cancelRun } from '../runner/executor.ts';
 import { StatsDelta } from '../runner/stats.ts';
@@ -31,6 +32,17 @@ const runJson = (r: RunRow) => ({
   updated_at: r.updated_at.toISOString(),
   finished_at: iso(r.finished_at),
 });
+
+/**
+ * Locks a run for a change made outside the executor: the contact's row first, as the executor takes it, so the
+ * change never interleaves with a step of this run; then the run itself.
+ */
+async function lockRun(tx: Tx, workspaceId: string, id: string): Promise<Run> {
+  const found = await tx.raw(`SELECT contact_id FROM runs WHERE workspace_id = ? AND id = ?`, [workspaceId, id]);
+  if (!found.rows[0]) throw notFound('run');
+  await tx.raw(`SELECT 1 FROM contacts WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, found.rows[0].contact_id]);
+  return toRun((await tx.raw(`SELECT * FROM runs WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, id])).rows[0]);
+}
 
 export const runsRoutes: RouteGroup = async (app, { ctx }) => {
   app.get('/runs', {
@@ -76,12 +88,7 @@ export const runsRoutes: RouteGroup = async (app, { ctx }) => {
     const { workspaceId } = request.auth!;
     const id = requireUuid((request.params as { id: string }).id, 'run');
     await withTx(ctx.db, async (tx) => {
-      // The contact's lock first, as the executor takes it: a cancel never interleaves with a step of this run.
-      const found = await tx.raw(`SELECT contact_id FROM runs WHERE workspace_id = ? AND id = ?`, [workspaceId, id]);
-      if (!found.rows[0]) throw notFound('run');
-      await tx.raw(`SELECT 1 FROM contacts WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, found.rows[0].contact_id]);
-      const row = (await tx.raw(`SELECT * FROM runs WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, id])).rows[0];
-      const run = toRun(row);
+      const run = await lockRun(tx, workspaceId, id);
       if (run.status !== 'active' && run.status !== 'waiting') throw new CairnError('CAIRN_ERR_CONFLICT', `the run is already ${run.status}`);
       const stats = new StatsDelta();
       const now = ctx.clock.now();
@@ -96,11 +103,7 @@ export const runsRoutes: RouteGroup = async (app, { ctx }) => {
     const { workspaceId } = request.auth!;
     const id = requireUuid((request.params as { id: string }).id, 'run');
     await withTx(ctx.db, async (tx) => {
-      const found = await tx.raw(`SELECT contact_id FROM runs WHERE workspace_id = ? AND id = ?`, [workspaceId, id]);
-      if (!found.rows[0]) throw notFound('run');
-      await tx.raw(`SELECT 1 FROM contacts WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, found.rows[0].contact_id]);
-      const row = (await tx.raw(`SELECT * FROM runs WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, id])).rows[0];
-      const run = toRun(row);
+      const run = await lockRun(tx, workspaceId, id);
       if (run.status !== 'failed') throw new CairnError('CAIRN_ERR_CONFLICT', `only a failed run can be retried; this one is ${run.status}`);
       const now = ctx.clock.now();
       // Resume at the failed step with a fresh attempt count; it re-enters the node's counters.

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { ProblemItem } from '../errors.ts';
 import type { PluginManifest } from '@cairn/plugin-sdk/host';
+import { canonicalJson } from '../canonical-json.ts';
 
 /**
  * What `POST /v1/plugins` accepts as `manifest` (what `cairn-plugin build` writes to manifest.json), and the
@@ -129,19 +130,10 @@ export function propsOf(config: Record<string, unknown>): Record<string, unknown
   return props;
 }
 
-/** JSON with sorted keys: jsonb does not keep key order, so stored and uploaded manifests compare by this. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
 
 /** Same declaration in the uploaded manifest and in the bundle (the sandbox reads the latter). */
 export function sameDeclaration(a: PluginManifest, b: PluginManifest): boolean {
   const pick = (m: PluginManifest) =>
-    canonical([m.id, m.name, m.version, m.description, m.allowedHosts, m.auth ?? null, m.actions.map((x) => [x.key, x.title, x.description ?? '', x.props, x.output ?? null]), (m.triggers ?? []).map((t) => t.key)]);
+    canonicalJson([m.id, m.name, m.version, m.description, m.allowedHosts, m.auth ?? null, m.actions.map((x) => [x.key, x.title, x.description ?? '', x.props, x.output ?? null]), (m.triggers ?? []).map((t) => t.key)]);
   return pick(a) === pick(b);
 }

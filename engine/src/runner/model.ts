@@ -1,3 +1,4 @@
+import type { Contact as ApiContact } from '../crm/contacts.ts';
 import type { Json } from './actions.ts';
 
 export type RunStatus = 'active' | 'waiting' | 'completed' | 'converted' | 'exited' | 'failed' | 'cancelled';
@@ -33,20 +34,8 @@ export interface Run {
   dirty?: boolean;
 }
 
-export interface Contact {
-  id: string;
-  workspace_id: string;
-  external_id: string | null;
-  email: string | null;
-  properties: Record<string, Json>;
-  tags: string[];
-  score: number;
-  owner_id: string | null;
-  lifecycle_stage: string | null;
-  timezone: string | null;
-  created_at: string;
-  updated_at: string;
-}
+/** A contact as the executor sees it (conditions and templates): the API object plus its workspace. */
+export type Contact = ApiContact & { workspace_id: string };
 
 export interface StoredEvent {
   id: string;

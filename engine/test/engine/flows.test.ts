@@ -193,4 +193,45 @@ describe('flow engine (test clock)', () => {
     expect(receiver.received.length).toBe(before);
     expect((await h.call('GET', '/v1/contacts?email=dry%40example.com')).body.items).toEqual([]);
   });
+
+  it('runs API: cancel a waiting run; retry a failed run at its failed step', async () => {
+    let failing = true;
+    const flaky = await startReceiver(() => (failing ? { status: 400, body: { error: 'bad' } } : { status: 200, body: { ok: true } }));
+    try {
+      const doc = flow('Runs API', [
+        node('start', 'trigger.event', { event: 'runs.go' }),
+        node('hook', 'action.webhook', { url: `${flaky.url}/x` }, 100),
+        node('wait', 'delay', { mode: 'duration', duration: 'P1D' }, 200),
+        node('tag', 'action.tag', { add: ['finished'] }, 300),
+      ], [edge('start', 'hook'), edge('hook', 'wait'), edge('wait', 'tag')]);
+      const flowId = await createAndPublish(h, doc);
+      await post('runs.go', 'retry@example.com');
+      await h.engine.drain();
+      const retryC = await contactOf('retry@example.com');
+      const failed = (await runsOf(flowId, retryC.id))[0];
+      expect(failed).toMatchObject({ status: 'failed', last_node_id: 'hook' });
+      expect(failed.error.message).toMatch(/answered 400/);
+      expect((await h.call('POST', `/v1/runs/${failed.id}/cancel`)).status).toBe(409);
+
+      failing = false;
+      const retried = await h.call('POST', `/v1/runs/${failed.id}/retry`);
+      expect(retried.status).toBe(200);
+      await h.engine.drain();
+      const waiting = await h.call('GET', `/v1/runs/${failed.id}`);
+      expect(waiting.body).toMatchObject({ status: 'waiting', current_node_id: 'wait' });
+      expect(waiting.body.steps.map((s: { node_id: string; status: string }) => `${s.node_id}:${s.status}`)).toEqual(['start:completed', 'hook:failed', 'hook:completed']);
+      expect((await h.call('POST', `/v1/runs/${failed.id}/retry`)).status).toBe(409);
+
+      const cancelled = await h.call('POST', `/v1/runs/${failed.id}/cancel`);
+      expect(cancelled.body.status).toBe('cancelled');
+      await advance('P2D');
+      expect((await contactOf('retry@example.com')).tags).toEqual([]);
+      const stats = (await h.call('GET', `/v1/flows/${flowId}/stats`)).body;
+      expect(stats.runs).toMatchObject({ active: 0, failed: 0, cancelled: 1 });
+      expect(stats.nodes.wait.waiting).toBe(0);
+      expect((await h.call('POST', `/v1/runs/00000000-0000-7000-8000-000000000000/cancel`)).status).toBe(404);
+    } finally {
+      await flaky.close();
+    }
+  });
 });
