@@ -3,7 +3,7 @@ import { newId } from '../db/ids.ts';
 import type { IngestedEvent, OnEventsIngested } from '../crm/event-hooks.ts';
 import type { Clock } from '../clock.ts';
 import type { FlowCache } from './flow-cache.ts';
-import { CONTACTS_TASK } from './store.ts';
+import { CONTACTS_TASK, statsShard } from './store.ts';
 
 interface NewRun {
   id: string;
@@ -106,13 +106,18 @@ async function insertRunsAndEnqueue(tx: Tx, workspaceId: string, runs: NewRun[],
          FROM unnest(?::uuid[], ?::uuid[], ?::int[], ?::uuid[], ?::text[], ?::boolean[], ?::uuid[], ?::bigint[])
            AS u(id, flow_id, version, contact_id, node_id, exclusive, event_id, seq)
        ON CONFLICT (flow_id, contact_id) WHERE exclusive AND status IN ('active','waiting') DO NOTHING
-       RETURNING contact_id
+       RETURNING contact_id, flow_id, version
+     ), started AS (
+       -- A run counts as started when it is created (it may end, by a goal or exit event, before its first step).
+       INSERT INTO flow_stats (workspace_id, flow_id, version, shard, started)
+       SELECT ?, flow_id, version, ?, count(*) FROM ins GROUP BY flow_id, version ORDER BY flow_id, version
+       ON CONFLICT (flow_id, version, shard) DO UPDATE SET started = flow_stats.started + EXCLUDED.started
      ), busy AS (
        SELECT contact_id FROM ins
-       UNION
+       UNION ALL
        SELECT contact_id FROM runs WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND status IN ('active','waiting')
      )
-     SELECT graphile_worker.add_job(?, json_build_object('w', ?::text, 'c', array_agg(contact_id)), max_attempts := 25)
+     SELECT graphile_worker.add_job(?, json_build_object('w', ?::text, 'c', array_agg(DISTINCT contact_id)), max_attempts := 25)
        FROM busy HAVING count(*) > 0`,
     [
       workspaceId,
@@ -127,6 +132,8 @@ async function insertRunsAndEnqueue(tx: Tx, workspaceId: string, runs: NewRun[],
       runs.map((r) => r.exclusive),
       runs.map((r) => r.event.id),
       runs.map((r) => r.event.seq),
+      workspaceId,
+      statsShard(),
       workspaceId,
       contactIds,
       CONTACTS_TASK,

@@ -169,7 +169,6 @@ async function step(run: Run, contact: Contact, env: BatchEnv): Promise<void> {
 
   switch (node.kind) {
     case 'trigger':
-      env.effects.stats.flow(run.workspaceId, run.flowId, run.version, 'started');
       env.effects.stats.node(run.workspaceId, run.flowId, run.version, node.id, 'entered');
       record(run, node, env, 'completed', null); // the triggering event is the run's trigger_event_id
       return follow(run, node, 'default', env);

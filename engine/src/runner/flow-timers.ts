@@ -132,11 +132,10 @@ async function enroll(tx: Tx, flow: CompiledFlow, candidates: Candidate[], now: 
     );
     const rows = inserted as { contact_id: string; state: string }[];
     const sleeping = rows.filter((r) => r.state === 'sleeping').length;
-    if (sleeping) {
-      const stats = new StatsDelta();
-      stats.node(flow.workspaceId, flow.flowId, flow.version, flow.trigger.id, 'waiting', sleeping);
-      await writeStats(tx, stats);
-    }
+    const stats = new StatsDelta();
+    stats.flow(flow.workspaceId, flow.flowId, flow.version, 'started', rows.length);
+    if (sleeping) stats.node(flow.workspaceId, flow.flowId, flow.version, flow.trigger.id, 'waiting', sleeping);
+    await writeStats(tx, stats);
     const ready = rows.filter((r) => r.state === 'ready').map((r) => r.contact_id);
     if (ready.length) {
       await tx.raw(`SELECT graphile_worker.add_job(?, json_build_object('w', ?::text, 'c', ?::uuid[]), max_attempts := 25)`, [CONTACTS_TASK, flow.workspaceId, ready]);

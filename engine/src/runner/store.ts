@@ -267,10 +267,11 @@ async function enqueueActions(tx: Tx, effects: Effects): Promise<void> {
 
 /** Counter shards: a batch picks one at random so concurrent batches rarely wait on the same counter row. */
 const SHARDS = 8;
+export const statsShard = () => Math.floor(Math.random() * SHARDS);
 
 export async function writeStats(tx: Tx, stats: StatsDelta): Promise<void> {
   if (stats.empty) return;
-  const shard = Math.floor(Math.random() * SHARDS);
+  const shard = statsShard();
   const nodes = [...stats.nodes.values()];
   if (nodes.length) {
     await tx.raw(

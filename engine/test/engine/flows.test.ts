@@ -234,4 +234,19 @@ describe('flow engine (test clock)', () => {
       await flaky.close();
     }
   });
+
+  it('a goal event in the same batch as the trigger converts the run before its first step; counters stay true', async () => {
+    const flowId = await createAndPublish(h, flow('Same batch goal', [
+      node('start', 'trigger.event', { event: 'trial.begun' }), node('wait', 'delay', { mode: 'duration', duration: 'P1D' }, 100),
+    ], [edge('start', 'wait')], { goal: { event: 'trial.converted' } }));
+    const r = await h.call('POST', '/v1/events/batch', { events: [
+      { type: 'trial.begun', contact: { email: 'quick@example.com' } },
+      { type: 'trial.converted', contact: { email: 'quick@example.com' } },
+    ] });
+    expect(r.status).toBe(202);
+    await h.engine.drain();
+    const c = await contactOf('quick@example.com');
+    expect((await runsOf(flowId, c.id))[0].status).toBe('converted');
+    expect((await h.call('GET', `/v1/flows/${flowId}/stats`)).body.runs).toMatchObject({ active: 0, converted: 1 });
+  });
 });
