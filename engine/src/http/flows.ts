@@ -21,7 +21,7 @@ function refuseShape(doc: unknown): asserts doc is FlowDocument {
   if (problems.length) throw invalid(`the flow document is not valid: ${problems[0]!.path || '(body)'} ${problems[0]!.message}`, problems);
 }
 
-export const flowsRoutes: RouteGroup = async (app, { ctx, engine, nodeTypes = coreOnly }) => {
+export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }) => {
   const flowJson = async (row: FlowRow) => toFlowJson(row, await listVersions(ctx.db, row.workspace_id, row.id));
 
   app.post('/flows', { config: { area: 'flows' }, schema: { body: documentBody } }, async (request, reply) => {
@@ -164,5 +164,4 @@ export const flowsRoutes: RouteGroup = async (app, { ctx, engine, nodeTypes = co
     return dryRun(ctx.db, flow, { contact, event, now, assumeEvents: body.assume_events });
   });
 
-  void engine;
 };

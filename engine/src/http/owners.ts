@@ -1,4 +1,3 @@
-import { withTx } from '../db/index.ts';
 import { newId } from '../db/ids.ts';
 import { conflict, invalid, notFound } from '../errors.ts';
 import { idempotent, isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
@@ -98,5 +97,4 @@ export const ownersRoutes: RouteGroup = async (app, { ctx }) => {
     return { items: rows.map(poolJson), next_cursor: null };
   });
 
-  void withTx;
 };

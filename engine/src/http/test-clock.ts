@@ -1,5 +1,5 @@
 import { isManual } from '../clock.ts';
-import { invalid, notFound } from '../errors.ts';
+import { invalid } from '../errors.ts';
 import { parseDuration } from '../flow/duration.ts';
 import type { RouteGroup } from './route-groups.ts';
 
@@ -32,5 +32,4 @@ export const testClockRoutes: RouteGroup = async (app, { ctx, engine }) => {
     return { now: clock.now().toISOString() };
   });
 
-  void notFound;
 };

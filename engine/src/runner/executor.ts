@@ -57,7 +57,7 @@ export async function processContact(work: ContactWork, env: BatchEnv): Promise<
 
   for (const result of work.actionResults) {
     const run = work.runs.find((r) => r.id === result.runId);
-    if (run) applyActionResult(run, result, work, env);
+    if (run) applyActionResult(run, result, env);
   }
 
   for (const ev of work.events) {
@@ -72,7 +72,7 @@ export async function processContact(work: ContactWork, env: BatchEnv): Promise<
 
   for (const run of open()) {
     const isDue = run.state === 'due' || ((run.state === 'sleeping' || run.state === 'listening') && run.wakeAt && run.wakeAt <= env.now);
-    if (isDue) wake(run, contact, env);
+    if (isDue) wake(run, env);
   }
   await advanceReady(work, env, Number.MAX_SAFE_INTEGER);
 }
@@ -107,7 +107,7 @@ function applyEvent(run: Run, ev: StoredEvent, contact: Contact, env: BatchEnv):
 }
 
 /** A timer fell due: a delay ends, a wait times out, or a failed action's backoff is over. */
-function wake(run: Run, contact: Contact, env: BatchEnv): void {
+function wake(run: Run, env: BatchEnv): void {
   const flow = flowOf(run, env);
   const node = flow.nodes.get(run.nodeId!);
   if (!node) return fail(run, env, undefined, { code: 'CAIRN_ERR_INTERNAL', message: `node ${run.nodeId} is missing` });
@@ -128,10 +128,9 @@ function wake(run: Run, contact: Contact, env: BatchEnv): void {
     record(run, node, env, 'completed', { waited_until: env.now.toISOString() });
     follow(run, node, 'default', env);
   }
-  void contact;
 }
 
-function applyActionResult(run: Run, result: ActionResult, work: ContactWork, env: BatchEnv): void {
+function applyActionResult(run: Run, result: ActionResult, env: BatchEnv): void {
   // Only the result for the attempt the run is waiting on counts; a late duplicate is dropped.
   if (run.state !== 'calling' || run.nodeId !== result.nodeId || run.attempt !== result.attempt) return;
   const node = flowOf(run, env).nodes.get(result.nodeId)!;
@@ -142,7 +141,7 @@ function applyActionResult(run: Run, result: ActionResult, work: ContactWork, en
     run.vars = { ...run.vars, [node.id]: output };
     follow(run, node, 'default', env);
   } else {
-    stepFailed(run, node, env, result.error ?? { code: 'CAIRN_ERR_STEP_FAILED', message: 'action failed', retryable: false }, work.contact);
+    stepFailed(run, node, env, result.error ?? { code: 'CAIRN_ERR_STEP_FAILED', message: 'action failed', retryable: false });
   }
 }
 
@@ -215,13 +214,13 @@ async function step(run: Run, contact: Contact, env: BatchEnv): Promise<void> {
         return follow(run, node, 'default', env);
       } catch (err) {
         if (!(err instanceof CairnError) || err.errorClass !== 'USER') throw err;
-        return stepFailed(run, node, env, { code: err.code, message: err.message, retryable: false }, contact);
+        return stepFailed(run, node, env, { code: err.code, message: err.message, retryable: false });
       }
   }
 }
 
 /** A failed step: retry after backoff while attempts remain, else the `error` handle, else the run fails. */
-function stepFailed(run: Run, node: CompiledNode, env: BatchEnv, error: { code: string; message: string; retryable: boolean }, contact: Contact): void {
+function stepFailed(run: Run, node: CompiledNode, env: BatchEnv, error: { code: string; message: string; retryable: boolean }): void {
   record(run, node, env, 'failed', null, error);
   if (error.retryable && run.attempt < node.retry.maxAttempts) {
     const delayMs = node.retry.backoffMs * node.retry.factor ** (run.attempt - 1);
@@ -233,7 +232,6 @@ function stepFailed(run: Run, node: CompiledNode, env: BatchEnv, error: { code: 
   if (node.out.has('error')) return follow(run, node, 'error', env);
   env.effects.stats.node(run.workspaceId, run.flowId, run.version, node.id, 'failed');
   fail(run, env, node, error);
-  void contact;
 }
 
 function startWaiting(run: Run, node: CompiledNode, env: BatchEnv, state: 'sleeping' | 'listening', until: Date): void {
