@@ -123,7 +123,8 @@ export async function processBatch(tx: Tx, workspaceId: string, requests: Contac
 
   const runsByContact = groupBy(runs, (r) => r.contactId);
   const eventsByContact = groupBy(newEvents.rows as StoredEvent[], (e) => e.contact_id);
-  const resultsByContact = groupBy(requests.filter((r) => r.actionResult).map((r) => r.actionResult!), (a) => runs.find((r) => r.id === a.runId)?.contactId ?? '');
+  const runContact = new Map(runs.map((r) => [r.id, r.contactId]));
+  const resultsByContact = groupBy(requests.filter((r) => r.actionResult).map((r) => r.actionResult!), (a) => runContact.get(a.runId) ?? '');
   for (const contact of contacts) {
     const work: ContactWork = {
       contact,
