@@ -132,6 +132,7 @@ export async function runW5(opts: { runs?: number; nodes?: number; edges?: numbe
     const created = await postJson(`${engine.url}/v1/flows`, key, doc);
     if (created.status !== 201) throw new Error(`could not create the flow: ${created.status} ${JSON.stringify(created.body)}`);
     const flowUrl = `${engine.url}/flows/${created.body.id}`;
+    const validation = await postJson(`${engine.url}/v1/flows/${created.body.id}/validate`, key, {});
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking'] });
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -185,7 +186,7 @@ export async function runW5(opts: { runs?: number; nodes?: number; edges?: numbe
         drag_fps: drag.median >= TARGETS.drag_fps,
         main_bundle: bundle.main_gzip_kb < TARGETS.main_bundle_gzip_kb,
       },
-      check: { node_moved_on_screen: movedAll, drag_saved_to_draft: draftMoved, nodes_and_edges_kept: nodesKept },
+      check: { flow_valid: validation.body?.valid === true, node_moved_on_screen: movedAll, drag_saved_to_draft: draftMoved, nodes_and_edges_kept: nodesKept },
       what: 'first_render_ms = navigation start → all nodes measured and visible (cold page, warm browser cache after one unmeasured load); fps = requestAnimationFrame callbacks per second during ~2 s of mouse motion; main bundle = entry JS + modulepreloads, gzip',
       machine: machine(),
     };

@@ -30,13 +30,18 @@ export const leadRouting: FlowDocument = {
   ],
 };
 
-/** A large synthetic flow (chains of conditions and actions) for layout tests and the W5 canvas benchmark. */
+/**
+ * A large valid flow for layout tests and the W5 canvas benchmark: one trigger, then a chain of tags, delays and
+ * conditions (every 15th node; `true` continues the chain, `false` skips a node), and action `error` edges until
+ * the edge count is reached.
+ */
 export function largeFlow(nodeCount: number, edgeCount: number): FlowDocument {
   const nodes: FlowDocument['nodes'] = [];
   const edges: FlowDocument['edges'] = [];
   const cols = 12;
+  const isCondition = (i: number) => i > 0 && i % 15 === 0 && i + 2 < nodeCount;
   for (let i = 0; i < nodeCount; i++) {
-    const type = i === 0 ? 'trigger.event' : i % 5 === 0 ? 'condition' : i % 3 === 0 ? 'delay' : 'action.tag';
+    const type = i === 0 ? 'trigger.event' : isCondition(i) ? 'condition' : i % 7 === 0 ? 'delay' : 'action.tag';
     const config =
       type === 'trigger.event'
         ? { event: 'lead.created' }
@@ -47,12 +52,12 @@ export function largeFlow(nodeCount: number, edgeCount: number): FlowDocument {
             : { add: [`tag_${i}`] };
     nodes.push({ id: `n${i}`, type, position: { x: (i % cols) * 260, y: Math.floor(i / cols) * 160 }, config });
   }
-  for (let i = 1; i < nodeCount && edges.length < edgeCount; i++) {
-    edges.push({ id: `e${edges.length}`, source: `n${Math.floor((i - 1) / 1)}`, target: `n${i}` });
-  }
-  for (let i = 0; edges.length < edgeCount; i++) {
-    const s = (i * 7) % (nodeCount - 2);
-    edges.push({ id: `e${edges.length}`, source: `n${s}`, sourceHandle: 'error', target: `n${s + 2}` });
+  const edge = (source: number, target: number, sourceHandle?: string) =>
+    edges.push(sourceHandle ? { id: `e${edges.length}`, source: `n${source}`, sourceHandle, target: `n${target}` } : { id: `e${edges.length}`, source: `n${source}`, target: `n${target}` });
+  for (let i = 1; i < nodeCount; i++) edge(i - 1, i, isCondition(i - 1) ? 'true' : undefined);
+  for (let i = 0; i < nodeCount; i++) if (isCondition(i)) edge(i, i + 2, 'false');
+  for (let i = 1; edges.length < edgeCount && i < nodeCount - 3; i++) {
+    if (nodes[i].type === 'action.tag') edge(i, i + 3, 'error');
   }
   return { schema: 'cairn.flow/v1', name: `Large flow (${nodeCount} nodes)`, settings: { reentry: 'always', goal: null, exit_on: [] }, nodes, edges };
 }

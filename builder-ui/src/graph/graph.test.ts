@@ -151,3 +151,12 @@ describe('layout', () => {
     expect(overlapping).toEqual([]);
   });
 });
+
+describe('the W5 flow', () => {
+  it('has 300 nodes, 320 edges and passes the client checks', () => {
+    const doc = largeFlow(300, 320);
+    expect([doc.nodes.length, doc.edges.length]).toEqual([300, 320]);
+    const full = new Map<string, CatalogNode>([...catalog, ['delay', { type: 'delay', title: 'Delay', category: 'timing', handles: { in: true, out: ['default'] }, config_schema: {} }]]);
+    expect(checkGraph(doc, full)).toEqual([]);
+  });
+});

@@ -31,16 +31,17 @@ export function Inspector() {
 
 function NodeInspector({ id }: { id: string }) {
   const catalog = useCatalogMap();
-  const node = useEditor((s) => s.nodes.find((n) => n.id === id));
+  // The node's document, not the node: dragging changes the node object every frame but not its document,
+  // and re-rendering the generated form per frame would cost the canvas its frame rate.
+  const doc = useEditor((s) => s.nodes.find((n) => n.id === id)?.data.doc);
   const readOnly = useEditor((s) => s.readOnly);
   const allErrors = useEditor((s) => s.errors);
-  const doc = node?.data.doc;
   const nodeErrors = useMemo(() => {
     if (!doc) return [];
     const flowDoc = useEditor.getState().document();
     return allErrors.filter((e) => errorNodeId(e, flowDoc) === id).map((e) => ({ ...e, configPath: errorConfigPath(e) }));
   }, [allErrors, doc, id]);
-  if (!node || !doc) return null;
+  if (!doc) return null;
   const entry = catalog.get(doc.type);
   const style = categoryStyle(entry?.category, doc.type);
   const fieldErrors = nodeErrors.filter((e): e is typeof e & { configPath: string } => e.configPath !== null && e.configPath !== '');
