@@ -50,6 +50,10 @@ export interface CompiledFlow {
   trigger: CompiledNode;
   nodes: ReadonlyMap<string, CompiledNode>;
   pluginPins: Record<string, string>;
+  /** Whether a step may read the triggering event (the executor then loads it). */
+  readsTriggerEvent: boolean;
+  /** Whether open runs react to the contact's later events (goal, exit_on, wait_for_event). */
+  listensToEvents: boolean;
 }
 
 const ajv = new Ajv({ useDefaults: true, strict: false, allErrors: false });
@@ -137,6 +141,14 @@ export function compileFlow(
   }
   if (!trigger) throw new Error(`flow ${ids.flowId} v${ids.version} has no trigger`);
   const goal = doc.settings.goal ? { event: doc.settings.goal.event, test: predicate(doc.settings.goal.rule) } : null;
+  // Conservative: any rule on the `event` fact, any template naming `event`, or any external action (it is handed the event).
+  const readsTriggerEvent = doc.nodes.some((n) => {
+    const node = nodes.get(n.id)!;
+    if (node.external) return true;
+    const text = JSON.stringify(node.kind === 'trigger' ? { when: node.config.when } : node.config);
+    return text.includes('"fact":"event"') || /\bevent\b/.test(text.replace(/"event":/g, ''));
+  }) || JSON.stringify(doc.settings).includes('"fact":"event"');
+  const listensToEvents = !!doc.settings.goal || (doc.settings.exit_on ?? []).length > 0 || doc.nodes.some((n) => n.type === 'wait_for_event');
   return {
     ...ids,
     name: doc.name,
@@ -146,5 +158,7 @@ export function compileFlow(
     exitOn: (doc.settings.exit_on ?? []).map((x) => ({ event: x.event, test: predicate(x.rule) })),
     trigger,
     nodes,
+    readsTriggerEvent,
+    listensToEvents,
   };
 }

@@ -92,18 +92,22 @@ export async function processBatch(tx: Tx, workspaceId: string, requests: Contac
   )).rows as RunRow[]).map(toRun);
   if (runs.length === 0) return { runs: 0, steps: 0, phasesMs };
 
+  await deps.flows.ensure(tx, runs.map((r) => ({ flowId: r.flowId, version: r.version })));
+  const flowOf = (r: Run) => deps.flows.get(r.flowId, r.version)!;
+  // Only what some flow can use: later events for runs that listen (goal, exit, wait), trigger events for runs that read them.
   const minSince = new Map<string, number>();
-  for (const r of runs) minSince.set(r.contactId, Math.min(minSince.get(r.contactId) ?? Infinity, r.sinceSeq));
-  const triggerIds = [...new Set(runs.map((r) => r.triggerEventId).filter((x): x is string => !!x))];
-  const [newEvents, triggerEvents] = await Promise.all([
-    tx.raw(
+  for (const r of runs) if (flowOf(r).listensToEvents) minSince.set(r.contactId, Math.min(minSince.get(r.contactId) ?? Infinity, r.sinceSeq));
+  const triggerIds = [...new Set(runs.filter((r) => r.triggerEventId && flowOf(r).readsTriggerEvent).map((r) => r.triggerEventId!))];
+  const newEvents = minSince.size
+    ? await tx.raw(
       `SELECT ${EVENT_COLUMNS} FROM events e JOIN unnest(?::uuid[], ?::bigint[]) AS m(cid, since) ON e.contact_id = m.cid AND e.seq > m.since
         WHERE e.workspace_id = ? ORDER BY e.seq`,
       [[...minSince.keys()], [...minSince.values()], workspaceId],
-    ),
-    triggerIds.length ? tx.raw(`SELECT ${EVENT_COLUMNS} FROM events WHERE workspace_id = ? AND id = ANY(?::uuid[])`, [workspaceId, triggerIds]) : { rows: [] },
-  ]);
-  await deps.flows.ensure(tx, runs.map((r) => ({ flowId: r.flowId, version: r.version })));
+    )
+    : { rows: [] };
+  const triggerEvents = triggerIds.length
+    ? await tx.raw(`SELECT ${EVENT_COLUMNS} FROM events WHERE workspace_id = ? AND id = ANY(?::uuid[])`, [workspaceId, triggerIds])
+    : { rows: [] };
   phase('load');
 
   const triggers = new Map((triggerEvents.rows as StoredEvent[]).map((e) => [e.id, e]));
