@@ -1,7 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { ApiError } from './api/client.ts';
+import { ApiError, api } from './api/client.ts';
 import { App } from './App.tsx';
 import '@xyflow/react/dist/style.css';
 import './styles.css';
@@ -15,6 +15,13 @@ const queryClient = new QueryClient({
     },
   },
 });
+
+// Opening a flow by URL: fetch it and the catalog while the session check is still in flight, not after it.
+const opening = /^\/flows\/([^/]+)$/.exec(window.location.pathname);
+if (opening) {
+  void queryClient.prefetchQuery({ queryKey: ['/v1/flows', opening[1]], queryFn: ({ signal }) => api.get(`/v1/flows/${opening[1]}`, signal) });
+  void queryClient.prefetchQuery({ queryKey: ['/v1/catalog'], queryFn: ({ signal }) => api.get('/v1/catalog', signal), staleTime: 5 * 60_000 });
+}
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -32,6 +32,9 @@ function useStyledEdges(): Edge[] {
   return useMemo(() => {
     const traffic = (e: CanvasEdge) => stats?.[e.target]?.entered ?? 0;
     const max = stats ? Math.max(1, ...edges.map(traffic)) : 1;
+    // Handle names are on the node cards; on big flows the edge copies of them are skipped (each label is
+    // measured in the DOM before it can be drawn).
+    const labelled = edges.length <= 150;
     return edges.map((e) => {
       const handle = e.sourceHandle ?? null;
       const color = (handle && HANDLE_COLORS[handle]) || '#868e96';
@@ -52,7 +55,7 @@ function useStyledEdges(): Edge[] {
       }
       return {
         ...e,
-        label: handle ?? e.label,
+        label: labelled ? (handle ?? e.label) : e.label,
         animated,
         style: { stroke, strokeWidth, opacity },
         labelStyle: { fill: color, fontWeight: 600, fontSize: 11 },
