@@ -84,7 +84,7 @@ async function measureOnce(page: Page, url: string, nodeCount: number): Promise<
     nodeCount,
   );
   const phases = await page.evaluate(() => {
-    const at = (re: RegExp) => Math.round(performance.getEntriesByType('resource').find((e) => re.test(e.name))?.responseEnd ?? -1);
+    const at = (re: RegExp) => Math.round((performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((e) => re.test(e.name))?.responseEnd ?? -1);
     const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
     return { dom_content_loaded: Math.round(nav.domContentLoadedEventEnd), me: at(/\/v1\/auth\/me/), flow: at(/\/v1\/flows\/[^/]+$/), catalog: at(/\/v1\/catalog/) };
   });
