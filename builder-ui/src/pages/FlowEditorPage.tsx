@@ -10,7 +10,7 @@ import { useEditor, type Overlay } from '../canvas/store.ts';
 import { checkGraph, errorNodeId } from '../graph/checks.ts';
 import { handlesFor } from '../graph/handles.ts';
 import { layoutGraph } from '../graph/layout.ts';
-import { Inspector } from '../panels/Inspector.tsx';
+import { Inspector, preloadConfigForm } from '../panels/Inspector.tsx';
 import { Palette } from '../panels/Palette.tsx';
 import { PublishDialog } from '../panels/PublishDialog.tsx';
 import { TestPanel } from '../panels/TestPanel.tsx';
@@ -138,7 +138,9 @@ function Editor({ flow }: { flow: Flow }) {
     return () => clearTimeout(t);
   }, [revision, canEdit, save, refreshErrors, validateOnServer]);
 
-  // Save before leaving the page.
+  useEffect(preloadConfigForm, []);
+
+  // Warn before leaving the page with an edit not yet saved.
   useEffect(() => {
     const onUnload = (e: BeforeUnloadEvent) => {
       if (useEditor.getState().revision !== savedRevision.current) e.preventDefault();

@@ -7,7 +7,13 @@ import { categoryStyle, Icon } from '../ui/icons.tsx';
 import { Spinner } from '../ui/common.tsx';
 import { RuleBuilder } from './RuleBuilder.tsx';
 
-const ConfigForm = lazy(() => import('./ConfigForm.tsx'));
+const loadConfigForm = () => import('./ConfigForm.tsx');
+const ConfigForm = lazy(loadConfigForm);
+
+/** Fetches the form chunk (rjsf + ajv) once the canvas is up, so the first node click does not wait for it. */
+export function preloadConfigForm(): void {
+  setTimeout(() => void loadConfigForm(), 1500);
+}
 
 /** Right-hand panel: the selected node's form, or the flow's settings when nothing is selected. */
 export function Inspector() {

@@ -175,17 +175,21 @@ describe.skipIf(!availability.run)('builder UI end to end: W1 lead routing built
     await screenshot(page, '08-run-timeline');
   });
 
-  it('shows contacts, a contact profile with its timeline, and plugins', async () => {
+  it('lists the flow with its status, version and numbers; shows contacts, a profile with its timeline, and plugins', async () => {
+    await page.getByRole('link', { name: 'Flows', exact: true }).click();
+    const row = page.getByRole('table', { name: 'Flows' }).getByRole('row', { name: /Inbound lead routing/ });
+    await expect.poll(() => row.textContent()).toMatch(/active.*v1/i);
+    await screenshot(page, '09-flows-list');
     await page.getByRole('link', { name: 'Contacts', exact: true }).click();
     await page.getByRole('table', { name: 'Contacts' }).waitFor();
-    await screenshot(page, '09-contacts');
+    await screenshot(page, '10-contacts');
     await page.getByRole('link', { name: 'lead0@acme.test' }).click();
     await page.getByRole('heading', { name: 'Profile' }).waitFor();
     await page.getByRole('region', { name: 'Timeline' }).getByText('lead.created').first().waitFor();
-    await screenshot(page, '10-contact-profile');
+    await screenshot(page, '11-contact-profile');
     await page.getByRole('link', { name: 'Plugins', exact: true }).click();
     await page.getByText('No plugins installed').waitFor();
-    await screenshot(page, '11-plugins');
+    await screenshot(page, '12-plugins');
   });
 
   it('runs a dry run of the draft and highlights its path', async () => {
@@ -196,6 +200,6 @@ describe.skipIf(!availability.run)('builder UI end to end: W1 lead routing built
     await expect.poll(() => page.locator('.fnode.on-path').count()).toBe(3);
     expect(await page.locator('[data-testid="node-action_assign_owner"]').getAttribute('class')).toBeDefined();
     await expect(page.locator('[data-testid="node-action_assign_owner"].on-path').count()).resolves.toBe(1);
-    await screenshot(page, '12-test-panel');
+    await screenshot(page, '13-test-panel');
   });
 });
