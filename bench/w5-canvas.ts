@@ -9,6 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -119,6 +120,7 @@ export async function runW5(opts: { runs?: number; nodes?: number; edges?: numbe
   const build = spawnSync(process.execPath, [path.join(ROOT, 'scripts/ensure-ui-build.mjs')], { cwd: ROOT, stdio: 'inherit' });
   if (build.status !== 0 || !existsSync(path.join(DIST, 'index.html'))) throw new Error('builder UI build failed');
   const bundle = bundleSizes();
+  const loadBefore = os.loadavg()[0]!;
 
   const { chromium } = createRequire(path.join(ROOT, 'builder-ui/package.json'))('playwright-core') as typeof import('playwright-core');
   const database = await freshDatabase();
@@ -188,6 +190,8 @@ export async function runW5(opts: { runs?: number; nodes?: number; edges?: numbe
       },
       check: { flow_valid: validation.body?.valid === true, node_moved_on_screen: movedAll, drag_saved_to_draft: draftMoved, nodes_and_edges_kept: nodesKept },
       what: 'first_render_ms = navigation start → all nodes measured and visible (cold page, warm browser cache after one unmeasured load); fps = requestAnimationFrame callbacks per second during ~2 s of mouse motion; main bundle = entry JS + modulepreloads, gzip',
+      // The machine is shared: the 1-minute load average before and after says how contended the runs were.
+      load_average_1m: { before: Math.round(loadBefore * 100) / 100, after: Math.round(os.loadavg()[0]! * 100) / 100 },
       machine: machine(),
     };
   } finally {
