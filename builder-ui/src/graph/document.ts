@@ -37,6 +37,8 @@ export function nodeFromDoc(doc: FlowNodeDoc): CanvasNode {
     id: doc.id,
     type: 'cairn',
     position: { x: doc.position?.x ?? 0, y: doc.position?.y ?? 0 },
+    // Nodes are focusable; this is what a screen reader announces for them.
+    ariaLabel: `${doc.label ?? doc.type} (${doc.id})`,
     data: { doc },
   };
 }
