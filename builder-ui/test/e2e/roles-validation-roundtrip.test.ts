@@ -106,6 +106,45 @@ describe.skipIf(!availability.run)('builder UI end to end: roles, validation, ro
     expect(flow.published_version).toBeNull();
   });
 
+  it('auto-layout, multi-select copy/paste, delete and undo work from the toolbar and keyboard', async () => {
+    const created = await server.h.call('POST', '/v1/flows', leadRoutingFlow());
+    page = await newPage(browser);
+    await signIn(page, server, server.users.admin);
+    await page.goto(`${server.url}/flows/${created.body.id}`);
+    await page.locator('[data-testid="node-big"]').waitFor();
+    const draft = async () => (await server.h.call('GET', `/v1/flows/${created.body.id}`)).body.draft as { nodes: Array<{ id: string; position: { x: number; y: number } }>; edges: unknown[] };
+    const saved = () => page.getByText('All changes saved').waitFor();
+
+    await page.getByRole('button', { name: 'Auto-layout' }).click();
+    await expect.poll(async () => (await draft()).nodes.find((n) => n.id === 'start')!.position).not.toEqual({ x: 0, y: 0 });
+    const laid = (await draft()).nodes;
+    const pos = (id: string) => laid.find((n) => n.id === id)!.position;
+    expect(pos('start').y).toBeLessThan(pos('big').y);
+    expect(pos('big').y).toBeLessThan(pos('assign').y);
+    expect(pos('assign').x + 220).toBeLessThanOrEqual(pos('nurture').x);
+    await screenshot(page, '25-auto-layout');
+
+    // Select two nodes (Shift-click), copy, paste: two new nodes and the edge between them.
+    await page.locator('[data-testid="node-big"] .fnode-head').click();
+    await page.locator('[data-testid="node-assign"] .fnode-head').click({ modifiers: ['Shift'] });
+    await page.getByText('2 nodes selected').waitFor();
+    await page.keyboard.press('Control+c');
+    await page.keyboard.press('Control+v');
+    await expect.poll(async () => (await draft()).nodes.map((n) => n.id)).toEqual(['start', 'big', 'assign', 'nurture', 'big_2', 'assign_2']);
+    expect((await draft()).edges).toContainEqual({ id: 'e4', source: 'big_2', sourceHandle: 'true', target: 'assign_2' });
+
+    // Delete the pasted pair, then undo the delete and the paste.
+    await page.keyboard.press('Delete');
+    await expect.poll(async () => (await draft()).nodes.length).toBe(4);
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => (await draft()).nodes.length).toBe(6);
+    await page.keyboard.press('Control+z');
+    await page.keyboard.press('Control+z');
+    await saved();
+    await expect.poll(async () => (await draft()).nodes.find((n) => n.id === 'start')!.position).toEqual({ x: 0, y: 0 });
+    expect(await draft()).toStrictEqual(leadRoutingFlow());
+  });
+
   it.each(examples.map((e) => [e.name, e]))('examples/%s/flow.json opens in the editor and saves back identical', async (_name, example) => {
     const created = await server.h.call('POST', '/v1/flows', example.doc);
     expect(created.status).toBe(201);
