@@ -151,15 +151,15 @@ describe.skipIf(!availability.run)('builder UI end to end: W1 lead routing built
     await page.getByRole('button', { name: 'Live', exact: true }).click();
     const assign = page.locator('[data-testid="node-action_assign_owner"] .fnode-stats');
     await expect.poll(() => assign.textContent(), { timeout: 15_000 }).toContain(`${enterprise} done`);
-    await expect.poll(() => page.locator('[data-testid="node-action_tag"] .fnode-stats').textContent()).toContain(`${10 - enterprise} done`);
-    await expect.poll(() => page.locator('[data-testid="node-trigger_event"] .fnode-stats').textContent()).toContain('10 in');
+    await expect.poll(() => page.locator('[data-testid="node-action_tag"] .fnode-stats').textContent(), { timeout: 10_000 }).toContain(`${10 - enterprise} done`);
+    await expect.poll(() => page.locator('[data-testid="node-trigger_event"] .fnode-stats').textContent(), { timeout: 10_000 }).toContain('10 in');
     await screenshot(page, '06-live-counts');
   });
 
   it('opens a run that shows the assigned owner', async () => {
     await page.getByRole('link', { name: 'Runs', exact: true }).click();
     await page.getByRole('table', { name: 'Runs' }).waitFor();
-    await expect.poll(() => page.getByRole('table', { name: 'Runs' }).locator('tbody tr').count()).toBe(10);
+    await expect.poll(() => page.getByRole('table', { name: 'Runs' }).locator('tbody tr').count(), { timeout: 10_000 }).toBe(10);
     await screenshot(page, '07-runs');
     const runs = (await server.h.call('GET', `/v1/runs?flow_id=${flowId}`)).body.items as Array<{ id: string }>;
     let assigned: string | undefined;
@@ -170,7 +170,7 @@ describe.skipIf(!availability.run)('builder UI end to end: W1 lead routing built
     expect(assigned).toBeDefined();
     await page.locator(`a[href="/runs/${assigned}"]`).click();
     await page.getByRole('heading', { name: 'Timeline' }).waitFor();
-    await expect.poll(() => page.getByTestId('run-owner').textContent()).toMatch(/^(ana|ben|chi) \((ana|ben|chi)@example\.com\)$/);
+    await expect.poll(() => page.getByTestId('run-owner').textContent(), { timeout: 10_000 }).toMatch(/^(ana|ben|chi) \((ana|ben|chi)@example\.com\)$/);
     await page.getByText('action_assign_owner').first().waitFor();
     await screenshot(page, '08-run-timeline');
   });
@@ -178,7 +178,7 @@ describe.skipIf(!availability.run)('builder UI end to end: W1 lead routing built
   it('lists the flow with its status, version and numbers; shows contacts, a profile with its timeline, and plugins', async () => {
     await page.getByRole('link', { name: 'Flows', exact: true }).click();
     const row = page.getByRole('table', { name: 'Flows' }).getByRole('row', { name: /Inbound lead routing/ });
-    await expect.poll(() => row.textContent()).toMatch(/active.*v1/i);
+    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toMatch(/active.*v1/i);
     await screenshot(page, '09-flows-list');
     await page.getByRole('link', { name: 'Contacts', exact: true }).click();
     await page.getByRole('table', { name: 'Contacts' }).waitFor();
@@ -197,7 +197,7 @@ describe.skipIf(!availability.run)('builder UI end to end: W1 lead routing built
     await page.getByRole('button', { name: 'Test', exact: true }).click();
     await page.getByRole('button', { name: 'Run test' }).click();
     await page.getByLabel('Test result').waitFor();
-    await expect.poll(() => page.locator('.fnode.on-path').count()).toBe(3);
+    await expect.poll(() => page.locator('.fnode.on-path').count(), { timeout: 10_000 }).toBe(3);
     expect(await page.locator('[data-testid="node-action_assign_owner"]').getAttribute('class')).toBeDefined();
     await expect(page.locator('[data-testid="node-action_assign_owner"].on-path').count()).resolves.toBe(1);
     await screenshot(page, '13-test-panel');

@@ -91,8 +91,8 @@ describe.skipIf(!availability.run)('builder UI end to end: roles, validation, ro
     await signIn(page, server, server.users.admin);
     await page.goto(`${server.url}/flows/${created.body.id}`);
     const big = page.locator('[data-testid="node-big"]');
-    await expect.poll(() => big.getAttribute('class')).toContain('has-error');
-    await expect.poll(() => big.locator('.fnode-errors').textContent()).toContain('false');
+    await expect.poll(() => big.getAttribute('class'), { timeout: 10_000 }).toContain('has-error');
+    await expect.poll(() => big.locator('.fnode-errors').textContent(), { timeout: 10_000 }).toContain('false');
     await big.locator('.fnode-head').click();
     await page.getByRole('list', { name: 'Problems with this node' }).getByText(/false/).first().waitFor();
     await screenshot(page, '22-validation-error');
@@ -116,7 +116,7 @@ describe.skipIf(!availability.run)('builder UI end to end: roles, validation, ro
     const saved = () => page.getByText('All changes saved').waitFor();
 
     await page.getByRole('button', { name: 'Auto-layout' }).click();
-    await expect.poll(async () => (await draft()).nodes.find((n) => n.id === 'start')!.position).not.toEqual({ x: 0, y: 0 });
+    await expect.poll(async () => (await draft()).nodes.find((n) => n.id === 'start')!.position, { timeout: 10_000 }).not.toEqual({ x: 0, y: 0 });
     const laid = (await draft()).nodes;
     const pos = (id: string) => laid.find((n) => n.id === id)!.position;
     expect(pos('start').y).toBeLessThan(pos('big').y);
@@ -130,18 +130,18 @@ describe.skipIf(!availability.run)('builder UI end to end: roles, validation, ro
     await page.getByText('2 nodes selected').waitFor();
     await page.keyboard.press('Control+c');
     await page.keyboard.press('Control+v');
-    await expect.poll(async () => (await draft()).nodes.map((n) => n.id)).toEqual(['start', 'big', 'assign', 'nurture', 'big_2', 'assign_2']);
+    await expect.poll(async () => (await draft()).nodes.map((n) => n.id), { timeout: 10_000 }).toEqual(['start', 'big', 'assign', 'nurture', 'big_2', 'assign_2']);
     expect((await draft()).edges).toContainEqual({ id: 'e4', source: 'big_2', sourceHandle: 'true', target: 'assign_2' });
 
     // Delete the pasted pair, then undo the delete and the paste.
     await page.keyboard.press('Delete');
-    await expect.poll(async () => (await draft()).nodes.length).toBe(4);
+    await expect.poll(async () => (await draft()).nodes.length, { timeout: 10_000 }).toBe(4);
     await page.keyboard.press('Control+z');
-    await expect.poll(async () => (await draft()).nodes.length).toBe(6);
+    await expect.poll(async () => (await draft()).nodes.length, { timeout: 10_000 }).toBe(6);
     await page.keyboard.press('Control+z');
     await page.keyboard.press('Control+z');
     await saved();
-    await expect.poll(async () => (await draft()).nodes.find((n) => n.id === 'start')!.position).toEqual({ x: 0, y: 0 });
+    await expect.poll(async () => (await draft()).nodes.find((n) => n.id === 'start')!.position, { timeout: 10_000 }).toEqual({ x: 0, y: 0 });
     expect(await draft()).toStrictEqual(leadRoutingFlow());
   });
 
