@@ -142,6 +142,9 @@ export interface Run {
   contact_id: string;
   status: RunStatus | string;
   current_node_id?: string | null;
+  last_node_id?: string | null;
+  waiting?: { until: string | null; event: string | null } | null;
+  error?: unknown;
   started_at?: string;
   created_at?: string;
   finished_at?: string | null;

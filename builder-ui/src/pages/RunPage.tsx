@@ -59,6 +59,21 @@ export function RunPage({ runId }: { runId: string }) {
                 ) : null}
               </li>
             ))}
+            {r.waiting ? (
+              <li className="tl-waiting">
+                <div className="tl-title"><code>{r.current_node_id ?? r.last_node_id}</code> <StatusBadge status="waiting" /></div>
+                <div className="muted small">
+                  {r.waiting.event ? `for a ${r.waiting.event} event` : 'waiting'}
+                  {r.waiting.until ? ` until ${formatTime(r.waiting.until)}` : ''}
+                </div>
+              </li>
+            ) : null}
+            {r.finished_at ? (
+              <li className={`tl-${r.status}`}>
+                <div className="tl-title">Run {r.status} <span className="muted small">{formatTime(r.finished_at)}</span></div>
+                {r.error ? <div className="tl-error" role="alert"><Icon name="warn" size={14} /> {typeof r.error === 'string' ? r.error : ((r.error as { message?: string }).message ?? JSON.stringify(r.error))}</div> : null}
+              </li>
+            ) : null}
           </ol>
         </section>
         <section className="card pad" aria-label="Contact">

@@ -126,6 +126,39 @@ describe.skipIf(!availability.run)('builder UI end to end: roles, validation, ro
     await screenshot(page, '26-flows-archived');
   });
 
+  it('cancels a waiting run from its timeline', async () => {
+    const doc = {
+      schema: 'cairn.flow/v1', name: 'Wait a day', settings: { reentry: 'always', goal: null, exit_on: [] },
+      nodes: [
+        { id: 'start', type: 'trigger.event', position: { x: 0, y: 0 }, config: { event: 'trial.started' } },
+        { id: 'wait', type: 'delay', position: { x: 0, y: 150 }, config: { mode: 'duration', duration: 'P1D' } },
+        { id: 'done', type: 'end', position: { x: 0, y: 300 }, config: { outcome: 'completed' } },
+      ],
+      edges: [{ id: 'e1', source: 'start', target: 'wait' }, { id: 'e2', source: 'wait', target: 'done' }],
+    };
+    const created = await server.h.call('POST', '/v1/flows', doc);
+    expect((await server.h.call('POST', `/v1/flows/${created.body.id}/publish`, {})).status).toBe(200);
+    expect((await server.h.call('POST', '/v1/events', { type: 'trial.started', contact: { email: 'wait@acme.test' } })).status).toBe(202);
+    let runId = '';
+    await expect.poll(async () => {
+      const items = (await server.h.call('GET', `/v1/runs?flow_id=${created.body.id}`)).body.items as Array<{ id: string; status: string }>;
+      runId = items[0]?.id ?? '';
+      return items[0]?.status;
+    }, { timeout: 10_000 }).toBe('waiting');
+    page = await newPage(browser);
+    await signIn(page, server, server.users.admin);
+    await page.goto(`${server.url}/runs?flow_id=${created.body.id}&status=waiting`);
+    await page.locator(`a[href="/runs/${runId}"]`).click();
+    await page.getByText(/^waiting until /).waitFor();
+    await screenshot(page, '27-run-waiting');
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await expect.poll(async () => (await server.h.call('GET', `/v1/runs/${runId}`)).body.status, { timeout: 10_000 }).toBe('cancelled');
+    await page.getByText('cancelled', { exact: true }).first().waitFor();
+    expect(await page.getByRole('button', { name: 'Cancel run' }).count()).toBe(0);
+    await page.getByText('Run cancelled').waitFor();
+    await screenshot(page, '28-run-cancelled');
+  });
+
   it('auto-layout, multi-select copy/paste, delete and undo work from the toolbar and keyboard', async () => {
     const created = await server.h.call('POST', '/v1/flows', leadRoutingFlow());
     page = await newPage(browser);
