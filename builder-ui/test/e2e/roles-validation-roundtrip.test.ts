@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { leadRoutingFlow } from '../../../engine/test/engine-harness.ts';
+import { buildPlugin } from '../../../plugin-sdk/src/build/build.ts';
 import { ROOT, browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
 
 const availability = browserAvailability();
@@ -157,6 +158,28 @@ describe.skipIf(!availability.run)('builder UI end to end: roles, validation, ro
     expect(await page.getByRole('button', { name: 'Cancel run' }).count()).toBe(0);
     await page.getByText('Run cancelled').waitFor();
     await screenshot(page, '28-run-cancelled');
+  });
+
+  it('shows installed plugins with their versions and stores credentials write-only', async () => {
+    const slack = await buildPlugin(join(ROOT, 'plugins/slack/src/index.ts'));
+    expect((await server.h.call('POST', '/v1/plugins', { manifest: slack.manifest, bundle: slack.bundle })).status).toBe(201);
+    page = await newPage(browser);
+    await signIn(page, server, server.users.admin);
+    await page.getByRole('link', { name: 'Plugins', exact: true }).click();
+    const card = page.getByRole('region', { name: 'Slack' });
+    await card.getByText('1.0.0 (current)').waitFor();
+    const secret = 'https://hooks.slack.com/services/T000/B000/very-secret';
+    await card.getByLabel('Credential name').fill('webhook_url');
+    await card.getByLabel('Value for webhook_url').fill(secret);
+    await card.getByRole('button', { name: 'Save credentials' }).click();
+    await card.getByText('Saved. Values are encrypted and never shown again.').waitFor();
+    expect((await server.h.call('GET', '/v1/plugins/slack/credentials')).body.fields_set).toEqual(['webhook_url']);
+    await page.reload();
+    const value = page.getByRole('region', { name: 'Slack' }).getByLabel('Value for webhook_url');
+    await expect.poll(() => value.getAttribute('placeholder'), { timeout: 10_000 }).toContain('stored');
+    expect(await value.inputValue()).toBe('');
+    expect(await page.content()).not.toContain('very-secret');
+    await screenshot(page, '29-plugins');
   });
 
   it('auto-layout, multi-select copy/paste, delete and undo work from the toolbar and keyboard', async () => {
