@@ -23,7 +23,8 @@ export function browserAvailability(): { run: boolean; reason?: string } {
 
 /** Builds builder-ui/dist when it is missing or older than the sources (same script `pnpm start` runs). */
 export function ensureUiBuilt(): void {
-  const r = spawnSync(process.execPath, [resolve(ROOT, 'scripts/ensure-ui-build.mjs')], { cwd: ROOT, stdio: 'inherit' });
+  // NODE_ENV=test (set by vitest) must not leak into the production build.
+  const r = spawnSync(process.execPath, [resolve(ROOT, 'scripts/ensure-ui-build.mjs')], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
   if (r.status !== 0 || !existsSync(resolve(ROOT, 'builder-ui/dist/index.html'))) throw new Error('could not build the builder UI (pnpm build:ui)');
 }
 
