@@ -37,6 +37,9 @@ export function nodeFromDoc(doc: FlowNodeDoc): CanvasNode {
     id: doc.id,
     type: 'cairn',
     position: { x: doc.position?.x ?? 0, y: doc.position?.y ?? 0 },
+    // The card's usual size, so the view can be fitted before the nodes are measured.
+    initialWidth: 220,
+    initialHeight: 80,
     // Nodes are focusable; this is what a screen reader announces for them.
     ariaLabel: `${doc.label ?? doc.type} (${doc.id})`,
     data: { doc },
