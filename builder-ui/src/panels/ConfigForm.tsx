@@ -62,15 +62,57 @@ function JsonField(props: FieldProps) {
   );
 }
 
-const fields: RegistryFieldsType = { rule: RuleField, json: JsonField };
+/** The schema's own defaults for an object's properties (what "Add" starts an optional section with). */
+function defaultsOf(schema: Record<string, unknown>): Record<string, unknown> {
+  const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+  return Object.fromEntries(Object.entries(props).filter(([, p]) => p.default !== undefined).map(([k, p]) => [k, structuredClone(p.default)]));
+}
+
+/**
+ * An optional object setting (e.g. an action's `retry`) stays folded until asked for: a section of empty
+ * required inputs would suggest something must be filled in, and an absent value means "use the defaults".
+ */
+function OptionalObjectField(props: FieldProps) {
+  const { ObjectField } = props.registry.fields;
+  const value = props.formData as Record<string, unknown> | undefined;
+  const title = String(props.schema.title ?? props.name);
+  const absent = value === undefined || (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
+  if (absent) {
+    return (
+      <div className="form-group optional-object">
+        <div className="control-label">{title}</div>
+        {props.schema.description ? <div className="field-description">{props.schema.description}</div> : null}
+        {!(props.readonly || props.disabled) ? (
+          <button type="button" className="btn btn-sm btn-ghost" onClick={() => props.onChange(defaultsOf(props.schema as Record<string, unknown>), props.fieldPathId.path)}>
+            + Set {title.toLowerCase()}
+          </button>
+        ) : null}
+      </div>
+    );
+  }
+  return (
+    <div className="optional-object is-set">
+      <ObjectField {...props} />
+      {!(props.readonly || props.disabled) ? (
+        <button type="button" className="btn btn-sm btn-ghost danger" onClick={() => props.onChange(undefined, props.fieldPathId.path)}>
+          Use the defaults
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+const fields: RegistryFieldsType = { rule: RuleField, json: JsonField, optionalObject: OptionalObjectField };
 
 /** uiSchema derived from the schema's own hints; nothing here knows a node type. */
 export function uiSchemaFor(schema: Record<string, unknown>): UiSchema {
   const ui: UiSchema = { 'ui:submitButtonOptions': { norender: true } };
   const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+  const required = new Set((schema.required as string[] | undefined) ?? []);
   for (const [key, prop] of Object.entries(props)) {
     const widget = prop[CAIRN_WIDGET];
     if (widget === 'condition') ui[key] = { 'ui:field': 'rule' };
+    else if (prop.type === 'object' && prop.properties && !required.has(key)) ui[key] = { 'ui:field': 'optionalObject' };
     else if (widget === 'liquid') ui[key] = { 'ui:widget': 'textarea', 'ui:options': { rows: 5 } };
     else if (prop.type === undefined && !prop.oneOf && !prop.anyOf && !prop.enum && !prop.const) ui[key] = { 'ui:field': 'json' };
     else if (prop.type === 'object' && prop.properties) ui[key] = { ...uiSchemaFor(prop), 'ui:submitButtonOptions': undefined };

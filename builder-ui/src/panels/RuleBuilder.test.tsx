@@ -122,3 +122,18 @@ describe('ConfigForm (rjsf from the catalog schema)', () => {
     expect(changes.at(-1)).not.toHaveProperty('retry');
   });
 });
+
+describe('ConfigForm optional sections', () => {
+  const schemaOf = (type: string) => coreNodeTypes.find((t) => t.type === type)!.config_schema;
+
+  it('keeps an absent retry folded and starts it from the schema defaults when asked', async () => {
+    const changes: Array<Record<string, unknown>> = [];
+    await act(async () => {
+      render(<ConfigForm schema={schemaOf('action.tag')} value={{ add: ['vip'] }} readOnly={false} errors={[]} onChange={(v) => changes.push(v)} />);
+    });
+    expect(document.getElementById('root_retry_max_attempts')).toBeNull();
+    expect(changes).toEqual([]);
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: '+ Set retry' })));
+    expect(changes.at(-1)).toEqual({ add: ['vip'], retry: { max_attempts: 3, backoff: 'PT10S', factor: 2 } });
+  });
+});
