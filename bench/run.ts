@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from './lib.ts';
@@ -18,7 +18,11 @@ const { values } = parseArgs({
 const only = new Set((values.only ?? 'w1,w2,w3,w4,w5').split(',').map((s) => s.trim().toLowerCase()));
 const out = path.join(ROOT, 'bench/results/latest.jsonl');
 mkdirSync(path.dirname(out), { recursive: true });
-writeFileSync(out, '');
+// Keep the lines of workloads not run this time (`--only`), replace the others.
+const kept = existsSync(out)
+  ? readFileSync(out, 'utf8').split('\n').filter(Boolean).filter((l) => !only.has(String(JSON.parse(l).workload).slice(0, 2)))
+  : [];
+writeFileSync(out, kept.map((l) => `${l}\n`).join(''));
 
 type Runner = () => Promise<Record<string, unknown> | Record<string, unknown>[]>;
 const workloads: [string, string, Runner][] = [
