@@ -1,5 +1,5 @@
-import { memo } from 'react';
-import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { memo, useEffect, useState } from 'react';
+import { Handle, Position, useUpdateNodeInternals, type NodeProps } from '@xyflow/react';
 import { handlesFor } from '../graph/handles.ts';
 import type { CanvasNode } from '../graph/document.ts';
 import { useCatalogMap } from '../canvas/catalog.ts';
@@ -8,6 +8,12 @@ import { categoryStyle, Icon } from '../ui/icons.tsx';
 import { summarize } from './summary.ts';
 
 const EMPTY: string[] = [];
+
+/** The value on first render (re-measuring then is React Flow's own job). */
+function useFirstValue<T>(value: T): T {
+  const [first] = useState(value);
+  return first;
+}
 
 /** The one node component: everything it shows comes from the catalog entry and the node's config. */
 function FlowNodeView({ id, data, selected }: NodeProps<CanvasNode>) {
@@ -21,6 +27,13 @@ function FlowNodeView({ id, data, selected }: NodeProps<CanvasNode>) {
   const onPath = useEditor((s) => (s.overlay === 'test' && s.path ? s.path.nodes.has(id) : null));
   const live = useEditor((s) => s.overlay === 'live');
   const summary = summarize(config ?? {}, entry?.config_schema);
+  // Outs can change with the config (a split's branches): React Flow must re-measure the handles then.
+  const updateNodeInternals = useUpdateNodeInternals();
+  const outKey = spec.outputs.map((o) => o.id ?? '').join('\u0000');
+  const firstOutKey = useFirstValue(outKey);
+  useEffect(() => {
+    if (outKey !== firstOutKey) updateNodeInternals(id);
+  }, [outKey, firstOutKey, id, updateNodeInternals]);
   const named = spec.outputs.some((o) => o.id !== null);
   const classes = ['fnode', named ? 'has-named-outs' : '', selected ? 'is-selected' : '', errors.length ? 'has-error' : '', onPath === true ? 'on-path' : onPath === false ? 'off-path' : ''];
 

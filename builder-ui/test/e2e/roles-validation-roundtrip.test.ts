@@ -182,6 +182,44 @@ describe.skipIf(!availability.run)('builder UI end to end: roles, validation, ro
     await screenshot(page, '29-plugins');
   });
 
+  it('a split grows an out-handle when a branch is added in its form, and it can be connected', async () => {
+    const doc = {
+      schema: 'cairn.flow/v1', name: 'A/B/C test', settings: { reentry: 'always', goal: null, exit_on: [] },
+      nodes: [
+        { id: 'start', type: 'trigger.event', position: { x: 150, y: 0 }, config: { event: 'signup.completed' } },
+        { id: 'ab', type: 'split', position: { x: 150, y: 150 }, config: { branches: [{ key: 'a', weight: 1 }, { key: 'b', weight: 1 }] } },
+        { id: 'end_a', type: 'end', position: { x: 0, y: 320 }, config: { outcome: 'completed' } },
+        { id: 'end_b', type: 'end', position: { x: 300, y: 320 }, config: { outcome: 'completed' } },
+      ],
+      edges: [
+        { id: 'e1', source: 'start', target: 'ab' },
+        { id: 'e2', source: 'ab', sourceHandle: 'a', target: 'end_a' },
+        { id: 'e3', source: 'ab', sourceHandle: 'b', target: 'end_b' },
+      ],
+    };
+    const created = await server.h.call('POST', '/v1/flows', doc);
+    page = await newPage(browser);
+    await signIn(page, server, server.users.admin);
+    await page.goto(`${server.url}/flows/${created.body.id}`);
+    await page.locator('[data-testid="node-ab"] .fnode-head').click();
+    expect(await page.locator('[data-testid="node-ab"] .react-flow__handle.source').count()).toBe(2);
+    await page.getByRole('complementary', { name: 'Inspector' }).locator('button.btn-add').first().click();
+    await page.locator('#root_branches_2_key').fill('c');
+    const c = page.locator('[data-testid="node-ab"] .react-flow__handle.source[data-handle="c"]');
+    await c.waitFor();
+    const a = (await c.boundingBox())!;
+    const b = (await page.locator('[data-testid="node-end_a"] .react-flow__handle.target').boundingBox())!;
+    await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await expect.poll(async () => (await server.h.call('GET', `/v1/flows/${created.body.id}`)).body.draft.edges, { timeout: 10_000 })
+      .toContainEqual({ id: 'e4', source: 'ab', sourceHandle: 'c', target: 'end_a' });
+    const draft = (await server.h.call('GET', `/v1/flows/${created.body.id}`)).body.draft;
+    expect(draft.nodes[1].config.branches).toEqual([{ key: 'a', weight: 1 }, { key: 'b', weight: 1 }, { key: 'c', weight: 1 }]);
+    await screenshot(page, '30-split-branches');
+  });
+
   it('auto-layout, multi-select copy/paste, delete and undo work from the toolbar and keyboard', async () => {
     const created = await server.h.call('POST', '/v1/flows', leadRoutingFlow());
     page = await newPage(browser);
