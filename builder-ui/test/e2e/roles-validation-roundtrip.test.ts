@@ -220,6 +220,34 @@ describe.skipIf(!availability.run)('builder UI end to end: roles, validation, ro
     await screenshot(page, '30-split-branches');
   });
 
+  it('keyboard basics: palette items add nodes with Enter, nodes are focusable and labelled, controls are named', async () => {
+    const created = await server.h.call('POST', '/v1/flows', { schema: 'cairn.flow/v1', name: 'Keyboard', settings: { reentry: 'always', goal: null, exit_on: [] }, nodes: [], edges: [] });
+    page = await newPage(browser);
+    await signIn(page, server, server.users.admin);
+    await page.goto(`${server.url}/flows/${created.body.id}`);
+    await page.getByRole('button', { name: 'Add When an event arrives' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Add Delay' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(async () => (await server.h.call('GET', `/v1/flows/${created.body.id}`)).body.draft.nodes.map((n: { type: string }) => n.type), { timeout: 10_000 })
+      .toEqual(['trigger.event', 'delay']);
+    const node = page.locator('.react-flow__node[data-id="trigger_event"]');
+    expect(await node.getAttribute('tabindex')).toBe('0');
+    expect(await node.getAttribute('aria-label')).toBe('trigger.event (trigger_event)');
+    await node.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('complementary', { name: 'Inspector' }).getByText('id trigger_event').waitFor();
+    // Every button and form control in the editor has an accessible name.
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll('button, input, select, textarea')].filter((el) => {
+        const e = el as HTMLElement;
+        const labelled = e.getAttribute('aria-label') || e.getAttribute('title') || (e as HTMLInputElement).labels?.length || e.textContent?.trim() || e.getAttribute('aria-labelledby');
+        return !labelled && e.offsetParent !== null;
+      }).map((el) => el.outerHTML.slice(0, 80)),
+    );
+    expect(unnamed).toEqual([]);
+  });
+
   it('auto-layout, multi-select copy/paste, delete and undo work from the toolbar and keyboard', async () => {
     const created = await server.h.call('POST', '/v1/flows', leadRoutingFlow());
     page = await newPage(browser);
