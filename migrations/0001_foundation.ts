@@ -56,7 +56,7 @@ export async function up(knex: Knex): Promise<void> {
       erased_at timestamptz,
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now()
-    );
+    ) WITH (fillfactor = 80); -- room on each page, so owner/score/property updates stay HOT (no index writes)
     CREATE UNIQUE INDEX contacts_external_id ON contacts (workspace_id, external_id) WHERE external_id IS NOT NULL;
     CREATE UNIQUE INDEX contacts_email ON contacts (workspace_id, lower(email)) WHERE email IS NOT NULL;
     CREATE INDEX contacts_workspace_id ON contacts (workspace_id, id);
