@@ -1,28 +1,14 @@
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { EXAMPLES_DIR } from '../engine/src/flow/examples.ts';
 import {
   databaseBytes, freshDatabase, machine, memoryMb, postJson, startEngine, summarize, tableBytes, waitFor, workspaceWithKey,
 } from './lib.ts';
 
-/** W1 of BENCHMARKS.md: the lead-routing flow end to end over HTTP, every step recorded. */
-const FLOW = {
-  schema: 'cairn.flow/v1',
-  name: 'Inbound lead routing',
-  settings: { reentry: 'after_exit', goal: null, exit_on: [] },
-  nodes: [
-    { id: 'start', type: 'trigger.event', position: { x: 0, y: 0 }, config: { event: 'lead.created' } },
-    { id: 'big', type: 'condition', position: { x: 0, y: 120 }, config: { rule: { all: [
-      { fact: 'contact', path: '$.properties.employees', operator: 'greaterThanInclusive', value: 50 },
-      { fact: 'contact', path: '$.properties.country', operator: 'in', value: ['US', 'CA'] } ] } } },
-    { id: 'assign', type: 'action.assign_owner', position: { x: -150, y: 240 }, config: { pool: 'enterprise', strategy: 'round_robin' } },
-    { id: 'nurture', type: 'action.tag', position: { x: 150, y: 240 }, config: { add: ['nurture'] } },
-  ],
-  edges: [
-    { id: 'e1', source: 'start', target: 'big' },
-    { id: 'e2', source: 'big', sourceHandle: 'true', target: 'assign' },
-    { id: 'e3', source: 'big', sourceHandle: 'false', target: 'nurture' },
-  ],
-};
+/** W1 of BENCHMARKS.md: the lead-routing flow (examples/lead-routing, exactly the W1 flow) end to end over HTTP. */
+const FLOW = JSON.parse(readFileSync(path.join(EXAMPLES_DIR, 'lead-routing', 'flow.json'), 'utf8')) as Record<string, unknown>;
 
 let seq = 0;
 const tag = randomBytes(3).toString('hex');

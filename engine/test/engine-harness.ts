@@ -8,7 +8,8 @@ import { createFlowEngine, type FlowEngine } from '../src/runner/index.ts';
 import { createWorkspace } from '../src/crm/workspaces.ts';
 import { createApiKey } from '../src/auth/api-keys.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { EXAMPLES_DIR } from '../src/flow/examples.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -68,26 +69,9 @@ export async function eventually<T>(check: () => Promise<T | undefined | false |
   }
 }
 
-/** The W1 lead-routing flow of BENCHMARKS.md. */
+/** The W1 lead-routing flow of BENCHMARKS.md: the lead-routing example, one file for tests, bench and seed. */
 export function leadRoutingFlow(): Record<string, unknown> {
-  return {
-    schema: 'cairn.flow/v1',
-    name: 'Inbound lead routing',
-    settings: { reentry: 'after_exit', goal: null, exit_on: [] },
-    nodes: [
-      { id: 'start', type: 'trigger.event', position: { x: 0, y: 0 }, config: { event: 'lead.created' } },
-      { id: 'big', type: 'condition', position: { x: 0, y: 120 }, config: { rule: { all: [
-        { fact: 'contact', path: '$.properties.employees', operator: 'greaterThanInclusive', value: 50 },
-        { fact: 'contact', path: '$.properties.country', operator: 'in', value: ['US', 'CA'] } ] } } },
-      { id: 'assign', type: 'action.assign_owner', position: { x: -150, y: 240 }, config: { pool: 'enterprise', strategy: 'round_robin' } },
-      { id: 'nurture', type: 'action.tag', position: { x: 150, y: 240 }, config: { add: ['nurture'] } },
-    ],
-    edges: [
-      { id: 'e1', source: 'start', target: 'big' },
-      { id: 'e2', source: 'big', sourceHandle: 'true', target: 'assign' },
-      { id: 'e3', source: 'big', sourceHandle: 'false', target: 'nurture' },
-    ],
-  };
+  return JSON.parse(readFileSync(path.join(EXAMPLES_DIR, 'lead-routing', 'flow.json'), 'utf8')) as Record<string, unknown>;
 }
 
 /** Creates owners ana, ben, chi and the pool `enterprise`; returns owner ids by name. */
