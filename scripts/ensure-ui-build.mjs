@@ -2,7 +2,7 @@
 // it is missing or older than its sources (a fresh clone, a pull). A failed build is reported but does not stop
 // the start: the API works without the UI.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,24 @@ function newest(p) {
 
 if (!existsSync(path.join(ui, 'index.html'))) process.exit(0); // no UI in this checkout
 const sources = Math.max(...['src', 'public', 'index.html', 'vite.config.ts', 'package.json'].map((f) => newest(path.join(ui, f))));
-if (existsSync(built) && statSync(built).mtimeMs >= sources) process.exit(0);
+const fresh = () => existsSync(built) && statSync(built).mtimeMs >= sources;
+if (fresh()) process.exit(0);
+
+// Several processes may ask at once (parallel test files, two starts): one builds, the others wait and then find
+// dist fresh. Without this, a second build empties dist while the first caller already serves it.
+const lock = path.join(ui, '.build-lock');
+for (;;) {
+  try {
+    mkdirSync(lock);
+    break;
+  } catch (err) {
+    if (err.code !== 'EEXIST') throw err;
+    if (Date.now() - statSync(lock).mtimeMs > 10 * 60_000) rmSync(lock, { recursive: true, force: true }); // left by a killed build
+    else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  }
+}
+process.on('exit', () => rmSync(lock, { recursive: true, force: true }));
+if (fresh()) process.exit(0);
 
 process.stderr.write('cairn: building the builder UI (builder-ui/dist)…\n');
 let vite;
