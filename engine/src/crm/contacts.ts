@@ -20,20 +20,8 @@ export interface ContactRow {
   updated_at: Date;
 }
 
-/** The contact object of the public API (CONTRACT.md §Contacts). */
-export interface Contact {
-  id: string;
-  external_id: string | null;
-  email: string | null;
-  properties: JsonObject;
-  tags: string[];
-  score: number;
-  owner_id: string | null;
-  lifecycle_stage: string | null;
-  timezone: string | null;
-  created_at: string;
-  updated_at: string;
-}
+/** The contact object of the public API (CONTRACT.md §Contacts): the row without its workspace, times as RFC 3339. */
+export type Contact = Omit<ContactRow, 'workspace_id' | 'created_at' | 'updated_at'> & { created_at: string; updated_at: string };
 
 export const CONTACT_COLUMNS = ['id', 'workspace_id', 'external_id', 'email', 'properties', 'tags', 'score', 'owner_id',
   'lifecycle_stage', 'timezone', 'created_at', 'updated_at'] as const;
