@@ -3,7 +3,7 @@ import addFormats from 'ajv-formats';
 import type { Condition, FlowDocument, Reentry, NodeTypeSpec } from '../contracts/flow.ts';
 import { coreNodeType } from './node-types.ts';
 import { compileCondition } from '../rules/index.ts';
-import { compileTemplates } from './templates.ts';
+import { compileTemplates, type RenderBudget } from './templates.ts';
 import { durationMs } from './duration.ts';
 
 /** Facts a condition or template sees. `run` holds the outputs of the run's earlier steps, by node id. */
@@ -33,8 +33,8 @@ export interface CompiledNode {
   out: ReadonlyMap<string, string>;
   /** condition: the rule; wait_for_event: its optional match rule; trigger.event: its optional `when`. */
   test?: Predicate;
-  /** Renders the config's Liquid templates for one contact/event/run. */
-  render: (facts: Facts) => Record<string, any>;
+  /** Renders the config's Liquid templates for one contact/event/run, charging the run's render budget. */
+  render: (facts: Facts, budget?: RenderBudget) => Record<string, any>;
   external: boolean;
   retry: RetryPolicy;
 }
@@ -132,7 +132,7 @@ export function compileFlow(
       config,
       out: outs.get(n.id) ?? new Map(),
       test: predicate(rule),
-      render: kind === 'action' ? (compileTemplates(config) as (f: Facts) => Record<string, any>) : () => config,
+      render: kind === 'action' ? (compileTemplates(config) as CompiledNode['render']) : () => config,
       external: spec?.external ?? n.type.startsWith('plugin:'),
       retry: retryPolicy(config, kind),
     };

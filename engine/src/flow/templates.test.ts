@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CairnError } from '../errors.ts';
-import { checkTemplate, compileTemplates } from './templates.ts';
+import { checkTemplate, compileTemplates, RUN_RENDER_BUDGET, runRenderBudget, STEP_RENDER_BUDGET } from './templates.ts';
 
 const scope = { contact: { email: 'ana@acme.com', properties: { first_name: 'Ana', plan: 'pro' } }, event: { type: 'order.placed', properties: { amount: 42 } }, run: { score: { total: 7 } } };
 
@@ -35,5 +35,23 @@ describe('compileTemplates', () => {
   it('renders synchronously the same way many times (parsed once)', () => {
     const render = compileTemplates('{{ contact.properties.first_name }} / {{ event.type }}');
     for (let i = 0; i < 100; i++) expect(render(scope)).toBe('Ana / order.placed');
+  });
+
+  const heavy = '{% for i in (1..1000) %}{% for j in (1..2500) %}x{% endfor %}{% endfor %}';
+
+  it('fails the step with a budget error when its templates together exceed the step budget', () => {
+    const render = compileTemplates(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`p${i}`, heavy])));
+    expect(() => render(scope)).toThrow(/\/p0: template rendering exceeded its budget: the templates of one step may render for 50 ms/);
+  });
+
+  it('charges the run budget, so many cheap-enough steps of one run stop at the run budget', () => {
+    // Each step prints a 100,000-character property: instant and inside one step's budget, but the run's runs out.
+    const big = { ...scope, contact: { properties: { big: 'x'.repeat(100_000) } } };
+    const render = compileTemplates({ text: '{{ contact.properties.big }}' });
+    const run = runRenderBudget();
+    let steps = 0;
+    expect(() => { for (;;) { render(big, run); steps++; } }).toThrow(/the steps of a run between two waits may render for 200 ms and 4,000,000 characters/);
+    expect(steps).toBeGreaterThan(STEP_RENDER_BUDGET.chars / 100_000);
+    expect(steps).toBeLessThanOrEqual(RUN_RENDER_BUDGET.chars / 100_000);
   });
 });

@@ -34,9 +34,26 @@ export const liquid = new Liquid({
   root: [],
   relativeReference: false,
   parseLimit: 1_000_000,
-  renderLimit: 1_000,
-  memoryLimit: 10_000_000,
+  // Fallbacks only: every render below passes what is left of its step's and run's budget.
+  renderLimit: 50,
+  memoryLimit: 1_000_000,
 });
+
+/**
+ * What rendering may still spend: wall time in milliseconds and Liquid's memory units (characters of output and
+ * of intermediate strings and arrays). A render counts its time and output against it; at zero the step fails.
+ */
+export interface RenderBudget {
+  ms: number;
+  chars: number;
+}
+
+/** All the templates of one step together (the 30 strings of a config share it). */
+export const STEP_RENDER_BUDGET: Readonly<RenderBudget> = { ms: 50, chars: 1_000_000 };
+/** All the steps a run renders between two waits (a `PT0S` delay loop shares it): see docs/flows.md. */
+export const RUN_RENDER_BUDGET: Readonly<RenderBudget> = { ms: 200, chars: 4_000_000 };
+
+export const runRenderBudget = (): RenderBudget => ({ ...RUN_RENDER_BUDGET });
 
 const FILE_TAGS = /\{%-?\s*(include|render|layout)\b/;
 
@@ -58,48 +75,86 @@ export function checkTemplate(source: string): string | undefined {
 
 const firstLine = (s: string): string => s.split('\n')[0];
 
-type Renderer = (scope: TemplateScope) => unknown;
+/** Renders for one scope; `run` is the run's budget, charged with what this step spends (a fresh one if omitted). */
+export type Renderer = (scope: TemplateScope, run?: RenderBudget) => unknown;
+type Inner = (scope: TemplateScope, budget: StepBudget) => unknown;
+
+interface StepBudget extends RenderBudget {
+  /** Which budget runs out first, for the error message. */
+  bound: 'step' | 'run';
+}
 
 /**
  * Compiles every Liquid string inside a JSON value once; the returned function renders them synchronously
  * for one scope and returns the same structure with rendered strings. A value without any template is
  * returned as-is (same reference) on every call. Throws CairnError (step failed) naming the path when a
- * template does not parse or fails to render.
+ * template does not parse, fails to render, or the step's or run's render budget runs out.
  */
 export function compileTemplates(value: unknown): Renderer {
   const render = compileValue(value, '');
-  return render ?? (() => value);
+  if (!render) return () => value;
+  return (scope, run = runRenderBudget()) => {
+    const bound = run.ms < STEP_RENDER_BUDGET.ms || run.chars < STEP_RENDER_BUDGET.chars ? 'run' : 'step';
+    const budget: StepBudget = { ms: Math.min(STEP_RENDER_BUDGET.ms, run.ms), chars: Math.min(STEP_RENDER_BUDGET.chars, run.chars), bound };
+    const start = { ms: budget.ms, chars: budget.chars };
+    try {
+      return render(scope, budget);
+    } finally {
+      run.ms -= start.ms - budget.ms;
+      run.chars -= start.chars - budget.chars;
+    }
+  };
 }
 
 /** Returns undefined when `value` holds no template (so parents can reuse it untouched). */
-function compileValue(value: unknown, at: string): Renderer | undefined {
+function compileValue(value: unknown, at: string): Inner | undefined {
   if (typeof value === 'string') return hasLiquid(value) ? compileString(value, at) : undefined;
   if (Array.isArray(value)) {
     const items = value.map((v, i) => compileValue(v, `${at}/${i}`));
     if (items.every((r) => r === undefined)) return undefined;
-    return (scope) => value.map((v, i) => (items[i] ? items[i](scope) : v));
+    return (scope, budget) => value.map((v, i) => (items[i] ? items[i](scope, budget) : v));
   }
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, v, compileValue(v, `${at}/${k}`)] as const);
     if (entries.every(([, , r]) => r === undefined)) return undefined;
-    return (scope) => {
+    return (scope, budget) => {
       const out: Record<string, unknown> = {};
-      for (const [k, v, r] of entries) out[k] = r ? r(scope) : v;
+      for (const [k, v, r] of entries) out[k] = r ? r(scope, budget) : v;
       return out;
     };
   }
   return undefined;
 }
 
-function compileString(source: string, at: string): Renderer {
+function compileString(source: string, at: string): Inner {
   const problem = checkTemplate(source);
   if (problem) throw new CairnError('CAIRN_ERR_STEP_FAILED', `${at || '/'} ${problem}`);
   const tpl: Template[] = liquid.parse(source);
-  return (scope) => {
+  return (scope, budget) => {
+    if (budget.ms <= 0 || budget.chars <= 0) throw overBudget(at, budget);
+    const started = performance.now();
+    let out: string;
     try {
-      return liquid.renderSync(tpl, scope as unknown as Record<string, unknown>) as string;
+      // Liquid checks the deadline before each block it renders (every loop iteration) and counts memory as it goes.
+      out = liquid.renderSync(tpl, scope as unknown as Record<string, unknown>, { renderLimit: budget.ms, memoryLimit: budget.chars }) as string;
     } catch (err) {
+      if (/limit exceeded/.test((err as Error).message)) throw overBudget(at, budget, err);
       throw new CairnError('CAIRN_ERR_STEP_FAILED', `${at || '/'}: template failed to render: ${firstLine((err as Error).message)}`, { cause: err });
+    } finally {
+      budget.ms -= performance.now() - started;
     }
+    budget.chars -= out.length;
+    if (budget.chars < 0) throw overBudget(at, budget);
+    return out;
   };
+}
+
+function overBudget(at: string, budget: StepBudget, cause?: unknown): CairnError {
+  const b = budget.bound === 'step' ? STEP_RENDER_BUDGET : RUN_RENDER_BUDGET;
+  const what = budget.bound === 'step' ? 'the templates of one step' : 'the steps of a run between two waits';
+  return new CairnError(
+    'CAIRN_ERR_STEP_FAILED',
+    `${at || '/'}: template rendering exceeded its budget: ${what} may render for ${b.ms} ms and ${b.chars.toLocaleString('en-US')} characters (docs/flows.md#templates-liquid)`,
+    { cause },
+  );
 }

@@ -4,7 +4,8 @@ import type { CompiledFlow } from '../flow/compile.ts';
 import type { Json } from './actions.ts';
 import { Effects, processContact, type BatchEnv } from './executor.ts';
 import type { EmittedEvent, NewTask, OwnerRouter } from './in-engine-actions.ts';
-import type { Contact, Run, StoredEvent } from './model.ts';
+import type { ActionResult, Contact, Run, StoredEvent } from './model.ts';
+import { runRenderBudget } from '../flow/templates.ts';
 
 export interface DryRunStep {
   node_id: string;
@@ -78,12 +79,18 @@ export async function dryRun(db: Db, flow: CompiledFlow, input: { contact: Conta
     if (run.state === 'listening' && input.assumeEvents?.includes(run.listenEvent!)) {
       events.push({ id: `assumed-${seq + 1}`, seq: ++seq, contact_id: contact.id, type: run.listenEvent!, properties: {}, occurred_at: now.toISOString() });
     }
-    const actionResults = [];
+    const actionResults: ActionResult[] = [];
     if (run.state === 'calling') {
       const node = flow.nodes.get(run.nodeId!)!;
-      const request = node.render({ contact: contact as unknown as Record<string, unknown>, event: facts.event, run: run.vars }) as Json;
-      actions.push({ node_id: node.id, type: node.type, effect: { would_call: request } });
-      actionResults.push({ runId: run.id, nodeId: node.id, attempt: run.attempt, ok: true, output: { dry_run: true } as Json });
+      const result = { runId: run.id, nodeId: node.id, attempt: run.attempt };
+      try {
+        const request = node.render({ contact: contact as unknown as Record<string, unknown>, event: facts.event, run: run.vars }, (run.renderBudget ??= runRenderBudget())) as Json;
+        actions.push({ node_id: node.id, type: node.type, effect: { would_call: request } });
+        actionResults.push({ ...result, ok: true, output: { dry_run: true } as Json });
+      } catch (err) {
+        if (!(err instanceof CairnError) || err.errorClass !== 'USER') throw err;
+        actionResults.push({ ...result, ok: false, error: { code: err.code, message: err.message, retryable: false } });
+      }
     } else if ((run.state === 'sleeping' || run.state === 'listening') && run.wakeAt && events.length === 0) {
       now = run.wakeAt; // skip ahead to when the engine would wake the run
     }

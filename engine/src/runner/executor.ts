@@ -6,6 +6,7 @@ import type { ActionResult, Contact, Run, StepRecord, StoredEvent } from './mode
 import { StatsDelta } from './stats.ts';
 import { delayUntil, addContactDuration } from './timing.ts';
 import { runInEngineAction, type InEngineDeps } from './in-engine-actions.ts';
+import { runRenderBudget } from '../flow/templates.ts';
 
 /** Work for one contact, loaded (and locked) by the store. */
 export interface ContactWork {
@@ -153,9 +154,21 @@ async function advanceReady(work: ContactWork, env: BatchEnv, upToSeq: number): 
         fail(run, env, undefined, { code: 'CAIRN_ERR_INTERNAL', message: `run took ${MAX_STEPS_PER_PASS} steps without waiting` });
         break;
       }
+      await breathe();
       await step(run, work.contact, env);
     }
   }
+}
+
+/** How long the executor computes before it lets the event loop serve others (health checks, API requests). */
+const SLICE_MS = 20;
+let sliceStart = performance.now();
+
+/** A batch of 1,000 contacts must not hold the event loop for its whole length: yield between steps every slice. */
+async function breathe(): Promise<void> {
+  if (performance.now() - sliceStart < SLICE_MS) return;
+  await new Promise((resolve) => setImmediate(resolve));
+  sliceStart = performance.now();
 }
 
 /** Executes the node the run stands on. */
@@ -208,7 +221,7 @@ async function step(run: Run, contact: Contact, env: BatchEnv): Promise<void> {
         return;
       }
       try {
-        const output = await runInEngineAction(node, node.render(f), { run, contact, env });
+        const output = await runInEngineAction(node, node.render(f, (run.renderBudget ??= runRenderBudget())), { run, contact, env });
         record(run, node, env, 'completed', output);
         run.vars = { ...run.vars, [node.id]: output };
         return follow(run, node, 'default', env);

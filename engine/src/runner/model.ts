@@ -1,5 +1,6 @@
 import type { Contact as ApiContact } from '../crm/contacts.ts';
 import type { Json } from './actions.ts';
+import type { RenderBudget } from '../flow/templates.ts';
 
 export type RunStatus = 'active' | 'waiting' | 'completed' | 'converted' | 'exited' | 'failed' | 'cancelled';
 /**
@@ -32,6 +33,8 @@ export interface Run {
   finishedAt: Date | null;
   /** Set when the executor changed the run, so the store writes it back. */
   dirty?: boolean;
+  /** What Liquid may still spend on this run until it waits (not stored: each batch or dry run starts afresh). */
+  renderBudget?: RenderBudget;
 }
 
 /** A contact as the executor sees it (conditions and templates): the API object plus its workspace. */
