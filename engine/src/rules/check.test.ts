@@ -52,6 +52,23 @@ describe('checkCondition', () => {
     expect(problems[3].message).toMatch(/must be a list for "in"/);
   });
 
+  it('refuses JSONPath filters and script expressions, and params on a fact that takes none', () => {
+    const problems = checkCondition({
+      any: [
+        leaf({ path: '$..[?(@.x)]' }),
+        leaf({ path: "$.properties['?(@.x)']" }),
+        leaf({ path: '$.properties.items[(@.length-1)]' }),
+        leaf({ params: { unit: 'lbs' } }),
+        leaf({ value: { fact: 'event', path: '$.properties.plan', params: {} } }),
+        leaf({ path: "$.properties['utm;source']" }),
+        leaf({ path: '$.properties.items[*].sku' }),
+      ],
+    });
+    expect(problems.map((p) => p.path)).toEqual(['/any/0/path', '/any/1/path', '/any/2/path', '/any/3/params', '/any/4/value/params']);
+    expect(problems[0].message).toMatch(/filter or script expression/);
+    expect(problems[3].message).toMatch(/"contact" fact takes no params/);
+  });
+
   it('refuses a root that is not all/any/not, and absurd nesting or size', () => {
     expect(checkCondition(leaf())[0].message).toMatch(/root is "all", "any" or "not"/);
     let deep: Record<string, unknown> = leaf();

@@ -1,4 +1,5 @@
 import { Rule } from 'json-rules-engine';
+import { CONDITION_FACTS, factList, isConditionFact } from './facts.ts';
 import { checkPath } from './json-path.ts';
 import { BUILTIN_OPERATOR_NAMES, CUSTOM_OPERATOR_NAMES, compileRegex, isKnownOperator } from './operators.ts';
 import { isValidDuration } from '../flow/duration.ts';
@@ -9,7 +10,6 @@ export interface ConditionProblem {
   message: string;
 }
 
-const FACTS = ['contact', 'event', 'run'];
 const BOOLEAN_KEYS = ['all', 'any', 'not'];
 const BOOLEAN_ALLOWED = new Set([...BOOLEAN_KEYS, 'priority', 'name']);
 const LEAF_ALLOWED = new Set(['fact', 'path', 'operator', 'value', 'params', 'priority', 'name']);
@@ -99,9 +99,12 @@ function checkPriority(c: Record<string, unknown>, at: string, out: ConditionPro
   }
 }
 
-function checkFactRef(fact: unknown, path: unknown, at: string, out: ConditionProblem[]): void {
-  if (typeof fact !== 'string' || !FACTS.includes(fact)) {
-    out.push({ path: `${at}/fact`, message: `${show(fact)} is not a fact; use "contact", "event" or "run"` });
+function checkFactRef(c: Record<string, unknown>, at: string, out: ConditionProblem[]): void {
+  const { fact, path } = c;
+  if (!isConditionFact(fact)) {
+    out.push({ path: `${at}/fact`, message: `${show(fact)} is not a fact; use ${factList()}` });
+  } else if (Object.hasOwn(c, 'params') && !CONDITION_FACTS[fact].takesParams) {
+    out.push({ path: `${at}/params`, message: `the "${fact}" fact takes no params (they would be ignored); remove "params"` });
   }
   if (path !== undefined) {
     const problem = checkPath(path);
@@ -116,7 +119,7 @@ function checkLeaf(c: Record<string, unknown>, at: string, out: ConditionProblem
   for (const k of ['fact', 'operator', 'value']) {
     if (!Object.hasOwn(c, k)) out.push({ path: at, message: `needs "${k}" (a condition is { "fact", "path"?, "operator", "value" })` });
   }
-  if (Object.hasOwn(c, 'fact')) checkFactRef(c.fact, c.path, at, out);
+  if (Object.hasOwn(c, 'fact')) checkFactRef(c, at, out);
   checkPriority(c, at, out);
   if (!Object.hasOwn(c, 'operator')) return;
   const op = c.operator;
@@ -133,7 +136,7 @@ function checkLeaf(c: Record<string, unknown>, at: string, out: ConditionProblem
     for (const k of Object.keys(value)) {
       if (!REF_ALLOWED.has(k)) out.push({ path: `${at}/value/${escape(k)}`, message: 'is not allowed in a fact reference { "fact", "path" }' });
     }
-    checkFactRef(value.fact, value.path, `${at}/value`, out);
+    checkFactRef(value, `${at}/value`, out);
     return;
   }
   checkValue(op, value, `${at}/value`, out);

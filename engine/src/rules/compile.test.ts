@@ -1,3 +1,6 @@
+import { realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { Engine } from 'json-rules-engine';
 import { describe, expect, it } from 'vitest';
 import { compileCondition, type ConditionFacts } from './compile.ts';
@@ -32,6 +35,21 @@ function ours(rule: unknown, facts: ConditionFacts): boolean | 'throws' {
   }
 }
 
+/** Paths json-rules-engine reads through jsonpath-plus, where its version and its specials matter (issue 8). */
+const SPECIAL_PATHS = [
+  "$.properties['utm;source']",
+  "$.properties['*']",
+  "$.properties['@type']",
+  "$.properties['a b']",
+  "$.properties['a.b']",
+  "$.properties['plan','country']",
+  '$.properties.interests[::-1]',
+  '$.properties.interests[-1:]',
+  '$.properties.obj',
+  "$.properties['obj']",
+  '$..zip',
+];
+
 /** mulberry32: a small seeded PRNG so every run generates the same cases. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -44,7 +62,7 @@ function prng(seed: number): () => number {
   };
 }
 
-function generators(rand: () => number) {
+function generators(rand: () => number, opts: { specialPaths?: number } = {}) {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const maybe = <T>(p: number, v: () => T): T | undefined => (rand() < p ? v() : undefined);
   const daysAgo = (d: number) => new Date(NOW.getTime() - d * 86_400_000).toISOString();
@@ -65,6 +83,13 @@ function generators(rand: () => number) {
     set('nps', () => Math.floor(rand() * 11));
     set('address', () => (rand() < 0.8 ? { city: pick(['Paris', 'Boston', 'Lyon']), zip: pick(['75001', '02101', null]) } : pick([null, 'n/a', []])));
     set('interests', () => (rand() < 0.8 ? Array.from({ length: Math.floor(rand() * 4) }, () => pick(['golf', 'ski', 'chess', 'US'])) : pick([null, 'golf'])));
+    // Keys with JSONPath specials in them, and values that throw when converted to a primitive.
+    set('utm;source', () => pick(['google', 'news', null]), 0.3);
+    set('*', () => pick(['star', 5]), 0.3);
+    set('@type', () => pick(['Person', 'Org']), 0.3);
+    set('a b', () => pick([1, 'x']), 0.3);
+    set('a.b', () => pick([2, 'y']), 0.3);
+    set('obj', () => pick<unknown>([{ toString: 1 }, [{ toString: 'x' }], { n: 1 }, [60], { valueOf: 5 }]), 0.3);
     return {
       id: `c_${Math.floor(rand() * 1e6)}`,
       email: maybe(0.9, () => `${pick(['ana', 'ben', 'chi'])}@${pick(['acme.com', 'example.org', 'globex.io'])}`) ?? null,
@@ -76,7 +101,7 @@ function generators(rand: () => number) {
   const event = () => (rand() < 0.3 ? null : { type: pick(['lead.created', 'nps.submitted', 'order.placed']), properties: { amount: pick([10, 99.5, 250, '30', null]), score: Math.floor(rand() * 11), plan: pick(['pro', 'free']) } });
   const run = () => (rand() < 0.3 ? {} : { check: { ok: rand() < 0.5, total: Math.floor(rand() * 10) }, count: Math.floor(rand() * 5) });
 
-  const contactPaths = ['$.properties.employees', '$.properties.country', '$.properties.plan', '$.properties.mrr', '$.properties.last_seen_at', '$.properties.company', '$.properties.nps', '$.properties.address.city', '$.properties.address.zip', '$.properties.interests', '$.properties.interests[0]', '$.tags', '$.score', '$.email', '$.properties.missing.deep', "$['properties']['country']", '$.properties.company.length', '$.properties.interests.length', '$.properties.*', '$..city', '$.tags[*]'];
+  const contactPaths = ['$.properties.employees', '$.properties.country', '$.properties.plan', '$.properties.mrr', '$.properties.last_seen_at', '$.properties.company', '$.properties.nps', '$.properties.address.city', '$.properties.address.zip', '$.properties.interests', '$.properties.interests[0]', '$.tags', '$.score', '$.email', '$.properties.missing.deep', "$['properties']['country']", '$.properties.company.length', '$.properties.interests.length', '$.properties.*', '$..city', '$.tags[*]', ...SPECIAL_PATHS];
   const eventPaths = ['$.type', '$.properties.amount', '$.properties.score', '$.properties.plan', '$.properties'];
   const runPaths = ['$.check.ok', '$.check.total', '$.count', '$.missing'];
   const operators = ['equal', 'notEqual', 'in', 'notIn', 'contains', 'doesNotContain', 'lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive', 'startsWith', 'endsWith', 'matches', 'exists', 'notExists', 'isEmpty', 'isNotEmpty', 'withinLast', 'notWithinLast', 'hasTag', 'notHasTag', 'not:equal', 'not:in', 'someFact:equal', 'everyFact:greaterThan', 'someValue:equal', 'swap:contains', 'not:startsWith'];
@@ -108,7 +133,7 @@ function generators(rand: () => number) {
 
   const leaf = (): Record<string, unknown> => {
     const fact = pick(['contact', 'contact', 'contact', 'event', 'run']);
-    const paths = fact === 'contact' ? contactPaths : fact === 'event' ? eventPaths : runPaths;
+    const paths = fact === 'contact' ? (rand() < (opts.specialPaths ?? 0) ? SPECIAL_PATHS : contactPaths) : fact === 'event' ? eventPaths : runPaths;
     const op = pick(operators);
     const c: Record<string, unknown> = { fact, operator: op, value: valueFor(op) };
     if (rand() < 0.95) c.path = pick(paths);
@@ -166,8 +191,50 @@ describe('compileCondition is identical to json-rules-engine 7', () => {
   }, 120_000);
 });
 
+describe('compileCondition is identical to json-rules-engine 7 on special paths and values', () => {
+  it('agrees on 20,000 generated rules (seeded) × 3 contacts, with quoted special keys, unions, slices and unconvertible objects', async () => {
+    const rand = prng(20261126);
+    const gen = generators(rand, { specialPaths: 0.5 });
+    let compared = 0;
+    let threw = 0;
+    for (let r = 0; r < 20_000; r++) {
+      const rule = gen.rule();
+      const engine = referenceEngine(rule);
+      const evaluate = compileCondition(rule, { clock });
+      for (let i = 0; i < 3; i++) {
+        const facts = { contact: gen.contact(), event: gen.event(), run: gen.run() };
+        const expected = await reference(engine, facts);
+        let actual: boolean | 'throws';
+        try {
+          actual = evaluate(facts);
+        } catch {
+          actual = 'throws';
+        }
+        if (actual !== expected) {
+          throw new Error(`mismatch: ours ${String(actual)}, json-rules-engine ${String(expected)}\nrule ${JSON.stringify(rule)}\nfacts ${JSON.stringify(facts)}`);
+        }
+        compared++;
+        if (expected === 'throws') threw++;
+      }
+    }
+    expect(compared).toBe(60_000);
+    expect(threw).toBeGreaterThan(500);
+  }, 300_000);
+});
+
 describe('json-rules-engine semantics, case by case', () => {
-  const contact = { email: 'ana@acme.com', tags: ['vip'], properties: { employees: 60, country: 'US', name: '', list: [1, 2], n: null } };
+  it("reads paths with json-rules-engine's own jsonpath-plus (one package, not a second version)", () => {
+    const ours = createRequire(import.meta.url);
+    const theirs = createRequire(ours.resolve('json-rules-engine'));
+    const dir = (req: NodeJS.Require) => realpathSync(dirname(req.resolve('jsonpath-plus/package.json')));
+    expect(dir(ours)).toBe(dir(theirs));
+  });
+
+  const contact = {
+    email: 'ana@acme.com',
+    tags: ['vip'],
+    properties: { employees: 60, country: 'US', plan: 'pro', name: '', list: [1, 2], n: null, 'utm;source': 'g', obj: { toString: 1 } },
+  };
   const facts: ConditionFacts = { contact, event: null, run: { step: { ok: true } } };
   const cases: [string, unknown, boolean | 'throws'][] = [
     ['missing path with lessThan', { all: [{ fact: 'contact', path: '$.properties.nope', operator: 'lessThan', value: 5 }] }, false],
@@ -192,6 +259,19 @@ describe('json-rules-engine semantics, case by case', () => {
     [
       'a rejection in the same priority group surfaces even after a false',
       { all: [{ fact: 'contact', path: '$.properties.country', operator: 'equal', value: 'FR' }, { fact: 'contact', path: '$.properties.country', operator: 'in', value: 5 }] },
+      'throws',
+    ],
+    ["a quoted key with ';' is jsonpath-plus's, not a plain key", { all: [{ fact: 'contact', path: "$.properties['utm;source']", operator: 'equal', value: 'g' }] }, false],
+    ["a union is not a list in jsonpath-plus 10 (json-rules-engine's)", { all: [{ fact: 'contact', path: "$.properties['plan','country']", operator: 'contains', value: 'pro' }] }, false],
+    ['a comparison on an unconvertible object rejects', { all: [{ fact: 'contact', path: '$.properties.obj', operator: 'lessThan', value: 5 }] }, 'throws'],
+    [
+      "an all's false does not hide a same-priority comparison's rejection",
+      { all: [{ fact: 'contact', path: '$.properties.country', operator: 'equal', value: 'FR' }, { fact: 'contact', path: '$.properties.obj', operator: 'greaterThan', value: 5 }] },
+      'throws',
+    ],
+    [
+      "an any's true does not hide a same-priority rejection of in over a string",
+      { any: [{ fact: 'contact', path: '$.properties.country', operator: 'equal', value: 'US' }, { fact: 'contact', path: '$.properties.obj', operator: 'in', value: 'abc' }] },
       'throws',
     ],
   ];

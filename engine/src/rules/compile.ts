@@ -1,4 +1,5 @@
 import { createSystemClock } from '../clock.ts';
+import { factList, isConditionFact } from './facts.ts';
 import { compilePath, isSimplePath, type PathReader } from './json-path.ts';
 import { createOperatorTable, type Evaluate, type NowSource } from './operators.ts';
 
@@ -20,8 +21,6 @@ export interface CompileConditionOptions {
   clock?: NowSource;
 }
 
-const FACTS = new Set(['contact', 'event', 'run']);
-
 interface Compiled {
   evaluate: (facts: ConditionFacts) => unknown;
   /** Whether evaluating may throw (json-rules-engine would reject): such siblings are never skipped. */
@@ -30,6 +29,8 @@ interface Compiled {
 }
 
 type Raw = Record<string, unknown>;
+
+const COMPARISONS = new Set(['lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive']);
 
 /**
  * Compiles a json-rules-engine condition once into a synchronous function with json-rules-engine 7's exact
@@ -90,40 +91,37 @@ function compileNode(c: unknown, operators: (name: string) => Evaluate | undefin
   return compileLeaf(c, operators, at);
 }
 
-/** `all`/`any` over children, reproducing json-rules-engine's prioritizeAndRun. */
+/**
+ * `all`/`any` over children, reproducing json-rules-engine's prioritizeAndRun: priority sets run in turn and a
+ * decided set stops the next, but inside a set json-rules-engine evaluates every child (Promise.all), so once
+ * the set's answer is known the children that may throw are still evaluated: their throw must surface.
+ */
 function compileGroup(children: Compiled[], op: 'all' | 'any'): Compiled['evaluate'] {
   if (children.length === 0) return () => true;
   if (children.length === 1) return children[0].evaluate;
   const byPriority = new Map<number, Compiled[]>();
   for (const ch of children) byPriority.set(ch.priority, [...(byPriority.get(ch.priority) ?? []), ch]);
-  const ordered = [...byPriority.entries()].sort((a, b) => b[0] - a[0]).map(([, set]) => set);
-  const sets = ordered.map((set) => set.map((ch) => ch.evaluate));
-  const exhaustive = ordered.map((set) => set.some((ch) => ch.mayThrow));
-  const isAll = op === 'all';
+  const sets = [...byPriority.entries()].sort((a, b) => b[0] - a[0]).map(([, set]) => set);
+  // The answer that decides a set: one false decides an `all`, one true an `any`.
+  const decisive = op === 'any';
   return (facts) => {
-    for (let s = 0; s < sets.length; s++) {
-      const set = sets[s];
-      let result = isAll;
-      if (exhaustive[s]) {
-        // json-rules-engine evaluates a whole priority group (Promise.all), so any throw surfaces.
-        const values = set.map((ev) => ev(facts));
-        result = isAll ? values.every((v) => v === true) : values.some((v) => v === true);
-      } else if (isAll) {
-        for (let i = 0; i < set.length && result; i++) result = set[i](facts) === true;
-      } else {
-        for (let i = 0; i < set.length && !result; i++) result = set[i](facts) === true;
+    for (const set of sets) {
+      let decided = false;
+      for (const child of set) {
+        if (!decided) decided = (child.evaluate(facts) === true) === decisive;
+        else if (child.mayThrow) child.evaluate(facts);
       }
-      if (isAll ? !result : result) return result;
+      if (decided) return decisive;
     }
-    return isAll;
+    return !decisive;
   };
 }
 
 type Resolve = (facts: ConditionFacts) => unknown;
 
 function compileFactRead(fact: unknown, path: unknown, at: string): Resolve {
-  if (typeof fact !== 'string' || !FACTS.has(fact)) {
-    throw new TypeError(`${at}/fact: unknown fact ${JSON.stringify(fact)}; use "contact", "event" or "run"`);
+  if (!isConditionFact(fact)) {
+    throw new TypeError(`${at}/fact: unknown fact ${JSON.stringify(fact)}; use ${factList()}`);
   }
   const name = fact as keyof ConditionFacts;
   const getFact = (facts: ConditionFacts): unknown => {
@@ -158,11 +156,16 @@ function compileLeaf(c: Raw, operators: (name: string) => Evaluate | undefined, 
   } else {
     right = () => value;
   }
-  // What can make json-rules-engine reject: `in`/`notIn` indexing a non-array value, a decorated operator
-  // (`someValue`, `swap`: callbacks over either side), a runtime value, a jsonpath-plus path.
-  const literalIndexable = !isRef && (Array.isArray(value) || typeof value === 'string');
+  // What can make json-rules-engine reject: a jsonpath-plus path, a runtime value, a decorated operator
+  // (`someValue`, `swap`: callbacks over either side), `in`/`notIn` over anything but a literal list (a string's
+  // indexOf converts the fact to a string), and the number comparisons, whose validator converts the fact with
+  // parseFloat: both throw on an object like {"toString": 1} (TypeError: Cannot convert object to primitive value).
   const pathFallback = [c.path, isRef ? (value as Raw).path : undefined].some((p) => typeof p === 'string' && p !== '' && !isSimplePath(p));
   const mayThrow =
-    pathFallback || isRef || opName.includes(':') || ((opName === 'in' || opName === 'notIn') && !literalIndexable);
+    pathFallback ||
+    isRef ||
+    opName.includes(':') ||
+    COMPARISONS.has(opName) ||
+    ((opName === 'in' || opName === 'notIn') && !Array.isArray(value));
   return { evaluate: (facts) => evaluate(left(facts), right(facts)), mayThrow, priority: priorityOf(c) };
 }
