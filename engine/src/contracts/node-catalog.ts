@@ -304,7 +304,8 @@ export const coreNodeTypes: readonly NodeTypeSpec[] = [
       default: 'round_robin',
     },
     territory_property: str('Territory property', 'For `territory`: the contact property matched against owner territories, e.g. `country`.'),
-    overwrite: { type: 'boolean', title: 'Overwrite', description: 'Replace an existing owner.', default: false },
+    overwrite: { type: 'boolean', title: 'Overwrite', description: 'Replace an existing owner (the previous owner\'s open lead is released).', default: false },
+    exclude_current_owner: { type: 'boolean', title: 'Exclude current owner', description: 'Pick someone other than the contact\'s current owner (e.g. to reassign a lead not contacted in time).', default: false },
   }, ['pool', 'strategy']),
   action('action.create_task', 'Create task', 'Creates a task for the owner or a named user.', {
     title: str('Title', 'Task title (Liquid allowed).', { maxLength: 500 }),

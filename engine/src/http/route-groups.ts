@@ -11,6 +11,7 @@ import { catalogRoutes } from './catalog.ts';
 import { pluginsRoutes } from './plugins.ts';
 import { testClockRoutes } from './test-clock.ts';
 import { settingsRoutes } from './settings.ts';
+import { tasksRoutes } from './tasks.ts';
 import type { FlowEngine } from '../runner/index.ts';
 import type { NodeTypeResolver } from '../flow/service.ts';
 import type { NodeTypeSpec } from '../contracts/flow.ts';
@@ -57,4 +58,4 @@ export interface RouteGroupOptions {
 export type RouteGroup = FastifyPluginAsync<RouteGroupOptions>;
 
 /** Add your group here (one line) when you add a file under http/. */
-export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes, pluginsRoutes, settingsRoutes];
+export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes, pluginsRoutes, settingsRoutes, tasksRoutes];

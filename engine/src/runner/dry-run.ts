@@ -42,7 +42,7 @@ function previewRouter(db: Db, workspaceId: string): OwnerRouter {
       offsets.set(pool, n + 1);
       const pick = eligible.length ? eligible[(row.rr_cursor + n) % eligible.length]! : null;
       if (!pick) throw new CairnError('CAIRN_ERR_STEP_FAILED', `no available owner in pool "${pool}"`);
-      return { id: pick.id, name: pick.name, email: pick.email };
+      return { id: pick.id, name: pick.name, email: pick.email, reason: strategy === 'round_robin' ? 'rotation' : strategy, detail: 'preview: the pool is not locked and its cursor not moved' };
     },
   };
 }

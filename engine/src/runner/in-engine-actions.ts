@@ -4,12 +4,16 @@ import { newId } from '../db/ids.ts';
 import type { Json } from './actions.ts';
 import type { Contact, Run } from './model.ts';
 import { addContactDuration } from './timing.ts';
+import type { AssignInput } from './owner-router.ts';
 
-export interface AssignedOwner { id: string; name: string; email: string }
+/** Why an owner was chosen, recorded on the step: rotation (round robin), weighted, territory, or the pool's fallback. */
+export type AssignReason = 'rotation' | 'weighted' | 'territory' | 'fallback';
+
+export interface AssignedOwner { id: string; name: string; email: string; reason: AssignReason; detail: string }
 
 /** Picks owners from routing pools; the store's implementation locks each pool once per batch. */
 export interface OwnerRouter {
-  assign(input: { workspaceId: string; pool: string; strategy: 'round_robin' | 'weighted' | 'territory'; territory: string | null }): Promise<AssignedOwner>;
+  assign(input: AssignInput): Promise<AssignedOwner>;
 }
 
 export interface NewTask {
@@ -90,13 +94,17 @@ export async function runInEngineAction(node: CompiledNode, config: Record<strin
       const territory = contact.properties[territoryKey];
       const owner = await env.router.assign({
         workspaceId: run.workspaceId,
+        contactId: contact.id,
         pool: config.pool as string,
         strategy: config.strategy,
         territory: typeof territory === 'string' ? territory : null,
+        excludeOwnerId: config.exclude_current_owner ? contact.owner_id : null,
+        previousOwnerId: contact.owner_id,
       });
+      const previous = contact.owner_id;
       contact.owner_id = owner.id;
       touch(call);
-      return { owner_id: owner.id, owner_name: owner.name, owner_email: owner.email };
+      return { owner_id: owner.id, owner_name: owner.name, owner_email: owner.email, reason: owner.reason, detail: owner.detail, previous_owner_id: previous };
     }
     case 'action.create_task': {
       const assignee = (config.assignee as string | undefined) ?? 'owner';

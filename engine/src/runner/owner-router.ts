@@ -1,6 +1,7 @@
 import type { Tx } from '../db/index.ts';
 import { CairnError } from '../errors.ts';
-import type { AssignedOwner, OwnerRouter } from './in-engine-actions.ts';
+import { newId } from '../db/ids.ts';
+import type { AssignedOwner, AssignReason, OwnerRouter } from './in-engine-actions.ts';
 
 interface OwnerRow {
   id: string;
@@ -33,31 +34,39 @@ const stepFailed = (message: string) => new CairnError('CAIRN_ERR_STEP_FAILED', 
 export class BatchOwnerRouter implements OwnerRouter {
   private readonly pools = new Map<string, PoolState | null>();
   private readonly assignedDelta = new Map<string, number>();
+  /** Contact id → owner assigned in this batch (the last one wins; earlier ones count as reassigned). */
+  private readonly assignments = new Map<string, string>();
+  /** Owners loaded by any pool of this batch, one object each, so in-memory loads agree across pools. */
+  private readonly ownerRows = new Map<string, OwnerRow>();
   /** Time spent acquiring pool locks (waiting for another batch to commit), for the batch's debug log. */
   lockWaitMs = 0;
 
-  constructor(private readonly tx: Tx, private readonly workspaceId: string) {}
+  constructor(private readonly tx: Tx, private readonly workspaceId: string, private readonly now: Date) {}
 
-  async assign(input: { workspaceId: string; pool: string; strategy: 'round_robin' | 'weighted' | 'territory'; territory: string | null }): Promise<AssignedOwner> {
+  async assign(input: AssignInput): Promise<AssignedOwner> {
     const pool = await this.pool(input.pool);
     if (!pool) throw stepFailed(`routing pool "${input.pool}" does not exist: create it with POST /v1/routing-pools`);
-    let eligible = pool.ownerIds.map((id) => pool.owners.get(id)).filter((o): o is OwnerRow => !!o && this.canTake(o));
-    if (input.strategy === 'territory') {
-      const t = input.territory?.toLowerCase();
-      eligible = t ? eligible.filter((o) => o.territories.some((x) => x.toLowerCase() === t)) : [];
-    }
-    let owner: OwnerRow | undefined;
-    if (eligible.length > 0) {
-      const sequence = input.strategy === 'weighted' ? weightedSequence(eligible) : eligible;
-      owner = sequence[pool.cursor % sequence.length];
-      pool.cursor++;
-    } else if (pool.fallbackOwnerId) {
-      owner = pool.owners.get(pool.fallbackOwnerId);
-    }
-    if (!owner) throw stepFailed(`no available owner in pool "${input.pool}" and no fallback owner`);
-    owner.assigned_count++;
-    this.assignedDelta.set(owner.id, (this.assignedDelta.get(owner.id) ?? 0) + 1);
-    return { id: owner.id, name: owner.name, email: owner.email };
+    const choice = chooseOwner(pool, input, (o) => this.canTake(o));
+    if (!choice) throw stepFailed(`no available owner in pool "${input.pool}" and no fallback owner`);
+    if (choice.advance) pool.cursor++;
+    const owner = choice.owner;
+    this.take(owner.id, input.contactId, input.previousOwnerId ?? null);
+    return { id: owner.id, name: owner.name, email: owner.email, reason: choice.reason, detail: choice.detail };
+  }
+
+  /** The contact's earlier assignment in this batch (or its open lead in the database) is released when it moves. */
+  private take(ownerId: string, contactId: string, previousOwnerId: string | null): void {
+    const inBatch = this.assignments.get(contactId);
+    if (inBatch !== undefined) this.bump(inBatch, -1);
+    this.assignments.set(contactId, ownerId);
+    this.bump(ownerId, 1);
+    this.ownerRows.get(ownerId)!.assigned_count++;
+    const previous = this.ownerRows.get(inBatch ?? previousOwnerId ?? '');
+    if (previous) previous.assigned_count = Math.max(0, previous.assigned_count - 1);
+  }
+
+  private bump(ownerId: string, n: number): void {
+    this.assignedDelta.set(ownerId, (this.assignedDelta.get(ownerId) ?? 0) + n);
   }
 
   private canTake(o: OwnerRow): boolean {
@@ -89,7 +98,10 @@ export class BatchOwnerRouter implements OwnerRouter {
       fallbackOwnerId: row.fallback_owner_id,
       cursor: row.rr_cursor,
       startCursor: row.rr_cursor,
-      owners: new Map((owners.rows as OwnerRow[]).map((o) => [o.id, o])),
+      owners: new Map((owners.rows as OwnerRow[]).map((o) => {
+        if (!this.ownerRows.has(o.id)) this.ownerRows.set(o.id, o);
+        return [o.id, this.ownerRows.get(o.id)!];
+      })),
     };
     this.pools.set(key, state);
     return state;
@@ -104,14 +116,70 @@ export class BatchOwnerRouter implements OwnerRouter {
         [moved.map((p) => p.id), moved.map((p) => p.cursor)],
       );
     }
-    if (this.assignedDelta.size > 0) {
+    if (this.assignments.size === 0) return;
+    // The leads that move release their previous owner's capacity (reassigned), then open with the new owner.
+    const released = await this.tx.raw(
+      `UPDATE owner_leads SET released_at = ?, released_reason = 'reassigned'
+        WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND released_at IS NULL RETURNING owner_id`,
+      [this.now, this.workspaceId, [...this.assignments.keys()]],
+    );
+    for (const r of released.rows as { owner_id: string }[]) this.bump(r.owner_id, -1);
+    const contacts = [...this.assignments.keys()];
+    await this.tx.raw(
+      `INSERT INTO owner_leads (workspace_id, id, contact_id, owner_id, assigned_at)
+       SELECT ?, u.id, u.contact_id, u.owner_id, ? FROM unnest(?::uuid[], ?::uuid[], ?::uuid[]) AS u(id, contact_id, owner_id)`,
+      [this.workspaceId, this.now, contacts.map(() => newId(this.now.getTime())), contacts, contacts.map((c) => this.assignments.get(c)!)],
+    );
+    const deltas = [...this.assignedDelta].filter(([, n]) => n !== 0);
+    if (deltas.length > 0) {
       await this.tx.raw(
-        `UPDATE owners o SET assigned_count = o.assigned_count + u.n FROM unnest(?::uuid[], ?::int[]) AS u(id, n)
+        `UPDATE owners o SET assigned_count = greatest(0, o.assigned_count + u.n) FROM unnest(?::uuid[], ?::int[]) AS u(id, n)
           WHERE o.id = u.id AND o.workspace_id = ?`,
-        [[...this.assignedDelta.keys()], [...this.assignedDelta.values()], this.workspaceId],
+        [deltas.map(([id]) => id), deltas.map(([, n]) => n), this.workspaceId],
       );
     }
   }
+}
+
+export interface AssignInput {
+  workspaceId: string;
+  contactId: string;
+  pool: string;
+  strategy: 'round_robin' | 'weighted' | 'territory';
+  territory: string | null;
+  /** Skip this owner (e.g. the current one, to hand an uncontacted lead to someone else). */
+  excludeOwnerId?: string | null;
+  /** The contact's owner before this assignment: its open lead is released (reassigned). */
+  previousOwnerId?: string | null;
+}
+
+interface Choice { owner: OwnerRow; reason: AssignReason; detail: string; advance: boolean }
+
+/**
+ * Who gets the lead and why. Unavailable owners, owners at capacity and the excluded owner are skipped; with none
+ * eligible (or none in the territory) the pool's fallback owner takes it, whatever its load.
+ */
+function chooseOwner(pool: PoolState, input: AssignInput, canTake: (o: OwnerRow) => boolean): Choice | null {
+  const members = pool.ownerIds.map((id) => pool.owners.get(id)).filter((o): o is OwnerRow => !!o && o.id !== input.excludeOwnerId);
+  let eligible = members.filter(canTake);
+  const skipped = members.length - eligible.length;
+  let territoryNote = '';
+  if (input.strategy === 'territory') {
+    const t = input.territory?.toLowerCase();
+    eligible = t ? eligible.filter((o) => o.territories.some((x) => x.toLowerCase() === t)) : [];
+    territoryNote = t ? ` covering territory "${input.territory}"` : ' (the contact has no territory)';
+  }
+  if (eligible.length > 0) {
+    const sequence = input.strategy === 'weighted' ? weightedSequence(eligible) : eligible;
+    const owner = sequence[pool.cursor % sequence.length]!;
+    const reason: AssignReason = input.strategy === 'round_robin' ? 'rotation' : input.strategy;
+    const how = input.strategy === 'weighted' ? `weighted rotation (weight ${owner.weight})` : input.strategy === 'territory' ? `rotation among owners${territoryNote}` : 'rotation';
+    return { owner, reason, detail: `${how}: ${eligible.length} eligible of ${pool.ownerIds.length} in pool "${pool.key}"`, advance: true };
+  }
+  const fallback = pool.fallbackOwnerId ? pool.owners.get(pool.fallbackOwnerId) : undefined;
+  if (!fallback) return null;
+  const why = input.strategy === 'territory' && skipped < members.length ? `no available owner${territoryNote}` : `no available owner (${skipped} unavailable, at capacity or excluded)`;
+  return { owner: fallback, reason: 'fallback', detail: `${why} in pool "${pool.key}": fallback owner`, advance: false };
 }
 
 /** Smooth weighted round robin (nginx's): weights 5,1,1 give a,a,b,a,c,a,a — spread out, not bunched. */

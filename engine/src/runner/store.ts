@@ -112,7 +112,7 @@ export async function processBatch(tx: Tx, workspaceId: string, requests: Contac
 
   const triggers = new Map((triggerEvents.rows as StoredEvent[]).map((e) => [e.id, e]));
   const effects = new Effects();
-  const router = new BatchOwnerRouter(tx, workspaceId);
+  const router = new BatchOwnerRouter(tx, workspaceId, deps.now);
   const newTasks: NewTask[] = [];
   const emitted: EmittedEvent[] = [];
   const env = {
