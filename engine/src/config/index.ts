@@ -26,11 +26,24 @@ export interface Config {
     wallTimeMs: number;
     /** Let plugin fetch reach loopback/private addresses. For tests and local development only. */
     allowPrivateHosts: boolean;
+    /** Plugin fetches running at once across the engine (more wait their turn). */
+    fetchConcurrency: number;
+    /** Response bytes all plugin fetches together may hold in memory at once, in MiB. */
+    fetchBufferMb: number;
   };
   webhooks: {
     /** Let action.webhook call loopback/private addresses (never link-local or the database). Tests and local development only. */
     allowPrivateHosts: boolean;
   };
+  email: {
+    /** Let action.send_email connect to an SMTP server on a loopback/private address (never link-local or the database). */
+    allowPrivateHosts: boolean;
+  };
+  /**
+   * Fastify's `trustProxy`: which proxies' X-Forwarded-For/-Proto to believe (client IP for rate limits, https for
+   * the session cookie's Secure flag). false (default), true (any), a hop count, or addresses/CIDRs.
+   */
+  trustProxy: boolean | number | readonly string[];
 }
 
 const schema = {
@@ -52,7 +65,11 @@ const schema = {
     CAIRN_SANDBOX_CPU_MS: { type: 'integer', minimum: 1, default: 1000 },
     CAIRN_SANDBOX_WALL_MS: { type: 'integer', minimum: 1, default: 10000 },
     CAIRN_SANDBOX_ALLOW_PRIVATE_HOSTS: { type: 'boolean', default: false },
+    CAIRN_SANDBOX_FETCH_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 32 },
+    CAIRN_SANDBOX_FETCH_BUFFER_MB: { type: 'integer', minimum: 1, maximum: 4096, default: 64 },
     CAIRN_WEBHOOK_ALLOW_PRIVATE_HOSTS: { type: 'boolean', default: false },
+    CAIRN_SMTP_ALLOW_PRIVATE_HOSTS: { type: 'boolean', default: false },
+    CAIRN_TRUST_PROXY: { type: 'string', pattern: '^(true|false|\\d{1,2}|[0-9a-fA-F.:/]+(,\\s*[0-9a-fA-F.:/]+)*)$', default: 'false' },
   },
 } as const;
 
@@ -61,6 +78,12 @@ const validate = ajv.compile(schema);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+function trustProxyOf(value: string): Config['trustProxy'] {
+  if (value === 'true' || value === 'false') return value === 'true';
+  if (/^\d+$/.test(value)) return Number(value);
+  return Object.freeze(value.split(',').map((s) => s.trim()));
 }
 
 /** Raw environment → defaults → validation → one frozen object. `env` is a parameter so tests can pass their own. */
@@ -92,7 +115,11 @@ export function compileConfig(env: Record<string, string | undefined> = process.
       cpuTimeMs: r.CAIRN_SANDBOX_CPU_MS,
       wallTimeMs: r.CAIRN_SANDBOX_WALL_MS,
       allowPrivateHosts: r.CAIRN_SANDBOX_ALLOW_PRIVATE_HOSTS,
+      fetchConcurrency: r.CAIRN_SANDBOX_FETCH_CONCURRENCY,
+      fetchBufferMb: r.CAIRN_SANDBOX_FETCH_BUFFER_MB,
     }),
     webhooks: Object.freeze({ allowPrivateHosts: r.CAIRN_WEBHOOK_ALLOW_PRIVATE_HOSTS }),
+    email: Object.freeze({ allowPrivateHosts: r.CAIRN_SMTP_ALLOW_PRIVATE_HOSTS }),
+    trustProxy: trustProxyOf(r.CAIRN_TRUST_PROXY),
   });
 }

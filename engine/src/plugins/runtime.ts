@@ -41,6 +41,7 @@ export function createPluginRuntime(ctx: EngineContext, opts: { secretKey?: Buff
     storeFor: (ref) => createPluginStore(ctx.db, ctx.clock, ref.workspaceId, ref.pluginId),
     fetch: {
       allowPrivate: ctx.config.sandbox.allowPrivateHosts,
+      perEngine: { maxConcurrent: ctx.config.sandbox.fetchConcurrency, maxInFlightBytes: ctx.config.sandbox.fetchBufferMb * 1024 * 1024 },
       ...opts.fetch,
       deniedTargets: [...databaseTargets(ctx.databaseUrl), ...(opts.fetch?.deniedTargets ?? [])],
     },

@@ -1,5 +1,5 @@
 import {
-  PluginIsolate, type ActionCall, type HostServices, type PluginStoreBackend, type SandboxLimits, type SandboxResult,
+  DEFAULT_CALL_FETCH_CAPS, DEFAULT_ENGINE_FETCH_CAPS, FetchBudget, PluginIsolate, type ActionCall, type FetchCaps, type HostServices, type PluginStoreBackend, type SandboxLimits, type SandboxResult,
 } from '@cairn/plugin-sdk/host';
 import type { JsonValue, TriggerEvent, TriggerRequest } from '@cairn/plugin-sdk';
 import type { Logger } from '../logger.ts';
@@ -28,6 +28,10 @@ export interface SandboxFetchOptions {
   timeoutMs?: number;
   maxResponseBytes?: number;
   maxRedirects?: number;
+  /** One call's fetches: how many run at once and how many response bytes they hold together. */
+  perCall?: FetchCaps;
+  /** Every fetch of every isolate of this host together. */
+  perEngine?: FetchCaps;
 }
 
 export interface SandboxHostOptions {
@@ -45,7 +49,7 @@ export interface SandboxHost {
   runTrigger(ref: PluginRef, key: string, request: TriggerRequest, secrets: Record<string, string>): Promise<SandboxResult<TriggerEvent[]>>;
   /** Loads (or returns the warm) isolate; exposed for cold-start measurement and pre-warming. */
   warm(ref: PluginRef): Promise<PluginIsolate>;
-  stats(): { isolates: number; loads: number };
+  stats(): { isolates: number; loads: number; fetches: { active: number; waiting: number; bytes: number } };
   close(): Promise<void>;
 }
 
@@ -59,6 +63,7 @@ export function createSandboxHost(opts: SandboxHostOptions): SandboxHost {
   let loads = 0;
   let closed = false;
   const f = opts.fetch ?? {};
+  const fetchBudget = new FetchBudget(f.perEngine ?? DEFAULT_ENGINE_FETCH_CAPS, 'engine');
 
   const servicesFor = (ref: PluginRef): HostServices => {
     const log = opts.logger.child({ workspaceId: ref.workspaceId, pluginId: ref.pluginId, pluginVersion: ref.version });
@@ -73,6 +78,8 @@ export function createSandboxHost(opts: SandboxHostOptions): SandboxHost {
         timeoutMs: f.timeoutMs ?? 10_000,
         maxResponseBytes: f.maxResponseBytes ?? 5 * 1024 * 1024,
         maxRedirects: f.maxRedirects ?? 5,
+        perCall: f.perCall ?? DEFAULT_CALL_FETCH_CAPS,
+        engine: fetchBudget,
       },
     };
   };
@@ -152,7 +159,7 @@ export function createSandboxHost(opts: SandboxHostOptions): SandboxHost {
       }
       return iso.runTrigger(key, request, secrets);
     },
-    stats: () => ({ isolates: pool.size, loads }),
+    stats: () => ({ isolates: pool.size, loads, fetches: fetchBudget.stats() }),
     async close() {
       closed = true;
       const all = [...pool.values()];

@@ -9,6 +9,9 @@ export const BOOTSTRAP_SOURCE = String.raw`
   'use strict';
   const host = globalThis.__cairn_host;
   delete globalThis.__cairn_host;
+  // WebAssembly memory is allocated outside the V8 heap that isolated-vm's memory limit counts: one
+  // new WebAssembly.Memory({ initial: 8192 }) holds 512 MiB of the engine's RSS. Plugins get no WebAssembly.
+  delete globalThis.WebAssembly;
   const freeze = (v) => {
     if (v && typeof v === 'object' && !Object.isFrozen(v)) { Object.freeze(v); for (const k of Object.keys(v)) freeze(v[k]); }
     return v;

@@ -15,4 +15,6 @@ export type {
   LogLevel,
 } from './plugin-isolate.ts';
 export { guardedFetch, isPrivateAddress, FetchError } from './net-guard.ts';
-export type { FetchPolicy, FetchRequest, FetchResult } from './net-guard.ts';
+export { FetchBudget, DEFAULT_CALL_FETCH_CAPS, DEFAULT_ENGINE_FETCH_CAPS } from './fetch-budget.ts';
+export type { FetchCaps } from './fetch-budget.ts';
+export type { FetchPolicy, FetchRequest, FetchResult, ByteMeter } from './net-guard.ts';

@@ -69,15 +69,48 @@ const linkLocal = new BlockList();
 linkLocal.addSubnet('169.254.0.0', 16, 'ipv4');
 linkLocal.addSubnet('fe80::', 10, 'ipv6');
 
+// IPv6 ranges that carry an IPv4 address in their last 32 bits: `::ffff:0:0/96` (IPv4-mapped, e.g.
+// `::ffff:127.0.0.1`, which URL parsing turns into `::ffff:7f00:1`) and `::/96` (the deprecated IPv4-compatible
+// form, e.g. `::7f00:1`). Both reach the IPv4 address on a dual-stack host, so they are judged by it.
+const compatible = new BlockList();
+compatible.addSubnet('::', 96, 'ipv6');
+const mapped = new BlockList();
+mapped.addSubnet('::ffff:0:0', 96, 'ipv6');
+
+/** The eight 16-bit groups of an IPv6 address (a dotted IPv4 tail included). */
+function groupsOf(address: string): number[] {
+  let s = address;
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (dotted) {
+    const [w, x, y, z] = dotted.slice(1).map(Number) as [number, number, number, number];
+    s = `${s.slice(0, dotted.index)}${((w << 8) | x).toString(16)}:${((y << 8) | z).toString(16)}`;
+  }
+  const [head, tail] = s.includes('::') ? s.split('::') as [string, string] : [s, null];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const fill = tail === null ? [] : new Array<string>(8 - h.length - t.length).fill('0');
+  return [...h, ...fill, ...t].map((g) => parseInt(g, 16));
+}
+
+/** The IPv4 address an IPv4-mapped or IPv4-compatible IPv6 address reaches; null for any other address. */
+function embeddedV4(address: string): string | null {
+  if (isIP(address) !== 6 || address.includes('%') || !(mapped.check(address, 'ipv6') || compatible.check(address, 'ipv6'))) return null;
+  const g = groupsOf(address);
+  return `${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`;
+}
+
 function isLinkLocal(address: string): boolean {
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address;
+  const v4 = embeddedV4(address) ?? address;
   return isIP(v4) === 4 ? linkLocal.check(v4, 'ipv4') : linkLocal.check(address, 'ipv6');
 }
 
-/** Loopback, private (RFC 1918, ULA), link-local, CGNAT, multicast, reserved; IPv4-mapped IPv6 is unwrapped. */
+/**
+ * Loopback, private (RFC 1918, ULA), link-local, CGNAT, multicast, reserved. IPv4-mapped addresses are judged
+ * by the IPv4 address inside; the IPv4-compatible range `::/96` is refused whole (deprecated, never legitimate).
+ */
 export function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return blocked.check(mapped[1]!, 'ipv4');
+  const v4 = embeddedV4(address);
+  if (v4 !== null) return compatible.check(address, 'ipv6') || blocked.check(v4, 'ipv4');
   const family = isIP(address);
   if (family === 0) return true;
   return blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
@@ -122,8 +155,14 @@ async function resolveChecked(u: URL, policy: FetchPolicy): Promise<{ address: s
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
+/**
+ * Counts response bytes as they arrive (before they are buffered); returns an error to fail the fetch when the
+ * caller's budget is spent. See fetch-budget.ts.
+ */
+export type ByteMeter = (bytes: number) => FetchError | null;
+
 /** One checked request per hop; returns the final response read in full (up to the size cap). */
-export async function guardedFetch(url: string, req: FetchRequest, policy: FetchPolicy, signal?: AbortSignal): Promise<FetchResult> {
+export async function guardedFetch(url: string, req: FetchRequest, policy: FetchPolicy, signal?: AbortSignal, meter?: ByteMeter): Promise<FetchResult> {
   const deadline = AbortSignal.timeout(policy.timeoutMs);
   const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
   let current = url;
@@ -141,7 +180,7 @@ export async function guardedFetch(url: string, req: FetchRequest, policy: Fetch
       throw new FetchError('FETCH_HOST_NOT_ALLOWED', `fetch to ${u.host} refused: not in the plugin's allowedHosts (${policy.allowedHosts.join(', ') || 'none'})${hop ? ` (redirect hop ${hop})` : ''}`);
     }
     const target = await resolveChecked(u, policy);
-    const res = await request(u, target, { method, headers: req.headers, body }, policy.maxResponseBytes, abort);
+    const res = await request(u, target, { method, headers: req.headers, body }, policy.maxResponseBytes, abort, meter);
     if (REDIRECTS.has(res.status) && res.headers.location) {
       if (hop >= policy.maxRedirects) throw new FetchError('FETCH_TOO_MANY_REDIRECTS', `more than ${policy.maxRedirects} redirects from ${url}`);
       current = new URL(res.headers.location, u).href;
@@ -161,6 +200,7 @@ function request(
   req: FetchRequest,
   maxBytes: number,
   signal: AbortSignal,
+  meter: ByteMeter | undefined,
 ): Promise<Omit<FetchResult, 'url'>> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(abortError(signal, u));
@@ -188,9 +228,10 @@ function request(
         let size = 0;
         res.on('data', (c: Buffer) => {
           size += c.length;
-          if (size > maxBytes) {
+          const refused = size > maxBytes ? tooLarge(u, maxBytes) : meter?.(c.length);
+          if (refused) {
             res.destroy();
-            reject(tooLarge(u, maxBytes));
+            reject(refused);
           } else chunks.push(c);
         });
         res.on('end', () => {

@@ -3,6 +3,7 @@ import type { JsonValue } from '../schema.ts';
 import type { TriggerEvent, TriggerRequest } from '../context.ts';
 import type { PluginErrorShape } from '../errors.ts';
 import { BOOTSTRAP_SOURCE } from './bootstrap.ts';
+import { DEFAULT_CALL_FETCH_CAPS, FetchBudget, type FetchCaps } from './fetch-budget.ts';
 import { FetchError, guardedFetch, type FetchPolicy } from './net-guard.ts';
 
 /**
@@ -64,7 +65,13 @@ export interface HostServices {
    * (`host:port`) are added to the allowed hosts AND exempt from the private-address check: the explicit
    * override that lets tests reach a local receiver without opening every private address.
    */
-  fetch: Omit<FetchPolicy, 'allowedHosts'> & { testHosts?: readonly string[] };
+  fetch: Omit<FetchPolicy, 'allowedHosts'> & {
+    testHosts?: readonly string[];
+    /** Caps of one call's fetches (default: 4 at once, 16 MiB of responses in flight). */
+    perCall?: Readonly<FetchCaps>;
+    /** Shared by every isolate of the engine, so all plugin fetches together stay within its caps. */
+    engine?: FetchBudget;
+  };
 }
 
 export interface ActionCall {
@@ -93,6 +100,9 @@ interface ActiveCall {
   meta: Record<string, unknown>;
   logLines: number;
   fetches: AbortController;
+  fetchBudget: FetchBudget;
+  /** Credential values of the call, replaced in its log lines. */
+  secrets: string[];
 }
 
 export class PluginIsolate {
@@ -166,12 +176,12 @@ export class PluginIsolate {
 
   runAction(key: string, call: ActionCall): Promise<SandboxResult<JsonValue>> {
     const input = JSON.stringify({ props: call.props, secrets: call.secrets, contact: call.contact, idempotencyKey: call.idempotencyKey });
-    return this.invoke(`action ${key}`, call.meta ?? {}, call.signal, (callId) => [this.runActionRef, [callId, key, input]]);
+    return this.invoke(`action ${key}`, call.meta ?? {}, call.secrets, call.signal, (callId) => [this.runActionRef, [callId, key, input]]);
   }
 
   async runTrigger(key: string, request: TriggerRequest, secrets: Record<string, string>, meta: Record<string, unknown> = {}): Promise<SandboxResult<TriggerEvent[]>> {
     const input = JSON.stringify({ request, secrets });
-    const r = await this.invoke(`trigger ${key}`, meta, undefined, () => [this.runTriggerRef, [key, input]]);
+    const r = await this.invoke(`trigger ${key}`, meta, secrets, undefined, () => [this.runTriggerRef, [key, input]]);
     if (r.ok && !Array.isArray(r.value)) {
       return { ok: false, error: { code: 'PLUGIN_BAD_TRIGGER_RESULT', message: `trigger ${key} of ${this.label} must return a list of events`, retryable: false } };
     }
@@ -189,12 +199,20 @@ export class PluginIsolate {
   private async invoke(
     what: string,
     meta: Record<string, unknown>,
+    secrets: Record<string, string>,
     signal: AbortSignal | undefined,
     target: (callId: string) => [ivm.Reference<(...a: unknown[]) => Promise<string>>, unknown[]],
   ): Promise<SandboxResult<JsonValue>> {
     if (!this.healthy) return this.limitResult(what, this.disposeReason === 'disposed' || !this.disposeReason ? null : this.disposeReason);
     const callId = String(this.nextCallId++);
-    const active: ActiveCall = { meta, logLines: 0, fetches: new AbortController() };
+    const active: ActiveCall = {
+      meta,
+      logLines: 0,
+      fetches: new AbortController(),
+      fetchBudget: new FetchBudget(this.services.fetch.perCall ?? DEFAULT_CALL_FETCH_CAPS, 'call'),
+      // Longest first, so a secret that contains another is replaced whole.
+      secrets: Object.values(secrets).filter((v) => typeof v === 'string' && v.length >= 4).sort((a, b) => b.length - a.length),
+    };
     this.calls.set(callId, active);
     this.cpuStarts.set(callId, this.isolate.cpuTime);
     this.startWatchdog();
@@ -304,6 +322,7 @@ export class PluginIsolate {
       const args = JSON.parse(argsText) as Record<string, unknown>;
       const call = typeof args.callId === 'string' ? this.calls.get(args.callId) : undefined;
       if (!call) throw new FetchError('HOST_CALL_ENDED', 'this call has already ended; ctx cannot be used after run() returns');
+      if (op === 'fetch') return await this.fetchOp(args, call);
       return JSON.stringify({ value: await this.hostOp(op, args, call) });
     } catch (err) {
       const e = err as { code?: unknown; message?: unknown; retryable?: unknown };
@@ -314,8 +333,6 @@ export class PluginIsolate {
 
   private async hostOp(op: string, args: Record<string, unknown>, call: ActiveCall): Promise<JsonValue> {
     switch (op) {
-      case 'fetch':
-        return this.fetchOp(args, call) as unknown as Promise<JsonValue>;
       case 'store.get':
         return { value: (await this.services.store.get(storeKey(args.key))) ?? null };
       case 'store.set': {
@@ -331,7 +348,8 @@ export class PluginIsolate {
         if (++call.logLines > MAX_LOG_LINES_PER_CALL) return null;
         const level = (['debug', 'info', 'warn', 'error'] as const).find((l) => l === args.level) ?? 'info';
         const fields = args.fields && typeof args.fields === 'object' && !Array.isArray(args.fields) ? (args.fields as Record<string, JsonValue>) : null;
-        this.services.log(level, String(args.message).slice(0, MAX_LOG_CHARS), fields, call.meta);
+        const message = redact(String(args.message).slice(0, MAX_LOG_CHARS), call.secrets);
+        this.services.log(level, message, fields && (redactJson(fields, call.secrets) as Record<string, JsonValue>), call.meta);
         return null;
       }
       default:
@@ -339,7 +357,43 @@ export class PluginIsolate {
     }
   }
 
-  private async fetchOp(args: Record<string, unknown>, call: ActiveCall) {
+  /**
+   * Runs one `ctx.http.fetch` within the call's and the engine's fetch caps (fetch-budget.ts) and returns the
+   * answer as the JSON text handed to the isolate: the response bytes stay counted until then.
+   */
+  private async fetchOp(args: Record<string, unknown>, call: ActiveCall): Promise<string> {
+    const engine = this.services.fetch.engine;
+    const signal = call.fetches.signal;
+    await call.fetchBudget.acquire(signal);
+    try {
+      await engine?.acquire(signal);
+    } catch (err) {
+      call.fetchBudget.release();
+      throw err;
+    }
+    let held = 0;
+    const meter = (n: number) => {
+      const refused = call.fetchBudget.take(n);
+      if (refused) return refused;
+      const busy = engine?.take(n) ?? null;
+      if (busy) {
+        call.fetchBudget.give(n);
+        return busy;
+      }
+      held += n;
+      return null;
+    };
+    try {
+      return JSON.stringify({ value: await this.fetchChecked(args, call, meter) });
+    } finally {
+      call.fetchBudget.give(held);
+      engine?.give(held);
+      call.fetchBudget.release();
+      engine?.release();
+    }
+  }
+
+  private async fetchChecked(args: Record<string, unknown>, call: ActiveCall, meter: (n: number) => FetchError | null) {
     const method = String(args.method ?? 'GET').toUpperCase();
     if (!['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'].includes(method)) throw new FetchError('FETCH_BAD_METHOD', `method ${method} is not supported`);
     const headers: Record<string, string> = {};
@@ -357,8 +411,28 @@ export class PluginIsolate {
       { method, headers, body },
       { ...policy, timeoutMs, allowedHosts: [...this.manifest.allowedHosts, ...testHosts], privateHosts: [...policy.privateHosts, ...testHosts] },
       call.fetches.signal,
+      meter,
     );
   }
+}
+
+const REDACTED = '[redacted]';
+
+function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
+  return out;
+}
+
+/** A copy of `value` with every credential value replaced in its strings (keys included). */
+function redactJson(value: unknown, secrets: readonly string[]): unknown {
+  if (secrets.length === 0) return value;
+  if (typeof value === 'string') return redact(value, secrets);
+  if (Array.isArray(value)) return value.map((v) => redactJson(v, secrets));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k, secrets), redactJson(v, secrets)]));
+  }
+  return value;
 }
 
 function storeKey(key: unknown): string {
