@@ -10,6 +10,8 @@ export interface Config {
   dataDir: string;
   port: number;
   host: string;
+  /** Base URL people reach this engine at: unsubscribe, preference and tracking links in email point here. */
+  publicUrl: string;
   /** 32-byte key (base64 or hex) for AES-256-GCM credentials; null → generated and kept under `dataDir`. */
   secretKey: string | null;
   clock: 'system' | 'manual';
@@ -54,6 +56,7 @@ const schema = {
     CAIRN_DATA_DIR: { type: 'string', minLength: 1, default: '.cairn' },
     PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
     HOST: { type: 'string', minLength: 1, default: '127.0.0.1' },
+    CAIRN_PUBLIC_URL: { type: 'string', pattern: '^https?://[^\\s]+$' },
     CAIRN_SECRET_KEY: { type: 'string', minLength: 32 },
     CAIRN_CLOCK: { enum: ['system', 'manual'], default: 'system' },
     CAIRN_WORKERS: { type: 'boolean', default: true },
@@ -103,6 +106,7 @@ export function compileConfig(env: Record<string, string | undefined> = process.
     dataDir: r.CAIRN_DATA_DIR,
     port: r.PORT,
     host: r.HOST,
+    publicUrl: ((r.CAIRN_PUBLIC_URL as string | undefined) ?? `http://${r.HOST as string}:${r.PORT as number}`).replace(/\/+$/, ''),
     secretKey: (r.CAIRN_SECRET_KEY as string | undefined) ?? null,
     clock: r.CAIRN_CLOCK,
     workers: r.CAIRN_WORKERS,

@@ -69,6 +69,22 @@ export const flowDocumentSchema: JsonSchema = {
             properties: { event: eventType, rule: condition },
           },
         },
+        quiet_hours: {
+          title: 'Quiet hours',
+          description: 'Overrides the workspace quiet hours for this flow\'s emails, on the contact\'s clock: `{ "start": "21:00", "end": "08:00" }`, or null for none. Absent: the workspace setting.',
+          anyOf: [
+            { type: 'null' },
+            {
+              type: 'object',
+              additionalProperties: false,
+              required: ['start', 'end'],
+              properties: {
+                start: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', title: 'From', description: '24-hour "HH:MM"' },
+                end: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', title: 'Until', description: '24-hour "HH:MM"' },
+              },
+            },
+          ],
+        },
       },
     },
     nodes: {

@@ -47,6 +47,8 @@ export interface FlowSettings {
   reentry: Reentry;
   goal?: { event?: string; rule?: Condition } | null;
   exit_on?: { event: string; rule?: Condition }[];
+  /** This flow's emails' quiet hours (contact's clock); null: none; absent: the workspace's. */
+  quiet_hours?: { start: string; end: string } | null;
 }
 
 export interface FlowDocument {

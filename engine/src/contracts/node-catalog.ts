@@ -313,12 +313,12 @@ export const coreNodeTypes: readonly NodeTypeSpec[] = [
     assignee: str('Assignee', '`owner` (the contact owner) or a user email.', { default: 'owner' }),
     due_in: duration('Due in', 'Optional: the task is due this long after creation.'),
   }, ['title']),
-  action('action.send_email', 'Send email', 'Sends an email through the workspace SMTP settings (Liquid-templated), honouring suppression, quiet hours and frequency caps. Give `html`, `text` or both.', {
+  action('action.send_email', 'Send email', 'Sends an email through the workspace SMTP settings (or into the development outbox when none are set), Liquid-templated, honouring suppression, quiet hours and frequency caps. Give `html`, `text` or both.', {
     subject: str('Subject', 'Liquid allowed, e.g. `Hi {{ contact.properties.first_name }}`.', { maxLength: 500 }),
     html: { type: 'string', title: 'HTML body', description: 'Liquid allowed.', maxLength: 200_000, [CAIRN_WIDGET]: 'liquid' },
     text: { type: 'string', title: 'Text body', description: 'Liquid allowed.', maxLength: 200_000, [CAIRN_WIDGET]: 'liquid' },
     from: str('From', 'Optional: overrides the workspace sender.'),
-    category: str('Category', 'Optional: for frequency caps and unsubscribe preferences, e.g. `marketing`.', { maxLength: 64 }),
+    category: str('Category', 'For frequency caps and unsubscribe preferences; default `marketing`. `transactional` ignores quiet hours, caps and unsubscribes.', { maxLength: 64 }),
   }, ['subject'], true),
   action('action.webhook', 'Webhook', 'HTTP request with a signed body and an `Idempotency-Key` header.', {
     url: str('URL', 'http(s) URL (Liquid allowed).', { maxLength: 2000, examples: ['https://example.com/hooks/cairn'] }),

@@ -54,6 +54,8 @@ export interface CompiledFlow {
   readsTriggerEvent: boolean;
   /** Whether open runs react to the contact's later events (goal, exit_on, wait_for_event). */
   listensToEvents: boolean;
+  /** The flow's quiet hours for email; null: none; undefined: the workspace's. */
+  quietHours?: { start: string; end: string } | null;
 }
 
 const ajv = new Ajv({ useDefaults: true, strict: false, allErrors: false });
@@ -160,5 +162,6 @@ export function compileFlow(
     nodes,
     readsTriggerEvent,
     listensToEvents,
+    quietHours: doc.settings.quiet_hours,
   };
 }

@@ -12,6 +12,7 @@ import { pluginsRoutes } from './plugins.ts';
 import { testClockRoutes } from './test-clock.ts';
 import { settingsRoutes } from './settings.ts';
 import { tasksRoutes } from './tasks.ts';
+import { emailRoutes } from './email.ts';
 import type { FlowEngine } from '../runner/index.ts';
 import type { NodeTypeResolver } from '../flow/service.ts';
 import type { NodeTypeSpec } from '../contracts/flow.ts';
@@ -58,4 +59,4 @@ export interface RouteGroupOptions {
 export type RouteGroup = FastifyPluginAsync<RouteGroupOptions>;
 
 /** Add your group here (one line) when you add a file under http/. */
-export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes, pluginsRoutes, settingsRoutes, tasksRoutes];
+export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes, pluginsRoutes, settingsRoutes, tasksRoutes, emailRoutes];

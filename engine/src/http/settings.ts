@@ -1,9 +1,14 @@
 import { loadSecretKey } from '../config/secret-key.ts';
-import { describeEmailSettings, putEmailSettings } from '../channels/email.ts';
+import { deleteEmailSettings, describeEmailSettings, putEmailSettings, sendTestEmail } from '../channels/email.ts';
+import { emailPolicySchema, loadEmailPolicy, putEmailPolicy, type EmailPolicy } from '../channels/email-policy.ts';
+import { isValidDuration } from '../flow/duration.ts';
 import { invalid } from '../errors.ts';
 import type { RouteGroup } from './route-groups.ts';
 
-/** Workspace settings (admin): the SMTP server action.send_email uses. The SMTP URL is write-only. */
+/**
+ * Workspace settings (admin): the SMTP server action.send_email uses (the SMTP URL is write-only; without one,
+ * mail goes to the development outbox) and the sending policy — quiet hours, frequency caps, tracking.
+ */
 export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
   const secret = loadSecretKey(ctx.config);
 
@@ -24,5 +29,27 @@ export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
     }
     await putEmailSettings(ctx.db, secret, request.auth!.workspaceId, body, ctx.clock.now());
     return describeEmailSettings(ctx.db, request.auth!.workspaceId);
+  });
+
+  app.delete('/settings/email', { config: { area: 'workspace' } }, async (request) => {
+    await deleteEmailSettings(ctx.db, request.auth!.workspaceId);
+    return describeEmailSettings(ctx.db, request.auth!.workspaceId);
+  });
+
+  app.post('/settings/email/test', {
+    config: { area: 'workspace' },
+    schema: { body: { type: 'object', additionalProperties: false, required: ['to'], properties: { to: { type: 'string', format: 'email', maxLength: 320 } } } },
+  }, async (request) => sendTestEmail(ctx.db, secret, request.auth!.workspaceId, (request.body as { to: string }).to, ctx.clock.now()));
+
+  app.get('/settings/email-policy', { config: { area: 'workspace' } }, async (request) => loadEmailPolicy(ctx.db, request.auth!.workspaceId));
+
+  app.put('/settings/email-policy', { config: { area: 'workspace' }, schema: { body: emailPolicySchema } }, async (request) => {
+    const body = request.body as Partial<EmailPolicy>;
+    (body.frequency_caps ?? []).forEach((cap, i) => {
+      if (!isValidDuration(cap.within)) {
+        throw invalid(`frequency_caps[${i}].within must be an ISO 8601 duration such as "P7D"`, [{ path: `/frequency_caps/${i}/within`, message: 'not an ISO 8601 duration' }]);
+      }
+    });
+    return putEmailPolicy(ctx.db, request.auth!.workspaceId, body, ctx.clock.now());
   });
 };

@@ -24,7 +24,18 @@ export interface ActionInput {
  * its result is recorded before the run moves on. Throw a CairnError (retryable or not) to fail the step.
  */
 export interface ExternalAction {
-  run(input: ActionInput): Promise<{ output: Json }>;
+  run(input: ActionInput): Promise<ActionOutcome>;
+}
+
+/**
+ * What an external action reports. `skipped`: it decided not to act (e.g. a capped or suppressed email); the step
+ * is recorded as skipped with the output and the flow continues. `deferUntil`: not now — the step is recorded as
+ * deferred and the run sleeps on this node until then (durably, like any delay), then runs the action again.
+ */
+export interface ActionOutcome {
+  output: Json;
+  skipped?: boolean;
+  deferUntil?: Date;
 }
 
 /** Resolves a node type (`action.webhook`, `plugin:<id>/<key>`) to its implementation for one flow version. */

@@ -136,9 +136,13 @@ function applyActionResult(run: Run, result: ActionResult, env: BatchEnv): void 
   if (run.state !== 'calling' || run.nodeId !== result.nodeId || run.attempt !== result.attempt) return;
   const node = flowOf(run, env).nodes.get(result.nodeId)!;
   leaveWaiting(run, node, env);
-  if (result.ok) {
+  if (result.ok && result.deferUntil) {
+    // Same attempt, same idempotency key: when the timer fires the action runs again as if for the first time.
+    record(run, node, env, 'deferred', (result.output ?? null) as Json);
+    startWaiting(run, node, env, 'sleeping', new Date(result.deferUntil));
+  } else if (result.ok) {
     const output = (result.output ?? null) as Json;
-    record(run, node, env, 'completed', output);
+    record(run, node, env, result.skipped ? 'skipped' : 'completed', output);
     run.vars = { ...run.vars, [node.id]: output };
     follow(run, node, 'default', env);
   } else {
@@ -275,7 +279,8 @@ function record(run: Run, node: CompiledNode, env: BatchEnv, status: StepRecord[
     output,
     error,
   });
-  if (status === 'completed') env.effects.stats.node(run.workspaceId, run.flowId, run.version, node.id, 'completed');
+  // A skipped step (capped or suppressed email) still passes the contact on: it counts as done for the node.
+  if (status === 'completed' || status === 'skipped') env.effects.stats.node(run.workspaceId, run.flowId, run.version, node.id, 'completed');
 }
 
 function follow(run: Run, node: CompiledNode, handle: string, env: BatchEnv): void {

@@ -54,7 +54,7 @@ export function createActionRunner(deps: {
       const action = deps.builtins[node.type] ?? (await deps.registry?.resolve(node.type, { workspaceId: job.w, pluginPins: flow.pluginPins }));
       if (!action) throw new CairnError('CAIRN_ERR_STEP_FAILED', `no implementation for node type ${node.type} (is the plugin installed and enabled?)`);
       const config = node.render({ contact: contact as unknown as Record<string, unknown>, event, run: row.vars });
-      const { output } = await action.run({
+      const outcome = await action.run({
         workspaceId: job.w,
         flowId: row.flow_id,
         version: row.version,
@@ -68,7 +68,11 @@ export function createActionRunner(deps: {
         vars: row.vars,
         signal: AbortSignal.timeout(deps.wallTimeMs),
       });
-      result = { runId: job.r, nodeId: job.n, attempt: job.a, ok: true, output };
+      result = {
+        runId: job.r, nodeId: job.n, attempt: job.a, ok: true, output: outcome.output,
+        ...(outcome.skipped ? { skipped: true } : {}),
+        ...(outcome.deferUntil ? { deferUntil: outcome.deferUntil.toISOString() } : {}),
+      };
       log.info({ durationMs: Date.now() - started, attempt: job.a }, 'action completed');
     } catch (err) {
       const e = err instanceof CairnError ? err : null;

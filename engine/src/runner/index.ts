@@ -71,7 +71,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
     clock: ctx.clock,
     flows,
     builtins: {
-      'action.send_email': createEmailAction({ db: ctx.db, secret: loadSecretKey(ctx.config) }),
+      'action.send_email': createEmailAction({ db: ctx.db, secret: loadSecretKey(ctx.config), now: () => ctx.clock.now(), flows, publicUrl: ctx.config.publicUrl }),
       'action.webhook': createWebhookAction({
         secret: loadSecretKey(ctx.config),
         now: () => ctx.clock.now(),

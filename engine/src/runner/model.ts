@@ -52,7 +52,7 @@ export interface StoredEvent {
 export interface StepRecord {
   runId: string;
   nodeId: string;
-  status: 'completed' | 'failed' | 'skipped';
+  status: 'completed' | 'failed' | 'skipped' | 'deferred';
   attempt: number;
   startedAt: Date;
   finishedAt: Date;
@@ -67,5 +67,9 @@ export interface ActionResult {
   attempt: number;
   ok: boolean;
   output?: Json;
+  /** The action chose not to act; the flow continues. */
+  skipped?: boolean;
+  /** ISO time: run the action again then (the run sleeps on its node until). */
+  deferUntil?: string;
   error?: { code: string; message: string; retryable: boolean };
 }

@@ -34,12 +34,12 @@ describe('action.send_email through the workspace SMTP server', () => {
       ],
       edges: [{ id: 'e1', source: 'start', target: 'mail' }],
     });
-    // Without settings the step fails with a message that says what to do.
+    // Without settings the message goes to the development outbox (engine/test/email/outbox.test.ts), not to SMTP.
     await h.call('POST', '/v1/events', { type: 'signed_up', contact: { email: 'early@example.com' }, properties: { plan: 'pro' } });
     await h.engine.drain();
     const early = (await h.call('GET', `/v1/runs?flow_id=${flowId}`)).body.items[0];
-    expect(early.status).toBe('failed');
-    expect(early.error.message).toMatch(/PUT \/v1\/settings\/email/);
+    expect(early.status).toBe('completed');
+    expect(mails).toHaveLength(0);
 
     const put = await h.call('PUT', '/v1/settings/email', { smtp_url: `smtp://cairn:s3cret-pw@127.0.0.1:${port}`, from: 'Acme <hello@acme.test>' });
     expect(put.status).toBe(200);
@@ -54,14 +54,15 @@ describe('action.send_email through the workspace SMTP server', () => {
     await h.engine.drain();
     expect(mails).toHaveLength(1);
     expect(mails[0]!.subject).toBe('Welcome, Ada');
-    expect(mails[0]!.text?.trim()).toBe('Plan: team');
+    expect(mails[0]!.text).toMatch(/^Plan: team\n\n--\nUnsubscribe or change your email preferences: http:\/\/\S+\/v1\/email\/preferences\//);
     expect(mails[0]!.from?.value[0]).toMatchObject({ name: 'Acme', address: 'hello@acme.test' });
     expect((mails[0]!.to as { text: string }).text).toBe('ada@example.com');
     expect(String(mails[0]!.headers.get('x-cairn-idempotency-key'))).toMatch(/^[0-9a-f-]{36}:mail$/);
     const runs = (await h.call('GET', `/v1/runs?flow_id=${flowId}&status=completed`)).body.items as { id: string }[];
-    expect(runs).toHaveLength(2);
+    expect(runs).toHaveLength(3);
     const steps = await Promise.all(runs.map(async (r) => (await h.call('GET', `/v1/runs/${r.id}`)).body.steps.find((s: { node_id: string }) => s.node_id === 'mail').output));
     expect(steps).toContainEqual(expect.objectContaining({ suppressed: true }));
+    expect(steps).toContainEqual(expect.objectContaining({ to: 'early@example.com', transport: 'outbox' }));
     expect(steps).toContainEqual(expect.objectContaining({ to: 'ada@example.com', accepted: true }));
   });
 });

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+import { loadSecretKey } from '../config/secret-key.ts';
+import { linkKey, verifyLink, escapeHtml } from '../channels/email-links.ts';
+import { ALL, receivedCategories, setUnsubscribed, suppress, unsubscribedCategories } from '../channels/email-suppression.ts';
+import { DEFAULT_CATEGORY } from '../channels/email-policy.ts';
+import { ingestEvents } from '../crm/events.ts';
+import { withTx } from '../db/index.ts';
+import { invalid, notFound } from '../errors.ts';
+import { isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
+import type { RouteGroup } from './route-groups.ts';
+
+const tokenParams = { type: 'object', required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: 8000 } } } as const;
+const badLink = () => invalid('this link is not valid: it was altered or is not a link from this Cairn', [{ path: '/token', message: 'signature does not match' }]);
+
+// A transparent 1×1 GIF.
+const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+interface OutboxRow {
+  id: string; run_id: string; node_id: string; contact_id: string; category: string; to_address: string; from_address: string;
+  subject: string; html: string | null; text: string | null; headers: Record<string, string>; sent_at: Date;
+}
+const outboxItem = (r: OutboxRow) => ({
+  id: r.id, run_id: r.run_id, node_id: r.node_id, contact_id: r.contact_id, category: r.category, to: r.to_address, from: r.from_address,
+  subject: r.subject, html: r.html, text: r.text, headers: r.headers, sent_at: r.sent_at.toISOString(),
+});
+
+/**
+ * Email beyond sending: the development outbox (admin API), the bounce webhook, and the public, signed links a
+ * message carries — one-click unsubscribe, the preference page, the open pixel and click redirects. A link whose
+ * signature does not match is a 400: nothing is recorded and nobody is redirected.
+ */
+export const emailRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) => {
+  const key = linkKey(loadSecretKey(ctx.config));
+  const record = async (workspaceId: string, contactId: string, type: string, properties: Record<string, string>, idempotencyKey?: string) => {
+    await withTx(ctx.db, (tx) => ingestEvents(tx, workspaceId, [{ type, contact: {}, contactId, properties, idempotency_key: idempotencyKey, source: 'email' }], { onEventsIngested }, { now: ctx.clock.now() }));
+  };
+
+  // Mail clients post `List-Unsubscribe=One-Click` form-encoded (RFC 8058); the preference page posts its form.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    const form: Record<string, string[]> = {};
+    for (const [k, v] of new URLSearchParams(body as string)) (form[k] ??= []).push(v);
+    done(null, form);
+  });
+
+  app.get('/outbox', {
+    config: { area: 'workspace' },
+    schema: { tags: ['email'], summary: 'Messages kept in the development outbox (no SMTP configured), newest first', querystring: { type: 'object', properties: { ...pageQuery, contact_id: { type: 'string' } } } },
+  }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const q = request.query as { limit: number; cursor?: string; contact_id?: string };
+    const after = parseCursor(q.cursor, isIdCursor);
+    const rows = await ctx.db('email_messages')
+      .where({ workspace_id: workspaceId, transport: 'outbox' })
+      .modify((b) => {
+        if (after) b.where('id', '<', after);
+        if (q.contact_id) b.where('contact_id', requireUuid(q.contact_id, 'contact'));
+      })
+      .orderBy('id', 'desc').limit(q.limit + 1)
+      .select<OutboxRow[]>('id', 'run_id', 'node_id', 'contact_id', 'category', 'to_address', 'from_address', 'subject', 'html', 'text', 'headers', 'sent_at');
+    return page(rows, q.limit, (r) => r.id, outboxItem);
+  });
+
+  app.get('/outbox/:id', { config: { area: 'workspace' }, schema: { tags: ['email'], params: { type: 'object', properties: { id: { type: 'string' } } } } }, async (request) => {
+    const id = requireUuid((request.params as { id: string }).id, 'outbox message');
+    const row = await ctx.db('email_messages').where({ workspace_id: request.auth!.workspaceId, id, transport: 'outbox' }).first<OutboxRow | undefined>();
+    if (!row) throw notFound('outbox message');
+    return outboxItem(row);
+  });
+
+  app.post('/email/bounces', {
+    config: { area: 'events' },
+    schema: {
+      tags: ['email'], summary: 'Report a bounce or complaint from your mail provider; hard bounces and complaints suppress the contact',
+      body: {
+        type: 'object', additionalProperties: false, required: ['email', 'type'],
+        properties: {
+          email: { type: 'string', format: 'email', maxLength: 320 },
+          type: { enum: ['hard', 'soft', 'complaint'] },
+          reason: { type: 'string', maxLength: 2000 },
+        },
+      },
+    },
+  }, async (request, reply) => {
+    const { workspaceId } = request.auth!;
+    const body = request.body as { email: string; type: 'hard' | 'soft' | 'complaint'; reason?: string };
+    const contact = await ctx.db('contacts').where({ workspace_id: workspaceId }).whereRaw('lower(email) = lower(?)', [body.email]).first<{ id: string } | undefined>('id');
+    if (!contact) throw invalid(`no contact has the email ${body.email}`, [{ path: '/email', message: 'no contact with this email' }]);
+    const now = ctx.clock.now();
+    if (body.type !== 'soft') await suppress(ctx.db, workspaceId, contact.id, ALL, body.type === 'hard' ? 'bounced' : 'complained', now);
+    await record(workspaceId, contact.id, body.type === 'complaint' ? 'email.complained' : 'email.bounced', { type: body.type, ...(body.reason ? { reason: body.reason } : {}) });
+    return reply.code(202).send({ contact_id: contact.id, suppressed: body.type !== 'soft' });
+  });
+
+  // ---- public, signed links ---------------------------------------------------------------------------------
+
+  app.post('/email/unsubscribe/:token', { config: { public: true }, schema: { tags: ['email'], summary: 'One-click unsubscribe (RFC 8058)', params: tokenParams } }, async (request, reply) => {
+    const claim = verifyLink(key, (request.params as { token: string }).token, 'u');
+    if (!claim) throw badLink();
+    await setUnsubscribed(ctx.db, claim.w, claim.c, [ALL], ctx.clock.now());
+    await record(claim.w, claim.c, 'email.unsubscribed', { category: ALL });
+    return reply.code(200).type('text/plain; charset=utf-8').send('You are unsubscribed.');
+  });
+
+  // A GET of the List-Unsubscribe URL (a person clicking it, or a link scanner) never unsubscribes: it shows the page.
+  app.get('/email/unsubscribe/:token', { config: { public: true }, schema: { tags: ['email'], params: tokenParams } }, async (request, reply) => {
+    const claim = verifyLink(key, (request.params as { token: string }).token, 'u');
+    if (!claim) throw badLink();
+    return preferencePage(reply, claim, false);
+  });
+
+  app.get('/email/preferences/:token', { config: { public: true }, schema: { tags: ['email'], summary: 'Hosted email preference page', params: tokenParams } }, async (request, reply) => {
+    const claim = verifyLink(key, (request.params as { token: string }).token, 'u');
+    if (!claim) throw badLink();
+    return preferencePage(reply, claim, false);
+  });
+
+  app.post('/email/preferences/:token', { config: { public: true }, schema: { tags: ['email'], params: tokenParams } }, async (request, reply) => {
+    const claim = verifyLink(key, (request.params as { token: string }).token, 'u');
+    if (!claim) throw badLink();
+    const form = (request.body ?? {}) as Record<string, string[] | undefined>;
+    if (typeof form !== 'object' || Array.isArray(form)) throw invalid('expected a form', [{ path: '', message: 'not a form' }]);
+    const known = await categoriesOf(claim.w, claim.c);
+    const keep = new Set((form.subscribed ?? []).filter((c) => known.includes(c)));
+    const off = form.all?.includes('off') ? [ALL] : known.filter((c) => !keep.has(c));
+    await setUnsubscribed(ctx.db, claim.w, claim.c, off, ctx.clock.now());
+    await record(claim.w, claim.c, 'email.preferences_changed', { unsubscribed: off.join(',') });
+    return preferencePage(reply, claim, true);
+  });
+
+  app.get('/email/open/:token', { config: { public: true }, schema: { tags: ['email'], params: tokenParams } }, async (request, reply) => {
+    const claim = verifyLink(key, (request.params as { token: string }).token.replace(/\.gif$/, ''), 'o');
+    if (!claim) throw badLink();
+    // The first open of a message counts; reloads are the same open.
+    await record(claim.w, claim.c, 'email.opened', { run_id: claim.r, node_id: claim.n }, `email.opened:${claim.r}:${claim.n}`);
+    return reply.header('cache-control', 'no-store').type('image/gif').send(PIXEL);
+  });
+
+  app.get('/email/click/:token', { config: { public: true }, schema: { tags: ['email'], params: tokenParams } }, async (request, reply) => {
+    const claim = verifyLink(key, (request.params as { token: string }).token, 'c');
+    // Only a URL signed into the message at send time is ever a redirect target (no open redirect).
+    if (!claim || !/^https?:\/\//i.test(claim.u)) throw badLink();
+    const linkId = createHash('sha256').update(claim.u).digest('hex').slice(0, 16);
+    await record(claim.w, claim.c, 'email.clicked', { run_id: claim.r, node_id: claim.n, url: claim.u }, `email.clicked:${claim.r}:${claim.n}:${linkId}`);
+    return reply.header('cache-control', 'no-store').redirect(claim.u, 302);
+  });
+
+  async function categoriesOf(workspaceId: string, contactId: string): Promise<string[]> {
+    return [...new Set([DEFAULT_CATEGORY, ...(await receivedCategories(ctx.db, workspaceId, contactId))])].sort();
+  }
+
+  async function preferencePage(reply: FastifyReply, claim: { w: string; c: string }, saved: boolean) {
+    const [categories, off] = await Promise.all([categoriesOf(claim.w, claim.c), unsubscribedCategories(ctx.db, claim.w, claim.c)]);
+    const all = off.includes(ALL);
+    const boxes = categories.map((c) => `<label><input type="checkbox" name="subscribed" value="${escapeHtml(c)}"${!all && !off.includes(c) ? ' checked' : ''}> ${escapeHtml(c)}</label><br>`).join('\n');
+    const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>Email preferences</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem">
+<h1>Email preferences</h1>
+${saved ? '<p role="status"><strong>Saved.</strong></p>' : ''}
+<p>${all ? 'You are unsubscribed from all email except messages about your account.' : 'Choose what you want to receive.'}</p>
+<form method="post">
+${boxes}
+<p><button type="submit">Save preferences</button></p>
+</form>
+<form method="post"><input type="hidden" name="all" value="off"><button type="submit">Unsubscribe from all</button></form>
+</body></html>`;
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+  }
+};
