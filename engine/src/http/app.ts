@@ -52,7 +52,8 @@ export async function createApp(ctx: EngineContext, opts: AppOptions = {}): Prom
     onConstructorPoisoning: 'error',
     // One line per request would dominate the ingestion hot path; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
-    routerOptions: { ignoreTrailingSlash: true },
+    // Signed email links (unsubscribe, tracking) carry their claim in the path: longer than the default 100.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
   });
   registerJsonParser(app);
   app.setValidatorCompiler(validatorCompiler);
