@@ -1,6 +1,5 @@
 import type { EngineContext } from '../context.ts';
 import { withTx } from '../db/index.ts';
-import { CairnError } from '../errors.ts';
 import { GroupCommit } from '../group-commit.ts';
 import type { OnEventsIngested } from './event-hooks.ts';
 import { ingestEvents, type EventInput, type IngestResult } from './events.ts';
@@ -10,7 +9,8 @@ type Outcome = { ok: true; result: IngestResult } | { ok: false; error: unknown 
 /**
  * Single events posted concurrently are ingested together: one transaction (and one WAL flush) for all the
  * requests that arrived while the previous one committed, instead of one each. If the shared transaction fails
- * because of one request's data (a 4xx), each request is retried alone so only that one gets the error.
+ * for any reason (one request's data, or a bug that one event's data reaches), each request is retried alone so
+ * only the request that causes it gets the error; the others are accepted.
  */
 export function createIngestBatcher(ctx: EngineContext, hooks: { onEventsIngested?: OnEventsIngested }) {
   const ingestAlone = async (workspaceId: string, item: EventInput): Promise<Outcome> => {
@@ -27,8 +27,7 @@ export function createIngestBatcher(ctx: EngineContext, hooks: { onEventsIngeste
       try {
         const results = await withTx(ctx.db, (tx) => ingestEvents(tx, workspaceId, items, hooks, { now: ctx.clock.now(), pathOf: () => '' }));
         return results.map((result) => ({ ok: true as const, result }));
-      } catch (err) {
-        if (!(err instanceof CairnError) || err.errorClass !== 'USER') throw err;
+      } catch {
         const outcomes: Outcome[] = [];
         for (const item of items) outcomes.push(await ingestAlone(workspaceId, item));
         return outcomes;

@@ -55,7 +55,16 @@ export async function dryRun(db: Db, flow: CompiledFlow, input: { contact: Conta
   const facts = { contact: input.contact as unknown as Record<string, unknown>, event: { id: input.event.id, type: input.event.type, properties: input.event.properties, occurred_at: input.event.occurred_at }, run: {} };
   const empty: DryRunResult = { triggered: false, status: 'not_triggered', path: [], steps: [], actions: [], contact: input.contact as unknown as Json };
   if (flow.trigger.type === 'trigger.event' && flow.trigger.config.event !== input.event.type) return empty;
-  if (flow.trigger.test && !flow.trigger.test(facts, input.now)) return empty;
+  if (flow.trigger.test) {
+    try {
+      if (!flow.trigger.test(facts, input.now)) return empty;
+    } catch (err) {
+      // As at ingestion, a `when` that fails on this contact starts no run: shown as the trigger's failed step.
+      const error = { code: 'CAIRN_ERR_STEP_FAILED', message: `the trigger's "when" condition failed: ${(err as Error)?.message ?? String(err)}` };
+      const step: DryRunStep = { node_id: flow.trigger.id, type: flow.trigger.type, status: 'failed', output: null, error, at: input.now.toISOString() };
+      return { ...empty, status: 'trigger_failed', path: [flow.trigger.id], steps: [step] };
+    }
+  }
 
   let now = input.now;
   const run: Run = {

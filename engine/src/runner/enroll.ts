@@ -2,8 +2,10 @@ import type { Tx } from '../db/index.ts';
 import { newId } from '../db/ids.ts';
 import type { IngestedEvent, OnEventsIngested } from '../crm/event-hooks.ts';
 import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
 import type { FlowCache } from './flow-cache.ts';
-import { CONTACTS_TASK, statsShard } from './store.ts';
+import { StatsDelta } from './stats.ts';
+import { CONTACTS_TASK, statsShard, writeStats } from './store.ts';
 
 interface NewRun {
   id: string;
@@ -20,8 +22,9 @@ interface NewRun {
  * job for every contact that now has work (new runs, or open runs that may react to the events). Re-entry rules
  * are enforced by unique indexes, so 20 identical events arriving at once still start the right number of runs.
  */
-export function createEnrollment(deps: { flows: FlowCache; clock: Clock }): OnEventsIngested {
+export function createEnrollment(deps: { flows: FlowCache; clock: Clock; logger: Logger }): OnEventsIngested {
   return async (tx, workspaceId, events) => {
+    const failed = new TriggerFailures();
     if (events.length === 0) return;
     const types = [...new Set(events.map((e) => e.type))];
     const { rows: triggers } = await tx.raw(
@@ -42,7 +45,15 @@ export function createEnrollment(deps: { flows: FlowCache; clock: Clock }): OnEv
           const flow = deps.flows.get(t.flow_id, t.version)!;
           if (flow.trigger.test) {
             const facts = { contact: contactFacts.get(ev.contactId) ?? {}, event: { id: ev.id, type: ev.type, properties: ev.properties, occurred_at: ev.occurredAt.toISOString() }, run: {} };
-            if (!flow.trigger.test(facts, now)) continue;
+            try {
+              if (!flow.trigger.test(facts, now)) continue;
+            } catch (err) {
+              // One flow's `when` failing on this event (e.g. json-rules-engine rejecting a comparison) must not
+              // fail the event, nor the other events committed with it: that flow skips it, and the failure is
+              // counted on its trigger node and logged.
+              failed.add(flow, ev, err);
+              continue;
+            }
           }
           candidates.push({
             id: newId(now.getTime()),
@@ -58,7 +69,34 @@ export function createEnrollment(deps: { flows: FlowCache; clock: Clock }): OnEv
       candidates = await applyNeverReentry(tx, workspaceId, candidates, (c) => deps.flows.get(c.flowId, c.version)!.reentry === 'never');
     }
     await insertRunsAndEnqueue(tx, workspaceId, candidates, events, now);
+    if (!failed.stats.empty) {
+      await writeStats(tx, failed.stats);
+      failed.log(deps.logger, workspaceId);
+    }
   };
+}
+
+/** Trigger conditions that threw during one ingestion: counted as `failed` on the trigger node, logged per flow. */
+class TriggerFailures {
+  readonly stats = new StatsDelta();
+  private readonly byFlow = new Map<string, { flowId: string; version: number; nodeId: string; count: number; eventId: string; message: string }>();
+
+  add(flow: { flowId: string; version: number; workspaceId: string; trigger: { id: string } }, ev: IngestedEvent, err: unknown): void {
+    this.stats.node(flow.workspaceId, flow.flowId, flow.version, flow.trigger.id, 'failed');
+    const key = `${flow.flowId}:${flow.version}`;
+    const seen = this.byFlow.get(key);
+    if (seen) seen.count++;
+    else this.byFlow.set(key, { flowId: flow.flowId, version: flow.version, nodeId: flow.trigger.id, count: 1, eventId: ev.id, message: (err as Error)?.message ?? String(err) });
+  }
+
+  log(logger: Logger, workspaceId: string): void {
+    for (const f of this.byFlow.values()) {
+      logger.warn(
+        { workspaceId, flowId: f.flowId, version: f.version, nodeId: f.nodeId, events: f.count, eventId: f.eventId, err: f.message },
+        'trigger condition failed; the flow skipped these events (they are stored)',
+      );
+    }
+  }
 }
 
 /** Only when some triggered flow has a `when` condition: that condition may look at the contact. */

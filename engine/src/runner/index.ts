@@ -39,8 +39,8 @@ export interface FlowEngineOptions {
 
 export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {}): FlowEngine {
   const flows = new FlowCache();
-  const onEventsIngested = createEnrollment({ flows, clock: ctx.clock });
   const log = ctx.logger.child({ component: 'runner' });
+  const onEventsIngested = createEnrollment({ flows, clock: ctx.clock, logger: log });
 
   const batcher = new GroupCommit<ContactRequest>(
     async (workspaceId, requests) => {
