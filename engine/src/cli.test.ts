@@ -9,7 +9,7 @@ import { cliEnv, runCli } from '../test/cli-process.ts';
 import { authenticateApiKey } from './auth/api-keys.ts';
 import { verifyPassword } from './auth/passwords.ts';
 import { findUserByEmail } from './auth/users.ts';
-import { createSystemClock } from './clock.ts';
+import { createSystemClock } from './time/clock.ts';
 import { compileConfig } from './config/index.ts';
 import { getWorkspaceBySlug } from './crm/workspaces.ts';
 import { adminQuery, quoteIdent, withDatabase } from './db/admin.ts';

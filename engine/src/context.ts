@@ -1,7 +1,7 @@
 import type { Config } from './config/index.ts';
 import type { Db } from './db/index.ts';
 import type { Logger } from './logger.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from './time/clock.ts';
 
 /** What every adapter (HTTP routes, queue tasks, CLI commands) is handed: compiled once, passed explicitly. */
 export interface EngineContext {

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/index.ts';
-import { loadSecretKey } from './config/secret-key.ts';
-import { createManualClock, createSystemClock } from './clock.ts';
+import { loadSecretKey } from './secrets/key.ts';
+import { createManualClock, createSystemClock } from './time/clock.ts';
 import type { EngineContext } from './context.ts';
 import { createDb } from './db/index.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.ts';

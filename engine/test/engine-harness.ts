@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { compileConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/logger.ts';
-import { createManualClock, createSystemClock, type Clock } from '../src/clock.ts';
+import { createManualClock, createSystemClock, type Clock } from '../src/time/clock.ts';
 import type { EngineContext } from '../src/context.ts';
 import { createApp } from '../src/http/app.ts';
 import { createFlowEngine, type FlowEngine } from '../src/runner/index.ts';

@@ -4,7 +4,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin, type BuiltPlugin } from '@cairn/plugin-sdk/build';
 import { createApiKey } from '../src/auth/api-keys.ts';
-import { createSystemClock } from '../src/clock.ts';
+import { createSystemClock } from '../src/time/clock.ts';
 import { compileConfig } from '../src/config/index.ts';
 import type { EngineContext } from '../src/context.ts';
 import { createWorkspace } from '../src/crm/workspaces.ts';

@@ -1,6 +1,6 @@
 import { DateTime, Duration } from 'luxon';
 import type { Db } from '../db/index.ts';
-import { parseTimeOfDay } from '../flow/duration.ts';
+import { parseTimeOfDay } from '../time/duration.ts';
 
 /** A daily window, on the contact's wall clock, in which no email is sent. `start` > `end` spans midnight. */
 export interface QuietHours {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createApiKey } from '../auth/api-keys.ts';
 import { isRole, ROLES, type Role } from '../auth/roles.ts';
 import { createUser } from '../auth/users.ts';
-import { createSystemClock } from '../clock.ts';
+import { createSystemClock } from '../time/clock.ts';
 import type { Config } from '../config/index.ts';
 import type { EngineContext } from '../context.ts';
 import { createWorkspace, getWorkspaceBySlug } from '../crm/workspaces.ts';

@@ -4,7 +4,7 @@ import type { Condition, FlowDocument, Reentry, NodeTypeSpec } from '../contract
 import { coreNodeType } from './node-types.ts';
 import { compileCondition } from '../rules/index.ts';
 import { compileTemplates, type RenderBudget } from './templates.ts';
-import { durationMs } from './duration.ts';
+import { durationMs } from '../time/duration.ts';
 
 /** Facts a condition or template sees. `run` holds the outputs of the run's earlier steps, by node id. */
 export interface Facts {

@@ -2,7 +2,7 @@ import { CronExpressionParser } from 'cron-parser';
 import type { JsonSchema, NodeTypeSpec } from '../contracts/flow.ts';
 import { CAIRN_WIDGET } from '../contracts/node-catalog.ts';
 import { checkCondition } from '../rules/check.ts';
-import { isValidDuration, isValidTimezone, parseTimeOfDay } from './duration.ts';
+import { isValidDuration, isValidTimezone, parseTimeOfDay } from '../time/duration.ts';
 import { addAjvErrors, escapePointer, Problems, show, validatorFor } from './problems.ts';
 import { checkTemplate, hasLiquid } from './templates.ts';
 

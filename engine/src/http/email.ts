@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import { loadSecretKey } from '../config/secret-key.ts';
+import { loadSecretKey } from '../secrets/key.ts';
 import { linkKey, verifyLink, escapeHtml } from '../channels/email-links.ts';
 import { ALL, receivedCategories, setUnsubscribed, suppress, unsubscribedCategories } from '../channels/email-suppression.ts';
 import { DEFAULT_CATEGORY } from '../channels/email-policy.ts';

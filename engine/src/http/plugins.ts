@@ -1,4 +1,4 @@
-import { loadSecretKey } from '../config/secret-key.ts';
+import { loadSecretKey } from '../secrets/key.ts';
 import { ingestEvents, type EventInput } from '../crm/events.ts';
 import { isUuid } from '../db/ids.ts';
 import { withTx } from '../db/index.ts';

@@ -1,7 +1,7 @@
-import { loadSecretKey } from '../config/secret-key.ts';
+import { loadSecretKey } from '../secrets/key.ts';
 import { deleteEmailSettings, describeEmailSettings, putEmailSettings, sendTestEmail } from '../channels/email.ts';
 import { emailPolicySchema, loadEmailPolicy, putEmailPolicy, type EmailPolicy } from '../channels/email-policy.ts';
-import { isValidDuration } from '../flow/duration.ts';
+import { isValidDuration } from '../time/duration.ts';
 import { invalid } from '../errors.ts';
 import type { RouteGroup } from './route-groups.ts';
 

@@ -1,6 +1,6 @@
-import { isManual } from '../clock.ts';
+import { isManual } from '../time/clock.ts';
 import { invalid } from '../errors.ts';
-import { parseDuration } from '../flow/duration.ts';
+import { parseDuration } from '../time/duration.ts';
 import type { RouteGroup } from './route-groups.ts';
 
 /** The test clock (CAIRN_CLOCK=manual only; without it these routes do not exist: 404). */

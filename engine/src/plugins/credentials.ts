@@ -1,6 +1,6 @@
 import type { Db } from '../db/index.ts';
 import { CairnError, invalid, notFound } from '../errors.ts';
-import { decryptSecret, encryptSecret, keyId } from './crypto.ts';
+import { decryptSecret, encryptSecret, keyId } from '../secrets/seal.ts';
 import { pluginAjv, toProblems } from './manifest.ts';
 import { getInstall, getManifest } from './registry.ts';
 

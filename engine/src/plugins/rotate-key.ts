@@ -10,7 +10,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { compileConfig } from '../config/index.ts';
-import { loadSecretKey, parseSecretKey } from '../config/secret-key.ts';
+import { loadSecretKey, parseSecretKey } from '../secrets/key.ts';
 import { createDb } from '../db/index.ts';
 import { reencryptCredentials } from './credentials.ts';
 import { reencryptEmailSettings } from '../channels/email.ts';

@@ -1,6 +1,6 @@
 import type { EngineContext } from '../context.ts';
 import { databaseTargets } from '../db/admin.ts';
-import { loadSecretKey } from '../config/secret-key.ts';
+import { loadSecretKey } from '../secrets/key.ts';
 import type { ActionRegistry } from '../runner/actions.ts';
 import { createSandboxHost, type SandboxFetchOptions, type SandboxHost } from '../sandbox/host.ts';
 import { createPluginActionRegistry } from './action-registry.ts';

@@ -1,7 +1,7 @@
 import type { JsonValue } from '@cairn/plugin-sdk';
 import type { PluginStoreBackend } from '@cairn/plugin-sdk/host';
 import type { Db } from '../db/index.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../time/clock.ts';
 
 /** `ctx.store` of one plugin in one workspace, in `plugin_store`; at most MAX_KEYS keys each. */
 const MAX_KEYS = 1000;

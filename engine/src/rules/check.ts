@@ -2,7 +2,7 @@ import { Rule } from 'json-rules-engine';
 import { CONDITION_FACTS, factList, isConditionFact } from './facts.ts';
 import { checkPath } from './json-path.ts';
 import { BUILTIN_OPERATOR_NAMES, CUSTOM_OPERATOR_NAMES, compileRegex, isKnownOperator } from './operators.ts';
-import { isValidDuration } from '../flow/duration.ts';
+import { isValidDuration } from '../time/duration.ts';
 
 /** A problem in a condition: `path` is a JSON Pointer relative to the condition, `message` says the fix. */
 export interface ConditionProblem {

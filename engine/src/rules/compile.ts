@@ -1,4 +1,4 @@
-import { createSystemClock } from '../clock.ts';
+import { createSystemClock } from '../time/clock.ts';
 import { factList, isConditionFact } from './facts.ts';
 import { compilePath, isSimplePath, type PathReader } from './json-path.ts';
 import { createOperatorTable, type Evaluate, type NowSource } from './operators.ts';

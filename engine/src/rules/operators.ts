@@ -1,6 +1,6 @@
 import { Operator, type Engine } from 'json-rules-engine';
-import { createSystemClock } from '../clock.ts';
-import { parseDuration } from '../flow/duration.ts';
+import { createSystemClock } from '../time/clock.ts';
+import { parseDuration } from '../time/duration.ts';
 
 /**
  * Operators, shared by our compiled evaluator and by json-rules-engine itself (`registerCustomOperators`), so

@@ -1,7 +1,7 @@
 import type { Tx } from '../db/index.ts';
 import { newId } from '../db/ids.ts';
 import type { IngestedEvent, OnEventsIngested } from '../crm/event-hooks.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../time/clock.ts';
 import type { Logger } from '../logger.ts';
 import type { FlowCache } from './flow-cache.ts';
 import { StatsDelta } from './stats.ts';

@@ -4,7 +4,7 @@ import { CairnError } from '../errors.ts';
 import type { Json } from './actions.ts';
 import type { ActionResult, Contact, Run, StepRecord, StoredEvent } from './model.ts';
 import { StatsDelta } from './stats.ts';
-import { delayUntil, addContactDuration } from './timing.ts';
+import { delayUntil, addContactDuration } from '../time/zones.ts';
 import { runInEngineAction, type InEngineDeps } from './in-engine-actions.ts';
 import { runRenderBudget } from '../flow/templates.ts';
 

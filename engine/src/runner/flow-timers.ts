@@ -3,12 +3,12 @@ import type { Db, Tx } from '../db/index.ts';
 import { withTx } from '../db/index.ts';
 import { newId } from '../db/ids.ts';
 import type { Logger } from '../logger.ts';
-import { resolveDateProperty } from '../flow/duration.ts';
+import { resolveDateProperty } from '../time/duration.ts';
 import type { CompiledFlow } from '../flow/compile.ts';
 import type { FlowCache } from './flow-cache.ts';
 import { StatsDelta } from './stats.ts';
 import { CONTACTS_TASK, writeStats } from './store.ts';
-import { zoneOf } from './timing.ts';
+import { zoneOf } from '../time/zones.ts';
 
 /**
  * trigger.date looks a day ahead: each run sleeps on its trigger until its exact moment, so precision does not depend

@@ -3,7 +3,7 @@ import { CairnError } from '../errors.ts';
 import { newId } from '../db/ids.ts';
 import type { Json } from './actions.ts';
 import type { Contact, Run } from './model.ts';
-import { addContactDuration } from './timing.ts';
+import { addContactDuration } from '../time/zones.ts';
 import type { AssignInput } from './owner-router.ts';
 
 /** Why an owner was chosen, recorded on the step: rotation (round robin), weighted, territory, or the pool's fallback. */

@@ -1,9 +1,9 @@
 import type { EngineContext } from '../context.ts';
 import type { OnEventsIngested } from '../crm/event-hooks.ts';
 import { withTx } from '../db/index.ts';
-import { isManual } from '../clock.ts';
+import { isManual } from '../time/clock.ts';
 import { CairnError } from '../errors.ts';
-import { loadSecretKey } from '../config/secret-key.ts';
+import { loadSecretKey } from '../secrets/key.ts';
 import { ingestEvents } from '../crm/events.ts';
 import { createWebhookAction } from '../channels/webhook.ts';
 import { createEmailAction } from '../channels/email.ts';

@@ -1,5 +1,5 @@
 import type { Db } from '../db/index.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../time/clock.ts';
 import type { Logger } from '../logger.ts';
 import { CONTACTS_TASK } from './store.ts';
 import type { FlowCache } from './flow-cache.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import type { Role } from '../../src/auth/roles.ts';
-import { createSystemClock, type Clock } from '../../src/clock.ts';
+import { createSystemClock, type Clock } from '../../src/time/clock.ts';
 import { compileConfig } from '../../src/config/index.ts';
 import type { EngineContext } from '../../src/context.ts';
 import type { OnEventsIngested } from '../../src/crm/event-hooks.ts';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decryptSecret, encryptSecret, keyId } from './crypto.ts';
+import { decryptSecret, encryptSecret, keyId } from './seal.ts';
 
 describe('credentials crypto (AES-256-GCM)', () => {
   const key = randomBytes(32);

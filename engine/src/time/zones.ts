@@ -1,5 +1,5 @@
 import type { DelayConfig } from '../contracts/flow.ts';
-import { addDuration, isValidTimezone, nextTimeOfDay, resolveDateProperty } from '../flow/duration.ts';
+import { addDuration, isValidTimezone, nextTimeOfDay, resolveDateProperty } from './duration.ts';
 
 /** The contact's timezone when it is a valid IANA zone, else UTC. */
 export const zoneOf = (timezone: string | null | undefined): string => (timezone && isValidTimezone(timezone) ? timezone : 'UTC');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, type Config } from './index.ts';
+import { ConfigError, type Config } from '../config/index.ts';
 
 /** File under the data directory that holds the generated key when CAIRN_SECRET_KEY is not set. */
 export const SECRET_KEY_FILE = 'secret.key';

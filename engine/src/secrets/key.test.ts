@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError } from './index.ts';
-import { loadSecretKey } from './secret-key.ts';
+import { ConfigError } from '../config/index.ts';
+import { loadSecretKey } from './key.ts';
 
 describe('loadSecretKey', () => {
   const dirs: string[] = [];
