@@ -16,6 +16,7 @@ import { adminQuery, quoteIdent, withDatabase } from './db/admin.ts';
 import { MIGRATIONS_DIR } from './db/migrate.ts';
 import { createApp } from './http/app.ts';
 import { createLogger } from './logger.ts';
+import { loadSecretKey } from './secrets/key.ts';
 
 /** The real CLI as a child process (what `pnpm cairn` runs) against a cloned test database via DATABASE_URL. */
 describe('cairn CLI', () => {
@@ -45,7 +46,7 @@ describe('cairn CLI', () => {
     expect(await authenticateApiKey(t.db, key)).toMatchObject({ workspaceId: ws!.id, role: 'editor' });
 
     const config = compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent' });
-    const app = await createApp({ config, db: t.db, databaseUrl: t.url, logger: createLogger('silent'), clock: createSystemClock() }, {});
+    const app = await createApp({ config, db: t.db, databaseUrl: t.url, logger: createLogger('silent'), clock: createSystemClock(), secretKey: loadSecretKey(config) }, {});
     try {
       const ok = await app.inject({ method: 'GET', url: '/v1/contacts', headers: { authorization: `Bearer ${key}` } });
       expect(ok.statusCode).toBe(200);

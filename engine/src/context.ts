@@ -11,4 +11,6 @@ export interface EngineContext {
   databaseUrl: string;
   logger: Logger;
   clock: Clock;
+  /** The 32-byte key that seals credentials and SMTP settings, resolved once at start (`secrets/key.ts`). */
+  secretKey: Buffer;
 }

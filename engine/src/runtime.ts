@@ -32,8 +32,8 @@ export interface StartOptions {
  */
 export async function startCairn(config: Readonly<Config>, opts: StartOptions = {}): Promise<RunningCairn> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  // Fail on a malformed CAIRN_SECRET_KEY now, not at the first credential a plugin needs.
-  loadSecretKey(config);
+  // Resolved once, here: a malformed CAIRN_SECRET_KEY fails the start, not the first credential a plugin needs.
+  const secretKey = loadSecretKey(config);
   const undo: (() => Promise<void>)[] = [];
   const unwind = async () => {
     for (const step of undo.reverse()) await step().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
@@ -51,7 +51,7 @@ export async function startCairn(config: Readonly<Config>, opts: StartOptions = 
     if (applied.length) logger.info({ applied }, 'migrations applied');
 
     const ctx: EngineContext = {
-      config, db, databaseUrl, logger,
+      config, db, databaseUrl, logger, secretKey,
       clock: config.clock === 'manual' ? createManualClock() : createSystemClock(),
     };
     const plugins = createPluginRuntime(ctx);

@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { EXAMPLES_DIR } from '../src/flow/examples.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { loadSecretKey } from '../src/secrets/key.ts';
 
 export interface Harness {
   t: TestDatabase;
@@ -38,7 +39,7 @@ export async function startHarness(opts: { clock?: 'manual' | 'system'; workers?
     ...opts.env,
   });
   const clock: Clock = config.clock === 'manual' ? createManualClock(new Date('2026-03-02T09:00:00Z')) : createSystemClock();
-  const ctx: EngineContext = { config, db: t.db, databaseUrl: t.url, logger: createLogger(config.logLevel), clock };
+  const ctx: EngineContext = { config, db: t.db, databaseUrl: t.url, logger: createLogger(config.logLevel), clock, secretKey: loadSecretKey(config) };
   const engine = createFlowEngine(ctx);
   const app = await createApp(ctx, { engine });
   if (opts.workers !== false) await engine.start();

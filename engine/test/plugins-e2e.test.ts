@@ -20,6 +20,7 @@ import { createFlowEngine, type FlowEngine } from '../src/runner/index.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { eventually } from './engine-harness.ts';
 import { startReceiver } from './receiver.ts';
+import { loadSecretKey } from '../src/secrets/key.ts';
 
 /**
  * The plugin platform end to end: a plugin scaffolded with `cairn-plugin create`, built and published with
@@ -63,7 +64,7 @@ beforeAll(async () => {
   const receiverHost = new URL(receiver.url).host;
   t = await createTestDatabase();
   const config = compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent', CAIRN_SECRET_KEY: 'c'.repeat(64), CAIRN_SANDBOX_CPU_MS: '300', PORT: '0' });
-  ctx = { config, db: t.db, databaseUrl: t.url, logger: createLogger('silent'), clock: createSystemClock() };
+  ctx = { config, db: t.db, databaseUrl: t.url, logger: createLogger('silent'), clock: createSystemClock(), secretKey: loadSecretKey(config) };
   // The local receiver stands in for the vendor: an explicit per-host:port override, not a blanket switch.
   plugins = createPluginRuntime(ctx, { fetch: { testHosts: [receiverHost] } });
   engine = createFlowEngine(ctx, { registry: plugins.actions });

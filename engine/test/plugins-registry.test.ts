@@ -64,6 +64,7 @@ beforeAll(async () => {
     databaseUrl: t.url,
     logger: createLogger('debug', { write: (l: string) => void logs.push(l) } as never),
     clock: createSystemClock(),
+    secretKey,
   };
   for (const name of ['a', 'b'] as const) {
     const w = await createWorkspace(t.db, { slug: `plugins-${name}-${process.pid}` });

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../logger.ts';
 import { parseCommand, required, UsageError, type Io } from './args.ts';
 import { assertMigrated, openDatabase, type OpenDatabase } from './database.ts';
 import { describeDemo, ensureDemo } from './demo.ts';
+import { loadSecretKey } from '../secrets/key.ts';
 
 /** A command gets its arguments (after its name), the compiled configuration and where to write; it returns the exit code. */
 export interface Command {
@@ -132,7 +133,7 @@ of DATABASE_URL (or the embedded one). Its credentials are kept in CAIRN_DATA_DI
     const { help } = parseCommand(argv, this.usage, {});
     if (help) return printHelp(io, this.usage);
     return withDatabase(config, async ({ db, url }, logger) => {
-      const ctx: EngineContext = { config, db, databaseUrl: url, logger, clock: createSystemClock() };
+      const ctx: EngineContext = { config, db, databaseUrl: url, logger, clock: createSystemClock(), secretKey: loadSecretKey(config) };
       const lines = describeDemo(await ensureDemo(ctx), `http://${config.host}:${config.port}`);
       for (const line of lines) io.out(line);
       return 0;

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import { loadSecretKey } from '../secrets/key.ts';
 import { linkKey, verifyLink, escapeHtml } from '../channels/email-links.ts';
 import { ALL, receivedCategories, setUnsubscribed, suppress, unsubscribedCategories } from '../channels/email-suppression.ts';
 import { DEFAULT_CATEGORY } from '../channels/email-policy.ts';
@@ -31,7 +30,7 @@ const outboxItem = (r: OutboxRow) => ({
  * signature does not match is a 400: nothing is recorded and nobody is redirected.
  */
 export const emailRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) => {
-  const key = linkKey(loadSecretKey(ctx.config));
+  const key = linkKey(ctx.secretKey);
   const record = async (workspaceId: string, contactId: string, type: string, properties: Record<string, string>, idempotencyKey?: string) => {
     await withTx(ctx.db, (tx) => ingestEvents(tx, workspaceId, [{ type, contact: {}, contactId, properties, idempotency_key: idempotencyKey, source: 'email' }], { onEventsIngested }, { now: ctx.clock.now() }));
   };

@@ -1,4 +1,3 @@
-import { loadSecretKey } from '../secrets/key.ts';
 import { ingestEvents, type EventInput } from '../crm/events.ts';
 import { isUuid } from '../db/ids.ts';
 import { withTx } from '../db/index.ts';
@@ -27,9 +26,6 @@ function pluginId(params: unknown): string {
  * list, enable/disable, and store credentials, which are encrypted and never returned.
  */
 export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) => {
-  // Loaded on first use: apps that never touch credentials do not create a key file under the data directory.
-  let key: Buffer | null = null;
-  const secretKey = () => (key ??= loadSecretKey(ctx.config));
   const limits = { memoryLimitMb: ctx.config.sandbox.memoryLimitMb, cpuTimeMs: ctx.config.sandbox.cpuTimeMs, wallTimeMs: ctx.config.sandbox.wallTimeMs };
 
   app.post('/plugins', {
@@ -74,7 +70,7 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) 
   }, async (request) => {
     const id = pluginId(request.params);
     const { workspaceId } = request.auth!;
-    const result = await putCredentials(ctx.db, secretKey(), workspaceId, id, request.body, ctx.clock.now());
+    const result = await putCredentials(ctx.db, ctx.secretKey, workspaceId, id, request.body, ctx.clock.now());
     request.log.info({ workspaceId, pluginId: id, fields: result.fields_set }, 'plugin credentials stored');
     return result;
   });
@@ -114,7 +110,7 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) 
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(request.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
       const query = Object.fromEntries(Object.entries(request.query as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
-      const secrets = await loadCredentials(ctx.db, secretKey(), workspaceId, id);
+      const secrets = await loadCredentials(ctx.db, ctx.secretKey, workspaceId, id);
       const result = await triggerSandbox.runTrigger({ workspaceId, pluginId: id, version: install.currentVersion }, trigger,
         { method: request.method, headers, body: typeof request.body === 'string' ? request.body : '', query }, secrets);
       if (!result.ok) {

@@ -3,7 +3,8 @@ import type { Run } from '../runner/model.ts';
 import { CairnError, notFound } from '../errors.ts';
 import { cancelRun } from '../runner/executor.ts';
 import { StatsDelta } from '../runner/stats.ts';
-import { CONTACTS_TASK, toRun, writeRuns, writeStats } from '../runner/store.ts';
+import { toRun, writeRuns, writeStats } from '../runner/store.ts';
+import { enqueueContacts } from '../queue/jobs.ts';
 import { isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 
@@ -124,7 +125,7 @@ export const runsRoutes: RouteGroup = async (app, { ctx }) => {
       stats.flow(workspaceId, run.flowId, run.version, 'failed', -1);
       stats.node(workspaceId, run.flowId, run.version, run.nodeId!, 'failed', -1);
       await writeStats(tx, stats);
-      await tx.raw(`SELECT graphile_worker.add_job(?, json_build_object('w', ?::text, 'c', ARRAY[?::uuid]), max_attempts := 25)`, [CONTACTS_TASK, workspaceId, run.contactId]);
+      await enqueueContacts(tx, workspaceId, [run.contactId]);
     });
     return runJson(await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>() as RunRow);
   });

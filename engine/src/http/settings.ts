@@ -1,4 +1,3 @@
-import { loadSecretKey } from '../secrets/key.ts';
 import { deleteEmailSettings, describeEmailSettings, putEmailSettings, sendTestEmail } from '../channels/email.ts';
 import { emailPolicySchema, loadEmailPolicy, putEmailPolicy, type EmailPolicy } from '../channels/email-policy.ts';
 import { isValidDuration } from '../time/duration.ts';
@@ -10,8 +9,6 @@ import type { RouteGroup } from './route-groups.ts';
  * mail goes to the development outbox) and the sending policy — quiet hours, frequency caps, tracking.
  */
 export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
-  const secret = loadSecretKey(ctx.config);
-
   app.get('/settings/email', { config: { area: 'workspace' } }, async (request) => describeEmailSettings(ctx.db, request.auth!.workspaceId));
 
   app.put('/settings/email', {
@@ -27,7 +24,7 @@ export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
     if (!URL.canParse(body.smtp_url) || !['smtp:', 'smtps:'].includes(new URL(body.smtp_url).protocol)) {
       throw invalid('smtp_url must be an smtp:// or smtps:// URL such as "smtps://user:password@smtp.example.com:465"', [{ path: '/smtp_url', message: 'not an smtp:// or smtps:// URL' }]);
     }
-    await putEmailSettings(ctx.db, secret, request.auth!.workspaceId, body, ctx.clock.now());
+    await putEmailSettings(ctx.db, ctx.secretKey, request.auth!.workspaceId, body, ctx.clock.now());
     return describeEmailSettings(ctx.db, request.auth!.workspaceId);
   });
 
@@ -39,7 +36,7 @@ export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
   app.post('/settings/email/test', {
     config: { area: 'workspace' },
     schema: { body: { type: 'object', additionalProperties: false, required: ['to'], properties: { to: { type: 'string', format: 'email', maxLength: 320 } } } },
-  }, async (request) => sendTestEmail(ctx.db, secret, request.auth!.workspaceId, (request.body as { to: string }).to, ctx.clock.now()));
+  }, async (request) => sendTestEmail(ctx.db, ctx.secretKey, request.auth!.workspaceId, (request.body as { to: string }).to, ctx.clock.now()));
 
   app.get('/settings/email-policy', { config: { area: 'workspace' } }, async (request) => loadEmailPolicy(ctx.db, request.auth!.workspaceId));
 

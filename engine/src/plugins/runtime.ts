@@ -1,6 +1,5 @@
 import type { EngineContext } from '../context.ts';
 import { databaseTargets } from '../db/admin.ts';
-import { loadSecretKey } from '../secrets/key.ts';
 import type { ActionRegistry } from '../runner/actions.ts';
 import { createSandboxHost, type SandboxFetchOptions, type SandboxHost } from '../sandbox/host.ts';
 import { createPluginActionRegistry } from './action-registry.ts';
@@ -29,7 +28,7 @@ export interface PluginRuntime {
  * `fetch.testHosts` is for tests that run a local receiver.
  */
 export function createPluginRuntime(ctx: EngineContext, opts: { secretKey?: Buffer; fetch?: SandboxFetchOptions } = {}): PluginRuntime {
-  const secretKey = opts.secretKey ?? loadSecretKey(ctx.config);
+  const secretKey = opts.secretKey ?? ctx.secretKey;
   const sandbox = createSandboxHost({
     limits: { memoryLimitMb: ctx.config.sandbox.memoryLimitMb, cpuTimeMs: ctx.config.sandbox.cpuTimeMs, wallTimeMs: ctx.config.sandbox.wallTimeMs },
     logger: ctx.logger,

@@ -78,13 +78,3 @@ export async function startQueue(opts: QueueOptions): Promise<{ stop(): Promise<
     },
   };
 }
-
-/** Jobs of our tasks that are runnable or running now (not those waiting out a retry backoff). */
-export async function pendingJobs(db: Db, identifiers: string[]): Promise<number> {
-  const { rows } = await db.raw(
-    `SELECT count(*)::int AS n FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks t ON t.id = j.task_id
-      WHERE t.identifier = ANY(?::text[]) AND j.attempts < j.max_attempts AND (j.locked_at IS NOT NULL OR j.run_at <= now())`,
-    [identifiers],
-  );
-  return rows[0].n as number;
-}

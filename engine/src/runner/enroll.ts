@@ -5,7 +5,8 @@ import type { Clock } from '../time/clock.ts';
 import type { Logger } from '../logger.ts';
 import type { FlowCache } from './flow-cache.ts';
 import { StatsDelta } from './stats.ts';
-import { CONTACTS_TASK, statsShard, writeStats } from './store.ts';
+import { statsShard, writeStats } from './store.ts';
+import { contactsJobSql } from '../queue/jobs.ts';
 
 interface NewRun {
   id: string;
@@ -155,7 +156,7 @@ async function insertRunsAndEnqueue(tx: Tx, workspaceId: string, runs: NewRun[],
        UNION ALL
        SELECT contact_id FROM runs WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND status IN ('active','waiting')
      )
-     SELECT graphile_worker.add_job(?, json_build_object('w', ?::text, 'c', array_agg(DISTINCT contact_id)), max_attempts := 25)
+     SELECT ${contactsJobSql('?::text', 'array_agg(DISTINCT contact_id)')}
        FROM busy HAVING count(*) > 0`,
     [
       workspaceId,
@@ -174,7 +175,6 @@ async function insertRunsAndEnqueue(tx: Tx, workspaceId: string, runs: NewRun[],
       statsShard(),
       workspaceId,
       contactIds,
-      CONTACTS_TASK,
       workspaceId,
     ],
   );

@@ -6,14 +6,8 @@ import type { ActionRegistry, ExternalAction } from './actions.ts';
 import type { ActionResult, Contact, StoredEvent } from './model.ts';
 import type { FlowCache } from './flow-cache.ts';
 import type { ContactRequest } from './store.ts';
+import type { ActionJob } from '../queue/jobs.ts';
 
-export interface ActionJob {
-  w: string;
-  c: string;
-  r: string;
-  n: string;
-  a: number;
-}
 
 /**
  * Runs one external action outside any transaction, then hands the result to the executor (which records the

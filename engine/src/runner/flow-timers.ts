@@ -7,7 +7,8 @@ import { resolveDateProperty } from '../time/duration.ts';
 import type { CompiledFlow } from '../flow/compile.ts';
 import type { FlowCache } from './flow-cache.ts';
 import { StatsDelta } from './stats.ts';
-import { CONTACTS_TASK, writeStats } from './store.ts';
+import { writeStats } from './store.ts';
+import { enqueueContacts } from '../queue/jobs.ts';
 import { zoneOf } from '../time/zones.ts';
 
 /**
@@ -137,8 +138,6 @@ async function enroll(tx: Tx, flow: CompiledFlow, candidates: Candidate[], now: 
     if (sleeping) stats.node(flow.workspaceId, flow.flowId, flow.version, flow.trigger.id, 'waiting', sleeping);
     await writeStats(tx, stats);
     const ready = rows.filter((r) => r.state === 'ready').map((r) => r.contact_id);
-    if (ready.length) {
-      await tx.raw(`SELECT graphile_worker.add_job(?, json_build_object('w', ?::text, 'c', ?::uuid[]), max_attempts := 25)`, [CONTACTS_TASK, flow.workspaceId, ready]);
-    }
+    await enqueueContacts(tx, flow.workspaceId, ready);
   }
 }

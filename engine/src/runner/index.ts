@@ -3,18 +3,18 @@ import type { OnEventsIngested } from '../crm/event-hooks.ts';
 import { withTx } from '../db/index.ts';
 import { isManual } from '../time/clock.ts';
 import { CairnError } from '../errors.ts';
-import { loadSecretKey } from '../secrets/key.ts';
 import { ingestEvents } from '../crm/events.ts';
 import { createWebhookAction } from '../channels/webhook.ts';
 import { createEmailAction } from '../channels/email.ts';
 import { databaseTargets } from '../db/admin.ts';
-import { pendingJobs, startQueue } from '../queue/worker.ts';
+import { startQueue } from '../queue/worker.ts';
+import { ACTION_TASK, CONTACTS_TASK, pendingJobs, type ActionJob, type ContactsJob } from '../queue/jobs.ts';
 import type { ActionRegistry } from './actions.ts';
 import { GroupCommit } from '../group-commit.ts';
 import { createEnrollment } from './enroll.ts';
-import { createActionRunner, type ActionJob } from './external.ts';
+import { createActionRunner } from './external.ts';
 import { FlowCache } from './flow-cache.ts';
-import { ACTION_TASK, CONTACTS_TASK, processBatch, type ContactRequest } from './store.ts';
+import { processBatch, type ContactRequest } from './store.ts';
 import { fireAllDue, nextWake, startTimerPoller } from './timers.ts';
 
 /** The flow engine as the runtime sees it: the ingestion hook that starts runs, and the workers that advance them. */
@@ -71,9 +71,9 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
     clock: ctx.clock,
     flows,
     builtins: {
-      'action.send_email': createEmailAction({ db: ctx.db, secret: loadSecretKey(ctx.config), now: () => ctx.clock.now(), flows, publicUrl: ctx.config.publicUrl }),
+      'action.send_email': createEmailAction({ db: ctx.db, secret: ctx.secretKey, now: () => ctx.clock.now(), flows, publicUrl: ctx.config.publicUrl }),
       'action.webhook': createWebhookAction({
-        secret: loadSecretKey(ctx.config),
+        secret: ctx.secretKey,
         now: () => ctx.clock.now(),
         allowPrivate: ctx.config.webhooks.allowPrivateHosts,
         deniedTargets: databaseTargets(ctx.databaseUrl),
@@ -92,7 +92,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       await batcher.whenIdle();
-      if ((await pendingJobs(ctx.db, [CONTACTS_TASK, ACTION_TASK])) === 0 && batcher.idle) return;
+      if ((await pendingJobs(ctx.db)) === 0 && batcher.idle) return;
       if (Date.now() > deadline) throw new CairnError('CAIRN_ERR_UNAVAILABLE', `work did not settle within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -110,7 +110,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
         concurrency: ctx.config.workerConcurrency,
         tasks: {
           [CONTACTS_TASK]: async (payload) => {
-            const p = payload as { w: string; c: string[] };
+            const p = payload as ContactsJob;
             await submit(p.w, p.c.map((contactId) => ({ contactId })));
           },
           [ACTION_TASK]: async (payload) => runAction(payload as ActionJob),

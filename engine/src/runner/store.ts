@@ -6,6 +6,7 @@ import type { FlowCache } from './flow-cache.ts';
 import { BatchOwnerRouter } from './owner-router.ts';
 import type { EmittedEvent, NewTask } from './in-engine-actions.ts';
 import type { StatsDelta } from './stats.ts';
+import { enqueueActions } from '../queue/jobs.ts';
 
 export interface ContactRequest {
   contactId: string;
@@ -150,7 +151,7 @@ export async function processBatch(tx: Tx, workspaceId: string, requests: Contac
   await writeTasks(tx, newTasks);
   await router.flush();
   if (emitted.length) await deps.emit(tx, workspaceId, emitted);
-  await enqueueActions(tx, effects);
+  await enqueueActions(tx, effects.actions.map((a) => ({ w: a.workspaceId, c: a.contactId, r: a.runId, n: a.nodeId, a: a.attempt })));
   await writeStats(tx, effects.stats);
   phase('rest');
   return { runs: runs.length, steps: effects.steps.length, phasesMs };
@@ -259,16 +260,6 @@ async function writeTasks(tx: Tx, tasks: NewTask[]): Promise<void> {
   );
 }
 
-export const ACTION_TASK = 'cairn_action';
-export const CONTACTS_TASK = 'cairn_contacts';
-
-async function enqueueActions(tx: Tx, effects: Effects): Promise<void> {
-  if (effects.actions.length === 0) return;
-  await tx.raw(`SELECT graphile_worker.add_job(?, p, max_attempts := 25) FROM unnest(?::json[]) AS p`, [
-    ACTION_TASK,
-    effects.actions.map((a) => JSON.stringify({ w: a.workspaceId, c: a.contactId, r: a.runId, n: a.nodeId, a: a.attempt })),
-  ]);
-}
 
 /** Counter shards: a batch picks one at random so concurrent batches rarely wait on the same counter row. */
 const SHARDS = 8;

@@ -1,7 +1,7 @@
 import type { Db } from '../db/index.ts';
 import type { Clock } from '../time/clock.ts';
 import type { Logger } from '../logger.ts';
-import { CONTACTS_TASK } from './store.ts';
+import { contactsJobSql } from '../queue/jobs.ts';
 import type { FlowCache } from './flow-cache.ts';
 import { fireDueFlowTimers } from './flow-timers.ts';
 
@@ -21,11 +21,11 @@ export async function fireDue(db: Db, now: Date): Promise<number> {
        ), marked AS (
          UPDATE runs r SET state = 'due', wake_at = NULL FROM due WHERE r.id = due.id RETURNING r.workspace_id, r.contact_id
        ), jobs AS (
-         SELECT graphile_worker.add_job(?, json_build_object('w', workspace_id::text, 'c', array_agg(DISTINCT contact_id)), max_attempts := 25)
+         SELECT ${contactsJobSql('workspace_id::text', 'array_agg(DISTINCT contact_id)')}
            FROM marked GROUP BY workspace_id
        )
        SELECT (SELECT count(*) FROM marked)::int AS n, (SELECT count(*) FROM jobs)::int AS j`,
-      [now, BATCH, CONTACTS_TASK],
+      [now, BATCH],
     );
     const n = rows[0].n as number;
     total += n;

@@ -9,6 +9,7 @@ import { createWorkspace } from '../../src/crm/workspaces.ts';
 import { createApp, type AppOptions } from '../../src/http/app.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../db.ts';
+import { loadSecretKey } from '../../src/secrets/key.ts';
 
 export interface Harness {
   t: TestDatabase;
@@ -24,12 +25,14 @@ let seq = 0;
 /** A real app over a fresh copy of the migrated database, with workspaces a and b and a key of every role in each. */
 export async function createHarness(opts: AppOptions & { clock?: Clock; env?: Record<string, string> } = {}): Promise<Harness> {
   const t = await createTestDatabase();
+  const config = compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent', ...opts.env });
   const ctx: EngineContext = {
-    config: compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent', ...opts.env }),
+    config,
     db: t.db,
     databaseUrl: t.url,
     logger: createLogger('silent'),
     clock: opts.clock ?? createSystemClock(),
+    secretKey: loadSecretKey(config),
   };
   const ws = {} as Harness['ws'];
   for (const name of ['a', 'b'] as const) {

@@ -1,0 +1,65 @@
+import type { Db, Tx } from '../db/index.ts';
+
+/**
+ * The engine's jobs: task names, payload shapes, and the only SQL that names graphile_worker's job functions.
+ * Jobs are enqueued inside the caller's transaction, so a job exists exactly when the state it acts on committed.
+ */
+
+/** Advance these contacts' runs (one job per workspace and batch of contacts). */
+export const CONTACTS_TASK = 'cairn_contacts';
+/** Call one external action (webhook, email, plugin) outside any transaction. */
+export const ACTION_TASK = 'cairn_action';
+
+export interface ContactsJob {
+  /** workspace id */
+  w: string;
+  /** contact ids */
+  c: string[];
+}
+
+export interface ActionJob {
+  /** workspace id */
+  w: string;
+  /** contact id */
+  c: string;
+  /** run id */
+  r: string;
+  /** node id */
+  n: string;
+  /** attempt, from 1 */
+  a: number;
+}
+
+/** graphile-worker's own retries: the executor records failures itself, this only covers crashes mid-job. */
+const MAX_ATTEMPTS = 25;
+
+/**
+ * The SQL expression that enqueues one contacts job, for use inside a larger statement (a CTE that marks runs
+ * due, an enrollment insert). `workspace` and `contacts` are SQL expressions yielding text and uuid[].
+ */
+export function contactsJobSql(workspace: string, contacts: string): string {
+  return `graphile_worker.add_job('${CONTACTS_TASK}', json_build_object('w', ${workspace}, 'c', ${contacts}), max_attempts := ${MAX_ATTEMPTS})`;
+}
+
+export async function enqueueContacts(tx: Tx, workspaceId: string, contactIds: readonly string[]): Promise<void> {
+  if (contactIds.length === 0) return;
+  await tx.raw(`SELECT ${contactsJobSql('?::text', '?::uuid[]')}`, [workspaceId, contactIds as string[]]);
+}
+
+export async function enqueueActions(tx: Tx, jobs: readonly ActionJob[]): Promise<void> {
+  if (jobs.length === 0) return;
+  await tx.raw(`SELECT graphile_worker.add_job(?, p, max_attempts := ${MAX_ATTEMPTS}) FROM unnest(?::json[]) AS p`, [
+    ACTION_TASK,
+    jobs.map((j) => JSON.stringify(j)),
+  ]);
+}
+
+/** Jobs of our tasks that are runnable or running now (not those waiting out a retry backoff). */
+export async function pendingJobs(db: Db, identifiers: readonly string[] = [CONTACTS_TASK, ACTION_TASK]): Promise<number> {
+  const { rows } = await db.raw(
+    `SELECT count(*)::int AS n FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks t ON t.id = j.task_id
+      WHERE t.identifier = ANY(?::text[]) AND j.attempts < j.max_attempts AND (j.locked_at IS NOT NULL OR j.run_at <= now())`,
+    [identifiers as string[]],
+  );
+  return rows[0].n as number;
+}
