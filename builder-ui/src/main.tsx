@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { ApiError, api } from './api/client.ts';
+import { fetchFlow } from './api/hooks.ts';
 import { App } from './App.tsx';
 import '@xyflow/react/dist/style.css';
 import './styles.css';
@@ -19,7 +20,7 @@ const queryClient = new QueryClient({
 // Opening a flow by URL: fetch it and the catalog while the session check is still in flight, not after it.
 const opening = /^\/flows\/([^/]+)$/.exec(window.location.pathname);
 if (opening) {
-  void queryClient.prefetchQuery({ queryKey: ['/v1/flows', opening[1]], queryFn: ({ signal }) => api.get(`/v1/flows/${opening[1]}`, signal) });
+  void queryClient.prefetchQuery({ queryKey: ['/v1/flows', opening[1]], queryFn: ({ signal }) => fetchFlow(opening[1]!, signal) });
   void queryClient.prefetchQuery({ queryKey: ['/v1/catalog'], queryFn: ({ signal }) => api.get('/v1/catalog', signal), staleTime: 5 * 60_000 });
 }
 

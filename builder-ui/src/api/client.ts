@@ -35,6 +35,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Do not treat 401 as "signed out" (the sign-in call itself). */
   quiet401?: boolean;
+  /** Let the request outlive the page (a save sent while the tab closes). */
+  keepalive?: boolean;
 }
 
 export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
@@ -47,6 +49,7 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
     credentials: 'same-origin',
     body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
     signal: opts.signal,
+    keepalive: opts.keepalive,
   });
   const text = await res.text();
   let data: unknown = null;
@@ -67,7 +70,7 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
 export const api = {
   get: <T>(path: string, signal?: AbortSignal) => request<T>('GET', path, { signal }),
   post: <T>(path: string, body?: unknown, headers?: Record<string, string>) => request<T>('POST', path, { body: body ?? {}, headers }),
-  put: <T>(path: string, body: unknown) => request<T>('PUT', path, { body }),
+  put: <T>(path: string, body: unknown, opts: Omit<RequestOptions, 'body'> = {}) => request<T>('PUT', path, { ...opts, body }),
   patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, { body }),
   del: <T>(path: string) => request<T>('DELETE', path),
 };

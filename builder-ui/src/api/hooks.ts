@@ -1,5 +1,6 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, qs } from './client.ts';
+import { api, qs, setCsrfToken } from './client.ts';
+import { draftSaved } from './drafts.ts';
 import type {
   Catalog,
   Contact,
@@ -20,7 +21,13 @@ import type {
 export const useMe = () =>
   useQuery({
     queryKey: ['/v1/auth/me'],
-    queryFn: ({ signal }) => api.get<Me>('/v1/auth/me', signal),
+    // The CSRF token is set here, before any screen renders: an effect would run after the screens' own effects
+    // (children first), and the editor's first validate request would go out without it.
+    queryFn: async ({ signal }) => {
+      const me = await api.get<Me>('/v1/auth/me', signal);
+      setCsrfToken(me.csrf_token ?? null);
+      return me;
+    },
     retry: false,
     staleTime: 60_000,
   });
@@ -31,8 +38,17 @@ export const useCatalog = () =>
 export const useFlows = () =>
   useQuery({ queryKey: ['/v1/flows'], queryFn: ({ signal }) => api.get<Page<Flow>>('/v1/flows?limit=200', signal) });
 
+/**
+ * The flow as the server has it now: a save still on its way (from an editor just left) lands first. A cached copy
+ * older than 2 s is fetched again before the editor opens (the editor also writes each save back to the cache).
+ */
+export const fetchFlow = async (id: string, signal?: AbortSignal) => {
+  await draftSaved(id);
+  return api.get<Flow>(`/v1/flows/${id}`, signal);
+};
+
 export const useFlow = (id: string | undefined) =>
-  useQuery({ queryKey: ['/v1/flows', id], queryFn: ({ signal }) => api.get<Flow>(`/v1/flows/${id}`, signal), enabled: !!id });
+  useQuery({ queryKey: ['/v1/flows', id], queryFn: ({ signal }) => fetchFlow(id!, signal), enabled: !!id, staleTime: 2000 });
 
 export const useFlowVersion = (id: string | undefined, version: number | null | undefined) =>
   useQuery({

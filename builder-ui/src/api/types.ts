@@ -62,6 +62,8 @@ export interface Flow {
   name: string;
   status: 'draft' | 'active' | 'paused' | 'archived' | string;
   draft: FlowDocument;
+  /** Entity tag of the draft: sent back as If-Match so a stale copy never overwrites a newer draft. */
+  draft_etag?: string;
   published_version: number | null;
   versions?: FlowVersionSummary[];
   updated_at?: string;

@@ -116,7 +116,7 @@ export function Canvas({ onSaveNow }: { onSaveNow?: () => void }) {
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (isEditableTarget(e.target) || document.querySelector('[role="dialog"]')) return;
+      if (isEditableTarget(e.target) || document.querySelector('[role="dialog"], [role="alertdialog"]')) return;
       const s = store.getState();
       const mod = e.ctrlKey || e.metaKey;
       const key = e.key.toLowerCase();

@@ -37,6 +37,8 @@ export interface EditorState extends Snapshot {
   readOnly: boolean;
   errors: ValidationError[];
   errorsByNode: Record<string, string[]>;
+  /** Whether the engine has checked the draft as it is now; until it has, the editor never claims "No problems". */
+  checked: 'checking' | 'checked' | 'failed';
   stats: FlowStats['nodes'] | null;
   path: { nodes: Set<string>; edges: Set<string> } | null;
   overlay: Overlay;
@@ -59,6 +61,7 @@ export interface EditorState extends Snapshot {
   redo(): void;
   applyPositions(positions: Map<string, { x: number; y: number }>): void;
   setErrors(errors: ValidationError[], byNode: Record<string, string[]>): void;
+  setChecked(checked: EditorState['checked']): void;
   setStats(stats: FlowStats['nodes'] | null): void;
   setPath(path: { nodes: string[]; edges: string[] } | null): void;
   setOverlay(o: Overlay): void;
@@ -113,6 +116,7 @@ export const useEditor = create<EditorState>()((set, get) => {
     readOnly: true,
     errors: [],
     errorsByNode: {},
+    checked: 'checking',
     stats: null,
     path: null,
     overlay: 'edit',
@@ -131,6 +135,7 @@ export const useEditor = create<EditorState>()((set, get) => {
         readOnly,
         errors: [],
         errorsByNode: {},
+        checked: 'checking',
         stats: null,
         path: null,
         overlay: 'edit',
@@ -274,6 +279,9 @@ export const useEditor = create<EditorState>()((set, get) => {
       commit({ nodes: s.nodes.map((n) => (positions.has(n.id) ? { ...n, position: positions.get(n.id)! } : n)) });
     },
 
+    setChecked(checked) {
+      set({ checked });
+    },
     setErrors(errors, errorsByNode) {
       set({ errors, errorsByNode });
     },

@@ -2,7 +2,8 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import { useQueryClient } from '@tanstack/react-query';
 import { api, ApiError } from '../api/client.ts';
-import { useCatalog, useFlow, useFlowStats } from '../api/hooks.ts';
+import { trackDraftSave } from '../api/drafts.ts';
+import { fetchFlow, useCatalog, useFlow, useFlowStats } from '../api/hooks.ts';
 import type { CatalogNode, Flow, FlowDocument, ValidationError, ValidationResult } from '../api/types.ts';
 import { Canvas } from '../canvas/Canvas.tsx';
 import { CatalogContext, useCatalogMap } from '../canvas/catalog.ts';
@@ -16,10 +17,13 @@ import { PublishDialog } from '../panels/PublishDialog.tsx';
 import { TestPanel } from '../panels/TestPanel.tsx';
 import { navigate } from '../router.ts';
 import { useCan } from '../session.ts';
-import { ErrorBox, Spinner, StatusBadge } from '../ui/common.tsx';
+import { ErrorBox, Modal, Spinner, StatusBadge } from '../ui/common.tsx';
 import { Icon } from '../ui/icons.tsx';
 
-type SaveState = 'saved' | 'pending' | 'saving' | 'error';
+type SaveState = 'saved' | 'pending' | 'saving' | 'error' | 'conflict';
+
+/** A 409 from a save whose If-Match no longer matches: the draft was saved from somewhere else meanwhile. */
+const isDraftConflict = (err: unknown) => err instanceof ApiError && err.status === 409 && err.errors.some((e) => e.path === '/headers/if-match');
 
 function groupByNode(errors: ValidationError[], doc: FlowDocument): Record<string, string[]> {
   const out: Record<string, string[]> = {};
@@ -33,9 +37,19 @@ function groupByNode(errors: ValidationError[], doc: FlowDocument): Record<strin
 export function FlowEditorPage({ flowId }: { flowId: string }) {
   const flow = useFlow(flowId);
   const catalog = useCatalog();
+  const qc = useQueryClient();
   const catalogMap = useMemo(() => new Map<string, CatalogNode>((catalog.data?.nodes ?? []).map((n) => [n.type, n])), [catalog.data]);
-  if (flow.isPending || catalog.isPending) return <div className="page"><Spinner label="Opening flow" /></div>;
-  if (flow.error || catalog.error) {
+  // The editor opens on the server's current draft: a cached copy that is being fetched again is not shown.
+  // Once open, later refetches never reload it (that would drop edits in progress); `loads` counts explicit reloads.
+  const [opened, setOpened] = useState(false);
+  const [loads, setLoads] = useState(0);
+  if (!opened && flow.data && !flow.isFetching && !catalog.isPending) setOpened(true);
+  const reload = async () => {
+    await qc.fetchQuery({ queryKey: ['/v1/flows', flowId], queryFn: ({ signal }) => fetchFlow(flowId, signal), staleTime: 0 });
+    setLoads((n) => n + 1);
+  };
+  if ((!opened && !flow.error) || catalog.isPending) return <div className="page"><Spinner label="Opening flow" /></div>;
+  if ((!opened && flow.error) || catalog.error) {
     return (
       <div className="page">
         <ErrorBox error={flow.error ?? catalog.error} onRetry={() => { void flow.refetch(); void catalog.refetch(); }} />
@@ -46,13 +60,13 @@ export function FlowEditorPage({ flowId }: { flowId: string }) {
   return (
     <CatalogContext.Provider value={catalogMap}>
       <ReactFlowProvider>
-        <Editor flow={flow.data} />
+        <Editor key={loads} flow={flow.data!} onReload={reload} />
       </ReactFlowProvider>
     </CatalogContext.Provider>
   );
 }
 
-function Editor({ flow }: { flow: Flow }) {
+function Editor({ flow, onReload }: { flow: Flow; onReload: () => Promise<void> }) {
   const canEdit = useCan('edit') && flow.status !== 'archived';
   const canPublish = useCan('publish') && flow.status !== 'archived';
   const qc = useQueryClient();
@@ -66,11 +80,18 @@ function Editor({ flow }: { flow: Flow }) {
   const canRedo = useEditor((s) => s.future.length > 0);
   const [saveState, setSaveState] = useState<SaveState>('saved');
   const [saveError, setSaveError] = useState<unknown>(null);
+  const checked = useEditor((s) => s.checked);
   const [publishing, setPublishing] = useState(false);
   const [toast, setToast] = useState<string | null>(null);
   const [liveVersion, setLiveVersion] = useState<number | null>(flow.published_version);
   const savedRevision = useRef(0);
   const saving = useRef<Promise<void>>(Promise.resolve());
+  /** The draft's entity tag as last loaded or saved here; every save sends it as If-Match. */
+  const etag = useRef(flow.draft_etag);
+  /** Set once a save was refused as stale: nothing more is saved from this copy unless the user says so. */
+  const conflicted = useRef(false);
+  /** False once the editor is left: a save flushed on the way out must not touch the (shared) store after that. */
+  const open = useRef(true);
 
   // Load once per flow, before the canvas first renders (it fits its view to what it opens with). Later
   // refetches of the flow must not overwrite edits in progress; the page is keyed by flow id.
@@ -90,38 +111,63 @@ function Editor({ flow }: { flow: Flow }) {
     async (rev: number) => {
       try {
         const res = await api.post<ValidationResult>(`/v1/flows/${flow.id}/validate`, useEditor.getState().document());
-        if (useEditor.getState().revision === rev) {
+        if (open.current && useEditor.getState().revision === rev) {
           refreshErrors(res.errors ?? []);
+          useEditor.getState().setChecked('checked');
         }
       } catch {
-        // Validation is advisory while editing; the client checks stay shown.
+        // Validation is advisory while editing: the canvas's own checks stay shown, and the badge says the engine
+        // could not check rather than "No problems".
+        if (open.current && useEditor.getState().revision === rev) useEditor.getState().setChecked('failed');
       }
     },
     [flow.id, refreshErrors],
   );
 
-  /** Saves the draft if it changed; `force` writes it even unchanged (Ctrl+S: "save what I see"). */
-  const save = useCallback(async (force = false) => {
+  /**
+   * Saves the draft as it is now if it changed since the last save; `force` writes it even unchanged (Ctrl+S:
+   * "save what I see"), `overwrite` without If-Match (the user chose to replace a draft changed elsewhere),
+   * `keepalive` so the request outlives a closing tab. Saves run one after another.
+   */
+  const save = useCallback((opts: { force?: boolean; overwrite?: boolean; keepalive?: boolean } = {}) => {
+    // The document is taken now, not when the queued save runs: the editor may be gone (and the store reused) by then.
+    const s = useEditor.getState();
+    const rev = s.revision;
+    const doc = s.document();
     const run = async () => {
-      const s = useEditor.getState();
-      const rev = s.revision;
-      if (s.readOnly || (rev === savedRevision.current && !force)) return;
+      if (s.readOnly || (rev === savedRevision.current && !opts.force) || (conflicted.current && !opts.overwrite)) return;
       setSaveState('saving');
       try {
-        await api.put(`/v1/flows/${flow.id}/draft`, s.document());
+        const saved = await api.put<Flow>(`/v1/flows/${flow.id}/draft`, doc, {
+          headers: !opts.overwrite && etag.current ? { 'if-match': etag.current } : {},
+          keepalive: opts.keepalive,
+        });
+        etag.current = saved.draft_etag;
+        conflicted.current = false;
         savedRevision.current = rev;
         setSaveError(null);
         setSaveState(useEditor.getState().revision === rev ? 'saved' : 'pending');
+        // The cache holds what was saved, so reopening the flow shows it (and its new tag).
+        qc.setQueryData(['/v1/flows', flow.id], saved);
         void qc.invalidateQueries({ queryKey: ['/v1/flows'], exact: true });
+        if (!open.current) return;
+        useEditor.getState().setChecked('checking');
         void validateOnServer(rev);
       } catch (err) {
         setSaveError(err);
+        if (!open.current) throw err;
+        if (isDraftConflict(err)) {
+          conflicted.current = true;
+          setSaveState('conflict');
+          return;
+        }
         setSaveState('error');
         if (err instanceof ApiError && err.errors.length) refreshErrors(err.errors);
         throw err;
       }
     };
     saving.current = saving.current.catch(() => undefined).then(run);
+    trackDraftSave(flow.id, saving.current);
     return saving.current;
   }, [flow.id, qc, refreshErrors, validateOnServer]);
 
@@ -130,6 +176,7 @@ function Editor({ flow }: { flow: Flow }) {
     refreshErrors();
     if (revision === 0) {
       if (canEdit) void validateOnServer(0);
+      else useEditor.getState().setChecked('failed');
       return;
     }
     if (!canEdit || revision === savedRevision.current) return;
@@ -140,14 +187,24 @@ function Editor({ flow }: { flow: Flow }) {
 
   useEffect(preloadConfigForm, []);
 
-  // Warn before leaving the page with an edit not yet saved.
+  // Leaving with an edit not yet saved: moving to another screen saves it on the way out; closing or reloading
+  // the tab asks first and sends the save with keepalive, so it lands even if the page goes.
   useEffect(() => {
+    const unsaved = () => canEdit && !conflicted.current && useEditor.getState().revision !== savedRevision.current;
     const onUnload = (e: BeforeUnloadEvent) => {
-      if (useEditor.getState().revision !== savedRevision.current) e.preventDefault();
+      if (!unsaved()) return;
+      e.preventDefault();
+      e.returnValue = '';
+      void save({ keepalive: true }).catch(() => undefined);
     };
     window.addEventListener('beforeunload', onUnload);
-    return () => window.removeEventListener('beforeunload', onUnload);
-  }, []);
+    open.current = true;
+    return () => {
+      window.removeEventListener('beforeunload', onUnload);
+      if (unsaved()) void save().catch(() => undefined);
+      open.current = false;
+    };
+  }, [save, canEdit]);
 
   const stats = useFlowStats(flow.id, liveVersion, overlay === 'live');
   useEffect(() => {
@@ -173,7 +230,11 @@ function Editor({ flow }: { flow: Flow }) {
   const versions = [...(flow.versions ?? [])].map((v) => v.version).sort((a, b) => b - a);
   if (flow.published_version && !versions.includes(flow.published_version)) versions.unshift(flow.published_version);
 
-  const saveLabel = !canEdit ? 'Read only' : { saved: 'All changes saved', pending: 'Unsaved changes…', saving: 'Saving…', error: 'Save failed' }[saveState];
+  const saveLabel = !canEdit ? 'Read only' : { saved: 'All changes saved', pending: 'Unsaved changes…', saving: 'Saving…', error: 'Save failed', conflict: 'Not saved: changed elsewhere' }[saveState];
+  const problems = errors.length
+    ? `${errors.length} problem${errors.length === 1 ? '' : 's'}`
+    : { checking: 'Checking…', checked: 'No problems', failed: 'Not checked' }[checked];
+  const problemsLabel = errors.length || checked === 'checked' ? `${errors.length} problem${errors.length === 1 ? '' : 's'}` : checked === 'checking' ? 'Checking for problems' : 'Problems not checked';
 
   return (
     <div className="editor">
@@ -198,9 +259,14 @@ function Editor({ flow }: { flow: Flow }) {
           <button className="icon-btn" onClick={() => void fitView({ padding: 0.2, duration: 300 })} aria-label="Zoom to fit" title="Zoom to fit"><Icon name="fit" /></button>
         </div>
         <div className="toolbar-group">
-          <button className={`btn btn-sm${errors.length ? ' btn-warn' : ''}`} aria-label={`${errors.length} problems`} title={errors.map((e) => `${e.node_id ?? e.path}: ${e.message}`).join('\n')}
-            onClick={() => { const first = errors.map((e) => errorNodeId(e, useEditor.getState().document())).find(Boolean); if (first) { useEditor.getState().selectOnly(first); void fitView({ nodes: [{ id: first }], duration: 300, maxZoom: 1.2 }); } }}>
-            <Icon name={errors.length ? 'warn' : 'check'} /> {errors.length ? `${errors.length} problem${errors.length === 1 ? '' : 's'}` : 'No problems'}
+          <button className={`btn btn-sm${errors.length || checked === 'failed' ? ' btn-warn' : ''}`} aria-label={problemsLabel}
+            title={checked === 'failed' && !errors.length ? 'The engine could not check this draft; click to try again.' : errors.map((e) => `${e.node_id ?? e.path}: ${e.message}`).join('\n')}
+            onClick={() => {
+              if (checked === 'failed') { useEditor.getState().setChecked('checking'); void validateOnServer(useEditor.getState().revision); }
+              const first = errors.map((e) => errorNodeId(e, useEditor.getState().document())).find(Boolean);
+              if (first) { useEditor.getState().selectOnly(first); void fitView({ nodes: [{ id: first }], duration: 300, maxZoom: 1.2 }); }
+            }}>
+            <Icon name={errors.length || checked === 'failed' ? 'warn' : 'check'} /> {problems}
           </button>
           {canEdit ? <button className={`btn btn-sm${overlay === 'test' ? ' on' : ''}`} aria-pressed={overlay === 'test'} onClick={() => setOverlay('test')}><Icon name="beaker" /> Test</button> : null}
           <button className={`btn btn-sm${overlay === 'live' ? ' on' : ''}`} aria-pressed={overlay === 'live'} onClick={() => setOverlay('live')} disabled={!flow.published_version}><Icon name="pulse" /> Live</button>
@@ -224,9 +290,25 @@ function Editor({ flow }: { flow: Flow }) {
         </div>
       ) : null}
       {saveState === 'error' && saveError ? <ErrorBox error={saveError} onRetry={() => void save().catch(() => undefined)} /> : null}
+      {saveState === 'conflict' ? (
+        <Modal
+          alert
+          title="This flow changed elsewhere"
+          onClose={() => undefined}
+          footer={
+            <>
+              <button className="btn" onClick={() => void save({ overwrite: true }).catch(() => undefined)}>Replace it with my copy</button>
+              <button className="btn btn-primary" onClick={() => void onReload()}>Reload the latest draft</button>
+            </>
+          }
+        >
+          <p>Someone saved this flow's draft after you opened it (perhaps you, in another tab). Your last change was not saved, so nothing was overwritten.</p>
+          <p>Reload to continue from the latest draft, or replace it with what you see here.</p>
+        </Modal>
+      ) : null}
       <div className={`editor-body${canEdit ? '' : ' no-palette'}`}>
         {canEdit ? <Palette /> : null}
-        <Canvas onSaveNow={() => void save(true).catch(() => undefined)} />
+        <Canvas onSaveNow={() => void save({ force: true }).catch(() => undefined)} />
         {overlay === 'test' ? <TestPanel flowId={flow.id} beforeRun={() => save()} /> : <Inspector />}
       </div>
       {toast ? <div className="toast" role="status" onAnimationEnd={() => setToast(null)}>{toast}</div> : null}

@@ -61,7 +61,8 @@ export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge badge-${STATUS_TONE[status] ?? 'gray'}`}>{status}</span>;
 }
 
-export function Modal({ title, onClose, children, footer, wide }: { title: string; onClose: () => void; children: ReactNode; footer?: ReactNode; wide?: boolean }) {
+/** The app's own dialog (never the browser's confirm box); `alert` for a question that interrupts the work. */
+export function Modal({ title, onClose, children, footer, wide, alert }: { title: string; onClose: () => void; children: ReactNode; footer?: ReactNode; wide?: boolean; alert?: boolean }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const prev = document.activeElement as HTMLElement | null;
@@ -75,7 +76,7 @@ export function Modal({ title, onClose, children, footer, wide }: { title: strin
   }, [onClose]);
   return (
     <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
-      <div className={`modal${wide ? ' modal-wide' : ''}`} role="dialog" aria-modal="true" aria-label={title} ref={ref}>
+      <div className={`modal${wide ? ' modal-wide' : ''}`} role={alert ? 'alertdialog' : 'dialog'} aria-modal="true" aria-label={title} ref={ref}>
         <div className="modal-head">
           <h2>{title}</h2>
           <button className="icon-btn" onClick={onClose} aria-label="Close"><Icon name="close" /></button>

@@ -5,6 +5,8 @@ import type { FlowDocument, FlowValidationError, NodeTypeSpec } from '../contrac
 import { validateFlowDocument } from './validate.ts';
 import { coreNodeType } from './node-types.ts';
 import { initialTimer } from '../runner/flow-timers.ts';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.ts';
 
 export type FlowStatus = 'draft' | 'active' | 'paused' | 'archived';
 
@@ -39,12 +41,21 @@ export function checkDraftShape(doc: unknown): FlowValidationError[] {
   return errors;
 }
 
+/**
+ * The draft's entity tag: a hash of its content (key order ignored). The builder sends it back as `If-Match` so a
+ * save made from an out-of-date copy (another tab, another person) is refused instead of overwriting.
+ */
+export function draftEtag(draft: unknown): string {
+  return `"${createHash('sha256').update(canonicalJson(draft)).digest('base64url').slice(0, 22)}"`;
+}
+
 export function toFlowJson(row: FlowRow, versions: { version: number; published_at: Date; note: string | null }[]) {
   return {
     id: row.id,
     name: row.name,
     status: row.status,
     draft: row.draft,
+    draft_etag: draftEtag(row.draft),
     published_version: row.published_version,
     versions: versions.map((v) => ({ version: v.version, published_at: v.published_at.toISOString(), note: v.note })),
     created_at: row.created_at.toISOString(),
@@ -69,9 +80,15 @@ export async function createFlow(tx: Tx, workspaceId: string, doc: FlowDocument,
   return row!;
 }
 
-export async function updateDraft(tx: Tx, workspaceId: string, id: string, doc: FlowDocument, now: Date): Promise<FlowRow> {
+/** `ifMatch`: the draft's entity tag as the caller last saw it; a different current draft is a 409. */
+export async function updateDraft(tx: Tx, workspaceId: string, id: string, doc: FlowDocument, now: Date, ifMatch?: string): Promise<FlowRow> {
   const flow = await getFlowRow(tx, workspaceId, id, true);
   if (flow.status === 'archived') throw new CairnError('CAIRN_ERR_CONFLICT', 'the flow is archived; its draft can no longer change');
+  if (ifMatch !== undefined && ifMatch !== '*' && !ifMatch.split(',').map((t) => t.trim().replace(/^W\//, '')).includes(draftEtag(flow.draft))) {
+    throw new CairnError('CAIRN_ERR_CONFLICT', 'the draft changed since this copy was loaded (another tab or person saved it); reload it and edit again', {
+      errors: [{ path: '/headers/if-match', message: 'the draft changed since it was loaded' }],
+    });
+  }
   const [row] = await tx('flows').where({ workspace_id: workspaceId, id }).update({ draft: JSON.stringify(doc), name: doc.name, updated_at: now }).returning<FlowRow[]>('*');
   return row!;
 }

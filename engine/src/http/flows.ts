@@ -56,16 +56,21 @@ export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }
     });
   });
 
-  app.get('/flows/:id', { config: { area: 'flows' }, schema: { params: idParams } }, async (request) => {
-    return flowJson(await getFlowRow(ctx.db, request.auth!.workspaceId, requireUuid((request.params as { id: string }).id, 'flow')));
+  // The draft's entity tag travels as `ETag` (and `draft_etag` in the body); `PUT …/draft` with `If-Match` refuses
+  // to overwrite a draft that changed since (409). Without `If-Match` the save is unconditional.
+  app.get('/flows/:id', { config: { area: 'flows' }, schema: { params: idParams } }, async (request, reply) => {
+    const body = await flowJson(await getFlowRow(ctx.db, request.auth!.workspaceId, requireUuid((request.params as { id: string }).id, 'flow')));
+    return reply.header('etag', body.draft_etag).send(body);
   });
 
-  app.put('/flows/:id/draft', { config: { area: 'flows' }, schema: { params: idParams, body: documentBody } }, async (request) => {
+  app.put('/flows/:id/draft', { config: { area: 'flows' }, schema: { params: idParams, body: documentBody } }, async (request, reply) => {
     refuseShape(request.body);
     const doc = request.body;
     const id = requireUuid((request.params as { id: string }).id, 'flow');
-    const row = await withTx(ctx.db, (tx) => updateDraft(tx, request.auth!.workspaceId, id, doc, ctx.clock.now()));
-    return flowJson(row);
+    const ifMatch = request.headers['if-match'];
+    const row = await withTx(ctx.db, (tx) => updateDraft(tx, request.auth!.workspaceId, id, doc, ctx.clock.now(), ifMatch));
+    const body = await flowJson(row);
+    return reply.header('etag', body.draft_etag).send(body);
   });
 
   app.post('/flows/:id/validate', { config: { area: 'flows' }, schema: { params: idParams } }, async (request) => {
