@@ -13,6 +13,9 @@ import { testClockRoutes } from './test-clock.ts';
 import { settingsRoutes } from './settings.ts';
 import { tasksRoutes } from './tasks.ts';
 import { emailRoutes } from './email.ts';
+import { scoringRoutes } from './scoring.ts';
+import { referralsRoutes } from './referrals.ts';
+import { loyaltyRoutes } from './loyalty.ts';
 import type { FlowEngine } from '../runner/index.ts';
 import type { NodeTypeResolver } from '../flow/service.ts';
 import type { NodeTypeSpec } from '../contracts/flow.ts';
@@ -59,4 +62,4 @@ export interface RouteGroupOptions {
 export type RouteGroup = FastifyPluginAsync<RouteGroupOptions>;
 
 /** Add your group here (one line) when you add a file under http/. */
-export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes, pluginsRoutes, settingsRoutes, tasksRoutes, emailRoutes];
+export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes, pluginsRoutes, settingsRoutes, tasksRoutes, emailRoutes, scoringRoutes, referralsRoutes, loyaltyRoutes];

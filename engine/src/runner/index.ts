@@ -16,6 +16,9 @@ import { createActionRunner } from './external.ts';
 import { FlowCache } from './flow-cache.ts';
 import { processBatch, type ContactRequest } from './store.ts';
 import { fireAllDue, nextWake, startTimerPoller } from './timers.ts';
+import { createPrograms, type RecordProgramEvents } from '../crm/programs.ts';
+
+const earliest = (a: Date | null, b: Date | null): Date | null => (a && b ? (a < b ? a : b) : (a ?? b));
 
 /** The flow engine as the runtime sees it: the ingestion hook that starts runs, and the workers that advance them. */
 export interface FlowEngine {
@@ -40,7 +43,23 @@ export interface FlowEngineOptions {
 export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {}): FlowEngine {
   const flows = new FlowCache();
   const log = ctx.logger.child({ component: 'runner' });
-  const onEventsIngested = createEnrollment({ flows, clock: ctx.clock, logger: log });
+  const enroll = createEnrollment({ flows, clock: ctx.clock, logger: log });
+  // Lifecycle programs see events before enrollment (a trigger's `when` may read the new score); the events they
+  // record (lead.qualified, reward.granted...) go through ingestion again, so flows can start on them.
+  const recordProgramEvents: RecordProgramEvents = async (tx, workspaceId, events) => {
+    await ingestEvents(
+      tx, workspaceId,
+      events.map((e) => ({ type: e.type, contact: {}, contactId: e.contactId, properties: e.properties as never, idempotency_key: e.key, source: 'program' })),
+      { onEventsIngested },
+      { now: ctx.clock.now() },
+    );
+  };
+  const programs = createPrograms({ db: ctx.db, clock: ctx.clock, record: recordProgramEvents });
+  const onEventsIngested: OnEventsIngested = async (tx, workspaceId, events) => {
+    const derived = await programs.onEvents(tx, workspaceId, events);
+    await enroll(tx, workspaceId, events);
+    if (derived.length > 0) await recordProgramEvents(tx, workspaceId, derived);
+  };
 
   const batcher = new GroupCommit<ContactRequest>(
     async (workspaceId, requests) => {
@@ -116,7 +135,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
           [ACTION_TASK]: async (payload) => runAction(payload as ActionJob),
         },
       });
-      if (!isManual(ctx.clock)) poller = startTimerPoller({ db: ctx.db, flows, clock: ctx.clock, logger: log });
+      if (!isManual(ctx.clock)) poller = startTimerPoller({ db: ctx.db, flows, clock: ctx.clock, logger: log, also: (now) => programs.fireDue(now) });
     },
     async stop() {
       await poller?.stop();
@@ -132,12 +151,13 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
       }
       await drain();
       for (;;) {
-        const next = await nextWake(ctx.db, to);
+        const next = earliest(await nextWake(ctx.db, to), await programs.nextDue(to));
         if (!next) break;
         if (next.getTime() > clock.now().getTime()) clock.set(next);
-        if ((await fireAllDue(ctx.db, flows, clock.now(), log)) > 0) await drain();
+        if ((await fireAllDue(ctx.db, flows, clock.now(), log)) + (await programs.fireDue(clock.now())) > 0) await drain();
       }
       clock.set(to);
+      await programs.fireDue(to);
       await drain();
     },
   };

@@ -50,12 +50,17 @@ export async function fireAllDue(db: Db, flows: FlowCache, now: Date, logger: Lo
 }
 
 /** System clock: poll once a second (an index probe; about zero CPU while nothing is due). */
-export function startTimerPoller(deps: { db: Db; flows: FlowCache; clock: Clock; logger: Logger; intervalMs?: number }): { stop(): Promise<void> } {
+export function startTimerPoller(deps: {
+  db: Db; flows: FlowCache; clock: Clock; logger: Logger; intervalMs?: number;
+  /** More time-driven work on the same tick (lifecycle programs: reward grants, points expiry, score decay). */
+  also?: (now: Date) => Promise<unknown>;
+}): { stop(): Promise<void> } {
   let stopped = false;
   let current: Promise<unknown> = Promise.resolve();
   const tick = () => {
     if (stopped) return;
     current = fireAllDue(deps.db, deps.flows, deps.clock.now(), deps.logger)
+      .then(() => deps.also?.(deps.clock.now()))
       .catch((err) => deps.logger.error({ err }, 'timer poll failed'))
       .finally(() => {
         if (!stopped) timer = setTimeout(tick, deps.intervalMs ?? 1000);

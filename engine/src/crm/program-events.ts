@@ -1,0 +1,12 @@
+import type { Json } from '../runner/actions.ts';
+
+/**
+ * An event a lifecycle program records for a contact (lead.qualified, reward.granted, loyalty.tier_changed...).
+ * `key` is its idempotency key, so a program never records the same fact twice.
+ */
+export interface ProgramEvent {
+  contactId: string;
+  type: string;
+  key: string;
+  properties: Record<string, Json>;
+}

@@ -1,0 +1,120 @@
+import { loyaltyStatus, redeem, type LoyaltyProgram } from '../crm/loyalty.ts';
+import { withTx } from '../db/index.ts';
+import { conflict, invalid, notFound } from '../errors.ts';
+import { idempotent, requireUuid } from './kit.ts';
+import { checkDurations, durationText, eventType, programKey, unknownProgram } from './programs-kit.ts';
+import type { RouteGroup } from './route-groups.ts';
+
+const programBody = {
+  type: 'object', additionalProperties: false, required: ['key', 'earn'],
+  properties: {
+    key: programKey,
+    earn: {
+      type: 'array', minItems: 1, maxItems: 100,
+      items: {
+        type: 'object', additionalProperties: false, required: ['event', 'points_per_unit'],
+        properties: { event: eventType, points_per_unit: { type: 'number', exclusiveMinimum: 0, maximum: 1_000_000 }, property: { type: 'string', minLength: 1, maxLength: 200 } },
+      },
+    },
+    expires_after: durationText,
+    tiers: {
+      type: 'array', maxItems: 50,
+      items: { type: 'object', additionalProperties: false, required: ['name', 'min_points'], properties: { name: { type: 'string', minLength: 1, maxLength: 100 }, min_points: { type: 'integer', minimum: 0 } } },
+    },
+  },
+} as const;
+
+interface ProgramRow { key: string; config: LoyaltyProgram; created_at: Date }
+const programJson = (r: ProgramRow) => ({ ...r.config, created_at: r.created_at.toISOString() });
+
+/** Loyalty programs (CONTRACT.md §Loyalty programs): programs, a contact's balance and tier, redemptions, the ledger. */
+export const loyaltyRoutes: RouteGroup = async (app, { ctx }) => {
+  const programOf = async (workspaceId: string, key: string) => {
+    const row = await ctx.db('loyalty_programs').where({ workspace_id: workspaceId, key }).first<ProgramRow>();
+    if (!row) throw invalid(`no loyalty program "${key}"`, [unknownProgram('loyalty', key)]);
+    return row;
+  };
+
+  app.post('/loyalty-programs', { schema: { body: programBody } }, async (request, reply) => {
+    const b = request.body as LoyaltyProgram;
+    const problems = checkDurations(b as never, ['expires_after']);
+    (b.tiers ?? []).forEach((t, i) => {
+      if (b.tiers!.findIndex((x) => x.name === t.name) !== i) problems.push({ path: `/tiers/${i}/name`, message: `tier "${t.name}" is named twice` });
+    });
+    if (problems.length) throw invalid(`the loyalty program is not valid: ${problems[0]!.path} ${problems[0]!.message}`, problems);
+    const { workspaceId } = request.auth!;
+    const outcome = await idempotent(ctx, request, async (tx) => {
+      const [row] = await tx('loyalty_programs').insert({ workspace_id: workspaceId, key: b.key, config: JSON.stringify(b), created_at: ctx.clock.now() })
+        .onConflict(['workspace_id', 'key']).ignore().returning<ProgramRow[]>('*');
+      if (!row) throw conflict(`a loyalty program with key "${b.key}" already exists`);
+      return { status: 201, body: programJson(row) };
+    });
+    return reply.code(outcome.status).send(outcome.body);
+  });
+
+  app.get('/loyalty-programs', { config: { area: 'contacts' } }, async (request) => {
+    const rows = await ctx.db('loyalty_programs').where({ workspace_id: request.auth!.workspaceId }).orderBy('key').select<ProgramRow[]>('*');
+    return { items: rows.map(programJson), next_cursor: null };
+  });
+
+  app.get('/loyalty-programs/:key', { config: { area: 'contacts' }, schema: { params: { type: 'object', required: ['key'], properties: { key: { type: 'string' } } } } }, async (request) => {
+    const row = await ctx.db('loyalty_programs').where({ workspace_id: request.auth!.workspaceId, key: (request.params as { key: string }).key }).first<ProgramRow>();
+    if (!row) throw notFound('loyalty program');
+    return programJson(row);
+  });
+
+  app.get('/contacts/:id/loyalty', {
+    config: { area: 'contacts' },
+    schema: {
+      params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } },
+      querystring: { type: 'object', additionalProperties: false, required: ['program'], properties: { program: { type: 'string', maxLength: 100 } } },
+    },
+  }, async (request) => {
+    const id = requireUuid((request.params as { id: string }).id, 'contact');
+    const { workspaceId } = request.auth!;
+    const contact = await ctx.db('contacts').where({ workspace_id: workspaceId, id }).whereNull('erased_at').first('id');
+    if (!contact) throw notFound('contact');
+    const program = await programOf(workspaceId, (request.query as { program: string }).program);
+    return loyaltyStatus(ctx.db, workspaceId, program.key, id, ctx.clock.now());
+  });
+
+  app.get('/loyalty-programs/:key/ledger', {
+    config: { area: 'contacts' },
+    schema: {
+      params: { type: 'object', required: ['key'], properties: { key: { type: 'string' } } },
+      querystring: { type: 'object', additionalProperties: false, required: ['contact_id'], properties: { contact_id: { type: 'string', format: 'uuid' }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 } } },
+    },
+  }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const program = await programOf(workspaceId, (request.params as { key: string }).key);
+    const q = request.query as { contact_id: string; limit: number };
+    const rows = await ctx.db('loyalty_ledger').where({ workspace_id: workspaceId, program: program.key, contact_id: q.contact_id })
+      .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(q.limit)
+      .select<{ id: string; kind: string; points: string; remaining: string; event_id: string | null; expires_at: Date | null; created_at: Date }[]>('id', 'kind', 'points', 'remaining', 'event_id', 'expires_at', 'created_at');
+    return {
+      items: rows.map((r) => ({ id: r.id, kind: r.kind, points: Number(r.points), unspent: r.kind === 'earn' ? Number(r.remaining) : null, event_id: r.event_id, expires_at: r.expires_at?.toISOString() ?? null, created_at: r.created_at.toISOString() })),
+      next_cursor: null,
+    };
+  });
+
+  app.post('/loyalty-programs/:key/redeem', {
+    config: { area: 'contacts' },
+    schema: {
+      params: { type: 'object', required: ['key'], properties: { key: { type: 'string' } } },
+      body: {
+        type: 'object', additionalProperties: false, required: ['contact_id', 'points', 'idempotency_key'],
+        properties: { contact_id: { type: 'string', format: 'uuid' }, points: { type: 'integer', minimum: 1, maximum: 1_000_000_000 }, idempotency_key: { type: 'string', minLength: 1, maxLength: 255 } },
+      },
+    },
+  }, async (request, reply) => {
+    const { workspaceId } = request.auth!;
+    const program = await programOf(workspaceId, (request.params as { key: string }).key);
+    const body = request.body as { contact_id: string; points: number; idempotency_key: string };
+    const result = await withTx(ctx.db, async (tx) => {
+      const contact = await tx('contacts').where({ workspace_id: workspaceId, id: body.contact_id }).whereNull('erased_at').first('id');
+      if (!contact) throw invalid(`contact ${body.contact_id} does not exist`, [{ path: '/contact_id', message: 'no such contact in this workspace' }]);
+      return redeem(tx, workspaceId, program.key, body, ctx.clock.now());
+    });
+    return reply.code(result.repeat ? 200 : 201).send(result.redemption);
+  });
+};

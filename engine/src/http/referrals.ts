@@ -1,0 +1,95 @@
+import { referralCode, rewardJson, type ReferralProgram, type RewardRow } from '../crm/referrals.ts';
+import { withTx } from '../db/index.ts';
+import { conflict, invalid, notFound } from '../errors.ts';
+import { idempotent, isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
+import { checkDurations, durationText, eventType, programKey, unknownProgram } from './programs-kit.ts';
+import type { RouteGroup } from './route-groups.ts';
+
+const reward = { description: 'what the side receives, e.g. { "type": "credit", "amount": 10, "currency": "USD" } (passed on in reward.granted)' } as const;
+
+const programBody = {
+  type: 'object', additionalProperties: false, required: ['key', 'qualifying_event', 'referrer_reward', 'referee_reward'],
+  properties: {
+    key: programKey,
+    qualifying_event: eventType,
+    min_amount: { type: 'number', minimum: 0 },
+    referrer_reward: { ...reward, type: ['object', 'number', 'string'] },
+    referee_reward: { ...reward, type: ['object', 'number', 'string'] },
+    review_period: durationText,
+    void_event: eventType,
+    max_rewards_per_referrer: { type: 'integer', minimum: 1 },
+    cap_period: durationText,
+  },
+} as const;
+
+interface ProgramRow { key: string; config: ReferralProgram; created_at: Date }
+const programJson = (r: ProgramRow) => ({ ...r.config, created_at: r.created_at.toISOString() });
+
+/** Referral programs (CONTRACT.md §Referral programs): programs, per-contact codes, the rewards ledger. */
+export const referralsRoutes: RouteGroup = async (app, { ctx }) => {
+  app.post('/referral-programs', { schema: { body: programBody } }, async (request, reply) => {
+    const b = request.body as ReferralProgram;
+    const problems = checkDurations(b as never, ['review_period', 'cap_period']);
+    if (b.cap_period !== undefined && b.max_rewards_per_referrer === undefined) problems.push({ path: '/cap_period', message: 'needs max_rewards_per_referrer (the cap it is the period of)' });
+    if (problems.length) throw invalid(`the referral program is not valid: ${problems[0]!.path} ${problems[0]!.message}`, problems);
+    const { workspaceId } = request.auth!;
+    const outcome = await idempotent(ctx, request, async (tx) => {
+      const now = ctx.clock.now();
+      const [row] = await tx('referral_programs').insert({ workspace_id: workspaceId, key: b.key, config: JSON.stringify(b), created_at: now })
+        .onConflict(['workspace_id', 'key']).ignore().returning<ProgramRow[]>('*');
+      if (!row) throw conflict(`a referral program with key "${b.key}" already exists`);
+      return { status: 201, body: programJson(row) };
+    });
+    return reply.code(outcome.status).send(outcome.body);
+  });
+
+  app.get('/referral-programs', { config: { area: 'contacts' } }, async (request) => {
+    const rows = await ctx.db('referral_programs').where({ workspace_id: request.auth!.workspaceId }).orderBy('key').select<ProgramRow[]>('*');
+    return { items: rows.map(programJson), next_cursor: null };
+  });
+
+  app.get('/referral-programs/:key', { config: { area: 'contacts' }, schema: { params: { type: 'object', required: ['key'], properties: { key: { type: 'string' } } } } }, async (request) => {
+    const row = await ctx.db('referral_programs').where({ workspace_id: request.auth!.workspaceId, key: (request.params as { key: string }).key }).first<ProgramRow>();
+    if (!row) throw notFound('referral program');
+    return programJson(row);
+  });
+
+  app.get('/contacts/:id/referral-code', {
+    config: { area: 'contacts' },
+    schema: {
+      params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } },
+      querystring: { type: 'object', additionalProperties: false, required: ['program'], properties: { program: { type: 'string', maxLength: 100 } } },
+    },
+  }, async (request) => {
+    const id = requireUuid((request.params as { id: string }).id, 'contact');
+    const { program } = request.query as { program: string };
+    const { workspaceId } = request.auth!;
+    return withTx(ctx.db, async (tx) => {
+      const contact = await tx('contacts').where({ workspace_id: workspaceId, id }).whereNull('erased_at').first('id');
+      if (!contact) throw notFound('contact');
+      const known = await tx('referral_programs').where({ workspace_id: workspaceId, key: program }).first('key');
+      if (!known) throw invalid(`no referral program "${program}"`, [unknownProgram('referral', program)]);
+      return { program, contact_id: id, code: await referralCode(tx, workspaceId, program, id, ctx.clock.now()) };
+    });
+  });
+
+  app.get('/rewards', {
+    config: { area: 'contacts' },
+    schema: {
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: { ...pageQuery, contact_id: { type: 'string', format: 'uuid' }, program: { type: 'string', maxLength: 100 }, status: { type: 'string', enum: ['pending', 'granted', 'voided', 'refused'] } },
+      },
+    },
+  }, async (request) => {
+    const q = request.query as { limit: number; cursor?: string; contact_id?: string; program?: string; status?: string };
+    const after = parseCursor(q.cursor, isIdCursor);
+    const rows = await ctx.db('rewards').where({ workspace_id: request.auth!.workspaceId }).modify((b) => {
+      if (q.contact_id) b.where('contact_id', q.contact_id);
+      if (q.program) b.where('program', q.program);
+      if (q.status) b.where('status', q.status);
+      if (after) b.where('id', '>', after);
+    }).orderBy('id').limit(q.limit + 1).select<RewardRow[]>('*');
+    return page(rows, q.limit, (r) => r.id, rewardJson);
+  });
+};
