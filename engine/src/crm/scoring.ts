@@ -76,6 +76,15 @@ const sumLines = (breakdown: Record<string, number>, other: number) => {
   return Math.abs(other) > EPSILON ? ruled + other : ruled;
 };
 
+/** A condition that throws (e.g. `in` against a non-array value) does not hold: the event is still accepted. */
+function holds(when: CompiledCondition, facts: Parameters<CompiledCondition>[0], now: Date): boolean {
+  try {
+    return when(facts, { now });
+  } catch {
+    return false;
+  }
+}
+
 /** Moves a state to `now`: every line (and the remainder) halves per half-life. */
 function decay(state: ScoreState, model: CompiledScoring, now: Date): void {
   const elapsed = now.getTime() - state.decayed_at.getTime();
@@ -149,7 +158,7 @@ export async function scoreEvents(tx: Tx, workspaceId: string, model: CompiledSc
     decay(state, model, now);
     const facts = { contact: { ...(contacts.get(ev.contactId) ?? {}), score: state.score }, event: { id: ev.id, type: ev.type, properties: ev.properties, occurred_at: ev.occurredAt.toISOString() }, run: {} };
     for (const rule of model.rules) {
-      if (rule.event !== ev.type || (rule.when && !rule.when(facts, { now }))) continue;
+      if (rule.event !== ev.type || (rule.when && !holds(rule.when, facts, now))) continue;
       let points = rule.points;
       if (rule.max !== null) {
         const given = state.awarded[rule.key] ?? 0;
