@@ -35,8 +35,8 @@ export const liquid = new Liquid({
   relativeReference: false,
   parseLimit: 1_000_000,
   // Fallbacks only: every render below passes what is left of its step's and run's budget.
-  renderLimit: 50,
-  memoryLimit: 1_000_000,
+  renderLimit: 100,
+  memoryLimit: 500_000,
 });
 
 /**
@@ -49,9 +49,9 @@ export interface RenderBudget {
 }
 
 /** All the templates of one step together (the 30 strings of a config share it). */
-export const STEP_RENDER_BUDGET: Readonly<RenderBudget> = { ms: 50, chars: 1_000_000 };
+export const STEP_RENDER_BUDGET: Readonly<RenderBudget> = { ms: 100, chars: 500_000 };
 /** All the steps a run renders between two waits (a `PT0S` delay loop shares it): see docs/flows.md. */
-export const RUN_RENDER_BUDGET: Readonly<RenderBudget> = { ms: 200, chars: 4_000_000 };
+export const RUN_RENDER_BUDGET: Readonly<RenderBudget> = { ms: 500, chars: 2_000_000 };
 
 export const runRenderBudget = (): RenderBudget => ({ ...RUN_RENDER_BUDGET });
 
