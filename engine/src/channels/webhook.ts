@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { FetchError, guardedFetch, type FetchPolicy } from '@cairn/plugin-sdk/host';
 import { CairnError } from '../errors.ts';
+import { jsonTextDepth, MAX_OUTPUT_DEPTH } from '../json-depth.ts';
 import type { ActionInput, ExternalAction, Json } from '../runner/actions.ts';
 
 /** The receiver's answer is a record, not data: the step keeps at most this much of it. */
@@ -60,6 +61,11 @@ export function createWebhookAction(deps: { secret: Buffer; now: () => Date; all
       }
       if (res.status < 200 || res.status >= 300) {
         throw new CairnError('CAIRN_ERR_STEP_FAILED', `webhook ${method} ${c.url} answered ${res.status}`, { retryable: retryable(res.status) });
+      }
+      // Depth before parsing: an answer nested thousands deep would parse, then overflow the stack wherever the
+      // run's vars are serialised. The call happened, so the step fails without a retry (no second call).
+      if (jsonTextDepth(res.body, MAX_OUTPUT_DEPTH) > MAX_OUTPUT_DEPTH) {
+        throw new CairnError('CAIRN_ERR_STEP_FAILED', `webhook ${method} ${c.url} answered ${res.status} with JSON nested deeper than ${MAX_OUTPUT_DEPTH} levels; the answer was not kept`);
       }
       let parsed: Json = res.body.slice(0, MAX_OUTPUT_CHARS);
       try {

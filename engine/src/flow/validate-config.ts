@@ -2,7 +2,7 @@ import { CronExpressionParser } from 'cron-parser';
 import type { JsonSchema, NodeTypeSpec } from '../contracts/flow.ts';
 import { CAIRN_WIDGET } from '../contracts/node-catalog.ts';
 import { checkCondition } from '../rules/check.ts';
-import { isValidDuration, isValidTimezone, parseTimeOfDay } from '../time/duration.ts';
+import { isTooLongDuration, isValidDuration, isValidTimezone, MAX_DURATION_YEARS, parseTimeOfDay } from '../time/duration.ts';
 import { addAjvErrors, escapePointer, Problems, show, validatorFor } from './problems.ts';
 import { checkTemplate, hasLiquid } from './templates.ts';
 
@@ -61,6 +61,9 @@ function walk(problems: Problems, schema: JsonSchema | undefined, value: unknown
 }
 
 function checkWidget(widget: string, value: string): string | undefined {
+  if ((widget === 'duration' || widget === 'signed-duration') && isTooLongDuration(value)) {
+    return `is longer than ${MAX_DURATION_YEARS} years (${show(value)}); durations are bounded to ${MAX_DURATION_YEARS} years`;
+  }
   switch (widget) {
     case 'duration':
       return isValidDuration(value) ? undefined : `must be an ISO 8601 duration such as "P3D" or "PT2H", not ${show(value)}`;

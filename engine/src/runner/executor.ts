@@ -5,7 +5,7 @@ import type { Json } from './actions.ts';
 import type { ActionResult, Contact, Run, StepRecord, StoredEvent } from './model.ts';
 import { StatsDelta } from './stats.ts';
 import { delayUntil, addContactDuration } from '../time/zones.ts';
-import { runInEngineAction, type InEngineDeps } from './in-engine-actions.ts';
+import { BatchIoError, runInEngineAction, type InEngineDeps } from './in-engine-actions.ts';
 import { runRenderBudget } from '../flow/templates.ts';
 
 /** Work for one contact, loaded (and locked) by the store. */
@@ -58,7 +58,7 @@ export async function processContact(work: ContactWork, env: BatchEnv): Promise<
 
   for (const result of work.actionResults) {
     const run = work.runs.find((r) => r.id === result.runId);
-    if (run) applyActionResult(run, result, env);
+    if (run) isolated(run, env, () => applyActionResult(run, result, env));
   }
 
   for (const ev of work.events) {
@@ -66,16 +66,50 @@ export async function processContact(work: ContactWork, env: BatchEnv): Promise<
       if (ev.seq <= run.sinceSeq) continue;
       run.sinceSeq = ev.seq;
       run.dirty = true;
-      applyEvent(run, ev, contact, env);
+      isolated(run, env, () => applyEvent(run, ev, contact, env));
     }
     await advanceReady(work, env, ev.seq);
   }
 
   for (const run of open()) {
     const isDue = run.state === 'due' || ((run.state === 'sleeping' || run.state === 'listening') && run.wakeAt && run.wakeAt <= env.now);
-    if (isDue) wake(run, env);
+    if (isDue) isolated(run, env, () => wake(run, env));
   }
   await advanceReady(work, env, Number.MAX_SAFE_INTEGER);
+}
+
+/**
+ * One contact's bad data or one node's bug must not fail the batch it shares with up to 999 other contacts: a
+ * throw while the kernel works on a run fails that step (retry and `error` rules apply, so a USER error takes the
+ * `error` handle) and the rest of the batch commits. The kernel throws before it changes anything, so the run is
+ * still where it was. Only a failure of the batch's own database work fails the batch.
+ */
+function isolated(run: Run, env: BatchEnv, work: () => void): void {
+  try {
+    work();
+  } catch (err) {
+    runThrew(run, env, err);
+  }
+}
+
+async function isolatedAsync(run: Run, env: BatchEnv, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    runThrew(run, env, err);
+  }
+}
+
+function runThrew(run: Run, env: BatchEnv, err: unknown): void {
+  if (err instanceof BatchIoError) throw err;
+  const node = run.nodeId ? env.flow(run.flowId, run.version)?.nodes.get(run.nodeId) : undefined;
+  const error = err instanceof CairnError && err.errorClass === 'USER'
+    ? { code: err.code, message: err.message, retryable: false }
+    : { code: 'CAIRN_ERR_INTERNAL', message: `${node ? `node ${node.id} (${node.type})` : 'the run'} failed: ${err instanceof Error ? err.message : String(err)}`, retryable: false };
+  if (run.state === 'done') return;
+  if (!node) return fail(run, env, undefined, error);
+  if (run.state !== 'ready') leaveWaiting(run, node, env);
+  stepFailed(run, node, env, error);
 }
 
 function facts(run: Run, contact: Contact, env: BatchEnv, event?: StoredEvent): Facts {
@@ -159,7 +193,7 @@ async function advanceReady(work: ContactWork, env: BatchEnv, upToSeq: number): 
         break;
       }
       await breathe();
-      await step(run, work.contact, env);
+      await isolatedAsync(run, env, () => step(run, work.contact, env));
     }
   }
 }
@@ -215,7 +249,7 @@ async function step(run: Run, contact: Contact, env: BatchEnv): Promise<void> {
       const outcome = (node.config.outcome as 'completed' | 'converted' | 'exited' | undefined) ?? 'completed';
       return finish(run, outcome, env, null);
     }
-    case 'action':
+    case 'action': {
       if (node.external) {
         run.state = 'calling';
         run.status = 'active';
@@ -224,15 +258,12 @@ async function step(run: Run, contact: Contact, env: BatchEnv): Promise<void> {
         env.effects.actions.push({ workspaceId: run.workspaceId, contactId: run.contactId, runId: run.id, nodeId: node.id, attempt: run.attempt });
         return;
       }
-      try {
-        const output = await runInEngineAction(node, node.render(f, (run.renderBudget ??= runRenderBudget())), { run, contact, env });
-        record(run, node, env, 'completed', output);
-        run.vars = { ...run.vars, [node.id]: output };
-        return follow(run, node, 'default', env);
-      } catch (err) {
-        if (!(err instanceof CairnError) || err.errorClass !== 'USER') throw err;
-        return stepFailed(run, node, env, { code: err.code, message: err.message, retryable: false });
-      }
+      // A throw (a USER error such as a missing routing pool, or anything else) fails this step: see `isolated`.
+      const output = await runInEngineAction(node, node.render(f, (run.renderBudget ??= runRenderBudget())), { run, contact, env });
+      record(run, node, env, 'completed', output);
+      run.vars = { ...run.vars, [node.id]: output };
+      return follow(run, node, 'default', env);
+    }
   }
 }
 

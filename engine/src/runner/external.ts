@@ -2,6 +2,7 @@ import type { Db } from '../db/index.ts';
 import type { Clock } from '../time/clock.ts';
 import type { Logger } from '../logger.ts';
 import { CairnError } from '../errors.ts';
+import { jsonDepth, MAX_OUTPUT_DEPTH } from '../json-depth.ts';
 import type { ActionRegistry, ExternalAction } from './actions.ts';
 import type { ActionResult, Contact, StoredEvent } from './model.ts';
 import type { FlowCache } from './flow-cache.ts';
@@ -62,6 +63,10 @@ export function createActionRunner(deps: {
         vars: row.vars,
         signal: AbortSignal.timeout(deps.wallTimeMs),
       });
+      // Plugins (and any action) hand back JSON that becomes the run's vars: bound its depth like a webhook answer's.
+      if (jsonDepth(outcome.output, MAX_OUTPUT_DEPTH) > MAX_OUTPUT_DEPTH) {
+        throw new CairnError('CAIRN_ERR_STEP_FAILED', `${node.type} returned output nested deeper than ${MAX_OUTPUT_DEPTH} levels; it was not kept`);
+      }
       result = {
         runId: job.r, nodeId: job.n, attempt: job.a, ok: true, output: outcome.output,
         ...(outcome.skipped ? { skipped: true } : {}),

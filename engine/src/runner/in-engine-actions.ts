@@ -11,6 +11,17 @@ export type AssignReason = 'rotation' | 'weighted' | 'territory' | 'fallback';
 
 export interface AssignedOwner { id: string; name: string; email: string; reason: AssignReason; detail: string }
 
+/**
+ * The batch's own database work failed (its transaction is unusable): the whole batch must fail and retry. The
+ * executor isolates every other throw to the run that caused it.
+ */
+export class BatchIoError extends Error {
+  override name = 'BatchIoError';
+  constructor(cause: unknown) {
+    super(`database work of the batch failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
 /** Picks owners from routing pools; the store's implementation locks each pool once per batch. */
 export interface OwnerRouter {
   assign(input: AssignInput): Promise<AssignedOwner>;

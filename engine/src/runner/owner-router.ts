@@ -1,7 +1,7 @@
 import type { Tx } from '../db/index.ts';
 import { CairnError } from '../errors.ts';
 import { newId } from '../db/ids.ts';
-import type { AssignedOwner, AssignReason, OwnerRouter } from './in-engine-actions.ts';
+import { BatchIoError, type AssignedOwner, type AssignReason, type OwnerRouter } from './in-engine-actions.ts';
 
 interface OwnerRow {
   id: string;
@@ -75,6 +75,14 @@ export class BatchOwnerRouter implements OwnerRouter {
 
   private async pool(key: string): Promise<PoolState | null> {
     if (this.pools.has(key)) return this.pools.get(key)!;
+    try {
+      return await this.loadPool(key);
+    } catch (err) {
+      throw new BatchIoError(err);
+    }
+  }
+
+  private async loadPool(key: string): Promise<PoolState | null> {
     const started = performance.now();
     const { rows } = await this.tx.raw(
       `SELECT id, key, owner_ids, fallback_owner_id, rr_cursor FROM routing_pools WHERE workspace_id = ? AND key = ? FOR UPDATE`,

@@ -54,11 +54,29 @@ function parseUncached(text: string): ParsedDuration | undefined {
   };
 }
 
-/** Whether `text` is a duration; `signed` allows a leading `-` (offsets). */
+/**
+ * The longest duration a flow may hold (delays, waits, offsets, due dates, `withinLast`): 100 years, counting a
+ * year as 365 days and a month as 30 (so `P100Y`, `P1200M`, `P36500D`, `PT876000H`). Luxon cannot place dates
+ * much past the year 275760 at all, and PostgreSQL none past 294276; a bound far inside both keeps every moment
+ * the engine computes storable. See docs/flows.md.
+ */
+export const MAX_DURATION_YEARS = 100;
+const MAX_DURATION_MS = Duration.fromObject({ years: MAX_DURATION_YEARS }).toMillis();
+
+/** Whether a parsed duration is within ±MAX_DURATION_YEARS. */
+const withinBound = (d: ParsedDuration): boolean => Math.abs(d.duration.toMillis()) <= MAX_DURATION_MS;
+
+/** Whether `text` is a duration (of at most 100 years); `signed` allows a leading `-` (offsets). */
 export function isValidDuration(text: unknown, opts: { signed?: boolean } = {}): boolean {
   if (typeof text !== 'string') return false;
   const d = parseDuration(text);
-  return d !== undefined && (opts.signed === true || !d.negative);
+  return d !== undefined && (opts.signed === true || !d.negative) && withinBound(d);
+}
+
+/** Whether `text` parses as a duration but is longer than the bound (for a precise validation message). */
+export function isTooLongDuration(text: unknown): boolean {
+  const d = typeof text === 'string' ? parseDuration(text) : undefined;
+  return d !== undefined && !withinBound(d);
 }
 
 /** `date + duration` on the wall clock of `zone`. Throws RangeError on a bad duration or zone. */
