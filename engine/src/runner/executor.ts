@@ -80,8 +80,8 @@ export async function processContact(work: ContactWork, env: BatchEnv): Promise<
 
 /**
  * One contact's bad data or one node's bug must not fail the batch it shares with up to 999 other contacts: a
- * throw while the kernel works on a run fails that step (retry and `error` rules apply, so a USER error takes the
- * `error` handle) and the rest of the batch commits. The kernel throws before it changes anything, so the run is
+ * throw while the kernel works on a run fails that step, without a retry (the `error` handle applies), and the
+ * rest of the batch commits. The kernel throws before it changes anything, so the run is
  * still where it was. Only a failure of the batch's own database work fails the batch.
  */
 function isolated(run: Run, env: BatchEnv, work: () => void): void {
