@@ -43,9 +43,9 @@ export interface Config {
   };
   /**
    * Fastify's `trustProxy`: which proxies' X-Forwarded-For/-Proto to believe (client IP for rate limits, https for
-   * the session cookie's Secure flag). false (default), true (any), a hop count, or addresses/CIDRs.
+   * the session cookie's Secure flag). false (default), true (any peer), or a list of addresses/CIDRs.
    */
-  trustProxy: boolean | number | readonly string[];
+  trustProxy: boolean | readonly string[];
 }
 
 const schema = {
@@ -72,7 +72,7 @@ const schema = {
     CAIRN_SANDBOX_FETCH_BUFFER_MB: { type: 'integer', minimum: 1, maximum: 4096, default: 64 },
     CAIRN_WEBHOOK_ALLOW_PRIVATE_HOSTS: { type: 'boolean', default: false },
     CAIRN_SMTP_ALLOW_PRIVATE_HOSTS: { type: 'boolean', default: false },
-    CAIRN_TRUST_PROXY: { type: 'string', pattern: '^(true|false|\\d{1,2}|[0-9a-fA-F.:/]+(,\\s*[0-9a-fA-F.:/]+)*)$', default: 'false' },
+    CAIRN_TRUST_PROXY: { type: 'string', pattern: '^(true|false|[0-9a-fA-F.:]+(/\\d{1,3})?(,\\s*[0-9a-fA-F.:]+(/\\d{1,3})?)*)$', default: 'false' },
   },
 } as const;
 
@@ -85,7 +85,6 @@ export class ConfigError extends Error {
 
 function trustProxyOf(value: string): Config['trustProxy'] {
   if (value === 'true' || value === 'false') return value === 'true';
-  if (/^\d+$/.test(value)) return Number(value);
   return Object.freeze(value.split(',').map((s) => s.trim()));
 }
 

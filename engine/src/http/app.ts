@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { SESSION_COOKIE } from '../auth/sessions.ts';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { EngineContext } from '../context.ts';
 import type { OnEventsIngested } from '../crm/event-hooks.ts';
 import type { FlowEngine } from '../runner/index.ts';
@@ -15,6 +13,7 @@ import { createAuthHook } from './authenticate.ts';
 import { healthRoutes } from './health.ts';
 import { registerJsonParser } from './json-body.ts';
 import { errorHandler, notFoundHandler, problemSchema } from './problems.ts';
+import { AUTH_FAILURES_PER_MINUTE, principalKey } from './rate-limits.ts';
 import { routeGroups } from './route-groups.ts';
 import { uiRoutes } from './ui.ts';
 import { validatorCompiler } from './validation.ts';
@@ -27,15 +26,6 @@ export interface AppOptions {
   pluginCatalog?: (workspaceId: string) => Promise<NodeTypeSpec[]>;
   /** Requests per key (or session, or IP when anonymous) per window. Default: config.rateLimitPerMinute per minute. */
   rateLimit?: { max: number; timeWindowMs: number };
-}
-
-/** The bucket a request counts against: its API key (hashed, never kept in clear), else its session, else its IP. */
-function rateLimitKey(request: FastifyRequest): string {
-  const authz = request.headers.authorization;
-  if (authz) return `k:${createHash('sha256').update(authz).digest('base64url').slice(0, 22)}`;
-  const session = request.cookies?.[SESSION_COOKIE];
-  if (session) return `s:${createHash('sha256').update(session).digest('base64url').slice(0, 22)}`;
-  return `ip:${request.ip}`;
 }
 
 /**
@@ -54,6 +44,11 @@ export async function createApp(ctx: EngineContext, opts: AppOptions = {}): Prom
     logController: new LogController({ disableRequestLogging: true }),
     // Signed email links (unsubscribe, tracking) carry their claim in the path: longer than the default 100.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
+    // Behind a TLS-terminating proxy: request.ip and request.protocol (the session cookie's Secure flag) come
+    // from X-Forwarded-For/-Proto, believed only from the proxies the operator names.
+    trustProxy: typeof ctx.config.trustProxy === 'object' ? [...ctx.config.trustProxy] : ctx.config.trustProxy,
+    // Errors fastify raises before routing (a malformed %-escape in the URL...) answer problem+json too.
+    frameworkErrors: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => { errorHandler(err, request, reply); },
   });
   registerJsonParser(app);
   app.setValidatorCompiler(validatorCompiler);
@@ -75,20 +70,24 @@ export async function createApp(ctx: EngineContext, opts: AppOptions = {}): Prom
 
   const limit = opts.rateLimit ?? { max: ctx.config.rateLimitPerMinute, timeWindowMs: 60_000 };
   await app.register(async (v1) => {
-    v1.addHook('onRequest', createAuthHook(ctx));
+    // Route-level hooks run after this scope's hooks: the limiter below counts a request against its
+    // authenticated principal, after the auth hook has identified it (rate-limits.ts).
+    await v1.register(fastifyRateLimit, {
+      global: true,
+      hook: 'onRequest',
+      max: limit.max,
+      timeWindow: limit.timeWindowMs,
+      keyGenerator: principalKey,
+      errorResponseBuilder: (_request, context) => new CairnError('CAIRN_ERR_RATE_LIMITED', `rate limit of ${context.max} requests per ${limit.timeWindowMs / 1000} s exceeded for this key; retry after ${context.after}`),
+    });
+    const failedAuth = v1.createRateLimit({ max: Math.min(limit.max, AUTH_FAILURES_PER_MINUTE), timeWindow: 60_000, keyGenerator: (r) => `auth-failure:${r.ip}` });
+    v1.addHook('onRequest', createAuthHook(ctx, failedAuth));
     // Every /v1 route documents its error answers as problem+json (unless it declares its own).
     v1.addHook('onRoute', (route) => {
       const schema = (route.schema ??= {}) as { response?: Record<string, unknown> };
       schema.response ??= {};
       schema.response['4XX'] ??= problemSchema;
       schema.response['5XX'] ??= problemSchema;
-    });
-    await v1.register(fastifyRateLimit, {
-      global: true,
-      max: limit.max,
-      timeWindow: limit.timeWindowMs,
-      keyGenerator: rateLimitKey,
-      errorResponseBuilder: (_request, context) => new CairnError('CAIRN_ERR_RATE_LIMITED', `rate limit of ${context.max} requests per ${limit.timeWindowMs / 1000} s exceeded for this key; retry after ${context.after}`),
     });
     const onEventsIngested = opts.onEventsIngested ?? opts.engine?.onEventsIngested;
     for (const group of routeGroups) {

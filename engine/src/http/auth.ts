@@ -3,6 +3,7 @@ import { DUMMY_HASH, verifyPassword } from '../auth/passwords.ts';
 import { findUserByEmail } from '../auth/users.ts';
 import { getWorkspaceById, getWorkspaceBySlug } from '../crm/workspaces.ts';
 import { CairnError } from '../errors.ts';
+import { countFailure, LOGIN_ACCOUNT_WINDOW_MS, LOGIN_ATTEMPTS_PER_MINUTE, LOGIN_FAILURES_PER_ACCOUNT, refuseWhenSpent } from './rate-limits.ts';
 import type { RouteGroup } from './route-groups.ts';
 
 const meSchema = {
@@ -15,15 +16,23 @@ const meSchema = {
   },
 } as const;
 
-export const LOGIN_ATTEMPTS_PER_MINUTE = 60;
-
 const badLogin = () => new CairnError('CAIRN_ERR_UNAUTHORIZED', 'workspace, email or password is wrong');
 
 /** Builder-UI sessions: login sets an HttpOnly SameSite=Lax cookie; /auth/me hands the UI its CSRF token. */
 export const authRoutes: RouteGroup = async (app, { ctx }) => {
+  // Failed logins per account, whichever IPs they come from (an attacker spreading guesses over addresses).
+  const accountFailures = app.createRateLimit({
+    max: LOGIN_FAILURES_PER_ACCOUNT,
+    timeWindow: LOGIN_ACCOUNT_WINDOW_MS,
+    keyGenerator: (r) => {
+      const b = r.body as { workspace: string; email: string };
+      return `login-account:${b.workspace.toLowerCase()}\n${b.email.trim().toLowerCase()}`;
+    },
+  });
+
   app.post('/auth/login', {
-    // Anonymous, so counted per IP: a tight limit against password guessing.
-    config: { public: true, rateLimit: { max: LOGIN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000 } },
+    // Anonymous, so every attempt counts against the IP (never against headers or cookies the caller made up).
+    config: { public: true, rateLimit: { max: LOGIN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000, keyGenerator: (r) => `login-ip:${r.ip}` } },
     schema: {
       tags: ['auth'], summary: 'Log in (sets the session cookie)', security: [],
       body: {
@@ -38,11 +47,15 @@ export const authRoutes: RouteGroup = async (app, { ctx }) => {
     },
   }, async (request, reply) => {
     const body = request.body as { workspace: string; email: string; password: string };
+    await refuseWhenSpent(accountFailures, request, reply, 'too many failed logins for this account');
     const workspace = await getWorkspaceBySlug(ctx.db, body.workspace);
     const user = workspace ? await findUserByEmail(ctx.db, workspace.id, body.email) : undefined;
     // Verify even when there is no such user, so the answer takes as long either way.
     const ok = await verifyPassword(body.password, user?.password_hash ?? DUMMY_HASH);
-    if (!workspace || !user || !ok) throw badLogin();
+    if (!workspace || !user || !ok) {
+      await countFailure(accountFailures, request);
+      throw badLogin();
+    }
     const session = await createSession(ctx.db, { workspaceId: workspace.id, userId: user.id, now: ctx.clock.now() });
     reply.setCookie(SESSION_COOKIE, session.token, {
       path: '/', httpOnly: true, sameSite: 'lax', secure: request.protocol === 'https', maxAge: SESSION_TTL_MS / 1000,

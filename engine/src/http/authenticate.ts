@@ -5,6 +5,7 @@ import { csrfMatches, findSession, SESSION_COOKIE } from '../auth/sessions.ts';
 import type { EngineContext } from '../context.ts';
 import { CairnError } from '../errors.ts';
 import type { RequestAuth } from './kit.ts';
+import { countFailure, refuseWhenSpent, type Limiter } from './rate-limits.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -13,14 +14,22 @@ const unauthorized = (detail: string) => new CairnError('CAIRN_ERR_UNAUTHORIZED'
 /**
  * onRequest hook of the /v1 scope: runs before the body is parsed, so a caller without a valid key gets 401 and
  * a too-weak role 403 before any validation. Bearer keys need no CSRF token; cookie sessions must send the
- * session's token in `x-cairn-csrf` on unsafe methods.
+ * session's token in `x-cairn-csrf` on unsafe methods. Failed authentications are counted per IP in
+ * `failedAuth`, which is checked first: an address that made too many gets 429 without a lookup.
  */
-export function createAuthHook(ctx: EngineContext) {
+export function createAuthHook(ctx: EngineContext, failedAuth: Limiter) {
   return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     request.auth = null;
     const config = request.routeOptions.config;
     if (config.public) return;
-    const auth = await identify(ctx, request);
+    await refuseWhenSpent(failedAuth, request, reply, 'too many failed authentications from this address');
+    let auth: RequestAuth;
+    try {
+      auth = await identify(ctx, request);
+    } catch (err) {
+      if ((err as CairnError).code === 'CAIRN_ERR_UNAUTHORIZED') await countFailure(failedAuth, request);
+      throw err;
+    }
     reply.header('cache-control', 'no-store');
     if (config.anyRole) {
       request.auth = auth;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticateApiKey, createApiKey, revokeApiKey } from '../../src/auth/api-keys.ts';
 import { createUser } from '../../src/auth/users.ts';
-import { LOGIN_ATTEMPTS_PER_MINUTE } from '../../src/http/auth.ts';
+import { LOGIN_ATTEMPTS_PER_MINUTE } from '../../src/http/rate-limits.ts';
 import { bearer, createHarness, json, type Harness } from './harness.ts';
 
 describe('auth: API keys, login sessions and CSRF', () => {
@@ -119,7 +119,7 @@ describe('auth: API keys, login sessions and CSRF', () => {
     const slug = await slugOf(h.ws.b.id);
     let limited = null;
     for (let i = 0; i < LOGIN_ATTEMPTS_PER_MINUTE + 1 && !limited; i++) {
-      const res = await login(slug, 'guess@example.com', `guess-${i}`);
+      const res = await login(slug, `guess-${i}@example.com`, `guess-${i}`);
       if (res.statusCode === 429) limited = res;
       else expect(res.statusCode).toBe(401);
     }
