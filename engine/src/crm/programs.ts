@@ -1,5 +1,5 @@
-import type { Clock } from '../clock.ts';
-import { isManual } from '../clock.ts';
+import type { Clock } from '../time/clock.ts';
+import { isManual } from '../time/clock.ts';
 import { withTx, type Db, type Tx } from '../db/index.ts';
 import type { IngestedEvent } from './event-hooks.ts';
 import { expireLots, earnPoints, nextLotExpiry, type LoyaltyProgram } from './loyalty.ts';

@@ -1,5 +1,5 @@
 import { withTx, type Db, type Tx } from '../db/index.ts';
-import { parseDuration } from '../flow/duration.ts';
+import { parseDuration } from '../time/duration.ts';
 import { compileCondition, type CompiledCondition } from '../rules/index.ts';
 import type { IngestedEvent } from './event-hooks.ts';
 import type { ProgramEvent } from './program-events.ts';

@@ -1,4 +1,4 @@
-import { parseDuration } from '../flow/duration.ts';
+import { parseDuration } from '../time/duration.ts';
 import type { ProblemItem } from '../errors.ts';
 
 export const programKey = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } as const;

@@ -1,6 +1,6 @@
 import { contactScore, ruleKeys, type ScoringModel } from '../crm/scoring.ts';
 import { invalid, notFound, type ProblemItem } from '../errors.ts';
-import { parseDuration } from '../flow/duration.ts';
+import { parseDuration } from '../time/duration.ts';
 import { checkCondition } from '../rules/index.ts';
 import { requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
