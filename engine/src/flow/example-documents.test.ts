@@ -18,8 +18,8 @@ interface SampleEvent {
 }
 
 describe('examples/', () => {
-  it('holds the five lifecycle flows', () => {
-    expect(names).toEqual(['advocacy', 'lead-routing', 'nurture', 'referral', 'retention']);
+  it('holds the lifecycle flows', () => {
+    expect(names).toEqual(['advocacy', 'lead-routing', 'nurture', 'referral', 'retention', 'routing-sla']);
   });
 
   for (const name of names) {
