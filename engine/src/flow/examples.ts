@@ -23,6 +23,18 @@ async function seedRouting(ctx: EngineContext, workspaceId: string): Promise<voi
   });
 }
 
+/** Example referral programs (`examples/<name>/program.json`), created unless the key exists. */
+async function seedReferralProgram(ctx: EngineContext, workspaceId: string, file: string): Promise<void> {
+  let program: { key: string };
+  try {
+    program = JSON.parse(await readFile(file, 'utf8')) as { key: string };
+  } catch {
+    return;
+  }
+  await ctx.db('referral_programs').insert({ workspace_id: workspaceId, key: program.key, config: JSON.stringify(program), created_at: ctx.clock.now() })
+    .onConflict(['workspace_id', 'key']).ignore();
+}
+
 /**
  * Loads every `examples/<name>/flow.json` into a workspace and publishes it (seed, zero-setup start). A flow that
  * does not publish stays a draft, with the reason logged. Returns how many flows were loaded.
@@ -32,6 +44,7 @@ export async function loadExamples(ctx: EngineContext, workspaceId: string): Pro
   const dirs = (await readdir(EXAMPLES_DIR, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   let loaded = 0;
   for (const dir of dirs) {
+    await seedReferralProgram(ctx, workspaceId, path.join(EXAMPLES_DIR, dir, 'program.json'));
     const file = path.join(EXAMPLES_DIR, dir, 'flow.json');
     let doc: FlowDocument;
     try {
