@@ -12,6 +12,8 @@ import { RunPage } from './pages/RunPage.tsx';
 import { ContactsPage } from './pages/ContactsPage.tsx';
 import { ContactPage } from './pages/ContactPage.tsx';
 import { PluginsPage } from './pages/PluginsPage.tsx';
+import { OutboxPage } from './pages/OutboxPage.tsx';
+import { SettingsPage } from './pages/SettingsPage.tsx';
 import { ErrorBox, Spinner } from './ui/common.tsx';
 import { Icon } from './ui/icons.tsx';
 
@@ -20,6 +22,8 @@ const NAV = [
   { to: '/runs', label: 'Runs', icon: 'runs' },
   { to: '/contacts', label: 'Contacts', icon: 'contacts' },
   { to: '/plugins', label: 'Plugins', icon: 'plugin' },
+  { to: '/outbox', label: 'Outbox', icon: 'message' },
+  { to: '/settings', label: 'Settings', icon: 'settings' },
 ] as const;
 
 function Screen({ pathname }: { pathname: string }) {
@@ -30,6 +34,8 @@ function Screen({ pathname }: { pathname: string }) {
   if (match('/contacts', pathname)) return <ContactsPage />;
   if ((m = match('/contacts/:id', pathname))) return <ContactPage contactId={m.id} />;
   if (match('/plugins', pathname)) return <PluginsPage />;
+  if (match('/outbox', pathname)) return <OutboxPage />;
+  if (match('/settings', pathname)) return <SettingsPage />;
   return <FlowsPage />;
 }
 

@@ -24,6 +24,7 @@ const PATHS: Record<string, string> = {
   pulse: 'M3 12h4l3-8 4 16 3-8h4',
   warn: 'M12 3l10 18H2zM12 10v5M12 18v.5',
   back: 'M15 5l-7 7 7 7',
+  settings: 'M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM12 2v3M12 19v3M2 12h3M19 12h3M4.9 4.9l2.1 2.1M17 17l2.1 2.1M4.9 19.1L7 17M17 7l2.1-2.1',
 };
 
 export function Icon({ name, size = 16, title }: { name: string; size?: number; title?: string }) {
