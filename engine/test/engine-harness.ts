@@ -36,6 +36,7 @@ export async function startHarness(opts: { clock?: 'manual' | 'system'; workers?
     CAIRN_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'cairn-harness-')),
     CAIRN_SECRET_KEY: 'a'.repeat(64),
     CAIRN_WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true', // webhook receivers in tests listen on 127.0.0.1
+    CAIRN_SMTP_ALLOW_PRIVATE_HOSTS: 'true', // so do their SMTP servers
     ...opts.env,
   });
   const clock: Clock = config.clock === 'manual' ? createManualClock(new Date('2026-03-02T09:00:00Z')) : createSystemClock();

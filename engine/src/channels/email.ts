@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Db } from '../db/index.ts';
 import { CairnError } from '../errors.ts';
 import { decryptSecret, encryptSecret, keyId } from '../secrets/seal.ts';
@@ -10,6 +10,7 @@ import { markSent, releaseSend, reserveSend, type SentMessage } from './email-le
 import { beforeBodyEnd, escapeHtml, linkKey, rewriteLinks, signLink } from './email-links.ts';
 import { DEFAULT_CATEGORY, loadEmailPolicy, quietUntil, TRANSACTIONAL } from './email-policy.ts';
 import { suppressedFor } from './email-suppression.ts';
+import { createGuardedTransport, smtpFailure, smtpStepError, type SmtpGuard } from './smtp-transport.ts';
 
 const aad = (workspaceId: string) => `email-settings:${workspaceId}`;
 
@@ -62,15 +63,15 @@ export async function deleteEmailSettings(db: Db, workspaceId: string): Promise<
  * The settings page's "send test email": one message through the stored SMTP server, now. A refusal is a 422 that
  * carries the server's answer (never the URL or its password).
  */
-export async function sendTestEmail(db: Db, secret: Buffer, workspaceId: string, to: string, now: Date): Promise<{ sent: true; to: string; smtp_host: string }> {
+export async function sendTestEmail(db: Db, secret: Buffer, guard: SmtpGuard, workspaceId: string, to: string, now: Date): Promise<{ sent: true; to: string; smtp_host: string }> {
   const row = await db('email_settings').where({ workspace_id: workspaceId }).first<{ smtp_url_sealed: string; from_address: string; smtp_host: string } | undefined>();
   if (!row) throw new CairnError('CAIRN_ERR_CONFLICT', 'no SMTP server is configured (mail goes to the development outbox): set one with PUT /v1/settings/email first');
-  const transport = nodemailer.createTransport(decryptSecret(secret, row.smtp_url_sealed, aad(workspaceId)));
+  const transport = createGuardedTransport(decryptSecret(secret, row.smtp_url_sealed, aad(workspaceId)), guard);
   try {
     await transport.sendMail({ from: row.from_address, to, subject: 'Cairn test email', text: 'This test message shows that Cairn can send through your SMTP server.', date: now });
     return { sent: true, to, smtp_host: row.smtp_host };
   } catch (err) {
-    throw new CairnError('CAIRN_ERR_UNPROCESSABLE', `the SMTP server ${row.smtp_host} did not accept the test message: ${(err as Error).message}`, { errors: [{ path: '/to', message: 'not delivered' }] });
+    throw new CairnError('CAIRN_ERR_UNPROCESSABLE', `the test message was not delivered: ${smtpFailure(err, row.smtp_host).message}`, { errors: [{ path: '/to', message: 'not delivered' }] });
   } finally {
     transport.close();
   }
@@ -96,6 +97,8 @@ export interface EmailActionDeps {
   flows: FlowCache;
   /** Base URL of unsubscribe, preference and tracking links. */
   publicUrl: string;
+  /** Which SMTP server addresses may be reached (smtp-transport.ts). */
+  smtp: SmtpGuard;
 }
 
 type EmailConfig = { subject: string; html?: string; text?: string; from?: string; category?: string };
@@ -115,7 +118,7 @@ export function createEmailAction(deps: EmailActionDeps): ExternalAction {
     const cacheKey = createHash('sha256').update(`${workspaceId}:${url}`).digest('hex');
     let transport = transports.get(cacheKey);
     if (!transport) {
-      transport = nodemailer.createTransport(url);
+      transport = createGuardedTransport(url, deps.smtp);
       transports.set(cacheKey, transport);
     }
     return transport;
@@ -149,7 +152,7 @@ export function createEmailAction(deps: EmailActionDeps): ExternalAction {
       if (slot.kind === 'capped') return { skipped: true, output: { skipped: true, capped: true, reason: slot.reason } };
       if (slot.kind === 'already_sent') return { output: { message_id: messageId, to: slot.to, accepted: true, transport: slot.transport } };
 
-      const settings = await deps.db('email_settings').where({ workspace_id: input.workspaceId }).first<{ smtp_url_sealed: string; from_address: string } | undefined>();
+      const settings = await deps.db('email_settings').where({ workspace_id: input.workspaceId }).first<{ smtp_url_sealed: string; from_address: string; smtp_host: string } | undefined>();
       const to = input.contact.email as string;
       const message = composeMessage(c, {
         to, from: c.from ?? settings?.from_address ?? OUTBOX_FROM, messageId, idempotencyKey: input.idempotencyKey, category,
@@ -173,10 +176,7 @@ export function createEmailAction(deps: EmailActionDeps): ExternalAction {
         return { output: { message_id: messageId, to, accepted: (info.accepted?.length ?? 0) > 0, transport: 'smtp' } };
       } catch (err) {
         await releaseSend(deps.db, input.workspaceId, slot.id);
-        const code = (err as { responseCode?: number }).responseCode;
-        // 5xx from the server is permanent (bad recipient, refused); 4xx and connection trouble are worth a retry.
-        const retryable = code === undefined || code < 500;
-        throw new CairnError('CAIRN_ERR_STEP_FAILED', `sending email to ${to} failed: ${(err as Error).message}`, { cause: err, retryable });
+        throw smtpStepError(err, settings.smtp_host, to);
       }
     },
   };

@@ -37,6 +37,7 @@ export function createAuthHook(ctx: EngineContext, failedAuth: Limiter) {
     }
     const access = SAFE_METHODS.has(request.method) ? 'read' : 'write';
     const area = config.area ?? 'workspace';
+    if (config.adminOnly && auth.role !== 'admin') throw new CairnError('CAIRN_ERR_FORBIDDEN', `only admins may ${access} this; the ${auth.role} role may not`);
     if (!roleAllows(auth.role, access, area)) {
       throw new CairnError('CAIRN_ERR_FORBIDDEN', `the ${auth.role} role may not ${access} ${area}`);
     }

@@ -43,7 +43,7 @@ export const emailRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
   });
 
   app.get('/outbox', {
-    config: { area: 'workspace' },
+    config: { area: 'workspace', adminOnly: true },
     schema: { tags: ['email'], summary: 'Messages kept in the development outbox (no SMTP configured), newest first', querystring: { type: 'object', properties: { ...pageQuery, contact_id: { type: 'string' } } } },
   }, async (request) => {
     const { workspaceId } = request.auth!;
@@ -60,7 +60,7 @@ export const emailRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
     return page(rows, q.limit, (r) => r.id, outboxItem);
   });
 
-  app.get('/outbox/:id', { config: { area: 'workspace' }, schema: { tags: ['email'], params: { type: 'object', properties: { id: { type: 'string' } } } } }, async (request) => {
+  app.get('/outbox/:id', { config: { area: 'workspace', adminOnly: true }, schema: { tags: ['email'], params: { type: 'object', properties: { id: { type: 'string' } } } } }, async (request) => {
     const id = requireUuid((request.params as { id: string }).id, 'outbox message');
     const row = await ctx.db('email_messages').where({ workspace_id: request.auth!.workspaceId, id, transport: 'outbox' }).first<OutboxRow | undefined>();
     if (!row) throw notFound('outbox message');

@@ -28,6 +28,8 @@ declare module 'fastify' {
     anyRole?: boolean;
     /** No authentication at all (e.g. /auth/login). */
     public?: boolean;
+    /** Admins only, reads included (settings that describe the workspace's mail server, the outbox). */
+    adminOnly?: boolean;
   }
 }
 

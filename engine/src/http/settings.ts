@@ -1,3 +1,4 @@
+import { databaseTargets } from '../db/admin.ts';
 import { deleteEmailSettings, describeEmailSettings, putEmailSettings, sendTestEmail } from '../channels/email.ts';
 import { emailPolicySchema, loadEmailPolicy, putEmailPolicy, type EmailPolicy } from '../channels/email-policy.ts';
 import { isValidDuration } from '../time/duration.ts';
@@ -9,7 +10,7 @@ import type { RouteGroup } from './route-groups.ts';
  * mail goes to the development outbox) and the sending policy — quiet hours, frequency caps, tracking.
  */
 export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
-  app.get('/settings/email', { config: { area: 'workspace' } }, async (request) => describeEmailSettings(ctx.db, request.auth!.workspaceId));
+  app.get('/settings/email', { config: { area: 'workspace', adminOnly: true } }, async (request) => describeEmailSettings(ctx.db, request.auth!.workspaceId));
 
   app.put('/settings/email', {
     config: { area: 'workspace' },
@@ -36,9 +37,9 @@ export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
   app.post('/settings/email/test', {
     config: { area: 'workspace' },
     schema: { body: { type: 'object', additionalProperties: false, required: ['to'], properties: { to: { type: 'string', format: 'email', maxLength: 320 } } } },
-  }, async (request) => sendTestEmail(ctx.db, ctx.secretKey, request.auth!.workspaceId, (request.body as { to: string }).to, ctx.clock.now()));
+  }, async (request) => sendTestEmail(ctx.db, ctx.secretKey, { allowPrivate: ctx.config.email.allowPrivateHosts, deniedTargets: databaseTargets(ctx.databaseUrl) }, request.auth!.workspaceId, (request.body as { to: string }).to, ctx.clock.now()));
 
-  app.get('/settings/email-policy', { config: { area: 'workspace' } }, async (request) => loadEmailPolicy(ctx.db, request.auth!.workspaceId));
+  app.get('/settings/email-policy', { config: { area: 'workspace', adminOnly: true } }, async (request) => loadEmailPolicy(ctx.db, request.auth!.workspaceId));
 
   app.put('/settings/email-policy', { config: { area: 'workspace' }, schema: { body: emailPolicySchema } }, async (request) => {
     const body = request.body as Partial<EmailPolicy>;

@@ -90,7 +90,10 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
     clock: ctx.clock,
     flows,
     builtins: {
-      'action.send_email': createEmailAction({ db: ctx.db, secret: ctx.secretKey, now: () => ctx.clock.now(), flows, publicUrl: ctx.config.publicUrl }),
+      'action.send_email': createEmailAction({
+        db: ctx.db, secret: ctx.secretKey, now: () => ctx.clock.now(), flows, publicUrl: ctx.config.publicUrl,
+        smtp: { allowPrivate: ctx.config.email.allowPrivateHosts, deniedTargets: databaseTargets(ctx.databaseUrl) },
+      }),
       'action.webhook': createWebhookAction({
         secret: ctx.secretKey,
         now: () => ctx.clock.now(),

@@ -14,7 +14,7 @@ export type {
   SandboxResult,
   LogLevel,
 } from './plugin-isolate.ts';
-export { guardedFetch, isPrivateAddress, FetchError } from './net-guard.ts';
+export { guardedFetch, isPrivateAddress, resolveAllowed, FetchError } from './net-guard.ts';
 export { FetchBudget, DEFAULT_CALL_FETCH_CAPS, DEFAULT_ENGINE_FETCH_CAPS } from './fetch-budget.ts';
 export type { FetchCaps } from './fetch-budget.ts';
 export type { FetchPolicy, FetchRequest, FetchResult, ByteMeter } from './net-guard.ts';

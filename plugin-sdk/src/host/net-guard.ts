@@ -133,12 +133,26 @@ function hostAllowed(u: URL, allowed: readonly string[]): boolean {
   });
 }
 
-async function resolveChecked(u: URL, policy: FetchPolicy): Promise<{ address: string; family: number }> {
-  const host = u.hostname.replace(/^\[|\]$/g, '');
+function resolveChecked(u: URL, policy: FetchPolicy): Promise<{ address: string; family: number }> {
+  return resolveAllowed(u.hostname, defaultPort(u), policy, u.host);
+}
+
+/**
+ * Resolves `host` and applies the address rules (private, loopback, link-local, the engine's own services) to
+ * every address it has; returns the one to connect to. For other protocols that must obey the same rules
+ * (SMTP): connect to the returned address, never to the name again.
+ */
+export async function resolveAllowed(
+  hostname: string,
+  port: string,
+  policy: Pick<FetchPolicy, 'privateHosts' | 'allowPrivate' | 'deniedTargets'>,
+  label = `${hostname}:${port}`,
+): Promise<{ address: string; family: number }> {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  const u = { host: label };
   const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await dnsLookup(host, { all: true }).catch((err: Error) => {
     throw new FetchError('FETCH_DNS_FAILED', `cannot resolve ${host}: ${err.message}`, true);
   });
-  const port = defaultPort(u);
   const exempt = policy.privateHosts.includes(`${host.toLowerCase()}:${port}`);
   for (const a of addresses) {
     if (policy.deniedTargets?.includes(`${a.address}:${port}`)) {
