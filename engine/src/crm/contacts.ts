@@ -201,6 +201,8 @@ export interface ContactFilter {
   email?: string;
   external_id?: string;
   tag?: string;
+  /** Members of this segment only. */
+  segmentId?: string;
   after?: string | null;
   limit: number;
 }
@@ -211,6 +213,9 @@ export async function listContacts(db: Db, workspaceId: string, f: ContactFilter
   if (f.email !== undefined) q.whereRaw('lower(email) = lower(?)', [f.email]);
   if (f.external_id !== undefined) q.where('external_id', f.external_id);
   if (f.tag !== undefined) q.whereRaw('tags @> ARRAY[?]::text[]', [f.tag]);
+  if (f.segmentId !== undefined) {
+    q.whereRaw('EXISTS (SELECT 1 FROM segment_members m WHERE m.workspace_id = contacts.workspace_id AND m.segment_id = ? AND m.contact_id = contacts.id)', [f.segmentId]);
+  }
   if (f.after) q.where('id', '>', f.after);
   return q.orderBy('id').limit(f.limit + 1).select<ContactRow[]>(CONTACT_COLUMNS);
 }

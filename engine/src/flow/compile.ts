@@ -90,6 +90,12 @@ const predicate = (rule: Condition | undefined): Predicate | undefined => {
   return (facts, now) => evaluate(facts as never, { now });
 };
 
+/** trigger.segment fires on `segment.entered`/`segment.exited` (by `on`) of its own segment. */
+const segmentTest = (key: string): Predicate => (facts) => {
+  const props = (facts as { event?: { properties?: { segment?: unknown } } }).event?.properties;
+  return props?.segment === key;
+};
+
 const NO_RETRY: RetryPolicy = { maxAttempts: 1, backoffMs: 0, factor: 1 };
 
 function retryPolicy(config: Record<string, any>, kind: NodeKind): RetryPolicy {
@@ -133,7 +139,7 @@ export function compileFlow(
       kind,
       config,
       out: outs.get(n.id) ?? new Map(),
-      test: predicate(rule),
+      test: n.type === 'trigger.segment' ? segmentTest(String(config.segment)) : predicate(rule),
       render: kind === 'action' ? (compileTemplates(config) as CompiledNode['render']) : () => config,
       external: spec?.external ?? n.type.startsWith('plugin:'),
       retry: retryPolicy(config, kind),

@@ -110,7 +110,7 @@ export async function publishFlow(
   const flow = await getFlowRow(tx, workspaceId, id, true);
   if (flow.status === 'archived') throw new CairnError('CAIRN_ERR_CONFLICT', 'the flow is archived; unarchive is not supported, duplicate it instead');
   const result = validateFlowDocument(flow.draft, { resolveNodeType: opts.resolve });
-  result.errors.push(...unsupportedTriggers(flow.draft));
+  result.errors.push(...(await missingSegments(tx, workspaceId, flow.draft)));
   if (result.errors.length > 0) {
     throw new CairnError('CAIRN_ERR_INVALID_FLOW', `the flow has ${result.errors.length} problem${result.errors.length === 1 ? '' : 's'}: ${result.errors[0]!.message}`, { errors: result.errors });
   }
@@ -130,16 +130,19 @@ export async function publishFlow(
   return { version };
 }
 
-/** Triggers that validate but cannot fire yet: refused at publish rather than published to never run. */
-function unsupportedTriggers(doc: FlowDocument): FlowValidationError[] {
-  const i = doc.nodes.findIndex((n) => n.type === 'trigger.segment' || (n.type === 'trigger.schedule' && (n.config as { segment?: string }).segment));
-  if (i < 0) return [];
-  const n = doc.nodes[i]!;
-  return [{
-    path: n.type === 'trigger.segment' ? `/nodes/${i}/type` : `/nodes/${i}/config/segment`,
-    node_id: n.id,
-    message: 'segments are not available yet: use trigger.event, trigger.date, or trigger.schedule without a segment (all contacts)',
-  }];
+/**
+ * A segment trigger (or a schedule over a segment) must name an existing segment. The segment row is share-locked
+ * until the publish commits, so a concurrent DELETE /v1/segments/{key} either sees this flow or comes first.
+ */
+async function missingSegments(tx: Tx, workspaceId: string, doc: FlowDocument): Promise<FlowValidationError[]> {
+  const errors: FlowValidationError[] = [];
+  for (const [i, n] of doc.nodes.entries()) {
+    const key = (n.config as { segment?: unknown } | undefined)?.segment;
+    if ((n.type !== 'trigger.segment' && n.type !== 'trigger.schedule') || typeof key !== 'string') continue;
+    const found = await tx('segments').where({ workspace_id: workspaceId, key }).forShare().first('id');
+    if (!found) errors.push({ path: `/nodes/${i}/config/segment`, node_id: n.id, message: `there is no segment "${key}"; create it first (POST /v1/segments) or pick an existing one` });
+  }
+  return errors;
 }
 
 /** The live trigger rows are what ingestion and the timer poller consult: present exactly while the flow is active. */
@@ -156,7 +159,12 @@ async function setTrigger(tx: Tx, workspaceId: string, flowId: string, version: 
   } else {
     await tx('flow_timers').where({ workspace_id: workspaceId, flow_id: flowId }).delete();
   }
-  const eventType = trigger.type === 'trigger.event' ? String((trigger.config as { event: string }).event) : null;
+  const eventType = trigger.type === 'trigger.event'
+    ? String((trigger.config as { event: string }).event)
+    // A segment trigger is an event trigger on the transition event, filtered by segment key (flow/compile.ts).
+    : trigger.type === 'trigger.segment'
+      ? ((trigger.config as { on?: string }).on === 'exit' ? 'segment.exited' : 'segment.entered')
+      : null;
   await tx.raw(
     `INSERT INTO flow_triggers (workspace_id, flow_id, version, kind, event_type) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (flow_id) DO UPDATE SET version = EXCLUDED.version, kind = EXCLUDED.kind, event_type = EXCLUDED.event_type`,

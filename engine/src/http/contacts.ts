@@ -4,6 +4,8 @@ import {
 } from '../crm/contacts.ts';
 import { checkProperties } from '../crm/contacts-properties.ts';
 import { eraseContact } from '../crm/erasure.ts';
+import { createSegmentMaintainer } from '../crm/segments/membership.ts';
+import { getSegmentRow } from '../crm/segments/store.ts';
 import { contactTimeline, isTimelineCursor } from '../crm/contacts-timeline.ts';
 import { withTx } from '../db/index.ts';
 import { invalid, notFound, type ProblemItem } from '../errors.ts';
@@ -59,13 +61,10 @@ function refuse(problems: ProblemItem[]): void {
   if (problems.length > 0) throw invalid(`the contact is not valid: ${problems[0]!.path || '(body)'} ${problems[0]!.message}`, problems);
 }
 
-async function segmentsExist(ctx: Parameters<RouteGroup>[1]['ctx']): Promise<boolean> {
-  const res = await ctx.db.raw(`SELECT to_regclass('public.segments') IS NOT NULL AS present`);
-  return Boolean(res.rows[0]?.present);
-}
-
 /** Contacts: upsert, read, list, merge-patch, erase, timeline (CONTRACT.md §Contacts). */
-export const contactsRoutes: RouteGroup = async (app, { ctx }) => {
+export const contactsRoutes: RouteGroup = async (app, { ctx, engine }) => {
+  // Segment membership follows every contact change, in the same transaction.
+  const segments = engine?.segments ?? createSegmentMaintainer({ clock: ctx.clock });
   app.post('/contacts', {
     config: { area: 'contacts' },
     schema: { tags: ['contacts'], summary: 'Upsert a contact (201 created, 200 updated)', body: upsertBody, response: { 200: contactSchema, 201: contactSchema } },
@@ -74,7 +73,9 @@ export const contactsRoutes: RouteGroup = async (app, { ctx }) => {
     const ref = request.body as ContactRef;
     refuse([...checkContactRef(ref, ''), ...(ref.properties ? checkProperties(ref.properties, '/properties') : [])]);
     const outcome = await idempotent(ctx, request, async (tx) => {
-      const [r] = await upsertContacts(tx, workspaceId, [ref], ctx.clock.now(), () => '');
+      const now = ctx.clock.now();
+      const [r] = await upsertContacts(tx, workspaceId, [ref], now, () => '');
+      await segments.refresh(tx, workspaceId, [r!.id], now);
       const row = await getContact(tx, workspaceId, r!.id);
       return { status: r!.created ? 201 : 200, body: toContact(row!) };
     });
@@ -98,14 +99,9 @@ export const contactsRoutes: RouteGroup = async (app, { ctx }) => {
   }, async (request) => {
     const { workspaceId } = request.auth!;
     const q = request.query as { limit: number; cursor?: string; email?: string; external_id?: string; tag?: string; segment?: string };
-    if (q.segment !== undefined) {
-      const detail = (await segmentsExist(ctx))
-        ? 'filter by segment with GET /v1/segments/{key}/contacts'
-        : 'segments are not available yet';
-      throw invalid(detail, [{ path: '/segment', message: detail }]);
-    }
+    const segmentId = q.segment === undefined ? undefined : (await getSegmentRow(ctx.db, workspaceId, q.segment)).id;
     const after = parseCursor(q.cursor, isIdCursor);
-    const rows = await listContacts(ctx.db, workspaceId, { ...q, after, limit: q.limit });
+    const rows = await listContacts(ctx.db, workspaceId, { ...q, segmentId, after, limit: q.limit });
     return page(rows, q.limit, (r: ContactRow) => r.id, toContact);
   });
 
@@ -131,7 +127,12 @@ export const contactsRoutes: RouteGroup = async (app, { ctx }) => {
     }
     if (body.properties) problems.push(...checkProperties(body.properties, '/properties'));
     refuse(problems);
-    const row = await withTx(ctx.db, (tx) => patchContact(tx, request.auth!.workspaceId, id, body, ctx.clock.now()));
+    const row = await withTx(ctx.db, async (tx) => {
+      const now = ctx.clock.now();
+      const updated = await patchContact(tx, request.auth!.workspaceId, id, body, now);
+      if (updated) await segments.refresh(tx, updated.workspace_id, [updated.id], now);
+      return updated;
+    });
     if (!row) throw notFound('contact');
     return toContact(row);
   });

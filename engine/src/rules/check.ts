@@ -10,6 +10,22 @@ export interface ConditionProblem {
   message: string;
 }
 
+export const ACTIVITY_MEASURES = ['count', 'last_at', 'first_at', 'sum'] as const;
+const ACTIVITY_PARAMS = new Set(['event', 'measure', 'within']);
+
+/** Where a condition is used decides what it may name (a segment rule: `contact`, `activity`) and how big it may be. */
+export interface CheckOptions {
+  facts?: readonly string[];
+  maxConditions?: number;
+  maxDepth?: number;
+}
+interface Walk {
+  facts: readonly string[];
+  maxDepth: number;
+  maxConditions: number;
+  budget: { left: number };
+}
+
 const BOOLEAN_KEYS = ['all', 'any', 'not'];
 const BOOLEAN_ALLOWED = new Set([...BOOLEAN_KEYS, 'priority', 'name']);
 const LEAF_ALLOWED = new Set(['fact', 'path', 'operator', 'value', 'params', 'priority', 'name']);
@@ -34,13 +50,14 @@ const escape = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '
  * as `not:`) or Cairn's custom ones, values fit their operator, and a real json-rules-engine `Rule` must accept
  * it. Reports every problem, never stops at the first.
  */
-export function checkCondition(rule: unknown): ConditionProblem[] {
+export function checkCondition(rule: unknown, opts: CheckOptions = {}): ConditionProblem[] {
   const problems: ConditionProblem[] = [];
-  const budget = { left: MAX_CONDITIONS };
+  const maxConditions = opts.maxConditions ?? MAX_CONDITIONS;
+  const w: Walk = { facts: opts.facts ?? Object.keys(CONDITION_FACTS), maxDepth: opts.maxDepth ?? MAX_DEPTH, maxConditions, budget: { left: maxConditions } };
   if (!isObject(rule) || !BOOLEAN_KEYS.some((k) => Object.hasOwn(rule, k))) {
     return [{ path: '', message: 'must be a condition object whose root is "all", "any" or "not", e.g. {"all": [ ... ]}' }];
   }
-  walk(rule, '', 0, problems, budget);
+  walk(rule, '', 0, problems, w);
   if (problems.length === 0) {
     try {
       new Rule({ conditions: rule as never, event: { type: 'cairn.check' } });
@@ -51,13 +68,13 @@ export function checkCondition(rule: unknown): ConditionProblem[] {
   return problems;
 }
 
-function walk(c: unknown, at: string, depth: number, out: ConditionProblem[], budget: { left: number }): void {
-  if (--budget.left < 0) {
-    if (budget.left === -1) out.push({ path: at, message: `makes the condition too large (more than ${MAX_CONDITIONS} conditions); split it up` });
+function walk(c: unknown, at: string, depth: number, out: ConditionProblem[], w: Walk): void {
+  if (--w.budget.left < 0) {
+    if (w.budget.left === -1) out.push({ path: at, message: `makes the condition too large (more than ${w.maxConditions} conditions); split it up` });
     return;
   }
-  if (depth > MAX_DEPTH) {
-    out.push({ path: at, message: `nests conditions deeper than ${MAX_DEPTH} levels; flatten it` });
+  if (depth > w.maxDepth) {
+    out.push({ path: at, message: `nests conditions deeper than ${w.maxDepth} levels; flatten it` });
     return;
   }
   if (!isObject(c)) {
@@ -81,16 +98,16 @@ function walk(c: unknown, at: string, depth: number, out: ConditionProblem[], bu
     const inner = c[key];
     if (key === 'not') {
       if (!isObject(inner)) out.push({ path: `${at}/not`, message: 'must be one condition object (not a list)' });
-      else walk(inner, `${at}/not`, depth + 1, out, budget);
+      else walk(inner, `${at}/not`, depth + 1, out, w);
     } else if (!Array.isArray(inner)) {
       out.push({ path: `${at}/${key}`, message: `must be a list of conditions, e.g. "${key}": [ ... ]` });
     } else {
-      inner.forEach((child, i) => walk(child, `${at}/${key}/${i}`, depth + 1, out, budget));
+      inner.forEach((child, i) => walk(child, `${at}/${key}/${i}`, depth + 1, out, w));
     }
     checkPriority(c, at, out);
     return;
   }
-  checkLeaf(c, at, out);
+  checkLeaf(c, at, out, w.facts);
 }
 
 function checkPriority(c: Record<string, unknown>, at: string, out: ConditionProblem[]): void {
@@ -99,12 +116,15 @@ function checkPriority(c: Record<string, unknown>, at: string, out: ConditionPro
   }
 }
 
-function checkFactRef(c: Record<string, unknown>, at: string, out: ConditionProblem[]): void {
+function checkFactRef(c: Record<string, unknown>, at: string, out: ConditionProblem[], facts: readonly string[]): void {
   const { fact, path } = c;
-  if (!isConditionFact(fact)) {
-    out.push({ path: `${at}/fact`, message: `${show(fact)} is not a fact; use ${factList()}` });
+  if (!isConditionFact(fact) || !facts.includes(fact)) {
+    const allowed = facts.length === Object.keys(CONDITION_FACTS).length ? factList() : facts.map((f) => `"${f}"`).join(' or ');
+    out.push({ path: `${at}/fact`, message: `${show(fact)} is not a fact${isConditionFact(fact) ? ' here' : ''}; use ${allowed}` });
   } else if (Object.hasOwn(c, 'params') && !CONDITION_FACTS[fact].takesParams) {
     out.push({ path: `${at}/params`, message: `the "${fact}" fact takes no params (they would be ignored); remove "params"` });
+  } else if (fact === 'activity') {
+    checkActivityParams(c.params, at, out);
   }
   if (path !== undefined) {
     const problem = checkPath(path);
@@ -112,14 +132,38 @@ function checkFactRef(c: Record<string, unknown>, at: string, out: ConditionProb
   }
 }
 
-function checkLeaf(c: Record<string, unknown>, at: string, out: ConditionProblem[]): void {
+/** `activity` params: `{ event, measure, within? }`; a window applies to counts and sums. */
+function checkActivityParams(params: unknown, at: string, out: ConditionProblem[]): void {
+  const example = '{"event": "order.completed", "measure": "count", "within": "P90D"}';
+  if (!isObject(params)) {
+    out.push({ path: `${at}/params`, message: `the "activity" fact needs params such as ${example}` });
+    return;
+  }
+  for (const k of Object.keys(params)) {
+    if (!ACTIVITY_PARAMS.has(k)) out.push({ path: `${at}/params/${escape(k)}`, message: 'is not an activity param; use event, measure, within' });
+  }
+  if (typeof params.event !== 'string' || params.event.length === 0 || params.event.length > 200) {
+    out.push({ path: `${at}/params/event`, message: 'must be an event type such as "order.completed"' });
+  }
+  if (!(ACTIVITY_MEASURES as readonly unknown[]).includes(params.measure)) {
+    out.push({ path: `${at}/params/measure`, message: `${show(params.measure)} is not a measure; use ${ACTIVITY_MEASURES.map((m) => `"${m}"`).join(', ')}` });
+  }
+  if (params.within !== undefined) {
+    if (!isValidDuration(params.within)) out.push({ path: `${at}/params/within`, message: `${show(params.within)} must be an ISO 8601 duration such as "P90D"` });
+    else if (params.measure !== 'count' && params.measure !== 'sum') {
+      out.push({ path: `${at}/params/within`, message: 'a window applies to "count" and "sum"; for times use the withinLast / notWithinLast operators' });
+    }
+  }
+}
+
+function checkLeaf(c: Record<string, unknown>, at: string, out: ConditionProblem[], facts: readonly string[]): void {
   for (const k of Object.keys(c)) {
     if (!LEAF_ALLOWED.has(k)) out.push({ path: `${at}/${escape(k)}`, message: `is not a condition field; use fact, path, operator, value` });
   }
   for (const k of ['fact', 'operator', 'value']) {
     if (!Object.hasOwn(c, k)) out.push({ path: at, message: `needs "${k}" (a condition is { "fact", "path"?, "operator", "value" })` });
   }
-  if (Object.hasOwn(c, 'fact')) checkFactRef(c, at, out);
+  if (Object.hasOwn(c, 'fact')) checkFactRef(c, at, out, facts);
   checkPriority(c, at, out);
   if (!Object.hasOwn(c, 'operator')) return;
   const op = c.operator;
@@ -136,7 +180,7 @@ function checkLeaf(c: Record<string, unknown>, at: string, out: ConditionProblem
     for (const k of Object.keys(value)) {
       if (!REF_ALLOWED.has(k)) out.push({ path: `${at}/value/${escape(k)}`, message: 'is not allowed in a fact reference { "fact", "path" }' });
     }
-    checkFactRef(value, `${at}/value`, out);
+    checkFactRef(value, `${at}/value`, out, facts);
     return;
   }
   checkValue(op, value, `${at}/value`, out);

@@ -313,7 +313,8 @@ describe('custom operators', () => {
     expect(evaluate(f, { now: new Date('2026-03-20T00:00:00Z') })).toBe(false);
     const stale = compileCondition(one('notWithinLast', '$.properties.seen', 'P30D'), { clock });
     expect(stale(f, { now: new Date('2026-03-20T00:00:00Z') })).toBe(true);
-    expect(stale(facts({}), { now: new Date('2026-03-20T00:00:00Z') })).toBe(false);
+    expect(stale(facts({}), { now: new Date('2026-03-20T00:00:00Z') })).toBe(true);
+    expect(stale(facts({ seen: 'yesterday' }), { now: new Date('2026-03-20T00:00:00Z') })).toBe(false);
   });
 
   it('hasTag reads the contact tags (with or without a path)', () => {

@@ -8,6 +8,8 @@ export interface ConditionFacts {
   contact: unknown;
   event: unknown;
   run: unknown;
+  /** The `activity` fact (behavioural attributes): reads one measure, given the condition's `params`. */
+  activity?: (params: Record<string, unknown>) => unknown;
 }
 
 /**
@@ -119,16 +121,22 @@ function compileGroup(children: Compiled[], op: 'all' | 'any'): Compiled['evalua
 
 type Resolve = (facts: ConditionFacts) => unknown;
 
-function compileFactRead(fact: unknown, path: unknown, at: string): Resolve {
+function compileFactRead(fact: unknown, path: unknown, at: string, params?: unknown): Resolve {
   if (!isConditionFact(fact)) {
     throw new TypeError(`${at}/fact: unknown fact ${JSON.stringify(fact)}; use ${factList()}`);
   }
   const name = fact as keyof ConditionFacts;
-  const getFact = (facts: ConditionFacts): unknown => {
-    // json-rules-engine rejects a fact that was not supplied at all (UndefinedFactError).
-    if (!(name in facts)) throw new Error(`Undefined fact: ${name}`);
-    return facts[name];
-  };
+  const getFact = name === 'activity'
+    ? (facts: ConditionFacts): unknown => {
+      // A dynamic fact, computed from its params (json-rules-engine's `almanac.factValue(id, params)`).
+      if (typeof facts.activity !== 'function') throw new Error('Undefined fact: activity');
+      return facts.activity((params ?? {}) as Record<string, unknown>);
+    }
+    : (facts: ConditionFacts): unknown => {
+      // json-rules-engine rejects a fact that was not supplied at all (UndefinedFactError).
+      if (!(name in facts)) throw new Error(`Undefined fact: ${name}`);
+      return facts[name];
+    };
   if (!path) return getFact;
   if (typeof path !== 'string') throw new TypeError(`${at}/path: a path must be a string`);
   const reader: PathReader = compilePath(path);
@@ -146,13 +154,13 @@ function compileLeaf(c: Raw, operators: (name: string) => Evaluate | undefined, 
   const opName = String(c.operator);
   const evaluate = operators(opName);
   if (!evaluate) throw new TypeError(`${at}/operator: unknown operator "${opName}"`);
-  const left = compileFactRead(c.fact, c.path, at);
+  const left = compileFactRead(c.fact, c.path, at, c.params);
   const value = c.value;
   const isRef = value !== null && typeof value === 'object' && Object.hasOwn(value, 'fact');
   let right: Resolve;
   if (isRef) {
     const ref = value as Raw;
-    right = compileFactRead(ref.fact, ref.path, `${at}/value`);
+    right = compileFactRead(ref.fact, ref.path, `${at}/value`, ref.params);
   } else {
     right = () => value;
   }

@@ -11,6 +11,8 @@ export const CONDITION_FACTS: Readonly<Record<string, FactSpec>> = {
   contact: { takesParams: false },
   event: { takesParams: false },
   run: { takesParams: false },
+  // Behavioural attributes: `{ event, measure, within? }` (docs/segments.md). Read in segment rules and flow conditions.
+  activity: { takesParams: true },
 };
 
 export const isConditionFact = (name: unknown): name is string => typeof name === 'string' && Object.hasOwn(CONDITION_FACTS, name);

@@ -148,9 +148,12 @@ export function customOperators(clock: NowSource): OperatorDef[] {
     {
       name: 'notWithinLast',
       cb: (a, b) => {
-        const at = toEpochMs(a);
         const from = cutoff(clock.now(), b);
-        return at !== undefined && from !== undefined && at < from;
+        if (from === undefined) return false;
+        // A missing time counts as never (CONTRACT.md, behavioural facts): "no order in 30 days" holds with no order.
+        if (a === undefined || a === null) return true;
+        const at = toEpochMs(a);
+        return at !== undefined && at < from;
       },
     },
     { name: 'hasTag', cb: (a, b) => tagsOf(a)?.includes(b) ?? false },

@@ -29,7 +29,7 @@ export function createEnrollment(deps: { flows: FlowCache; clock: Clock; logger:
     if (events.length === 0) return;
     const types = [...new Set(events.map((e) => e.type))];
     const { rows: triggers } = await tx.raw(
-      `SELECT flow_id, version, event_type FROM flow_triggers WHERE workspace_id = ? AND kind = 'trigger.event' AND event_type = ANY(?::text[])`,
+      `SELECT flow_id, version, event_type FROM flow_triggers WHERE workspace_id = ? AND kind IN ('trigger.event', 'trigger.segment') AND event_type = ANY(?::text[])`,
       [workspaceId, types],
     );
     const now = deps.clock.now();

@@ -2,7 +2,6 @@ import { CronExpressionParser } from 'cron-parser';
 import type { Db, Tx } from '../db/index.ts';
 import { withTx } from '../db/index.ts';
 import { newId } from '../db/ids.ts';
-import type { Logger } from '../logger.ts';
 import { resolveDateProperty } from '../time/duration.ts';
 import type { CompiledFlow } from '../flow/compile.ts';
 import type { FlowCache } from './flow-cache.ts';
@@ -48,7 +47,7 @@ interface Candidate { contactId: string; fireAt: Date }
  * contacts whose date (property + offset, at a time of day in their timezone) falls in the next window, each run
  * sleeping on its trigger until that exact moment. One flow per transaction, SKIP LOCKED across processes.
  */
-export async function fireDueFlowTimers(db: Db, flows: FlowCache, now: Date, logger: Logger): Promise<number> {
+export async function fireDueFlowTimers(db: Db, flows: FlowCache, now: Date): Promise<number> {
   let fired = 0;
   for (;;) {
     const did = await withTx(db, async (tx) => {
@@ -59,12 +58,14 @@ export async function fireDueFlowTimers(db: Db, flows: FlowCache, now: Date, log
       const flow = flows.get(timer.flow_id, timer.version)!;
       const config = flow.trigger.config;
       if (timer.kind === 'trigger.schedule') {
-        if (config.segment) {
-          logger.error({ flowId: flow.flowId }, 'trigger.schedule with a segment: segments are not available yet; nobody was enrolled');
-        } else {
-          const contacts = await tx.raw(`SELECT id FROM contacts WHERE workspace_id = ? AND erased_at IS NULL ORDER BY id`, [timer.workspace_id]);
-          await enroll(tx, flow, (contacts.rows as { id: string }[]).map((c) => ({ contactId: c.id, fireAt: timer.next_at })), now);
-        }
+        const contacts = config.segment
+          ? await tx.raw(
+            `SELECT m.contact_id AS id FROM segments s JOIN segment_members m ON m.workspace_id = s.workspace_id AND m.segment_id = s.id
+              WHERE s.workspace_id = ? AND s.key = ? ORDER BY m.contact_id`,
+            [timer.workspace_id, String(config.segment)],
+          )
+          : await tx.raw(`SELECT id FROM contacts WHERE workspace_id = ? AND erased_at IS NULL ORDER BY id`, [timer.workspace_id]);
+        await enroll(tx, flow, (contacts.rows as { id: string }[]).map((c) => ({ contactId: c.id, fireAt: timer.next_at })), now);
         // A schedule missed while no engine ran fires once, then carries on from now.
         const after = timer.next_at > now ? timer.next_at : now;
         await tx.raw(`UPDATE flow_timers SET next_at = ? WHERE flow_id = ?`, [nextCronTime(String(config.cron), String(config.timezone ?? 'UTC'), after), timer.flow_id]);

@@ -12,6 +12,7 @@ import { ACTION_TASK, CONTACTS_TASK, pendingJobs, type ActionJob, type ContactsJ
 import type { ActionRegistry } from './actions.ts';
 import { GroupCommit } from '../group-commit.ts';
 import { createEnrollment } from './enroll.ts';
+import { createSegmentMaintainer, type SegmentMaintainer } from '../crm/segments/membership.ts';
 import { createActionRunner } from './external.ts';
 import { FlowCache } from './flow-cache.ts';
 import { processBatch, type ContactRequest } from './store.ts';
@@ -23,6 +24,8 @@ const earliest = (a: Date | null, b: Date | null): Date | null => (a && b ? (a <
 /** The flow engine as the runtime sees it: the ingestion hook that starts runs, and the workers that advance them. */
 export interface FlowEngine {
   onEventsIngested: OnEventsIngested;
+  /** Segment membership: contact changes outside ingestion (PATCH, upserts, flow actions) go through `segments.refresh`. */
+  segments: SegmentMaintainer;
   /** Compiled flow versions (shared with the HTTP layer's dry run). */
   flows: FlowCache;
   /** Starts graphile-worker and the timer poller in this process. */
@@ -55,8 +58,12 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
     );
   };
   const programs = createPrograms({ db: ctx.db, clock: ctx.clock, record: recordProgramEvents });
+  // Segment transitions (segment.entered/exited) are recorded through the whole hook, so programs and flows see them.
+  const segments = createSegmentMaintainer({ emitHook: (tx, workspaceId, events) => onEventsIngested(tx, workspaceId, events), clock: ctx.clock });
   const onEventsIngested: OnEventsIngested = async (tx, workspaceId, events) => {
     const derived = await programs.onEvents(tx, workspaceId, events);
+    // After programs (a rule may read the score they just changed), before enrollment (as in one transaction).
+    await segments.onEvents(tx, workspaceId, events);
     await enroll(tx, workspaceId, events);
     if (derived.length > 0) await recordProgramEvents(tx, workspaceId, derived);
   };
@@ -68,6 +75,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
         processBatch(tx, workspaceId, requests, {
           flows,
           now: ctx.clock.now(),
+          contactsChanged: segments.refresh,
           emit: async (t, ws, events) => {
             await ingestEvents(
               t,
@@ -122,6 +130,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
 
   return {
     onEventsIngested,
+    segments,
     flows,
     drain,
     async start() {
@@ -138,7 +147,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
           [ACTION_TASK]: async (payload) => runAction(payload as ActionJob),
         },
       });
-      if (!isManual(ctx.clock)) poller = startTimerPoller({ db: ctx.db, flows, clock: ctx.clock, logger: log, also: (now) => programs.fireDue(now) });
+      if (!isManual(ctx.clock)) poller = startTimerPoller({ db: ctx.db, flows, segments, clock: ctx.clock, logger: log, also: (now) => programs.fireDue(now) });
     },
     async stop() {
       await poller?.stop();
@@ -157,7 +166,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
         const next = earliest(await nextWake(ctx.db, to), await programs.nextDue(to));
         if (!next) break;
         if (next.getTime() > clock.now().getTime()) clock.set(next);
-        if ((await fireAllDue(ctx.db, flows, clock.now(), log)) + (await programs.fireDue(clock.now())) > 0) await drain();
+        if ((await fireAllDue(ctx.db, flows, segments, clock.now())) + (await programs.fireDue(clock.now())) > 0) await drain();
       }
       clock.set(to);
       await programs.fireDue(to);

@@ -18,6 +18,8 @@ export interface BatchDeps {
   now: Date;
   /** Records emitted events through the one ingestion path (so they can trigger flows too). */
   emit(tx: Tx, workspaceId: string, events: EmittedEvent[]): Promise<void>;
+  /** Re-evaluates the segments of contacts the batch changed (tags, properties, score, owner). */
+  contactsChanged?(tx: Tx, workspaceId: string, contactIds: string[], now: Date): Promise<void>;
 }
 
 const RUN_COLUMNS = `id, workspace_id, flow_id, version, contact_id, status, state, node_id, node_entered_at, attempt,
@@ -146,7 +148,9 @@ export async function processBatch(tx: Tx, workspaceId: string, requests: Contac
   phase('runs');
   await writeSteps(tx, workspaceId, effects);
   phase('steps');
-  await writeContacts(tx, workspaceId, contacts.filter((c) => effects.dirtyContacts.has(c.id)));
+  const changed = contacts.filter((c) => effects.dirtyContacts.has(c.id));
+  await writeContacts(tx, workspaceId, changed);
+  if (changed.length && deps.contactsChanged) await deps.contactsChanged(tx, workspaceId, changed.map((c) => c.id), deps.now);
   phase('contacts');
   await writeTasks(tx, newTasks);
   await router.flush();

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.ts';
 import { contactsJobSql } from '../queue/jobs.ts';
 import type { FlowCache } from './flow-cache.ts';
 import { fireDueFlowTimers } from './flow-timers.ts';
+import type { SegmentMaintainer } from '../crm/segments/membership.ts';
 
 const BATCH = 2000;
 
@@ -37,21 +38,26 @@ export async function fireDue(db: Db, now: Date): Promise<number> {
 export async function nextWake(db: Db, limit: Date): Promise<Date | null> {
   const { rows } = await db.raw(
     `SELECT least((SELECT min(wake_at) FROM runs WHERE wake_at IS NOT NULL AND wake_at <= ?),
-                  (SELECT min(next_at) FROM flow_timers WHERE next_at <= ?)) AS t`,
-    [limit, limit],
+                  (SELECT min(next_at) FROM flow_timers WHERE next_at <= ?),
+                  (SELECT min(wake_at) FROM segment_wakeups WHERE wake_at <= ?)) AS t`,
+    [limit, limit, limit],
   );
   return (rows[0].t as Date | null) ?? null;
 }
 
-/** Everything that is due at `now`: clock triggers first (they may start runs), then sleeping runs. */
-export async function fireAllDue(db: Db, flows: FlowCache, now: Date, logger: Logger): Promise<number> {
-  const timers = await fireDueFlowTimers(db, flows, now, logger);
-  return timers + (await fireDue(db, now));
+/**
+ * Everything that is due at `now`: segment rules that flip with time (their transitions may start runs), clock
+ * triggers (they may start runs), then sleeping runs.
+ */
+export async function fireAllDue(db: Db, flows: FlowCache, segments: SegmentMaintainer, now: Date): Promise<number> {
+  const flips = await segments.fireDue(db, now);
+  const timers = await fireDueFlowTimers(db, flows, now);
+  return flips + timers + (await fireDue(db, now));
 }
 
 /** System clock: poll once a second (an index probe; about zero CPU while nothing is due). */
 export function startTimerPoller(deps: {
-  db: Db; flows: FlowCache; clock: Clock; logger: Logger; intervalMs?: number;
+  db: Db; flows: FlowCache; segments: SegmentMaintainer; clock: Clock; logger: Logger; intervalMs?: number;
   /** More time-driven work on the same tick (lifecycle programs: reward grants, points expiry, score decay). */
   also?: (now: Date) => Promise<unknown>;
 }): { stop(): Promise<void> } {
@@ -59,7 +65,7 @@ export function startTimerPoller(deps: {
   let current: Promise<unknown> = Promise.resolve();
   const tick = () => {
     if (stopped) return;
-    current = fireAllDue(deps.db, deps.flows, deps.clock.now(), deps.logger)
+    current = fireAllDue(deps.db, deps.flows, deps.segments, deps.clock.now())
       .then(() => deps.also?.(deps.clock.now()))
       .catch((err) => deps.logger.error({ err }, 'timer poll failed'))
       .finally(() => {

@@ -52,10 +52,10 @@ describe('clock triggers (test clock starts 2026-03-02T09:00Z)', () => {
     expect((await triggerTimes(flowId)).length).toBe(2);
   });
 
-  it('refuses to publish a trigger that cannot fire yet (segments)', async () => {
+  it('refuses to publish a segment trigger naming a segment that does not exist', async () => {
     const created = await h.call('POST', '/v1/flows', flow('Segment', { type: 'trigger.segment', config: { segment: 'vip', on: 'enter' } }));
     const pub = await h.call('POST', `/v1/flows/${created.body.id}/publish`, {});
     expect(pub.status).toBe(422);
-    expect(pub.body.errors).toContainEqual(expect.objectContaining({ node_id: 'start', path: '/nodes/0/type' }));
+    expect(pub.body.errors).toContainEqual(expect.objectContaining({ node_id: 'start', path: '/nodes/0/config/segment' }));
   });
 });

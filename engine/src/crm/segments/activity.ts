@@ -1,0 +1,165 @@
+import type { Db, Tx } from '../../db/index.ts';
+import { parseDuration } from '../../time/duration.ts';
+import type { IngestedEvent } from '../event-hooks.ts';
+
+/** The numeric event property summed by the `sum` measure. */
+export const SUM_PROPERTY = 'amount';
+const DAY_MS = 86_400_000;
+
+/** All-time behavioural attributes of one contact for one event type. */
+export interface ActivityTotals {
+  count: number;
+  sum: number;
+  firstAt: Date;
+  lastAt: Date;
+}
+
+/** What a batch of evaluations needs: the event types the rules name, and how far back their windows reach. */
+export interface ActivityNeeds {
+  types: string[];
+  /** Earliest UTC day a windowed count/sum may read, or null when no rule has a window. */
+  fromDay: string | null;
+}
+
+/** One contact's attributes: totals by type, and counts/sums by type and UTC day (`YYYY-MM-DD`). */
+export interface ContactActivity {
+  totals: Map<string, ActivityTotals>;
+  days: Map<string, { day: string; count: number; sum: number }[]>;
+}
+
+const EMPTY: ContactActivity = { totals: new Map(), days: new Map() };
+export const utcDay = (d: Date): string => d.toISOString().slice(0, 10);
+const amountOf = (properties: Record<string, unknown>): number => {
+  const v = properties[SUM_PROPERTY];
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+};
+
+/**
+ * Keeps the attributes current in the ingestion transaction: the batch is aggregated in memory, then one statement
+ * upserts the all-time rows and the day rows. The contacts' row locks (held by ingestion) order concurrent batches.
+ */
+export async function recordActivity(tx: Tx, workspaceId: string, events: IngestedEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const totals = new Map<string, { c: string; t: string; n: number; s: number; f: number; l: number }>();
+  const days = new Map<string, { c: string; t: string; d: string; n: number; s: number }>();
+  for (const e of events) {
+    const at = e.occurredAt.getTime();
+    const amount = amountOf(e.properties);
+    const k = `${e.contactId}\u0000${e.type}`;
+    const tot = totals.get(k);
+    if (tot) {
+      tot.n++;
+      tot.s += amount;
+      tot.f = Math.min(tot.f, at);
+      tot.l = Math.max(tot.l, at);
+    } else totals.set(k, { c: e.contactId, t: e.type, n: 1, s: amount, f: at, l: at });
+    const d = utcDay(e.occurredAt);
+    const dk = `${k}\u0000${d}`;
+    const day = days.get(dk);
+    if (day) {
+      day.n++;
+      day.s += amount;
+    } else days.set(dk, { c: e.contactId, t: e.type, d, n: 1, s: amount });
+  }
+  // Sorted, so two batches touching the same rows take their locks in the same order.
+  const t = [...totals.values()].sort((a, b) => (a.c === b.c ? (a.t < b.t ? -1 : 1) : a.c < b.c ? -1 : 1));
+  const dy = [...days.values()].sort((a, b) => (a.c === b.c ? (a.t === b.t ? (a.d < b.d ? -1 : 1) : a.t < b.t ? -1 : 1) : a.c < b.c ? -1 : 1));
+  await tx.raw(
+    `WITH totals AS (
+       INSERT INTO contact_activity AS a (workspace_id, contact_id, event_type, count, sum, first_at, last_at)
+       SELECT ?, c, t, n, s, to_timestamp(f / 1000.0), to_timestamp(l / 1000.0)
+         FROM unnest(?::uuid[], ?::text[], ?::bigint[], ?::float8[], ?::float8[], ?::float8[]) AS u(c, t, n, s, f, l)
+       ON CONFLICT (workspace_id, contact_id, event_type) DO UPDATE SET count = a.count + EXCLUDED.count, sum = a.sum + EXCLUDED.sum,
+         first_at = least(a.first_at, EXCLUDED.first_at), last_at = greatest(a.last_at, EXCLUDED.last_at)
+       RETURNING 1
+     )
+     INSERT INTO contact_activity_days AS a (workspace_id, contact_id, event_type, day, count, sum)
+     SELECT ?, c, t, d, n, s FROM unnest(?::uuid[], ?::text[], ?::date[], ?::int[], ?::float8[]) AS u(c, t, d, n, s)
+     ON CONFLICT (workspace_id, contact_id, event_type, day) DO UPDATE SET count = a.count + EXCLUDED.count, sum = a.sum + EXCLUDED.sum`,
+    [
+      workspaceId, t.map((r) => r.c), t.map((r) => r.t), t.map((r) => r.n), t.map((r) => r.s), t.map((r) => r.f), t.map((r) => r.l),
+      workspaceId, dy.map((r) => r.c), dy.map((r) => r.t), dy.map((r) => r.d), dy.map((r) => r.n), dy.map((r) => r.s),
+    ],
+  );
+}
+
+/** Loads the attributes the rules need for these contacts: two index range reads, whatever the batch size. */
+export async function loadActivity(tx: Db | Tx, workspaceId: string, contactIds: string[], needs: ActivityNeeds): Promise<Map<string, ContactActivity>> {
+  const out = new Map<string, ContactActivity>();
+  if (needs.types.length === 0 || contactIds.length === 0) return out;
+  const of = (id: string) => {
+    let a = out.get(id);
+    if (!a) out.set(id, (a = { totals: new Map(), days: new Map() }));
+    return a;
+  };
+  const totals = await tx.raw(
+    `SELECT contact_id, event_type, count, sum, first_at, last_at FROM contact_activity
+      WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND event_type = ANY(?::text[])`,
+    [workspaceId, contactIds, needs.types],
+  );
+  for (const r of totals.rows as { contact_id: string; event_type: string; count: number; sum: number; first_at: Date; last_at: Date }[]) {
+    of(r.contact_id).totals.set(r.event_type, { count: r.count, sum: r.sum, firstAt: r.first_at, lastAt: r.last_at });
+  }
+  if (needs.fromDay !== null) {
+    const days = await tx.raw(
+      `SELECT contact_id, event_type, to_char(day, 'YYYY-MM-DD') AS day, count, sum FROM contact_activity_days
+        WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND event_type = ANY(?::text[]) AND day >= ?::date`,
+      [workspaceId, contactIds, needs.types, needs.fromDay],
+    );
+    for (const r of days.rows as { contact_id: string; event_type: string; day: string; count: number; sum: number }[]) {
+      const a = of(r.contact_id);
+      const list = a.days.get(r.event_type) ?? [];
+      list.push({ day: r.day, count: r.count, sum: r.sum });
+      a.days.set(r.event_type, list);
+    }
+  }
+  return out;
+}
+
+/** First UTC day inside a window `within` that ends at `now`: a day counts while it is on or after this one. */
+export function windowStartDay(now: Date, within: string): string {
+  return utcDay(parseDuration(within)!.subtractFrom(now));
+}
+
+/**
+ * The `activity` fact of one contact: `{ event, measure, within? }` → a number (count, sum; 0 when none) or an
+ * RFC 3339 time (first_at, last_at; undefined when never). Windows are counted in whole UTC days.
+ */
+export function activityReader(activity: ContactActivity | undefined, now: Date): (params: Record<string, unknown>) => unknown {
+  const a = activity ?? EMPTY;
+  return (params) => {
+    const type = String(params.event);
+    const measure = params.measure;
+    if (typeof params.within === 'string' && (measure === 'count' || measure === 'sum')) {
+      const from = windowStartDay(now, params.within);
+      let total = 0;
+      for (const d of a.days.get(type) ?? []) if (d.day >= from) total += measure === 'count' ? d.count : d.sum;
+      return total;
+    }
+    const t = a.totals.get(type);
+    if (measure === 'count') return t?.count ?? 0;
+    if (measure === 'sum') return t?.sum ?? 0;
+    if (measure === 'first_at') return t?.firstAt.toISOString();
+    if (measure === 'last_at') return t?.lastAt.toISOString();
+    return undefined;
+  };
+}
+
+/**
+ * When a windowed measure next changes by the passing of time alone: the day row that leaves the window first
+ * (day D leaves once `now − within` passes midnight after D).
+ */
+export function nextWindowExit(activity: ContactActivity | undefined, type: string, within: string, now: Date): Date | null {
+  const from = windowStartDay(now, within);
+  let first: string | null = null;
+  for (const d of activity?.days.get(type) ?? []) if (d.day >= from && (first === null || d.day < first)) first = d.day;
+  if (first === null) return null;
+  const leaves = parseDuration(within)!.addTo(new Date(Date.parse(`${first}T00:00:00Z`) + DAY_MS));
+  return leaves > now ? leaves : new Date(now.getTime() + DAY_MS);
+}
+
+/** Erasure: the contact's attributes go with it. */
+export async function eraseActivity(tx: Tx, workspaceId: string, contactId: string): Promise<void> {
+  await tx.raw(`DELETE FROM contact_activity WHERE workspace_id = ? AND contact_id = ?`, [workspaceId, contactId]);
+  await tx.raw(`DELETE FROM contact_activity_days WHERE workspace_id = ? AND contact_id = ?`, [workspaceId, contactId]);
+}

@@ -1,0 +1,127 @@
+import { toContact, type ContactRow } from '../crm/contacts.ts';
+import { createSegmentMaintainer } from '../crm/segments/membership.ts';
+import {
+  createSegment, deleteSegment, getSegmentRow, listMembers, memberCounts, patchSegment, previewRule, sizeHistory, toSegment, type SegmentRow,
+} from '../crm/segments/store.ts';
+import { withTx } from '../db/index.ts';
+import { contactSchema } from './contacts.ts';
+import { idempotent, isIdCursor, page, pageQuery, parseCursor } from './kit.ts';
+import type { RouteGroup } from './route-groups.ts';
+
+const KEY_PATTERN = '^[a-z0-9][a-z0-9_.-]{0,99}$';
+const keyParams = { type: 'object', required: ['key'], properties: { key: { type: 'string', maxLength: 100 } } } as const;
+const ruleSchema = { type: 'object', description: 'a json-rules-engine condition over the facts contact and activity (docs/segments.md)' } as const;
+
+const segmentSchema = {
+  type: 'object',
+  properties: {
+    key: { type: 'string' }, name: { type: 'string' }, rule: { type: 'object', additionalProperties: true },
+    member_count: { type: 'integer' }, created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' },
+    history: { type: 'array', items: { type: 'object', properties: { day: { type: 'string' }, members: { type: 'integer' } } } },
+  },
+} as const;
+
+/** Segments (CONTRACT.md §Lifecycle objects, docs/segments.md): CRUD, members, preview of a rule being edited. */
+export const segmentsRoutes: RouteGroup = async (app, { ctx, engine }) => {
+  // Without a flow engine (apps built for a test), transitions are still recorded, they just start no runs.
+  const segments = engine?.segments ?? createSegmentMaintainer({ clock: ctx.clock });
+  const withCount = async (row: SegmentRow) => toSegment(row, (await memberCounts(ctx.db, row.workspace_id, [row.id])).get(row.id) ?? 0);
+
+  app.post('/segments', {
+    config: { area: 'flows' },
+    schema: {
+      tags: ['segments'], summary: 'Create a segment (members are evaluated before it answers)',
+      body: {
+        type: 'object', additionalProperties: false, required: ['key', 'name', 'rule'],
+        properties: { key: { type: 'string', pattern: KEY_PATTERN }, name: { type: 'string', minLength: 1, maxLength: 200 }, rule: ruleSchema },
+      },
+      response: { 200: segmentSchema, 201: segmentSchema },
+    },
+  }, async (request, reply) => {
+    const { workspaceId } = request.auth!;
+    const body = request.body as { key: string; name: string; rule: Record<string, unknown> };
+    const outcome = await idempotent(ctx, request, async (tx) => {
+      const row = await createSegment(tx, workspaceId, body, ctx.clock.now());
+      return { status: 201, body: row };
+    });
+    if (outcome.status === 201) await segments.rebuild(ctx.db, workspaceId, () => ctx.clock.now());
+    const row = await getSegmentRow(ctx.db, workspaceId, (outcome.body as SegmentRow).key ?? body.key);
+    return reply.code(outcome.status as 201).send(await withCount(row));
+  });
+
+  app.get('/segments', {
+    config: { area: 'flows' },
+    schema: {
+      tags: ['segments'], summary: 'List segments with their member counts',
+      querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery } },
+    },
+  }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const q = request.query as { limit: number; cursor?: string };
+    const after = parseCursor(q.cursor, (v): v is string => typeof v === 'string');
+    const b = ctx.db('segments').where({ workspace_id: workspaceId });
+    if (after) b.where('key', '>', after);
+    const rows = await b.orderBy('key').limit(q.limit + 1).select<SegmentRow[]>('*');
+    const counts = await memberCounts(ctx.db, workspaceId, rows.map((r) => r.id));
+    return page(rows, q.limit, (r) => r.key, (r) => toSegment(r, counts.get(r.id) ?? 0));
+  });
+
+  app.post('/segments/preview', {
+    config: { area: 'flows' },
+    schema: {
+      tags: ['segments'], summary: 'Count and sample the contacts a rule would hold now (nothing is stored)',
+      body: { type: 'object', additionalProperties: false, required: ['rule'], properties: { rule: ruleSchema } },
+    },
+  }, async (request) => {
+    const { rule } = request.body as { rule: Record<string, unknown> };
+    const { count, sample } = await previewRule(ctx.db, request.auth!.workspaceId, rule, ctx.clock.now());
+    return { count, sample: sample.map(toContact) };
+  });
+
+  app.get('/segments/:key', {
+    config: { area: 'flows' },
+    schema: { tags: ['segments'], summary: 'A segment, its member count and 30 days of size history', params: keyParams, response: { 200: segmentSchema } },
+  }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const row = await getSegmentRow(ctx.db, workspaceId, (request.params as { key: string }).key);
+    return { ...(await withCount(row)), history: await sizeHistory(ctx.db, workspaceId, row.id, ctx.clock.now()) };
+  });
+
+  app.patch('/segments/:key', {
+    config: { area: 'flows' },
+    schema: {
+      tags: ['segments'], summary: 'Rename a segment or change its rule (members are re-evaluated before it answers)', params: keyParams,
+      body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, rule: ruleSchema } },
+      response: { 200: segmentSchema },
+    },
+  }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const key = (request.params as { key: string }).key;
+    const { row, ruleChanged } = await withTx(ctx.db, (tx) => patchSegment(tx, workspaceId, key, request.body as { name?: string; rule?: Record<string, unknown> }, ctx.clock.now()));
+    if (ruleChanged) await segments.rebuild(ctx.db, workspaceId, () => ctx.clock.now());
+    return withCount(row);
+  });
+
+  app.delete('/segments/:key', {
+    config: { area: 'flows' },
+    schema: { tags: ['segments'], summary: 'Delete a segment (409 while a published flow uses it)', params: keyParams },
+  }, async (request, reply) => {
+    await withTx(ctx.db, (tx) => deleteSegment(tx, request.auth!.workspaceId, (request.params as { key: string }).key));
+    return reply.code(204).send();
+  });
+
+  app.get('/segments/:key/contacts', {
+    config: { area: 'contacts' },
+    schema: {
+      tags: ['segments'], summary: 'Members of a segment, in contact id order', params: keyParams,
+      querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery } },
+      response: { 200: { type: 'object', properties: { items: { type: 'array', items: contactSchema }, next_cursor: { type: 'string', nullable: true } } } },
+    },
+  }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const q = request.query as { limit: number; cursor?: string };
+    const row = await getSegmentRow(ctx.db, workspaceId, (request.params as { key: string }).key);
+    const rows = await listMembers(ctx.db, workspaceId, row.id, parseCursor(q.cursor, isIdCursor), q.limit);
+    return page(rows, q.limit, (r: ContactRow) => r.id, toContact);
+  });
+};

@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAndPublish, startHarness, type Harness } from '../engine-harness.ts';
+
+const flowOn = (name: string, trigger: Record<string, unknown>) => ({
+  schema: 'cairn.flow/v1', name, settings: { reentry: 'always', goal: null, exit_on: [] },
+  nodes: [
+    { id: 'start', position: { x: 0, y: 0 }, ...trigger },
+    { id: 'note', type: 'action.set_property', position: { x: 0, y: 120 }, config: { properties: { noted: 'yes' } } },
+  ],
+  edges: [{ id: 'e1', source: 'start', target: 'note' }],
+});
+
+describe('segments (test clock starts 2026-03-02T09:00Z)', () => {
+  let h: Harness;
+  beforeAll(async () => { h = await startHarness({ clock: 'manual' }); });
+  afterAll(async () => h?.close());
+
+  /** Transition events of one contact, oldest first, as `entered:key` / `exited:key`. */
+  const transitions = async (contactId: string) => ((await h.t.db.raw(
+    `SELECT type, properties->>'segment' AS segment FROM events WHERE workspace_id = ? AND contact_id = ? AND type LIKE 'segment.%' ORDER BY seq`,
+    [h.workspaceId, contactId],
+  )).rows as { type: string; segment: string }[]).map((r) => `${r.type.slice('segment.'.length)}:${r.segment}`);
+  const members = async (key: string) => (await h.call('GET', `/v1/segments/${key}/contacts?limit=500`)).body.items.map((c: { email: string }) => c.email).sort();
+
+  it('a property change that makes a contact match emits exactly one segment.entered; a change back one segment.exited', async () => {
+    const created = await h.call('POST', '/v1/segments', {
+      key: 'pros', name: 'Pro plan', rule: { all: [{ fact: 'contact', path: '$.properties.plan', operator: 'equal', value: 'pro' }] },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ key: 'pros', name: 'Pro plan', member_count: 0 });
+    const c = (await h.call('POST', '/v1/contacts', { email: 'pro@example.com', properties: { plan: 'free' } })).body;
+    expect(await transitions(c.id)).toEqual([]);
+    await h.call('PATCH', `/v1/contacts/${c.id}`, { properties: { plan: 'pro' } });
+    await h.call('PATCH', `/v1/contacts/${c.id}`, { properties: { seats: 3 } });
+    expect(await transitions(c.id)).toEqual(['entered:pros']);
+    expect(await members('pros')).toEqual(['pro@example.com']);
+    expect((await h.call('GET', '/v1/segments/pros')).body.member_count).toBe(1);
+    await h.call('PATCH', `/v1/contacts/${c.id}`, { properties: { plan: 'free' } });
+    expect(await transitions(c.id)).toEqual(['entered:pros', 'exited:pros']);
+    expect(await members('pros')).toEqual([]);
+    expect((await h.call('GET', '/v1/segments/pros')).body.member_count).toBe(0);
+  });
+
+  it('20 concurrent updates of one contact never produce two enters in a row', async () => {
+    await h.call('POST', '/v1/segments', { key: 'flip', name: 'Flip', rule: { all: [{ fact: 'contact', path: '$.properties.on', operator: 'equal', value: true }] } });
+    const c = (await h.call('POST', '/v1/contacts', { email: 'flip@example.com' })).body;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => i % 2 === 0
+      ? h.call('PATCH', `/v1/contacts/${c.id}`, { properties: { on: i % 4 === 0 } })
+      : h.call('POST', '/v1/events', { type: 'toggle', contact: { email: 'flip@example.com', properties: { on: i % 3 === 0 } } })));
+    const seen = await transitions(c.id);
+    expect(seen.length).toBeGreaterThan(0);
+    seen.forEach((t, i) => expect(t).toBe(i % 2 === 0 ? 'entered:flip' : 'exited:flip'));
+    const final = (await h.call('GET', `/v1/contacts/${c.id}`)).body.properties.on === true;
+    expect(await members('flip')).toEqual(final ? ['flip@example.com'] : []);
+  });
+
+  it('"no order.completed in the last 30 days" enters at day 30 exactly, a new order exits, a trigger.segment flow runs once per entry', async () => {
+    const lapsed = await h.call('POST', '/v1/segments', {
+      key: 'lapsed', name: 'No order in 30 days',
+      rule: { all: [
+        { fact: 'activity', params: { event: 'order.completed', measure: 'count' }, operator: 'greaterThan', value: 0 },
+        { fact: 'activity', params: { event: 'order.completed', measure: 'last_at' }, operator: 'notWithinLast', value: 'P30D' },
+      ] },
+    });
+    expect(lapsed.status).toBe(201);
+    const flowId = await createAndPublish(h, flowOn('Win back', { type: 'trigger.segment', config: { segment: 'lapsed', on: 'enter' } }));
+    const now = Date.parse((await h.call('GET', '/v1/_test/clock')).body.now);
+    const order = await h.call('POST', '/v1/events', { type: 'order.completed', contact: { email: 'buyer@example.com' }, properties: { amount: 40 } });
+    const cid = order.body.contact_id;
+    const at = (ms: number) => new Date(now + ms).toISOString();
+    const DAY = 86_400_000;
+    await h.call('POST', '/v1/_test/clock/advance', { to: at(30 * DAY - 60_000) });
+    expect(await transitions(cid)).toEqual([]);
+    await h.call('POST', '/v1/_test/clock/advance', { to: at(30 * DAY + 60_000) });
+    expect(await transitions(cid)).toEqual(['entered:lapsed']);
+    const entered = (await h.t.db.raw(`SELECT occurred_at FROM events WHERE contact_id = ? AND type = 'segment.entered'`, [cid])).rows[0].occurred_at as Date;
+    expect(entered.getTime()).toBeGreaterThan(now + 30 * DAY - 1000);
+    expect(entered.getTime()).toBeLessThanOrEqual(now + 30 * DAY + 1000);
+    await h.call('POST', '/v1/events', { type: 'order.completed', contact: { email: 'buyer@example.com' }, properties: { amount: 15 } });
+    expect(await transitions(cid)).toEqual(['entered:lapsed', 'exited:lapsed']);
+    await h.call('POST', '/v1/_test/clock/advance', { by: 'P31D' });
+    expect(await transitions(cid)).toEqual(['entered:lapsed', 'exited:lapsed', 'entered:lapsed']);
+    const runs = (await h.call('GET', `/v1/runs?flow_id=${flowId}&contact_id=${cid}`)).body.items;
+    expect(runs).toHaveLength(2);
+    expect((await h.call('GET', `/v1/contacts/${cid}`)).body.properties.noted).toBe('yes');
+  });
+
+  it('activity windows: "3+ orders in the last 90 days" counts by day and leaves when the oldest day leaves the window', async () => {
+    await h.call('POST', '/v1/segments', {
+      key: 'frequent', name: '3+ orders in 90 days',
+      rule: { all: [{ fact: 'activity', params: { event: 'order.placed', measure: 'count', within: 'P90D' }, operator: 'greaterThanInclusive', value: 3 }] },
+    });
+    const now = Date.parse((await h.call('GET', '/v1/_test/clock')).body.now);
+    const DAY = 86_400_000;
+    const order = (email: string, daysAgo: number) => h.call('POST', '/v1/events', {
+      type: 'order.placed', contact: { email }, properties: { amount: 10 }, occurred_at: new Date(now - daysAgo * DAY).toISOString(),
+    });
+    for (const d of [100, 50, 10]) await order('two@example.com', d);
+    for (const d of [80, 50, 10]) await order('three@example.com', d);
+    expect(await members('frequent')).toEqual(['three@example.com']);
+    await h.call('POST', '/v1/_test/clock/advance', { by: 'P11D' });
+    expect(await members('frequent')).toEqual([]);
+    const preview = await h.call('POST', '/v1/segments/preview', {
+      rule: { all: [{ fact: 'activity', params: { event: 'order.placed', measure: 'sum' }, operator: 'greaterThanInclusive', value: 30 }] },
+    });
+    expect(preview.status).toBe(200);
+    expect(preview.body.count).toBe(2);
+    expect(preview.body.sample.map((c: { email: string }) => c.email).sort()).toEqual(['three@example.com', 'two@example.com']);
+  });
+
+  it('GET /v1/contacts?segment=key lists members; GET /v1/segments lists segments with counts; size history per day', async () => {
+    await h.call('POST', '/v1/segments', { key: 'vips', name: 'VIPs', rule: { all: [{ fact: 'contact', operator: 'hasTag', value: 'vip' }] } });
+    const a = (await h.call('POST', '/v1/contacts', { email: 'vip-a@example.com' })).body;
+    await h.call('PATCH', `/v1/contacts/${a.id}`, { tags: ['vip'] });
+    await h.call('POST', '/v1/contacts', { email: 'vip-b@example.com' });
+    const listed = await h.call('GET', '/v1/contacts?segment=vips');
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.map((c: { id: string }) => c.id)).toEqual([a.id]);
+    const all = await h.call('GET', '/v1/segments');
+    expect(all.body.items.find((s: { key: string }) => s.key === 'vips')).toMatchObject({ member_count: 1 });
+    const one = await h.call('GET', '/v1/segments/vips');
+    expect(one.body.history).toHaveLength(30);
+    expect(one.body.history.at(-1).members).toBe(1);
+  });
+
+  it('bad input: unknown fact/operator → 400 naming the path; taken key → 409; over the limits → 400; unknown segment → 404', async () => {
+    const bad = (rule: unknown) => h.call('POST', '/v1/segments', { key: 'bad', name: 'Bad', rule });
+    const unknownFact = await bad({ all: [{ fact: 'account', path: '$.x', operator: 'equal', value: 1 }] });
+    expect(unknownFact.status).toBe(400);
+    expect(unknownFact.body.errors).toContainEqual(expect.objectContaining({ path: '/rule/all/0/fact' }));
+    const unknownOp = await bad({ all: [{ fact: 'contact', path: '$.x', operator: 'sortOf', value: 1 }] });
+    expect(unknownOp.status).toBe(400);
+    expect(unknownOp.body.errors).toContainEqual(expect.objectContaining({ path: '/rule/all/0/operator' }));
+    const badMeasure = await bad({ all: [{ fact: 'activity', params: { event: 'x', measure: 'avg' }, operator: 'equal', value: 1 }] });
+    expect(badMeasure.status).toBe(400);
+    expect(badMeasure.body.errors).toContainEqual(expect.objectContaining({ path: '/rule/all/0/params/measure' }));
+    const huge = await bad({ any: Array.from({ length: 60 }, (_, i) => ({ fact: 'contact', path: '$.properties.n', operator: 'equal', value: i })) });
+    expect(huge.status).toBe(400);
+    expect(huge.body.errors[0].message).toMatch(/more than 50 conditions/);
+    const taken = await h.call('POST', '/v1/segments', { key: 'pros', name: 'Again', rule: { all: [] } });
+    expect(taken.status).toBe(409);
+    expect(taken.body.errors).toContainEqual(expect.objectContaining({ path: '/key' }));
+    expect((await h.call('GET', '/v1/segments/nope')).status).toBe(404);
+    expect((await h.call('POST', '/v1/segments/preview', { rule: { all: [{ fact: 'run', path: '$.x', operator: 'equal', value: 1 }] } })).status).toBe(400);
+  });
+
+  it('a segment used by a published flow cannot be deleted (409 naming the flow); unused ones can', async () => {
+    await h.call('POST', '/v1/segments', { key: 'weekly', name: 'Weekly', rule: { all: [] } });
+    const flowId = await createAndPublish(h, flowOn('Weekly digest', { type: 'trigger.schedule', config: { cron: '0 9 * * 1', timezone: 'UTC', segment: 'weekly' } }));
+    const refused = await h.call('DELETE', '/v1/segments/weekly');
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain('Weekly digest');
+    expect(refused.body.detail).toContain(flowId);
+    await h.call('POST', `/v1/flows/${flowId}/archive`, {});
+    expect((await h.call('DELETE', '/v1/segments/weekly')).status).toBe(204);
+    expect((await h.call('GET', '/v1/segments/weekly')).status).toBe(404);
+  });
+
+  it('trigger.schedule over a segment starts a run for each member only', async () => {
+    await h.call('POST', '/v1/segments', { key: 'gold', name: 'Gold', rule: { all: [{ fact: 'contact', path: '$.properties.tier', operator: 'equal', value: 'gold' }] } });
+    const g = (await h.call('POST', '/v1/contacts', { email: 'gold@example.com', properties: { tier: 'gold' } })).body;
+    const s = (await h.call('POST', '/v1/contacts', { email: 'silver@example.com', properties: { tier: 'silver' } })).body;
+    const flowId = await createAndPublish(h, flowOn('Gold daily', { type: 'trigger.schedule', config: { cron: '0 6 * * *', timezone: 'UTC', segment: 'gold' } }));
+    await h.call('POST', '/v1/_test/clock/advance', { by: 'P1D' });
+    const runs = (await h.call('GET', `/v1/runs?flow_id=${flowId}`)).body.items.map((r: { contact_id: string }) => r.contact_id);
+    expect(runs).toEqual([g.id]);
+    expect(runs).not.toContain(s.id);
+  });
+
+  it('erasure removes the contact\'s memberships and behavioural attributes', async () => {
+    const ev = await h.call('POST', '/v1/events', { type: 'order.completed', contact: { email: 'erase-me@example.com', properties: { plan: 'pro' } }, properties: { amount: 9 } });
+    const cid = ev.body.contact_id;
+    expect(await members('pros')).toContain('erase-me@example.com');
+    const before = (await h.t.db.raw(`SELECT count(*)::int AS n FROM contact_activity WHERE contact_id = ?`, [cid])).rows[0].n;
+    expect(before).toBeGreaterThan(0);
+    expect((await h.call('DELETE', `/v1/contacts/${cid}`)).status).toBe(204);
+    const left = (await h.t.db.raw(
+      `SELECT (SELECT count(*) FROM segment_members WHERE contact_id = ?)::int + (SELECT count(*) FROM contact_activity WHERE contact_id = ?)::int
+            + (SELECT count(*) FROM contact_activity_days WHERE contact_id = ?)::int + (SELECT count(*) FROM segment_wakeups WHERE contact_id = ?)::int AS n`,
+      [cid, cid, cid, cid],
+    )).rows[0].n;
+    expect(left).toBe(0);
+    expect((await h.call('GET', '/v1/segments/pros')).body.member_count).toBe(0);
+  });
+});
