@@ -27,7 +27,7 @@ describe('checkCondition', () => {
         leaf({ operater: 'x' }),
         leaf({ operator: 'in', value: 'US' }),
         leaf({ operator: 'matches', value: '([' }),
-        leaf({ operator: 'matches', value: '^(a+)+$' }),
+        leaf({ operator: 'matches', value: '(a)\\1' }),
         leaf({ operator: 'withinLast', value: '30 days' }),
         leaf({ value: { fact: 'session' } }),
         leaf({ priority: 0 }),

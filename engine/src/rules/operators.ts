@@ -1,6 +1,7 @@
 import { Operator, type Engine } from 'json-rules-engine';
 import { createSystemClock } from '../time/clock.ts';
 import { parseDuration } from '../time/duration.ts';
+import { compileRegex } from './regex.ts';
 
 /**
  * Operators, shared by our compiled evaluator and by json-rules-engine itself (`registerCustomOperators`), so
@@ -54,19 +55,6 @@ export const builtinDecorators: readonly DecoratorDef[] = [
 ];
 
 const isString = (v: unknown): v is string => typeof v === 'string';
-
-const regexCache = new Map<string, RegExp>();
-/** `matches` takes a pattern, or `/pattern/flags`. Throws on an invalid pattern (validation reports it). */
-export function compileRegex(source: string): RegExp {
-  let re = regexCache.get(source);
-  if (re) return re;
-  const slashed = /^\/(.*)\/([dgimsuvy]*)$/s.exec(source);
-  // `g`/`y` make RegExp#test stateful; strip them so a pattern gives the same answer every time.
-  re = slashed ? new RegExp(slashed[1], slashed[2].replace(/[gy]/g, '')) : new RegExp(source);
-  if (regexCache.size > 1000) regexCache.clear();
-  regexCache.set(source, re);
-  return re;
-}
 
 /** A date as json-rules-engine facts carry it: an RFC 3339 string, epoch milliseconds or a Date. */
 function toEpochMs(v: unknown): number | undefined {
