@@ -74,6 +74,18 @@ describe('ingestion survives a flow whose trigger condition throws', () => {
     expect(dry.body.steps[0].error.message).toMatch(/when.*condition failed/);
   });
 
+  it('a segment rule that rejects on a contact\'s data: the event is accepted, the rule does not hold for that contact', async () => {
+    const seg = await h.call('POST', '/v1/segments', { key: 'small', name: 'Small', rule: { all: [{ fact: 'contact', path: '$.properties.size', operator: 'lessThan', value: 5 }] } });
+    expect(seg.status).toBe(201);
+    const res = await Promise.all([
+      h.call('POST', '/v1/events', { type: 'seg.ping', contact: { email: 'seg-bad@example.com', properties: { size: { toString: 1 } } } }),
+      h.call('POST', '/v1/events', { type: 'seg.ping', contact: { email: 'seg-good@example.com', properties: { size: 2 } } }),
+    ]);
+    expect(res.map((r) => r.status)).toEqual([202, 202]);
+    const members = (await h.call('GET', '/v1/segments/small/contacts')).body.items.map((c: { email: string }) => c.email);
+    expect(members).toEqual(['seg-good@example.com']);
+  });
+
   it('validation refuses a filter in trigger.event.when with the JSON Pointer of the path', async () => {
     const created = await h.call('POST', '/v1/flows', flow('filtered', 'hostile.filter', { all: [{ fact: 'event', path: '$..[?(@.x)]', operator: 'equal', value: 1 }] }));
     expect(created.status).toBe(201);

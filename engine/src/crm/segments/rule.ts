@@ -68,7 +68,15 @@ export function compileSegment(row: { id: string; key: string; rule: unknown; up
     id: row.id,
     key: row.key,
     updatedAt: row.updated_at.getTime(),
-    matches: (facts, now) => evaluate(read(facts, now), { now }),
+    // A rule json-rules-engine rejects on this contact's data (a number comparison on {"toString": 1}) does not
+    // hold, as in scoring: the event or change that reached it is still accepted, the other segments go on.
+    matches: (facts, now) => {
+      try {
+        return evaluate(read(facts, now), { now });
+      } catch {
+        return false;
+      }
+    },
     nextFlip(facts, now) {
       let next: number | null = null;
       const consider = (t: number) => {
