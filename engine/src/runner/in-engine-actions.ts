@@ -4,6 +4,7 @@ import { newId } from '../db/ids.ts';
 import type { Json } from './actions.ts';
 import type { Contact, Run } from './model.ts';
 import { addContactDuration } from '../time/zones.ts';
+import { checkEventInputs } from '../crm/events.ts';
 import type { AssignInput } from './owner-router.ts';
 
 /** Why an owner was chosen, recorded on the step: rotation (round robin), weighted, territory, or the pool's fallback. */
@@ -138,13 +139,13 @@ export async function runInEngineAction(node: CompiledNode, config: Record<strin
     }
     case 'action.emit_event': {
       const key = `${run.id}:${node.id}`;
-      env.emitted.push({
-        workspaceId: run.workspaceId,
-        contact,
-        type: config.event as string,
-        properties: (config.properties as Record<string, Json> | undefined) ?? {},
-        idempotencyKey: key,
-      });
+      const type = config.event as string;
+      const properties = (config.properties as Record<string, Json> | undefined) ?? {};
+      // Checked here, with ingestion's own rules: rendered Liquid can break them (a 70,000-character property), and
+      // the batch records every emitted event at once, so a bad one found there would fail everyone's batch.
+      const problem = checkEventInputs([{ type, contact: {}, contactId: contact.id, properties }], () => '/config')[0];
+      if (problem) throw userError(`node ${node.id}: the event to emit is not valid: ${problem.path.replace('/config/type', '/config/event')} ${problem.message}`);
+      env.emitted.push({ workspaceId: run.workspaceId, contact, type, properties, idempotencyKey: key });
       return { event: config.event as string, idempotency_key: key };
     }
     default:

@@ -153,4 +153,26 @@ describe('hostile: a poison contact fails alone', () => {
       await new Promise<void>((r) => server.close(() => r()));
     }
   });
+
+  it('an emit_event whose rendered properties break the event limits fails that step alone; its batch mate goes on', async () => {
+    const flowId = await createAndPublish(h, flow('Echo', [
+      node('start', 'trigger.event', { event: 'echo.go' }),
+      node('emit', 'action.emit_event', { event: 'echo.done', properties: { note: '{{ contact.properties.note }}{{ contact.properties.note }}' } }, 100),
+    ], [edge('start', 'emit')]));
+    const events = [
+      { type: 'echo.go', contact: { email: 'loud@example.com', properties: { note: 'x'.repeat(40_000) } } }, // 80,000 characters rendered
+      { type: 'echo.go', contact: { email: 'quiet@example.com', properties: { note: 'hi' } } },
+    ];
+    expect((await h.call('POST', '/v1/events/batch', { events })).status).toBe(202);
+    await h.engine.drain(DRAIN_MS);
+    const runs = await runsOf(flowId);
+    expect(runs.find((r) => r.email === 'quiet@example.com')!.status).toBe('completed');
+    const loud = runs.find((r) => r.email === 'loud@example.com')!;
+    expect(loud.status).toBe('failed');
+    expect(loud.error).toMatchObject({ code: 'CAIRN_ERR_STEP_FAILED', node_id: 'emit' });
+    expect(loud.error!.message).toMatch(/the event to emit is not valid: \/config\/properties\/note is a string of 80000 characters; the limit is 65536/);
+    const emitted = (await h.t.db.raw(`SELECT e.properties FROM events e WHERE e.workspace_id = ? AND e.type = 'echo.done'`, [h.workspaceId])).rows;
+    expect(emitted).toEqual([{ properties: { note: 'hihi' } }]);
+  });
 });
+
