@@ -1,11 +1,13 @@
-import { toContact, type ContactRow } from '../crm/contacts.ts';
+import { getContact, toContact, type ContactRow } from '../crm/contacts.ts';
+import { loadScores } from '../crm/segments/scores.ts';
+import { notFound } from '../errors.ts';
 import { createSegmentMaintainer } from '../crm/segments/membership.ts';
 import {
   createSegment, deleteSegment, getSegmentRow, listMembers, memberCounts, patchSegment, previewRule, sizeHistory, toSegment, type SegmentRow,
 } from '../crm/segments/store.ts';
 import { withTx } from '../db/index.ts';
 import { contactSchema } from './contacts.ts';
-import { idempotent, isIdCursor, page, pageQuery, parseCursor } from './kit.ts';
+import { idempotent, isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 
 const KEY_PATTERN = '^[a-z0-9][a-z0-9_.-]{0,99}$';
@@ -123,5 +125,30 @@ export const segmentsRoutes: RouteGroup = async (app, { ctx, engine }) => {
     const row = await getSegmentRow(ctx.db, workspaceId, (request.params as { key: string }).key);
     const rows = await listMembers(ctx.db, workspaceId, row.id, parseCursor(q.cursor, isIdCursor), q.limit);
     return page(rows, q.limit, (r: ContactRow) => r.id, toContact);
+  });
+
+  app.post('/scores/recompute', {
+    config: { area: 'workspace' },
+    schema: { tags: ['segments'], summary: 'Recompute RFM and churn risk now (then hourly)', body: { type: 'object', additionalProperties: false, properties: {} } },
+  }, async (request) => segments.recomputeScores(ctx.db, request.auth!.workspaceId, ctx.clock.now()));
+
+  app.get('/contacts/:id/segments', {
+    config: { area: 'contacts' },
+    schema: { tags: ['segments'], summary: "A contact's segments, RFM scores and group, churn risk with its factors", params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } },
+  }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const id = requireUuid((request.params as { id: string }).id, 'contact');
+    if (!(await getContact(ctx.db, workspaceId, id))) throw notFound('contact');
+    const { rows } = await ctx.db.raw(
+      `SELECT s.key, s.name, m.entered_at FROM segment_members m JOIN segments s ON s.workspace_id = m.workspace_id AND s.id = m.segment_id
+        WHERE m.workspace_id = ? AND m.contact_id = ? ORDER BY s.key`,
+      [workspaceId, id],
+    );
+    const scores = (await loadScores(ctx.db, workspaceId, [id])).get(id);
+    return {
+      segments: (rows as { key: string; name: string; entered_at: Date }[]).map((r) => ({ key: r.key, name: r.name, entered_at: r.entered_at.toISOString() })),
+      rfm: scores?.rfm ?? null,
+      churn_risk: scores?.churn ?? null,
+    };
   });
 };

@@ -7,6 +7,7 @@ import type { NowSource } from '../../rules/index.ts';
 import { ingestEvents } from '../events.ts';
 import { eraseActivity, loadActivity, recordActivity, utcDay } from './activity.ts';
 import { compileSegment, mergeNeeds, type CompiledSegment } from './rule.ts';
+import { eraseScores, loadScores, recomputeScores, staleScoreWorkspaces } from './scores.ts';
 
 /** Re-evaluates the segments of these contacts (their rows locked by `tx`) and records every transition. */
 export type ContactsChanged = (tx: Tx, workspaceId: string, contactIds: string[], now: Date) => Promise<void>;
@@ -19,6 +20,8 @@ export interface SegmentMaintainer {
   fireDue(db: Db, now: Date): Promise<number>;
   /** Evaluates one segment over every contact of the workspace, in chunks (after a create or a rule change). */
   rebuild(db: Db, workspaceId: string, now: () => Date): Promise<void>;
+  /** RFM and churn risk over the workspace's customers; segments reading them follow in the same transactions. */
+  recomputeScores(db: Db, workspaceId: string, now: Date): Promise<{ customers: number; window_shoppers: number }>;
 }
 
 const compiled = new Map<string, CompiledSegment>();
@@ -38,11 +41,15 @@ export async function loadSegments(q: Db | Tx, workspaceId: string): Promise<Com
   });
 }
 
-/** The contact as segment rules see it (the `contact` fact of a flow condition). */
-export function contactFact(row: ContactRow): Record<string, unknown> {
+/**
+ * The contact as segment rules see it: the `contact` fact of a flow condition, plus `rfm` (`{ r, f, m, group }`)
+ * and `churn_risk` (0–100) when the workspace's scores were computed.
+ */
+export function contactFact(row: ContactRow, scores?: { rfm: Record<string, unknown> | null; churn: { score: number } | null }): Record<string, unknown> {
   return {
     id: row.id, external_id: row.external_id, email: row.email, properties: row.properties, tags: row.tags, score: row.score,
     owner_id: row.owner_id, lifecycle_stage: row.lifecycle_stage, timezone: row.timezone,
+    ...(scores ? { rfm: scores.rfm, churn_risk: scores.churn?.score ?? null } : {}),
   };
 }
 
@@ -67,13 +74,14 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
       await loadActivity(tx, workspaceId, live, mergeNeeds(segments, now)),
       await tx.raw(`SELECT segment_id, contact_id FROM segment_members WHERE workspace_id = ? AND contact_id = ANY(?::uuid[])`, [workspaceId, live]),
     ];
+    const scores = segments.some((s) => s.readsScores) ? await loadScores(tx, workspaceId, live) : null;
     const isMember = new Set((current.rows as { segment_id: string; contact_id: string }[]).map((r) => `${r.segment_id}:${r.contact_id}`));
     const enter: { s: string; c: string }[] = [];
     const exit: { s: string; c: string }[] = [];
     const wakes: { c: string; at: Date }[] = [];
     const noWake: string[] = [];
     for (const row of contacts) {
-      const facts = { contact: contactFact(row), activity: activity.get(row.id) };
+      const facts = { contact: contactFact(row, scores?.get(row.id)), activity: activity.get(row.id) };
       let wake: Date | null = null;
       for (const seg of segments) {
         const now_ = seg.matches(facts, now);
@@ -117,8 +125,13 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
       const ids = events.filter((e) => e.type !== 'segment.entered' && e.type !== 'segment.exited').map((e) => e.contactId);
       await refresh(tx, workspaceId, ids, deps.clock.now());
     },
+    recomputeScores: (db, workspaceId, now) => recomputeScores(db, workspaceId, now, { hooks: emitHooks, afterChunk: refresh }),
     async fireDue(db, now) {
       let total = 0;
+      for (const workspaceId of await staleScoreWorkspaces(db, now)) {
+        await recomputeScores(db, workspaceId, now, { hooks: emitHooks, afterChunk: refresh });
+        total++;
+      }
       for (;;) {
         const { rows } = await db.raw(
           `SELECT workspace_id, contact_id FROM segment_wakeups WHERE wake_at <= ? ORDER BY wake_at LIMIT ?`, [now, CHUNK],
@@ -193,4 +206,5 @@ registerErasureStep(async (tx, workspaceId, contactId, now) => {
   await countTransitions(tx, workspaceId, now, [], (rows as { segment_id: string }[]).map((r) => r.segment_id));
   await tx.raw(`DELETE FROM segment_wakeups WHERE workspace_id = ? AND contact_id = ?`, [workspaceId, contactId]);
   await eraseActivity(tx, workspaceId, contactId);
+  await eraseScores(tx, workspaceId, contactId);
 });

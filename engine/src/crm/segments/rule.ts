@@ -40,6 +40,8 @@ export interface CompiledSegment {
   /** The next moment after `now` at which the passing of time alone may change the answer, or null. */
   nextFlip(facts: SegmentFacts, now: Date): Date | null;
   needs: (now: Date) => ActivityNeeds;
+  /** Whether the rule reads `contact.rfm` or `contact.churn_risk` (then they are loaded). */
+  readsScores: boolean;
 }
 
 interface Leaf { leaf: Raw; at: string }
@@ -104,6 +106,7 @@ export function compileSegment(row: { id: string; key: string; rule: unknown; up
       }
       return next === null ? null : new Date(next);
     },
+    readsScores: /rfm|churn_risk/.test(JSON.stringify(all.filter((l) => l.leaf.fact === 'contact').map((l) => [l.leaf.path, l.leaf.value]))),
     needs(now) {
       let fromDay: string | null = null;
       for (const w of windows) {

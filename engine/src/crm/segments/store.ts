@@ -6,6 +6,7 @@ import { CONTACT_COLUMNS, type ContactRow } from '../contacts.ts';
 import { loadActivity } from './activity.ts';
 import { contactFact } from './membership.ts';
 import { checkSegmentRule, compileSegment } from './rule.ts';
+import { loadScores } from './scores.ts';
 
 export const MAX_SEGMENTS = 200;
 const PREVIEW_SAMPLE = 10;
@@ -164,8 +165,9 @@ export async function previewRule(db: Db, workspaceId: string, rule: Record<stri
     const contacts = rows as ContactRow[];
     if (contacts.length === 0) break;
     const activity = await loadActivity(db, workspaceId, contacts.map((c) => c.id), needs);
+    const scores = seg.readsScores ? await loadScores(db, workspaceId, contacts.map((c) => c.id)) : null;
     for (const c of contacts) {
-      if (seg.matches({ contact: contactFact(c), activity: activity.get(c.id) }, now)) {
+      if (seg.matches({ contact: contactFact(c, scores?.get(c.id)), activity: activity.get(c.id) }, now)) {
         count++;
         if (sample.length < PREVIEW_SAMPLE) sample.push(c);
       }
