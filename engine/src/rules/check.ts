@@ -1,5 +1,5 @@
 import { Rule } from 'json-rules-engine';
-import { CONDITION_FACTS, factList, isConditionFact } from './facts.ts';
+import { CONDITION_FACTS, isConditionFact } from './facts.ts';
 import { checkPath } from './json-path.ts';
 import { BUILTIN_OPERATOR_NAMES, CUSTOM_OPERATOR_NAMES, isKnownOperator } from './operators.ts';
 import { compileRegex } from './regex.ts';
@@ -11,6 +11,8 @@ export interface ConditionProblem {
   message: string;
 }
 
+/** Flow conditions (and scoring rules): the executor supplies these; `activity` is for segment rules (not yet in flows). */
+const FLOW_FACTS: readonly string[] = ['contact', 'event', 'run'];
 export const ACTIVITY_MEASURES = ['count', 'last_at', 'first_at', 'sum'] as const;
 const ACTIVITY_PARAMS = new Set(['event', 'measure', 'within']);
 
@@ -52,7 +54,7 @@ const escape = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '
 export function checkCondition(rule: unknown, opts: CheckOptions = {}): ConditionProblem[] {
   const problems: ConditionProblem[] = [];
   const maxConditions = opts.maxConditions ?? MAX_CONDITIONS;
-  const w: Walk = { facts: opts.facts ?? Object.keys(CONDITION_FACTS), maxDepth: opts.maxDepth ?? MAX_DEPTH, maxConditions, budget: { left: maxConditions } };
+  const w: Walk = { facts: opts.facts ?? FLOW_FACTS, maxDepth: opts.maxDepth ?? MAX_DEPTH, maxConditions, budget: { left: maxConditions } };
   if (!isObject(rule) || !BOOLEAN_KEYS.some((k) => Object.hasOwn(rule, k))) {
     return [{ path: '', message: 'must be a condition object whose root is "all", "any" or "not", e.g. {"all": [ ... ]}' }];
   }
@@ -118,8 +120,10 @@ function checkPriority(c: Record<string, unknown>, at: string, out: ConditionPro
 function checkFactRef(c: Record<string, unknown>, at: string, out: ConditionProblem[], facts: readonly string[]): void {
   const { fact, path } = c;
   if (!isConditionFact(fact) || !facts.includes(fact)) {
-    const allowed = facts.length === Object.keys(CONDITION_FACTS).length ? factList() : facts.map((f) => `"${f}"`).join(' or ');
-    out.push({ path: `${at}/fact`, message: `${show(fact)} is not a fact${isConditionFact(fact) ? ' here' : ''}; use ${allowed}` });
+    const names = facts.map((f) => `"${f}"`);
+    const allowed = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names.join('');
+    const hint = fact === 'activity' ? ' (activity is read by segment rules: put it in a segment and use trigger.segment)' : '';
+    out.push({ path: `${at}/fact`, message: `${show(fact)} is not a fact${isConditionFact(fact) ? ' here' : ''}; use ${allowed}${hint}` });
   } else if (Object.hasOwn(c, 'params') && !CONDITION_FACTS[fact].takesParams) {
     out.push({ path: `${at}/params`, message: `the "${fact}" fact takes no params (they would be ignored); remove "params"` });
   } else if (fact === 'activity') {
