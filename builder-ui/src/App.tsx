@@ -14,6 +14,10 @@ import { ContactPage } from './pages/ContactPage.tsx';
 import { PluginsPage } from './pages/PluginsPage.tsx';
 import { OutboxPage } from './pages/OutboxPage.tsx';
 import { SettingsPage } from './pages/SettingsPage.tsx';
+import { OwnersPage } from './pages/programs/OwnersPage.tsx';
+import { TasksPage } from './pages/programs/TasksPage.tsx';
+import { ScoringPage } from './pages/programs/ScoringPage.tsx';
+import { ProgramsPage } from './pages/programs/ProgramsPage.tsx';
 import { ErrorBox, Spinner } from './ui/common.tsx';
 import { Icon } from './ui/icons.tsx';
 
@@ -21,6 +25,10 @@ const NAV = [
   { to: '/flows', label: 'Flows', icon: 'flow' },
   { to: '/runs', label: 'Runs', icon: 'runs' },
   { to: '/contacts', label: 'Contacts', icon: 'contacts' },
+  { to: '/tasks', label: 'Tasks', icon: 'check' },
+  { to: '/owners', label: 'Owners', icon: 'contacts' },
+  { to: '/scoring', label: 'Scoring', icon: 'pulse' },
+  { to: '/programs', label: 'Referral & loyalty', icon: 'message' },
   { to: '/plugins', label: 'Plugins', icon: 'plugin' },
   { to: '/outbox', label: 'Outbox', icon: 'message' },
   { to: '/settings', label: 'Settings', icon: 'settings' },
@@ -36,6 +44,10 @@ function Screen({ pathname }: { pathname: string }) {
   if (match('/plugins', pathname)) return <PluginsPage />;
   if (match('/outbox', pathname)) return <OutboxPage />;
   if (match('/settings', pathname)) return <SettingsPage />;
+  if (match('/tasks', pathname)) return <TasksPage />;
+  if (match('/owners', pathname)) return <OwnersPage />;
+  if (match('/scoring', pathname)) return <ScoringPage />;
+  if (match('/programs', pathname)) return <ProgramsPage />;
   return <FlowsPage />;
 }
 
