@@ -1,3 +1,4 @@
+import { JSONPath } from 'jsonpath-plus';
 import { describe, expect, it } from 'vitest';
 import { checkCondition } from './check.ts';
 
@@ -67,6 +68,11 @@ describe('checkCondition', () => {
     expect(problems.map((p) => p.path)).toEqual(['/any/0/path', '/any/1/path', '/any/2/path', '/any/3/params', '/any/4/value/params']);
     expect(problems[0].message).toMatch(/filter or script expression/);
     expect(problems[3].message).toMatch(/"contact" fact takes no params/);
+  });
+
+  it("validating many distinct paths does not grow jsonpath-plus's parse cache without bound", () => {
+    for (let i = 0; i < 12_000; i++) expect(checkCondition({ all: [leaf({ path: `$.properties.items[${i}:]` })] })).toEqual([]);
+    expect(Object.keys(JSONPath.cache as object).length).toBeLessThan(10_000);
   });
 
   it('refuses a root that is not all/any/not, and absurd nesting or size', () => {

@@ -1,5 +1,5 @@
 import { createSystemClock } from '../time/clock.ts';
-import { factList, isConditionFact } from './facts.ts';
+import { CONDITION_FACTS, factList, isConditionFact } from './facts.ts';
 import { compilePath, isSimplePath, type PathReader } from './json-path.ts';
 import { createOperatorTable, type Evaluate, type NowSource } from './operators.ts';
 
@@ -169,8 +169,11 @@ function compileLeaf(c: Raw, operators: (name: string) => Evaluate | undefined, 
   // indexOf converts the fact to a string), and the number comparisons, whose validator converts the fact with
   // parseFloat: both throw on an object like {"toString": 1} (TypeError: Cannot convert object to primitive value).
   const pathFallback = [c.path, isRef ? (value as Raw).path : undefined].some((p) => typeof p === 'string' && p !== '' && !isSimplePath(p));
+  // A computed fact (one that takes params, such as `activity`) may be missing or fail: json-rules-engine rejects.
+  const computed = isConditionFact(c.fact) && CONDITION_FACTS[c.fact].takesParams;
   const mayThrow =
     pathFallback ||
+    computed ||
     isRef ||
     opName.includes(':') ||
     COMPARISONS.has(opName) ||

@@ -43,6 +43,18 @@ export function compilePath(path: string): PathReader {
 export const isSimplePath = (path: string): boolean => SIMPLE.test(path);
 
 /**
+ * jsonpath-plus keeps every path (and filter script) it has parsed in `JSONPath.cache`, forever. Evaluation only
+ * meets the paths of stored conditions, but validation meets anything a caller sends: start the cache afresh
+ * once it holds many paths, so validating distinct paths cannot grow memory without bound.
+ */
+let parsed = 0;
+function boundCache(): void {
+  if (++parsed < 5_000) return;
+  parsed = 0;
+  JSONPath.cache = {};
+}
+
+/**
  * Whether Cairn accepts `path`: jsonpath-plus must parse it (it must start with `$`), and it must not run script:
  * filters `[?(…)]` and script expressions `[(…)]` are refused, because jsonpath-plus evaluates them per node and
  * they throw on ordinary data (`@.x` over a `null` property), failing every event they meet. Returns the problem,
@@ -52,6 +64,7 @@ export function checkPath(path: unknown): string | undefined {
   if (typeof path !== 'string' || !path.startsWith('$')) return 'must be a JSONPath starting with "$", such as "$.properties.country"';
   if (path.length > 500) return 'must be at most 500 characters';
   if (SIMPLE.test(path)) return undefined;
+  boundCache();
   try {
     if (JSONPath.toPathArray(path).some((step) => step.startsWith('?(') || step.startsWith('('))) {
       return 'uses a filter or script expression ("[?(…)]", "[(…)]"), which conditions do not accept; select by path (e.g. "$.items[*].sku") and compare with the operator';
