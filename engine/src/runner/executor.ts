@@ -4,7 +4,7 @@ import { CairnError } from '../errors.ts';
 import type { Json } from './actions.ts';
 import type { ActionResult, Contact, Run, StepRecord, StoredEvent } from './model.ts';
 import { StatsDelta } from './stats.ts';
-import { delayUntil, addContactDuration } from '../time/zones.ts';
+import { delayUntil, addContactDuration, MAX_AHEAD_MS } from '../time/zones.ts';
 import { BatchIoError, runInEngineAction, type InEngineDeps } from './in-engine-actions.ts';
 import { runRenderBudget } from '../flow/templates.ts';
 
@@ -271,7 +271,8 @@ async function step(run: Run, contact: Contact, env: BatchEnv): Promise<void> {
 function stepFailed(run: Run, node: CompiledNode, env: BatchEnv, error: { code: string; message: string; retryable: boolean }): void {
   record(run, node, env, 'failed', null, error);
   if (error.retryable && run.attempt < node.retry.maxAttempts) {
-    const delayMs = node.retry.backoffMs * node.retry.factor ** (run.attempt - 1);
+    // Capped: 20 attempts growing tenfold from PT10S reach past the year 9999, which the database cannot store.
+    const delayMs = Math.min(node.retry.backoffMs * node.retry.factor ** (run.attempt - 1), MAX_AHEAD_MS);
     run.attempt += 1;
     startWaiting(run, node, env, 'sleeping', new Date(env.now.getTime() + delayMs));
     run.status = 'active'; // backing off between attempts is still executing, not waiting on the contact

@@ -6,7 +6,7 @@ import { addDuration, isValidTimezone, MAX_DURATION_YEARS, nextTimeOfDay, resolv
 export const zoneOf = (timezone: string | null | undefined): string => (timezone && isValidTimezone(timezone) ? timezone : 'UTC');
 
 /** How far ahead a run may be put to sleep: the duration bound plus slack for calendar years (366 days each). */
-const MAX_AHEAD_MS = MAX_DURATION_YEARS * 366 * 86_400_000;
+export const MAX_AHEAD_MS = MAX_DURATION_YEARS * 366 * 86_400_000;
 
 /**
  * A moment a run would sleep until, refused (the step fails, a USER error) when it is not a date or lies more than

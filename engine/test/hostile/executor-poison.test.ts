@@ -174,5 +174,34 @@ describe('hostile: a poison contact fails alone', () => {
     const emitted = (await h.t.db.raw(`SELECT e.properties FROM events e WHERE e.workspace_id = ? AND e.type = 'echo.done'`, [h.workspaceId])).rows;
     expect(emitted).toEqual([{ properties: { note: 'hihi' } }]);
   });
+
+  it('20 retries growing tenfold (waits past the year 9999) end in a failed run with every call made once', async () => {
+    const failing = await startReceiver(() => ({ status: 503 }));
+    try {
+      const flowId = await createAndPublish(h, flow('Stubborn', [
+        node('start', 'trigger.event', { event: 'stubborn.go' }),
+        node('hook', 'action.webhook', { url: `${failing.url}/down`, retry: { max_attempts: 20, backoff: 'PT10S', factor: 10 } }, 100),
+      ], [edge('start', 'hook')]));
+      expect((await h.call('POST', '/v1/events', { type: 'stubborn.go', contact: { email: 'stubborn@example.com' } })).status).toBe(202);
+      await h.engine.drain(DRAIN_MS);
+      // Follow the run's own wake-ups: attempt 12 waits 10^15 ms (year ~33,700) uncapped.
+      for (let i = 0; i < 25; i++) {
+        const [run] = await runsOf(flowId);
+        if (run!.status !== 'active' && run!.status !== 'waiting') break;
+        const { rows } = await h.t.db.raw(`SELECT wake_at FROM runs WHERE id = ?`, [run!.id]);
+        const wake = rows[0].wake_at as Date | null;
+        if (wake) await h.engine.advanceClock(new Date(wake.getTime() + 1000));
+        await h.engine.drain(DRAIN_MS);
+      }
+      const [run] = await runsOf(flowId);
+      expect(run!.status).toBe('failed');
+      expect(run!.error!.message).toMatch(/answered 503/);
+      expect(failing.received).toHaveLength(20);
+      const attempts = failing.received.map((r) => r.headers['idempotency-key']);
+      expect(new Set(attempts).size).toBe(1); // one step, called once per attempt: none repeated by a failing batch
+    } finally {
+      await failing.close();
+    }
+  });
 });
 
