@@ -3,6 +3,7 @@ import type { Db, Tx } from '../db/index.ts';
 import { newId } from '../db/ids.ts';
 import { parseDuration } from '../time/duration.ts';
 import type { Json } from '../runner/actions.ts';
+import { registerErasureStep } from './erasure.ts';
 import type { IngestedEvent } from './event-hooks.ts';
 import type { ProgramEvent } from './program-events.ts';
 
@@ -201,3 +202,8 @@ export async function nextRewardDue(tx: Tx | Db, limit: Date): Promise<Date | nu
   const { rows } = await tx.raw(`SELECT min(due_at) AS t FROM rewards WHERE status = 'pending' AND due_at <= ?`, [limit]);
   return (rows[0].t as Date | null) ?? null;
 }
+
+// An erased contact's referral codes stop working (the rewards ledger keeps its rows: they hold no personal data).
+registerErasureStep(async (tx, workspaceId, contactId) => {
+  await tx('referral_codes').where({ workspace_id: workspaceId, contact_id: contactId }).delete();
+});

@@ -1,5 +1,6 @@
 import type { Db, Tx } from '../db/index.ts';
 import { conflict, invalid, notFound } from '../errors.ts';
+import { registerErasureStep } from './erasure.ts';
 import type { OnEventsIngested } from './event-hooks.ts';
 import { ingestEvents } from './events.ts';
 
@@ -86,7 +87,7 @@ export async function patchTask(
 }
 
 /** Releases the contact's open lead if `ownerId` holds it: the owner's capacity frees up. */
-async function releaseLead(tx: Tx, workspaceId: string, contactId: string, ownerId: string, now: Date, reason: 'task_completed' | 'reassigned'): Promise<boolean> {
+async function releaseLead(tx: Tx, workspaceId: string, contactId: string, ownerId: string, now: Date, reason: 'task_completed' | 'reassigned' | 'erased'): Promise<boolean> {
   const released = await tx.raw(
     `UPDATE owner_leads SET released_at = ?, released_reason = ? WHERE workspace_id = ? AND contact_id = ? AND owner_id = ? AND released_at IS NULL`,
     [now, reason, workspaceId, contactId, ownerId],
@@ -112,3 +113,9 @@ async function moveLead(tx: Tx, workspaceId: string, contactId: string, from: st
   if (opened.rowCount) await tx.raw(`UPDATE owners SET assigned_count = assigned_count + 1 WHERE workspace_id = ? AND id = ?`, [workspaceId, to]);
   await tx('contacts').where({ workspace_id: workspaceId, id: contactId }).update({ owner_id: to, updated_at: now });
 }
+
+// An erased contact is closed: its open lead stops counting against its owner's capacity.
+registerErasureStep(async (tx, workspaceId, contactId, now) => {
+  const { rows } = await tx.raw(`SELECT owner_id FROM owner_leads WHERE workspace_id = ? AND contact_id = ? AND released_at IS NULL`, [workspaceId, contactId]);
+  for (const r of rows as { owner_id: string }[]) await releaseLead(tx, workspaceId, contactId, r.owner_id, now, 'erased');
+});

@@ -87,6 +87,14 @@ describe('owner tasks and capacity', () => {
     if (target === owner.ben) expect((await h.call('GET', `/v1/owners/${owner.ben}`)).body.assigned_count).toBe(queueBefore + 1);
   });
 
+  it('erasing a contact releases its open lead', async () => {
+    const c = await lead('gone@example.com');
+    const step = await assignStep(c);
+    const before = (await h.call('GET', `/v1/owners/${step.owner_id}`)).body.assigned_count;
+    expect((await h.call('DELETE', `/v1/contacts/${c}`)).status).toBeLessThan(300);
+    expect((await h.call('GET', `/v1/owners/${step.owner_id}`)).body.assigned_count).toBe(before - 1);
+  });
+
   it('refuses bad task input with paths and hides other workspaces\' tasks', async () => {
     const task = (await h.call('GET', '/v1/tasks?limit=1')).body.items[0];
     const bad = await h.call('PATCH', `/v1/tasks/${task.id}`, { status: 'closed' });
