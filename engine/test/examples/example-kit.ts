@@ -7,6 +7,7 @@ export interface SampleEvent {
   type: string;
   contact: { email: string; properties?: Record<string, unknown> };
   properties?: Record<string, unknown>;
+  occurred_at?: string;
   idempotency_key?: string;
 }
 
