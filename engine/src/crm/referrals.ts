@@ -89,15 +89,17 @@ export async function processReferralEvents(tx: Tx, workspaceId: string, program
   const c: Ctx = { tx, workspaceId, now, out: [] };
   const qualifying = new Set(programs.map((p) => p.qualifying_event));
   const voiding = new Set(programs.map((p) => p.void_event).filter((t): t is string => !!t));
-  const relevant = events.filter((e) => typeof e.properties.referral_code === 'string' || qualifying.has(e.type) || voiding.has(e.type));
+  const given = await codesGiven(tx, workspaceId, events);
+  const relevant = events.filter((e) => given.has(e.id) || qualifying.has(e.type) || voiding.has(e.type));
   if (relevant.length === 0) return [];
-  const codes = [...new Set(relevant.map((e) => e.properties.referral_code).filter((x): x is string => typeof x === 'string'))];
+  const codes = [...new Set(given.values())];
   const owners = codes.length
     ? new Map(((await tx.raw(`SELECT code, program, contact_id FROM referral_codes WHERE workspace_id = ? AND code = ANY(?::text[])`, [workspaceId, codes])).rows as { code: string; program: string; contact_id: string }[]).map((r) => [r.code, r]))
     : new Map<string, { code: string; program: string; contact_id: string }>();
   const byKey = new Map(programs.map((p) => [p.key, p]));
   for (const ev of relevant) {
-    const code = typeof ev.properties.referral_code === 'string' ? owners.get(ev.properties.referral_code) : undefined;
+    const text = given.get(ev.id);
+    const code = text === undefined ? undefined : owners.get(text);
     const program = code ? byKey.get(code.program) : undefined;
     if (code && program) await attribute(c, program, ev, code.contact_id, code.code);
     for (const p of programs) {
@@ -106,6 +108,28 @@ export async function processReferralEvents(tx: Tx, workspaceId: string, program
     }
   }
   return c.out;
+}
+
+/**
+ * The referral code each event carries: its `properties.referral_code`, or, for the event that created its contact
+ * (the contact's first event), the contact's `properties.referral_code` sent with it.
+ */
+async function codesGiven(tx: Tx, workspaceId: string, events: IngestedEvent[]): Promise<Map<string, string>> {
+  const given = new Map<string, string>();
+  for (const e of events) if (typeof e.properties.referral_code === 'string') given.set(e.id, e.properties.referral_code);
+  const rest = events.filter((e) => !given.has(e.id));
+  if (rest.length === 0) return given;
+  const { rows } = await tx.raw(
+    `SELECT c.id, c.properties->>'referral_code' AS code, (SELECT min(seq) FROM events x WHERE x.workspace_id = c.workspace_id AND x.contact_id = c.id) AS first_seq
+       FROM contacts c WHERE c.workspace_id = ? AND c.id = ANY(?::uuid[]) AND jsonb_typeof(c.properties->'referral_code') = 'string'`,
+    [workspaceId, [...new Set(rest.map((e) => e.contactId))]],
+  );
+  const byContact = new Map((rows as { id: string; code: string; first_seq: string }[]).map((r) => [r.id, r]));
+  for (const e of rest) {
+    const c = byContact.get(e.contactId);
+    if (c && Number(c.first_seq) === e.seq) given.set(e.id, c.code);
+  }
+  return given;
 }
 
 async function refuse(c: Ctx, p: ReferralProgram, r: { contactId: string; role: 'referrer' | 'referee'; reason: RefusalReason; refereeId: string; referrerId: string; eventId: string }): Promise<void> {

@@ -87,6 +87,17 @@ describe('referral programs', () => {
     expect((await rewardsOf(tom)).map((r) => r.status)).toEqual(['granted']);
   });
 
+  it('a code sent in the new contact\'s own properties attributes it too (only on the event that creates the contact)', async () => {
+    const ana = await contact('ana4@example.com');
+    const code = await codeOf(ana);
+    const ivy = (await h.call('POST', '/v1/events', { type: 'order.completed', contact: { email: 'ivy@example.com', properties: { referral_code: code } }, properties: { amount: 30 } })).body.contact_id as string;
+    expect((await rewardsOf(ivy))).toEqual([expect.objectContaining({ role: 'referee', status: 'pending', referrer_id: ana })]);
+    // A later event of an existing contact with a code in its properties attributes nothing.
+    await event('zoe@example.com', 'page.viewed');
+    const zoe = (await h.call('POST', '/v1/events', { type: 'order.completed', contact: { email: 'zoe@example.com', properties: { referral_code: code } }, properties: { amount: 30 } })).body.contact_id as string;
+    expect(await rewardsOf(zoe)).toEqual([]);
+  });
+
   it('a refund inside the review period voids both rewards', async () => {
     const ana = await contact('ana3@example.com');
     await event('lea@example.com', 'account.created', { referral_code: await codeOf(ana) });
