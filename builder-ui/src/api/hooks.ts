@@ -15,6 +15,7 @@ import type {
   Run,
   TimelineItem,
 } from './types.ts';
+import type { KnownFields } from '../graph/rules.ts';
 
 /** react-query hooks, one per resource; keys are the API paths so invalidation follows the URL space. */
 
@@ -109,6 +110,15 @@ export const useOwners = () =>
   useQuery({
     queryKey: ['/v1/owners'],
     queryFn: ({ signal }) => api.get<Page<Owner>>('/v1/owners?limit=500', signal),
+    staleTime: 60_000,
+    retry: false,
+  });
+
+/** The workspace's known contact properties, tags and event properties, for the builder's pickers. */
+export const useFields = () =>
+  useQuery({
+    queryKey: ['/v1/fields'],
+    queryFn: ({ signal }) => api.get<KnownFields>('/v1/fields', signal),
     staleTime: 60_000,
     retry: false,
   });

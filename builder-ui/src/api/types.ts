@@ -70,6 +70,7 @@ export interface Flow {
   created_at?: string;
   active_runs?: number;
   conversion_rate?: number | null;
+  has_goal?: boolean;
 }
 
 export interface FlowVersion {

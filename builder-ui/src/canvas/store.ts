@@ -44,6 +44,8 @@ export interface EditorState extends Snapshot {
   overlay: Overlay;
 
   load(doc: FlowDocument, readOnly: boolean): void;
+  /** Replaces the whole document as one edit (undoable, saved like any other): restoring a version as the draft. */
+  replaceDocument(doc: FlowDocument): void;
   document(): FlowDocument;
   onNodesChange(changes: NodeChange<CanvasNode>[]): void;
   onEdgesChange(changes: EdgeChange<CanvasEdge>[]): void;
@@ -140,6 +142,12 @@ export const useEditor = create<EditorState>()((set, get) => {
         path: null,
         overlay: 'edit',
       });
+    },
+
+    replaceDocument(doc) {
+      const g = fromDocument(doc);
+      commit({ nodes: g.nodes, edges: g.edges, meta: g.meta });
+      set({ keyOrder: g.keyOrder });
     },
 
     document() {

@@ -42,6 +42,6 @@ describe('rule builder model', () => {
   });
 
   it('describes a rule in one line', () => {
-    expect(describeRule(nested.any[0] as Record<string, unknown>)).toBe('employees ≥ 50 AND country is one of US, CA');
+    expect(describeRule(nested.any[0] as Record<string, unknown>)).toBe('employees is at least 50 AND country is one of US, CA');
   });
 });

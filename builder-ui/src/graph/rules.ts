@@ -1,4 +1,5 @@
 import type { RuleJson } from '../api/types.ts';
+import { formatDuration } from './plain.ts';
 
 /**
  * The rule builder's model of a json-rules-engine condition. It is a view over the JSON, not a copy of it:
@@ -15,20 +16,80 @@ export type RuleNode =
   /** A shape the builder does not edit (e.g. `{ condition: "name" }`); kept verbatim. */
   | { kind: 'opaque'; raw: RuleJson };
 
-export const OPERATORS: Array<{ value: string; label: string }> = [
-  { value: 'equal', label: 'equals' },
-  { value: 'notEqual', label: 'does not equal' },
-  { value: 'greaterThan', label: '>' },
-  { value: 'greaterThanInclusive', label: '≥' },
-  { value: 'lessThan', label: '<' },
-  { value: 'lessThanInclusive', label: '≤' },
-  { value: 'in', label: 'is one of' },
-  { value: 'notIn', label: 'is not one of' },
-  { value: 'contains', label: 'contains' },
-  { value: 'doesNotContain', label: 'does not contain' },
+/**
+ * What an operator's value is: `scalar` (typed text, numbers read as numbers), `list` (comma-separated), `none`
+ * (no value to type: stored as `true`), `duration` (typed as "30 days", stored as ISO), `tag` (a tag name).
+ */
+export type ValueKind = 'scalar' | 'list' | 'none' | 'duration' | 'tag';
+
+/** Every operator of the engine (json-rules-engine's and Cairn's own), in words. */
+export const OPERATORS: Array<{ value: string; label: string; kind: ValueKind }> = [
+  { value: 'equal', label: 'is', kind: 'scalar' },
+  { value: 'notEqual', label: 'is not', kind: 'scalar' },
+  { value: 'in', label: 'is one of', kind: 'list' },
+  { value: 'notIn', label: 'is not one of', kind: 'list' },
+  { value: 'greaterThan', label: 'is more than', kind: 'scalar' },
+  { value: 'greaterThanInclusive', label: 'is at least', kind: 'scalar' },
+  { value: 'lessThan', label: 'is less than', kind: 'scalar' },
+  { value: 'lessThanInclusive', label: 'is at most', kind: 'scalar' },
+  { value: 'startsWith', label: 'starts with', kind: 'scalar' },
+  { value: 'endsWith', label: 'ends with', kind: 'scalar' },
+  { value: 'matches', label: 'matches the pattern', kind: 'scalar' },
+  { value: 'contains', label: 'contains', kind: 'scalar' },
+  { value: 'doesNotContain', label: 'does not contain', kind: 'scalar' },
+  { value: 'exists', label: 'is set', kind: 'none' },
+  { value: 'notExists', label: 'is not set', kind: 'none' },
+  { value: 'isEmpty', label: 'is empty', kind: 'none' },
+  { value: 'isNotEmpty', label: 'is not empty', kind: 'none' },
+  { value: 'withinLast', label: 'is within the last', kind: 'duration' },
+  { value: 'notWithinLast', label: 'is longer ago than', kind: 'duration' },
+  { value: 'hasTag', label: 'has the tag', kind: 'tag' },
+  { value: 'notHasTag', label: 'does not have the tag', kind: 'tag' },
 ];
 
+export const valueKind = (operator: string): ValueKind => OPERATORS.find((o) => o.value === operator)?.kind ?? 'scalar';
+
 export const FACTS = ['contact', 'event', 'run'];
+export const FACT_LABELS: Record<string, string> = { contact: 'Contact', event: 'Event', run: 'Earlier step' };
+
+/** The data a workspace's contacts and events carry (`GET /v1/fields`): what the field pickers offer. */
+export interface KnownFields {
+  contact_properties: string[];
+  tags: string[];
+  events: Array<{ type: string; properties: string[] }>;
+}
+
+/** Fields of the contact and the event that are not properties. */
+export const STANDARD_FIELDS: Record<string, Array<{ path: string; label: string }>> = {
+  contact: [
+    { path: '$.email', label: 'Email' },
+    { path: '$.tags', label: 'Tags' },
+    { path: '$.score', label: 'Score' },
+    { path: '$.owner_id', label: 'Owner' },
+    { path: '$.lifecycle_stage', label: 'Lifecycle stage' },
+    { path: '$.timezone', label: 'Timezone' },
+    { path: '$.external_id', label: 'External id' },
+    { path: '$.created_at', label: 'Created at' },
+  ],
+  event: [
+    { path: '$.type', label: 'Event type' },
+    { path: '$.occurred_at', label: 'Occurred at' },
+  ],
+  run: [],
+};
+
+/** `$.properties.plan` for a plain key, `$.properties['first name']` otherwise. */
+export function propertyPath(key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `$.properties.${key}` : `$.properties['${key.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}']`;
+}
+
+/** The property key a path names, or null when it is not a single property (`$.properties.a.b`, `$.email`). */
+export function propertyKey(path: string): string | null {
+  const plain = /^\$\.properties\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(path);
+  if (plain) return plain[1]!;
+  const quoted = /^\$\.properties\['((?:[^'\\]|\\.)*)'\]$/.exec(path);
+  return quoted ? quoted[1]!.replace(/\\(.)/g, '$1') : null;
+}
 
 export function fromRule(raw: RuleJson | null | undefined): RuleNode {
   if (!raw || typeof raw !== 'object') return { kind: 'group', op: 'all', children: [], raw: { all: [] } };
@@ -114,6 +175,8 @@ function parseScalar(text: string): unknown {
 
 /** Inverse of `formatValue`: numbers and booleans become typed, lists split on commas for `in`/`notIn`. */
 export function parseValue(text: string, operator: string): unknown {
+  if (valueKind(operator) === 'none') return true;
+  if (valueKind(operator) === 'tag') return text.trim();
   if (operator === 'in' || operator === 'notIn') {
     const t = text.trim();
     if (t.startsWith('[')) return parseScalar(t);
@@ -128,9 +191,12 @@ export function describeRule(raw: RuleJson | null | undefined): string {
   const label = (n: RuleNode, top: boolean): string => {
     switch (n.kind) {
       case 'fact': {
-        const path = n.path.replace(/^\$\.?(properties\.)?/, '') || n.fact;
+        const path = propertyKey(n.path) ?? (STANDARD_FIELDS[n.fact]?.find((f) => f.path === n.path)?.label.toLowerCase() ?? (n.path.replace(/^\$\.?(properties\.)?/, '') || n.fact));
         const op = OPERATORS.find((o) => o.value === n.operator)?.label ?? n.operator;
-        return `${path} ${op} ${formatValue(n.value, n.operator)}`;
+        const kind = valueKind(n.operator);
+        if (kind === 'none') return `${path} ${op}`;
+        if (kind === 'tag') return `${n.path && n.path !== '$.tags' ? `${path} ` : ''}${op} ${formatValue(n.value, n.operator)}`;
+        return `${path} ${op} ${kind === 'duration' && typeof n.value === 'string' ? formatDuration(n.value) : formatValue(n.value, n.operator)}`;
       }
       case 'group': {
         const inner = n.children.map((c) => label(c, false)).join(n.op === 'all' ? ' AND ' : ' OR ');

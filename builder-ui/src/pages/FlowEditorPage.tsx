@@ -3,17 +3,20 @@ import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import { useQueryClient } from '@tanstack/react-query';
 import { api, ApiError } from '../api/client.ts';
 import { trackDraftSave } from '../api/drafts.ts';
-import { fetchFlow, useCatalog, useFlow, useFlowStats } from '../api/hooks.ts';
+import { fetchFlow, useCatalog, useFields, useFlow, useFlowStats } from '../api/hooks.ts';
 import type { CatalogNode, Flow, FlowDocument, ValidationError, ValidationResult } from '../api/types.ts';
 import { Canvas } from '../canvas/Canvas.tsx';
 import { CatalogContext, useCatalogMap } from '../canvas/catalog.ts';
+import { FieldsContext } from '../canvas/fields.ts';
 import { useEditor, type Overlay } from '../canvas/store.ts';
 import { checkGraph, errorNodeId } from '../graph/checks.ts';
 import { handlesFor } from '../graph/handles.ts';
 import { layoutGraph } from '../graph/layout.ts';
+import type { KnownFields } from '../graph/rules.ts';
 import { Inspector, preloadConfigForm } from '../panels/Inspector.tsx';
 import { Palette } from '../panels/Palette.tsx';
 import { PublishDialog } from '../panels/PublishDialog.tsx';
+import { HistoryDialog } from '../panels/HistoryDialog.tsx';
 import { TestPanel } from '../panels/TestPanel.tsx';
 import { navigate } from '../router.ts';
 import { useCan } from '../session.ts';
@@ -34,9 +37,12 @@ function groupByNode(errors: ValidationError[], doc: FlowDocument): Record<strin
   return out;
 }
 
+const NO_FIELDS: KnownFields = { contact_properties: [], tags: [], events: [] };
+
 export function FlowEditorPage({ flowId }: { flowId: string }) {
   const flow = useFlow(flowId);
   const catalog = useCatalog();
+  const fields = useFields();
   const qc = useQueryClient();
   const catalogMap = useMemo(() => new Map<string, CatalogNode>((catalog.data?.nodes ?? []).map((n) => [n.type, n])), [catalog.data]);
   // The editor opens on the server's current draft: a cached copy that is being fetched again is not shown.
@@ -59,9 +65,11 @@ export function FlowEditorPage({ flowId }: { flowId: string }) {
   }
   return (
     <CatalogContext.Provider value={catalogMap}>
-      <ReactFlowProvider>
-        <Editor key={loads} flow={flow.data!} onReload={reload} />
-      </ReactFlowProvider>
+      <FieldsContext.Provider value={fields.data ?? NO_FIELDS}>
+        <ReactFlowProvider>
+          <Editor key={loads} flow={flow.data!} onReload={reload} />
+        </ReactFlowProvider>
+      </FieldsContext.Provider>
     </CatalogContext.Provider>
   );
 }
@@ -82,6 +90,8 @@ function Editor({ flow, onReload }: { flow: Flow; onReload: () => Promise<void> 
   const [saveError, setSaveError] = useState<unknown>(null);
   const checked = useEditor((s) => s.checked);
   const [publishing, setPublishing] = useState(false);
+  const [history, setHistory] = useState(false);
+  const [statusError, setStatusError] = useState<unknown>(null);
   const [toast, setToast] = useState<string | null>(null);
   const [liveVersion, setLiveVersion] = useState<number | null>(flow.published_version);
   const savedRevision = useRef(0);
@@ -226,6 +236,18 @@ function Editor({ flow, onReload }: { flow: Flow; onReload: () => Promise<void> 
     requestAnimationFrame(() => void fitView({ padding: 0.2, duration: 300 }));
   };
 
+  /** Pause or resume the flow from the editor: the status comes back with the refetched flow. */
+  const setStatus = async (action: 'pause' | 'resume') => {
+    setStatusError(null);
+    try {
+      await api.post(`/v1/flows/${flow.id}/${action}`);
+      setToast(action === 'pause' ? 'Paused: no new runs start' : 'Resumed: new runs start again');
+    } catch (err) {
+      setStatusError(err);
+    }
+    await qc.invalidateQueries({ queryKey: ['/v1/flows'] });
+  };
+
   const setOverlay = (o: Overlay) => useEditor.getState().setOverlay(overlay === o ? 'edit' : o);
   const versions = [...(flow.versions ?? [])].map((v) => v.version).sort((a, b) => b - a);
   if (flow.published_version && !versions.includes(flow.published_version)) versions.unshift(flow.published_version);
@@ -275,6 +297,9 @@ function Editor({ flow, onReload }: { flow: Flow; onReload: () => Promise<void> 
               {versions.map((v) => <option key={v} value={v}>v{v}</option>)}
             </select>
           ) : null}
+          <button className="btn btn-sm" onClick={() => setHistory(true)}><Icon name="runs" /> History</button>
+          {canPublish && flow.status === 'active' ? <button className="btn btn-sm" onClick={() => void setStatus('pause')}>Pause</button> : null}
+          {canPublish && flow.status === 'paused' ? <button className="btn btn-sm" onClick={() => void setStatus('resume')}>Resume</button> : null}
           {canPublish ? <button className="btn btn-primary btn-sm" onClick={() => setPublishing(true)}>Publish…</button> : null}
         </div>
       </div>
@@ -288,6 +313,15 @@ function Editor({ flow, onReload }: { flow: Flow; onReload: () => Promise<void> 
           <span className="muted small">refreshing every 2 s</span>
           <a href={`/runs?flow_id=${flow.id}`} onClick={(e) => { e.preventDefault(); navigate(`/runs?flow_id=${flow.id}`); }}>See runs →</a>
         </div>
+      ) : null}
+      {statusError ? <ErrorBox error={statusError} /> : null}
+      {history ? (
+        <HistoryDialog
+          flow={flow}
+          canEdit={canEdit}
+          onClose={() => setHistory(false)}
+          onRestored={(version) => { setHistory(false); setToast(`Version ${version} restored as the draft — publish to make it live`); }}
+        />
       ) : null}
       {saveState === 'error' && saveError ? <ErrorBox error={saveError} onRetry={() => void save().catch(() => undefined)} /> : null}
       {saveState === 'conflict' ? (

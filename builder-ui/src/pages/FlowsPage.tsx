@@ -26,7 +26,7 @@ function FlowNumbers({ flow }: { flow: Flow }) {
     retry: false,
   });
   const active = flow.active_runs ?? stats.data?.runs?.active;
-  const rate = typeof flow.conversion_rate === 'number' ? `${(flow.conversion_rate * 100).toFixed(1)}%` : conversion(stats.data?.runs);
+  const rate = flow.has_goal === false ? <span className="muted">No goal</span> : typeof flow.conversion_rate === 'number' ? `${(flow.conversion_rate * 100).toFixed(1)}%` : conversion(stats.data?.runs);
   return (
     <>
       <td className="num">{active ?? '—'}</td>
@@ -41,15 +41,34 @@ export function FlowsPage() {
   const [creating, setCreating] = useState(false);
   const [name, setName] = useState('');
   const [showArchived, setShowArchived] = useState(false);
+  const [query, setQuery] = useState('');
+  const [archiving, setArchiving] = useState<Flow | null>(null);
+  /** The flow just archived, for the undo offer (with the status to go back to). */
+  const [undo, setUndo] = useState<{ flow: Flow; was: string } | null>(null);
   const create = useApiMutation((doc: ReturnType<typeof emptyDocument>) => api.post<Flow>('/v1/flows', doc), [['/v1/flows']]);
-  const archive = useApiMutation((id: string) => api.post(`/v1/flows/${id}/archive`), [['/v1/flows']]);
+  const lifecycle = useApiMutation(
+    async ({ flow, action }: { flow: Flow; action: 'pause' | 'resume' | 'archive' | 'unarchive' | 'undo-archive' }) => {
+      if (action !== 'undo-archive') return api.post<Flow>(`/v1/flows/${flow.id}/${action}`);
+      // Undo puts the flow back as it was: unarchived, and running again if it was.
+      const back = await api.post<Flow>(`/v1/flows/${flow.id}/unarchive`);
+      return undo?.was === 'active' ? api.post<Flow>(`/v1/flows/${flow.id}/resume`) : back;
+    },
+    [['/v1/flows']],
+  );
   const duplicate = useApiMutation(async (flow: Flow) => {
     const full = await api.get<Flow>(`/v1/flows/${flow.id}`);
     return api.post<Flow>('/v1/flows', { ...full.draft, name: `${full.draft.name} (copy)` });
   }, [['/v1/flows']]);
 
   const all = itemsOf(flows.data);
-  const list = all.filter((f) => showArchived || f.status !== 'archived');
+  const words = query.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  const list = all.filter((f) => (showArchived || f.status !== 'archived') && words.every((w) => f.name.toLowerCase().includes(w)));
+  const hiddenArchived = words.length > 0 && !showArchived ? all.filter((f) => f.status === 'archived' && words.every((w) => f.name.toLowerCase().includes(w))).length : 0;
+  const archiveNow = async (flow: Flow) => {
+    setArchiving(null);
+    await lifecycle.mutateAsync({ flow, action: 'archive' });
+    setUndo({ flow, was: flow.status });
+  };
   const submitCreate = async () => {
     const flow = await create.mutateAsync(emptyDocument(name.trim() || 'Untitled flow'));
     setCreating(false);
@@ -63,12 +82,17 @@ export function FlowsPage() {
         subtitle="Automations that move contacts through their lifecycle"
         actions={
           <>
+            <input type="search" className="search" aria-label="Search flows" placeholder="Search flows" value={query} onChange={(e) => setQuery(e.target.value)} />
             <label className="check"><input type="checkbox" checked={showArchived} onChange={(e) => setShowArchived(e.target.checked)} /> Show archived</label>
             {canEdit ? <button className="btn btn-primary" onClick={() => { setName(''); setCreating(true); }}><Icon name="plus" /> New flow</button> : null}
           </>
         }
       />
-      {flows.isPending ? <Spinner label="Loading flows" /> : flows.error ? <ErrorBox error={flows.error} onRetry={() => flows.refetch()} /> : list.length === 0 ? (
+      {flows.isPending ? <Spinner label="Loading flows" /> : flows.error ? <ErrorBox error={flows.error} onRetry={() => flows.refetch()} /> : list.length === 0 && all.length > 0 ? (
+        <EmptyState title="No flow matches">
+          No flow name contains “{query.trim()}”{hiddenArchived ? `; ${hiddenArchived} archived flow${hiddenArchived === 1 ? ' does' : 's do'} (tick Show archived)` : ''}.
+        </EmptyState>
+      ) : list.length === 0 ? (
         <EmptyState
           title="No flows yet"
           action={canEdit ? <button className="btn btn-primary" onClick={() => setCreating(true)}><Icon name="plus" /> Create your first flow</button> : null}
@@ -96,10 +120,17 @@ export function FlowsPage() {
                   <td className="muted">{formatTime(flow.updated_at ?? flow.created_at)}</td>
                   {canEdit ? (
                     <td className="row-actions">
+                      {flow.status === 'active' ? (
+                        <button className="btn btn-sm btn-ghost" onClick={() => lifecycle.mutate({ flow, action: 'pause' })} aria-label={`Pause ${flow.name}`}>Pause</button>
+                      ) : flow.status === 'paused' ? (
+                        <button className="btn btn-sm btn-ghost" onClick={() => lifecycle.mutate({ flow, action: 'resume' })} aria-label={`Resume ${flow.name}`}>Resume</button>
+                      ) : null}
                       <button className="btn btn-sm btn-ghost" onClick={() => duplicate.mutate(flow)} aria-label={`Duplicate ${flow.name}`}>Duplicate</button>
                       {flow.status !== 'archived' ? (
-                        <button className="btn btn-sm btn-ghost danger" onClick={() => { if (confirm(`Archive “${flow.name}”? It stops starting new runs.`)) archive.mutate(flow.id); }} aria-label={`Archive ${flow.name}`}>Archive</button>
-                      ) : null}
+                        <button className="btn btn-sm btn-ghost danger" onClick={() => setArchiving(flow)} aria-label={`Archive ${flow.name}`}>Archive</button>
+                      ) : (
+                        <button className="btn btn-sm btn-ghost" onClick={() => lifecycle.mutate({ flow, action: 'unarchive' })} aria-label={`Unarchive ${flow.name}`}>Unarchive</button>
+                      )}
                     </td>
                   ) : null}
                 </tr>
@@ -108,7 +139,28 @@ export function FlowsPage() {
           </table>
         </div>
       )}
-      {duplicate.error || archive.error ? <ErrorBox error={duplicate.error ?? archive.error} /> : null}
+      {duplicate.error || lifecycle.error ? <ErrorBox error={duplicate.error ?? lifecycle.error} /> : null}
+      {archiving ? (
+        <Modal
+          title={`Archive “${archiving.name}”?`}
+          onClose={() => setArchiving(null)}
+          footer={
+            <>
+              <button className="btn" onClick={() => setArchiving(null)}>Cancel</button>
+              <button className="btn btn-primary danger" onClick={() => void archiveNow(archiving).catch(() => undefined)}>Archive</button>
+            </>
+          }
+        >
+          <p>It stops starting new runs and its draft can no longer change. Runs already under way finish. You can undo this, or unarchive it later.</p>
+        </Modal>
+      ) : null}
+      {undo ? (
+        <div className="toast toast-action" role="status">
+          Archived “{undo.flow.name}”.
+          <button className="btn btn-sm" onClick={() => { void lifecycle.mutateAsync({ flow: undo.flow, action: 'undo-archive' }).finally(() => setUndo(null)); }}>Undo</button>
+          <button className="icon-btn" aria-label="Dismiss" onClick={() => setUndo(null)}><Icon name="close" size={14} /></button>
+        </div>
+      ) : null}
       {creating ? (
         <Modal
           title="New flow"

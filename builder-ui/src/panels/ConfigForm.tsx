@@ -1,10 +1,13 @@
 import { useMemo, useState } from 'react';
 import Form from '@rjsf/core';
 import validator from '@rjsf/validator-ajv8';
-import type { ErrorSchema, FieldProps, RegistryFieldsType, RJSFSchema, UiSchema } from '@rjsf/utils';
+import { getDefaultRegistry } from '@rjsf/core';
+import type { DescriptionFieldProps, ErrorSchema, FieldProps, RegistryFieldsType, RegistryWidgetsType, RJSFSchema, UiSchema, WidgetProps } from '@rjsf/utils';
 import { CAIRN_WIDGET } from '@cairn/engine/contracts';
 import type { RuleJson, ValidationError } from '../api/types.ts';
 import { jsonEqual } from '../graph/diff.ts';
+import { formatDuration, parseDuration, parseTimeOfDay } from '../graph/plain.ts';
+import { Help } from '../ui/Help.tsx';
 import { RuleBuilder } from './RuleBuilder.tsx';
 
 /**
@@ -17,7 +20,7 @@ function RuleField(props: FieldProps) {
   return (
     <div className="form-group field-rule">
       <div className="control-label">{props.schema.title ?? props.name}</div>
-      {props.schema.description ? <div className="field-description">{String(props.schema.description).replace(/ A json-rules-engine condition.*$/, '')}</div> : null}
+      {props.schema.description ? <div className="field-description"><Help text={String(props.schema.description).replace(/ A json-rules-engine condition.*$/, '')} /></div> : null}
       <RuleBuilder
         label={String(props.schema.title ?? props.name)}
         value={props.formData as RuleJson | undefined}
@@ -35,7 +38,7 @@ function JsonField(props: FieldProps) {
   return (
     <div className="form-group">
       <label className="control-label" htmlFor={props.fieldPathId.$id}>{props.schema.title ?? props.name}</label>
-      {props.schema.description ? <div className="field-description">{props.schema.description}</div> : null}
+      {props.schema.description ? <div className="field-description"><Help text={props.schema.description} /></div> : null}
       <textarea
         id={props.fieldPathId.$id}
         className={`form-control mono${bad ? ' is-invalid' : ''}`}
@@ -81,7 +84,7 @@ function OptionalObjectField(props: FieldProps) {
     return (
       <div className="form-group optional-object">
         <div className="control-label">{title}</div>
-        {props.schema.description ? <div className="field-description">{props.schema.description}</div> : null}
+        {props.schema.description ? <div className="field-description"><Help text={props.schema.description} /></div> : null}
         {!(props.readonly || props.disabled) ? (
           <button type="button" className="btn btn-sm btn-ghost" onClick={() => props.onChange(defaultsOf(props.schema as Record<string, unknown>), props.fieldPathId.path)}>
             + Set {title.toLowerCase()}
@@ -104,13 +107,107 @@ function OptionalObjectField(props: FieldProps) {
 
 const fields: RegistryFieldsType = { rule: RuleField, json: JsonField, optionalObject: OptionalObjectField };
 
+/**
+ * A value typed in words and stored as the flow format wants it: "3 days" → `P3D`, "9am" → `09:00`. The words
+ * are kept while typing; the stored value changes only when they parse, and the input says so when they do not.
+ */
+function PlainTextWidget({ props, parse, format, placeholder, hint }: {
+  props: WidgetProps;
+  parse: (text: string) => string | null;
+  format: (value: string) => string;
+  placeholder: string;
+  hint: string;
+}) {
+  const value = typeof props.value === 'string' ? props.value : '';
+  const [text, setText] = useState(() => format(value));
+  const [seen, setSeen] = useState(value);
+  if (value !== seen) {
+    // Changed from outside (undo, another field): show it.
+    setSeen(value);
+    setText(format(value));
+  }
+  const parsed = text.trim() === '' ? null : parse(text);
+  const bad = text.trim() !== '' && parsed === null;
+  return (
+    <>
+      <input
+        id={props.id}
+        className={`form-control${bad ? ' is-invalid' : ''}`}
+        value={text}
+        placeholder={placeholder}
+        disabled={props.disabled || props.readonly}
+        aria-invalid={bad || undefined}
+        aria-describedby={`${props.id}__plain`}
+        onChange={(e) => {
+          setText(e.target.value);
+          const next = e.target.value.trim() === '' ? undefined : parse(e.target.value);
+          if (next === null) return;
+          setSeen(next ?? '');
+          props.onChange(next);
+        }}
+      />
+      <div id={`${props.id}__plain`} className={`small ${bad ? 'text-danger' : 'muted'}`}>
+        {bad ? hint : parsed ? <>Saved as <code>{parsed}</code></> : null}
+      </div>
+    </>
+  );
+}
+
+const DefaultText = getDefaultRegistry().widgets.TextWidget;
+
+/** Text inputs, except where the schema marks a duration or a time of day: those are typed in words. */
+function TextWidget(props: WidgetProps) {
+  const kind = (props.schema as Record<string, unknown>)[CAIRN_WIDGET];
+  if (kind === 'duration' || kind === 'signed-duration') {
+    const signed = kind === 'signed-duration';
+    return (
+      <PlainTextWidget
+        props={props}
+        parse={(t) => parseDuration(t, { signed })}
+        format={formatDuration}
+        placeholder={signed ? 'e.g. 30 days before' : 'e.g. 3 days or 2 hours'}
+        hint={signed ? 'Type a duration such as "3 days", "2 hours" or "30 days before".' : 'Type a duration such as "3 days", "2 hours" or "1 day 4 hours".'}
+      />
+    );
+  }
+  if (kind === 'time') {
+    return <PlainTextWidget props={props} parse={parseTimeOfDay} format={(v) => v} placeholder="e.g. 09:00 or 9am" hint='Type a time of day such as "09:00" or "5pm".' />;
+  }
+  return <DefaultText {...props} />;
+}
+
+const widgets: RegistryWidgetsType = { TextWidget };
+
+/** Help text with its `code` spans rendered, and the format notes that the plain-language inputs make moot left out. */
+function DescriptionField({ id, description, schema }: DescriptionFieldProps) {
+  if (!description) return null;
+  if (typeof description !== 'string') return <div id={id} className="field-description">{description}</div>;
+  const kind = (schema as Record<string, unknown>)[CAIRN_WIDGET];
+  let text = description;
+  if (kind === 'duration' || kind === 'signed-duration') text = text.replace(/\s*ISO 8601 duration.*$/, '').replace(/\s*A leading `-` means before.*$/, '');
+  if (kind === 'time') text = text.replace(/\s*24-hour `HH:mm` in the contact's timezone.*$/, " In the contact's timezone.");
+  return <div id={id} className="field-description"><Help text={text} /></div>;
+}
+
+const templates = { DescriptionFieldTemplate: DescriptionField };
+
+const WORDS: Record<string, string> = { mon: 'Mon', tue: 'Tue', wed: 'Wed', thu: 'Thu', fri: 'Fri', sat: 'Sat', sun: 'Sun' };
+
 /** uiSchema derived from the schema's own hints; nothing here knows a node type. */
 export function uiSchemaFor(schema: Record<string, unknown>): UiSchema {
   const ui: UiSchema = { 'ui:submitButtonOptions': { norender: true } };
   const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
   const required = new Set((schema.required as string[] | undefined) ?? []);
-  for (const [key, prop] of Object.entries(props)) {
+  // Properties of each `oneOf` option too (a delay's modes): rjsf hands the object's uiSchema to the option shown.
+  const options = ((schema.oneOf ?? schema.anyOf ?? []) as Array<Record<string, unknown>>).flatMap((o) => Object.entries((o.properties ?? {}) as Record<string, Record<string, unknown>>));
+  for (const [key, prop] of [...Object.entries(props), ...options]) {
     const widget = prop[CAIRN_WIDGET];
+    const items = prop.items as Record<string, unknown> | undefined;
+    if (prop.type === 'array' && Array.isArray(items?.enum) && prop.uniqueItems) {
+      // A set of choices (weekdays): tick boxes, labelled in words.
+      ui[key] = { 'ui:widget': 'checkboxes', 'ui:options': { inline: true }, 'ui:enumNames': (items.enum as string[]).map((v) => WORDS[v] ?? v) };
+      continue;
+    }
     if (widget === 'condition') ui[key] = { 'ui:field': 'rule' };
     else if (prop.type === 'object' && prop.properties && !required.has(key)) ui[key] = { 'ui:field': 'optionalObject' };
     else if (widget === 'liquid') ui[key] = { 'ui:widget': 'textarea', 'ui:options': { rows: 5 } };
@@ -156,6 +253,8 @@ export default function ConfigForm({
       formData={value}
       validator={validator}
       fields={fields}
+      widgets={widgets}
+      templates={templates}
       readonly={readOnly}
       noHtml5Validate
       showErrorList={false}

@@ -5,6 +5,7 @@ import { useEditor } from '../canvas/store.ts';
 import { errorConfigPath, errorNodeId } from '../graph/checks.ts';
 import { categoryStyle, Icon } from '../ui/icons.tsx';
 import { Spinner } from '../ui/common.tsx';
+import { Help } from '../ui/Help.tsx';
 import { RuleBuilder } from './RuleBuilder.tsx';
 
 const loadConfigForm = () => import('./ConfigForm.tsx');
@@ -60,7 +61,7 @@ function NodeInspector({ id }: { id: string }) {
           <div className="muted small mono">{doc.type} · id {doc.id}</div>
         </div>
       </div>
-      {entry?.description ? <p className="inspector-desc">{entry.description}</p> : null}
+      {entry?.description ? <p className="inspector-desc"><Help text={entry.description} /></p> : null}
       {nodeErrors.length ? (
         <ul className="problems" aria-live="polite" aria-label="Problems with this node">
           {nodeErrors.map((e, i) => <li key={i}><Icon name="warn" size={14} /> {e.message}</li>)}

@@ -58,7 +58,7 @@ export function Palette() {
                     tabIndex={0}
                     role="button"
                     aria-label={`Add ${entry.title}`}
-                    title={entry.description ?? entry.type}
+                    title={entry.description?.replaceAll('`', '') ?? entry.type}
                     data-type={entry.type}
                     style={{ ['--cat' as string]: s.color }}
                     onDragStart={(e) => {

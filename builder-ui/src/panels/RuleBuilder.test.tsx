@@ -4,6 +4,7 @@ import { act, cleanup, fireEvent, render, screen, within } from '@testing-librar
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RuleJson } from '../api/types.ts';
 import { RuleBuilder } from './RuleBuilder.tsx';
+import { FieldsContext } from '../canvas/fields.ts';
 import ConfigForm from './ConfigForm.tsx';
 import { coreNodeTypes } from '@cairn/engine/contracts';
 
@@ -12,7 +13,11 @@ afterEach(cleanup);
 /** Holds the rule like the editor store does, and exposes every value the builder emits. */
 function Harness({ initial, onEmit }: { initial: RuleJson | undefined; onEmit: (r: RuleJson) => void }) {
   const [rule, setRule] = useState(initial);
-  return <RuleBuilder value={rule} onChange={(r) => { setRule(r); onEmit(r); }} />;
+  return (
+    <FieldsContext.Provider value={{ contact_properties: ['employees', 'last_order_at', 'plan'], tags: ['vip'], events: [{ type: 'order.placed', properties: ['total'] }] }}>
+      <RuleBuilder value={rule} onChange={(r) => { setRule(r); onEmit(r); }} />
+    </FieldsContext.Provider>
+  );
 }
 
 const nested: RuleJson = {
@@ -57,17 +62,21 @@ describe('RuleBuilder (DOM)', () => {
     }));
   });
 
-  it('builds W1 condition from an empty group with typed values', () => {
+  it('builds W1 condition from an empty group: a known property picked, a new one named, values typed', () => {
     const emitted: RuleJson[] = [];
     render(<Harness initial={{ all: [] }} onEmit={(r) => emitted.push(r)} />);
     fireEvent.click(screen.getByRole('button', { name: 'Add condition' }));
     fireEvent.click(screen.getByRole('button', { name: 'Add condition' }));
     const [a, b] = screen.getAllByTestId('rule-fact');
-    fireEvent.change(within(a).getByLabelText('Path'), { target: { value: '$.properties.employees' } });
+    const field = within(a).getByLabelText('Field') as HTMLSelectElement;
+    expect([...field.options].map((o) => o.text)).toEqual(expect.arrayContaining(['Email', 'Tags', 'employees', 'plan', 'Another property…']));
+    expect(within(a).queryByLabelText('Path')).toBeNull();
+    fireEvent.change(field, { target: { value: '$.properties.employees' } });
     fireEvent.change(within(a).getByLabelText('Operator'), { target: { value: 'greaterThanInclusive' } });
     fireEvent.change(within(a).getByLabelText('Value'), { target: { value: '50' } });
     fireEvent.blur(within(a).getByLabelText('Value'));
-    fireEvent.change(within(b).getByLabelText('Path'), { target: { value: '$.properties.country' } });
+    fireEvent.change(within(b).getByLabelText('Field'), { target: { value: 'mode:property' } });
+    fireEvent.change(within(b).getByLabelText('Property name'), { target: { value: 'country' } });
     fireEvent.change(within(b).getByLabelText('Operator'), { target: { value: 'in' } });
     fireEvent.change(within(b).getByLabelText('Value'), { target: { value: 'US, CA' } });
     fireEvent.blur(within(b).getByLabelText('Value'));
@@ -135,5 +144,40 @@ describe('ConfigForm optional sections', () => {
     expect(changes).toEqual([]);
     await act(async () => fireEvent.click(screen.getByRole('button', { name: '+ Set retry' })));
     expect(changes.at(-1)).toEqual({ add: ['vip'], retry: { max_attempts: 3, backoff: 'PT10S', factor: 2 } });
+  });
+});
+
+describe('plain language in forms and rules', () => {
+  const schemaOf = (type: string) => coreNodeTypes.find((t) => t.type === type)!.config_schema;
+
+  it('offers every engine operator in words; "is within the last" takes "30 days" and stores P30D; "is set" takes no value', () => {
+    const emitted: RuleJson[] = [];
+    render(<Harness initial={{ all: [{ fact: 'contact', path: '$.properties.last_order_at', operator: 'equal', value: '' }] }} onEmit={(r) => emitted.push(r)} />);
+    const fact = screen.getByTestId('rule-fact');
+    const operator = within(fact).getByLabelText('Operator') as HTMLSelectElement;
+    expect([...operator.options].map((o) => o.value)).toEqual(expect.arrayContaining(['exists', 'withinLast', 'notWithinLast', 'hasTag', 'startsWith', 'matches', 'isEmpty']));
+    expect((within(fact).getByLabelText('Field') as HTMLSelectElement).selectedOptions[0]!.text).toBe('last_order_at');
+    fireEvent.change(operator, { target: { value: 'notWithinLast' } });
+    fireEvent.change(within(fact).getByLabelText('Value'), { target: { value: '30 days' } });
+    expect(emitted.at(-1)).toEqual({ all: [{ fact: 'contact', path: '$.properties.last_order_at', operator: 'notWithinLast', value: 'P30D' }] });
+    fireEvent.change(operator, { target: { value: 'exists' } });
+    expect(within(fact).queryByLabelText('Value')).toBeNull();
+    expect(emitted.at(-1)).toEqual({ all: [{ fact: 'contact', path: '$.properties.last_order_at', operator: 'exists', value: true }] });
+  });
+
+  it('a wait\'s timeout is typed as "30 days" and stored as P30D; help text shows code, not backticks', async () => {
+    const changes: Array<Record<string, unknown>> = [];
+    await act(async () => {
+      render(<ConfigForm schema={schemaOf('wait_for_event')} value={{ event: 'order.placed', timeout: 'P3D' }} readOnly={false} errors={[]} onChange={(v) => changes.push(v)} />);
+    });
+    const timeout = document.getElementById('root_timeout') as HTMLInputElement;
+    expect(timeout.value).toBe('3 days');
+    await act(async () => fireEvent.change(timeout, { target: { value: '30 days' } }));
+    expect(changes.at(-1)).toMatchObject({ event: 'order.placed', timeout: 'P30D' });
+    await act(async () => fireEvent.change(timeout, { target: { value: 'a month or so' } }));
+    expect(changes.at(-1)).toMatchObject({ timeout: 'P30D' });
+    expect(screen.getByText(/Type a duration such as/)).toBeTruthy();
+    expect(document.body.textContent).not.toContain('`');
+    expect(document.querySelector('.field-description code')?.textContent).toBe('lead.created');
   });
 });

@@ -1,6 +1,10 @@
-import { useId } from 'react';
+import { useId, useState } from 'react';
 import type { RuleJson } from '../api/types.ts';
-import { FACTS, OPERATORS, formatValue, fromRule, newFact, newGroup, parseValue, toRule, type RuleNode } from '../graph/rules.ts';
+import { useKnownFields } from '../canvas/fields.ts';
+import { formatDuration, parseDuration } from '../graph/plain.ts';
+import {
+  FACT_LABELS, FACTS, OPERATORS, STANDARD_FIELDS, formatValue, fromRule, newFact, newGroup, parseValue, propertyKey, propertyPath, toRule, valueKind, type RuleNode,
+} from '../graph/rules.ts';
 import { Icon } from '../ui/icons.tsx';
 
 /**
@@ -95,48 +99,146 @@ function GroupView({ node, onChange, onRemove, readOnly, depth }: ViewProps & { 
   );
 }
 
+type FieldMode = 'pick' | 'property' | 'path';
+
+/** Which control shows a condition's path: a picked field, a property typed by name, or a raw JSONPath. */
+function modeOf(fact: string, path: string, known: string[]): FieldMode {
+  if (fact === 'run') return 'path';
+  const key = propertyKey(path);
+  if (path === '' || path === '$.properties.' || STANDARD_FIELDS[fact]?.some((f) => f.path === path) || (key !== null && known.includes(key))) return 'pick';
+  return key !== null ? 'property' : 'path';
+}
+
 function FactView({ node, onChange, onRemove, readOnly }: ViewProps & { node: Extract<RuleNode, { kind: 'fact' }> }) {
-  const operators = OPERATORS.some((o) => o.value === node.operator) ? OPERATORS : [...OPERATORS, { value: node.operator, label: node.operator }];
+  const fields = useKnownFields();
+  const operators = OPERATORS.some((o) => o.value === node.operator) ? OPERATORS : [...OPERATORS, { value: node.operator, label: node.operator, kind: 'scalar' as const }];
   const facts = FACTS.includes(node.fact) ? FACTS : [...FACTS, node.fact];
+  const known = node.fact === 'event' ? [...new Set(fields.events.flatMap((e) => e.properties))].sort() : node.fact === 'contact' ? fields.contact_properties : [];
+  const [mode, setMode] = useState<FieldMode>(() => modeOf(node.fact, node.path, known));
+  const kind = valueKind(node.operator);
+  const tagsId = useId();
+  const setPath = (path: string) => onChange({ ...node, path });
+  const standard = STANDARD_FIELDS[node.fact] ?? [];
+  // The picker's value: the path when it is one of the options, '' (choose…) for an unfinished property path.
+  const picked = mode !== 'pick' ? `mode:${mode}` : node.path === '$.properties.' ? '' : node.path;
+  const pickable = [...standard.map((f) => f.path), ...known.map(propertyPath)];
   return (
     <div className="rule-fact" data-testid="rule-fact">
-      <select aria-label="Fact" value={node.fact} disabled={readOnly} onChange={(e) => onChange({ ...node, fact: e.target.value })}>
-        {facts.map((f) => <option key={f} value={f}>{f}</option>)}
-      </select>
-      <input
-        aria-label="Path"
-        className="rule-path"
-        value={node.path}
-        placeholder="$.properties.country"
+      <select
+        aria-label="Fact"
+        value={node.fact}
         disabled={readOnly}
-        onChange={(e) => onChange({ ...node, path: e.target.value })}
-      />
+        onChange={(e) => {
+          const fact = e.target.value;
+          setMode(fact === 'run' ? 'path' : 'pick');
+          onChange({ ...node, fact, path: fact === 'run' ? '$.' : '$.properties.' });
+        }}
+      >
+        {facts.map((f) => <option key={f} value={f}>{FACT_LABELS[f] ?? f}</option>)}
+      </select>
+      {node.fact !== 'run' ? (
+        <select
+          aria-label="Field"
+          value={pickable.includes(picked) || picked === '' || picked.startsWith('mode:') ? picked : node.path}
+          disabled={readOnly}
+          onChange={(e) => {
+            const v = e.target.value;
+            if (v === 'mode:property' || v === 'mode:path') {
+              setMode(v.slice(5) as FieldMode);
+              if (v === 'mode:property' && propertyKey(node.path) === null) setPath('$.properties.');
+              return;
+            }
+            setMode('pick');
+            setPath(v === '' ? '$.properties.' : v);
+          }}
+        >
+          <option value="">Choose a field…</option>
+          {standard.length ? <optgroup label={node.fact === 'event' ? 'Event' : 'Contact'}>{standard.map((f) => <option key={f.path} value={f.path}>{f.label}</option>)}</optgroup> : null}
+          {known.length ? <optgroup label="Properties">{known.map((k) => <option key={k} value={propertyPath(k)}>{k}</option>)}</optgroup> : null}
+          {!pickable.includes(node.path) && mode === 'pick' && node.path !== '$.properties.' && node.path !== '' ? <option value={node.path}>{node.path}</option> : null}
+          <option value="mode:property">Another property…</option>
+          <option value="mode:path">Custom path (JSONPath)…</option>
+        </select>
+      ) : null}
+      {mode === 'property' ? (
+        <input
+          aria-label="Property name"
+          className="rule-path"
+          value={propertyKey(node.path) ?? ''}
+          placeholder="e.g. plan"
+          disabled={readOnly}
+          onChange={(e) => setPath(e.target.value === '' ? '$.properties.' : propertyPath(e.target.value))}
+        />
+      ) : null}
+      {mode === 'path' ? (
+        <input
+          aria-label="Path"
+          className="rule-path"
+          value={node.path}
+          placeholder={node.fact === 'run' ? '$.node_id.field' : '$.properties.country'}
+          disabled={readOnly}
+          onChange={(e) => setPath(e.target.value)}
+        />
+      ) : null}
       <select
         aria-label="Operator"
         value={node.operator}
         disabled={readOnly}
         onChange={(e) => {
           const operator = e.target.value;
-          // Keep what was typed, re-read for the new operator (a list for `in`, a scalar otherwise).
-          onChange({ ...node, operator, value: parseValue(formatValue(node.value, node.operator), operator) });
+          const next = valueKind(operator);
+          // Keep what was typed when it still fits, re-read for the new operator (a list for `in`, a scalar otherwise).
+          const value = next === 'none' ? true : next === 'duration' ? (typeof node.value === 'string' && parseDuration(node.value) ? node.value : '') : kind === 'none' || kind === 'duration' ? '' : parseValue(formatValue(node.value, node.operator), operator);
+          const path = next === 'tag' && node.fact === 'contact' && modeOf(node.fact, node.path, known) === 'pick' && propertyKey(node.path) === null && node.path !== '$.tags' ? '$.tags' : node.path;
+          onChange({ ...node, operator, value, path });
         }}
       >
         {operators.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
       </select>
-      <input
-        aria-label="Value"
-        className="rule-value"
-        // Uncontrolled with a key: typing "5," must not be re-formatted under the cursor.
-        key={`${node.operator}:${JSON.stringify(node.raw.value)}`}
-        defaultValue={formatValue(node.value, node.operator)}
-        placeholder={node.operator === 'in' || node.operator === 'notIn' ? 'US, CA' : 'value'}
-        disabled={readOnly}
-        onBlur={(e) => onChange({ ...node, value: parseValue(e.target.value, node.operator) })}
-        onKeyDown={(e) => {
-          if (e.key === 'Enter') (e.target as HTMLInputElement).blur();
-        }}
-      />
+      {kind === 'none' ? null : kind === 'duration' ? (
+        <DurationValue value={node.value} readOnly={readOnly} onChange={(value) => onChange({ ...node, value })} />
+      ) : (
+        <>
+          <input
+            aria-label="Value"
+            className="rule-value"
+            // Uncontrolled with a key: typing "5," must not be re-formatted under the cursor.
+            key={`${node.operator}:${JSON.stringify(node.raw.value)}`}
+            defaultValue={formatValue(node.value, node.operator)}
+            placeholder={kind === 'list' ? 'US, CA' : kind === 'tag' ? 'tag' : 'value'}
+            list={kind === 'tag' ? tagsId : undefined}
+            disabled={readOnly}
+            onBlur={(e) => onChange({ ...node, value: parseValue(e.target.value, node.operator) })}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') (e.target as HTMLInputElement).blur();
+            }}
+          />
+          {kind === 'tag' ? <datalist id={tagsId}>{fields.tags.map((t) => <option key={t} value={t} />)}</datalist> : null}
+        </>
+      )}
       {onRemove && !readOnly ? <RemoveButton onClick={onRemove} label="Remove condition" /> : null}
     </div>
+  );
+}
+
+/** "30 days" typed, `P30D` stored; refused words are marked and not stored. */
+function DurationValue({ value, onChange, readOnly }: { value: unknown; onChange: (v: string) => void; readOnly?: boolean }) {
+  const [text, setText] = useState(() => (typeof value === 'string' ? formatDuration(value) : ''));
+  const bad = text.trim() !== '' && parseDuration(text) === null;
+  return (
+    <input
+      aria-label="Value"
+      className={`rule-value${bad ? ' is-invalid' : ''}`}
+      value={text}
+      placeholder="e.g. 30 days"
+      title={bad ? 'Type a duration such as "30 days" or "12 hours"' : typeof value === 'string' && value ? `Saved as ${value}` : undefined}
+      aria-invalid={bad || undefined}
+      disabled={readOnly}
+      onChange={(e) => {
+        setText(e.target.value);
+        const iso = parseDuration(e.target.value);
+        if (iso) onChange(iso);
+      }}
+    />
   );
 }

@@ -34,6 +34,11 @@ export function readPath(result: TestResult): PathStep[] {
 export function TestPanel({ flowId, beforeRun }: { flowId: string; beforeRun: () => Promise<void> }) {
   const catalog = useCatalogMap();
   const trigger = useEditor((s) => s.nodes.find((n) => n.data.doc.type.startsWith('trigger.')));
+  // The draft's waits for an event, as "id\u0000event type\u0000label" strings (a stable store slice).
+  const waitKeys = useEditor((s) => s.nodes.filter((n) => n.data.doc.type === 'wait_for_event').map((n) => `${n.id}\u0000${String(n.data.doc.config?.event ?? '')}\u0000${n.data.doc.label ?? ''}`).join('\u0001'));
+  const waits = useMemo(() => (waitKeys ? waitKeys.split('\u0001').map((k) => { const [id, event, label] = k.split('\u0000'); return { id: id!, event: event!, label: label || id! }; }) : []), [waitKeys]);
+  /** Per wait: does its event arrive in this test (`event` out) or does it time out (`timeout` out)? */
+  const [arrives, setArrives] = useState<Record<string, boolean>>({});
   const defaultEvent = typeof trigger?.data.doc.config?.event === 'string' ? (trigger.data.doc.config.event as string) : '';
   const [mode, setMode] = useState<'existing' | 'new'>('new');
   const [search, setSearch] = useState('');
@@ -44,7 +49,7 @@ export function TestPanel({ flowId, beforeRun }: { flowId: string; beforeRun: ()
   const [result, setResult] = useState<TestResult | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const contacts = useContacts(search.includes('@') ? { email: search } : search ? { external_id: search } : {});
+  const contacts = useContacts(search.trim() ? { q: search.trim() } : {});
 
   const steps = useMemo(() => (result ? readPath(result) : []), [result]);
 
@@ -61,7 +66,9 @@ export function TestPanel({ flowId, beforeRun }: { flowId: string; beforeRun: ()
       }
       const properties = eventProps.trim() ? (JSON.parse(eventProps) as Record<string, unknown>) : {};
       await beforeRun();
-      const res = await api.post<TestResult>(`/v1/flows/${flowId}/test`, { ...who, event: { type: eventType, properties } });
+      // The engine assumes by event type: a wait whose event is listed takes its `event` out, the others time out.
+      const assume = [...new Set(waits.filter((w) => arrives[w.id] && w.event).map((w) => w.event))];
+      const res = await api.post<TestResult>(`/v1/flows/${flowId}/test`, { ...who, event: { type: eventType, properties }, ...(assume.length ? { assume_events: assume } : {}) });
       setResult(res);
       const path = readPath(res);
       const edges = useEditor.getState().edges;
@@ -98,16 +105,38 @@ export function TestPanel({ flowId, beforeRun }: { flowId: string; beforeRun: ()
           <label className="field"><span>Contact (JSON)</span><textarea className="mono" rows={5} value={contactJson} onChange={(e) => setContactJson(e.target.value)} /></label>
         ) : (
           <div className="field">
-            <label className="field"><span>Find by email or external id</span><input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="ana@example.com" /></label>
+            <label className="field"><span>Find a contact</span><input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Part of an email, or an external id" /></label>
             <ul className="pick-list">
               {itemsOf(contacts.data).slice(0, 8).map((c) => (
-                <li key={c.id}><button className={picked?.id === c.id ? 'on' : ''} onClick={() => setPicked(c)}>{c.email ?? c.external_id ?? c.id}</button></li>
+                <li key={c.id}><button className={picked?.id === c.id ? 'on' : ''} aria-pressed={picked?.id === c.id} onClick={() => setPicked(c)}>{c.email ?? c.external_id ?? c.id}</button></li>
               ))}
             </ul>
           </div>
         )}
         <label className="field"><span>Event type</span><input value={eventType} onChange={(e) => setEventType(e.target.value)} placeholder="lead.created" /></label>
         <label className="field"><span>Event properties (JSON)</span><textarea className="mono" rows={3} value={eventProps} onChange={(e) => setEventProps(e.target.value)} /></label>
+        {waits.length ? (
+          <fieldset className="fieldset">
+            <legend>At each wait</legend>
+            {waits.map((w) => (
+              <label key={w.id} className="field">
+                <span>{w.label}{w.event ? <> — waits for <code>{w.event}</code></> : null}</span>
+                <select
+                  aria-label={`Outcome of ${w.label}`}
+                  value={arrives[w.id] ? 'event' : 'timeout'}
+                  onChange={(e) => {
+                    // Waits on the same event type arrive together (the engine assumes by event type).
+                    const on = e.target.value === 'event';
+                    setArrives((a) => ({ ...a, ...Object.fromEntries(waits.filter((x) => x.event === w.event).map((x) => [x.id, on])) }));
+                  }}
+                >
+                  <option value="timeout">It times out</option>
+                  <option value="event">The event arrives</option>
+                </select>
+              </label>
+            ))}
+          </fieldset>
+        ) : null}
         <button className="btn btn-primary btn-block" onClick={run} disabled={busy}><Icon name="runs" /> {busy ? 'Running…' : 'Run test'}</button>
         {error ? <ErrorBox error={error} /> : null}
         {result ? (
@@ -117,7 +146,7 @@ export function TestPanel({ flowId, beforeRun }: { flowId: string; beforeRun: ()
             <ol className="timeline">
               {steps.map((s, i) => (
                 <li key={i}>
-                  <div className="tl-title">{title(s.node_id)} <code>{s.node_id}</code>{s.handle ? <span className="badge badge-gray">{s.handle}</span> : null}</div>
+                  <div className="tl-title">{title(s.node_id)}{s.handle ? <span className="badge badge-gray">{s.handle}</span> : null}</div>
                   {s.detail.output !== undefined && s.detail.output !== null ? <JsonView value={s.detail.output} /> : null}
                   {s.detail.error ? <div className="tl-error"><Icon name="warn" size={14} /> {JSON.stringify(s.detail.error)}</div> : null}
                 </li>

@@ -90,11 +90,13 @@ describe.skipIf(!availability.run)('builder UI end to end: W1 lead routing built
     await rule.getByRole('button', { name: 'Add condition' }).click();
     await rule.getByRole('button', { name: 'Add condition' }).click();
     const facts = rule.getByTestId('rule-fact');
-    await facts.nth(0).getByLabel('Path').fill('$.properties.employees');
+    await facts.nth(0).getByLabel('Field').selectOption({ label: 'Another property…' });
+    await facts.nth(0).getByLabel('Property name').fill('employees');
     await facts.nth(0).getByLabel('Operator').selectOption('greaterThanInclusive');
     await facts.nth(0).getByLabel('Value').fill('50');
     await facts.nth(0).getByLabel('Value').press('Enter');
-    await facts.nth(1).getByLabel('Path').fill('$.properties.country');
+    await facts.nth(1).getByLabel('Field').selectOption({ label: 'Another property…' });
+    await facts.nth(1).getByLabel('Property name').fill('country');
     await facts.nth(1).getByLabel('Operator').selectOption('in');
     await facts.nth(1).getByLabel('Value').fill('US, CA');
     await facts.nth(1).getByLabel('Value').press('Enter');

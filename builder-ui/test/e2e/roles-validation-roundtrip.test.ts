@@ -107,24 +107,39 @@ describe.skipIf(!availability.run)('builder UI end to end: roles, validation, ro
     expect(flow.published_version).toBeNull();
   });
 
-  it('an admin duplicates and archives flows from the list', async () => {
+  it('an admin duplicates, archives (app dialog, undo) and unarchives flows from the list', async () => {
     const doc = { ...leadRoutingFlow(), name: 'Partner leads' };
     const created = await server.h.call('POST', '/v1/flows', doc);
     page = await newPage(browser);
     await signIn(page, server, server.users.admin);
-    page.on('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Duplicate Partner leads' }).click();
     await page.getByRole('link', { name: 'Partner leads (copy)' }).waitFor();
     const flows = (await server.h.call('GET', '/v1/flows')).body.items as Array<{ id: string; name: string }>;
     const copy = flows.find((f) => f.name === 'Partner leads (copy)')!;
     expect((await server.h.call('GET', `/v1/flows/${copy.id}`)).body.draft).toStrictEqual({ ...doc, name: 'Partner leads (copy)' });
 
+    // Archive asks in the app's own dialog (never the browser's confirm box), and can be undone.
+    let browserDialogs = 0;
+    page.on('dialog', () => { browserDialogs++; });
     await page.getByRole('button', { name: 'Archive Partner leads', exact: true }).click();
+    const ask = page.getByRole('dialog', { name: 'Archive “Partner leads”?' });
+    await screenshot(page, '25-archive-dialog');
+    await ask.getByRole('button', { name: 'Archive', exact: true }).click();
     await expect.poll(async () => (await server.h.call('GET', `/v1/flows/${created.body.id}`)).body.status, { timeout: 10_000 }).toBe('archived');
+    await expect.poll(() => page.getByRole('link', { name: 'Partner leads', exact: true }).count(), { timeout: 10_000 }).toBe(0);
+    await page.getByRole('status').getByRole('button', { name: 'Undo' }).click();
+    await expect.poll(async () => (await server.h.call('GET', `/v1/flows/${created.body.id}`)).body.status, { timeout: 10_000 }).toBe('draft');
+    await page.getByRole('link', { name: 'Partner leads', exact: true }).waitFor();
+
+    await page.getByRole('button', { name: 'Archive Partner leads', exact: true }).click();
+    await page.getByRole('dialog', { name: 'Archive “Partner leads”?' }).getByRole('button', { name: 'Archive', exact: true }).click();
     await expect.poll(() => page.getByRole('link', { name: 'Partner leads', exact: true }).count(), { timeout: 10_000 }).toBe(0);
     await page.getByLabel('Show archived').check();
     await page.getByRole('link', { name: 'Partner leads', exact: true }).waitFor();
     await screenshot(page, '26-flows-archived');
+    await page.getByRole('button', { name: 'Unarchive Partner leads', exact: true }).click();
+    await expect.poll(async () => (await server.h.call('GET', `/v1/flows/${created.body.id}`)).body.status, { timeout: 10_000 }).toBe('draft');
+    expect(browserDialogs).toBe(0);
   });
 
   it('cancels a waiting run from its timeline', async () => {

@@ -203,6 +203,8 @@ export interface ContactFilter {
   tag?: string;
   /** Members of this segment only. */
   segmentId?: string;
+  /** Text typed in a search box (see listContacts). */
+  q?: string;
   after?: string | null;
   limit: number;
 }
@@ -215,6 +217,11 @@ export async function listContacts(db: Db, workspaceId: string, f: ContactFilter
   if (f.tag !== undefined) q.whereRaw('tags @> ARRAY[?]::text[]', [f.tag]);
   if (f.segmentId !== undefined) {
     q.whereRaw('EXISTS (SELECT 1 FROM segment_members m WHERE m.workspace_id = contacts.workspace_id AND m.segment_id = ? AND m.contact_id = contacts.id)', [f.segmentId]);
+  }
+  if (f.q !== undefined) {
+    // Search as you type (any case): the email containing the text, or the external id starting with it.
+    const text = f.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
+    q.where((w) => w.whereRaw('lower(email) LIKE ?', [`%${text}%`]).orWhereRaw('lower(external_id) LIKE ?', [`${text}%`]));
   }
   if (f.after) q.where('id', '>', f.after);
   return q.orderBy('id').limit(f.limit + 1).select<ContactRow[]>(CONTACT_COLUMNS);

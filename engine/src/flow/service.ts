@@ -108,7 +108,7 @@ export async function publishFlow(
   opts: { note?: string | null; now: Date; resolve: (type: string) => NodeTypeSpec | undefined; pins?: Record<string, string> },
 ): Promise<{ version: number }> {
   const flow = await getFlowRow(tx, workspaceId, id, true);
-  if (flow.status === 'archived') throw new CairnError('CAIRN_ERR_CONFLICT', 'the flow is archived; unarchive is not supported, duplicate it instead');
+  if (flow.status === 'archived') throw new CairnError('CAIRN_ERR_CONFLICT', 'the flow is archived; unarchive it first (POST /v1/flows/{id}/unarchive)');
   const result = validateFlowDocument(flow.draft, { resolveNodeType: opts.resolve });
   result.errors.push(...(await missingSegments(tx, workspaceId, flow.draft)));
   if (result.errors.length > 0) {
@@ -188,6 +188,18 @@ export async function setFlowStatus(tx: Tx, workspaceId: string, id: string, act
     await tx('flow_triggers').where({ workspace_id: workspaceId, flow_id: id }).delete();
     await tx('flow_timers').where({ workspace_id: workspaceId, flow_id: id }).delete();
   }
+  const [row] = await tx('flows').where({ workspace_id: workspaceId, id }).update({ status, updated_at: now }).returning<FlowRow[]>('*');
+  return row!;
+}
+
+/**
+ * Brings an archived flow back: its draft can be edited again, and it is `paused` (or `draft` if it was never
+ * published) so that nothing starts until someone resumes it.
+ */
+export async function unarchiveFlow(tx: Tx, workspaceId: string, id: string, now: Date): Promise<FlowRow> {
+  const flow = await getFlowRow(tx, workspaceId, id, true);
+  if (flow.status !== 'archived') throw new CairnError('CAIRN_ERR_CONFLICT', `only an archived flow can be unarchived; this one is ${flow.status}`);
+  const status: FlowStatus = flow.published_version === null ? 'draft' : 'paused';
   const [row] = await tx('flows').where({ workspace_id: workspaceId, id }).update({ status, updated_at: now }).returning<FlowRow[]>('*');
   return row!;
 }

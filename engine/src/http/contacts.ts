@@ -92,13 +92,14 @@ export const contactsRoutes: RouteGroup = async (app, { ctx, engine }) => {
           ...pageQuery,
           email: { type: 'string', maxLength: 320 }, external_id: { type: 'string', maxLength: 255 },
           tag: { type: 'string', maxLength: 100 }, segment: { type: 'string', maxLength: 200 },
+          q: { type: 'string', minLength: 1, maxLength: 320 },
         },
       },
       response: { 200: { type: 'object', properties: { items: { type: 'array', items: contactSchema }, next_cursor: { type: 'string', nullable: true } } } },
     },
   }, async (request) => {
     const { workspaceId } = request.auth!;
-    const q = request.query as { limit: number; cursor?: string; email?: string; external_id?: string; tag?: string; segment?: string };
+    const q = request.query as { limit: number; cursor?: string; email?: string; external_id?: string; tag?: string; segment?: string; q?: string };
     const segmentId = q.segment === undefined ? undefined : (await getSegmentRow(ctx.db, workspaceId, q.segment)).id;
     const after = parseCursor(q.cursor, isIdCursor);
     const rows = await listContacts(ctx.db, workspaceId, { ...q, segmentId, after, limit: q.limit });

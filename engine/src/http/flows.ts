@@ -3,7 +3,7 @@ import { CairnError, invalid, notFound } from '../errors.ts';
 import type { FlowDocument } from '../contracts/flow.ts';
 import { compileFlow } from '../flow/compile.ts';
 import {
-  checkDraftShape, coreOnly, createFlow, flowStats, getFlowRow, listVersions, publishFlow, setFlowStatus, toFlowJson, updateDraft,
+  checkDraftShape, coreOnly, createFlow, flowStats, getFlowRow, listVersions, publishFlow, setFlowStatus, toFlowJson, unarchiveFlow, updateDraft,
   validateDraft, type FlowRow,
 } from '../flow/service.ts';
 import { dryRun } from '../runner/dry-run.ts';
@@ -51,6 +51,8 @@ export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }
         id: r.id, name: r.name, status: r.status, published_version: r.published_version,
         active_runs: s ? s.started - s.ended : 0,
         conversion_rate: s && s.started > 0 ? s.converted / s.started : null,
+        // Conversion only means something for a flow with a goal; the builder says "No goal" otherwise.
+        has_goal: !!r.draft?.settings?.goal,
         created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString(),
       };
     });
@@ -101,6 +103,11 @@ export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }
       return flowJson(row);
     });
   }
+
+  app.post('/flows/:id/unarchive', { config: { area: 'flows' }, schema: { params: idParams } }, async (request) => {
+    const id = requireUuid((request.params as { id: string }).id, 'flow');
+    return flowJson(await withTx(ctx.db, (tx) => unarchiveFlow(tx, request.auth!.workspaceId, id, ctx.clock.now())));
+  });
 
   app.get('/flows/:id/versions/:n', {
     config: { area: 'flows' },

@@ -11,6 +11,7 @@ import { catalogRoutes } from './catalog.ts';
 import { pluginsRoutes } from './plugins.ts';
 import { testClockRoutes } from './test-clock.ts';
 import { settingsRoutes } from './settings.ts';
+import { fieldsRoutes } from './fields.ts';
 import { tasksRoutes } from './tasks.ts';
 import { emailRoutes } from './email.ts';
 import { scoringRoutes } from './scoring.ts';
@@ -63,4 +64,4 @@ export interface RouteGroupOptions {
 export type RouteGroup = FastifyPluginAsync<RouteGroupOptions>;
 
 /** Add your group here (one line) when you add a file under http/. */
-export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes, pluginsRoutes, settingsRoutes, tasksRoutes, emailRoutes, scoringRoutes, referralsRoutes, loyaltyRoutes, segmentsRoutes];
+export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes, pluginsRoutes, settingsRoutes, tasksRoutes, emailRoutes, scoringRoutes, referralsRoutes, loyaltyRoutes, segmentsRoutes, fieldsRoutes];

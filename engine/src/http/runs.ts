@@ -1,4 +1,4 @@
-import { withTx, type Tx } from '../db/index.ts';
+import { withTx, type Db, type Tx } from '../db/index.ts';
 import type { Run } from '../runner/model.ts';
 import { CairnError, notFound } from '../errors.ts';
 import { cancelRun } from '../runner/executor.ts';
@@ -45,6 +45,32 @@ async function lockRun(tx: Tx, workspaceId: string, id: string): Promise<Run> {
   return toRun((await tx.raw(`SELECT * FROM runs WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, id])).rows[0]);
 }
 
+/**
+ * Names for a page of runs, three queries whatever its size: the flow's name, the contact's email and the label of
+ * the node the run is at (from the run's own version).
+ */
+async function namesOf(db: Db, workspaceId: string, runs: RunRow[]) {
+  const flowIds = [...new Set(runs.map((r) => r.flow_id))];
+  const contactIds = [...new Set(runs.map((r) => r.contact_id))];
+  const versions = [...new Map(runs.map((r) => [`${r.flow_id}:${r.version}`, [r.flow_id, r.version] as [string, number]])).values()];
+  const [flows, contacts, docs] = await Promise.all([
+    flowIds.length ? db('flows').where({ workspace_id: workspaceId }).whereIn('id', flowIds).select<{ id: string; name: string }[]>('id', 'name') : [],
+    contactIds.length ? db('contacts').where({ workspace_id: workspaceId }).whereIn('id', contactIds).select<{ id: string; email: string | null }[]>('id', 'email') : [],
+    versions.length
+      ? db('flow_versions').where({ workspace_id: workspaceId }).whereIn(['flow_id', 'version'], versions)
+        .select<{ flow_id: string; version: number; labels: Record<string, string> | null }[]>('flow_id', 'version', db.raw(`(SELECT jsonb_object_agg(n->>'id', n->>'label') FROM jsonb_array_elements(document->'nodes') n WHERE n->>'label' IS NOT NULL) AS labels`))
+      : [],
+  ]);
+  const flowName = new Map(flows.map((f) => [f.id, f.name]));
+  const email = new Map(contacts.map((c) => [c.id, c.email]));
+  const labels = new Map(docs.map((d) => [`${d.flow_id}:${d.version}`, d.labels ?? {}]));
+  return (r: RunRow) => ({
+    flow_name: flowName.get(r.flow_id) ?? null,
+    contact_email: email.get(r.contact_id) ?? null,
+    node_label: labels.get(`${r.flow_id}:${r.version}`)?.[r.node_id ?? ''] ?? null,
+  });
+}
+
 export const runsRoutes: RouteGroup = async (app, { ctx }) => {
   app.get('/runs', {
     config: { area: 'runs' },
@@ -66,7 +92,8 @@ export const runsRoutes: RouteGroup = async (app, { ctx }) => {
         if (after) b.where('id', '<', after);
       })
       .orderBy('id', 'desc').limit(q.limit + 1).select<RunRow[]>('*');
-    return page(rows, q.limit, (r) => r.id, runJson);
+    const names = await namesOf(ctx.db, request.auth!.workspaceId, rows.slice(0, q.limit));
+    return page(rows, q.limit, (r) => r.id, (r) => ({ ...runJson(r), ...names(r) }));
   });
 
   app.get('/runs/:id', { config: { area: 'runs' }, schema: { params: idParams } }, async (request) => {
@@ -76,10 +103,15 @@ export const runsRoutes: RouteGroup = async (app, { ctx }) => {
     if (!run) throw notFound('run');
     const steps = await ctx.db('run_steps').where({ workspace_id: workspaceId, run_id: id }).orderBy('id')
       .select<{ node_id: string; status: string; attempt: number; started_at: Date; finished_at: Date; output: unknown; error: unknown }[]>('node_id', 'status', 'attempt', 'started_at', 'finished_at', 'output', 'error');
-    const flow = await ctx.db('flow_versions').where({ workspace_id: workspaceId, flow_id: run.flow_id, version: run.version }).first<{ document: { name: string } }>('document');
+    const flow = await ctx.db('flow_versions').where({ workspace_id: workspaceId, flow_id: run.flow_id, version: run.version })
+      .first<{ document: { name: string; nodes?: Array<{ id: string; label?: string }> } }>('document');
+    const contact = await ctx.db('contacts').where({ workspace_id: workspaceId, id: run.contact_id }).first<{ email: string | null }>('email');
     return {
       ...runJson(run),
       flow_name: flow?.document.name ?? null,
+      contact_email: contact?.email ?? null,
+      // Node labels of the run's version, for timelines that speak in the flow's own words.
+      node_labels: Object.fromEntries((flow?.document.nodes ?? []).filter((n) => typeof n.label === 'string').map((n) => [n.id, n.label])),
       vars: run.vars,
       steps: steps.map((s) => ({ node_id: s.node_id, status: s.status, attempt: s.attempt, started_at: s.started_at.toISOString(), finished_at: s.finished_at.toISOString(), output: s.output, error: s.error })),
     };

@@ -56,3 +56,30 @@ describe('flow drafts over HTTP', () => {
     expect(again.etag).toBe(saved.etag);
   });
 });
+
+describe('unarchive', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ workers: false });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('brings an archived flow back paused (draft if never published); only archived flows; resume starts it again', async () => {
+    const published = (await h.call('POST', '/v1/flows', leadRoutingFlow())).body.id as string;
+    expect((await h.call('POST', `/v1/flows/${published}/publish`, {})).status).toBe(200);
+    const never = (await h.call('POST', '/v1/flows', leadRoutingFlow())).body.id as string;
+    expect((await h.call('POST', `/v1/flows/${published}/unarchive`, {})).status).toBe(409);
+    for (const id of [published, never]) expect((await h.call('POST', `/v1/flows/${id}/archive`, {})).body.status).toBe('archived');
+    expect((await h.call('PUT', `/v1/flows/${never}/draft`, leadRoutingFlow())).status).toBe(409);
+
+    const back = await h.call('POST', `/v1/flows/${published}/unarchive`, {});
+    expect(back.body).toMatchObject({ status: 'paused', published_version: 1 });
+    expect((await h.call('POST', `/v1/flows/${never}/unarchive`, {})).body.status).toBe('draft');
+    expect((await h.call('PUT', `/v1/flows/${never}/draft`, leadRoutingFlow())).status).toBe(200);
+    expect((await h.call('POST', `/v1/flows/${published}/resume`, {})).body.status).toBe('active');
+    const other = await h.call('POST', '/v1/flows/0190a3c0-0000-7000-8000-000000000000/unarchive', {});
+    expect(other.status).toBe(404);
+  });
+});
