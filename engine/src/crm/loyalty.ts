@@ -11,6 +11,8 @@ export interface LoyaltyProgram {
   earn: { event: string; points_per_unit: number; property?: string }[];
   expires_after?: string;
   tiers?: { name: string; min_points: number }[];
+  /** Tiers by the points earned within this rolling window (ISO duration) instead of all time. */
+  tier_window?: string;
 }
 
 const addDuration = (iso: string | undefined, from: Date) => {
@@ -18,7 +20,10 @@ const addDuration = (iso: string | undefined, from: Date) => {
   return d ? d.addTo(from) : null;
 };
 
-/** The highest tier whose `min_points` the member's earned points reach (points spent or expired still count). */
+/**
+ * The highest tier whose `min_points` the member's earned points reach (points spent or expired still count): all
+ * time, or within the program's rolling `tier_window`.
+ */
 export function tierFor(program: LoyaltyProgram, earned: number): string | null {
   const reached = (program.tiers ?? []).filter((t) => earned >= t.min_points).sort((a, b) => b.min_points - a.min_points);
   return reached[0]?.name ?? null;
@@ -56,12 +61,13 @@ export async function earnPoints(tx: Tx, workspaceId: string, programs: LoyaltyP
           [workspaceId, p.key, ev.contactId, points, points],
         );
         const m = rows[0] as { earned: string; tier: string | null };
-        const tier = tierFor(p, Number(m.earned));
+        const basis = p.tier_window ? await earnedWithin(tx, workspaceId, p, ev.contactId, now) : Number(m.earned);
+        const tier = tierFor(p, basis);
         if (tier !== m.tier) {
           await tx('loyalty_members').where({ workspace_id: workspaceId, program: p.key, contact_id: ev.contactId }).update({ tier });
           out.push({
             contactId: ev.contactId, type: 'loyalty.tier_changed', key: `loyalty.tier_changed:${p.key}:${ev.contactId}:${ev.id}:${i}`,
-            properties: { program: p.key, from: m.tier, to: tier, earned: Number(m.earned) },
+            properties: { program: p.key, from: m.tier, to: tier, earned: basis },
           });
         }
       }
@@ -144,4 +150,41 @@ export async function loyaltyStatus(db: Db, workspaceId: string, program: string
   );
   const r = rows[0] as { balance: string; tier: string | null; earned: string } | undefined;
   return { program, contact_id: contactId, balance: Number(r?.balance ?? 0), tier: r?.tier ?? null, earned: Number(r?.earned ?? 0) };
+}
+
+async function earnedWithin(tx: Tx, workspaceId: string, p: LoyaltyProgram, contactId: string, now: Date): Promise<number> {
+  const since = new Date(now.getTime() - (addDuration(p.tier_window, new Date(0))?.getTime() ?? 0));
+  const { rows } = await tx.raw(
+    `SELECT coalesce(sum(points), 0) AS n FROM loyalty_ledger WHERE workspace_id = ? AND program = ? AND contact_id = ? AND kind = 'earn' AND created_at > ?`,
+    [workspaceId, p.key, contactId, since],
+  );
+  return Number(rows[0].n);
+}
+
+/**
+ * Rolling-window tiers fall as earned points leave the window: members of programs with `tier_window` whose tier
+ * no longer holds move down, one `loyalty.tier_changed` each. Returns the changes to record, by workspace.
+ */
+export async function recheckWindowTiers(tx: Tx, now: Date): Promise<Map<string, ProgramEvent[]>> {
+  const out = new Map<string, ProgramEvent[]>();
+  const { rows: programs } = await tx.raw(`SELECT workspace_id, config FROM loyalty_programs WHERE config->'tier_window' IS NOT NULL`);
+  for (const { workspace_id: ws, config } of programs as { workspace_id: string; config: LoyaltyProgram }[]) {
+    const since = new Date(now.getTime() - (addDuration(config.tier_window, new Date(0))?.getTime() ?? 0));
+    const { rows } = await tx.raw(
+      `SELECT m.contact_id, m.tier, coalesce((SELECT sum(points) FROM loyalty_ledger l WHERE l.workspace_id = m.workspace_id AND l.program = m.program
+              AND l.contact_id = m.contact_id AND l.kind = 'earn' AND l.created_at > ?), 0) AS basis
+         FROM loyalty_members m WHERE m.workspace_id = ? AND m.program = ? AND m.tier IS NOT NULL FOR UPDATE OF m`,
+      [since, ws, config.key],
+    );
+    for (const r of rows as { contact_id: string; tier: string; basis: string }[]) {
+      const tier = tierFor(config, Number(r.basis));
+      if (tier === r.tier) continue;
+      await tx('loyalty_members').where({ workspace_id: ws, program: config.key, contact_id: r.contact_id }).update({ tier });
+      out.set(ws, [...(out.get(ws) ?? []), {
+        contactId: r.contact_id, type: 'loyalty.tier_changed', key: `loyalty.tier_changed:${config.key}:${r.contact_id}:${now.toISOString()}`,
+        properties: { program: config.key, from: r.tier, to: tier, earned: Number(r.basis) },
+      }]);
+    }
+  }
+  return out;
 }

@@ -2,7 +2,7 @@ import type { Clock } from '../time/clock.ts';
 import { isManual } from '../time/clock.ts';
 import { withTx, type Db, type Tx } from '../db/index.ts';
 import type { IngestedEvent } from './event-hooks.ts';
-import { expireLots, earnPoints, nextLotExpiry, type LoyaltyProgram } from './loyalty.ts';
+import { expireLots, earnPoints, nextLotExpiry, recheckWindowTiers, type LoyaltyProgram } from './loyalty.ts';
 import type { ProgramEvent } from './program-events.ts';
 import { grantDueRewards, grantedEvent, nextRewardDue, processReferralEvents, type ReferralProgram } from './referrals.ts';
 import { compileScoring, decayScores, scoreEvents, type CompiledScoring, type ScoringModel } from './scoring.ts';
@@ -71,6 +71,20 @@ export function createPrograms(deps: { db: Db; clock: Clock; record: RecordProgr
     return n;
   };
 
+  let lastTiers = 0;
+  const recheckTiers = async (now: Date): Promise<number> => {
+    if (!isManual(deps.clock) && Date.now() - lastTiers < DECAY_EVERY_MS) return 0;
+    lastTiers = Date.now();
+    return withTx(deps.db, async (tx) => {
+      let n = 0;
+      for (const [ws, events] of await recheckWindowTiers(tx, now)) {
+        await deps.record(tx, ws, events);
+        n += events.length;
+      }
+      return n;
+    });
+  };
+
   return {
     async onEvents(tx, workspaceId, events) {
       const p = await load(tx, workspaceId);
@@ -98,6 +112,7 @@ export function createPrograms(deps: { db: Db; clock: Clock; record: RecordProgr
       }
       while ((await withTx(deps.db, (tx) => expireLots(tx, now))) >= 1000);
       recorded += await decayAll(now);
+      recorded += await recheckTiers(now);
       return recorded;
     },
 

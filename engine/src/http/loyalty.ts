@@ -17,6 +17,7 @@ const programBody = {
       },
     },
     expires_after: durationText,
+    tier_window: durationText,
     tiers: {
       type: 'array', maxItems: 50,
       items: { type: 'object', additionalProperties: false, required: ['name', 'min_points'], properties: { name: { type: 'string', minLength: 1, maxLength: 100 }, min_points: { type: 'integer', minimum: 0 } } },
@@ -37,7 +38,8 @@ export const loyaltyRoutes: RouteGroup = async (app, { ctx }) => {
 
   app.post('/loyalty-programs', { schema: { body: programBody } }, async (request, reply) => {
     const b = request.body as LoyaltyProgram;
-    const problems = checkDurations(b as never, ['expires_after']);
+    const problems = checkDurations(b as never, ['expires_after', 'tier_window']);
+    if (b.tier_window !== undefined && !b.tiers?.length) problems.push({ path: '/tier_window', message: 'needs tiers (the window is what tiers are measured over)' });
     (b.tiers ?? []).forEach((t, i) => {
       if (b.tiers!.findIndex((x) => x.name === t.name) !== i) problems.push({ path: `/tiers/${i}/name`, message: `tier "${t.name}" is named twice` });
     });

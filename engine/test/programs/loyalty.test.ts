@@ -79,6 +79,21 @@ describe('loyalty programs', () => {
     expect(ledger.filter((e: { kind: string }) => e.kind === 'expire').map((e: { points: number }) => e.points).sort()).toEqual([-10, -40]);
   });
 
+  it('tiers over a rolling window move down as points leave it, one event per change', async () => {
+    expect((await h.call('POST', '/v1/loyalty-programs', { key: 'club', earn: [{ event: 'visit', points_per_unit: 60 }], tiers: [{ name: 'regular', min_points: 100 }], tier_window: 'P30D' })).status).toBe(201);
+    const id = (await event('ray@example.com', 'visit')).body.contact_id as string;
+    await h.call('POST', '/v1/_test/clock/advance', { by: 'P10D' });
+    await event('ray@example.com', 'visit');
+    const club = async () => (await h.call('GET', `/v1/contacts/${id}/loyalty?program=club`)).body;
+    expect(await club()).toMatchObject({ balance: 120, tier: 'regular' });
+    await h.call('POST', '/v1/_test/clock/advance', { by: 'P19D' });
+    expect((await club()).tier).toBe('regular');
+    await h.call('POST', '/v1/_test/clock/advance', { by: 'P2D' }); // the first visit left the 30-day window
+    expect(await club()).toMatchObject({ balance: 120, tier: null });
+    const changes = (await tierEvents(id)).map((e: { properties: { program: string; from: string | null; to: string | null } }) => e.properties).filter((p: { program: string }) => p.program === 'club');
+    expect(changes).toEqual([expect.objectContaining({ from: null, to: 'regular' }), expect.objectContaining({ from: 'regular', to: null })].reverse());
+  });
+
   it('refuses negative points, an unknown program, points or amounts as strings, with paths; nothing is written', async () => {
     const id = (await event('neg@example.com', 'order.completed', { amount: 30 })).body.contact_id as string;
     const negative = await h.call('POST', '/v1/loyalty-programs/stars/redeem', { contact_id: id, points: -5, idempotency_key: 'n1' });
