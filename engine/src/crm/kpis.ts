@@ -1,0 +1,300 @@
+import type { Db } from '../db/index.ts';
+
+/**
+ * KPIs over a period [from, to): conversion per flow (per version, per split branch, holdout and lift), churn,
+ * NPS, CSAT, CLV, CAC, a time series and monthly cohort retention. Every definition is in docs/kpis.md; the
+ * acceptance test (engine/test/kpis/) recomputes each figure with its own SQL over the raw events and runs.
+ */
+export interface KpiQuery {
+  from: Date;
+  to: Date;
+  interval: 'day' | 'week' | 'month';
+  flowId?: string;
+  /** Segment id (already resolved from its key): contact figures count only its current members. */
+  segmentId?: string;
+  churnWindowDays: number;
+}
+
+export interface Rate { entered: number; converted: number | null; conversion_rate: number | null }
+export interface Lift { absolute: number; ci_low: number; ci_high: number; confidence: 0.95; treated: Rate; holdout: Rate }
+export interface FlowKpi extends Rate {
+  flow_id: string;
+  name: string;
+  has_goal: boolean;
+  holdout?: Rate;
+  lift?: Lift | null;
+  versions: (Rate & { version: number })[];
+  splits: { node_id: string; holdout_pct: number; branches: (Rate & { key: string })[] }[];
+}
+
+/** Ninety-five percent two-sided normal quantile. */
+const Z95 = 1.959963984540054;
+/** CLV's projected lifetime is 1 / churn_rate periods, capped here (a period with no churn would project forever). */
+export const CLV_MAX_PERIODS = 10;
+/** The longest period one request may cover. */
+export const MAX_RANGE_DAYS = 731;
+
+const ratio = (n: number, d: number): number | null => (d > 0 ? n / d : null);
+
+interface FlowVersionDoc { flow_id: string; name: string; version: number; document: FlowDoc }
+interface FlowDoc { settings?: { goal?: { event?: string; rule?: unknown } | null }; nodes?: { id: string; type: string; config?: Record<string, unknown> }[] }
+
+/** Absolute lift treated − holdout with a Wald 95% interval for a difference of two proportions. */
+export function liftOf(treated: { n: number; x: number }, holdout: { n: number; x: number }): Omit<Lift, 'treated' | 'holdout'> | null {
+  if (treated.n === 0 || holdout.n === 0) return null;
+  const p1 = treated.x / treated.n;
+  const p0 = holdout.x / holdout.n;
+  const se = Math.sqrt((p1 * (1 - p1)) / treated.n + (p0 * (1 - p0)) / holdout.n);
+  const d = p1 - p0;
+  return { absolute: d, ci_low: d - Z95 * se, ci_high: d + Z95 * se, confidence: 0.95 };
+}
+
+/** The contacts a figure counts: every contact of the workspace, or a segment's current members. */
+function contactFilter(alias: string, q: KpiQuery): { sql: string; bindings: string[] } {
+  if (!q.segmentId) return { sql: '', bindings: [] };
+  return {
+    sql: ` AND EXISTS (SELECT 1 FROM segment_members m WHERE m.workspace_id = ${alias}.workspace_id AND m.segment_id = ? AND m.contact_id = ${alias}.contact_id)`,
+    bindings: [q.segmentId],
+  };
+}
+
+async function flowKpis(db: Db, ws: string, q: KpiQuery): Promise<FlowKpi[]> {
+  const docs = (await db.raw(
+    `SELECT f.id AS flow_id, f.name, v.version, v.document
+       FROM flows f JOIN flow_versions v ON v.workspace_id = f.workspace_id AND v.flow_id = f.id
+      WHERE f.workspace_id = ?${q.flowId ? ' AND f.id = ?' : ''}
+      ORDER BY f.created_at, f.id, v.version`,
+    q.flowId ? [ws, q.flowId] : [ws],
+  )).rows as FlowVersionDoc[];
+  const seg = contactFilter('r', q);
+  const range = [q.from, q.to];
+  const counts = (await db.raw(
+    `SELECT r.flow_id, r.version, count(*)::int AS entered, count(*) FILTER (WHERE r.status = 'converted')::int AS converted
+       FROM runs r
+      WHERE r.workspace_id = ? AND r.started_at >= ? AND r.started_at < ?${q.flowId ? ' AND r.flow_id = ?' : ''}${seg.sql}
+      GROUP BY 1, 2`,
+    [ws, ...range, ...(q.flowId ? [q.flowId] : []), ...seg.bindings],
+  )).rows as { flow_id: string; version: number; entered: number; converted: number }[];
+
+  // Split nodes of every version, with the goal event their holdout comparison uses.
+  const splitFlow: string[] = []; const splitVersion: number[] = []; const splitNode: string[] = []; const splitGoal: string[] = [];
+  for (const d of docs) {
+    for (const n of d.document.nodes ?? []) {
+      if (n.type !== 'split') continue;
+      splitFlow.push(d.flow_id); splitVersion.push(d.version); splitNode.push(n.id); splitGoal.push(d.document.settings?.goal?.event ?? ''); // '' matches no event type
+    }
+  }
+  const branchRows = splitNode.length === 0 ? [] : (await db.raw(
+    `WITH splits AS (SELECT * FROM unnest(?::uuid[], ?::int[], ?::text[], ?::text[]) AS s(flow_id, version, node_id, goal_event))
+     SELECT r.flow_id, s.node_id, st.output->>'branch' AS branch,
+            count(*)::int AS entered,
+            count(*) FILTER (WHERE r.status = 'converted')::int AS converted,
+            count(*) FILTER (WHERE EXISTS (
+              SELECT 1 FROM events e WHERE e.workspace_id = r.workspace_id AND e.contact_id = r.contact_id
+                 AND e.type = s.goal_event AND e.occurred_at >= r.started_at AND e.occurred_at < ?))::int AS goal_reached
+       FROM runs r
+       JOIN splits s ON s.flow_id = r.flow_id AND s.version = r.version
+       JOIN run_steps st ON st.run_id = r.id AND st.workspace_id = r.workspace_id AND st.node_id = s.node_id AND st.status = 'completed'
+      WHERE r.workspace_id = ? AND r.started_at >= ? AND r.started_at < ?${seg.sql}
+      GROUP BY 1, 2, 3`,
+    [splitFlow, splitVersion, splitNode, splitGoal, q.to, ws, ...range, ...seg.bindings],
+  )).rows as { flow_id: string; node_id: string; branch: string | null; entered: number; converted: number; goal_reached: number }[];
+
+  const byFlow = new Map<string, FlowVersionDoc[]>();
+  for (const d of docs) byFlow.set(d.flow_id, [...(byFlow.get(d.flow_id) ?? []), d]);
+  const out: FlowKpi[] = [];
+  for (const [flowId, versions] of byFlow) {
+    const latest = versions[versions.length - 1]!;
+    const goal = latest.document.settings?.goal ?? null;
+    const hasGoal = goal !== null && goal !== undefined;
+    const rate = (entered: number, converted: number, withGoal: boolean): Rate => ({
+      entered, converted: withGoal ? converted : null, conversion_rate: withGoal ? ratio(converted, entered) : null,
+    });
+    const rows = counts.filter((c) => c.flow_id === flowId);
+    const entered = rows.reduce((s, r) => s + r.entered, 0);
+    const converted = rows.reduce((s, r) => s + r.converted, 0);
+    const flow: FlowKpi = {
+      flow_id: flowId, name: latest.name, has_goal: hasGoal, ...rate(entered, converted, hasGoal),
+      versions: versions.map((v) => {
+        const c = rows.find((r) => r.version === v.version);
+        return { version: v.version, ...rate(c?.entered ?? 0, c?.converted ?? 0, Boolean(v.document.settings?.goal)) };
+      }),
+      splits: [],
+    };
+    const splitNodes = latest.document.nodes?.filter((n) => n.type === 'split') ?? [];
+    for (const node of splitNodes) {
+      const mine = branchRows.filter((b) => b.flow_id === flowId && b.node_id === node.id);
+      const keys = ((node.config?.branches as { key: string }[] | undefined) ?? []).map((b) => b.key);
+      const holdoutPct = (node.config?.holdout as number | undefined) ?? 0;
+      flow.splits.push({
+        node_id: node.id, holdout_pct: holdoutPct,
+        branches: keys.map((key) => {
+          const b = mine.find((m) => m.branch === key);
+          return { key, ...rate(b?.entered ?? 0, b?.converted ?? 0, hasGoal) };
+        }),
+      });
+      if (holdoutPct > 0 && flow.holdout === undefined) {
+        // Holdout runs end at the split, so both arms are measured the same way: the goal event after entering.
+        const measurable = hasGoal && typeof goal?.event === 'string';
+        const held = mine.filter((m) => m.branch === null);
+        const treatedRows = mine.filter((m) => m.branch !== null);
+        const h = { n: held.reduce((s, m) => s + m.entered, 0), x: held.reduce((s, m) => s + m.goal_reached, 0) };
+        const t = { n: treatedRows.reduce((s, m) => s + m.entered, 0), x: treatedRows.reduce((s, m) => s + m.goal_reached, 0) };
+        flow.holdout = rate(h.n, h.x, measurable);
+        const lift = measurable ? liftOf(t, h) : null;
+        flow.lift = lift ? { ...lift, treated: rate(t.n, t.x, true), holdout: flow.holdout } : null;
+      }
+    }
+    out.push(flow);
+  }
+  return out;
+}
+
+interface ContactFigures {
+  churn_rate: number | null;
+  retention_rate: number | null;
+  active_at_start: number;
+  churned: number;
+  nps: number | null;
+  nps_responses: number;
+  nps_distribution: number[];
+  csat: number | null;
+  csat_responses: number;
+  clv_avg: number | null;
+  revenue: number;
+  buyers: number;
+  cac: number | null;
+  spend: number | null;
+  new_customers: number;
+}
+
+const AMOUNT = `CASE WHEN jsonb_typeof(e.properties->'amount') = 'number' THEN (e.properties->>'amount')::numeric END`;
+const SCORE = `CASE WHEN jsonb_typeof(e.properties->'score') = 'number' THEN (e.properties->>'score')::numeric END`;
+
+async function contactFigures(db: Db, ws: string, q: KpiQuery): Promise<ContactFigures> {
+  const seg = contactFilter('e', q);
+  const windowStart = new Date(q.from.getTime() - q.churnWindowDays * 86_400_000);
+  const lastWindow = new Date(q.to.getTime() - q.churnWindowDays * 86_400_000);
+  const churn = (await db.raw(
+    `WITH active AS (
+       SELECT DISTINCT e.contact_id FROM events e
+        WHERE e.workspace_id = ? AND e.type = 'order.completed' AND e.occurred_at >= ? AND e.occurred_at < ?${seg.sql})
+     SELECT count(*)::int AS active,
+            count(*) FILTER (WHERE
+              EXISTS (SELECT 1 FROM events c WHERE c.workspace_id = ? AND c.contact_id = a.contact_id AND c.type = 'customer.churned'
+                        AND c.occurred_at >= ? AND c.occurred_at < ?)
+              OR NOT EXISTS (SELECT 1 FROM events o WHERE o.workspace_id = ? AND o.contact_id = a.contact_id AND o.type = 'order.completed'
+                        AND o.occurred_at >= ? AND o.occurred_at < ?))::int AS churned
+       FROM active a`,
+    [ws, windowStart, q.from, ...seg.bindings, ws, q.from, q.to, ws, lastWindow, q.to],
+  )).rows[0] as { active: number; churned: number };
+  const churnRate = ratio(churn.churned, churn.active);
+
+  const scores = (await db.raw(
+    `SELECT e.type, ${SCORE} AS score, count(*)::int AS n FROM events e
+      WHERE e.workspace_id = ? AND e.type IN ('nps.responded', 'csat.responded') AND e.occurred_at >= ? AND e.occurred_at < ?${seg.sql}
+      GROUP BY 1, 2`,
+    [ws, q.from, q.to, ...seg.bindings],
+  )).rows as { type: string; score: string | null; n: number }[];
+  const npsDist = Array.from({ length: 11 }, () => 0);
+  let csatN = 0; let csatGood = 0;
+  for (const s of scores) {
+    const v = s.score === null ? NaN : Number(s.score);
+    if (s.type === 'nps.responded' && Number.isInteger(v) && v >= 0 && v <= 10) npsDist[v]! += s.n;
+    if (s.type === 'csat.responded' && Number.isInteger(v) && v >= 1 && v <= 5) { csatN += s.n; if (v >= 4) csatGood += s.n; }
+  }
+  const npsN = npsDist.reduce((a, b) => a + b, 0);
+  const promoters = npsDist[9]! + npsDist[10]!;
+  const detractors = npsDist.slice(0, 7).reduce((a, b) => a + b, 0);
+
+  const money = (await db.raw(
+    `SELECT coalesce(sum(${AMOUNT}) FILTER (WHERE e.type = 'order.completed'), 0)::float8 AS revenue,
+            count(DISTINCT e.contact_id) FILTER (WHERE e.type = 'order.completed')::int AS buyers,
+            (sum(${AMOUNT}) FILTER (WHERE e.type = 'marketing.spend'))::float8 AS spend,
+            count(*) FILTER (WHERE e.type = 'marketing.spend')::int AS spend_events
+       FROM events e
+      WHERE e.workspace_id = ? AND e.type IN ('order.completed', 'marketing.spend') AND e.occurred_at >= ? AND e.occurred_at < ?${seg.sql}`,
+    [ws, q.from, q.to, ...seg.bindings],
+  )).rows[0] as { revenue: number; buyers: number; spend: number | null; spend_events: number };
+  const firsts = (await db.raw(
+    `SELECT count(*)::int AS n FROM (
+       SELECT e.contact_id FROM events e WHERE e.workspace_id = ? AND e.type = 'order.completed'${seg.sql}
+        GROUP BY e.contact_id HAVING min(e.occurred_at) >= ? AND min(e.occurred_at) < ?) f`,
+    [ws, ...seg.bindings, q.from, q.to],
+  )).rows[0] as { n: number };
+
+  const arpu = ratio(money.revenue, money.buyers);
+  const lifetime = churnRate && churnRate > 0 ? Math.min(1 / churnRate, CLV_MAX_PERIODS) : CLV_MAX_PERIODS;
+  const spend = money.spend_events > 0 ? money.spend ?? 0 : null;
+  return {
+    churn_rate: churnRate, retention_rate: churnRate === null ? null : 1 - churnRate, active_at_start: churn.active, churned: churn.churned,
+    nps: npsN > 0 ? (100 * (promoters - detractors)) / npsN : null, nps_responses: npsN, nps_distribution: npsDist,
+    csat: csatN > 0 ? (100 * csatGood) / csatN : null, csat_responses: csatN,
+    clv_avg: arpu === null ? null : arpu * lifetime, revenue: money.revenue, buyers: money.buyers,
+    cac: spend === null ? null : ratio(spend, firsts.n), spend, new_customers: firsts.n,
+  };
+}
+
+/** Buckets of the period (UTC calendar day, ISO week or month): runs entered/converted, orders, revenue. */
+async function series(db: Db, ws: string, q: KpiQuery) {
+  const seg = contactFilter('e', q);
+  const segR = contactFilter('r', q);
+  const rows = (await db.raw(
+    `WITH buckets AS (
+       SELECT b AS start, b + ('1 ' || ?)::interval AS "end"
+         FROM generate_series(date_trunc(?, ?::timestamptz AT TIME ZONE 'UTC'), (?::timestamptz AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || ?)::interval) b),
+     ev AS (
+       SELECT date_trunc(?, e.occurred_at AT TIME ZONE 'UTC') AS start, count(*)::int AS orders, coalesce(sum(${AMOUNT}), 0)::float8 AS revenue
+         FROM events e WHERE e.workspace_id = ? AND e.type = 'order.completed' AND e.occurred_at >= ? AND e.occurred_at < ?${seg.sql}
+        GROUP BY 1),
+     rn AS (
+       SELECT date_trunc(?, r.started_at AT TIME ZONE 'UTC') AS start, count(*)::int AS entered, count(*) FILTER (WHERE r.status = 'converted')::int AS converted
+         FROM runs r WHERE r.workspace_id = ? AND r.started_at >= ? AND r.started_at < ?${q.flowId ? ' AND r.flow_id = ?' : ''}${segR.sql}
+        GROUP BY 1)
+     SELECT b.start, b."end", coalesce(rn.entered, 0) AS entered, coalesce(rn.converted, 0) AS converted,
+            coalesce(ev.orders, 0) AS orders, coalesce(ev.revenue, 0) AS revenue
+       FROM buckets b LEFT JOIN ev ON ev.start = b.start LEFT JOIN rn ON rn.start = b.start ORDER BY b.start`,
+    [q.interval, q.interval, q.from, q.to, q.interval,
+      q.interval, ws, q.from, q.to, ...seg.bindings,
+      q.interval, ws, q.from, q.to, ...(q.flowId ? [q.flowId] : []), ...segR.bindings],
+  )).rows as { start: Date; end: Date; entered: number; converted: number; orders: number; revenue: number }[];
+  const iso = (d: Date) => new Date(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes())).toISOString();
+  return rows.map((r) => ({ start: iso(r.start), end: iso(r.end), entered: r.entered, converted: r.converted, orders: r.orders, revenue: r.revenue }));
+}
+
+/** Monthly cohorts by first purchase month within the period; retained[k] = share of the cohort buying in month k. */
+async function cohorts(db: Db, ws: string, q: KpiQuery) {
+  const seg = contactFilter('e', q);
+  const rows = (await db.raw(
+    `WITH orders AS (
+       SELECT e.contact_id, date_trunc('month', e.occurred_at AT TIME ZONE 'UTC') AS month
+         FROM events e WHERE e.workspace_id = ? AND e.type = 'order.completed' AND e.occurred_at < ?${seg.sql}),
+     firsts AS (SELECT contact_id, min(month) AS cohort FROM orders GROUP BY 1)
+     SELECT to_char(f.cohort, 'YYYY-MM') AS cohort,
+            ((extract(year FROM o.month) - extract(year FROM f.cohort)) * 12 + extract(month FROM o.month) - extract(month FROM f.cohort))::int AS k,
+            count(DISTINCT o.contact_id)::int AS n
+       FROM firsts f JOIN orders o ON o.contact_id = f.contact_id
+      WHERE f.cohort >= date_trunc('month', ?::timestamptz AT TIME ZONE 'UTC')
+      GROUP BY 1, 2 ORDER BY 1, 2`,
+    [ws, q.to, ...seg.bindings, q.from],
+  )).rows as { cohort: string; k: number; n: number }[];
+  const out = new Map<string, { cohort: string; size: number; retained: number[] }>();
+  for (const r of rows) {
+    const c = out.get(r.cohort) ?? { cohort: r.cohort, size: 0, retained: [] };
+    if (r.k === 0) c.size = r.n;
+    c.retained[r.k] = r.n;
+    out.set(r.cohort, c);
+  }
+  return [...out.values()].map((c) => ({ cohort: c.cohort, size: c.size, retained: Array.from(c.retained, (n) => (c.size > 0 ? (n ?? 0) / c.size : 0)) }));
+}
+
+/** The whole KPI answer of `GET /v1/kpis`. */
+export async function computeKpis(db: Db, workspaceId: string, q: KpiQuery) {
+  const [flows, figures, buckets, cohortRows] = await Promise.all([
+    flowKpis(db, workspaceId, q), contactFigures(db, workspaceId, q), series(db, workspaceId, q), cohorts(db, workspaceId, q),
+  ]);
+  return {
+    from: q.from.toISOString(), to: q.to.toISOString(), interval: q.interval, churn_window_days: q.churnWindowDays,
+    flows, ...figures, series: buckets, cohorts: cohortRows,
+  };
+}

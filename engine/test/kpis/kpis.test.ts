@@ -1,0 +1,301 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/auth/api-keys.ts';
+import { createWorkspace } from '../../src/crm/workspaces.ts';
+import { eventually, startHarness, type Harness } from '../engine-harness.ts';
+
+const DAY = 86_400_000;
+const CONTACTS = 3000;
+
+/** mulberry32: seeded, so every run generates the same data set. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const node = (id: string, type: string, config: Record<string, unknown>, y = 0) => ({ id, type, position: { x: 0, y }, config });
+
+/** Trigger → 10% holdout + two branches, each sleeping 30 days; converts on trial.converted. */
+const nurture = {
+  schema: 'cairn.flow/v1', name: 'Trial nurture',
+  settings: { reentry: 'never', goal: { event: 'trial.converted' }, exit_on: [] },
+  nodes: [
+    node('start', 'trigger.event', { event: 'signup.completed' }),
+    node('ab', 'split', { branches: [{ key: 'a', weight: 50 }, { key: 'b', weight: 50 }], holdout: 10 }, 100),
+    node('wait_a', 'delay', { mode: 'duration', duration: 'P30D' }, 200),
+    node('wait_b', 'delay', { mode: 'duration', duration: 'P30D' }, 200),
+  ],
+  edges: [
+    { id: 'e1', source: 'start', target: 'ab' },
+    { id: 'e2', source: 'ab', sourceHandle: 'a', target: 'wait_a' },
+    { id: 'e3', source: 'ab', sourceHandle: 'b', target: 'wait_b' },
+  ],
+};
+const welcome = {
+  schema: 'cairn.flow/v1', name: 'Welcome (no goal)',
+  settings: { reentry: 'never', goal: null, exit_on: [] },
+  nodes: [node('start', 'trigger.event', { event: 'signup.completed' }), node('tag', 'action.tag', { add: ['welcomed'] }, 100)],
+  edges: [{ id: 'e1', source: 'start', target: 'tag' }],
+};
+
+describe('GET /v1/kpis on a generated year (3,000 contacts, holdout 10%; clock starts 2026-03-02T09:00Z)', () => {
+  let h: Harness;
+  let nurtureId: string;
+  let welcomeId: string;
+  const sql = async <T>(text: string, bindings: string[]) => (await h.t.db.raw(text, [h.workspaceId, ...bindings])).rows as T[];
+
+  beforeAll(async () => {
+    h = await startHarness({ clock: 'manual' });
+    const now = Date.parse((await h.call('GET', '/v1/_test/clock')).body.now);
+    const rand = prng(13);
+    const events: Record<string, unknown>[] = [];
+    const at = (t: number) => new Date(t).toISOString();
+    for (let i = 0; i < CONTACTS; i++) {
+      const email = `c${i}@example.com`;
+      if (rand() < 0.7) {
+        // A customer: first order somewhere in the year, then every 15-120 days until they stop.
+        let t = now - 365 * DAY + rand() * 360 * DAY;
+        const every = (15 + rand() * 105) * DAY;
+        const stop = t + rand() * 365 * DAY;
+        while (t < now - DAY && t <= stop) {
+          events.push({ type: 'order.completed', contact: { email }, properties: { amount: Math.round(500 + rand() * 19_500) / 100 }, occurred_at: at(t) });
+          t += every * (0.5 + rand());
+        }
+        if (rand() < 0.1) events.push({ type: 'customer.churned', contact: { email }, occurred_at: at(Math.min(stop + 10 * DAY, now - DAY)) });
+      }
+      if (rand() < 0.3) events.push({ type: 'nps.responded', contact: { email }, properties: { score: Math.floor(rand() * 11) }, occurred_at: at(now - rand() * 365 * DAY) });
+      if (rand() < 0.2) events.push({ type: 'csat.responded', contact: { email }, properties: { score: 1 + Math.floor(rand() * 5) }, occurred_at: at(now - rand() * 365 * DAY) });
+    }
+    for (let m = 0; m < 12; m++) {
+      events.push({ type: 'marketing.spend', contact: { email: 'ads@example.com' }, properties: { amount: 1000 + m * 250, channel: 'search' }, occurred_at: at(now - 365 * DAY + m * 30 * DAY + DAY) });
+    }
+    // A non-numeric score and amount are ignored, as docs/kpis.md says.
+    events.push({ type: 'nps.responded', contact: { email: 'c1@example.com' }, properties: { score: 'ten' }, occurred_at: at(now - 5 * DAY) });
+    events.push({ type: 'order.completed', contact: { email: 'c1@example.com' }, properties: { amount: 'lots' }, occurred_at: at(now - 5 * DAY) });
+    for (let i = 0; i < events.length; i += 1000) {
+      const res = await h.call('POST', '/v1/events/batch', { events: events.slice(i, i + 1000) });
+      if (res.status !== 202) throw new Error(JSON.stringify(res.body));
+    }
+
+    for (const doc of [nurture, welcome]) {
+      const created = await h.call('POST', '/v1/flows', doc);
+      expect(created.status).toBe(201);
+      expect((await h.call('POST', `/v1/flows/${created.body.id}/publish`, {})).status).toBe(200);
+      if (doc === nurture) nurtureId = created.body.id; else welcomeId = created.body.id;
+    }
+    const signups = Array.from({ length: CONTACTS }, (_, i) => ({ type: 'signup.completed', contact: { email: `c${i}@example.com` } }));
+    for (let i = 0; i < signups.length; i += 1000) expect((await h.call('POST', '/v1/events/batch', { events: signups.slice(i, i + 1000) })).status).toBe(202);
+    // Every nurture run has passed the split: holdout runs have ended, the others sleep in their delay.
+    await eventually(async () => {
+      const [r] = await sql<{ settled: number }>(
+        `SELECT count(*)::int AS settled FROM runs WHERE workspace_id = ? AND flow_id = ? AND (state = 'sleeping' OR status = 'completed')`, [nurtureId]);
+      return r!.settled === CONTACTS;
+    }, 120_000);
+
+    // The planted effect: 30% of treated contacts convert, 20% of held-out ones (absolute lift 0.10).
+    await h.call('POST', '/v1/_test/clock/advance', { by: 'P1D' });
+    const arms = await sql<{ email: string; held: boolean }>(
+      `SELECT c.email, r.status = 'completed' AS held FROM runs r JOIN contacts c ON c.id = r.contact_id
+        WHERE r.workspace_id = ? AND r.flow_id = ? ORDER BY c.email`, [nurtureId]);
+    const goals: Record<string, unknown>[] = [];
+    let treatedN = 0; let heldN = 0; let treatedGoals = 0;
+    for (const a of arms) {
+      const k = a.held ? heldN++ : treatedN++;
+      if (k % 10 >= (a.held ? 2 : 3)) continue;
+      goals.push({ type: 'trial.converted', contact: { email: a.email } });
+      if (!a.held) treatedGoals++;
+    }
+    for (let i = 0; i < goals.length; i += 1000) expect((await h.call('POST', '/v1/events/batch', { events: goals.slice(i, i + 1000) })).status).toBe(202);
+    await eventually(async () => {
+      const [r] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM runs WHERE workspace_id = ? AND flow_id = ? AND status = 'converted'`, [nurtureId]);
+      return r!.n === treatedGoals;
+    }, 120_000);
+  }, 600_000);
+  afterAll(async () => h?.close());
+
+  const FROM = '2025-09-01T00:00:00.000Z';
+  const TO = '2026-03-05T00:00:00.000Z';
+
+  it('conversion per flow, version and split branch; holdout rate and lift with a 95% interval covering the planted effect', async () => {
+    const res = await h.call('GET', `/v1/kpis?from=${FROM}&to=${TO}`);
+    expect(res.status).toBe(200);
+    const flow = res.body.flows.find((f: { flow_id: string }) => f.flow_id === nurtureId);
+    const [runs] = await sql<{ entered: number; converted: number }>(
+      `SELECT count(*)::int AS entered, sum((status = 'converted')::int)::int AS converted FROM runs
+        WHERE workspace_id = ? AND flow_id = ? AND started_at >= ? AND started_at < ?`, [nurtureId, FROM, TO]);
+    expect(flow).toMatchObject({ flow_id: nurtureId, entered: runs!.entered, converted: runs!.converted, conversion_rate: runs!.converted / runs!.entered });
+    expect(runs!.entered).toBe(CONTACTS);
+    expect(flow.versions).toEqual([{ version: 1, entered: CONTACTS, converted: runs!.converted, conversion_rate: runs!.converted / CONTACTS }]);
+
+    // Independently: each run's arm from its split step, conversion as a goal event after entering and before `to`.
+    const armRows = (await h.t.db.raw(
+      `SELECT s.output->>'branch' AS arm, count(*)::int AS n, sum((r.status = 'converted')::int)::int AS runs_converted,
+              sum((g.first_goal IS NOT NULL)::int)::int AS reached
+         FROM runs r
+         JOIN run_steps s ON s.run_id = r.id AND s.node_id = 'ab'
+         LEFT JOIN LATERAL (SELECT min(e.occurred_at) AS first_goal FROM events e
+                             WHERE e.contact_id = r.contact_id AND e.type = 'trial.converted' AND e.occurred_at >= r.started_at AND e.occurred_at < ?::timestamptz) g ON true
+        WHERE r.workspace_id = ? AND r.flow_id = ? AND r.started_at >= ? AND r.started_at < ? GROUP BY 1`,
+      [TO, h.workspaceId, nurtureId, FROM, TO],
+    )).rows as { arm: string | null; n: number; runs_converted: number; reached: number }[];
+    const held = armRows.find((a) => a.arm === null)!;
+    const treated = armRows.filter((a) => a.arm !== null).reduce((s, a) => ({ n: s.n + a.n, x: s.x + a.reached }), { n: 0, x: 0 });
+    expect(held.n / CONTACTS).toBeGreaterThan(0.07);
+    expect(held.n / CONTACTS).toBeLessThan(0.13);
+    expect(flow.holdout).toEqual({ entered: held.n, converted: held.reached, conversion_rate: held.reached / held.n });
+    expect(flow.splits).toHaveLength(1);
+    expect(flow.splits[0]).toMatchObject({ node_id: 'ab', holdout_pct: 10 });
+    for (const key of ['a', 'b']) {
+      const a = armRows.find((r) => r.arm === key)!;
+      expect(flow.splits[0].branches.find((b: { key: string }) => b.key === key)).toEqual({ key, entered: a.n, converted: a.runs_converted, conversion_rate: a.runs_converted / a.n });
+    }
+    const p1 = treated.x / treated.n; const p0 = held.reached / held.n;
+    const se = Math.sqrt(p1 * (1 - p1) / treated.n + p0 * (1 - p0) / held.n);
+    expect(flow.lift.absolute).toBeCloseTo(p1 - p0, 12);
+    expect(flow.lift.ci_low).toBeCloseTo(p1 - p0 - 1.959963984540054 * se, 12);
+    expect(flow.lift.ci_high).toBeCloseTo(p1 - p0 + 1.959963984540054 * se, 12);
+    expect(flow.lift.confidence).toBe(0.95);
+    expect(flow.lift.ci_low).toBeLessThan(0.1);
+    expect(flow.lift.ci_high).toBeGreaterThan(0.1);
+    expect(flow.lift.ci_low).toBeGreaterThan(0); // the planted effect is real, and the interval says so
+  });
+
+  it('a flow without a goal reports no conversion figure (null, not 0)', async () => {
+    const res = await h.call('GET', `/v1/kpis?from=${FROM}&to=${TO}&flow_id=${welcomeId}`);
+    expect(res.status).toBe(200);
+    expect(res.body.flows).toHaveLength(1);
+    expect(res.body.flows[0]).toMatchObject({ flow_id: welcomeId, entered: CONTACTS, converted: null, conversion_rate: null, has_goal: false, splits: [] });
+    expect(res.body.flows[0].holdout).toBeUndefined();
+  });
+
+  it('churn, retention, NPS, CSAT, CLV and CAC equal independent SQL over the raw events', async () => {
+    const res = await h.call('GET', `/v1/kpis?from=${FROM}&to=${TO}&churn_window_days=60`);
+    expect(res.status).toBe(200);
+    const k = res.body;
+    const W = 60 * DAY;
+    const from = new Date(FROM); const to = new Date(TO);
+    // Churn: per contact, last order before the period, any order in the last window, an explicit churn event.
+    const [churn] = (await h.t.db.raw(
+      `WITH per AS (
+         SELECT contact_id,
+                bool_or(type = 'order.completed' AND occurred_at >= ? AND occurred_at < ?) AS active,
+                bool_or(type = 'order.completed' AND occurred_at >= ? AND occurred_at < ?) AS bought_late,
+                bool_or(type = 'customer.churned' AND occurred_at >= ? AND occurred_at < ?) AS said_churned
+           FROM events WHERE workspace_id = ? GROUP BY contact_id)
+       SELECT count(*) FILTER (WHERE active)::int AS active, count(*) FILTER (WHERE active AND (said_churned OR NOT bought_late))::int AS churned FROM per`,
+      [new Date(from.getTime() - W), from, new Date(to.getTime() - W), to, from, to, h.workspaceId],
+    )).rows as { active: number; churned: number }[];
+    expect(churn!.active).toBeGreaterThan(500);
+    expect(k.active_at_start).toBe(churn!.active);
+    expect(k.churned).toBe(churn!.churned);
+    expect(k.churn_rate).toBeCloseTo(churn!.churned / churn!.active, 12);
+    expect(k.retention_rate).toBeCloseTo(1 - churn!.churned / churn!.active, 12);
+
+    const scores = (await h.t.db.raw(
+      `SELECT type, (properties->>'score')::int AS score FROM events
+        WHERE workspace_id = ? AND type IN ('nps.responded', 'csat.responded') AND occurred_at >= ? AND occurred_at < ? AND properties->>'score' ~ '^[0-9]+$'`,
+      [h.workspaceId, from, to],
+    )).rows as { type: string; score: number }[];
+    const nps = scores.filter((s) => s.type === 'nps.responded').map((s) => s.score);
+    const csat = scores.filter((s) => s.type === 'csat.responded').map((s) => s.score);
+    expect(nps.length).toBeGreaterThan(300);
+    expect(k.nps_responses).toBe(nps.length);
+    expect(k.nps).toBeCloseTo((100 * (nps.filter((s) => s >= 9).length - nps.filter((s) => s <= 6).length)) / nps.length, 10);
+    expect(k.nps_distribution).toEqual(Array.from({ length: 11 }, (_, v) => nps.filter((s) => s === v).length));
+    expect(k.csat_responses).toBe(csat.length);
+    expect(k.csat).toBeCloseTo((100 * csat.filter((s) => s >= 4).length) / csat.length, 10);
+
+    const [money] = (await h.t.db.raw(
+      `SELECT (SELECT sum((properties->>'amount')::numeric) FROM events WHERE workspace_id = ? AND type = 'order.completed'
+                 AND occurred_at >= ? AND occurred_at < ? AND properties->>'amount' ~ '^[0-9.]+$')::float8 AS revenue,
+              (SELECT count(DISTINCT contact_id) FROM events WHERE workspace_id = ? AND type = 'order.completed' AND occurred_at >= ? AND occurred_at < ?)::int AS buyers,
+              (SELECT sum((properties->>'amount')::numeric) FROM events WHERE workspace_id = ? AND type = 'marketing.spend' AND occurred_at >= ? AND occurred_at < ?)::float8 AS spend,
+              (SELECT count(*) FROM (SELECT DISTINCT ON (contact_id) contact_id, occurred_at FROM events
+                 WHERE workspace_id = ? AND type = 'order.completed' ORDER BY contact_id, occurred_at) firsts
+                 WHERE occurred_at >= ? AND occurred_at < ?)::int AS new_customers`,
+      [h.workspaceId, from, to, h.workspaceId, from, to, h.workspaceId, from, to, h.workspaceId, from, to],
+    )).rows as { revenue: number; buyers: number; spend: number; new_customers: number }[];
+    expect(k.revenue).toBeCloseTo(money!.revenue, 6);
+    expect(k.buyers).toBe(money!.buyers);
+    const churnRate = churn!.churned / churn!.active;
+    expect(k.clv_avg).toBeCloseTo((money!.revenue / money!.buyers) * Math.min(1 / churnRate, 10), 6);
+    expect(money!.new_customers).toBeGreaterThan(0);
+    expect(k.spend).toBeCloseTo(money!.spend, 6);
+    expect(k.new_customers).toBe(money!.new_customers);
+    expect(k.cac).toBeCloseTo(money!.spend / money!.new_customers, 6);
+  });
+
+  it('a monthly series and cohort retention over the year equal SQL over the raw events', async () => {
+    const from = '2025-03-01T00:00:00.000Z'; const to = '2026-04-01T00:00:00.000Z';
+    const res = await h.call('GET', `/v1/kpis?from=${from}&to=${to}&interval=month`);
+    expect(res.status).toBe(200);
+    expect(res.body.series).toHaveLength(13);
+    const months = (await h.t.db.raw(
+      `SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM') AS m, count(*)::int AS orders,
+              coalesce(sum(CASE WHEN properties->>'amount' ~ '^[0-9.]+$' THEN (properties->>'amount')::numeric END), 0)::float8 AS revenue
+         FROM events WHERE workspace_id = ? AND type = 'order.completed' AND occurred_at >= ? AND occurred_at < ? GROUP BY 1`,
+      [h.workspaceId, from, to],
+    )).rows as { m: string; orders: number; revenue: number }[];
+    for (const b of res.body.series as { start: string; orders: number; revenue: number; entered: number }[]) {
+      const m = months.find((x) => x.m === b.start.slice(0, 7));
+      expect(b.orders).toBe(m?.orders ?? 0);
+      expect(b.revenue).toBeCloseTo(m?.revenue ?? 0, 6);
+    }
+    expect(res.body.series.find((b: { start: string }) => b.start.startsWith('2026-03')).entered).toBe(2 * CONTACTS);
+
+    const cells = (await h.t.db.raw(
+      `WITH o AS (SELECT contact_id, occurred_at AT TIME ZONE 'UTC' AS t FROM events WHERE workspace_id = ? AND type = 'order.completed' AND occurred_at < ?),
+            f AS (SELECT contact_id, min(t) AS first FROM o GROUP BY 1)
+       SELECT to_char(f.first, 'YYYY-MM') AS cohort,
+              (date_part('year', age(date_trunc('month', o.t), date_trunc('month', f.first))) * 12
+               + date_part('month', age(date_trunc('month', o.t), date_trunc('month', f.first))))::int AS k,
+              count(DISTINCT o.contact_id)::int AS n
+         FROM f JOIN o USING (contact_id) WHERE f.first >= ? GROUP BY 1, 2`,
+      [h.workspaceId, to, from],
+    )).rows as { cohort: string; k: number; n: number }[];
+    const cohorts = res.body.cohorts as { cohort: string; size: number; retained: number[] }[];
+    expect(cohorts.length).toBeGreaterThan(10);
+    for (const c of cohorts) {
+      const size = cells.find((x) => x.cohort === c.cohort && x.k === 0)!.n;
+      expect(c.size).toBe(size);
+      c.retained.forEach((r, kk) => expect(r).toBeCloseTo((cells.find((x) => x.cohort === c.cohort && x.k === kk)?.n ?? 0) / size, 12));
+    }
+  });
+
+  it('a segment filter counts only its members; another workspace sees none of this data', async () => {
+    const seg = await h.call('POST', '/v1/segments', { key: 'none_yet', name: 'Nobody', rule: { all: [{ fact: 'contact', path: '$.properties.vip', operator: 'equal', value: true }] } });
+    expect(seg.status).toBe(201);
+    const res = await h.call('GET', `/v1/kpis?from=${FROM}&to=${TO}&segment=none_yet`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ churn_rate: null, nps: null, csat: null, clv_avg: null, revenue: 0, buyers: 0 });
+    expect(res.body.flows.find((f: { flow_id: string }) => f.flow_id === nurtureId).entered).toBe(0);
+    expect((await h.call('GET', `/v1/kpis?from=${FROM}&to=${TO}&segment=missing`)).status).toBe(404);
+
+    const other = await createWorkspace(h.t.db, { slug: 'kpis-other' });
+    const { key } = await createApiKey(h.t.db, { workspaceId: other.id, role: 'viewer' });
+    const theirs = await h.call('GET', `/v1/kpis?from=${FROM}&to=${TO}`, undefined, key);
+    expect(theirs.status).toBe(200);
+    expect(theirs.body).toMatchObject({ flows: [], churn_rate: null, nps: null, csat: null, clv_avg: null, cac: null, revenue: 0, buyers: 0, cohorts: [] });
+    expect((await h.call('GET', `/v1/kpis?from=${FROM}&to=${TO}&flow_id=${nurtureId}`, undefined, key)).status).toBe(404);
+  });
+
+  it('bad input answers 400 with the path: from after to, an unknown interval, a range over the maximum', async () => {
+    const after = await h.call('GET', `/v1/kpis?from=${TO}&to=${FROM}`);
+    expect(after.status).toBe(400);
+    expect(after.body.errors).toEqual([expect.objectContaining({ path: '/from' })]);
+    const interval = await h.call('GET', `/v1/kpis?from=${FROM}&to=${TO}&interval=fortnight`);
+    expect(interval.status).toBe(400);
+    expect(interval.body.errors).toEqual([expect.objectContaining({ path: '/interval' })]);
+    const long = await h.call('GET', '/v1/kpis?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z');
+    expect(long.status).toBe(400);
+    expect(long.body.errors).toEqual([expect.objectContaining({ path: '/to' })]);
+    const notDate = await h.call('GET', '/v1/kpis?from=yesterday');
+    expect(notDate.status).toBe(400);
+    expect(notDate.body.errors).toEqual([expect.objectContaining({ path: '/from' })]);
+  });
+});
