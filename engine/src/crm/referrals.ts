@@ -151,11 +151,9 @@ async function attribute(c: Ctx, p: ReferralProgram, ev: IngestedEvent, referrer
     if (prior.referrer_id !== referrerId) await refuse(c, p, { ...base, reason: 'already_attributed' });
     return;
   }
-  const bought = await c.tx.raw(
-    `SELECT 1 FROM events WHERE workspace_id = ? AND contact_id = ? AND type = ? AND seq < ? LIMIT 1`,
-    [c.workspaceId, refereeId, p.qualifying_event, ev.seq],
-  );
-  if (bought.rows.length) return refuse(c, p, { ...base, reason: 'returning_customer' });
+  // Only a contact the event created is a new customer (CONTRACT.md): one with earlier events is returning.
+  const earlier = await c.tx.raw(`SELECT 1 FROM events WHERE workspace_id = ? AND contact_id = ? AND seq < ? LIMIT 1`, [c.workspaceId, refereeId, ev.seq]);
+  if (earlier.rows.length) return refuse(c, p, { ...base, reason: 'returning_customer' });
   await c.tx('referral_attributions').insert({ workspace_id: c.workspaceId, program: p.key, referee_id: refereeId, referrer_id: referrerId, code, created_at: c.now });
 }
 

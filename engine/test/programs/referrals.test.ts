@@ -92,10 +92,13 @@ describe('referral programs', () => {
     const code = await codeOf(ana);
     const ivy = (await h.call('POST', '/v1/events', { type: 'order.completed', contact: { email: 'ivy@example.com', properties: { referral_code: code } }, properties: { amount: 30 } })).body.contact_id as string;
     expect((await rewardsOf(ivy))).toEqual([expect.objectContaining({ role: 'referee', status: 'pending', referrer_id: ana })]);
-    // A later event of an existing contact with a code in its properties attributes nothing.
+    // A later event of an existing contact with a code in its properties attributes nothing; in the event's
+    // properties it is refused as a returning customer.
     await event('zoe@example.com', 'page.viewed');
     const zoe = (await h.call('POST', '/v1/events', { type: 'order.completed', contact: { email: 'zoe@example.com', properties: { referral_code: code } }, properties: { amount: 30 } })).body.contact_id as string;
     expect(await rewardsOf(zoe)).toEqual([]);
+    await event('zoe@example.com', 'account.created', { referral_code: code });
+    expect(await rewardsOf(zoe)).toEqual([expect.objectContaining({ status: 'refused', reason: 'returning_customer' })]);
   });
 
   it('a refund inside the review period voids both rewards', async () => {
