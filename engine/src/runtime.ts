@@ -9,7 +9,11 @@ import { migrateUp } from './db/migrate.ts';
 import { withMigrationLock } from './db/migrate-lock.ts';
 import { createApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createFlowEngine } from './runner/index.ts';
+import { createFlowEngine, type FlowEngine } from './runner/index.ts';
+import type { ActionRegistry } from './runner/ports.ts';
+import { createEmailAction } from './channels/email.ts';
+import { createWebhookAction } from './channels/webhook.ts';
+import { databaseTargets } from './db/admin.ts';
 import { createPluginRuntime } from './plugins/runtime.ts';
 
 export interface RunningCairn {
@@ -56,7 +60,7 @@ export async function startCairn(config: Readonly<Config>, opts: StartOptions = 
     };
     const plugins = createPluginRuntime(ctx);
     undo.push(() => plugins.close());
-    const engine = createFlowEngine(ctx, { registry: plugins.actions });
+    const engine = wireFlowEngine(ctx, { registry: plugins.actions });
     const app = await createApp(ctx, { engine, ...plugins.appOptions });
     // Pushed before listen so a failed listen still closes the app; engine.stop is safe before start.
     undo.push(() => engine.stop());
@@ -84,4 +88,26 @@ export async function startCairn(config: Readonly<Config>, opts: StartOptions = 
     await unwind();
     throw err;
   }
+}
+
+/**
+ * The flow engine with what it acts through: the built-in channels (email, webhook; neither may reach the engine's
+ * database) and the plugin actions. The start above and the test harnesses wire the engine here, nowhere else.
+ */
+export function wireFlowEngine(ctx: EngineContext, opts: { registry?: ActionRegistry } = {}): FlowEngine {
+  return createFlowEngine(ctx, {
+    registry: opts.registry,
+    builtins: (flows) => ({
+      'action.send_email': createEmailAction({
+        db: ctx.db, secret: ctx.secretKey, now: () => ctx.clock.now(), flows, publicUrl: ctx.config.publicUrl,
+        smtp: { allowPrivate: ctx.config.email.allowPrivateHosts, deniedTargets: databaseTargets(ctx.databaseUrl) },
+      }),
+      'action.webhook': createWebhookAction({
+        secret: ctx.secretKey,
+        now: () => ctx.clock.now(),
+        allowPrivate: ctx.config.webhooks.allowPrivateHosts,
+        deniedTargets: databaseTargets(ctx.databaseUrl),
+      }),
+    }),
+  });
 }

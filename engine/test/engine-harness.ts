@@ -4,7 +4,8 @@ import { createLogger } from '../src/logger.ts';
 import { createManualClock, createSystemClock, type Clock } from '../src/time/clock.ts';
 import type { EngineContext } from '../src/context.ts';
 import { createApp } from '../src/http/app.ts';
-import { createFlowEngine, type FlowEngine } from '../src/runner/index.ts';
+import type { FlowEngine } from '../src/runner/index.ts';
+import { wireFlowEngine } from '../src/runtime.ts';
 import { createWorkspace } from '../src/crm/workspaces.ts';
 import { createApiKey } from '../src/auth/api-keys.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
@@ -41,7 +42,7 @@ export async function startHarness(opts: { clock?: 'manual' | 'system'; workers?
   });
   const clock: Clock = config.clock === 'manual' ? createManualClock(new Date('2026-03-02T09:00:00Z')) : createSystemClock();
   const ctx: EngineContext = { config, db: t.db, databaseUrl: t.url, logger: createLogger(config.logLevel), clock, secretKey: loadSecretKey(config) };
-  const engine = createFlowEngine(ctx);
+  const engine = wireFlowEngine(ctx);
   const app = await createApp(ctx, { engine });
   if (opts.workers !== false) await engine.start();
   const ws = await createWorkspace(t.db, { slug: `ws-${Math.random().toString(36).slice(2, 8)}` });

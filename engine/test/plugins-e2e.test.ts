@@ -16,7 +16,8 @@ import { createWorkspace } from '../src/crm/workspaces.ts';
 import { createApp } from '../src/http/app.ts';
 import { createLogger } from '../src/logger.ts';
 import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
-import { createFlowEngine, type FlowEngine } from '../src/runner/index.ts';
+import type { FlowEngine } from '../src/runner/index.ts';
+import { wireFlowEngine } from '../src/runtime.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { eventually } from './engine-harness.ts';
 import { startReceiver } from './receiver.ts';
@@ -67,7 +68,7 @@ beforeAll(async () => {
   ctx = { config, db: t.db, databaseUrl: t.url, logger: createLogger('silent'), clock: createSystemClock(), secretKey: loadSecretKey(config) };
   // The local receiver stands in for the vendor: an explicit per-host:port override, not a blanket switch.
   plugins = createPluginRuntime(ctx, { fetch: { testHosts: [receiverHost] } });
-  engine = createFlowEngine(ctx, { registry: plugins.actions });
+  engine = wireFlowEngine(ctx, { registry: plugins.actions });
   app = await createApp(ctx, { engine, ...plugins.appOptions });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

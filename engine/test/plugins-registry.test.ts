@@ -16,7 +16,7 @@ import { createPluginNodeTypes, pluginCatalogEntries, resolvePluginNodes } from 
 import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
 import { reencryptCredentials } from '../src/plugins/credentials.ts';
 import { rotateCredentialsKey } from '../src/plugins/rotate-key.ts';
-import type { ActionInput } from '../src/runner/actions.ts';
+import type { ActionInput } from '../src/runner/ports.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CairnError } from '../errors.ts';
-import type { ActionInput } from '../runner/actions.ts';
+import type { ActionInput } from '../runner/ports.ts';
 import { createWebhookAction, signWebhook, webhookKey } from './webhook.ts';
 import { startReceiver } from '../../test/receiver.ts';
 

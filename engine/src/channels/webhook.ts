@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { FetchError, guardedFetch, type FetchPolicy } from '@cairn/plugin-sdk/host';
 import { CairnError } from '../errors.ts';
 import { jsonTextDepth, MAX_OUTPUT_DEPTH } from '../json-depth.ts';
-import type { ActionInput, ExternalAction, Json } from '../runner/actions.ts';
+import type { ActionInput, ExternalAction, Json } from '../runner/ports.ts';
 
 /** The receiver's answer is a record, not data: the step keeps at most this much of it. */
 const MAX_OUTPUT_CHARS = 16 * 1024;

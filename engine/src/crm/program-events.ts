@@ -1,4 +1,4 @@
-import type { Json } from '../runner/actions.ts';
+import type { Json } from '../runner/ports.ts';
 
 /**
  * An event a lifecycle program records for a contact (lead.qualified, reward.granted, loyalty.tier_changed...).

@@ -6,9 +6,8 @@ import {
   checkDraftShape, coreOnly, createFlow, flowStats, getFlowRow, listVersions, publishFlow, setFlowStatus, toFlowJson, unarchiveFlow, updateDraft,
   validateDraft, type FlowRow,
 } from '../flow/service.ts';
-import { dryRun } from '../runner/dry-run.ts';
+import { draftContact, dryRun, storedContact, type DraftContact, type DryRunEvent } from '../runner/dry-run.ts';
 import { resolvePluginNodes } from '../plugins/flow-plugins.ts';
-import type { Contact, StoredEvent } from '../runner/model.ts';
 import { idempotent, isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 
@@ -156,24 +155,13 @@ export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }
     const resolve = await nodeTypes(workspaceId);
     const result = validateDraft(row.draft, resolve);
     if (!result.valid) throw new CairnError('CAIRN_ERR_INVALID_FLOW', `the draft has ${result.errors.length} problem(s); fix them before testing`, { errors: result.errors });
-    const body = request.body as { contact_id?: string; contact?: Partial<Contact>; event: { type: string; properties?: Record<string, never>; occurred_at?: string }; assume_events?: string[] };
+    const body = request.body as { contact_id?: string; contact?: DraftContact; event: DryRunEvent; assume_events?: string[] };
     const now = ctx.clock.now();
-    let contact: Contact;
-    if (body.contact_id) {
-      const found = await ctx.db('contacts').where({ workspace_id: workspaceId, id: requireUuid(body.contact_id, 'contact') }).whereNull('erased_at').first<Contact>();
-      if (!found) throw notFound('contact');
-      contact = { ...found, created_at: String(found.created_at), updated_at: String(found.updated_at) };
-    } else {
-      const c = body.contact ?? {};
-      contact = {
-        id: '00000000-0000-7000-8000-000000000000', workspace_id: workspaceId, external_id: c.external_id ?? null, email: c.email ?? null,
-        properties: c.properties ?? {}, tags: c.tags ?? [], score: c.score ?? 0, owner_id: c.owner_id ?? null, lifecycle_stage: null,
-        timezone: c.timezone ?? null, created_at: now.toISOString(), updated_at: now.toISOString(),
-      };
-    }
-    const event: StoredEvent = { id: 'dry-run-event', seq: 0, contact_id: contact.id, type: body.event.type, properties: body.event.properties ?? {}, occurred_at: body.event.occurred_at ?? now.toISOString() };
+    const contact = body.contact_id
+      ? await storedContact(ctx.db, workspaceId, requireUuid(body.contact_id, 'contact'))
+      : draftContact(workspaceId, body.contact ?? {}, now);
     const flow = compileFlow(row.draft, { workspaceId, flowId: row.id, version: 0 }, resolve);
-    return dryRun(ctx.db, flow, { contact, event, now, assumeEvents: body.assume_events });
+    return dryRun(ctx.db, flow, { contact, event: body.event, now, assumeEvents: body.assume_events });
   });
 
 };

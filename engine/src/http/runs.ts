@@ -1,10 +1,6 @@
-import { withTx, type Db, type Tx } from '../db/index.ts';
-import type { Run } from '../runner/model.ts';
-import { CairnError, notFound } from '../errors.ts';
-import { cancelRun } from '../runner/executor.ts';
-import { StatsDelta } from '../runner/stats.ts';
-import { toRun, writeRuns, writeStats } from '../runner/store.ts';
-import { enqueueContacts } from '../queue/jobs.ts';
+import type { Db } from '../db/index.ts';
+import { notFound } from '../errors.ts';
+import { postgresRunCommands } from '../runner/commands.ts';
 import { isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 
@@ -35,17 +31,6 @@ const runJson = (r: RunRow) => ({
 });
 
 /**
- * Locks a run for a change made outside the executor: the contact's row first, as the executor takes it, so the
- * change never interleaves with a step of this run; then the run itself.
- */
-async function lockRun(tx: Tx, workspaceId: string, id: string): Promise<Run> {
-  const found = await tx.raw(`SELECT contact_id FROM runs WHERE workspace_id = ? AND id = ?`, [workspaceId, id]);
-  if (!found.rows[0]) throw notFound('run');
-  await tx.raw(`SELECT 1 FROM contacts WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, found.rows[0].contact_id]);
-  return toRun((await tx.raw(`SELECT * FROM runs WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, id])).rows[0]);
-}
-
-/**
  * Names for a page of runs, three queries whatever its size: the flow's name, the contact's email and the label of
  * the node the run is at (from the run's own version).
  */
@@ -72,6 +57,8 @@ async function namesOf(db: Db, workspaceId: string, runs: RunRow[]) {
 }
 
 export const runsRoutes: RouteGroup = async (app, { ctx }) => {
+  const commands = postgresRunCommands(ctx);
+
   app.get('/runs', {
     config: { area: 'runs' },
     schema: {
@@ -120,45 +107,14 @@ export const runsRoutes: RouteGroup = async (app, { ctx }) => {
   app.post('/runs/:id/cancel', { config: { area: 'runs' }, schema: { params: idParams } }, async (request) => {
     const { workspaceId } = request.auth!;
     const id = requireUuid((request.params as { id: string }).id, 'run');
-    await withTx(ctx.db, async (tx) => {
-      const run = await lockRun(tx, workspaceId, id);
-      if (run.status !== 'active' && run.status !== 'waiting') throw new CairnError('CAIRN_ERR_CONFLICT', `the run is already ${run.status}`);
-      const stats = new StatsDelta();
-      const now = ctx.clock.now();
-      cancelRun(run, now, stats);
-      await writeRuns(tx, [run], now);
-      await writeStats(tx, stats);
-    });
+    await commands.cancel(workspaceId, id);
     return runJson(await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>() as RunRow);
   });
 
   app.post('/runs/:id/retry', { config: { area: 'runs' }, schema: { params: idParams } }, async (request) => {
     const { workspaceId } = request.auth!;
     const id = requireUuid((request.params as { id: string }).id, 'run');
-    await withTx(ctx.db, async (tx) => {
-      const run = await lockRun(tx, workspaceId, id);
-      if (run.status !== 'failed') throw new CairnError('CAIRN_ERR_CONFLICT', `only a failed run can be retried; this one is ${run.status}`);
-      const now = ctx.clock.now();
-      // Resume at the failed step with a fresh attempt count; it re-enters the node's counters.
-      run.status = 'active';
-      run.state = 'ready';
-      run.attempt = 1;
-      run.error = null;
-      run.finishedAt = null;
-      run.nodeEnteredAt = now;
-      run.dirty = true;
-      try {
-        await writeRuns(tx, [run], now);
-      } catch (err) {
-        if ((err as { code?: string }).code === '23505') throw new CairnError('CAIRN_ERR_CONFLICT', 'the contact already has an open run of this flow');
-        throw err;
-      }
-      const stats = new StatsDelta();
-      stats.flow(workspaceId, run.flowId, run.version, 'failed', -1);
-      stats.node(workspaceId, run.flowId, run.version, run.nodeId!, 'failed', -1);
-      await writeStats(tx, stats);
-      await enqueueContacts(tx, workspaceId, [run.contactId]);
-    });
+    await commands.retry(workspaceId, id);
     return runJson(await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>() as RunRow);
   });
 };

@@ -2,7 +2,7 @@ import type { JsonValue } from '@cairn/plugin-sdk';
 import type { PluginManifest } from '@cairn/plugin-sdk/host';
 import type { EngineContext } from '../context.ts';
 import { CairnError } from '../errors.ts';
-import type { ActionInput, ActionRegistry, ExternalAction, Json } from '../runner/actions.ts';
+import type { ActionInput, ActionRegistry, ExternalAction, Json } from '../runner/ports.ts';
 import type { SandboxHost } from '../sandbox/host.ts';
 import { loadCredentials } from './credentials.ts';
 import { parsePluginType } from './flow-plugins.ts';

@@ -1,6 +1,6 @@
 import type { EngineContext } from '../context.ts';
 import { databaseTargets } from '../db/admin.ts';
-import type { ActionRegistry } from '../runner/actions.ts';
+import type { ActionRegistry } from '../runner/ports.ts';
 import { createSandboxHost, type SandboxFetchOptions, type SandboxHost } from '../sandbox/host.ts';
 import { createPluginActionRegistry } from './action-registry.ts';
 import { getBundle } from './registry.ts';

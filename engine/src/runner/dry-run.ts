@@ -1,9 +1,10 @@
 import type { Db } from '../db/index.ts';
-import { CairnError } from '../errors.ts';
+import { CairnError, notFound } from '../errors.ts';
 import type { CompiledFlow } from '../flow/compile.ts';
-import type { Json } from './actions.ts';
+import type { Json } from './ports.ts';
 import { Effects, processContact, type BatchEnv } from './executor.ts';
-import type { EmittedEvent, NewTask, OwnerRouter } from './in-engine-actions.ts';
+import type { EmittedEvent, NewTask } from './in-engine-actions.ts';
+import { BatchOwnerRouter } from './owner-router.ts';
 import type { ActionResult, Contact, Run, StoredEvent } from './model.ts';
 import { runRenderBudget } from '../flow/templates.ts';
 
@@ -27,31 +28,36 @@ export interface DryRunResult {
   contact: Json;
 }
 
-/** Shows who would be assigned without locking or moving the pool's cursor. */
-function previewRouter(db: Db, workspaceId: string): OwnerRouter {
-  const offsets = new Map<string, number>();
+/** The contact a dry run is given inline: what the caller states, the rest empty. */
+export type DraftContact = Partial<Pick<Contact, 'external_id' | 'email' | 'properties' | 'tags' | 'score' | 'owner_id' | 'timezone'>>;
+
+export interface DryRunEvent { type: string; properties?: Record<string, unknown>; occurred_at?: string }
+
+export function draftContact(workspaceId: string, c: DraftContact, now: Date): Contact {
   return {
-    async assign({ pool, strategy, territory }) {
-      const row = await db('routing_pools').where({ workspace_id: workspaceId, key: pool }).first<{ owner_ids: string[]; rr_cursor: number; fallback_owner_id: string | null }>();
-      if (!row) throw new CairnError('CAIRN_ERR_STEP_FAILED', `routing pool "${pool}" does not exist`);
-      const owners = await db('owners').where({ workspace_id: workspaceId }).whereIn('id', row.owner_ids)
-        .select<{ id: string; name: string; email: string; available: boolean; capacity: number | null; assigned_count: number; territories: string[] }[]>();
-      let eligible = row.owner_ids.map((id) => owners.find((o) => o.id === id)).filter((o) => o && o.available && (o.capacity === null || o.assigned_count < o.capacity));
-      if (strategy === 'territory') eligible = eligible.filter((o) => territory && o!.territories.some((t) => t.toLowerCase() === territory.toLowerCase()));
-      const n = offsets.get(pool) ?? 0;
-      offsets.set(pool, n + 1);
-      const pick = eligible.length ? eligible[(row.rr_cursor + n) % eligible.length]! : null;
-      if (!pick) throw new CairnError('CAIRN_ERR_STEP_FAILED', `no available owner in pool "${pool}"`);
-      return { id: pick.id, name: pick.name, email: pick.email, reason: strategy === 'round_robin' ? 'rotation' : strategy, detail: 'preview: the pool is not locked and its cursor not moved' };
-    },
+    id: '00000000-0000-7000-8000-000000000000', workspace_id: workspaceId, external_id: c.external_id ?? null, email: c.email ?? null,
+    properties: c.properties ?? {}, tags: c.tags ?? [], score: c.score ?? 0, owner_id: c.owner_id ?? null, lifecycle_stage: null,
+    timezone: c.timezone ?? null, created_at: now.toISOString(), updated_at: now.toISOString(),
   };
+}
+
+/** A stored contact of the workspace (not erased), or 404. */
+export async function storedContact(db: Db, workspaceId: string, contactId: string): Promise<Contact> {
+  const found = await db('contacts').where({ workspace_id: workspaceId, id: contactId }).whereNull('erased_at').first<Contact>();
+  if (!found) throw notFound('contact');
+  return { ...found, created_at: String(found.created_at), updated_at: String(found.updated_at) };
 }
 
 /**
  * The path a draft would take for one contact and event, run by the real executor on an in-memory run: delays and
  * timeouts are skipped over in virtual time, external actions are described instead of called, nothing is written.
  */
-export async function dryRun(db: Db, flow: CompiledFlow, input: { contact: Contact; event: StoredEvent; now: Date; assumeEvents?: string[] }): Promise<DryRunResult> {
+export async function dryRun(db: Db, flow: CompiledFlow, request: { contact: Contact; event: DryRunEvent; now: Date; assumeEvents?: string[] }): Promise<DryRunResult> {
+  const event: StoredEvent = {
+    id: 'dry-run-event', seq: 0, contact_id: request.contact.id, type: request.event.type,
+    properties: (request.event.properties ?? {}) as StoredEvent['properties'], occurred_at: request.event.occurred_at ?? request.now.toISOString(),
+  };
+  const input = { ...request, event };
   const facts = { contact: input.contact as unknown as Record<string, unknown>, event: { id: input.event.id, type: input.event.type, properties: input.event.properties, occurred_at: input.event.occurred_at }, run: {} };
   const empty: DryRunResult = { triggered: false, status: 'not_triggered', path: [], steps: [], actions: [], contact: input.contact as unknown as Json };
   if (flow.trigger.type === 'trigger.event' && flow.trigger.config.event !== input.event.type) return empty;
@@ -76,7 +82,8 @@ export async function dryRun(db: Db, flow: CompiledFlow, input: { contact: Conta
   const actions: DryRunResult['actions'] = [];
   const newTasks: NewTask[] = [];
   const emitted: EmittedEvent[] = [];
-  const router = previewRouter(db, flow.workspaceId);
+  // The real owner selection (weights, territories, fallback owner), reading the pools without locking or moving them.
+  const router = new BatchOwnerRouter(db, flow.workspaceId, now, { preview: true });
   const contact = structuredClone(input.contact);
   const before = JSON.stringify(contact);
   let seq = input.event.seq;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CompiledFlow, CompiledNode, Facts } from '../flow/compile.ts';
 import { CairnError } from '../errors.ts';
-import type { Json } from './actions.ts';
+import type { Json } from './ports.ts';
 import type { ActionResult, Contact, Run, StepRecord, StoredEvent } from './model.ts';
 import { StatsDelta } from './stats.ts';
 import { delayUntil, addContactDuration, MAX_AHEAD_MS } from '../time/zones.ts';

@@ -3,7 +3,7 @@ import type { Clock } from '../time/clock.ts';
 import type { Logger } from '../logger.ts';
 import { CairnError } from '../errors.ts';
 import { jsonDepth, MAX_OUTPUT_DEPTH } from '../json-depth.ts';
-import type { ActionRegistry, ExternalAction } from './actions.ts';
+import type { ActionRegistry, ExternalAction } from './ports.ts';
 import type { ActionResult, Contact, StoredEvent } from './model.ts';
 import type { FlowCache } from './flow-cache.ts';
 import type { ContactRequest } from './store.ts';

@@ -1,4 +1,3 @@
-import { CronExpressionParser } from 'cron-parser';
 import type { Db, Tx } from '../db/index.ts';
 import { withTx } from '../db/index.ts';
 import { newId } from '../db/ids.ts';
@@ -9,6 +8,7 @@ import { StatsDelta } from './stats.ts';
 import { writeStats } from './store.ts';
 import { enqueueContacts } from '../queue/jobs.ts';
 import { zoneOf } from '../time/zones.ts';
+import { nextCronTime } from '../time/schedule.ts';
 
 /**
  * trigger.date looks a day ahead: each run sleeps on its trigger until its exact moment, so precision does not depend
@@ -25,19 +25,6 @@ interface TimerRow {
   kind: 'trigger.schedule' | 'trigger.date';
   next_at: Date;
   scanned_until: Date | null;
-}
-
-export function nextCronTime(cron: string, timezone: string, after: Date): Date {
-  return CronExpressionParser.parse(cron, { currentDate: after, tz: timezone }).next().toDate();
-}
-
-/** The first `next_at` of a flow whose trigger is a clock, when it is published or resumed. */
-export function initialTimer(trigger: { type: string; config: Record<string, unknown> }, now: Date): { next_at: Date; scanned_until: Date | null } | null {
-  if (trigger.type === 'trigger.schedule') {
-    return { next_at: nextCronTime(String(trigger.config.cron), String(trigger.config.timezone ?? 'UTC'), now), scanned_until: null };
-  }
-  if (trigger.type === 'trigger.date') return { next_at: now, scanned_until: now };
-  return null;
 }
 
 interface Candidate { contactId: string; fireAt: Date }

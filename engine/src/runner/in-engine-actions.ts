@@ -1,7 +1,7 @@
 import type { CompiledNode } from '../flow/compile.ts';
 import { CairnError } from '../errors.ts';
 import { newId } from '../db/ids.ts';
-import type { Json } from './actions.ts';
+import type { Json } from './ports.ts';
 import type { Contact, Run } from './model.ts';
 import { addContactDuration } from '../time/zones.ts';
 import { checkEventInputs } from '../crm/events.ts';

@@ -4,12 +4,9 @@ import { withTx } from '../db/index.ts';
 import { isManual } from '../time/clock.ts';
 import { CairnError } from '../errors.ts';
 import { ingestEvents } from '../crm/events.ts';
-import { createWebhookAction } from '../channels/webhook.ts';
-import { createEmailAction } from '../channels/email.ts';
-import { databaseTargets } from '../db/admin.ts';
 import { startQueue } from '../queue/worker.ts';
 import { ACTION_TASK, CONTACTS_TASK, pendingJobs, type ActionJob, type ContactsJob } from '../queue/jobs.ts';
-import type { ActionRegistry } from './actions.ts';
+import type { ActionRegistry, ExternalAction } from './ports.ts';
 import { GroupCommit } from '../group-commit.ts';
 import { createEnrollment } from './enroll.ts';
 import { createSegmentMaintainer, type SegmentMaintainer } from '../crm/segments/membership.ts';
@@ -41,6 +38,8 @@ export interface FlowEngine {
 export interface FlowEngineOptions {
   /** Resolves plugin actions (`plugin:<id>/<key>`); the plugin platform provides it. */
   registry?: ActionRegistry;
+  /** The built-in external actions (`action.webhook`, `action.send_email`), given the engine's flow cache. Wired in runtime.ts. */
+  builtins?: (flows: FlowCache) => Record<string, ExternalAction>;
 }
 
 export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {}): FlowEngine {
@@ -97,18 +96,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
     db: ctx.db,
     clock: ctx.clock,
     flows,
-    builtins: {
-      'action.send_email': createEmailAction({
-        db: ctx.db, secret: ctx.secretKey, now: () => ctx.clock.now(), flows, publicUrl: ctx.config.publicUrl,
-        smtp: { allowPrivate: ctx.config.email.allowPrivateHosts, deniedTargets: databaseTargets(ctx.databaseUrl) },
-      }),
-      'action.webhook': createWebhookAction({
-        secret: ctx.secretKey,
-        now: () => ctx.clock.now(),
-        allowPrivate: ctx.config.webhooks.allowPrivateHosts,
-        deniedTargets: databaseTargets(ctx.databaseUrl),
-      }),
-    },
+    builtins: opts.builtins?.(flows) ?? {},
     registry: opts.registry,
     submit,
     logger: log,

@@ -1,5 +1,5 @@
 import type { Contact as ApiContact } from '../crm/contacts.ts';
-import type { Json } from './actions.ts';
+import type { Json } from './ports.ts';
 import type { RenderBudget } from '../flow/templates.ts';
 
 export type RunStatus = 'active' | 'waiting' | 'completed' | 'converted' | 'exited' | 'failed' | 'cancelled';

@@ -1,12 +1,12 @@
 import type { Tx } from '../db/index.ts';
-import type { Json } from './actions.ts';
+import type { JobQueue, Json, RunStore } from './ports.ts';
 import type { ActionResult, Contact, Run, StoredEvent } from './model.ts';
 import { Effects, processContact, type ContactWork } from './executor.ts';
 import type { FlowCache } from './flow-cache.ts';
 import { BatchOwnerRouter } from './owner-router.ts';
 import type { EmittedEvent, NewTask } from './in-engine-actions.ts';
 import type { StatsDelta } from './stats.ts';
-import { enqueueActions } from '../queue/jobs.ts';
+import { enqueueActions, enqueueContacts } from '../queue/jobs.ts';
 
 export interface ContactRequest {
   contactId: string;
@@ -321,3 +321,19 @@ export async function writeStats(tx: Tx, stats: StatsDelta): Promise<void> {
     );
   }
 }
+
+/** runner/ports.ts RunStore over the runs table. */
+export const postgresRunStore: RunStore = {
+  async lock(tx, workspaceId, runId) {
+    const found = await tx.raw(`SELECT contact_id FROM runs WHERE workspace_id = ? AND id = ?`, [workspaceId, runId]);
+    if (!found.rows[0]) return undefined;
+    await tx.raw(`SELECT 1 FROM contacts WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, found.rows[0].contact_id]);
+    const { rows } = await tx.raw(`SELECT * FROM runs WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, runId]);
+    return rows[0] ? toRun(rows[0] as RunRow) : undefined;
+  },
+  write: writeRuns,
+  writeStats,
+};
+
+/** runner/ports.ts JobQueue over graphile-worker (queue/jobs.ts). */
+export const postgresJobQueue: JobQueue = { enqueueContacts, enqueueActions };

@@ -194,6 +194,27 @@ describe('flow engine (test clock)', () => {
     expect((await h.call('GET', '/v1/contacts?email=dry%40example.com')).body.items).toEqual([]);
   });
 
+  it('A dry run of a flow whose pool has only a fallback owner available reports the fallback owner', async () => {
+    const away = await h.call('POST', '/v1/owners', { name: 'Away', email: 'away@example.com', available: false });
+    const full = await h.call('POST', '/v1/owners', { name: 'Full', email: 'full@example.com', capacity: 0 });
+    const backup = await h.call('POST', '/v1/owners', { name: 'Backup', email: 'backup@example.com' });
+    const pool = await h.call('POST', '/v1/routing-pools', { key: 'dry-fallback', owner_ids: [away.body.id, full.body.id], fallback_owner_id: backup.body.id });
+    expect(pool.status).toBe(201);
+    const poolBefore = (await h.call('GET', '/v1/routing-pools')).body;
+    const created = await h.call('POST', '/v1/flows', flow('Dry fallback', [
+      node('start', 'trigger.event', { event: 'dry.route' }),
+      node('assign', 'action.assign_owner', { pool: 'dry-fallback', strategy: 'weighted' }, 100),
+    ], [edge('start', 'assign')]));
+    const r = await h.call('POST', `/v1/flows/${created.body.id}/test`, { contact: { email: 'lead@example.com' }, event: { type: 'dry.route' } });
+    expect(r.status).toBe(200);
+    expect(r.body.steps.find((s: { node_id: string }) => s.node_id === 'assign')).toMatchObject({
+      status: 'completed', output: { owner_id: backup.body.id, owner_name: 'Backup', reason: 'fallback' },
+    });
+    // A preview: the pool's cursor and the owners' loads are as they were.
+    expect((await h.call('GET', '/v1/routing-pools')).body).toEqual(poolBefore);
+    expect((await h.call('GET', `/v1/owners/${backup.body.id}`)).body.assigned_count).toBe(0);
+  });
+
   it('runs API: cancel a waiting run; retry a failed run at its failed step', async () => {
     let failing = true;
     const flaky = await startReceiver(() => (failing ? { status: 400, body: { error: 'bad' } } : { status: 200, body: { ok: true } }));

@@ -1,0 +1,73 @@
+import { withTx, type Db } from '../db/index.ts';
+import { CairnError, notFound } from '../errors.ts';
+import { cancelRun } from './executor.ts';
+import type { Run } from './model.ts';
+import type { Clock, JobQueue, RunStore } from './ports.ts';
+import { postgresJobQueue, postgresRunStore } from './store.ts';
+import { StatsDelta } from './stats.ts';
+// Erasure reaches runs and run steps through the step the runner registers there.
+import './erasure.ts';
+
+export interface RunCommandDeps {
+  db: Db;
+  clock: Clock;
+  runs: RunStore;
+  jobs: JobQueue;
+}
+
+/** Commands on one run from outside the executor (the runs API). Each is one transaction. */
+export interface RunCommands {
+  /** Cancels an active or waiting run; 409 when it has already ended. */
+  cancel(workspaceId: string, runId: string): Promise<void>;
+  /** Resumes a failed run at its failed step with a fresh attempt count; 409 when it did not fail. */
+  retry(workspaceId: string, runId: string): Promise<void>;
+}
+
+export function createRunCommands(deps: RunCommandDeps): RunCommands {
+  const locked = async (tx: Parameters<RunStore['lock']>[0], workspaceId: string, runId: string): Promise<Run> => {
+    const run = await deps.runs.lock(tx, workspaceId, runId);
+    if (!run) throw notFound('run');
+    return run;
+  };
+  return {
+    cancel: (workspaceId, runId) =>
+      withTx(deps.db, async (tx) => {
+        const run = await locked(tx, workspaceId, runId);
+        if (run.status !== 'active' && run.status !== 'waiting') throw new CairnError('CAIRN_ERR_CONFLICT', `the run is already ${run.status}`);
+        const stats = new StatsDelta();
+        const now = deps.clock.now();
+        cancelRun(run, now, stats);
+        await deps.runs.write(tx, [run], now);
+        await deps.runs.writeStats(tx, stats);
+      }),
+    retry: (workspaceId, runId) =>
+      withTx(deps.db, async (tx) => {
+        const run = await locked(tx, workspaceId, runId);
+        if (run.status !== 'failed') throw new CairnError('CAIRN_ERR_CONFLICT', `only a failed run can be retried; this one is ${run.status}`);
+        const now = deps.clock.now();
+        // Resume at the failed step with a fresh attempt count; it re-enters the node's counters.
+        run.status = 'active';
+        run.state = 'ready';
+        run.attempt = 1;
+        run.error = null;
+        run.finishedAt = null;
+        run.nodeEnteredAt = now;
+        run.dirty = true;
+        try {
+          await deps.runs.write(tx, [run], now);
+        } catch (err) {
+          if ((err as { code?: string }).code === '23505') throw new CairnError('CAIRN_ERR_CONFLICT', 'the contact already has an open run of this flow');
+          throw err;
+        }
+        const stats = new StatsDelta();
+        stats.flow(workspaceId, run.flowId, run.version, 'failed', -1);
+        stats.node(workspaceId, run.flowId, run.version, run.nodeId!, 'failed', -1);
+        await deps.runs.writeStats(tx, stats);
+        await deps.jobs.enqueueContacts(tx, workspaceId, [run.contactId]);
+      }),
+  };
+}
+
+/** The run commands over PostgreSQL (runner/store.ts, queue/jobs.ts), as the runs API uses them. */
+export const postgresRunCommands = (ctx: { db: Db; clock: Clock }): RunCommands =>
+  createRunCommands({ db: ctx.db, clock: ctx.clock, runs: postgresRunStore, jobs: postgresJobQueue });
