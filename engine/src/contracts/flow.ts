@@ -165,3 +165,6 @@ export interface NodeTypeSpec {
 export const DEFAULT_HANDLE = 'default';
 /** The out-handle every action may have, taken after its retries are spent. */
 export const ERROR_HANDLE = 'error';
+
+/** Any JSON value: step outputs, event properties, action results. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -1,4 +1,4 @@
-import type { Json } from '../runner/ports.ts';
+import type { Json } from '../contracts/flow.ts';
 
 /**
  * An event a lifecycle program records for a contact (lead.qualified, reward.granted, loyalty.tier_changed...).

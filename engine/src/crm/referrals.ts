@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Db, Tx } from '../db/index.ts';
 import { newId } from '../db/ids.ts';
 import { parseDuration } from '../time/duration.ts';
-import type { Json } from '../runner/ports.ts';
+import type { Json } from '../contracts/flow.ts';
 import { registerErasureStep } from './erasure.ts';
 import type { IngestedEvent } from './event-hooks.ts';
 import type { ProgramEvent } from './program-events.ts';

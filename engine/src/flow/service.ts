@@ -4,7 +4,7 @@ import { CairnError, notFound } from '../errors.ts';
 import type { FlowDocument, FlowValidationError, NodeTypeSpec } from '../contracts/flow.ts';
 import { validateFlowDocument } from './validate.ts';
 import { coreNodeType } from './node-types.ts';
-import { initialTimer } from '../runner/flow-timers.ts';
+import { initialTimer } from '../time/schedule.ts';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.ts';
 

@@ -5,12 +5,7 @@ import type { Json } from './ports.ts';
 import type { Contact, Run } from './model.ts';
 import { addContactDuration } from '../time/zones.ts';
 import { checkEventInputs } from '../crm/events.ts';
-import type { AssignInput } from './owner-router.ts';
-
-/** Why an owner was chosen, recorded on the step: rotation (round robin), weighted, territory, or the pool's fallback. */
-export type AssignReason = 'rotation' | 'weighted' | 'territory' | 'fallback';
-
-export interface AssignedOwner { id: string; name: string; email: string; reason: AssignReason; detail: string }
+import type { OwnerRouter } from './ports.ts';
 
 /**
  * The batch's own database work failed (its transaction is unusable): the whole batch must fail and retry. The
@@ -21,11 +16,6 @@ export class BatchIoError extends Error {
   constructor(cause: unknown) {
     super(`database work of the batch failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
-}
-
-/** Picks owners from routing pools; the store's implementation locks each pool once per batch. */
-export interface OwnerRouter {
-  assign(input: AssignInput): Promise<AssignedOwner>;
 }
 
 export interface NewTask {

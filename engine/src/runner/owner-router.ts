@@ -1,7 +1,8 @@
-import type { Tx } from '../db/index.ts';
+import type { Db } from '../db/index.ts';
 import { CairnError } from '../errors.ts';
 import { newId } from '../db/ids.ts';
-import { BatchIoError, type AssignedOwner, type AssignReason, type OwnerRouter } from './in-engine-actions.ts';
+import { BatchIoError } from './in-engine-actions.ts';
+import type { AssignedOwner, AssignInput, AssignReason, OwnerRouter } from './ports.ts';
 
 interface OwnerRow {
   id: string;
@@ -29,7 +30,8 @@ const stepFailed = (message: string) => new CairnError('CAIRN_ERR_STEP_FAILED', 
 /**
  * Owner assignment for one batch transaction. Each pool is locked (FOR UPDATE) the first time the batch uses it
  * and its round-robin cursor advanced in memory, so assignments stay fair across concurrent workers and processes:
- * N assignments over k available owners differ by at most one.
+ * N assignments over k available owners differ by at most one. A preview (the dry run) reads the same pools and
+ * chooses by the same rules (weights, territories, the fallback owner) without locking, and is never flushed.
  */
 export class BatchOwnerRouter implements OwnerRouter {
   private readonly pools = new Map<string, PoolState | null>();
@@ -41,7 +43,12 @@ export class BatchOwnerRouter implements OwnerRouter {
   /** Time spent acquiring pool locks (waiting for another batch to commit), for the batch's debug log. */
   lockWaitMs = 0;
 
-  constructor(private readonly tx: Tx, private readonly workspaceId: string, private readonly now: Date) {}
+  constructor(
+    private readonly tx: Db,
+    private readonly workspaceId: string,
+    private readonly now: Date,
+    private readonly opts: { preview?: boolean } = {},
+  ) {}
 
   async assign(input: AssignInput): Promise<AssignedOwner> {
     const pool = await this.pool(input.pool);
@@ -85,7 +92,7 @@ export class BatchOwnerRouter implements OwnerRouter {
   private async loadPool(key: string): Promise<PoolState | null> {
     const started = performance.now();
     const { rows } = await this.tx.raw(
-      `SELECT id, key, owner_ids, fallback_owner_id, rr_cursor FROM routing_pools WHERE workspace_id = ? AND key = ? FOR UPDATE`,
+      `SELECT id, key, owner_ids, fallback_owner_id, rr_cursor FROM routing_pools WHERE workspace_id = ? AND key = ?${this.opts.preview ? '' : ' FOR UPDATE'}`,
       [this.workspaceId, key],
     );
     this.lockWaitMs += performance.now() - started;
@@ -117,6 +124,7 @@ export class BatchOwnerRouter implements OwnerRouter {
 
   /** Writes cursors and assignment counts back (the pools are still locked by this transaction). */
   async flush(): Promise<void> {
+    if (this.opts.preview) throw new Error('a preview router never writes');
     const moved = [...this.pools.values()].filter((p): p is PoolState => !!p && p.cursor !== p.startCursor);
     if (moved.length > 0) {
       await this.tx.raw(
@@ -147,18 +155,6 @@ export class BatchOwnerRouter implements OwnerRouter {
       );
     }
   }
-}
-
-export interface AssignInput {
-  workspaceId: string;
-  contactId: string;
-  pool: string;
-  strategy: 'round_robin' | 'weighted' | 'territory';
-  territory: string | null;
-  /** Skip this owner (e.g. the current one, to hand an uncontacted lead to someone else). */
-  excludeOwnerId?: string | null;
-  /** The contact's owner before this assignment: its open lead is released (reassigned). */
-  previousOwnerId?: string | null;
 }
 
 interface Choice { owner: OwnerRow; reason: AssignReason; detail: string; advance: boolean }

@@ -1,3 +1,4 @@
+import type { Json } from '../contracts/flow.ts';
 import type { Tx } from '../db/index.ts';
 import type { CairnError } from '../errors.ts';
 import type { ActionJob } from '../queue/jobs.ts';
@@ -11,6 +12,7 @@ import type { StatsDelta } from './stats.ts';
  */
 
 export type { Clock } from '../time/clock.ts';
+export type { Json };
 
 /** Runs as the commands outside the executor (cancel, retry, erasure) read and write them. */
 export interface RunStore {
@@ -52,7 +54,6 @@ export interface OwnerRouter {
   assign(input: AssignInput): Promise<AssignedOwner>;
 }
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** What an external action (webhook, email, plugin) is given. Config values are already rendered (Liquid). */
 export interface ActionInput {
