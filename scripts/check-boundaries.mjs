@@ -14,8 +14,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../engi
 const RULES = [
   {
     from: 'http',
-    forbid: /^(runner\/(?!index\.ts$|commands\.ts$|dry-run\.ts$)|db\/(?!index\.ts$|ids\.ts$|migrate\.ts$))/,
-    message: 'http/ reaches the kernel through runner/index.ts, runner/commands.ts and runner/dry-run.ts, and the database through db/index.ts (withTx, Db), db/ids.ts and db/migrate.ts (health); move the logic into the kernel or an adapter',
+    forbid: /^(runner\/(?!index\.ts$|commands\.ts$|dry-run\.ts$)|db\/(?!index\.ts$|ids\.ts$|migrate\.ts$|admin\.ts$))/,
+    message: 'http/ reaches the kernel through runner/index.ts, runner/commands.ts and runner/dry-run.ts, and the database through db/index.ts (withTx, Db), db/ids.ts, db/migrate.ts (health) and db/admin.ts (databaseTargets); move the logic into the kernel or an adapter',
   },
 ];
 
