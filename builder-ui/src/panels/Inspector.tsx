@@ -7,6 +7,7 @@ import { categoryStyle, Icon } from '../ui/icons.tsx';
 import { Spinner } from '../ui/common.tsx';
 import { Help } from '../ui/Help.tsx';
 import { RuleBuilder } from './RuleBuilder.tsx';
+import { EmailPreview } from '../pages/EmailPreview.tsx';
 
 const loadConfigForm = () => import('./ConfigForm.tsx');
 const ConfigForm = lazy(loadConfigForm);
@@ -91,6 +92,7 @@ function NodeInspector({ id }: { id: string }) {
         ) : (
           <p className="error-text">This node type is not in the catalog (a plugin may be disabled). Its config is kept as is.</p>
         )}
+        {doc.type === 'action.send_email' ? <EmailPreview config={doc.config ?? {}} /> : null}
         {!readOnly ? (
           <button className="btn btn-ghost danger" onClick={() => useEditor.getState().deleteSelected()}><Icon name="trash" /> Delete node</button>
         ) : null}

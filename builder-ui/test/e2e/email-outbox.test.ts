@@ -86,4 +86,21 @@ describe.skipIf(!availability.run)('builder UI end to end: email outbox and sett
     expect(smtp.mails[0]!.subject).toBe('Cairn test email');
     await screenshot(page, 'email-settings');
   });
+
+  it('the email node shows a rendered preview for a chosen contact, as HTML and plain text', async () => {
+    const flows = (await server.h.call('GET', '/v1/flows')).body.items as { id: string; name: string }[];
+    const nurture = flows.find((f) => f.name === 'Welcome nurture')!;
+    await page.goto(`${server.url}/flows/${nurture.id}`);
+    await page.locator('[data-testid="node-welcome"] .fnode-head').click();
+    const inspector = page.getByRole('complementary', { name: 'Inspector' });
+    const preview = inspector.getByRole('group', { name: 'Email preview' });
+    await preview.getByLabel('Contact (search by email)').fill('sam@brightpath.example');
+    await preview.getByLabel('Preview contact').getByRole('option', { name: 'sam@brightpath.example' }).waitFor({ state: 'attached' });
+    await preview.getByRole('button', { name: 'Show preview' }).click();
+    await preview.getByText('Welcome to Acme, Sam').waitFor();
+    await page.frameLocator('iframe[title="Email preview HTML"]').getByText('Thanks for signing up.').waitFor();
+    await preview.getByRole('tab', { name: 'Plain text' }).click();
+    expect(await preview.getByLabel('Email preview text').textContent()).toMatch(/^Hi Sam, thanks for signing up\. Get started: https:\/\/acme\.example\/start\?c=welcome\n\n--\nUnsubscribe/);
+    await screenshot(page, 'email-preview');
+  });
 });

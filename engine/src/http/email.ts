@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import { linkKey, verifyLink, escapeHtml } from '../channels/email-links.ts';
+import { linkKey, signLink, verifyLink, escapeHtml } from '../channels/email-links.ts';
+import { composeMessage } from '../channels/email.ts';
+import { getContact, toContact } from '../crm/contacts.ts';
+import { compileTemplates } from '../flow/templates.ts';
 import { ALL, receivedCategories, setUnsubscribed, suppress, unsubscribedCategories } from '../channels/email-suppression.ts';
-import { DEFAULT_CATEGORY } from '../channels/email-policy.ts';
+import { DEFAULT_CATEGORY, TRANSACTIONAL } from '../channels/email-policy.ts';
 import { ingestEvents } from '../crm/events.ts';
 import { withTx } from '../db/index.ts';
-import { invalid, notFound } from '../errors.ts';
+import { CairnError, invalid, notFound } from '../errors.ts';
 import { isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 
@@ -65,6 +68,48 @@ export const emailRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
     const row = await ctx.db('email_messages').where({ workspace_id: request.auth!.workspaceId, id, transport: 'outbox' }).first<OutboxRow | undefined>();
     if (!row) throw notFound('outbox message');
     return outboxItem(row);
+  });
+
+  // The email node editor's preview: the node's config rendered for one contact (no trigger event: `event` is
+  // empty), with the unsubscribe footer a real send would add; links are shown untracked.
+  app.post('/email/preview', {
+    config: { area: 'flows' },
+    schema: {
+      tags: ['email'], summary: 'Render an action.send_email config for a contact',
+      body: {
+        type: 'object', additionalProperties: false, required: ['config', 'contact_id'],
+        properties: {
+          contact_id: { type: 'string', maxLength: 64 },
+          config: {
+            type: 'object', additionalProperties: true, required: ['subject'],
+            properties: { subject: { type: 'string', maxLength: 500 }, html: { type: 'string', maxLength: 200_000 }, text: { type: 'string', maxLength: 200_000 }, from: { type: 'string', maxLength: 320 }, category: { type: 'string', maxLength: 64 } },
+          },
+        },
+      },
+    },
+  }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const body = request.body as { contact_id: string; config: { subject: string; html?: string; text?: string; from?: string; category?: string } };
+    const row = await getContact(ctx.db, workspaceId, requireUuid(body.contact_id, 'contact'));
+    if (!row) throw notFound('contact');
+    const contact = toContact(row);
+    const c = { subject: body.config.subject, html: body.config.html, text: body.config.text, from: body.config.from, category: body.config.category };
+    let rendered: typeof c;
+    try {
+      rendered = compileTemplates(c)({ contact: contact as unknown as Record<string, unknown>, event: null, run: {} }) as typeof c;
+    } catch (err) {
+      throw new CairnError('CAIRN_ERR_UNPROCESSABLE', `the template does not render for this contact: ${(err as Error).message}`, { cause: err, errors: [{ path: '/config', message: (err as Error).message }] });
+    }
+    const category = c.category ?? DEFAULT_CATEGORY;
+    const message = composeMessage(rendered, {
+      to: contact.email ?? '', from: rendered.from ?? '', messageId: '', idempotencyKey: 'preview', category,
+      links: category === TRANSACTIONAL ? null : {
+        sign: (claim) => `${ctx.config.publicUrl}/v1/email/unsubscribe/${signLink(key, claim)}`,
+        preferences: `${ctx.config.publicUrl}/v1/email/preferences/${signLink(key, { k: 'u', w: workspaceId, c: contact.id })}`,
+        workspaceId, contactId: contact.id, runId: 'preview', nodeId: 'preview', tracking: false,
+      },
+    });
+    return { to: contact.email, subject: message.subject, html: message.html ?? null, text: message.text ?? null, category };
   });
 
   app.post('/email/bounces', {
