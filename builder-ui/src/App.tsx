@@ -10,6 +10,7 @@ import { FlowEditorPage } from './pages/FlowEditorPage.tsx';
 import { RunsPage } from './pages/RunsPage.tsx';
 import { RunPage } from './pages/RunPage.tsx';
 import { ContactsPage } from './pages/ContactsPage.tsx';
+import { SegmentsPage } from './pages/SegmentsPage.tsx';
 import { ContactPage } from './pages/ContactPage.tsx';
 import { PluginsPage } from './pages/PluginsPage.tsx';
 import { OutboxPage } from './pages/OutboxPage.tsx';
@@ -25,6 +26,7 @@ const NAV = [
   { to: '/flows', label: 'Flows', icon: 'flow' },
   { to: '/runs', label: 'Runs', icon: 'runs' },
   { to: '/contacts', label: 'Contacts', icon: 'contacts' },
+  { to: '/segments', label: 'Segments', icon: 'contacts' },
   { to: '/tasks', label: 'Tasks', icon: 'check' },
   { to: '/owners', label: 'Owners', icon: 'contacts' },
   { to: '/scoring', label: 'Scoring', icon: 'pulse' },
@@ -40,6 +42,7 @@ function Screen({ pathname }: { pathname: string }) {
   if (match('/runs', pathname)) return <RunsPage />;
   if ((m = match('/runs/:id', pathname))) return <RunPage runId={m.id} />;
   if (match('/contacts', pathname)) return <ContactsPage />;
+  if (match('/segments', pathname)) return <SegmentsPage />;
   if ((m = match('/contacts/:id', pathname))) return <ContactPage contactId={m.id} />;
   if (match('/plugins', pathname)) return <PluginsPage />;
   if (match('/outbox', pathname)) return <OutboxPage />;

@@ -1,18 +1,22 @@
 import { useState } from 'react';
 import { itemsOf, useContacts } from '../api/hooks.ts';
-import { navigate } from '../router.ts';
+import { navigate, useLocation } from '../router.ts';
 import { EmptyState, ErrorBox, PageHeader, Spinner, formatTime } from '../ui/common.tsx';
 
 /** Contact search: an `@` searches by email, anything else by external id, `#tag` by tag. */
 export function ContactsPage() {
   const [query, setQuery] = useState('');
+  const segment = useLocation().search.get('segment');
   const q = query.trim();
-  const params: Record<string, string> = !q ? {} : q.startsWith('#') ? { tag: q.slice(1) } : q.includes('@') ? { email: q } : { external_id: q };
+  const params: Record<string, string> = {
+    ...(!q ? {} : q.startsWith('#') ? { tag: q.slice(1) } : q.includes('@') ? { email: q } : { external_id: q }),
+    ...(segment ? { segment } : {}),
+  };
   const contacts = useContacts(params);
   const list = itemsOf(contacts.data);
   return (
     <div className="page">
-      <PageHeader title="Contacts" subtitle="People your flows run for" />
+      <PageHeader title="Contacts" subtitle={segment ? `Members of segment ${segment}` : 'People your flows run for'} />
       <div className="filters" role="search">
         <input className="search-wide" type="search" aria-label="Search contacts" placeholder="Search by email, external id, or #tag" value={query} onChange={(e) => setQuery(e.target.value)} />
       </div>

@@ -1,0 +1,249 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { createSegmentMaintainer } from '../engine/src/crm/segments/membership.ts';
+import { freshDatabase, machine, postJson, startEngine, tableBytes, workspaceWithKey } from './lib.ts';
+
+/**
+ * W6 of BENCHMARKS.md: segments at scale. Contacts and a year of purchase/visit events are generated in SQL (the
+ * behavioural attributes aggregated from those events by SQL, not by ingestion), 20 segments are stored and evaluated
+ * once over everyone, then the engine is measured over HTTP. `--scale` sets the contact count (full: 1,000,000).
+ */
+const PLANS = ['free', 'starter', 'pro', 'enterprise'];
+const COUNTRIES = ['US', 'FR', 'DE', 'GB'];
+const TAGS = ['vip', 'beta', 'newsletter'];
+const RFM_GROUPS = ['champions', 'loyal', 'at_risk', 'one_time_shoppers'];
+const CLOCK_SCALE = 2000;
+
+/** 20 segments, each with an independent SQL definition for the check (`c` = contacts, `$ws`, `$now`). */
+function segments(): { key: string; rule: unknown; sql: string }[] {
+  const orders = (within: string) => ({ fact: 'activity', params: { event: 'order.completed', measure: 'count', within }, operator: 'greaterThanInclusive' });
+  const out: { key: string; rule: unknown; sql: string }[] = [];
+  for (const p of PLANS) out.push({ key: `plan-${p}`, rule: { all: [{ fact: 'contact', path: '$.properties.plan', operator: 'equal', value: p }] }, sql: `c.properties->>'plan' = '${p}'` });
+  for (const k of COUNTRIES) out.push({ key: `country-${k}`, rule: { all: [{ fact: 'contact', path: '$.properties.country', operator: 'equal', value: k }] }, sql: `c.properties->>'country' = '${k}'` });
+  for (const t of TAGS) out.push({ key: `tag-${t}`, rule: { all: [{ fact: 'contact', operator: 'hasTag', value: t }] }, sql: `'${t}' = ANY(c.tags)` });
+  for (const n of [1, 2, 3]) {
+    out.push({
+      key: `orders-${n}-in-90d`, rule: { all: [{ ...orders('P90D'), value: n }] },
+      sql: `(SELECT coalesce(sum(d.count), 0) FROM contact_activity_days d WHERE d.workspace_id = c.workspace_id AND d.contact_id = c.id
+              AND d.event_type = 'order.completed' AND d.day >= (($now::timestamptz - interval '90 days') AT TIME ZONE 'UTC')::date) >= ${n}`,
+    });
+  }
+  for (const d of [30, 60]) {
+    out.push({
+      key: `no-order-${d}d`,
+      rule: { all: [
+        { fact: 'activity', params: { event: 'order.completed', measure: 'count' }, operator: 'greaterThan', value: 0 },
+        { fact: 'activity', params: { event: 'order.completed', measure: 'last_at' }, operator: 'notWithinLast', value: `P${d}D` },
+      ] },
+      sql: `EXISTS (SELECT 1 FROM contact_activity a WHERE a.workspace_id = c.workspace_id AND a.contact_id = c.id AND a.event_type = 'order.completed'
+                    AND a.last_at < $now::timestamptz - interval '${d} days')`,
+    });
+  }
+  for (const g of RFM_GROUPS) {
+    out.push({
+      key: `rfm-${g}`, rule: { all: [{ fact: 'contact', path: '$.rfm.group', operator: 'equal', value: g }] },
+      sql: `EXISTS (SELECT 1 FROM contact_rfm x WHERE x.workspace_id = c.workspace_id AND x.contact_id = c.id AND x.rfm_group = '${g}')`,
+    });
+  }
+  return out;
+}
+
+function longPost(url: string, key: string, body: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, timeout: 0 }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => { text += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))]! * 10) / 10;
+};
+
+const progress = (what: string) => process.stderr.write(`w6: ${what}\n`);
+
+export async function runW6(opts: { scale?: number } = {}): Promise<Record<string, unknown>> {
+  const n = opts.scale ?? 100_000;
+  const database = await freshDatabase();
+  const { db } = database;
+  const { workspaceId, key } = await workspaceWithKey(db);
+  const engine = await startEngine(database.url, { CAIRN_CLOCK: 'manual' });
+  const tag = randomBytes(3).toString('hex');
+  try {
+    const now = new Date((await (await fetch(`${engine.url}/v1/_test/clock`, { headers: { authorization: `Bearer ${key}` } })).json()).now);
+    // Contacts, then a year of events: 0–8 orders (amount 5–200) and 0–20 visits per contact.
+    const t0 = Date.now();
+    await db.raw(
+      `INSERT INTO contacts (id, workspace_id, email, properties, tags, created_at, updated_at)
+       SELECT gen_random_uuid(), ?, 'w6-' || ? || '-' || i || '@example.com',
+              jsonb_build_object('plan', (ARRAY['free','starter','pro','enterprise'])[1 + i % 4], 'country', (ARRAY['US','FR','DE','GB'])[1 + (i / 4) % 4]),
+              CASE WHEN i % 20 = 0 THEN ARRAY['vip'] WHEN i % 7 = 0 THEN ARRAY['beta','newsletter'] ELSE '{}'::text[] END, ?, ?
+         FROM generate_series(1, ?) AS i`,
+      [workspaceId, tag, now, now, n],
+    );
+    await db.raw(
+      `INSERT INTO events (id, workspace_id, contact_id, type, properties, occurred_at, received_at, source)
+       SELECT gen_random_uuid(), c.workspace_id, c.id, e.type, e.props, ?::timestamptz - (random() * 365 * interval '1 day'), ?, 'bench'
+         FROM contacts c
+         CROSS JOIN LATERAL (
+           SELECT 'order.completed' AS type, jsonb_build_object('amount', 5 * (1 + floor(random() * 40))) AS props FROM generate_series(1, floor(random() * 9)::int)
+           UNION ALL
+           SELECT 'page.viewed', '{}'::jsonb FROM generate_series(1, floor(random() * 21)::int)
+         ) e
+        WHERE c.workspace_id = ?`,
+      [now, now, workspaceId],
+    );
+    await db.raw(
+      `INSERT INTO contact_activity (workspace_id, contact_id, event_type, count, sum, first_at, last_at)
+       SELECT workspace_id, contact_id, type, count(*), coalesce(sum((properties->>'amount')::float8), 0), min(occurred_at), max(occurred_at)
+         FROM events WHERE workspace_id = ? GROUP BY workspace_id, contact_id, type`,
+      [workspaceId],
+    );
+    await db.raw(
+      `INSERT INTO contact_activity_days (workspace_id, contact_id, event_type, day, count, sum)
+       SELECT workspace_id, contact_id, type, (occurred_at AT TIME ZONE 'UTC')::date, count(*), coalesce(sum((properties->>'amount')::float8), 0)
+         FROM events WHERE workspace_id = ? GROUP BY 1, 2, 3, 4`,
+      [workspaceId],
+    );
+    await db.raw('ANALYZE');
+    progress('generated');
+    const eventsGenerated = Number((await db.raw(`SELECT count(*) AS n FROM events WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
+    const generateS = (Date.now() - t0) / 1000;
+
+    // Ingestion without segments: single order events on existing contacts, 8 concurrent clients.
+    const ingest = async (count: number, label: string) => {
+      let next = 0;
+      const t = Date.now();
+      const client = async () => {
+        while (next < count) {
+          const i = next++;
+          const r = await postJson(`${engine.url}/v1/events`, key, {
+            type: i % 3 === 0 ? 'order.completed' : 'page.viewed',
+            contact: { email: `w6-${tag}-${1 + ((i * 7919) % n)}@example.com` },
+            properties: { amount: 10 + (i % 50) },
+          });
+          if (r.status !== 202) throw new Error(`${label}: ${r.status} ${JSON.stringify(r.body)}`);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, client));
+      return Math.round(count / ((Date.now() - t) / 1000));
+    };
+    const perPhase = Math.min(5000, Math.max(1000, Math.round(n / 20)));
+    const offPerS = await ingest(perPhase, 'ingest off');
+    progress('ingest off');
+
+    // RFM over every customer (a second run once segments read it: same statement).
+    let t = Date.now();
+    const rfm = await longPost(`${engine.url}/v1/scores/recompute`, key, {});
+    if (rfm.status !== 200) throw new Error(`recompute: ${rfm.status} ${rfm.body}`);
+    const rfmS = (Date.now() - t) / 1000;
+    progress('rfm');
+
+    // 20 segments stored at once, then evaluated over everyone in one pass (what POST /v1/segments does per segment).
+    const defs = segments();
+    await db('segments').insert(defs.map((d, i) => ({
+      workspace_id: workspaceId, id: gen(i), key: d.key, name: d.key, rule: JSON.stringify(d.rule), created_at: now, updated_at: now,
+    })));
+    t = Date.now();
+    await createSegmentMaintainer({ clock: { now: () => now } }).rebuild(db, workspaceId, () => now);
+    const rebuildS = (Date.now() - t) / 1000;
+    progress('rebuild');
+
+    const onPerS = await ingest(perPhase, 'ingest on');
+    progress('ingest on');
+
+    // Event → segment.entered: the transition is committed with the event, so it is the request's own latency.
+    const latencies: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const email = `w6-${tag}-${1 + ((i * 104_729) % n)}@example.com`;
+      const plan = i % 2 === 0 ? 'enterprise' : 'free';
+      const s = performance.now();
+      const r = await postJson(`${engine.url}/v1/events`, key, { type: 'plan.changed', contact: { email, properties: { plan } } });
+      latencies.push(performance.now() - s);
+      if (r.status !== 202) throw new Error(`latency: ${r.status}`);
+    }
+
+    progress('latency');
+    // One contact change: PATCH latency (evaluates all 20 segments for that contact only).
+    const someone = (await db.raw(`SELECT id FROM contacts WHERE workspace_id = ? ORDER BY id LIMIT 1 OFFSET ?`, [workspaceId, Math.floor(n / 2)])).rows[0].id;
+    const patchMs: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const s = performance.now();
+      await fetch(`${engine.url}/v1/contacts/${someone}`, {
+        method: 'PATCH', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ properties: { plan: PLANS[i % 4] } }),
+      });
+      patchMs.push(performance.now() - s);
+    }
+
+    progress('patch');
+    // Member count as GET /v1/segments/{key} computes it.
+    const countMs: number[] = [];
+    const segId = (await db('segments').where({ workspace_id: workspaceId, key: 'plan-pro' }).first('id')).id;
+    for (let i = 0; i < 50; i++) {
+      const s = performance.now();
+      await db.raw(`SELECT sum(entered - exited)::int AS n FROM segment_daily WHERE workspace_id = ? AND segment_id = ?`, [workspaceId, segId]);
+      countMs.push(performance.now() - s);
+    }
+
+    // Time: the test clock moves 31 days; every "no order in N days" flip happens on the way, in order. The test clock
+    // steps to each distinct wake-up time, so this part runs only up to CLOCK_SCALE contacts.
+    let timeTransitions: Record<string, unknown> = { skipped: `scale above ${CLOCK_SCALE}` };
+    if (n <= CLOCK_SCALE) {
+      const before = Number((await db.raw(`SELECT count(*) AS n FROM events WHERE workspace_id = ? AND type LIKE 'segment.%'`, [workspaceId])).rows[0].n);
+      t = Date.now();
+      const adv = await longPost(`${engine.url}/v1/_test/clock/advance`, key, { by: 'P31D' });
+      if (adv.status !== 200) throw new Error(`advance: ${adv.status} ${adv.body}`);
+      const advanceS = (Date.now() - t) / 1000;
+      progress('advance');
+      const after = Number((await db.raw(`SELECT count(*) AS n FROM events WHERE workspace_id = ? AND type LIKE 'segment.%'`, [workspaceId])).rows[0].n);
+      timeTransitions = { advanced: 'P31D', transitions: after - before, seconds: Math.round(advanceS * 10) / 10, per_s: Math.round((after - before) / advanceS) };
+    }
+    const clockNow = (await (await fetch(`${engine.url}/v1/_test/clock`, { headers: { authorization: `Bearer ${key}` } })).json()).now as string;
+
+    // Check: membership equals an independent SQL evaluation of every rule (at the clock's time).
+    const mismatches: Record<string, number> = {};
+    for (const d of defs) {
+      const sql = d.sql.replaceAll('$now', `'${clockNow}'`);
+      const { rows } = await db.raw(
+        `WITH want AS (SELECT c.id FROM contacts c WHERE c.workspace_id = ? AND c.erased_at IS NULL AND (${sql})),
+              have AS (SELECT m.contact_id AS id FROM segment_members m JOIN segments s ON s.workspace_id = m.workspace_id AND s.id = m.segment_id
+                        WHERE s.workspace_id = ? AND s.key = ?)
+         SELECT (SELECT count(*) FROM (SELECT id FROM want EXCEPT SELECT id FROM have) x) + (SELECT count(*) FROM (SELECT id FROM have EXCEPT SELECT id FROM want) y) AS n`,
+        [workspaceId, workspaceId, d.key],
+      );
+      const miss = Number(rows[0].n);
+      if (miss > 0) mismatches[d.key] = miss;
+    }
+    const attrBytes = await tableBytes(db, ['contact_activity', 'contact_activity_days']);
+    return {
+      workload: 'w6',
+      scale: n,
+      events_generated: eventsGenerated,
+      generate_s: Math.round(generateS),
+      ingest_events_per_s: { segments_off: offPerS, segments_on: onPerS, ratio: Math.round((onPerS / offPerS) * 100) / 100, events_per_phase: perPhase, clients: 8 },
+      event_to_segment_entered_ms: { p50: pct(latencies, 0.5), p99: pct(latencies, 0.99) },
+      contact_change_ms: { p50: pct(patchMs, 0.5), p99: pct(patchMs, 0.99) },
+      time_transitions: timeTransitions,
+      member_count_ms: { p50: pct(countMs, 0.5), p99: pct(countMs, 0.99) },
+      rfm_recompute_s: Math.round(rfmS * 10) / 10,
+      initial_evaluation_s: Math.round(rebuildS * 10) / 10,
+      attribute_bytes_per_contact: Math.round(attrBytes / n),
+      check: { passed: Object.keys(mismatches).length === 0, segments: defs.length, mismatches },
+      machine: machine(),
+    };
+  } finally {
+    await engine.stop();
+    await database.drop();
+  }
+}
+
+/** Segment ids for the bench (UUID shape; the engine never parses them). */
+function gen(i: number): string {
+  return `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`;
+}
