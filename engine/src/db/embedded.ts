@@ -24,6 +24,8 @@ export interface EmbeddedPostgres {
   /** Connection string of the `postgres` maintenance database (tests create their databases through it). */
   adminUrl: string;
   port: number;
+  /** The postmaster's pid while this process runs it (it changes when a dead server is restarted). */
+  serverPid?: () => number | null;
   /** True when this process started the server (and `stop()` shuts it down). */
   owned: boolean;
   /** Fast shutdown (clients are disconnected, a checkpoint is written); a no-op for a server we only borrowed. */
@@ -119,15 +121,46 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   }
   log?.info({ port: state.port, dataDir: pgDir }, 'embedded PostgreSQL started');
 
+  // If the server dies under a running engine (OOM killer, a crash, kill -9), start it again on the same port and
+  // data directory; the pool reconnects on its own and requests meanwhile answer 503. Backoff up to 30 s: after a
+  // hard kill its orphaned backends may hold the shared memory for a moment.
+  let stopping = false;
+  let current: Server = server;
+  const supervise = (s: Server) => s.child.once('exit', (code, signal) => {
+    if (stopping) return;
+    log?.error({ code, signal }, 'embedded PostgreSQL exited unexpectedly; restarting it');
+    void restart(1);
+  });
+  const restart = async (attempt: number): Promise<void> => {
+    if (stopping) return;
+    await rm(path.join(pgDir, 'postmaster.pid'), { force: true });
+    const candidate = spawnPostgres(pgDir, state.port, ids, log);
+    try {
+      await waitUntilReady(candidate, urlFor('postgres'));
+    } catch (err) {
+      await stopChild(candidate.child);
+      log?.warn({ err, attempt }, 'embedded PostgreSQL did not restart yet; trying again');
+      setTimeout(() => void restart(attempt + 1), Math.min(30_000, 250 * 2 ** attempt)).unref();
+      return;
+    }
+    if (stopping) return void (await stopChild(candidate.child));
+    current = candidate;
+    supervise(candidate);
+    log?.info({ port: state.port, attempt }, 'embedded PostgreSQL restarted');
+  };
+  supervise(server);
+
   let stopped: Promise<void> | null = null;
   return {
     url: urlFor(DATABASE),
     adminUrl: urlFor('postgres'),
     port: state.port,
     owned: true,
+    serverPid: () => current.child.pid ?? null,
     stop: () => {
+      stopping = true;
       stopped ??= (async () => {
-        await stopChild(server.child);
+        await stopChild(current.child);
         await rm(path.join(dataDir, 'cairn.pid'), { force: true });
         log?.info('embedded PostgreSQL stopped');
       })();

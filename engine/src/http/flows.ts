@@ -110,7 +110,7 @@ export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }
 
   app.get('/flows/:id/versions/:n', {
     config: { area: 'flows' },
-    schema: { params: { type: 'object', required: ['id', 'n'], properties: { id: { type: 'string' }, n: { type: 'integer', minimum: 1 } } } },
+    schema: { params: { type: 'object', required: ['id', 'n'], properties: { id: { type: 'string' }, n: { type: 'integer', minimum: 1, maximum: 2147483647 } } } },
   }, async (request) => {
     const { id, n } = request.params as { id: string; n: number };
     const v = await ctx.db('flow_versions').where({ workspace_id: request.auth!.workspaceId, flow_id: requireUuid(id, 'flow'), version: n })
@@ -121,7 +121,7 @@ export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }
 
   app.get('/flows/:id/stats', {
     config: { area: 'flows' },
-    schema: { params: idParams, querystring: { type: 'object', additionalProperties: false, properties: { version: { type: 'integer', minimum: 1 } } } },
+    schema: { params: idParams, querystring: { type: 'object', additionalProperties: false, properties: { version: { type: 'integer', minimum: 1, maximum: 2147483647 } } } },
   }, async (request) => {
     const { workspaceId } = request.auth!;
     const row = await getFlowRow(ctx.db, workspaceId, requireUuid((request.params as { id: string }).id, 'flow'));

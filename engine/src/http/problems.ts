@@ -38,12 +38,19 @@ export function toCairnError(err: unknown): CairnError {
   if (err instanceof RangeError && /call stack/i.test(err.message)) {
     return new CairnError('CAIRN_ERR_VALIDATION', 'the body is nested too deeply', { cause: err });
   }
+  if (isDatabaseUnavailable(err)) {
+    return new CairnError('CAIRN_ERR_UNAVAILABLE', 'the database cannot be reached right now; retry shortly', { cause: err, retryable: true });
+  }
   const code = pgCode(err);
   if (code === PG.uniqueViolation) {
     return new CairnError('CAIRN_ERR_CONFLICT', 'a concurrent request created the same object (same email or external_id); retry the request', { cause: err, retryable: true });
   }
-  // SQLSTATE class 22 (data exception: bad text representation, value out of range, NUL in text...) is bad input.
-  if (code?.startsWith('22')) return new CairnError('CAIRN_ERR_VALIDATION', `a value was refused by the database (${(err as Error).message})`, { cause: err });
+  // SQLSTATE class 22 (data exception: bad text representation, value out of range, NUL in text...) is bad input
+  // that validation at the edge missed. The driver's message quotes the SQL statement: never sent to the caller.
+  if (code?.startsWith('22')) {
+    const what = DATA_EXCEPTIONS[code] ?? 'a value is not valid';
+    return new CairnError('CAIRN_ERR_VALIDATION', `a value was refused by the database: ${what}`, { cause: err, errors: [{ path: '', message: what }] });
+  }
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
     return new CairnError(BY_STATUS[status] ?? 'CAIRN_ERR_VALIDATION', e.message || ERROR_CODES[BY_STATUS[status] ?? 'CAIRN_ERR_VALIDATION'].title, { cause: err });
@@ -51,7 +58,32 @@ export function toCairnError(err: unknown): CairnError {
   return new CairnError('CAIRN_ERR_INTERNAL', 'internal error; the engine logged it', { cause: err });
 }
 
+const DATA_EXCEPTIONS: Record<string, string> = {
+  '22001': 'a text is longer than its field allows',
+  '22003': 'a number is out of range',
+  '22007': 'a date or time is not valid',
+  '22008': 'a date or time is out of range',
+  '22021': 'a text is not valid UTF-8',
+  '22P02': 'a value has the wrong format for its type',
+  '22P05': 'a text contains a character that cannot be stored (an unpaired surrogate such as \\ud800, or \\u0000)',
+};
+
+// Connection-level failures (refused, reset, shut down, too many connections, pool timeout): the database is
+// gone for the moment, which is the engine's trouble to report as 503, not a bug of the request.
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
+
+function isDatabaseUnavailable(err: unknown): boolean {
+  const code = pgCode(err);
+  if (code && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  const e = err as { name?: unknown; message?: unknown } | null;
+  return e?.name === 'KnexTimeoutError' || (typeof e?.message === 'string' && /Connection terminated|Connection ended unexpectedly|not queryable|timeout exceeded when trying to connect/.test(e.message));
+}
+
+/** Seconds a client should wait before retrying a 503. */
+const RETRY_AFTER_UNAVAILABLE_S = 5;
+
 export function sendProblem(reply: FastifyReply, error: CairnError): FastifyReply {
+  if (error.code === 'CAIRN_ERR_UNAVAILABLE' && !reply.hasHeader('retry-after')) reply.header('retry-after', String(RETRY_AFTER_UNAVAILABLE_S));
   return reply.code(error.status).type('application/problem+json').send(error.toProblem());
 }
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
@@ -13,6 +14,20 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Cairn</title>
 <body style="font-family:system-ui;padding:40px;color:#1f2933"><h1>The builder UI is not built</h1>
 <p>Run <code>pnpm build:ui</code> in the repository, then reload. The API is served under <code>/v1</code>.</p></body>`;
 
+/** The builder's Content-Security-Policy (docs/operations.md). */
+export const BUILDER_CSP = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+  imgSrc: ["'self'", 'data:'],
+  fontSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+} as const;
+
 export interface UiOptions {
   /** Directory holding the built builder (index.html + assets/). Default: builder-ui/dist. */
   root?: string;
@@ -24,6 +39,10 @@ export interface UiOptions {
  */
 export async function uiRoutes(app: FastifyInstance, opts: UiOptions = {}): Promise<void> {
   const root = opts.root ?? DEFAULT_UI_ROOT;
+  // Security headers for the builder's pages and assets (this plugin's scope only; the API answers JSON).
+  // Scripts only from the engine itself (the Vite build has no inline script), no framing (clickjacking).
+  // Inline styles stay allowed: React Flow positions nodes with style attributes.
+  await app.register(fastifyHelmet, { contentSecurityPolicy: { useDefaults: false, directives: BUILDER_CSP }, frameguard: { action: 'deny' } });
   const isServerPath = (url: string) => SERVER_PREFIXES.some((p) => url === p || url.startsWith(p.endsWith('/') ? p : `${p}/`) || url.startsWith(`${p}?`));
 
   if (!existsSync(join(root, 'index.html'))) {
