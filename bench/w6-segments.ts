@@ -133,7 +133,7 @@ export async function runW6(opts: { scale?: number } = {}): Promise<Record<strin
       await Promise.all(Array.from({ length: 8 }, client));
       return Math.round(count / ((Date.now() - t) / 1000));
     };
-    const perPhase = Math.min(5000, Math.max(1000, Math.round(n / 20)));
+    const perPhase = 1000;
     const offPerS = await ingest(perPhase, 'ingest off');
     progress('ingest off');
 

@@ -1,3 +1,4 @@
+import { ContactSegments } from './ContactSegments.tsx';
 import { itemsOf, useContact, useContactTimeline, useOwners, useRuns } from '../api/hooks.ts';
 import type { TimelineItem } from '../api/types.ts';
 import { navigate } from '../router.ts';
@@ -41,6 +42,7 @@ export function ContactPage({ contactId }: { contactId: string }) {
           <dl className="props">
             {Object.entries(c.properties ?? {}).map(([k, v]) => <div key={k} className="prop-row"><dt>{k}</dt><dd>{typeof v === 'object' ? JSON.stringify(v) : String(v)}</dd></div>)}
           </dl>
+          <ContactSegments contactId={c.id} />
         </section>
         <section className="card pad" aria-label="Timeline">
           <h2 className="section-title">Timeline</h2>
