@@ -5,7 +5,7 @@ import { ROOT } from './lib.ts';
 
 /**
  * `pnpm bench`: the workloads of BENCHMARKS.md, one JSON line each in bench/results/latest.jsonl.
- *   --only w1,w2     run a subset          --scale N     W2/W6 contacts (default 100000; the full workloads are 1000000)
+ *   --only w1,w2     run a subset          --scale N     W2/W6/W7 contacts (default 100000; the full workloads are 1000000)
  *   --quick          1 repetition, 10 s phases (for a smoke run; say so when quoting figures)
  */
 const { values } = parseArgs({
@@ -15,7 +15,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
   },
 });
-const only = new Set((values.only ?? 'w1,w2,w3,w4,w5,w6').split(',').map((s) => s.trim().toLowerCase()));
+const only = new Set((values.only ?? 'w1,w2,w3,w4,w5,w6,w7').split(',').map((s) => s.trim().toLowerCase()));
 const out = path.join(ROOT, 'bench/results/latest.jsonl');
 mkdirSync(path.dirname(out), { recursive: true });
 // Keep the lines of workloads not run this time (`--only`), replace the others.
@@ -32,6 +32,7 @@ const workloads: [string, string, Runner][] = [
   ['w4', 'w4-conditions.ts', async () => (await import('./w4-conditions.ts')).runW4({})],
   ['w5', 'w5-canvas.ts', async () => (await import(path.join(ROOT, 'bench/w5-canvas.ts'))).runW5({})],
   ['w6', 'w6-segments.ts', async () => (await import('./w6-segments.ts')).runW6({ scale: values.scale ? Number(values.scale) : values.quick ? 10_000 : 100_000 })],
+  ['w7', 'w7-kpis.ts', async () => (await import('./w7-kpis.ts')).runW7({ scale: values.scale ? Number(values.scale) : values.quick ? 20_000 : 100_000 })],
 ];
 
 let failed = false;

@@ -34,6 +34,10 @@ export const CLV_MAX_PERIODS = 10;
 /** The longest period one request may cover. */
 export const MAX_RANGE_DAYS = 731;
 
+/** Runs `r` of the workspace's flows (or of one), so the scan goes through runs_flow_started, not all runs. */
+const RUNS_OF_FLOWS = (q: KpiQuery) =>
+  `r.flow_id IN (SELECT id FROM flows WHERE workspace_id = ?${q.flowId ? ' AND id = ?' : ''}) AND r.workspace_id = ?`;
+
 const ratio = (n: number, d: number): number | null => (d > 0 ? n / d : null);
 
 interface FlowVersionDoc { flow_id: string; name: string; version: number; document: FlowDoc }
@@ -71,9 +75,9 @@ async function flowKpis(db: Db, ws: string, q: KpiQuery): Promise<FlowKpi[]> {
   const counts = (await db.raw(
     `SELECT r.flow_id, r.version, count(*)::int AS entered, count(*) FILTER (WHERE r.status = 'converted')::int AS converted
        FROM runs r
-      WHERE r.workspace_id = ? AND r.started_at >= ? AND r.started_at < ?${q.flowId ? ' AND r.flow_id = ?' : ''}${seg.sql}
+      WHERE ${RUNS_OF_FLOWS(q)} AND r.started_at >= ? AND r.started_at < ?${seg.sql}
       GROUP BY 1, 2`,
-    [ws, ...range, ...(q.flowId ? [q.flowId] : []), ...seg.bindings],
+    [ws, ...(q.flowId ? [q.flowId] : []), ws, ...range, ...seg.bindings],
   )).rows as { flow_id: string; version: number; entered: number; converted: number }[];
 
   // Split nodes of every version, with the goal event their holdout comparison uses.
@@ -216,11 +220,12 @@ async function contactFigures(db: Db, ws: string, q: KpiQuery): Promise<ContactF
       WHERE e.workspace_id = ? AND e.type IN ('order.completed', 'marketing.spend') AND e.occurred_at >= ? AND e.occurred_at < ?${seg.sql}`,
     [ws, q.from, q.to, ...seg.bindings],
   )).rows[0] as { revenue: number; buyers: number; spend: number | null; spend_events: number };
+  // New customers: an order in the period and the first one ever (contact_activity.first_at, kept on ingest).
   const firsts = (await db.raw(
-    `SELECT count(*)::int AS n FROM (
-       SELECT e.contact_id FROM events e WHERE e.workspace_id = ? AND e.type = 'order.completed'${seg.sql}
-        GROUP BY e.contact_id HAVING min(e.occurred_at) >= ? AND min(e.occurred_at) < ?) f`,
-    [ws, ...seg.bindings, q.from, q.to],
+    `SELECT count(DISTINCT e.contact_id)::int AS n FROM events e
+       JOIN contact_activity a ON a.workspace_id = e.workspace_id AND a.contact_id = e.contact_id AND a.event_type = 'order.completed'
+      WHERE e.workspace_id = ? AND e.type = 'order.completed' AND e.occurred_at >= ? AND e.occurred_at < ?${seg.sql} AND a.first_at >= ?`,
+    [ws, q.from, q.to, ...seg.bindings, q.from],
   )).rows[0] as { n: number };
 
   const arpu = ratio(money.revenue, money.buyers);
@@ -249,14 +254,14 @@ async function series(db: Db, ws: string, q: KpiQuery) {
         GROUP BY 1),
      rn AS (
        SELECT date_trunc(?, r.started_at AT TIME ZONE 'UTC') AS start, count(*)::int AS entered, count(*) FILTER (WHERE r.status = 'converted')::int AS converted
-         FROM runs r WHERE r.workspace_id = ? AND r.started_at >= ? AND r.started_at < ?${q.flowId ? ' AND r.flow_id = ?' : ''}${segR.sql}
+         FROM runs r WHERE ${RUNS_OF_FLOWS(q)} AND r.started_at >= ? AND r.started_at < ?${segR.sql}
         GROUP BY 1)
      SELECT b.start, b."end", coalesce(rn.entered, 0) AS entered, coalesce(rn.converted, 0) AS converted,
             coalesce(ev.orders, 0) AS orders, coalesce(ev.revenue, 0) AS revenue
        FROM buckets b LEFT JOIN ev ON ev.start = b.start LEFT JOIN rn ON rn.start = b.start ORDER BY b.start`,
     [q.interval, q.interval, q.from, q.to, q.interval,
       q.interval, ws, q.from, q.to, ...seg.bindings,
-      q.interval, ws, q.from, q.to, ...(q.flowId ? [q.flowId] : []), ...segR.bindings],
+      q.interval, ws, ...(q.flowId ? [q.flowId] : []), ws, q.from, q.to, ...segR.bindings],
   )).rows as { start: Date; end: Date; entered: number; converted: number; orders: number; revenue: number }[];
   const iso = (d: Date) => new Date(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes())).toISOString();
   return rows.map((r) => ({ start: iso(r.start), end: iso(r.end), entered: r.entered, converted: r.converted, orders: r.orders, revenue: r.revenue }));
@@ -265,18 +270,23 @@ async function series(db: Db, ws: string, q: KpiQuery) {
 /** Monthly cohorts by first purchase month within the period; retained[k] = share of the cohort buying in month k. */
 async function cohorts(db: Db, ws: string, q: KpiQuery) {
   const seg = contactFilter('e', q);
+  const monthStart = new Date(Date.UTC(q.from.getUTCFullYear(), q.from.getUTCMonth(), 1));
+  // Orders from the first cohort month on; a contact's cohort is the month of its first order ever (contact_activity).
   const rows = (await db.raw(
     `WITH orders AS (
        SELECT e.contact_id, date_trunc('month', e.occurred_at AT TIME ZONE 'UTC') AS month
-         FROM events e WHERE e.workspace_id = ? AND e.type = 'order.completed' AND e.occurred_at < ?${seg.sql}),
-     firsts AS (SELECT contact_id, min(month) AS cohort FROM orders GROUP BY 1)
+         FROM events e WHERE e.workspace_id = ? AND e.type = 'order.completed' AND e.occurred_at >= ? AND e.occurred_at < ?${seg.sql}),
+     firsts AS (
+       SELECT a.contact_id, date_trunc('month', a.first_at AT TIME ZONE 'UTC') AS cohort
+         FROM (SELECT DISTINCT contact_id FROM orders) d
+         JOIN contact_activity a ON a.workspace_id = ? AND a.contact_id = d.contact_id AND a.event_type = 'order.completed'
+        WHERE a.first_at >= ?)
      SELECT to_char(f.cohort, 'YYYY-MM') AS cohort,
             ((extract(year FROM o.month) - extract(year FROM f.cohort)) * 12 + extract(month FROM o.month) - extract(month FROM f.cohort))::int AS k,
             count(DISTINCT o.contact_id)::int AS n
        FROM firsts f JOIN orders o ON o.contact_id = f.contact_id
-      WHERE f.cohort >= date_trunc('month', ?::timestamptz AT TIME ZONE 'UTC')
       GROUP BY 1, 2 ORDER BY 1, 2`,
-    [ws, q.to, ...seg.bindings, q.from],
+    [ws, monthStart, q.to, ...seg.bindings, ws, monthStart],
   )).rows as { cohort: string; k: number; n: number }[];
   const out = new Map<string, { cohort: string; size: number; retained: number[] }>();
   for (const r of rows) {
