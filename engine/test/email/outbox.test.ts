@@ -69,4 +69,13 @@ describe('development outbox: with no SMTP configured, mail is kept instead of f
     const mine = (await h.call('GET', '/v1/outbox')).body.items[0];
     expect((await h.call('GET', `/v1/outbox/${mine.id}`, undefined, key)).status).toBe(404);
   });
+
+  it('erasing a contact scrubs its messages (address, subject, bodies, headers) but keeps the rows that caps count', async () => {
+    const ada = (await h.call('GET', '/v1/contacts?email=ada@example.com')).body.items[0].id;
+    expect((await h.call('DELETE', `/v1/contacts/${ada}`)).status).toBe(204);
+    const rows = await h.t.db('email_messages').where({ workspace_id: h.workspaceId, contact_id: ada });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'sent', to_address: null, subject: null, html: null, text: null, headers: null });
+    expect(JSON.stringify((await h.call('GET', '/v1/outbox')).body)).not.toContain('ada@example.com');
+  });
 });
