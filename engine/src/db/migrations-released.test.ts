@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * Released migrations are append-only: a database that already ran a migration never runs it again, so an edit to
+ * one reaches fresh installs only and the two drift apart. This holds a checksum of every released file. A new
+ * migration is listed here when it lands (the test prints the line to add); a change to a listed file fails.
+ */
+const RELEASED: Record<string, string> = {
+  '0001_foundation.ts': 'caa478f17e5e832c29a3a2dfc22244597fa391376a766fb57da2cb4a144e80e2',
+  '0002_flows_runs.ts': '085689285052e5f347a4c6769395f5e307f1f1e61b7694c8da885112d36e9ae1',
+  '0003_flow_timers.ts': '3678791841b5a51818f775246118a8fd62bffa451e055364367cdfd0d804a5e1',
+  '0004_email_settings.ts': '785e6832dc9174ada6fb81279e203a7ec42954d427e84591a6629b628cecc45b',
+  '0010_sessions.ts': '1db05f8f78fae16b376b8b9d0cd019e65fa8739416a23606b8a778f322bc567b',
+  '0030_plugins.ts': '6adf31fcd5249f28ab6e0f295e9c171196479c964c2c06b3067f8a4c92dfb6ce',
+  '0100_segments.ts': '0c9d645ac6cd213fdb886f10f8d348d3013fffabebe924b608027de69e8676e7',
+  '0101_rfm_churn.ts': 'dcc42215a28ac1c79ef1f0a49904b0be947a6a1444e7871679c0368d2f611ed6',
+  '0110_lifecycle_programs.ts': '777fb394acb71e7fa4f608eceff9083df53708af32d49b8bc6d9925b3c73987e',
+  '0111_owner_leads_erased.ts': '6374e95c3b214a12b7b38721e47fe61eefee4051f1af93515d60fc1dd4621b2a',
+  '0120_email_messages.ts': 'af43240ff22142114013125f8dcccd4af73b9bdd00908bb410e545923e714e9c',
+  '0121_email_policies.ts': 'abf34272ce4c0b0c9dfd628cd282aa82c67a3b70c67905a92e55f92aaab95897',
+  '0122_run_steps_deferred.ts': '42dcd105d0104317747905fe6b546501f36d3bff9a07f1e04ed88b92e739b0f5',
+};
+
+const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../migrations');
+// Line endings normalized, so a Windows checkout hashes the same.
+const checksum = (file: string) => createHash('sha256').update(readFileSync(path.join(dir, file), 'utf8').replace(/\r\n/g, '\n')).digest('hex');
+const files = readdirSync(dir).filter((f) => /^\d{4}_.+\.ts$/.test(f)).sort();
+
+describe('released migrations are append-only', () => {
+  it('every released migration file is still there, unchanged', () => {
+    for (const [file, sum] of Object.entries(RELEASED)) {
+      expect(files, `${file} was released and must stay: a database that ran it keeps it`).toContain(file);
+      expect(checksum(file), `${file} was released and must not change: an existing database never re-runs it. Put the change in a new migration file instead.`).toBe(sum);
+    }
+  });
+
+  for (const file of files.filter((f) => !(f in RELEASED))) {
+    it.todo(`new migration ${file}: add  '${file}': '${checksum(file)}',  to RELEASED in engine/src/db/migrations-released.test.ts`);
+  }
+});
