@@ -5,22 +5,25 @@ import { FetchError } from './net-guard.ts';
  * so without caps one call running 100 fetches of 5 MiB in parallel holds half a gigabyte (and several times
  * that in copies while it is decoded and handed over). Two levels share one shape:
  * - per call: at most `maxConcurrent` fetches run at once (more wait their turn, within the call's wall time),
- *   and their responses together hold at most `maxInFlightBytes`;
+ *   their responses together hold at most `maxInFlightBytes`, and all of them bring at most `maxTotalBytes`;
  * - per engine: one `FetchBudget` shared by every isolate of the host, the same two caps across all calls.
  * Bytes are counted as they arrive and held until the response has been handed to the plugin.
  */
 export interface FetchCaps {
   maxConcurrent: number;
   maxInFlightBytes: number;
+  /** Response bytes over the whole call, in flight or not (per call only): every byte costs the engine's loop work. */
+  maxTotalBytes?: number;
 }
 
-export const DEFAULT_CALL_FETCH_CAPS: Readonly<FetchCaps> = Object.freeze({ maxConcurrent: 4, maxInFlightBytes: 16 * 1024 * 1024 });
+export const DEFAULT_CALL_FETCH_CAPS: Readonly<FetchCaps> = Object.freeze({ maxConcurrent: 4, maxInFlightBytes: 16 * 1024 * 1024, maxTotalBytes: 32 * 1024 * 1024 });
 export const DEFAULT_ENGINE_FETCH_CAPS: Readonly<FetchCaps> = Object.freeze({ maxConcurrent: 32, maxInFlightBytes: 64 * 1024 * 1024 });
 
 /** A counting semaphore for fetch slots plus a byte meter; `scope` names it in errors ("this call", "the engine"). */
 export class FetchBudget {
   private active = 0;
   private bytes = 0;
+  private total = 0;
   private readonly waiting: { resolve: () => void; reject: (e: unknown) => void; signal?: AbortSignal; onAbort?: () => void }[] = [];
 
   constructor(
@@ -57,8 +60,13 @@ export class FetchBudget {
 
   /** Counts `n` more response bytes, or returns the error that fails the fetch when they do not fit. */
   take(n: number): FetchError | null {
+    const max = this.caps.maxTotalBytes;
+    if (max !== undefined && this.total + n > max) {
+      return new FetchError('FETCH_CALL_BUDGET_EXCEEDED', `this call's fetch responses would exceed ${max} bytes in total; fetch less in one call`);
+    }
     if (this.bytes + n <= this.caps.maxInFlightBytes) {
       this.bytes += n;
+      this.total += n;
       return null;
     }
     return this.scope === 'call'
