@@ -19,7 +19,7 @@ import { OwnersPage } from './pages/programs/OwnersPage.tsx';
 import { TasksPage } from './pages/programs/TasksPage.tsx';
 import { ScoringPage } from './pages/programs/ScoringPage.tsx';
 import { ProgramsPage } from './pages/programs/ProgramsPage.tsx';
-import { ErrorBox, Spinner } from './ui/common.tsx';
+import { EmptyState, ErrorBox, Spinner } from './ui/common.tsx';
 import { Icon } from './ui/icons.tsx';
 
 const NAV = [
@@ -51,7 +51,15 @@ function Screen({ pathname }: { pathname: string }) {
   if (match('/owners', pathname)) return <OwnersPage />;
   if (match('/scoring', pathname)) return <ScoringPage />;
   if (match('/programs', pathname)) return <ProgramsPage />;
-  return <FlowsPage />;
+  if (pathname === '/' || match('/flows', pathname) || match('/signin', pathname)) return <FlowsPage />;
+  // An unknown address says so instead of showing another screen as if it were the one asked for.
+  return (
+    <div className="page">
+      <EmptyState title="Page not found" action={<a className="btn" href="/flows" onClick={(e) => { e.preventDefault(); navigate('/flows'); }}>Go to flows</a>}>
+        There is no page at <code>{pathname}</code>.
+      </EmptyState>
+    </div>
+  );
 }
 
 export function App() {
@@ -88,7 +96,7 @@ export function App() {
     <SessionContext.Provider value={me.data}>
       <div className={`shell${compact ? ' compact' : ''}`}>
         <nav className="sidebar" aria-label="Main">
-          <a className="brand" href="/flows" onClick={(e) => { e.preventDefault(); navigate('/flows'); }}>
+          <a className="brand" href="/flows" aria-label="Cairn: flows" onClick={(e) => { e.preventDefault(); navigate('/flows'); }}>
             <img src="/favicon.svg" alt="" width={26} height={26} /> <span>Cairn</span>
           </a>
           <ul>

@@ -141,6 +141,10 @@ export interface Run {
   id: string;
   flow_id: string;
   flow_name?: string;
+  contact_email?: string | null;
+  /** The label of the node the run is at (list), and every node's label in its version (one run). */
+  node_label?: string | null;
+  node_labels?: Record<string, string>;
   version: number;
   contact_id: string;
   status: RunStatus | string;

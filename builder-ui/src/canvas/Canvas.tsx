@@ -3,6 +3,7 @@ import {
   useStore,
   Background,
   BackgroundVariant,
+  ControlButton,
   Controls,
   MarkerType,
   MiniMap,
@@ -83,6 +84,8 @@ export function Canvas({ onSaveNow }: { onSaveNow?: () => void }) {
   const store = useEditor;
   // Fit the view to the flow it opened with; an empty canvas keeps its 1:1 view while nodes are dropped on it.
   const [fitOnOpen] = useState(() => useEditor.getState().nodes.length > 0);
+  // The minimap can be folded away when it sits over the nodes one is working on.
+  const [showMap, setShowMap] = useState(true);
 
   const isValidConnection: IsValidConnection = useCallback(
     (c: Connection | Edge) => {
@@ -173,8 +176,12 @@ export function Canvas({ onSaveNow }: { onSaveNow?: () => void }) {
         defaultEdgeOptions={{ type: 'smoothstep' }}
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} color="#ced4da" />
-        {nodes.length > 0 ? <MiniMap<CanvasNode> pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={3} ariaLabel="Minimap" /> : null}
-        <Controls showInteractive={false} aria-label="Zoom controls" />
+        {nodes.length > 0 && showMap ? <MiniMap<CanvasNode> pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={3} ariaLabel="Minimap" /> : null}
+        <Controls showInteractive={false} aria-label="Zoom controls">
+          <ControlButton onClick={() => setShowMap((v) => !v)} aria-label={showMap ? 'Hide minimap' : 'Show minimap'} title={showMap ? 'Hide minimap' : 'Show minimap'} aria-pressed={showMap}>
+            <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true"><rect x="1.5" y="1.5" width="13" height="13" rx="2" fill="none" stroke="currentColor" strokeWidth="1.5" /><rect x="8" y="8" width="5" height="5" fill="currentColor" /></svg>
+          </ControlButton>
+        </Controls>
       </ReactFlow>
     </div>
   );

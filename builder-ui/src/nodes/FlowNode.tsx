@@ -39,11 +39,11 @@ function FlowNodeView({ id, data, selected }: NodeProps<CanvasNode>) {
 
   return (
     <div className={classes.join(' ')} style={{ ['--cat' as string]: style.color }} data-node-id={id} data-testid={`node-${id}`}>
-      {spec.input ? <Handle type="target" position={Position.Top} className="h-in" aria-label={`${id} input`} /> : null}
+      {spec.input ? <Handle type="target" position={Position.Top} className="h-in" role="img" aria-label={`${id} input`} /> : null}
       <div className="fnode-head">
         <span className="fnode-icon"><Icon name={style.icon} size={14} /></span>
         <span className="fnode-title">{label || entry?.title || type}</span>
-        {errors.length ? <span className="fnode-err" title={errors.join('\n')} aria-label={`${errors.length} problem(s)`}><Icon name="warn" size={14} /></span> : null}
+        {errors.length ? <span className="fnode-err" role="img" title={errors.join('\n')} aria-label={`${errors.length} problem(s)`}><Icon name="warn" size={14} /></span> : null}
       </div>
       <div className="fnode-body">
         <div className="fnode-summary">{summary || <span className="muted">{entry ? 'Not configured' : `Unknown type ${type}`}</span>}</div>
@@ -69,6 +69,7 @@ function FlowNodeView({ id, data, selected }: NodeProps<CanvasNode>) {
                   position={Position.Bottom}
                   id={out.id ?? undefined}
                   className={`h-out h-${out.id ?? 'default'}`}
+                  role="img"
                   aria-label={`${id} ${out.id ?? 'next'} output`}
                   data-handle={out.id ?? 'default'}
                 />

@@ -255,8 +255,8 @@ function Editor({ flow, onReload }: { flow: Flow; onReload: () => Promise<void> 
   const saveLabel = !canEdit ? 'Read only' : { saved: 'All changes saved', pending: 'Unsaved changes…', saving: 'Saving…', error: 'Save failed', conflict: 'Not saved: changed elsewhere' }[saveState];
   const problems = errors.length
     ? `${errors.length} problem${errors.length === 1 ? '' : 's'}`
-    : { checking: 'Checking…', checked: 'No problems', failed: 'Not checked' }[checked];
-  const problemsLabel = errors.length || checked === 'checked' ? `${errors.length} problem${errors.length === 1 ? '' : 's'}` : checked === 'checking' ? 'Checking for problems' : 'Problems not checked';
+    : { checking: 'Checking…', checked: '0 problems', failed: 'Not checked' }[checked];
+  const problemsLabel = errors.length || checked === 'checked' ? `${errors.length} problem${errors.length === 1 ? '' : 's'}` : checked === 'checking' ? 'Checking… for problems' : 'Not checked for problems';
 
   return (
     <div className="editor">

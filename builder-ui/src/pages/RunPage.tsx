@@ -20,10 +20,12 @@ export function RunPage({ runId }: { runId: string }) {
   const r = run.data;
   const owner = contact.data?.owner_id ? itemsOf(owners.data).find((o) => o.id === contact.data?.owner_id) : undefined;
   const steps = r.steps ?? [];
+  /** A node as the flow names it: its label, else its id. */
+  const nodeName = (id: string | null | undefined) => (id ? (r.node_labels?.[id] ?? id) : '—');
   return (
     <div className="page">
       <PageHeader
-        title={<>Run <span className="mono">{shortId(r.id)}</span> <StatusBadge status={r.status} /></>}
+        title={<>{r.flow_name ?? 'Run'} · {r.contact_email ?? contact.data?.email ?? <span className="mono">{shortId(r.contact_id)}</span>} <StatusBadge status={r.status} /></>}
         subtitle={<>
           <a href={`/flows/${r.flow_id}`} onClick={(e) => { e.preventDefault(); navigate(`/flows/${r.flow_id}`); }}>{r.flow_name ?? 'Flow'}</a> · version {r.version} · started {formatTime(r.started_at ?? r.created_at)}
           {r.finished_at ? ` · finished ${formatTime(r.finished_at)}` : ''}
@@ -44,7 +46,7 @@ export function RunPage({ runId }: { runId: string }) {
             {steps.map((s, i) => (
               <li key={i} className={`tl-${s.status}`}>
                 <button className="tl-head" onClick={() => setOpen({ ...open, [i]: !open[i] })} aria-expanded={!!open[i]}>
-                  <span className="tl-title"><code>{s.node_id}</code> {s.node_type ? <span className="muted small">{s.node_type}</span> : null}</span>
+                  <span className="tl-title">{nodeName(s.node_id)} {s.node_type ? <span className="muted small">{s.node_type}</span> : null}</span>
                   <StatusBadge status={s.status} />
                   {s.attempt > 1 ? <span className="badge badge-amber">attempt {s.attempt}</span> : null}
                   <span className="muted small">{formatTime(s.started_at)} · {formatDuration(s.started_at, s.finished_at)}</span>
@@ -61,7 +63,7 @@ export function RunPage({ runId }: { runId: string }) {
             ))}
             {r.waiting ? (
               <li className="tl-waiting">
-                <div className="tl-title"><code>{r.current_node_id ?? r.last_node_id}</code> <StatusBadge status="waiting" /></div>
+                <div className="tl-title">{nodeName(r.current_node_id ?? r.last_node_id)} <StatusBadge status="waiting" /></div>
                 <div className="muted small">
                   {r.waiting.event ? `for a ${r.waiting.event} event` : 'waiting'}
                   {r.waiting.until ? ` until ${formatTime(r.waiting.until)}` : ''}

@@ -53,9 +53,9 @@ export function RunsPage() {
                   <td><a href={`/runs/${r.id}`} className="mono" onClick={(e) => { e.preventDefault(); navigate(`/runs/${r.id}`); }}>{shortId(r.id)}</a></td>
                   <td>{r.flow_name ?? flowName.get(r.flow_id) ?? shortId(r.flow_id)}</td>
                   <td>v{r.version}</td>
-                  <td className="mono">{shortId(r.contact_id)}</td>
+                  <td className={r.contact_email ? undefined : 'mono'}>{r.contact_email ?? shortId(r.contact_id)}</td>
                   <td><StatusBadge status={r.status} /></td>
-                  <td className="mono">{r.current_node_id ?? '—'}</td>
+                  <td>{r.current_node_id ? (r.node_label ?? <span className="mono">{r.current_node_id}</span>) : '—'}</td>
                   <td className="muted">{formatTime(r.started_at ?? r.created_at)}</td>
                 </tr>
               ))}

@@ -47,7 +47,7 @@ export function Palette() {
           const style = categoryStyle(cat);
           return (
             <section key={cat} className="palette-group">
-              <h3 style={{ color: style.color }}>{CATEGORY_LABELS[cat] ?? cat}</h3>
+              <h3 style={{ borderLeft: `3px solid ${style.color}`, paddingLeft: 6 }}>{CATEGORY_LABELS[cat] ?? cat}</h3>
               {entries.map((entry) => {
                 const s = categoryStyle(entry.category, entry.type);
                 return (

@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { eventually, leadRoutingFlow, seedEnterprisePool } from '../../../engine/test/engine-harness.ts';
+import { browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
+
+const availability = browserAvailability();
+if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: string[] }>;
+}
+
+/** Runs axe-core (WCAG 2 A/AA rules) in the page; returns the serious and critical violations. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: AXE });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: unknown) => Promise<{ violations: Violation[] }> } }).axe;
+    return (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })).violations;
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** Every main screen at 1280×800 (screenshots for review) with an accessibility check, and the editor at 1024×768. */
+describe.skipIf(!availability.run)('builder UI end to end: main screens and accessibility', () => {
+  let server: E2eServer;
+  let browser: Browser;
+  let page: Page;
+  let flowId: string;
+  let runId: string;
+  let contactId: string;
+
+  beforeAll(async () => {
+    ensureUiBuilt();
+    server = await startServer();
+    browser = await launchBrowser();
+    await seedEnterprisePool(server.h);
+    flowId = (await server.h.call('POST', '/v1/flows', leadRoutingFlow())).body.id;
+    expect((await server.h.call('POST', `/v1/flows/${flowId}/publish`, { note: 'first' })).status).toBe(200);
+    const ev = await server.h.call('POST', '/v1/events', { type: 'lead.created', contact: { email: 'ada@acme.test', properties: { country: 'US', employees: 300 } } });
+    contactId = ev.body.contact_id;
+    runId = await eventually(async () => (await server.h.call('GET', `/v1/runs?flow_id=${flowId}&status=completed`)).body.items[0]?.id as string | undefined);
+  }, 300_000);
+
+  afterAll(async () => {
+    await page?.context().close();
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('sign-in, flows, editor, runs, a run, contacts, a profile, plugins and an unknown page: screenshots, no serious axe violations', async () => {
+    page = await newPage(browser);
+    await page.goto(`${server.url}/`);
+    await page.getByRole('heading', { name: 'Sign in to Cairn' }).waitFor();
+    const found: Record<string, string[]> = {};
+    found['sign-in'] = await seriousViolations(page);
+    await screenshot(page, '40-screen-sign-in');
+    await signIn(page, server, server.users.admin);
+
+    const screens: Array<{ name: string; path: string; ready: (p: Page) => Promise<unknown> }> = [
+      { name: 'flows', path: '/flows', ready: (p) => p.getByRole('table', { name: 'Flows' }).waitFor() },
+      { name: 'editor', path: `/flows/${flowId}`, ready: (p) => p.getByRole('button', { name: '0 problems' }).waitFor({ timeout: 20_000 }) },
+      { name: 'runs', path: '/runs', ready: (p) => p.getByRole('table', { name: 'Runs' }).waitFor() },
+      { name: 'run', path: `/runs/${runId}`, ready: (p) => p.getByRole('heading', { name: 'Timeline' }).waitFor() },
+      { name: 'contacts', path: '/contacts', ready: (p) => p.getByRole('table', { name: 'Contacts' }).waitFor() },
+      { name: 'contact', path: `/contacts/${contactId}`, ready: (p) => p.getByRole('heading', { name: 'Profile' }).waitFor() },
+      { name: 'plugins', path: '/plugins', ready: (p) => p.getByText('No plugins installed').waitFor() },
+      { name: 'not-found', path: '/no-such-page', ready: (p) => p.getByText('Page not found').waitFor() },
+    ];
+    for (const [i, s] of screens.entries()) {
+      await page.goto(`${server.url}${s.path}`);
+      await s.ready(page);
+      await screenshot(page, `${41 + i}-screen-${s.name}`);
+      found[s.name] = await seriousViolations(page);
+    }
+    // Names, not ids: the run and the runs list say which flow, contact and node.
+    await page.goto(`${server.url}/runs`);
+    await page.getByRole('table', { name: 'Runs' }).getByText('ada@acme.test').waitFor();
+    await page.getByRole('table', { name: 'Runs' }).getByText('Inbound lead routing').first().waitFor();
+
+    await page.setViewportSize({ width: 1024, height: 768 });
+    await page.goto(`${server.url}/flows/${flowId}`);
+    await page.getByRole('button', { name: '0 problems' }).waitFor({ timeout: 20_000 });
+    await screenshot(page, '50-editor-1024x768');
+    for (const name of ['Publish…', 'Test', 'History']) await expect(page.getByRole('button', { name, exact: true }).isVisible(), name).resolves.toBe(true);
+
+    expect(found).toEqual(Object.fromEntries(Object.keys(found).map((k) => [k, []])));
+  });
+});
