@@ -298,13 +298,55 @@ async function cohorts(db: Db, ws: string, q: KpiQuery) {
   return [...out.values()].map((c) => ({ cohort: c.cohort, size: c.size, retained: Array.from(c.retained, (n) => (c.size > 0 ? (n ?? 0) / c.size : 0)) }));
 }
 
+/**
+ * Email engagement: per flow and email node, messages sent in the period and runs with a tracked open / click in it;
+ * workspace totals of bounces, complaints and unsubscribes (those events carry no run, so no node).
+ */
+async function email(db: Db, ws: string, q: KpiQuery) {
+  const segM = contactFilter('m', q);
+  const segE = contactFilter('e', q);
+  const UUID = `'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'`;
+  const nodes = (await db.raw(
+    `WITH sent AS (
+       SELECT r.flow_id, m.node_id, count(*)::int AS sent FROM email_messages m
+         JOIN runs r ON r.id = m.run_id AND r.workspace_id = m.workspace_id
+        WHERE m.workspace_id = ? AND m.status = 'sent' AND m.sent_at >= ? AND m.sent_at < ?${segM.sql}${q.flowId ? ' AND r.flow_id = ?' : ''}
+        GROUP BY 1, 2),
+     tracked AS (
+       SELECT r.flow_id, e.properties->>'node_id' AS node_id,
+              count(DISTINCT r.id) FILTER (WHERE e.type = 'email.opened')::int AS opened,
+              count(DISTINCT r.id) FILTER (WHERE e.type = 'email.clicked')::int AS clicked
+         FROM events e
+         JOIN runs r ON r.workspace_id = e.workspace_id AND r.id = CASE WHEN e.properties->>'run_id' ~ ${UUID} THEN (e.properties->>'run_id')::uuid END
+        WHERE e.workspace_id = ? AND e.type IN ('email.opened', 'email.clicked') AND e.occurred_at >= ? AND e.occurred_at < ?${segE.sql}${q.flowId ? ' AND r.flow_id = ?' : ''}
+        GROUP BY 1, 2)
+     SELECT coalesce(s.flow_id, t.flow_id) AS flow_id, coalesce(s.node_id, t.node_id) AS node_id,
+            coalesce(s.sent, 0) AS sent, coalesce(t.opened, 0) AS opened, coalesce(t.clicked, 0) AS clicked
+       FROM sent s FULL JOIN tracked t ON t.flow_id = s.flow_id AND t.node_id = s.node_id
+      ORDER BY 1, 2`,
+    [ws, q.from, q.to, ...segM.bindings, ...(q.flowId ? [q.flowId] : []), ws, q.from, q.to, ...segE.bindings, ...(q.flowId ? [q.flowId] : [])],
+  )).rows as { flow_id: string; node_id: string; sent: number; opened: number; clicked: number }[];
+  const [totals] = (await db.raw(
+    `SELECT count(*) FILTER (WHERE e.type = 'email.bounced')::int AS bounced,
+            count(*) FILTER (WHERE e.type = 'email.complained')::int AS complained,
+            count(*) FILTER (WHERE e.type = 'email.unsubscribed')::int AS unsubscribed
+       FROM events e WHERE e.workspace_id = ? AND e.type IN ('email.bounced', 'email.complained', 'email.unsubscribed')
+        AND e.occurred_at >= ? AND e.occurred_at < ?${segE.sql}`,
+    [ws, q.from, q.to, ...segE.bindings],
+  )).rows as { bounced: number; complained: number; unsubscribed: number }[];
+  return {
+    nodes: nodes.map((n) => ({ ...n, delivered: null, open_rate: ratio(n.opened, n.sent), click_rate: ratio(n.clicked, n.sent) })),
+    ...totals!,
+  };
+}
+
 /** The whole KPI answer of `GET /v1/kpis`. */
 export async function computeKpis(db: Db, workspaceId: string, q: KpiQuery) {
-  const [flows, figures, buckets, cohortRows] = await Promise.all([
-    flowKpis(db, workspaceId, q), contactFigures(db, workspaceId, q), series(db, workspaceId, q), cohorts(db, workspaceId, q),
+  const [flows, figures, buckets, cohortRows, emailFigures] = await Promise.all([
+    flowKpis(db, workspaceId, q), contactFigures(db, workspaceId, q), series(db, workspaceId, q), cohorts(db, workspaceId, q), email(db, workspaceId, q),
   ]);
   return {
     from: q.from.toISOString(), to: q.to.toISOString(), interval: q.interval, churn_window_days: q.churnWindowDays,
-    flows, ...figures, series: buckets, cohorts: cohortRows,
+    flows, ...figures, series: buckets, cohorts: cohortRows, email: emailFigures,
   };
 }
