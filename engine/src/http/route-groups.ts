@@ -19,6 +19,7 @@ import { referralsRoutes } from './referrals.ts';
 import { loyaltyRoutes } from './loyalty.ts';
 import { segmentsRoutes } from './segments.ts';
 import { kpisRoutes } from './kpis.ts';
+import { backtestsRoutes } from './backtests.ts';
 import type { FlowEngine } from '../runner/index.ts';
 import type { NodeTypeResolver } from '../flow/service.ts';
 import type { NodeTypeSpec } from '../contracts/flow.ts';
@@ -65,4 +66,4 @@ export interface RouteGroupOptions {
 export type RouteGroup = FastifyPluginAsync<RouteGroupOptions>;
 
 /** Add your group here (one line) when you add a file under http/. */
-export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes, pluginsRoutes, settingsRoutes, tasksRoutes, emailRoutes, scoringRoutes, referralsRoutes, loyaltyRoutes, segmentsRoutes, fieldsRoutes, kpisRoutes];
+export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes, pluginsRoutes, settingsRoutes, tasksRoutes, emailRoutes, scoringRoutes, referralsRoutes, loyaltyRoutes, segmentsRoutes, fieldsRoutes, kpisRoutes, backtestsRoutes];

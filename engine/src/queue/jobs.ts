@@ -10,6 +10,16 @@ export const CONTACTS_TASK = 'cairn_contacts';
 /** Call one external action (webhook, email, plugin) outside any transaction. */
 export const ACTION_TASK = 'cairn_action';
 
+/** Replay a flow over recorded events (engine/src/backtest): read-only, one job per backtest. */
+export const BACKTEST_TASK = 'cairn_backtest';
+
+export interface BacktestJob {
+  /** workspace id */
+  w: string;
+  /** backtest id */
+  b: string;
+}
+
 export interface ContactsJob {
   /** workspace id */
   w: string;
@@ -52,6 +62,11 @@ export async function enqueueActions(tx: Tx, jobs: readonly ActionJob[]): Promis
     ACTION_TASK,
     jobs.map((j) => JSON.stringify(j)),
   ]);
+}
+
+/** A backtest's job; no retries: a backtest that fails is recorded as failed and can be asked for again. */
+export async function enqueueBacktest(tx: Tx, job: BacktestJob): Promise<void> {
+  await tx.raw(`SELECT graphile_worker.add_job(?, ?::json, max_attempts := 1)`, [BACKTEST_TASK, JSON.stringify(job)]);
 }
 
 /** Jobs of our tasks that are runnable or running now (not those waiting out a retry backoff). */

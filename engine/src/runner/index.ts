@@ -5,7 +5,8 @@ import { isManual } from '../time/clock.ts';
 import { CairnError } from '../errors.ts';
 import { ingestEvents } from '../crm/events.ts';
 import { startQueue } from '../queue/worker.ts';
-import { ACTION_TASK, CONTACTS_TASK, pendingJobs, type ActionJob, type ContactsJob } from '../queue/jobs.ts';
+import { ACTION_TASK, BACKTEST_TASK, CONTACTS_TASK, pendingJobs, type ActionJob, type ContactsJob } from '../queue/jobs.ts';
+import { createBacktestTask } from '../backtest/job.ts';
 import type { ActionRegistry, ExternalAction } from './ports.ts';
 import { GroupCommit } from '../group-commit.ts';
 import { createEnrollment } from './enroll.ts';
@@ -133,6 +134,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
             await submit(p.w, p.c.map((contactId) => ({ contactId })));
           },
           [ACTION_TASK]: async (payload) => runAction(payload as ActionJob),
+          [BACKTEST_TASK]: createBacktestTask({ db: ctx.db, clock: ctx.clock, logger: log }),
         },
       });
       if (!isManual(ctx.clock)) poller = startTimerPoller({ db: ctx.db, flows, segments, clock: ctx.clock, logger: log, also: (now) => programs.fireDue(now) });

@@ -53,11 +53,11 @@ export const toRun = (r: RunRow): Run => ({
   finishedAt: r.finished_at,
 });
 
-const CONTACT_COLUMNS = `id, workspace_id, external_id, email, properties, tags, score, owner_id, lifecycle_stage, timezone,
+export const CONTACT_COLUMNS = `id, workspace_id, external_id, email, properties, tags, score, owner_id, lifecycle_stage, timezone,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
   to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at`;
 
-const EVENT_COLUMNS = `id, seq, contact_id, type, properties,
+export const EVENT_COLUMNS = `id, seq, contact_id, type, properties,
   to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at`;
 
 /**

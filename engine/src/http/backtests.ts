@@ -1,0 +1,150 @@
+import { withTx } from '../db/index.ts';
+import { newId } from '../db/ids.ts';
+import { CairnError, invalid, notFound } from '../errors.ts';
+import type { FlowDocument } from '../contracts/flow.ts';
+import { coreOnly, getFlowRow, validateDraft } from '../flow/service.ts';
+import { enqueueBacktest } from '../queue/jobs.ts';
+import type { BacktestResult } from '../backtest/replay.ts';
+import { requireUuid } from './kit.ts';
+import type { RouteGroup } from './route-groups.ts';
+
+/** The longest period one backtest replays. */
+export const MAX_BACKTEST_DAYS = 366;
+const DAY_MS = 86_400_000;
+
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } as const;
+const bidParams = { type: 'object', required: ['id', 'bid'], properties: { id: { type: 'string' }, bid: { type: 'string' } } } as const;
+
+interface Row {
+  id: string;
+  flow_id: string;
+  version: number | null;
+  period_from: Date;
+  period_to: Date;
+  status: string;
+  progress: number;
+  processed_events: string;
+  total_events: string | null;
+  result: BacktestResult | null;
+  error: unknown;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+function view(r: Row) {
+  return {
+    id: r.id,
+    flow_id: r.flow_id,
+    version: r.version ?? 'draft',
+    from: r.period_from.toISOString(),
+    to: r.period_to.toISOString(),
+    status: r.status,
+    progress: r.progress,
+    processed_events: Number(r.processed_events),
+    total_events: r.total_events === null ? null : Number(r.total_events),
+    nodes: r.result?.nodes ?? {},
+    actions: r.result?.actions ?? {},
+    runs: r.result?.runs ?? null,
+    conversion: r.result?.conversion ?? null,
+    error: r.error ?? null,
+    created_at: r.created_at.toISOString(),
+    finished_at: r.finished_at?.toISOString() ?? null,
+  };
+}
+
+function instant(value: string, path: string): Date {
+  const d = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(d.getTime())) throw invalid(`${path.slice(1)} is not an ISO 8601 date-time`, [{ path, message: 'is not an ISO 8601 date-time' }]);
+  return d;
+}
+
+/**
+ * Backtests (docs/api.md#backtests): replay a flow's draft or one of its versions over a period of recorded events.
+ * The replay runs as a job (engine/src/backtest); these routes start it, show its progress and result, and cancel it.
+ */
+export const backtestsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }) => {
+  const load = async (workspaceId: string, flowId: string, bid: string) => {
+    const row = await ctx.db('backtests').where({ workspace_id: workspaceId, flow_id: flowId, id: requireUuid(bid, 'backtest') }).first<Row>();
+    if (!row) throw notFound('backtest');
+    return row;
+  };
+
+  app.post('/flows/:id/backtest', {
+    config: { area: 'flows' },
+    schema: {
+      params: idParams,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['from', 'to'],
+        properties: {
+          from: { type: 'string' },
+          to: { type: 'string' },
+          version: { anyOf: [{ const: 'draft' }, { type: 'integer', minimum: 1 }] },
+          sample: { type: 'integer', minimum: 0, maximum: 50 },
+        },
+      },
+    },
+  }, async (request, reply) => {
+    const { workspaceId } = request.auth!;
+    const flowId = requireUuid((request.params as { id: string }).id, 'flow');
+    const body = request.body as { from: string; to: string; version?: 'draft' | number; sample?: number };
+    const from = instant(body.from, '/from');
+    const to = instant(body.to, '/to');
+    if (from >= to) throw invalid('from must be before to', [{ path: '/from', message: 'is not before to' }]);
+    if (to.getTime() - from.getTime() > MAX_BACKTEST_DAYS * DAY_MS) {
+      throw invalid(`the period is longer than ${MAX_BACKTEST_DAYS} days`, [{ path: '/to', message: `is more than ${MAX_BACKTEST_DAYS} days after from` }]);
+    }
+    const flow = await getFlowRow(ctx.db, workspaceId, flowId);
+    const version = body.version === undefined || body.version === 'draft' ? null : body.version;
+    let document: FlowDocument;
+    if (version === null) {
+      const result = validateDraft(flow.draft, await nodeTypes(workspaceId));
+      if (!result.valid) throw new CairnError('CAIRN_ERR_INVALID_FLOW', `the draft has ${result.errors.length} problem(s); fix them before a backtest`, { errors: result.errors });
+      document = flow.draft;
+    } else {
+      const v = await ctx.db('flow_versions').where({ workspace_id: workspaceId, flow_id: flowId, version }).first<{ document: FlowDocument }>();
+      if (!v) throw notFound('flow version');
+      document = v.document;
+    }
+    const trigger = document.nodes.findIndex((n) => n.type === 'trigger.schedule' || n.type === 'trigger.date');
+    if (trigger >= 0) {
+      throw new CairnError('CAIRN_ERR_INVALID_FLOW', 'backtests replay event- and segment-triggered flows; clock triggers are not replayed yet', {
+        errors: [{ path: `/nodes/${trigger}/type`, message: 'a clock trigger cannot be backtested yet' }],
+      });
+    }
+    const id = newId(ctx.clock.now().getTime());
+    await withTx(ctx.db, async (tx) => {
+      await tx('backtests').insert({
+        workspace_id: workspaceId, id, flow_id: flowId, version, document: JSON.stringify(document), period_from: from, period_to: to,
+        sample: body.sample ?? 5, status: 'running', created_at: ctx.clock.now(),
+      });
+      await enqueueBacktest(tx, { w: workspaceId, b: id });
+    });
+    return reply.code(202).header('location', `/v1/flows/${flowId}/backtests/${id}`).send({ id });
+  });
+
+  app.get('/flows/:id/backtests', { config: { area: 'flows' }, schema: { params: idParams } }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const flowId = requireUuid((request.params as { id: string }).id, 'flow');
+    await getFlowRow(ctx.db, workspaceId, flowId);
+    const rows = await ctx.db('backtests').where({ workspace_id: workspaceId, flow_id: flowId }).orderBy('created_at', 'desc').limit(50).select<Row[]>('*');
+    return { items: rows.map(view) };
+  });
+
+  app.get('/flows/:id/backtests/:bid', { config: { area: 'flows' }, schema: { params: bidParams } }, async (request) => {
+    const { id, bid } = request.params as { id: string; bid: string };
+    return view(await load(request.auth!.workspaceId, requireUuid(id, 'flow'), bid));
+  });
+
+  // Cancel: the job notices within 250 ms and stops; the counts reached so far are kept. DELETE is the same.
+  const cancel = async (request: { auth?: { workspaceId: string } | null; params: unknown }) => {
+    const { id, bid } = request.params as { id: string; bid: string };
+    const workspaceId = request.auth!.workspaceId;
+    const row = await load(workspaceId, requireUuid(id, 'flow'), bid);
+    await ctx.db('backtests').where({ workspace_id: workspaceId, id: row.id, status: 'running' }).update({ status: 'cancelled', finished_at: ctx.clock.now() });
+    return view(await load(workspaceId, row.flow_id, row.id));
+  };
+  app.post('/flows/:id/backtests/:bid/cancel', { config: { area: 'flows' }, schema: { params: bidParams } }, (request) => cancel(request as never));
+  app.delete('/flows/:id/backtests/:bid', { config: { area: 'flows' }, schema: { params: bidParams } }, (request) => cancel(request as never));
+};
