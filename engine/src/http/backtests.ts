@@ -4,7 +4,6 @@ import { CairnError, invalid, notFound } from '../errors.ts';
 import type { FlowDocument } from '../contracts/flow.ts';
 import { coreOnly, getFlowRow, validateDraft } from '../flow/service.ts';
 import { enqueueBacktest } from '../queue/jobs.ts';
-import type { BacktestResult } from '../backtest/replay.ts';
 import { requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 
@@ -25,7 +24,8 @@ interface Row {
   progress: number;
   processed_events: string;
   total_events: string | null;
-  result: BacktestResult | null;
+  /** The replay's counts (runner/backtest/replay.ts `BacktestResult`), partial while running. */
+  result: { nodes: unknown; actions: unknown; runs: unknown; conversion: unknown } | null;
   error: unknown;
   created_at: Date;
   finished_at: Date | null;
@@ -60,7 +60,7 @@ function instant(value: string, path: string): Date {
 
 /**
  * Backtests (docs/api.md#backtests): replay a flow's draft or one of its versions over a period of recorded events.
- * The replay runs as a job (engine/src/backtest); these routes start it, show its progress and result, and cancel it.
+ * The replay runs as a job (engine/src/runner/backtest); these routes start it, show its progress and result, and cancel it.
  */
 export const backtestsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }) => {
   const load = async (workspaceId: string, flowId: string, bid: string) => {

@@ -6,7 +6,7 @@ import { CairnError } from '../errors.ts';
 import { ingestEvents } from '../crm/events.ts';
 import { startQueue } from '../queue/worker.ts';
 import { ACTION_TASK, BACKTEST_TASK, CONTACTS_TASK, pendingJobs, type ActionJob, type ContactsJob } from '../queue/jobs.ts';
-import { createBacktestTask } from '../backtest/job.ts';
+import { createBacktestTask } from './backtest/job.ts';
 import type { ActionRegistry, ExternalAction } from './ports.ts';
 import { GroupCommit } from '../group-commit.ts';
 import { createEnrollment } from './enroll.ts';

@@ -1,12 +1,12 @@
-import type { Db } from '../db/index.ts';
-import type { FlowDocument } from '../contracts/flow.ts';
-import type { Clock } from '../time/clock.ts';
-import type { Logger } from '../logger.ts';
-import { compileFlow } from '../flow/compile.ts';
-import { BatchOwnerRouter } from '../runner/owner-router.ts';
-import { CONTACT_COLUMNS, EVENT_COLUMNS } from '../runner/store.ts';
-import type { Contact, StoredEvent } from '../runner/model.ts';
-import type { BacktestJob } from '../queue/jobs.ts';
+import type { Db } from '../../db/index.ts';
+import type { FlowDocument } from '../../contracts/flow.ts';
+import type { Clock } from '../../time/clock.ts';
+import type { Logger } from '../../logger.ts';
+import { compileFlow } from '../../flow/compile.ts';
+import { BatchOwnerRouter } from '../owner-router.ts';
+import { CONTACT_COLUMNS, EVENT_COLUMNS } from '../store.ts';
+import type { Contact, StoredEvent } from '../model.ts';
+import type { BacktestJob } from '../../queue/jobs.ts';
 import { Replay } from './replay.ts';
 
 /** Events fetched per round trip from the cursor: memory stays bounded whatever the period holds. */

@@ -1,10 +1,10 @@
-import type { CompiledFlow } from '../flow/compile.ts';
-import { newId } from '../db/ids.ts';
-import type { Json, OwnerRouter } from '../runner/ports.ts';
-import { Effects, processContact, type BatchEnv } from '../runner/executor.ts';
-import type { EmittedEvent, NewTask } from '../runner/in-engine-actions.ts';
-import type { ActionResult, Contact, Run, StepRecord, StoredEvent } from '../runner/model.ts';
-import { StatsDelta, type FlowCounts, type NodeCounts } from '../runner/stats.ts';
+import type { CompiledFlow } from '../../flow/compile.ts';
+import { newId } from '../../db/ids.ts';
+import type { Json, OwnerRouter } from '../ports.ts';
+import { Effects, processContact, type BatchEnv } from '../executor.ts';
+import type { EmittedEvent, NewTask } from '../in-engine-actions.ts';
+import type { ActionResult, Contact, Run, StepRecord, StoredEvent } from '../model.ts';
+import { StatsDelta, type FlowCounts, type NodeCounts } from '../stats.ts';
 
 /** What a backtest found for one node. `branches`: condition true/false, split keys (and holdout), wait event/timeout. */
 export interface NodeResult {
