@@ -114,9 +114,11 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) 
       const result = await triggerSandbox.runTrigger({ workspaceId, pluginId: id, version: install.currentVersion }, trigger,
         { method: request.method, headers, body: typeof request.body === 'string' ? request.body : '', query }, secrets);
       if (!result.ok) {
-        if (result.error.limit) throw new CairnError('CAIRN_ERR_PLUGIN_LIMIT', result.error.message);
-        // The sender learns the code (e.g. STRIPE_SIGNATURE_MISMATCH), never the secrets.
-        throw new CairnError('CAIRN_ERR_VALIDATION', `[${result.error.code}] ${result.error.message}`);
+        // The anonymous sender learns the code (e.g. STRIPE_SIGNATURE_MISMATCH), never the plugin's text: it may
+        // quote a vendor body or a secret in a form the redaction does not know. Operators read it in the log.
+        request.log.warn({ workspaceId, pluginId: id, trigger, code: result.error.code, detail: result.error.message }, 'plugin webhook refused');
+        if (result.error.limit) throw new CairnError('CAIRN_ERR_PLUGIN_LIMIT', `the trigger ${trigger} of plugin ${id} exceeded its ${result.error.limit} limit`);
+        throw new CairnError('CAIRN_ERR_VALIDATION', `[${result.error.code}] the trigger ${trigger} of plugin ${id} refused the request`);
       }
       const events = result.value.map((e) => ({ ...e, source: `plugin:${id}` }) as EventInput);
       const items = events.length

@@ -201,10 +201,11 @@ describe('hostile plugins are contained', () => {
 
   it('a plugin sees only its own workspace secrets, and other workspaces run in other isolates', async () => {
     const a = await contained(() => host.runAction(hostile, 'secrets', call({})));
-    expect(a).toEqual({ ok: true, value: { secrets: { token: 'secret-of-a' } } });
+    // The action returns each value reversed (an output carrying the value itself is redacted).
+    expect(a).toEqual({ ok: true, value: { secrets: { token: 'a-fo-terces' } } });
     const otherWs = { ...hostile, workspaceId: WS_B };
     const b = await host.runAction(otherWs, 'secrets', call({}, { secrets: { token: 'secret-of-b' } }));
-    expect(b).toEqual({ ok: true, value: { secrets: { token: 'secret-of-b' } } });
+    expect(b).toEqual({ ok: true, value: { secrets: { token: 'b-fo-terces' } } });
     // Stores are per plugin and workspace too.
     await host.runAction(hostile, 'store_roundtrip', call({}));
     const again = await host.runAction(otherWs, 'store_roundtrip', call({}));

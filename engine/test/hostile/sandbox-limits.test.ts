@@ -151,8 +151,8 @@ describe('plugin log lines', () => {
     expect(line).toBeDefined();
     expect(line).not.toContain(token);
     expect(JSON.parse(line!)).toMatchObject({
-      msg: 'calling with [redacted]', source: 'plugin', pluginId: 'greedy',
-      fields: { token: '[redacted]', nested: { header: 'Bearer [redacted]', list: ['[redacted]'] }, '[redacted]': 'as a key' },
+      msg: 'calling with [REDACTED]', source: 'plugin', pluginId: 'greedy',
+      fields: { token: '[REDACTED]', nested: { header: 'Bearer [REDACTED]', list: ['[REDACTED]'] }, '[REDACTED]': 'as a key' },
     });
   });
 });

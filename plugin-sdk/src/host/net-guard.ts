@@ -186,7 +186,8 @@ export async function guardedFetch(url: string, req: FetchRequest, policy: Fetch
     try {
       u = new URL(current);
     } catch {
-      throw new FetchError('FETCH_BAD_URL', `"${current.slice(0, 200)}" is not an absolute URL`);
+      // Never the URL itself: its query may carry a token. Engine-made errors name hosts only.
+      throw new FetchError('FETCH_BAD_URL', `the URL${hop ? ` of redirect hop ${hop}` : ''} is not an absolute http(s) URL`);
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FetchError('FETCH_BAD_URL', `only http and https URLs can be fetched, not ${u.protocol}`);
     if (u.username || u.password) throw new FetchError('FETCH_BAD_URL', 'credentials in the URL are not allowed; send an Authorization header');
@@ -196,7 +197,7 @@ export async function guardedFetch(url: string, req: FetchRequest, policy: Fetch
     const target = await resolveChecked(u, policy);
     const res = await request(u, target, { method, headers: req.headers, body }, policy.maxResponseBytes, abort, meter);
     if (REDIRECTS.has(res.status) && res.headers.location) {
-      if (hop >= policy.maxRedirects) throw new FetchError('FETCH_TOO_MANY_REDIRECTS', `more than ${policy.maxRedirects} redirects from ${url}`);
+      if (hop >= policy.maxRedirects) throw new FetchError('FETCH_TOO_MANY_REDIRECTS', `more than ${policy.maxRedirects} redirects (the last to ${u.host})`);
       current = new URL(res.headers.location, u).href;
       if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
         method = 'GET';

@@ -5,6 +5,7 @@ import type { PluginErrorShape } from '../errors.ts';
 import { BOOTSTRAP_SOURCE } from './bootstrap.ts';
 import { DEFAULT_CALL_FETCH_CAPS, FetchBudget, type FetchCaps } from './fetch-budget.ts';
 import { FetchError, guardedFetch, type FetchPolicy } from './net-guard.ts';
+import { createRedactor, type Redactor } from './redact.ts';
 
 /**
  * One plugin bundle loaded in one isolated-vm isolate. This is the sandbox core that the engine pools (per
@@ -95,14 +96,18 @@ const MAX_STORE_VALUE_CHARS = 64 * 1024;
 const MAX_LOG_CHARS = 4000;
 const MAX_LOG_LINES_PER_CALL = 200;
 const WATCHDOG_MS = 10;
+/** How long before the wall deadline a fetch gives up, leaving the plugin time to handle FETCH_TIMEOUT. */
+const FETCH_DEADLINE_MARGIN_MS = 500;
 
 interface ActiveCall {
   meta: Record<string, unknown>;
   logLines: number;
   fetches: AbortController;
   fetchBudget: FetchBudget;
-  /** Credential values of the call, replaced in its log lines. */
-  secrets: string[];
+  /** Replaces the call's credential values in its log lines, result and error. */
+  redact: Redactor;
+  /** When the call's wall-clock deadline falls (epoch ms): fetches time out before it. */
+  deadline: number;
 }
 
 export class PluginIsolate {
@@ -210,8 +215,8 @@ export class PluginIsolate {
       logLines: 0,
       fetches: new AbortController(),
       fetchBudget: new FetchBudget(this.services.fetch.perCall ?? DEFAULT_CALL_FETCH_CAPS, 'call'),
-      // Longest first, so a secret that contains another is replaced whole.
-      secrets: Object.values(secrets).filter((v) => typeof v === 'string' && v.length >= 4).sort((a, b) => b.length - a.length),
+      redact: createRedactor(secrets),
+      deadline: Date.now() + this.limits.wallTimeMs,
     };
     this.calls.set(callId, active);
     this.cpuStarts.set(callId, this.isolate.cpuTime);
@@ -229,9 +234,9 @@ export class PluginIsolate {
         }, this.limits.wallTimeMs);
       });
       const text = await Promise.race([running, deadline]);
-      return this.parseResult(what, text);
+      return redactResult(this.parseResult(what, text), active.redact);
     } catch (err) {
-      return this.failure(what, err, callId);
+      return redactResult(this.failure(what, err, callId), active.redact);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -348,8 +353,8 @@ export class PluginIsolate {
         if (++call.logLines > MAX_LOG_LINES_PER_CALL) return null;
         const level = (['debug', 'info', 'warn', 'error'] as const).find((l) => l === args.level) ?? 'info';
         const fields = args.fields && typeof args.fields === 'object' && !Array.isArray(args.fields) ? (args.fields as Record<string, JsonValue>) : null;
-        const message = redact(String(args.message).slice(0, MAX_LOG_CHARS), call.secrets);
-        this.services.log(level, message, fields && (redactJson(fields, call.secrets) as Record<string, JsonValue>), call.meta);
+        const message = call.redact.text(String(args.message).slice(0, MAX_LOG_CHARS));
+        this.services.log(level, message, fields && call.redact.json(fields), call.meta);
         return null;
       }
       default:
@@ -404,7 +409,10 @@ export class PluginIsolate {
       }
     }
     const body = args.body === null || args.body === undefined ? null : String(args.body);
-    const timeoutMs = typeof args.timeoutMs === 'number' && args.timeoutMs > 0 ? Math.min(args.timeoutMs, this.services.fetch.timeoutMs) : this.services.fetch.timeoutMs;
+    const asked = typeof args.timeoutMs === 'number' && args.timeoutMs > 0 ? Math.min(args.timeoutMs, this.services.fetch.timeoutMs) : this.services.fetch.timeoutMs;
+    // A fetch times out before the call's wall deadline, so a slow vendor is a retryable FETCH_TIMEOUT the plugin
+    // can handle, not a wall-time breach that disposes the isolate under every other call of this plugin.
+    const timeoutMs = Math.max(1, Math.min(asked, call.deadline - Date.now() - FETCH_DEADLINE_MARGIN_MS));
     const { testHosts = [], ...policy } = this.services.fetch;
     return guardedFetch(
       String(args.url),
@@ -416,23 +424,9 @@ export class PluginIsolate {
   }
 }
 
-const REDACTED = '[redacted]';
-
-function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
-  return out;
-}
-
-/** A copy of `value` with every credential value replaced in its strings (keys included). */
-function redactJson(value: unknown, secrets: readonly string[]): unknown {
-  if (secrets.length === 0) return value;
-  if (typeof value === 'string') return redact(value, secrets);
-  if (Array.isArray(value)) return value.map((v) => redactJson(v, secrets));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k, secrets), redactJson(v, secrets)]));
-  }
-  return value;
+/** Outputs, trigger events and error messages leave the sandbox only with credential values replaced. */
+function redactResult(r: SandboxResult<JsonValue>, redact: Redactor): SandboxResult<JsonValue> {
+  return r.ok ? { ok: true, value: redact.json(r.value) } : { ok: false, error: { ...r.error, message: redact.text(r.error.message) } };
 }
 
 function storeKey(key: unknown): string {
