@@ -11,6 +11,8 @@ export interface Facts {
   contact: Record<string, unknown>;
   event: Record<string, unknown> | null;
   run: Record<string, unknown>;
+  /** The `activity` fact (behavioural attributes), loaded by the executor for flows that read it. */
+  activity?: (params: Record<string, unknown>) => unknown;
 }
 
 export type Predicate = (facts: Facts, now: Date) => boolean;
@@ -54,6 +56,8 @@ export interface CompiledFlow {
   readsTriggerEvent: boolean;
   /** Whether open runs react to the contact's later events (goal, exit_on, wait_for_event). */
   listensToEvents: boolean;
+  /** The behavioural attributes its conditions read (`activity` fact): event types and windows; none: nothing loaded. */
+  activity: ActivityReads;
   /** The flow's quiet hours for email; null: none; undefined: the workspace's. */
   quietHours?: { start: string; end: string } | null;
 }
@@ -168,6 +172,32 @@ export function compileFlow(
     nodes,
     readsTriggerEvent,
     listensToEvents,
+    activity: activityReads([doc.nodes.map((n) => n.config), doc.settings]),
     quietHours: doc.settings.quiet_hours,
   };
+}
+
+/** What a flow's `activity` conditions read: the event types, and the windows (`within`) counted over. */
+export interface ActivityReads {
+  types: string[];
+  windows: string[];
+}
+
+/** Every `activity` leaf anywhere in the flow's conditions (trigger `when`, condition nodes, waits, goal, exit_on). */
+function activityReads(parts: unknown[]): ActivityReads {
+  const types = new Set<string>();
+  const windows = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (!v || typeof v !== 'object') return;
+    const o = v as Record<string, unknown>;
+    if (o.fact === 'activity' && o.params && typeof o.params === 'object') {
+      const p = o.params as Record<string, unknown>;
+      if (typeof p.event === 'string') types.add(p.event);
+      if (typeof p.within === 'string') windows.add(p.within);
+    }
+    Object.values(o).forEach(walk);
+  };
+  walk(parts);
+  return { types: [...types], windows: [...windows] };
 }

@@ -1,7 +1,7 @@
 import { contactScore, ruleKeys, type ScoringModel } from '../crm/scoring.ts';
 import { invalid, notFound, type ProblemItem } from '../errors.ts';
 import { parseDuration } from '../time/duration.ts';
-import { checkCondition } from '../rules/index.ts';
+import { checkCondition, SCORING_FACTS } from '../rules/index.ts';
 import { requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 
@@ -31,7 +31,7 @@ const scoringBody = {
 function checkModel(m: ScoringModel): ProblemItem[] {
   const problems: ProblemItem[] = [];
   m.rules.forEach((r, i) => {
-    if (r.when !== undefined) for (const p of checkCondition(r.when)) problems.push({ path: `/rules/${i}/when${p.path}`, message: p.message });
+    if (r.when !== undefined) for (const p of checkCondition(r.when, { facts: SCORING_FACTS })) problems.push({ path: `/rules/${i}/when${p.path}`, message: p.message });
   });
   const keys = ruleKeys(m);
   keys.forEach((k, i) => {

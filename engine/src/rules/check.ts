@@ -11,8 +11,10 @@ export interface ConditionProblem {
   message: string;
 }
 
-/** Flow conditions (and scoring rules): the executor supplies these; `activity` is for segment rules (not yet in flows). */
-const FLOW_FACTS: readonly string[] = ['contact', 'event', 'run'];
+/** Flow conditions: the executor supplies these (`activity` loaded for the flows that read it). */
+const FLOW_FACTS: readonly string[] = ['contact', 'event', 'run', 'activity'];
+/** Lead-scoring rules are evaluated at ingestion over the contact and the event only. */
+export const SCORING_FACTS: readonly string[] = ['contact', 'event', 'run'];
 export const ACTIVITY_MEASURES = ['count', 'last_at', 'first_at', 'sum'] as const;
 const ACTIVITY_PARAMS = new Set(['event', 'measure', 'within']);
 
@@ -122,7 +124,7 @@ function checkFactRef(c: Record<string, unknown>, at: string, out: ConditionProb
   if (!isConditionFact(fact) || !facts.includes(fact)) {
     const names = facts.map((f) => `"${f}"`);
     const allowed = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names.join('');
-    const hint = fact === 'activity' ? ' (activity is read by segment rules: put it in a segment and use trigger.segment)' : '';
+    const hint = fact === 'activity' ? ' (activity is read by flow conditions and segment rules, not here)' : '';
     out.push({ path: `${at}/fact`, message: `${show(fact)} is not a fact${isConditionFact(fact) ? ' here' : ''}; use ${allowed}${hint}` });
   } else if (Object.hasOwn(c, 'params') && !CONDITION_FACTS[fact].takesParams) {
     out.push({ path: `${at}/params`, message: `the "${fact}" fact takes no params (they would be ignored); remove "params"` });

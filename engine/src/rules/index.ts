@@ -9,5 +9,5 @@ export {
   isKnownOperator,
   type NowSource,
 } from './operators.ts';
-export { checkCondition, type ConditionProblem } from './check.ts';
+export { checkCondition, SCORING_FACTS, type ConditionProblem } from './check.ts';
 export { createReferenceEngine } from './reference.ts';

@@ -7,6 +7,7 @@ import type { EmittedEvent, NewTask } from './in-engine-actions.ts';
 import { BatchOwnerRouter } from './owner-router.ts';
 import type { ActionResult, Contact, Run, StoredEvent } from './model.ts';
 import { runRenderBudget } from '../flow/templates.ts';
+import { activityReader, flowActivityNeeds, loadActivity } from '../crm/segments/activity.ts';
 
 export interface DryRunStep {
   node_id: string;
@@ -58,7 +59,10 @@ export async function dryRun(db: Db, flow: CompiledFlow, request: { contact: Con
     properties: (request.event.properties ?? {}) as StoredEvent['properties'], occurred_at: request.event.occurred_at ?? request.now.toISOString(),
   };
   const input = { ...request, event };
-  const facts = { contact: input.contact as unknown as Record<string, unknown>, event: { id: input.event.id, type: input.event.type, properties: input.event.properties, occurred_at: input.event.occurred_at }, run: {} };
+  // A stored contact's behavioural attributes as they are now (a draft contact has none), for `activity` conditions.
+  const stored = flow.activity.types.length ? await loadActivity(db, flow.workspaceId, [input.contact.id], flowActivityNeeds([flow.activity], input.now)) : null;
+  const activity = stored ? (contactId: string) => activityReader(stored.get(contactId), input.now) : undefined;
+  const facts = { contact: input.contact as unknown as Record<string, unknown>, event: { id: input.event.id, type: input.event.type, properties: input.event.properties, occurred_at: input.event.occurred_at }, run: {}, activity: activity?.(input.contact.id) };
   const empty: DryRunResult = { triggered: false, status: 'not_triggered', path: [], steps: [], actions: [], contact: input.contact as unknown as Json };
   if (flow.trigger.type === 'trigger.event' && flow.trigger.config.event !== input.event.type) return empty;
   if (flow.trigger.test) {
@@ -90,7 +94,7 @@ export async function dryRun(db: Db, flow: CompiledFlow, request: { contact: Con
 
   for (let guard = 0; guard < 200 && run.state !== 'done'; guard++) {
     const effects = new Effects();
-    const env: BatchEnv = { now, flow: () => flow, triggerEvent: () => input.event, effects, router, newTasks, emitted };
+    const env: BatchEnv = { now, flow: () => flow, triggerEvent: () => input.event, activity, effects, router, newTasks, emitted };
     const events: StoredEvent[] = [];
     if (run.state === 'listening' && input.assumeEvents?.includes(run.listenEvent!)) {
       events.push({ id: `assumed-${seq + 1}`, seq: ++seq, contact_id: contact.id, type: run.listenEvent!, properties: {}, occurred_at: now.toISOString() });

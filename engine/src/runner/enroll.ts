@@ -1,6 +1,7 @@
 import type { Tx } from '../db/index.ts';
 import { newId } from '../db/ids.ts';
 import type { IngestedEvent, OnEventsIngested } from '../crm/event-hooks.ts';
+import { activityReader, flowActivityNeeds, loadActivity } from '../crm/segments/activity.ts';
 import type { Clock } from '../time/clock.ts';
 import type { Logger } from '../logger.ts';
 import type { FlowCache } from './flow-cache.ts';
@@ -41,11 +42,12 @@ export function createEnrollment(deps: { flows: FlowCache; clock: Clock; logger:
         byType.set(t.event_type, [...(byType.get(t.event_type) ?? []), t]);
       }
       const contactFacts = await loadContactsIfNeeded(tx, workspaceId, events, triggers as { flow_id: string; version: number }[], deps.flows);
+      const activityOf = await loadActivityIfNeeded(tx, workspaceId, events, triggers as { flow_id: string; version: number }[], deps.flows, now);
       for (const ev of events) {
         for (const t of byType.get(ev.type) ?? []) {
           const flow = deps.flows.get(t.flow_id, t.version)!;
           if (flow.trigger.test) {
-            const facts = { contact: contactFacts.get(ev.contactId) ?? {}, event: { id: ev.id, type: ev.type, properties: ev.properties, occurred_at: ev.occurredAt.toISOString() }, run: {} };
+            const facts = { contact: contactFacts.get(ev.contactId) ?? {}, event: { id: ev.id, type: ev.type, properties: ev.properties, occurred_at: ev.occurredAt.toISOString() }, run: {}, activity: activityOf?.(ev.contactId) };
             try {
               if (!flow.trigger.test(facts, now)) continue;
             } catch (err) {
@@ -110,6 +112,14 @@ async function loadContactsIfNeeded(tx: Tx, workspaceId: string, events: Ingeste
   );
   for (const r of rows as { id: string }[]) facts.set(r.id, r);
   return facts;
+}
+
+/** The `activity` fact for trigger `when` rules that read it; the batch's own events are already counted (recorded first). */
+async function loadActivityIfNeeded(tx: Tx, workspaceId: string, events: IngestedEvent[], triggers: { flow_id: string; version: number }[], flows: FlowCache, now: Date) {
+  const reading = [...new Set(triggers.map((t) => flows.get(t.flow_id, t.version)!))].filter((f) => f.activity.types.length > 0).map((f) => f.activity);
+  if (reading.length === 0) return undefined;
+  const activity = await loadActivity(tx, workspaceId, [...new Set(events.map((e) => e.contactId))], flowActivityNeeds(reading, now));
+  return (contactId: string) => activityReader(activity.get(contactId), now);
 }
 
 /** `reentry: never`: a contact enters once ever. The enrollment row is the proof; its primary key settles races. */

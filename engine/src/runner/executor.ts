@@ -39,6 +39,8 @@ export interface BatchEnv extends InEngineDeps {
   now: Date;
   flow(flowId: string, version: number): CompiledFlow | undefined;
   triggerEvent(id: string): StoredEvent | undefined;
+  /** The contact's `activity` fact, when a loaded flow reads it. */
+  activity?: (contactId: string) => (params: Record<string, unknown>) => unknown;
   effects: Effects;
 }
 
@@ -114,7 +116,7 @@ function runThrew(run: Run, env: BatchEnv, err: unknown): void {
 
 function facts(run: Run, contact: Contact, env: BatchEnv, event?: StoredEvent): Facts {
   const trigger = event ?? (run.triggerEventId ? env.triggerEvent(run.triggerEventId) : undefined);
-  return { contact: contact as unknown as Record<string, unknown>, event: eventFact(trigger), run: run.vars };
+  return { contact: contact as unknown as Record<string, unknown>, event: eventFact(trigger), run: run.vars, activity: env.activity?.(contact.id) };
 }
 
 function flowOf(run: Run, env: BatchEnv): CompiledFlow {

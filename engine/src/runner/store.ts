@@ -7,6 +7,7 @@ import { BatchOwnerRouter } from './owner-router.ts';
 import type { EmittedEvent, NewTask } from './in-engine-actions.ts';
 import type { StatsDelta } from './stats.ts';
 import { enqueueActions, enqueueContacts } from '../queue/jobs.ts';
+import { activityReader, flowActivityNeeds, loadActivity } from '../crm/segments/activity.ts';
 
 export interface ContactRequest {
   contactId: string;
@@ -111,6 +112,9 @@ export async function processBatch(tx: Tx, workspaceId: string, requests: Contac
   const triggerEvents = triggerIds.length
     ? await tx.raw(`SELECT ${EVENT_COLUMNS} FROM events WHERE workspace_id = ? AND id = ANY(?::uuid[])`, [workspaceId, triggerIds])
     : { rows: [] };
+  // Behavioural attributes only for flows whose conditions read `activity`: two index reads per batch.
+  const reading = [...new Set(runs.map(flowOf))].filter((f) => f.activity.types.length > 0).map((f) => f.activity);
+  const activity = reading.length ? await loadActivity(tx, workspaceId, ids, flowActivityNeeds(reading, deps.now)) : null;
   phase('load');
 
   const triggers = new Map((triggerEvents.rows as StoredEvent[]).map((e) => [e.id, e]));
@@ -122,6 +126,7 @@ export async function processBatch(tx: Tx, workspaceId: string, requests: Contac
     now: deps.now,
     flow: (flowId: string, version: number) => deps.flows.get(flowId, version),
     triggerEvent: (id: string) => triggers.get(id),
+    activity: activity ? (contactId: string) => activityReader(activity.get(contactId), deps.now) : undefined,
     effects,
     router,
     newTasks,

@@ -83,6 +83,20 @@ export async function recordActivity(tx: Tx, workspaceId: string, events: Ingest
   );
 }
 
+/** The needs of one load at `now` for flows' `activity` reads (event types, and the windows they count over). */
+export function flowActivityNeeds(reads: { types: string[]; windows: string[] }[], now: Date): ActivityNeeds {
+  const types = new Set<string>();
+  let fromDay: string | null = null;
+  for (const r of reads) {
+    r.types.forEach((t) => types.add(t));
+    for (const w of r.windows) {
+      const d = windowStartDay(now, w);
+      if (fromDay === null || d < fromDay) fromDay = d;
+    }
+  }
+  return { types: [...types], fromDay };
+}
+
 /** Loads the attributes the rules need for these contacts: two index range reads, whatever the batch size. */
 export async function loadActivity(tx: Db | Tx, workspaceId: string, contactIds: string[], needs: ActivityNeeds): Promise<Map<string, ContactActivity>> {
   const out = new Map<string, ContactActivity>();
