@@ -76,6 +76,7 @@ beforeAll(async () => {
   bundles = { hostile: (await buildPlugin(fixture('hostile'))).bundle, echo: (await buildPlugin(fixture('echo'))).bundle };
   server = createServer((req, res) => {
     if (req.url === '/ok') return res.end('fine');
+    if (req.url === '/hang') return; // a vendor that never answers
     if (req.url === '/to-metadata') return res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
     if (req.url === '/to-postgres') return res.writeHead(307, { location: 'http://127.0.0.1:5432/' }).end();
     if (req.url === '/to-elsewhere') return res.writeHead(301, { location: 'http://evil.example.com/x' }).end();
@@ -210,6 +211,26 @@ describe('hostile plugins are contained', () => {
     await host.runAction(hostile, 'store_roundtrip', call({}));
     const again = await host.runAction(otherWs, 'store_roundtrip', call({}));
     expect(again).toEqual({ ok: true, value: { before: 0, after: 1 } });
+  });
+
+  it('a vendor that hangs past the wall limit fails the fetch with a retryable FETCH_TIMEOUT; the isolate is not reset', async () => {
+    // The default fetch timeout (10 s) is longer than the call's wall limit (2 s): the fetch must give up first.
+    const slow = createSandboxHost({
+      limits: { memoryLimitMb: 32, cpuTimeMs: 400, wallTimeMs: 2000 },
+      logger: createLogger('silent'),
+      loadBundle: async (ref) => bundles[ref.pluginId]!,
+      storeFor: () => ({ get: async () => undefined, set: async () => undefined, delete: async () => undefined }),
+      fetch: { testHosts: [new URL(base).host] },
+    });
+    try {
+      await slow.runAction(hostile, 'ok', call({}));
+      const r = await slow.runAction(hostile, 'fetch', call({ url: `${base}/hang` }));
+      expect(r).toMatchObject({ ok: false, error: { code: 'FETCH_TIMEOUT', retryable: true } });
+      expect(await slow.runAction(hostile, 'ok', call({}))).toMatchObject({ ok: true });
+      expect(slow.stats().loads).toBe(1);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('throwing non-Error values becomes a plain error object', async () => {
