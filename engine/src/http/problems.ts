@@ -84,6 +84,9 @@ const RETRY_AFTER_UNAVAILABLE_S = 5;
 
 export function sendProblem(reply: FastifyReply, error: CairnError): FastifyReply {
   if (error.code === 'CAIRN_ERR_UNAVAILABLE' && !reply.hasHeader('retry-after')) reply.header('retry-after', String(RETRY_AFTER_UNAVAILABLE_S));
+  // RFC 9110 §11.6.1: a 401 says which scheme is accepted (an API key as a Bearer token; the builder's session cookie
+  // is for the UI and needs no challenge).
+  if (error.status === 401 && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', 'Bearer realm="cairn"');
   return reply.code(error.status).type('application/problem+json').send(error.toProblem());
 }
 

@@ -63,6 +63,9 @@ describe('workspace isolation and roles', () => {
     const none = await h.app.inject({ method: 'GET', url: '/v1/contacts' });
     expect(none.statusCode).toBe(401);
     expect(json(none).code).toBe('CAIRN_ERR_UNAUTHORIZED');
+    // RFC 9110 §11.6.1: a 401 names the scheme that would be accepted.
+    expect(none.headers['www-authenticate']).toBe('Bearer realm="cairn"');
+    expect(none.headers['content-type']).toContain('application/problem+json');
     const forged = h.ws.a.keys.admin.slice(0, -4) + 'AAAA';
     expect((await h.app.inject({ method: 'GET', url: '/v1/contacts', headers: bearer(forged) })).statusCode).toBe(401);
     expect((await h.app.inject({ method: 'GET', url: '/v1/contacts', headers: { authorization: 'Basic abc' } })).statusCode).toBe(401);
