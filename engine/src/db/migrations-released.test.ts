@@ -23,6 +23,8 @@ const RELEASED: Record<string, string> = {
   '0120_email_messages.ts': 'af43240ff22142114013125f8dcccd4af73b9bdd00908bb410e545923e714e9c',
   '0121_email_policies.ts': 'abf34272ce4c0b0c9dfd628cd282aa82c67a3b70c67905a92e55f92aaab95897',
   '0122_run_steps_deferred.ts': '42dcd105d0104317747905fe6b546501f36d3bff9a07f1e04ed88b92e739b0f5',
+  '0140_kpi_indexes.ts': 'd9b6248a41de61e69fa176034db464f086540074d4acdd0db3e4333888c0792a',
+  '0141_kpi_email_index.ts': '81f0efa39ee6415ac4de032745ccd5137cc33e3283e295c0bf7625a59b309717',
   '0150_backtests.ts': '3b073a9908f66e6b7a40ef168f5172b90623adf5e4d60925fffd3cea4b84d644',
 };
 

@@ -8,6 +8,7 @@ import type { OnEventsIngested } from '../crm/event-hooks.ts';
 import type { FlowEngine } from '../runner/index.ts';
 import type { NodeTypeResolver } from '../flow/service.ts';
 import type { NodeTypeSpec } from '../contracts/flow.ts';
+import type { SandboxHost } from '../sandbox/host.ts';
 import { CairnError } from '../errors.ts';
 import { createAuthHook } from './authenticate.ts';
 import { healthRoutes } from './health.ts';
@@ -24,6 +25,8 @@ export interface AppOptions {
   engine?: FlowEngine;
   nodeTypes?: NodeTypeResolver;
   pluginCatalog?: (workspaceId: string) => Promise<NodeTypeSpec[]>;
+  /** The plugin runtime's sandbox (webhook triggers run in it). */
+  pluginSandbox?: SandboxHost;
   /** Requests per key (or session, or IP when anonymous) per window. Default: config.rateLimitPerMinute per minute. */
   rateLimit?: { max: number; timeWindowMs: number };
 }
@@ -91,7 +94,7 @@ export async function createApp(ctx: EngineContext, opts: AppOptions = {}): Prom
     });
     const onEventsIngested = opts.onEventsIngested ?? opts.engine?.onEventsIngested;
     for (const group of routeGroups) {
-      await v1.register(group, { ctx, onEventsIngested, engine: opts.engine, nodeTypes: opts.nodeTypes, pluginCatalog: opts.pluginCatalog });
+      await v1.register(group, { ctx, onEventsIngested, engine: opts.engine, nodeTypes: opts.nodeTypes, pluginCatalog: opts.pluginCatalog, pluginSandbox: opts.pluginSandbox });
     }
   }, { prefix: '/v1' });
   await app.register(uiRoutes);

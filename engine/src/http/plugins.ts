@@ -2,9 +2,8 @@ import { ingestEvents, type EventInput } from '../crm/events.ts';
 import { isUuid } from '../db/ids.ts';
 import { withTx } from '../db/index.ts';
 import { credentialFields, loadCredentials, putCredentials } from '../plugins/credentials.ts';
-import { getBundle, getInstall, getManifest, listPlugins, publishPluginVersion, setPluginEnabled } from '../plugins/registry.ts';
-import { createPluginStore } from '../plugins/store.ts';
-import { createSandboxHost } from '../sandbox/host.ts';
+import { getInstall, getManifest, listPlugins, publishPluginVersion, setPluginEnabled } from '../plugins/registry.ts';
+import { createPluginSandbox } from '../plugins/runtime.ts';
 import { CairnError, notFound } from '../errors.ts';
 import { idempotent } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
@@ -25,7 +24,7 @@ function pluginId(params: unknown): string {
  * Plugins of the caller's workspace (CONTRACT.md §Catalog and plugins): upload a built plugin (admin),
  * list, enable/disable, and store credentials, which are encrypted and never returned.
  */
-export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) => {
+export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested, pluginSandbox }) => {
   const limits = { memoryLimitMb: ctx.config.sandbox.memoryLimitMb, cpuTimeMs: ctx.config.sandbox.cpuTimeMs, wallTimeMs: ctx.config.sandbox.wallTimeMs };
 
   app.post('/plugins', {
@@ -77,17 +76,9 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) 
 
   // Inbound webhooks for plugin triggers (e.g. Stripe). Public: the plugin's `verify` authenticates the
   // request with the workspace's secrets. The raw body is kept as text, since signatures are computed over it.
-  const triggerSandbox = createSandboxHost({
-    limits,
-    logger: ctx.logger.child({ component: 'plugin-triggers' }),
-    async loadBundle(ref) {
-      const b = await getBundle(ctx.db, ref.workspaceId, ref.pluginId, ref.version);
-      if (!b) throw new Error(`no bundle for ${ref.pluginId}@${ref.version}`);
-      return b.bundle;
-    },
-    storeFor: (ref) => createPluginStore(ctx.db, ctx.clock, ref.workspaceId, ref.pluginId),
-  });
-  app.addHook('onClose', async () => triggerSandbox.close());
+  // One plugin runtime: triggers run in the engine's sandbox with the same limits and network guards as actions.
+  const triggerSandbox = pluginSandbox ?? createPluginSandbox(ctx);
+  if (!pluginSandbox) app.addHook('onClose', async () => triggerSandbox.close());
 
   await app.register(async (hooks) => {
     hooks.removeAllContentTypeParsers();

@@ -23,6 +23,7 @@ import { backtestsRoutes } from './backtests.ts';
 import type { FlowEngine } from '../runner/index.ts';
 import type { NodeTypeResolver } from '../flow/service.ts';
 import type { NodeTypeSpec } from '../contracts/flow.ts';
+import type { SandboxHost } from '../sandbox/host.ts';
 
 /** What every route group is handed by http/app.ts. */
 export interface RouteGroupOptions {
@@ -35,6 +36,8 @@ export interface RouteGroupOptions {
   nodeTypes?: NodeTypeResolver;
   /** Catalog entries of a workspace's enabled plugin actions. */
   pluginCatalog?: (workspaceId: string) => Promise<NodeTypeSpec[]>;
+  /** The plugin runtime's sandbox, which also serves webhook triggers; absent: the route builds one the same way. */
+  pluginSandbox?: SandboxHost;
 }
 
 /**

@@ -17,11 +17,12 @@ export interface PluginRuntime {
   appOptions: {
     nodeTypes: NodeTypeResolver;
     pluginCatalog: (workspaceId: string) => Promise<NodeTypeSpec[]>;
+    /** The same sandbox for inbound webhook triggers (one runtime, one set of guards). */
+    pluginSandbox: SandboxHost;
   };
   close(): Promise<void>;
 }
 
-/** The database's own address: never reachable from a plugin, even with the development switch on. */
 /**
  * Wires the sandbox host and the plugin action registry from the engine context: bundles from
  * `plugin_versions`, `ctx.store` in `plugin_store`, limits and the private-host switch from the config.
@@ -29,7 +30,21 @@ export interface PluginRuntime {
  */
 export function createPluginRuntime(ctx: EngineContext, opts: { secretKey?: Buffer; fetch?: SandboxFetchOptions } = {}): PluginRuntime {
   const secretKey = opts.secretKey ?? ctx.secretKey;
-  const sandbox = createSandboxHost({
+  const sandbox = createPluginSandbox(ctx, opts.fetch);
+  return {
+    sandbox,
+    actions: createPluginActionRegistry(ctx, sandbox, { secretKey }),
+    appOptions: { nodeTypes: createPluginNodeTypes(ctx.db, coreNodeType), pluginCatalog: (workspaceId) => pluginCatalogEntries(ctx.db, workspaceId), pluginSandbox: sandbox },
+    close: () => sandbox.close(),
+  };
+}
+
+/**
+ * The one way to build a plugin sandbox host: limits, bundles, `ctx.store`, the private-host switch and the
+ * database's own address (never reachable, even with the switch on). Actions and webhook triggers share it.
+ */
+export function createPluginSandbox(ctx: EngineContext, fetch?: SandboxFetchOptions): SandboxHost {
+  return createSandboxHost({
     limits: { memoryLimitMb: ctx.config.sandbox.memoryLimitMb, cpuTimeMs: ctx.config.sandbox.cpuTimeMs, wallTimeMs: ctx.config.sandbox.wallTimeMs },
     logger: ctx.logger,
     async loadBundle(ref) {
@@ -41,14 +56,8 @@ export function createPluginRuntime(ctx: EngineContext, opts: { secretKey?: Buff
     fetch: {
       allowPrivate: ctx.config.sandbox.allowPrivateHosts,
       perEngine: { maxConcurrent: ctx.config.sandbox.fetchConcurrency, maxInFlightBytes: ctx.config.sandbox.fetchBufferMb * 1024 * 1024 },
-      ...opts.fetch,
-      deniedTargets: [...databaseTargets(ctx.databaseUrl), ...(opts.fetch?.deniedTargets ?? [])],
+      ...fetch,
+      deniedTargets: [...databaseTargets(ctx.databaseUrl), ...(fetch?.deniedTargets ?? [])],
     },
   });
-  return {
-    sandbox,
-    actions: createPluginActionRegistry(ctx, sandbox, { secretKey }),
-    appOptions: { nodeTypes: createPluginNodeTypes(ctx.db, coreNodeType), pluginCatalog: (workspaceId) => pluginCatalogEntries(ctx.db, workspaceId) },
-    close: () => sandbox.close(),
-  };
 }
