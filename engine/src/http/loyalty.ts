@@ -1,8 +1,8 @@
 import { loyaltyStatus, redeem, type LoyaltyProgram } from '../crm/loyalty.ts';
 import { withTx } from '../db/index.ts';
-import { conflict, invalid, notFound } from '../errors.ts';
-import { idempotent, requireUuid } from './kit.ts';
-import { checkDurations, durationText, eventType, programKey, unknownProgram } from './programs-kit.ts';
+import { invalid, notFound } from '../errors.ts';
+import { requireUuid } from './kit.ts';
+import { checkDurations, durationText, eventType, programKey, programRoutes, unknownProgram, type ProgramRow as KitProgramRow } from './programs-kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 
 const programBody = {
@@ -25,8 +25,7 @@ const programBody = {
   },
 } as const;
 
-interface ProgramRow { key: string; config: LoyaltyProgram; created_at: Date }
-const programJson = (r: ProgramRow) => ({ ...r.config, created_at: r.created_at.toISOString() });
+type ProgramRow = KitProgramRow<LoyaltyProgram>;
 
 /** Loyalty programs (CONTRACT.md §Loyalty programs): programs, a contact's balance and tier, redemptions, the ledger. */
 export const loyaltyRoutes: RouteGroup = async (app, { ctx }) => {
@@ -36,33 +35,16 @@ export const loyaltyRoutes: RouteGroup = async (app, { ctx }) => {
     return row;
   };
 
-  app.post('/loyalty-programs', { schema: { body: programBody } }, async (request, reply) => {
-    const b = request.body as LoyaltyProgram;
-    const problems = checkDurations(b as never, ['expires_after', 'tier_window']);
-    if (b.tier_window !== undefined && !b.tiers?.length) problems.push({ path: '/tier_window', message: 'needs tiers (the window is what tiers are measured over)' });
-    (b.tiers ?? []).forEach((t, i) => {
-      if (b.tiers!.findIndex((x) => x.name === t.name) !== i) problems.push({ path: `/tiers/${i}/name`, message: `tier "${t.name}" is named twice` });
-    });
-    if (problems.length) throw invalid(`the loyalty program is not valid: ${problems[0]!.path} ${problems[0]!.message}`, problems);
-    const { workspaceId } = request.auth!;
-    const outcome = await idempotent(ctx, request, async (tx) => {
-      const [row] = await tx('loyalty_programs').insert({ workspace_id: workspaceId, key: b.key, config: JSON.stringify(b), created_at: ctx.clock.now() })
-        .onConflict(['workspace_id', 'key']).ignore().returning<ProgramRow[]>('*');
-      if (!row) throw conflict(`a loyalty program with key "${b.key}" already exists`);
-      return { status: 201, body: programJson(row) };
-    });
-    return reply.code(outcome.status).send(outcome.body);
-  });
-
-  app.get('/loyalty-programs', { config: { area: 'contacts' } }, async (request) => {
-    const rows = await ctx.db('loyalty_programs').where({ workspace_id: request.auth!.workspaceId }).orderBy('key').select<ProgramRow[]>('*');
-    return { items: rows.map(programJson), next_cursor: null };
-  });
-
-  app.get('/loyalty-programs/:key', { config: { area: 'contacts' }, schema: { params: { type: 'object', required: ['key'], properties: { key: { type: 'string' } } } } }, async (request) => {
-    const row = await ctx.db('loyalty_programs').where({ workspace_id: request.auth!.workspaceId, key: (request.params as { key: string }).key }).first<ProgramRow>();
-    if (!row) throw notFound('loyalty program');
-    return programJson(row);
+  programRoutes<LoyaltyProgram>(app, ctx, {
+    kind: 'loyalty', table: 'loyalty_programs', path: 'loyalty-programs', body: programBody,
+    check: (b) => {
+      const problems = checkDurations(b as never, ['expires_after', 'tier_window']);
+      if (b.tier_window !== undefined && !b.tiers?.length) problems.push({ path: '/tier_window', message: 'needs tiers (the window is what tiers are measured over)' });
+      (b.tiers ?? []).forEach((t, i) => {
+        if (b.tiers!.findIndex((x) => x.name === t.name) !== i) problems.push({ path: `/tiers/${i}/name`, message: `tier "${t.name}" is named twice` });
+      });
+      return problems;
+    },
   });
 
   app.get('/contacts/:id/loyalty', {

@@ -1,5 +1,8 @@
+import type { FastifyInstance } from 'fastify';
+import type { EngineContext } from '../context.ts';
+import { conflict, invalid, notFound, type ProblemItem } from '../errors.ts';
 import { parseDuration } from '../time/duration.ts';
-import type { ProblemItem } from '../errors.ts';
+import { idempotent } from './kit.ts';
 
 export const programKey = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } as const;
 export const eventType = { type: 'string', minLength: 1, maxLength: 200 } as const;
@@ -19,3 +22,40 @@ export function checkDurations(body: Record<string, unknown>, names: string[]): 
 
 /** A program key given in the URL or query that names no program of the workspace: 400 pointing at it. */
 export const unknownProgram = (kind: string, key: string): ProblemItem => ({ path: '/program', message: `no ${kind} program "${key}" in this workspace` });
+
+/** A stored program: its key, the body it was created with, and when. */
+export interface ProgramRow<C> { key: string; config: C; created_at: Date }
+const programJson = <C>(r: ProgramRow<C>) => ({ ...(r.config as object), created_at: r.created_at.toISOString() });
+
+/**
+ * The routes every program kind shares: `POST /<path>` (idempotent, 409 on a taken key), `GET /<path>` and
+ * `GET /<path>/:key`. `check` adds the kind's own rules (problems with JSON Pointers) to the schema's.
+ */
+export function programRoutes<C extends { key: string }>(app: FastifyInstance, ctx: EngineContext, spec: {
+  kind: string; table: string; path: string; body: object; check: (body: C) => ProblemItem[];
+}): void {
+  app.post(`/${spec.path}`, { schema: { body: spec.body } }, async (request, reply) => {
+    const b = request.body as C;
+    const problems = spec.check(b);
+    if (problems.length) throw invalid(`the ${spec.kind} program is not valid: ${problems[0]!.path} ${problems[0]!.message}`, problems);
+    const { workspaceId } = request.auth!;
+    const outcome = await idempotent(ctx, request, async (tx) => {
+      const [row] = await tx(spec.table).insert({ workspace_id: workspaceId, key: b.key, config: JSON.stringify(b), created_at: ctx.clock.now() })
+        .onConflict(['workspace_id', 'key']).ignore().returning<ProgramRow<C>[]>('*');
+      if (!row) throw conflict(`a ${spec.kind} program with key "${b.key}" already exists`);
+      return { status: 201, body: programJson(row) };
+    });
+    return reply.code(outcome.status).send(outcome.body);
+  });
+
+  app.get(`/${spec.path}`, { config: { area: 'contacts' } }, async (request) => {
+    const rows = await ctx.db(spec.table).where({ workspace_id: request.auth!.workspaceId }).orderBy('key').select<ProgramRow<C>[]>('*');
+    return { items: rows.map(programJson), next_cursor: null };
+  });
+
+  app.get(`/${spec.path}/:key`, { config: { area: 'contacts' }, schema: { params: { type: 'object', required: ['key'], properties: { key: { type: 'string' } } } } }, async (request) => {
+    const row = await ctx.db(spec.table).where({ workspace_id: request.auth!.workspaceId, key: (request.params as { key: string }).key }).first<ProgramRow<C>>();
+    if (!row) throw notFound(`${spec.kind} program`);
+    return programJson(row);
+  });
+}

@@ -1,8 +1,8 @@
 import { referralCode, rewardJson, type ReferralProgram, type RewardRow } from '../crm/referrals.ts';
 import { withTx } from '../db/index.ts';
-import { conflict, invalid, notFound } from '../errors.ts';
-import { idempotent, isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
-import { checkDurations, durationText, eventType, programKey, unknownProgram } from './programs-kit.ts';
+import { invalid, notFound } from '../errors.ts';
+import { isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
+import { checkDurations, durationText, eventType, programKey, programRoutes, unknownProgram } from './programs-kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 
 const reward = { description: 'what the side receives, e.g. { "type": "credit", "amount": 10, "currency": "USD" } (passed on in reward.granted)' } as const;
@@ -22,36 +22,16 @@ const programBody = {
   },
 } as const;
 
-interface ProgramRow { key: string; config: ReferralProgram; created_at: Date }
-const programJson = (r: ProgramRow) => ({ ...r.config, created_at: r.created_at.toISOString() });
 
 /** Referral programs (CONTRACT.md §Referral programs): programs, per-contact codes, the rewards ledger. */
 export const referralsRoutes: RouteGroup = async (app, { ctx }) => {
-  app.post('/referral-programs', { schema: { body: programBody } }, async (request, reply) => {
-    const b = request.body as ReferralProgram;
-    const problems = checkDurations(b as never, ['review_period', 'cap_period']);
-    if (b.cap_period !== undefined && b.max_rewards_per_referrer === undefined) problems.push({ path: '/cap_period', message: 'needs max_rewards_per_referrer (the cap it is the period of)' });
-    if (problems.length) throw invalid(`the referral program is not valid: ${problems[0]!.path} ${problems[0]!.message}`, problems);
-    const { workspaceId } = request.auth!;
-    const outcome = await idempotent(ctx, request, async (tx) => {
-      const now = ctx.clock.now();
-      const [row] = await tx('referral_programs').insert({ workspace_id: workspaceId, key: b.key, config: JSON.stringify(b), created_at: now })
-        .onConflict(['workspace_id', 'key']).ignore().returning<ProgramRow[]>('*');
-      if (!row) throw conflict(`a referral program with key "${b.key}" already exists`);
-      return { status: 201, body: programJson(row) };
-    });
-    return reply.code(outcome.status).send(outcome.body);
-  });
-
-  app.get('/referral-programs', { config: { area: 'contacts' } }, async (request) => {
-    const rows = await ctx.db('referral_programs').where({ workspace_id: request.auth!.workspaceId }).orderBy('key').select<ProgramRow[]>('*');
-    return { items: rows.map(programJson), next_cursor: null };
-  });
-
-  app.get('/referral-programs/:key', { config: { area: 'contacts' }, schema: { params: { type: 'object', required: ['key'], properties: { key: { type: 'string' } } } } }, async (request) => {
-    const row = await ctx.db('referral_programs').where({ workspace_id: request.auth!.workspaceId, key: (request.params as { key: string }).key }).first<ProgramRow>();
-    if (!row) throw notFound('referral program');
-    return programJson(row);
+  programRoutes<ReferralProgram>(app, ctx, {
+    kind: 'referral', table: 'referral_programs', path: 'referral-programs', body: programBody,
+    check: (b) => {
+      const problems = checkDurations(b as never, ['review_period', 'cap_period']);
+      if (b.cap_period !== undefined && b.max_rewards_per_referrer === undefined) problems.push({ path: '/cap_period', message: 'needs max_rewards_per_referrer (the cap it is the period of)' });
+      return problems;
+    },
   });
 
   app.get('/contacts/:id/referral-code', {
