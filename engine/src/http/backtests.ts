@@ -52,6 +52,36 @@ function view(r: Row) {
   };
 }
 
+type NodeCounts = Record<string, unknown>;
+const COUNTED = ['entered', 'completed', 'failed', 'waited', 'timed_out', 'converted', 'exited', 'waiting'] as const;
+
+/**
+ * b − a for every node either has (a node only one document has counts as 0 in the other) and every action type;
+ * conversion rates' difference when both flows have a goal. Only finished backtests are compared as final figures:
+ * `a.status`/`b.status` say whether either is still running.
+ */
+function compare(a: ReturnType<typeof view>, b: ReturnType<typeof view>) {
+  const an = a.nodes as Record<string, NodeCounts>;
+  const bn = b.nodes as Record<string, NodeCounts>;
+  const num = (x: unknown) => (typeof x === 'number' ? x : 0);
+  const nodes: Record<string, Record<string, number> & { only_in?: 'a' | 'b' }> = {};
+  for (const id of new Set([...Object.keys(an), ...Object.keys(bn)])) {
+    const d: Record<string, number> & { only_in?: 'a' | 'b' } = {};
+    for (const k of COUNTED) d[k] = num(bn[id]?.[k]) - num(an[id]?.[k]);
+    if (!an[id]) d.only_in = 'b';
+    else if (!bn[id]) d.only_in = 'a';
+    nodes[id] = d;
+  }
+  const aa = a.actions as Record<string, number>;
+  const ba = b.actions as Record<string, number>;
+  const actions: Record<string, number> = {};
+  for (const t of new Set([...Object.keys(aa), ...Object.keys(ba)])) actions[t] = num(ba[t]) - num(aa[t]);
+  const rate = (v: ReturnType<typeof view>) => (v.conversion as { rate?: number | null } | null)?.rate ?? null;
+  const ra = rate(a);
+  const rb = rate(b);
+  return { nodes, actions, conversion_rate: ra === null || rb === null ? null : rb - ra };
+}
+
 function instant(value: string, path: string): Date {
   const d = new Date(value);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(d.getTime())) throw invalid(`${path.slice(1)} is not an ISO 8601 date-time`, [{ path, message: 'is not an ISO 8601 date-time' }]);
@@ -130,6 +160,23 @@ export const backtestsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOn
     await getFlowRow(ctx.db, workspaceId, flowId);
     const rows = await ctx.db('backtests').where({ workspace_id: workspaceId, flow_id: flowId }).orderBy('created_at', 'desc').limit(50).select<Row[]>('*');
     return { items: rows.map(view) };
+  });
+
+  // Compare two backtests of the same flow (two drafts saved in turn, a draft against a version): both results whole,
+  // plus per-node and per-action differences b − a, so the builder can show them side by side.
+  app.get('/flows/:id/backtests/compare', {
+    config: { area: 'flows' },
+    schema: {
+      params: idParams,
+      querystring: { type: 'object', required: ['a', 'b'], additionalProperties: false, properties: { a: { type: 'string' }, b: { type: 'string' } } },
+    },
+  }, async (request) => {
+    const { workspaceId } = request.auth!;
+    const flowId = requireUuid((request.params as { id: string }).id, 'flow');
+    const q = request.query as { a: string; b: string };
+    const a = view(await load(workspaceId, flowId, q.a));
+    const b = view(await load(workspaceId, flowId, q.b));
+    return { a, b, same_period: a.from === b.from && a.to === b.to, diff: compare(a, b) };
   });
 
   app.get('/flows/:id/backtests/:bid', { config: { area: 'flows' }, schema: { params: bidParams } }, async (request) => {

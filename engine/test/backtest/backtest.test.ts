@@ -134,6 +134,49 @@ describe('backtest', () => {
     expect(await rowCounts()).toEqual(before);
   });
 
+  it('compares two backtests of a flow (its version and a changed draft) side by side with per-node differences', async () => {
+    const flowId = await createAndPublish(h, onboarding(receiver.url));
+    const draft = onboarding(receiver.url);
+    draft.nodes[1]!.config = { rule: { all: [{ fact: 'contact', path: '$.properties.plan', operator: 'equal', value: 'free' }] } };
+    draft.nodes.push(node('extra', 'action.tag', { add: ['x'] }, 600));
+    draft.edges.push(edge('free', 'extra'));
+    expect((await h.call('PUT', `/v1/flows/${flowId}/draft`, draft)).status).toBe(200);
+    const period = { from: '2026-03-01T00:00:00Z', to: '2026-03-20T00:00:00Z' };
+    const a = (await h.call('POST', `/v1/flows/${flowId}/backtest`, { ...period, version: 1 })).body.id;
+    const b = (await h.call('POST', `/v1/flows/${flowId}/backtest`, period)).body.id;
+    const ra = await finished(flowId, a);
+    const rb = await finished(flowId, b);
+    const cmp = await h.call('GET', `/v1/flows/${flowId}/backtests/compare?a=${a}&b=${b}`);
+    expect(cmp.status).toBe(200);
+    expect(cmp.body.a).toEqual(ra);
+    expect(cmp.body.b).toEqual(rb);
+    expect(cmp.body.same_period).toBe(true);
+    expect(ra.nodes.hook.entered).toBeGreaterThan(0);
+    expect(cmp.body.diff.nodes.hook.entered).toBe(rb.nodes.hook.entered - ra.nodes.hook.entered);
+    expect(cmp.body.diff.nodes.hook.entered).not.toBe(0);
+    expect(cmp.body.diff.nodes.extra).toMatchObject({ only_in: 'b', entered: rb.nodes.extra.entered });
+    expect(cmp.body.diff.actions['action.webhook']).toBe((rb.actions['action.webhook'] ?? 0) - (ra.actions['action.webhook'] ?? 0));
+    expect(cmp.body.diff.conversion_rate).toBeCloseTo(rb.conversion.rate - ra.conversion.rate, 12);
+    // Missing or unknown ids answer 400/404 problem+json.
+    expect((await h.call('GET', `/v1/flows/${flowId}/backtests/compare?a=${a}`)).status).toBe(400);
+    expect((await h.call('GET', `/v1/flows/${flowId}/backtests/compare?a=${a}&b=00000000-0000-7000-8000-000000000000`)).status).toBe(404);
+  });
+
+  it('a flow with a clock trigger (trigger.schedule, trigger.date) is refused 422 with the node path and the reason', async () => {
+    for (const [type, config] of [
+      ['trigger.schedule', { cron: '0 9 * * 1' }],
+      ['trigger.date', { property: 'renewal_date', offset: '-P30D' }],
+    ] as const) {
+      const flowId = (await h.call('POST', '/v1/flows', {
+        schema: 'cairn.flow/v1', name: `Clock ${type}`, settings: { reentry: 'after_exit', goal: null, exit_on: [] },
+        nodes: [node('start', type, config), node('t', 'action.tag', { add: ['x'] }, 100)], edges: [edge('start', 't')],
+      })).body.id;
+      const res = await h.call('POST', `/v1/flows/${flowId}/backtest`, { from: '2026-03-01T00:00:00Z', to: '2026-03-02T00:00:00Z' });
+      expect(res.status, JSON.stringify(res.body)).toBe(422);
+      expect(res.body.errors).toEqual([{ path: '/nodes/0/type', message: expect.stringMatching(/clock trigger/) }]);
+    }
+  });
+
   it('cancel stops a long backtest within a second and keeps its partial counts', async () => {
     const flowId = await createAndPublish(h, onboarding(receiver.url));
     await post('signup', 'bulk@example.com', { properties: { plan: 'pro' } });
