@@ -8,6 +8,8 @@ export default defineConfig({
     include: ['engine/**/*.test.ts', 'plugin-sdk/**/*.test.ts', 'plugins/*/test/**/*.test.ts', 'plugins/*/src/**/*.test.ts', 'builder-ui/**/*.test.{ts,tsx}'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     globalSetup: ['engine/test/global-setup.ts'],
+    // Fails a test file that leaves a database pool, queue runner or sandbox isolate open (engine/test/leak-guard.ts).
+    setupFiles: ['engine/test/leak-guard.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     maxWorkers: 2,
