@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../test/db.ts';
 import { cliEnv, runCli } from '../test/cli-process.ts';
+import { main } from './cli.ts';
 import { authenticateApiKey } from './auth/api-keys.ts';
 import { verifyPassword } from './auth/passwords.ts';
 import { findUserByEmail } from './auth/users.ts';
@@ -18,16 +19,29 @@ import { createApp } from './http/app.ts';
 import { createLogger } from './logger.ts';
 import { loadSecretKey } from './secrets/key.ts';
 
-/** The real CLI as a child process (what `pnpm cairn` runs) against a cloned test database via DATABASE_URL. */
+type Env = Record<string, string | undefined>;
+
+/** The CLI's `main` in this process, as `pnpm cairn` calls it, with its output collected: exit code, stdout, stderr. */
+async function cli(args: string[], env: Env): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l) }, env);
+  return { code, stdout: out.map((l) => `${l}\n`).join(''), stderr: err.map((l) => `${l}\n`).join('') };
+}
+
+/**
+ * The CLI against a cloned test database via DATABASE_URL: commands run in-process through `main` (argv, output,
+ * environment in; exit code out); two smoke tests run the real child process that `pnpm cairn` starts.
+ */
 describe('cairn CLI', () => {
   let t: TestDatabase;
   let dataDir: string;
-  let env: NodeJS.ProcessEnv;
+  let env: Env;
 
   beforeAll(async () => {
     t = await createTestDatabase();
     dataDir = await mkdtemp(path.join(tmpdir(), 'cairn-cli-'));
-    env = cliEnv({ DATABASE_URL: t.url, CAIRN_DATA_DIR: dataDir });
+    env = { DATABASE_URL: t.url, CAIRN_DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
   });
   afterAll(async () => {
     await t.drop();
@@ -35,8 +49,8 @@ describe('cairn CLI', () => {
   });
 
   it('keys create prints the key alone on the last line of stdout, and that key authenticates over HTTP', async () => {
-    expect((await runCli(['workspaces', 'create', 'acme', '--name', 'Acme Inc'], env)).code).toBe(0);
-    const r = await runCli(['keys', 'create', '--workspace', 'acme', '--role', 'editor', '--name', 'ci'], env);
+    expect((await cli(['workspaces', 'create', 'acme', '--name', 'Acme Inc'], env)).code).toBe(0);
+    const r = await cli(['keys', 'create', '--workspace', 'acme', '--role', 'editor', '--name', 'ci'], env);
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     const key = lines[lines.length - 1]!;
@@ -58,7 +72,7 @@ describe('cairn CLI', () => {
   });
 
   it('users create stores a sign-in; a generated password is printed and verifies', async () => {
-    const r = await runCli(['users', 'create', '--workspace', 'acme', '--email', 'ops@acme.test', '--role', 'viewer'], env);
+    const r = await cli(['users', 'create', '--workspace', 'acme', '--email', 'ops@acme.test', '--role', 'viewer'], env);
     expect(r.code).toBe(0);
     const password = r.stdout.match(/^password: (\S+)$/m)![1]!;
     const ws = await getWorkspaceBySlug(t.db, 'acme');
@@ -66,30 +80,30 @@ describe('cairn CLI', () => {
     expect(user!.role).toBe('viewer');
     expect(await verifyPassword(password, user!.password_hash)).toBe(true);
 
-    const again = await runCli(['users', 'create', '--workspace', 'acme', '--email', 'OPS@acme.test', '--role', 'viewer', '--password', 'long-enough'], env);
+    const again = await cli(['users', 'create', '--workspace', 'acme', '--email', 'OPS@acme.test', '--role', 'viewer', '--password', 'long-enough'], env);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('already exists');
   });
 
   it('migrate status lists every migration of migrations/ as applied', async () => {
-    const r = await runCli(['migrate', 'status'], env);
+    const r = await cli(['migrate', 'status'], env);
     expect(r.code).toBe(0);
     const files = readdirSync(MIGRATIONS_DIR).filter((f) => /^\d{4}_.*\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, ''));
     for (const f of files) expect(r.stdout).toContain(`applied  ${f}`);
     expect(r.stdout).toContain(`${files.length} applied, 0 pending`);
   });
 
-  it('processes migrating one empty database at once take turns: one applies everything, the others find it done', async () => {
+  it('three migrate runs on one empty database at once take turns (advisory lock): one applies everything, the others find it done', async () => {
     const adminUrl = inject('adminUrl');
     const name = `cairn_t_${randomBytes(6).toString('hex')}`;
     await adminQuery(adminUrl, `CREATE DATABASE ${quoteIdent(name)}`);
     try {
       const fresh = { ...env, DATABASE_URL: withDatabase(adminUrl, name) };
-      const runs = await Promise.all([1, 2, 3].map(() => runCli(['migrate', 'up'], fresh)));
+      const runs = await Promise.all([1, 2, 3].map(() => cli(['migrate', 'up'], fresh)));
       for (const r of runs) expect(r.code, r.stderr).toBe(0);
       expect(runs.filter((r) => r.stdout.includes('applied  0001_foundation'))).toHaveLength(1);
       expect(runs.filter((r) => r.stdout.includes('already up to date'))).toHaveLength(2);
-      const status = await runCli(['migrate', 'status'], fresh);
+      const status = await cli(['migrate', 'status'], fresh);
       expect(status.stdout).toMatch(/\d+ applied, 0 pending/);
     } finally {
       await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
@@ -97,9 +111,9 @@ describe('cairn CLI', () => {
   });
 
   it('seed is idempotent: one demo workspace, the same admin key each time, and the key is an admin key', async () => {
-    const first = await runCli(['seed'], env);
+    const first = await cli(['seed'], env);
     expect(first.code).toBe(0);
-    const second = await runCli(['seed'], env);
+    const second = await cli(['seed'], env);
     expect(second.code).toBe(0);
     const key1 = first.stdout.match(/Admin API key:\s+(\S+)/)![1]!;
     expect(second.stdout.match(/Admin API key:\s+(\S+)/)![1]).toBe(key1);
@@ -111,11 +125,11 @@ describe('cairn CLI', () => {
   });
 
   it('--help on the root and on every command exits 0 and prints the usage', async () => {
-    const root = await runCli(['--help'], env);
+    const root = await cli(['--help'], env);
     expect(root.code).toBe(0);
     for (const c of ['start', 'migrate', 'seed', 'workspaces create', 'keys create', 'users create']) expect(root.stdout).toContain(c);
     const commands = [['start'], ['migrate'], ['seed'], ['workspaces', 'create'], ['keys', 'create'], ['users', 'create']];
-    const results = await Promise.all(commands.map((args) => runCli([...args, '--help'], env)));
+    const results = await Promise.all(commands.map((args) => cli([...args, '--help'], env)));
     commands.forEach((args, i) => {
       expect(results[i]!.code, args.join(' ')).toBe(0);
       expect(results[i]!.stdout, args.join(' ')).toContain(`Usage: cairn ${args.join(' ')}`);
@@ -133,19 +147,32 @@ describe('cairn CLI', () => {
       [['workspaces', 'create', 'Not A Slug'], 'must be lowercase letters'],
       [['users', 'create', '--workspace', 'acme', '--email', 'nope', '--role', 'admin'], 'is not an email address'],
     ];
-    const results = await Promise.all(cases.map(([args]) => runCli(args, env)));
+    const results = await Promise.all(cases.map(([args]) => cli(args, env)));
     cases.forEach(([args, message], i) => {
       expect(results[i]!.code, args.join(' ')).toBe(2);
       expect(results[i]!.stderr, args.join(' ')).toContain(message);
     });
-    const badEnv = await runCli(['migrate', 'status'], { ...env, PORT: 'eighty' });
+    const badEnv = await cli(['migrate', 'status'], { ...env, PORT: 'eighty' });
     expect(badEnv.code).toBe(2);
     expect(badEnv.stderr).toContain('invalid configuration');
   });
 
   it('a command that fails at run time exits 1 and says why', async () => {
-    const r = await runCli(['keys', 'create', '--workspace', 'nowhere', '--role', 'admin'], env);
+    const r = await cli(['keys', 'create', '--workspace', 'nowhere', '--role', 'admin'], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('workspace "nowhere" does not exist');
+  });
+
+  it('child process: keys create prints the key alone on the last line of stdout and exits 0', async () => {
+    const r = await runCli(['keys', 'create', '--workspace', 'acme', '--role', 'viewer'], cliEnv({ DATABASE_URL: t.url, CAIRN_DATA_DIR: dataDir }));
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(await authenticateApiKey(t.db, lines[lines.length - 1]!)).toMatchObject({ role: 'viewer' });
+  });
+
+  it('child process: bad arguments exit 2 with the message on stderr', async () => {
+    const r = await runCli(['keys', 'create', '--workspace', 'acme', '--role', 'boss'], cliEnv({ DATABASE_URL: t.url, CAIRN_DATA_DIR: dataDir }));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--role must be one of admin, editor, viewer, ingest');
   });
 });
