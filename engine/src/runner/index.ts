@@ -14,7 +14,7 @@ import { createSegmentMaintainer, type SegmentMaintainer } from '../crm/segments
 import { createActionRunner } from './external.ts';
 import { FlowCache } from './flow-cache.ts';
 import { processBatch, type ContactRequest } from './store.ts';
-import { fireAllDue, nextWake, startTimerPoller } from './timers.ts';
+import { fireAllDue, nextWakes, startTimerPoller } from './timers.ts';
 import { createPrograms, type RecordProgramEvents } from '../crm/programs.ts';
 
 const earliest = (a: Date | null, b: Date | null): Date | null => (a && b ? (a < b ? a : b) : (a ?? b));
@@ -153,7 +153,20 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
       }
       await drain();
       for (;;) {
-        const next = earliest(await nextWake(ctx.db, to), await programs.nextDue(to));
+        const wakes = await nextWakes(ctx.db, to);
+        const others = earliest(wakes.others, await programs.nextDue(to));
+        // Segment wake-ups before anything else is due fire in batches, each contact at its own due time (a step
+        // per distinct time would cost a step per contact); runs they start begin at the batch's last due time.
+        if (wakes.segments && (!others || wakes.segments < others)) {
+          const limit = others ? new Date(Math.min(others.getTime() - 1, to.getTime())) : to;
+          await segments.fireDueBatch(ctx.db, limit, (t) => {
+            if (t > clock.now()) clock.set(t);
+            return clock.now();
+          });
+          await drain();
+          continue;
+        }
+        const next = earliest(wakes.segments, others);
         if (!next) break;
         if (next.getTime() > clock.now().getTime()) clock.set(next);
         if ((await fireAllDue(ctx.db, flows, segments, clock.now())) + (await programs.fireDue(clock.now())) > 0) await drain();

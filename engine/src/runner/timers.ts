@@ -34,15 +34,15 @@ export async function fireDue(db: Db, now: Date): Promise<number> {
   }
 }
 
-/** The earliest run wake-up or clock trigger at or before `limit`, if any. */
-export async function nextWake(db: Db, limit: Date): Promise<Date | null> {
+/** The earliest segment wake-up, and the earliest run wake-up or clock trigger, at or before `limit`. */
+export async function nextWakes(db: Db, limit: Date): Promise<{ segments: Date | null; others: Date | null }> {
   const { rows } = await db.raw(
-    `SELECT least((SELECT min(wake_at) FROM runs WHERE wake_at IS NOT NULL AND wake_at <= ?),
-                  (SELECT min(next_at) FROM flow_timers WHERE next_at <= ?),
-                  (SELECT min(wake_at) FROM segment_wakeups WHERE wake_at <= ?)) AS t`,
+    `SELECT (SELECT min(wake_at) FROM segment_wakeups WHERE wake_at <= ?) AS s,
+            least((SELECT min(wake_at) FROM runs WHERE wake_at IS NOT NULL AND wake_at <= ?),
+                  (SELECT min(next_at) FROM flow_timers WHERE next_at <= ?)) AS o`,
     [limit, limit, limit],
   );
-  return (rows[0].t as Date | null) ?? null;
+  return { segments: (rows[0].s as Date | null) ?? null, others: (rows[0].o as Date | null) ?? null };
 }
 
 /**

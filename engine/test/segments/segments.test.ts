@@ -85,6 +85,45 @@ describe('segments (test clock starts 2026-03-02T09:00Z)', () => {
     expect((await h.call('GET', `/v1/contacts/${cid}`)).body.properties.noted).toBe('yes');
   });
 
+  it('the test clock fires many time-based flips in batches, each contact entering at its own due time, one run per entry', async () => {
+    await h.call('POST', '/v1/segments', {
+      key: 'lapsed-batch', name: 'No batch order in 30 days',
+      rule: { all: [
+        { fact: 'activity', params: { event: 'order.batch', measure: 'count' }, operator: 'greaterThan', value: 0 },
+        { fact: 'activity', params: { event: 'order.batch', measure: 'last_at' }, operator: 'notWithinLast', value: 'P30D' },
+      ] },
+    });
+    const flowId = await createAndPublish(h, flowOn('Batch win back', { type: 'trigger.segment', config: { segment: 'lapsed-batch', on: 'enter' } }));
+    const now = Date.parse((await h.call('GET', '/v1/_test/clock')).body.now);
+    const DAY = 86_400_000;
+    // 60 contacts whose last orders lie 1 to 60 hours apart (60 distinct due times).
+    const lastOrder = new Map<string, number>();
+    const events = Array.from({ length: 60 }, (_, i) => {
+      const at = now - (i + 1) * 3_600_000 - i * 17;
+      return { type: 'order.batch', contact: { email: `batch${i}@example.com` }, occurred_at: new Date(at).toISOString() };
+    });
+    const accepted = await h.call('POST', '/v1/events/batch', { events });
+    accepted.body.items.forEach((it: { contact_id: string }, i: number) => lastOrder.set(it.contact_id, Date.parse(events[i]!.occurred_at)));
+    await h.call('POST', '/v1/_test/clock/advance', { by: 'P31D' });
+    const entered = (await h.t.db.raw(
+      `SELECT contact_id, occurred_at FROM events WHERE workspace_id = ? AND type = 'segment.entered' AND properties->>'segment' = 'lapsed-batch'`, [h.workspaceId],
+    )).rows as { contact_id: string; occurred_at: Date }[];
+    expect(entered).toHaveLength(60);
+    for (const e of entered) {
+      const due = lastOrder.get(e.contact_id)! + 30 * DAY;
+      expect(e.occurred_at.getTime()).toBeGreaterThan(due);
+      expect(e.occurred_at.getTime()).toBeLessThanOrEqual(due + 1000);
+    }
+    const members = (await h.t.db.raw(
+      `SELECT m.contact_id, m.entered_at FROM segment_members m JOIN segments s ON s.id = m.segment_id WHERE s.key = 'lapsed-batch'`,
+    )).rows as { contact_id: string; entered_at: Date }[];
+    expect(members.map((m) => m.entered_at.getTime()).sort()).toEqual(entered.map((e) => e.occurred_at.getTime()).sort());
+    const runs = (await h.call('GET', `/v1/runs?flow_id=${flowId}&limit=500`)).body.items as { contact_id: string; status: string }[];
+    expect(runs).toHaveLength(60);
+    expect(new Set(runs.map((r) => r.contact_id)).size).toBe(60);
+    expect(runs.every((r) => r.status === 'completed')).toBe(true);
+  });
+
   it('activity windows: "3+ orders in the last 90 days" counts by day and leaves when the oldest day leaves the window', async () => {
     await h.call('POST', '/v1/segments', {
       key: 'frequent', name: '3+ orders in 90 days',

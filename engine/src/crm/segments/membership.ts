@@ -9,8 +9,12 @@ import { eraseActivity, loadActivity, recordActivity, utcDay } from './activity.
 import { compileSegment, mergeNeeds, type CompiledSegment } from './rule.ts';
 import { eraseScores, loadScores, recomputeScores, staleScoreWorkspaces } from './scores.ts';
 
-/** Re-evaluates the segments of these contacts (their rows locked by `tx`) and records every transition. */
-export type ContactsChanged = (tx: Tx, workspaceId: string, contactIds: string[], now: Date) => Promise<void>;
+/**
+ * Re-evaluates the segments of these contacts (their rows locked by `tx`) and records every transition. `at`
+ * gives a contact its own evaluation time (a wake-up fired in a batch by the test clock, each at its due time);
+ * the others are evaluated at `now`.
+ */
+export type ContactsChanged = (tx: Tx, workspaceId: string, contactIds: string[], now: Date, at?: Map<string, Date>) => Promise<void>;
 
 export interface SegmentMaintainer {
   /** In the ingestion transaction: keeps the behavioural attributes, then re-evaluates the events' contacts. */
@@ -18,6 +22,11 @@ export interface SegmentMaintainer {
   refresh: ContactsChanged;
   /** Re-evaluates contacts whose time-relative rules are due; returns how many contacts were looked at. */
   fireDue(db: Db, now: Date): Promise<number>;
+  /**
+   * Test clock: fires the next batch of wake-ups due by `limit` (at most 1,000, earliest first), each contact
+   * evaluated at its own due time; `setClock` moves the clock forward to the batch's last due time first and returns the clock's time. Returns the count.
+   */
+  fireDueBatch(db: Db, limit: Date, setClock: (to: Date) => Date): Promise<number>;
   /** Evaluates one segment over every contact of the workspace, in chunks (after a create or a rule change). */
   rebuild(db: Db, workspaceId: string, now: () => Date): Promise<void>;
   /** RFM and churn risk over the workspace's customers; segments reading them follow in the same transactions. */
@@ -60,7 +69,7 @@ export function contactFact(row: ContactRow, scores?: { rfm: Record<string, unkn
 export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clock: NowSource }): SegmentMaintainer {
   const emitHooks = { onEventsIngested: deps.emitHook };
 
-  const refresh: ContactsChanged = async (tx, workspaceId, contactIds, now) => {
+  const refresh: ContactsChanged = async (tx, workspaceId, contactIds, now, at) => {
     if (contactIds.length === 0) return;
     const segments = await loadSegments(tx, workspaceId);
     if (segments.length === 0) return;
@@ -70,25 +79,29 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
       [workspaceId, ids],
     )).rows as ContactRow[];
     const live = contacts.map((c) => c.id);
+    const timeOf = (id: string) => at?.get(id) ?? now;
+    let earliest = now;
+    for (const t of at?.values() ?? []) if (t < earliest) earliest = t;
     const [activity, current] = [
-      await loadActivity(tx, workspaceId, live, mergeNeeds(segments, now)),
+      await loadActivity(tx, workspaceId, live, mergeNeeds(segments, earliest)),
       await tx.raw(`SELECT segment_id, contact_id FROM segment_members WHERE workspace_id = ? AND contact_id = ANY(?::uuid[])`, [workspaceId, live]),
     ];
     const scores = segments.some((s) => s.readsScores) ? await loadScores(tx, workspaceId, live) : null;
     const isMember = new Set((current.rows as { segment_id: string; contact_id: string }[]).map((r) => `${r.segment_id}:${r.contact_id}`));
-    const enter: { s: string; c: string }[] = [];
-    const exit: { s: string; c: string }[] = [];
+    const enter: { s: string; c: string; t: Date }[] = [];
+    const exit: { s: string; c: string; t: Date }[] = [];
     const wakes: { c: string; at: Date }[] = [];
     const noWake: string[] = [];
     for (const row of contacts) {
       const facts = { contact: contactFact(row, scores?.get(row.id)), activity: activity.get(row.id) };
+      const t = timeOf(row.id);
       let wake: Date | null = null;
       for (const seg of segments) {
-        const now_ = seg.matches(facts, now);
+        const is = seg.matches(facts, t);
         const was = isMember.has(`${seg.id}:${row.id}`);
-        if (now_ && !was) enter.push({ s: seg.id, c: row.id });
-        else if (!now_ && was) exit.push({ s: seg.id, c: row.id });
-        const flip = seg.nextFlip(facts, now);
+        if (is && !was) enter.push({ s: seg.id, c: row.id, t });
+        else if (!is && was) exit.push({ s: seg.id, c: row.id, t });
+        const flip = seg.nextFlip(facts, t);
         if (flip && (wake === null || flip < wake)) wake = flip;
       }
       if (wake) wakes.push({ c: row.id, at: wake });
@@ -99,22 +112,74 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
     // The contact row locks make this the only writer of these memberships; the key guards the rest.
     const entered = enter.length === 0 ? [] : (await tx.raw(
       `INSERT INTO segment_members (workspace_id, segment_id, contact_id, entered_at)
-       SELECT ?, s, c, ? FROM unnest(?::uuid[], ?::uuid[]) AS u(s, c) ORDER BY s, c
+       SELECT ?, s, c, t FROM unnest(?::uuid[], ?::uuid[], ?::timestamptz[]) AS u(s, c, t) ORDER BY s, c
        ON CONFLICT DO NOTHING RETURNING segment_id, contact_id`,
-      [workspaceId, now, enter.map((e) => e.s), enter.map((e) => e.c)],
+      [workspaceId, enter.map((e) => e.s), enter.map((e) => e.c), enter.map((e) => e.t.toISOString())],
     )).rows as { segment_id: string; contact_id: string }[];
     const exited = exit.length === 0 ? [] : (await tx.raw(
       `DELETE FROM segment_members m USING unnest(?::uuid[], ?::uuid[]) AS u(s, c)
         WHERE m.workspace_id = ? AND m.segment_id = u.s AND m.contact_id = u.c RETURNING m.segment_id, m.contact_id`,
       [exit.map((e) => e.s), exit.map((e) => e.c), workspaceId],
     )).rows as { segment_id: string; contact_id: string }[];
-    await countTransitions(tx, workspaceId, now, entered.map((r) => r.segment_id), exited.map((r) => r.segment_id));
+    await countTransitions(tx, workspaceId, entered.map((r) => ({ s: r.segment_id, t: timeOf(r.contact_id) })), exited.map((r) => ({ s: r.segment_id, t: timeOf(r.contact_id) })));
     const keyOf = new Map(segments.map((s) => [s.id, s.key]));
-    const events = [
-      ...entered.map((r) => ({ type: 'segment.entered', contact: {}, contactId: r.contact_id, properties: { segment: keyOf.get(r.segment_id)! }, source: 'segment' })),
-      ...exited.map((r) => ({ type: 'segment.exited', contact: {}, contactId: r.contact_id, properties: { segment: keyOf.get(r.segment_id)! }, source: 'segment' })),
-    ];
+    const transition = (type: string, r: { segment_id: string; contact_id: string }) => ({
+      type, contact: {}, contactId: r.contact_id, properties: { segment: keyOf.get(r.segment_id)! }, source: 'segment',
+      ...(at?.has(r.contact_id) ? { occurred_at: at.get(r.contact_id)!.toISOString() } : {}),
+    });
+    const events = [...entered.map((r) => transition('segment.entered', r)), ...exited.map((r) => transition('segment.exited', r))];
     if (events.length > 0) await ingestEvents(tx, workspaceId, events, emitHooks, { now });
+  };
+
+  /** Re-evaluates these contacts in chunks, each chunk in its own transaction with the contacts locked in id order. */
+  const refreshContacts = async (db: Db, workspaceId: string, ids: string[], now: Date) => {
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      await withTx(db, async (tx) => {
+        const locked = (await tx.raw(
+          `SELECT id FROM contacts WHERE workspace_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`, [workspaceId, ids.slice(i, i + CHUNK)],
+        )).rows as { id: string }[];
+        await refresh(tx, workspaceId, locked.map((r) => r.id), now);
+      });
+    }
+  };
+
+  /**
+   * Fires up to CHUNK wake-ups due by `limit`, earliest first, per workspace in one transaction. Under the system
+   * clock (`setClock` null) contacts are evaluated at `limit` (now); the test clock evaluates each at its due time.
+   */
+  const fireWakeups = async (db: Db, limit: Date, setClock: ((to: Date) => Date) | null): Promise<number> => {
+    const { rows } = await db.raw(
+      `SELECT workspace_id, contact_id, wake_at FROM segment_wakeups WHERE wake_at <= ? ORDER BY wake_at LIMIT ?`, [limit, CHUNK],
+    );
+    const due = rows as { workspace_id: string; contact_id: string; wake_at: Date }[];
+    if (due.length === 0) return 0;
+    const now = setClock ? setClock(due[due.length - 1]!.wake_at) : limit;
+    const byWorkspace = new Map<string, Map<string, Date>>();
+    for (const r of due) {
+      const m = byWorkspace.get(r.workspace_id) ?? new Map<string, Date>();
+      m.set(r.contact_id, r.wake_at);
+      byWorkspace.set(r.workspace_id, m);
+    }
+    for (const [workspaceId, times] of byWorkspace) {
+      await withTx(db, async (tx) => {
+        // Contact locks first (as ingestion takes them), then the wake-ups: no lock-order cycle with ingestion.
+        const locked = (await tx.raw(
+          `SELECT id FROM contacts WHERE workspace_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`, [workspaceId, [...times.keys()].sort()],
+        )).rows as { id: string }[];
+        await tx.raw(`DELETE FROM segment_wakeups WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND wake_at <= ?`, [workspaceId, [...times.keys()], now]);
+        await refresh(tx, workspaceId, locked.map((r) => r.id), now, setClock ? times : undefined);
+      });
+    }
+    return due.length;
+  };
+
+  // Only segments that read `$.rfm` / `$.churn_risk` care about new scores, and only for the contacts whose scores changed.
+  const recompute = async (db: Db, workspaceId: string, now: Date) => {
+    const readsScores = (await loadSegments(db, workspaceId)).some((s) => s.readsScores);
+    return recomputeScores(db, workspaceId, now, {
+      hooks: emitHooks,
+      refresh: readsScores ? (ids) => refreshContacts(db, workspaceId, ids, now) : undefined,
+    });
   };
 
   return {
@@ -125,35 +190,20 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
       const ids = events.filter((e) => e.type !== 'segment.entered' && e.type !== 'segment.exited').map((e) => e.contactId);
       await refresh(tx, workspaceId, ids, deps.clock.now());
     },
-    recomputeScores: (db, workspaceId, now) => recomputeScores(db, workspaceId, now, { hooks: emitHooks, afterChunk: refresh }),
+    recomputeScores: (db, workspaceId, now) => recompute(db, workspaceId, now),
     async fireDue(db, now) {
       let total = 0;
       for (const workspaceId of await staleScoreWorkspaces(db, now)) {
-        await recomputeScores(db, workspaceId, now, { hooks: emitHooks, afterChunk: refresh });
+        await recompute(db, workspaceId, now);
         total++;
       }
       for (;;) {
-        const { rows } = await db.raw(
-          `SELECT workspace_id, contact_id FROM segment_wakeups WHERE wake_at <= ? ORDER BY wake_at LIMIT ?`, [now, CHUNK],
-        );
-        const due = rows as { workspace_id: string; contact_id: string }[];
-        if (due.length === 0) return total;
-        const byWorkspace = new Map<string, string[]>();
-        for (const r of due) byWorkspace.set(r.workspace_id, [...(byWorkspace.get(r.workspace_id) ?? []), r.contact_id]);
-        for (const [workspaceId, ids] of byWorkspace) {
-          await withTx(db, async (tx) => {
-            // Contact locks first (as ingestion takes them), then the wake-ups: no lock-order cycle with ingestion.
-            const locked = (await tx.raw(
-              `SELECT id FROM contacts WHERE workspace_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`, [workspaceId, ids.sort()],
-            )).rows as { id: string }[];
-            await tx.raw(`DELETE FROM segment_wakeups WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND wake_at <= ?`, [workspaceId, ids, now]);
-            await refresh(tx, workspaceId, locked.map((r) => r.id), now);
-          });
-        }
-        total += due.length;
-        if (due.length < CHUNK) return total;
+        const n = await fireWakeups(db, now, null);
+        total += n;
+        if (n < CHUNK) return total;
       }
     },
+    fireDueBatch: (db, limit, setClock) => fireWakeups(db, limit, setClock),
     async rebuild(db, workspaceId, now) {
       let after = '00000000-0000-0000-0000-000000000000';
       for (;;) {
@@ -185,25 +235,34 @@ async function writeWakeups(tx: Tx, workspaceId: string, wakes: { c: string; at:
   if (none.length > 0) await tx.raw(`DELETE FROM segment_wakeups WHERE workspace_id = ? AND contact_id = ANY(?::uuid[])`, [workspaceId, none]);
 }
 
-/** One upsert per batch: today's entered/exited per segment (the member count and the size history). */
-async function countTransitions(tx: Tx, workspaceId: string, now: Date, entered: string[], exited: string[]): Promise<void> {
-  const delta = new Map<string, { e: number; x: number }>();
-  for (const s of entered) delta.set(s, { e: (delta.get(s)?.e ?? 0) + 1, x: delta.get(s)?.x ?? 0 });
-  for (const s of exited) delta.set(s, { e: delta.get(s)?.e ?? 0, x: (delta.get(s)?.x ?? 0) + 1 });
+/** One upsert per batch: entered/exited per segment and UTC day of the transition (the member count and the size history). */
+async function countTransitions(tx: Tx, workspaceId: string, entered: { s: string; t: Date }[], exited: { s: string; t: Date }[]): Promise<void> {
+  const delta = new Map<string, { s: string; d: string; e: number; x: number }>();
+  const add = (r: { s: string; t: Date }, e: number, x: number) => {
+    const d = utcDay(r.t);
+    const k = `${r.s}:${d}`;
+    const cur = delta.get(k) ?? { s: r.s, d, e: 0, x: 0 };
+    cur.e += e;
+    cur.x += x;
+    delta.set(k, cur);
+  };
+  entered.forEach((r) => add(r, 1, 0));
+  exited.forEach((r) => add(r, 0, 1));
   if (delta.size === 0) return;
-  const ids = [...delta.keys()].sort();
+  // Sorted, so concurrent batches take the counter rows' locks in the same order.
+  const rows = [...delta.values()].sort((a, b) => (a.s === b.s ? (a.d < b.d ? -1 : 1) : a.s < b.s ? -1 : 1));
   await tx.raw(
     `INSERT INTO segment_daily AS d (workspace_id, segment_id, day, entered, exited)
-     SELECT ?, s, ?::date, e, x FROM unnest(?::uuid[], ?::int[], ?::int[]) AS u(s, e, x)
+     SELECT ?, s, d, e, x FROM unnest(?::uuid[], ?::date[], ?::int[], ?::int[]) AS u(s, d, e, x)
      ON CONFLICT (workspace_id, segment_id, day) DO UPDATE SET entered = d.entered + EXCLUDED.entered, exited = d.exited + EXCLUDED.exited`,
-    [workspaceId, utcDay(now), ids, ids.map((s) => delta.get(s)!.e), ids.map((s) => delta.get(s)!.x)],
+    [workspaceId, rows.map((r) => r.s), rows.map((r) => r.d), rows.map((r) => r.e), rows.map((r) => r.x)],
   );
 }
 
 /** Erasure removes the contact's memberships (counted as exits, without an event) and its attributes. */
 registerErasureStep(async (tx, workspaceId, contactId, now) => {
   const { rows } = await tx.raw(`DELETE FROM segment_members WHERE workspace_id = ? AND contact_id = ? RETURNING segment_id`, [workspaceId, contactId]);
-  await countTransitions(tx, workspaceId, now, [], (rows as { segment_id: string }[]).map((r) => r.segment_id));
+  await countTransitions(tx, workspaceId, [], (rows as { segment_id: string }[]).map((r) => ({ s: r.segment_id, t: now })));
   await tx.raw(`DELETE FROM segment_wakeups WHERE workspace_id = ? AND contact_id = ?`, [workspaceId, contactId]);
   await eraseActivity(tx, workspaceId, contactId);
   await eraseScores(tx, workspaceId, contactId);

@@ -9,7 +9,9 @@ export const DEFAULT_CHURN_THRESHOLD = 70;
 /** Events that are not engagement: transitions and scores Cairn records itself. */
 const SYSTEM_EVENTS = ['segment.entered', 'segment.exited', 'churn.risk_high'];
 const DAY_MS = 86_400_000;
-const CHUNK = 1000;
+/** Customers per churn statement, and churn.risk_high events per ingestion call. */
+const CHURN_CHUNK = 10_000;
+const EVENT_CHUNK = 1000;
 
 export interface ChurnFactor {
   factor: 'recency' | 'frequency_trend' | 'engagement_decline' | 'nps_detractor' | 'open_support_issues';
@@ -60,11 +62,12 @@ export function churnRisk(input: ChurnInput): { score: number; factors: ChurnFac
 
 /**
  * RFM by quintile over the workspace's customers, in one statement: each score is 1 + ⌊5 × (customers with a
- * strictly lower value) / customers⌋, so equal values share a score. Recency is the last purchase time (later is
- * better), frequency the purchase count, monetary the sum of `amount`. Window shoppers (engaged, never bought)
- * get a row without scores. Rows of contacts that are neither are removed.
+ * strictly lower value) / customers⌋, so equal values share a score (NTILE would split ties arbitrarily).
+ * Recency is the last purchase time (later is better), frequency the purchase count, monetary the sum of `amount`.
+ * Window shoppers (engaged, never bought) get a row without scores. Only rows whose scores or group change are
+ * written; with `changed`, their contact ids are returned (segments reading `$.rfm` re-evaluate those only).
  */
-export async function computeRfm(tx: Tx, workspaceId: string, now: Date): Promise<{ customers: number; windowShoppers: number }> {
+export async function computeRfm(tx: Tx, workspaceId: string, now: Date, opts: { changed?: boolean } = {}): Promise<{ customers: number; windowShoppers: number; changed: string[] }> {
   const { rows } = await tx.raw(
     `WITH c AS (
        SELECT contact_id, last_at, count, sum FROM contact_activity WHERE workspace_id = ? AND event_type = ?
@@ -91,122 +94,148 @@ export async function computeRfm(tx: Tx, workspaceId: string, now: Date): Promis
          FROM s ORDER BY contact_id
        ON CONFLICT (workspace_id, contact_id) DO UPDATE SET r = EXCLUDED.r, f = EXCLUDED.f, m = EXCLUDED.m,
          rfm_group = EXCLUDED.rfm_group, computed_at = EXCLUDED.computed_at
-       RETURNING 1
-     ), shoppers AS (
-       INSERT INTO contact_rfm AS x (workspace_id, contact_id, r, f, m, rfm_group, computed_at)
-       SELECT DISTINCT ?::uuid, a.contact_id, NULL::smallint, NULL::smallint, NULL::smallint, 'window_shoppers', ?::timestamptz
-         FROM contact_activity a
+         WHERE (x.r, x.f, x.m, x.rfm_group) IS DISTINCT FROM (EXCLUDED.r, EXCLUDED.f, EXCLUDED.m, EXCLUDED.rfm_group)
+       RETURNING contact_id
+     ), w AS (
+       SELECT DISTINCT a.contact_id FROM contact_activity a
         WHERE a.workspace_id = ? AND a.event_type <> ? AND a.event_type <> ALL(?::text[])
           AND NOT EXISTS (SELECT 1 FROM c WHERE c.contact_id = a.contact_id)
+     ), shoppers AS (
+       INSERT INTO contact_rfm AS x (workspace_id, contact_id, r, f, m, rfm_group, computed_at)
+       SELECT ?::uuid, contact_id, NULL::smallint, NULL::smallint, NULL::smallint, 'window_shoppers', ?::timestamptz FROM w ORDER BY contact_id
        ON CONFLICT (workspace_id, contact_id) DO UPDATE SET r = NULL, f = NULL, m = NULL, rfm_group = 'window_shoppers', computed_at = EXCLUDED.computed_at
-       RETURNING 1
-     )
-     SELECT (SELECT count(*) FROM customers)::int AS customers, (SELECT count(*) FROM shoppers)::int AS shoppers`,
-    [workspaceId, PURCHASE_EVENT, workspaceId, now, workspaceId, now, workspaceId, PURCHASE_EVENT, SYSTEM_EVENTS],
+         WHERE x.rfm_group <> 'window_shoppers'
+       RETURNING contact_id
+     ), changed AS (SELECT contact_id FROM customers UNION ALL SELECT contact_id FROM shoppers)
+     SELECT n.n::int AS customers, (SELECT count(*) FROM w)::int AS shoppers,
+            CASE WHEN ?::boolean THEN (SELECT array_agg(contact_id) FROM changed) END AS changed
+       FROM n`,
+    [workspaceId, PURCHASE_EVENT, workspaceId, now, workspaceId, PURCHASE_EVENT, SYSTEM_EVENTS, workspaceId, now, opts.changed === true],
   );
-  await tx.raw(`DELETE FROM contact_rfm WHERE workspace_id = ? AND computed_at < ?`, [workspaceId, now]);
-  const r = rows[0] as { customers: number; shoppers: number };
-  return { customers: r.customers, windowShoppers: r.shoppers };
+  const r = rows[0] as { customers: number; shoppers: number; changed: string[] | null };
+  return { customers: r.customers, windowShoppers: r.shoppers, changed: r.changed ?? [] };
 }
 
 interface ChunkRow {
   id: string;
-  properties: Record<string, unknown>;
   count: number;
   first_at: Date;
   last_at: Date;
-  p_recent: number;
-  p_previous: number;
-  e_recent: number;
-  e_previous: number;
+  nps: unknown;
+  open_tickets: unknown;
   previous_score: number | null;
 }
 
 /**
- * Churn risk for one chunk of customers (their rows locked, as ingestion locks them), with `churn.risk_high`
- * recorded when a score crosses the threshold upwards (never again while it stays above).
+ * Churn risk for the next `CHURN_CHUNK` customers after `after`, set-based: one statement reads their all-time
+ * purchase row, one aggregates their day rows over the last 180 days (an index range over the chunk), the factors
+ * are computed by `churnRisk`, and one statement upserts the rows whose score or factors changed.
+ * `churn.risk_high` is recorded in the same transaction when a score crosses the threshold upwards (never again
+ * while it stays above). Returns the last contact id of the chunk (null at the end) and the changed contacts.
  */
-async function churnChunk(tx: Tx, workspaceId: string, ids: string[], now: Date, threshold: number, hooks: { onEventsIngested?: OnEventsIngested }): Promise<void> {
+async function churnChunk(
+  tx: Tx, workspaceId: string, after: string, now: Date, threshold: number, hooks: { onEventsIngested?: OnEventsIngested },
+): Promise<{ last: string | null; changed: string[] }> {
   const day = (d: number) => new Date(now.getTime() - d * DAY_MS).toISOString().slice(0, 10);
-  const { rows } = await tx.raw(
-    `SELECT k.id, k.properties, a.count, a.first_at, a.last_at, ch.score AS previous_score,
-            coalesce((SELECT sum(d.count) FROM contact_activity_days d WHERE d.workspace_id = k.workspace_id AND d.contact_id = k.id
-                        AND d.event_type = ? AND d.day > ?::date), 0)::int AS p_recent,
-            coalesce((SELECT sum(d.count) FROM contact_activity_days d WHERE d.workspace_id = k.workspace_id AND d.contact_id = k.id
-                        AND d.event_type = ? AND d.day > ?::date AND d.day <= ?::date), 0)::int AS p_previous,
-            coalesce((SELECT sum(d.count) FROM contact_activity_days d WHERE d.workspace_id = k.workspace_id AND d.contact_id = k.id
-                        AND d.event_type <> ? AND d.event_type <> ALL(?::text[]) AND d.day > ?::date), 0)::int AS e_recent,
-            coalesce((SELECT sum(d.count) FROM contact_activity_days d WHERE d.workspace_id = k.workspace_id AND d.contact_id = k.id
-                        AND d.event_type <> ? AND d.event_type <> ALL(?::text[]) AND d.day > ?::date AND d.day <= ?::date), 0)::int AS e_previous
-       FROM contacts k
-       JOIN contact_activity a ON a.workspace_id = k.workspace_id AND a.contact_id = k.id AND a.event_type = ?
-       LEFT JOIN contact_churn ch ON ch.workspace_id = k.workspace_id AND ch.contact_id = k.id
-      WHERE k.workspace_id = ? AND k.id = ANY(?::uuid[]) AND k.erased_at IS NULL`,
+  const base = (await tx.raw(
+    `SELECT a.contact_id AS id, a.count, a.first_at, a.last_at, k.properties->'nps' AS nps, k.properties->'open_tickets' AS open_tickets,
+            ch.score AS previous_score
+       FROM contact_activity a
+       JOIN contacts k ON k.workspace_id = a.workspace_id AND k.id = a.contact_id AND k.erased_at IS NULL
+       LEFT JOIN contact_churn ch ON ch.workspace_id = a.workspace_id AND ch.contact_id = a.contact_id
+      WHERE a.workspace_id = ? AND a.event_type = ? AND a.contact_id > ?
+      ORDER BY a.contact_id LIMIT ?`,
+    [workspaceId, PURCHASE_EVENT, after, CHURN_CHUNK],
+  )).rows as ChunkRow[];
+  if (base.length === 0) return { last: null, changed: [] };
+  const last = base[base.length - 1]!.id;
+  const { rows: agg } = await tx.raw(
+    `SELECT contact_id,
+            coalesce(sum(count) FILTER (WHERE event_type = ? AND day > ?::date), 0)::int AS p_recent,
+            coalesce(sum(count) FILTER (WHERE event_type = ? AND day > ?::date AND day <= ?::date), 0)::int AS p_previous,
+            coalesce(sum(count) FILTER (WHERE event_type <> ? AND event_type <> ALL(?::text[]) AND day > ?::date), 0)::int AS e_recent,
+            coalesce(sum(count) FILTER (WHERE event_type <> ? AND event_type <> ALL(?::text[]) AND day > ?::date AND day <= ?::date), 0)::int AS e_previous
+       FROM contact_activity_days
+      WHERE workspace_id = ? AND contact_id > ? AND contact_id <= ? AND day > ?::date
+      GROUP BY contact_id`,
     [
       PURCHASE_EVENT, day(90), PURCHASE_EVENT, day(180), day(90),
       PURCHASE_EVENT, SYSTEM_EVENTS, day(30), PURCHASE_EVENT, SYSTEM_EVENTS, day(60), day(30),
-      PURCHASE_EVENT, workspaceId, ids,
+      workspaceId, after, last, day(180),
     ],
   );
-  const scored = (rows as ChunkRow[]).map((r) => ({
-    id: r.id,
-    previous: r.previous_score,
-    ...churnRisk({
-      now, purchases: { count: r.count, firstAt: r.first_at, lastAt: r.last_at }, purchasesRecent: r.p_recent, purchasesPrevious: r.p_previous,
-      engagementRecent: r.e_recent, engagementPrevious: r.e_previous, properties: r.properties,
-    }),
-  }));
-  if (scored.length === 0) return;
-  await tx.raw(
-    `INSERT INTO contact_churn (workspace_id, contact_id, score, factors, computed_at)
+  const windows = new Map((agg as { contact_id: string; p_recent: number; p_previous: number; e_recent: number; e_previous: number }[]).map((r) => [r.contact_id, r]));
+  const scored = base.map((r) => {
+    const w = windows.get(r.id);
+    return {
+      id: r.id,
+      previous: r.previous_score,
+      ...churnRisk({
+        now, purchases: { count: r.count, firstAt: r.first_at, lastAt: r.last_at },
+        purchasesRecent: w?.p_recent ?? 0, purchasesPrevious: w?.p_previous ?? 0, engagementRecent: w?.e_recent ?? 0, engagementPrevious: w?.e_previous ?? 0,
+        properties: { nps: r.nps, open_tickets: r.open_tickets },
+      }),
+    };
+  });
+  const { rows: written } = await tx.raw(
+    `INSERT INTO contact_churn AS ch (workspace_id, contact_id, score, factors, computed_at)
      SELECT ?, c, s, f, ? FROM unnest(?::uuid[], ?::int[], ?::jsonb[]) AS u(c, s, f)
-     ON CONFLICT (workspace_id, contact_id) DO UPDATE SET score = EXCLUDED.score, factors = EXCLUDED.factors, computed_at = EXCLUDED.computed_at`,
+     ON CONFLICT (workspace_id, contact_id) DO UPDATE SET score = EXCLUDED.score, factors = EXCLUDED.factors, computed_at = EXCLUDED.computed_at
+       WHERE (ch.score, ch.factors) IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.factors)
+     RETURNING contact_id`,
     [workspaceId, now, scored.map((s) => s.id), scored.map((s) => s.score), scored.map((s) => JSON.stringify(s.factors))],
   );
   const crossed = scored.filter((s) => s.score >= threshold && (s.previous ?? 0) < threshold);
-  if (crossed.length > 0) {
-    await ingestEvents(tx, workspaceId, crossed.map((s) => ({
+  for (let i = 0; i < crossed.length; i += EVENT_CHUNK) {
+    await ingestEvents(tx, workspaceId, crossed.slice(i, i + EVENT_CHUNK).map((s) => ({
       type: 'churn.risk_high', contact: {}, contactId: s.id, properties: { score: s.score, threshold }, source: 'churn',
     })), hooks, { now });
   }
+  return { last: base.length === CHURN_CHUNK ? last : null, changed: (written as { contact_id: string }[]).map((r) => r.contact_id) };
+}
+
+/** Serialises score writes per workspace (an hourly recompute and a manual one never both see the old score). */
+const lockScores = (tx: Tx, workspaceId: string) => tx.raw(`SELECT pg_advisory_xact_lock(hashtext('cairn.scores'), hashtext(?))`, [workspaceId]);
+
+/** The workspace's `churn.risk_high` threshold (`settings.churn.threshold`, default 70). */
+export async function churnThreshold(q: Db | Tx, workspaceId: string): Promise<number> {
+  const ws = (await q('workspaces').where({ id: workspaceId }).first<{ settings: Record<string, unknown> } | undefined>('settings'))?.settings ?? {};
+  const configured = (ws.churn as { threshold?: unknown } | undefined)?.threshold;
+  return typeof configured === 'number' ? configured : DEFAULT_CHURN_THRESHOLD;
 }
 
 /**
- * Recomputes RFM (one statement) and then churn risk chunk by chunk; `afterChunk` lets segments that read the
- * scores re-evaluate those contacts in the same transaction.
+ * Recomputes RFM (one statement over the workspace) and then churn risk (set-based, chunk by chunk of
+ * customers). `refresh`, when given, re-evaluates the segments of the contacts whose scores changed (the
+ * maintainer passes it only when a segment reads `$.rfm` or `$.churn_risk`).
  */
 export async function recomputeScores(
   db: Db, workspaceId: string, now: Date,
-  deps: { hooks: { onEventsIngested?: OnEventsIngested }; afterChunk?: (tx: Tx, workspaceId: string, ids: string[], now: Date) => Promise<void> },
+  deps: { hooks: { onEventsIngested?: OnEventsIngested }; refresh?: (ids: string[]) => Promise<void> },
 ): Promise<{ customers: number; window_shoppers: number }> {
+  const changed = new Set<string>();
   const rfm = await withTx(db, async (tx) => {
-    const r = await computeRfm(tx, workspaceId, now);
+    await lockScores(tx, workspaceId);
+    const r = await computeRfm(tx, workspaceId, now, { changed: deps.refresh !== undefined });
+    r.changed.forEach((id) => changed.add(id));
     await tx.raw(
       `INSERT INTO workspace_scores (workspace_id, computed_at) VALUES (?, ?) ON CONFLICT (workspace_id) DO UPDATE SET computed_at = EXCLUDED.computed_at`,
       [workspaceId, now],
     );
     return r;
   });
-  const ws = (await db('workspaces').where({ id: workspaceId }).first<{ settings: Record<string, unknown> } | undefined>('settings'))?.settings ?? {};
-  const configured = (ws.churn as { threshold?: unknown } | undefined)?.threshold;
-  const threshold = typeof configured === 'number' ? configured : DEFAULT_CHURN_THRESHOLD;
-  let after = '00000000-0000-0000-0000-000000000000';
-  for (;;) {
-    const last = await withTx(db, async (tx) => {
-      const { rows } = await tx.raw(
-        `SELECT k.id FROM contact_rfm x JOIN contacts k ON k.workspace_id = x.workspace_id AND k.id = x.contact_id
-          WHERE x.workspace_id = ? AND x.contact_id > ? ORDER BY k.id LIMIT ? FOR UPDATE OF k`,
-        [workspaceId, after, CHUNK],
-      );
-      const ids = (rows as { id: string }[]).map((r) => r.id);
-      if (ids.length === 0) return null;
-      await churnChunk(tx, workspaceId, ids, now, threshold, deps.hooks);
-      if (deps.afterChunk) await deps.afterChunk(tx, workspaceId, ids, now);
-      return ids.length === CHUNK ? ids[ids.length - 1]! : null;
+  const threshold = await churnThreshold(db, workspaceId);
+  let after: string | null = '00000000-0000-0000-0000-000000000000';
+  while (after !== null) {
+    const from: string = after;
+    after = await withTx(db, async (tx) => {
+      await lockScores(tx, workspaceId);
+      const chunk = await churnChunk(tx, workspaceId, from, now, threshold, deps.hooks);
+      if (deps.refresh) chunk.changed.forEach((id) => changed.add(id));
+      return chunk.last;
     });
-    if (last === null) break;
-    after = last;
   }
+  if (deps.refresh && changed.size > 0) await deps.refresh([...changed].sort());
   return { customers: rfm.customers, window_shoppers: rfm.windowShoppers };
 }
 
