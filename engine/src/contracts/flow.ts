@@ -102,6 +102,8 @@ export interface AssignOwnerConfig extends ActionCommon {
   strategy: 'round_robin' | 'weighted' | 'territory';
   territory_property?: string;
   overwrite: boolean;
+  /** Pick someone other than the contact's current owner (reassignment). */
+  exclude_current_owner?: boolean;
 }
 export interface CreateTaskConfig extends ActionCommon { title: string; body?: string; assignee: string; due_in?: IsoDuration }
 export interface SendEmailConfig extends ActionCommon { subject: string; html?: string; text?: string; from?: string; category?: string }

@@ -32,6 +32,6 @@ describe('compileFlow', () => {
 
   it('gives a delay without a mode the duration mode', () => {
     const f = compileFlow(doc([n('start', 'trigger.event', { event: 'a' }), n('d', 'delay', { duration: 'P1D' })]), ids);
-    expect(f.nodes.get('d')!.config.mode).toBe('duration');
+    expect(f.nodes.get('d')!.config).toMatchObject({ mode: 'duration' });
   });
 });

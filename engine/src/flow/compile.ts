@@ -1,6 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import type { Condition, FlowDocument, Reentry, NodeTypeSpec } from '../contracts/flow.ts';
+import type { Condition, CoreNodeConfigs, CoreNodeType, FlowDocument, NodeTypeSpec, Reentry, RetryConfig } from '../contracts/flow.ts';
 import { coreNodeType } from './node-types.ts';
 import { compileCondition } from '../rules/index.ts';
 import { compileTemplates, type RenderBudget } from './templates.ts';
@@ -25,21 +25,43 @@ export interface RetryPolicy {
   factor: number;
 }
 
-export interface CompiledNode {
+/** The kind the executor dispatches on, fixed by the node type (plugin actions are actions). */
+export type KindOf<T extends string> = T extends `trigger.${string}` ? 'trigger'
+  : T extends 'condition' ? 'condition'
+  : T extends 'split' ? 'split'
+  : T extends 'delay' ? 'delay'
+  : T extends 'wait_for_event' ? 'wait'
+  : T extends 'end' ? 'end'
+  : 'action';
+
+/** Plugin actions' config follows their manifest's JSON Schema, known only at run time. */
+export type PluginNodeType = `plugin:${string}`;
+export type PluginNodeConfig = Record<string, unknown> & { retry?: RetryConfig };
+
+interface CompiledNodeOf<T extends string, C> {
   id: string;
-  type: string;
-  kind: NodeKind;
+  type: T;
+  kind: KindOf<T>;
   /** Config with schema defaults applied. */
-  config: Record<string, any>;
+  config: C;
   /** Out-handle → target node id. The unnamed handle is `default`. */
   out: ReadonlyMap<string, string>;
   /** condition: the rule; wait_for_event: its optional match rule; trigger.event: its optional `when`. */
   test?: Predicate;
   /** Renders the config's Liquid templates for one contact/event/run, charging the run's render budget. */
-  render: (facts: Facts, budget?: RenderBudget) => Record<string, any>;
+  render: (facts: Facts, budget?: RenderBudget) => C;
   external: boolean;
   retry: RetryPolicy;
 }
+
+/**
+ * A node in the executor's form, discriminated by `type` (and so by `kind`): narrowing on either gives the
+ * config its contract shape (contracts/flow.ts `CoreNodeConfigs`).
+ */
+export type CompiledNode =
+  | { [T in CoreNodeType]: CompiledNodeOf<T, CoreNodeConfigs[T]> }[CoreNodeType]
+  | CompiledNodeOf<PluginNodeType, PluginNodeConfig>;
+export type CompiledNodeOfKind<K extends NodeKind> = Extract<CompiledNode, { kind: K }>;
 
 export interface CompiledFlow {
   workspaceId: string;
@@ -49,7 +71,7 @@ export interface CompiledFlow {
   reentry: Reentry;
   goal: { event?: string; test?: Predicate } | null;
   exitOn: { event: string; test?: Predicate }[];
-  trigger: CompiledNode;
+  trigger: CompiledNodeOfKind<'trigger'>;
   nodes: ReadonlyMap<string, CompiledNode>;
   pluginPins: Record<string, string>;
   /** Whether a step may read the triggering event (the executor then loads it). */
@@ -66,8 +88,8 @@ const ajv = new Ajv({ useDefaults: true, strict: false, allErrors: false });
 addFormats.default(ajv);
 const defaultsFor = new Map<string, ValidateFunction>();
 
-function applyDefaults(spec: NodeTypeSpec | undefined, config: unknown): Record<string, any> {
-  const copy = structuredClone((config ?? {}) as Record<string, any>);
+function applyDefaults(spec: NodeTypeSpec | undefined, config: unknown): Record<string, unknown> {
+  const copy = structuredClone((config ?? {}) as Record<string, unknown>);
   if (!spec) return copy;
   let fn = defaultsFor.get(spec.type);
   if (!fn) {
@@ -102,9 +124,9 @@ const segmentTest = (key: string): Predicate => (facts) => {
 
 const NO_RETRY: RetryPolicy = { maxAttempts: 1, backoffMs: 0, factor: 1 };
 
-function retryPolicy(config: Record<string, any>, kind: NodeKind): RetryPolicy {
+function retryPolicy(config: { retry?: Partial<RetryConfig> }, kind: NodeKind): RetryPolicy {
   if (kind !== 'action') return NO_RETRY;
-  const r = config.retry as { max_attempts?: number; backoff?: string; factor?: number } | undefined;
+  const r = config.retry;
   return {
     maxAttempts: r?.max_attempts ?? 3,
     backoffMs: durationMs(r?.backoff ?? 'PT10S', new Date(0)),
@@ -129,27 +151,28 @@ export function compileFlow(
     if (!m.has(handle)) m.set(handle, e.target);
   }
   const nodes = new Map<string, CompiledNode>();
-  let trigger: CompiledNode | undefined;
+  let trigger: CompiledNodeOfKind<'trigger'> | undefined;
   for (const n of doc.nodes) {
     const spec = resolveNodeType(n.type);
     const kind = kindOf(n.type);
     const config = applyDefaults(spec, n.config);
     // ajv's useDefaults does not reach into oneOf branches: a delay without `mode` is a duration delay.
     if (kind === 'delay') config.mode ??= 'duration';
-    const rule = kind === 'condition' ? config.rule : kind === 'wait' ? config.rule : kind === 'trigger' ? config.when : undefined;
-    const node: CompiledNode = {
+    const rule = (kind === 'condition' || kind === 'wait' ? config.rule : kind === 'trigger' ? config.when : undefined) as Condition | undefined;
+    // The one place a config becomes its contract type: the document was validated against the type's schema.
+    const node = {
       id: n.id,
       type: n.type,
       kind,
       config,
       out: outs.get(n.id) ?? new Map(),
       test: n.type === 'trigger.segment' ? segmentTest(String(config.segment)) : predicate(rule),
-      render: kind === 'action' ? (compileTemplates(config) as CompiledNode['render']) : () => config,
+      render: kind === 'action' ? compileTemplates(config) : () => config,
       external: spec?.external ?? n.type.startsWith('plugin:'),
       retry: retryPolicy(config, kind),
-    };
+    } as CompiledNode;
     nodes.set(n.id, node);
-    if (kind === 'trigger') trigger = node;
+    if (node.kind === 'trigger') trigger = node;
   }
   if (!trigger) throw new Error(`flow ${ids.flowId} v${ids.version} has no trigger`);
   const goal = doc.settings.goal ? { event: doc.settings.goal.event, test: predicate(doc.settings.goal.rule) } : null;
@@ -157,7 +180,7 @@ export function compileFlow(
   const readsTriggerEvent = doc.nodes.some((n) => {
     const node = nodes.get(n.id)!;
     if (node.external) return true;
-    const text = JSON.stringify(node.kind === 'trigger' ? { when: node.config.when } : node.config);
+    const text = JSON.stringify(node.kind === 'trigger' ? { when: node.type === 'trigger.event' ? node.config.when : undefined } : node.config);
     return text.includes('"fact":"event"') || /\bevent\b/.test(text.replace(/"event":/g, ''));
   }) || JSON.stringify(doc.settings).includes('"fact":"event"');
   const listensToEvents = !!doc.settings.goal || (doc.settings.exit_on ?? []).length > 0 || doc.nodes.some((n) => n.type === 'wait_for_event');

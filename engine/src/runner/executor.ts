@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CompiledFlow, CompiledNode, Facts } from '../flow/compile.ts';
+import type { CompiledFlow, CompiledNode, CompiledNodeOfKind, Facts } from '../flow/compile.ts';
 import { CairnError } from '../errors.ts';
 import type { Json } from './ports.ts';
 import type { ActionResult, Contact, Run, StepRecord, StoredEvent } from './model.ts';
@@ -236,7 +236,7 @@ async function step(run: Run, contact: Contact, env: BatchEnv): Promise<void> {
       return follow(run, node, branch, env);
     }
     case 'delay': {
-      const until = delayUntil(node.config as never, env.now, contact);
+      const until = delayUntil(node.config, env.now, contact);
       if (!until || until <= env.now) {
         record(run, node, env, 'completed', { waited_until: env.now.toISOString(), skipped: !until });
         return follow(run, node, 'default', env);
@@ -244,11 +244,11 @@ async function step(run: Run, contact: Contact, env: BatchEnv): Promise<void> {
       return startWaiting(run, node, env, 'sleeping', until);
     }
     case 'wait':
-      run.listenEvent = node.config.event as string;
-      return startWaiting(run, node, env, 'listening', addContactDuration(env.now, node.config.timeout as string, contact.timezone));
+      run.listenEvent = node.config.event;
+      return startWaiting(run, node, env, 'listening', addContactDuration(env.now, node.config.timeout, contact.timezone));
     case 'end': {
       record(run, node, env, 'completed', null);
-      const outcome = (node.config.outcome as 'completed' | 'converted' | 'exited' | undefined) ?? 'completed';
+      const outcome = node.config.outcome ?? 'completed';
       return finish(run, outcome, env, null);
     }
     case 'action': {
@@ -357,13 +357,13 @@ function close(run: Run, status: 'completed' | 'converted' | 'exited' | 'failed'
  * Stable per contact and node: the same contact always takes the same branch of the same split.
  * `null` means the contact falls in the holdout.
  */
-export function chooseBranch(node: CompiledNode, contactId: string): string | null {
+export function chooseBranch(node: CompiledNodeOfKind<'split'>, contactId: string): string | null {
   const h = createHash('sha256').update(`${contactId}:${node.id}`).digest();
   let u = h.readUInt32BE(0) / 2 ** 32;
-  const holdout = ((node.config.holdout as number | undefined) ?? 0) / 100;
+  const holdout = (node.config.holdout ?? 0) / 100;
   if (u < holdout) return null;
   u = (u - holdout) / (1 - holdout);
-  const branches = node.config.branches as { key: string; weight: number }[];
+  const branches = node.config.branches;
   const total = branches.reduce((s, b) => s + b.weight, 0);
   let acc = 0;
   for (const b of branches) {

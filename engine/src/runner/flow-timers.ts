@@ -43,33 +43,38 @@ export async function fireDueFlowTimers(db: Db, flows: FlowCache, now: Date): Pr
       if (!timer) return false;
       await flows.ensure(tx, [{ flowId: timer.flow_id, version: timer.version }]);
       const flow = flows.get(timer.flow_id, timer.version)!;
-      const config = flow.trigger.config;
-      if (timer.kind === 'trigger.schedule') {
+      const trigger = flow.trigger;
+      if (trigger.type === 'trigger.schedule') {
+        const config = trigger.config;
         const contacts = config.segment
           ? await tx.raw(
             `SELECT m.contact_id AS id FROM segments s JOIN segment_members m ON m.workspace_id = s.workspace_id AND m.segment_id = s.id
               WHERE s.workspace_id = ? AND s.key = ? ORDER BY m.contact_id`,
-            [timer.workspace_id, String(config.segment)],
+            [timer.workspace_id, config.segment],
           )
           : await tx.raw(`SELECT id FROM contacts WHERE workspace_id = ? AND erased_at IS NULL ORDER BY id`, [timer.workspace_id]);
         await enroll(tx, flow, (contacts.rows as { id: string }[]).map((c) => ({ contactId: c.id, fireAt: timer.next_at })), now);
         // A schedule missed while no engine ran fires once, then carries on from now.
         const after = timer.next_at > now ? timer.next_at : now;
-        await tx.raw(`UPDATE flow_timers SET next_at = ? WHERE flow_id = ?`, [nextCronTime(String(config.cron), String(config.timezone ?? 'UTC'), after), timer.flow_id]);
-      } else {
+        await tx.raw(`UPDATE flow_timers SET next_at = ? WHERE flow_id = ?`, [nextCronTime(config.cron, config.timezone ?? 'UTC', after), timer.flow_id]);
+      } else if (trigger.type === 'trigger.date') {
+        const config = trigger.config;
         const from = timer.scanned_until ?? now;
         const until = new Date(now.getTime() + DATE_LOOKAHEAD_MS);
         const { rows: withDate } = await tx.raw(
           `SELECT id, properties->? AS value, timezone FROM contacts WHERE workspace_id = ? AND erased_at IS NULL AND jsonb_exists(properties, ?)`,
-          [String(config.property), timer.workspace_id, String(config.property)],
+          [config.property, timer.workspace_id, config.property],
         );
         const due: Candidate[] = [];
         for (const c of withDate as { id: string; value: unknown; timezone: string | null }[]) {
-          const fireAt = resolveDateProperty(c.value, { offset: config.offset as string | undefined, time: config.at as string | undefined, zone: zoneOf(c.timezone) });
+          const fireAt = resolveDateProperty(c.value, { offset: config.offset, time: config.at, zone: zoneOf(c.timezone) });
           if (fireAt && fireAt > from && fireAt <= until) due.push({ contactId: c.id, fireAt });
         }
         await enroll(tx, flow, due, now);
         await tx.raw(`UPDATE flow_timers SET next_at = ?, scanned_until = ? WHERE flow_id = ?`, [new Date(now.getTime() + DATE_SCAN_EVERY_MS), until, timer.flow_id]);
+      } else {
+        // timer.kind is the version's trigger type (flow/service.ts initialTimer): only clock triggers have timers.
+        throw new Error(`flow timer of flow ${timer.flow_id} v${timer.version} belongs to a ${trigger.type} trigger`);
       }
       return true;
     });

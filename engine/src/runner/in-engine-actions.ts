@@ -1,4 +1,4 @@
-import type { CompiledNode } from '../flow/compile.ts';
+import type { CompiledNodeOfKind } from '../flow/compile.ts';
 import { CairnError } from '../errors.ts';
 import { newId } from '../db/ids.ts';
 import type { Json } from './ports.ts';
@@ -64,10 +64,12 @@ function touch(call: Call): void {
  * The actions that only change Cairn's own data. They run inside the batch transaction, so the change and
  * its step record commit together: exactly once.
  */
-export async function runInEngineAction(node: CompiledNode, config: Record<string, any>, call: Call): Promise<Json> {
+export async function runInEngineAction(node: CompiledNodeOfKind<'action'>, rendered: unknown, call: Call): Promise<Json> {
   const { contact, run, env } = call;
+  // `rendered` is node.render's output: node.config with its templates filled in, so of the node type's config shape.
   switch (node.type) {
     case 'action.set_property': {
+      const config = rendered as typeof node.config;
       const props = { ...contact.properties };
       for (const [k, v] of Object.entries(config.properties as Record<string, Json>)) {
         if (v === null) delete props[k];
@@ -78,26 +80,29 @@ export async function runInEngineAction(node: CompiledNode, config: Record<strin
       return { set: config.properties as Json };
     }
     case 'action.tag': {
+      const config = rendered as typeof node.config;
       const tags = new Set(contact.tags);
-      for (const t of (config.add as string[] | undefined) ?? []) tags.add(t);
-      for (const t of (config.remove as string[] | undefined) ?? []) tags.delete(t);
+      for (const t of config.add ?? []) tags.add(t);
+      for (const t of config.remove ?? []) tags.delete(t);
       contact.tags = [...tags].sort();
       touch(call);
       return { tags: contact.tags };
     }
     case 'action.score': {
+      const config = rendered as typeof node.config;
       contact.score = typeof config.set === 'number' ? config.set : contact.score + Number(config.delta ?? 0);
       touch(call);
       return { score: contact.score };
     }
     case 'action.assign_owner': {
+      const config = rendered as typeof node.config;
       if (contact.owner_id && !config.overwrite) return { owner_id: contact.owner_id, skipped: 'contact already has an owner' };
-      const territoryKey = (config.territory_property as string | undefined) ?? 'country';
+      const territoryKey = config.territory_property ?? 'country';
       const territory = contact.properties[territoryKey];
       const owner = await env.router.assign({
         workspaceId: run.workspaceId,
         contactId: contact.id,
-        pool: config.pool as string,
+        pool: config.pool,
         strategy: config.strategy,
         territory: typeof territory === 'string' ? territory : null,
         excludeOwnerId: config.exclude_current_owner ? contact.owner_id : null,
@@ -109,7 +114,8 @@ export async function runInEngineAction(node: CompiledNode, config: Record<strin
       return { owner_id: owner.id, owner_name: owner.name, owner_email: owner.email, reason: owner.reason, detail: owner.detail, previous_owner_id: previous };
     }
     case 'action.create_task': {
-      const assignee = (config.assignee as string | undefined) ?? 'owner';
+      const config = rendered as typeof node.config;
+      const assignee = config.assignee ?? 'owner';
       const ownerId = assignee === 'owner' ? contact.owner_id : null;
       if (assignee === 'owner' && !ownerId) throw userError(`node ${node.id}: the contact has no owner to assign the task to`);
       const task: NewTask = {
@@ -122,21 +128,22 @@ export async function runInEngineAction(node: CompiledNode, config: Record<strin
         nodeId: node.id,
         title: String(config.title),
         body: config.body == null ? null : String(config.body),
-        dueAt: config.due_in ? addContactDuration(env.now, config.due_in as string, contact.timezone) : null,
+        dueAt: config.due_in ? addContactDuration(env.now, config.due_in, contact.timezone) : null,
       };
       env.newTasks.push(task);
       return { task_id: task.id, owner_id: ownerId, assignee: task.assignee };
     }
     case 'action.emit_event': {
+      const config = rendered as typeof node.config;
       const key = `${run.id}:${node.id}`;
-      const type = config.event as string;
-      const properties = (config.properties as Record<string, Json> | undefined) ?? {};
+      const type = config.event;
+      const properties = (config.properties ?? {}) as Record<string, Json>;
       // Checked here, with ingestion's own rules: rendered Liquid can break them (a 70,000-character property), and
       // the batch records every emitted event at once, so a bad one found there would fail everyone's batch.
       const problem = checkEventInputs([{ type, contact: {}, contactId: contact.id, properties }], () => '/config')[0];
       if (problem) throw userError(`node ${node.id}: the event to emit is not valid: ${problem.path.replace('/config/type', '/config/event')} ${problem.message}`);
       env.emitted.push({ workspaceId: run.workspaceId, contact, type, properties, idempotencyKey: key });
-      return { event: config.event as string, idempotency_key: key };
+      return { event: config.event, idempotency_key: key };
     }
     default:
       throw userError(`node ${node.id}: action type ${node.type} cannot run inside the engine`);

@@ -149,7 +149,7 @@ export class Replay {
 
   private triggeredBy(type: string): boolean {
     const t = this.flow.trigger;
-    return (t.type === 'trigger.event' || t.type === 'trigger.segment') && t.config.event === type;
+    return t.type === 'trigger.event' && t.config.event === type;
   }
 
   /** One recorded event, at its own time (never before the previous one). `contact`: the stored contact, when not held. */
