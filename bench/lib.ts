@@ -86,6 +86,43 @@ export function cpuSeconds(pid: number): number {
   return ticks / 100;
 }
 
+/**
+ * CPU seconds spent by the PostgreSQL backends serving one database, sampled from /proc while a phase runs (a
+ * machine shared with other load makes wall-clock rates noisy; CPU per unit of work is the steadier A/B figure).
+ * Backends that start and end between two samples are missed, so sample often (the pools keep theirs open).
+ */
+export function backendCpuSampler(db: Db, everyMs = 250): { stop(): Promise<number> } {
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  let started = false;
+  const sample = async () => {
+    const r = await db.raw(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+    for (const { pid } of r.rows as { pid: number }[]) {
+      let s: number;
+      try {
+        s = cpuSeconds(pid);
+      } catch {
+        continue; // ended since the query
+      }
+      if (!first.has(pid)) first.set(pid, started ? 0 : s);
+      last.set(pid, s);
+    }
+    started = true;
+  };
+  let running = sample();
+  const timer = setInterval(() => { running = running.then(sample, () => undefined); }, everyMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running.catch(() => undefined);
+      await sample();
+      let total = 0;
+      for (const [pid, s] of last) total += s - (first.get(pid) ?? 0);
+      return total;
+    },
+  };
+}
+
 export async function databaseBytes(db: Db): Promise<number> {
   const r = await db.raw(`SELECT pg_database_size(current_database())::bigint AS n`);
   return Number(r.rows[0].n);
@@ -95,6 +132,16 @@ export async function databaseBytes(db: Db): Promise<number> {
 export async function tableBytes(db: Db, tables: string[]): Promise<number> {
   const r = await db.raw(`SELECT sum(pg_total_relation_size(t::regclass))::bigint AS n FROM unnest(?::text[]) AS t`, [tables]);
   return Number(r.rows[0].n);
+}
+
+/** Bytes of every table (with its indexes and TOAST) of the public and graphile_worker schemas, by name. */
+export async function relationBytes(db: Db): Promise<Map<string, number>> {
+  const r = await db.raw(
+    `SELECT n.nspname || '.' || c.relname AS name, pg_total_relation_size(c.oid)::bigint AS n
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('public', 'graphile_worker')`,
+  );
+  return new Map((r.rows as { name: string; n: number }[]).map((x) => [x.name.replace(/^public\./, ''), Number(x.n)]));
 }
 
 export function median(xs: number[]): number {

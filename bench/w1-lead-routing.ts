@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EXAMPLES_DIR } from '../engine/src/flow/examples.ts';
 import {
-  databaseBytes, freshDatabase, machine, memoryMb, postJson, startEngine, summarize, tableBytes, waitFor, workspaceWithKey,
+  backendCpuSampler, cpuSeconds, databaseBytes, freshDatabase, machine, memoryMb, postJson, relationBytes, startEngine, summarize, tableBytes, waitFor, workspaceWithKey,
 } from './lib.ts';
 
 /** W1 of BENCHMARKS.md: the lead-routing flow (examples/lead-routing, exactly the W1 flow) end to end over HTTP. */
@@ -37,7 +37,11 @@ interface PhaseResult {
   engine_rss_mb: number;
   engine_peak_rss_mb: number;
   pg_bytes_per_run: number;
+  /** CPU milliseconds per completed run, engine process and PostgreSQL backends, from load start until drained. */
+  cpu_ms_per_run: { engine: number; postgres: number };
   pg_run_history_bytes_per_run: number;
+  /** Growth per completed run of each table (with its indexes and TOAST), largest first. */
+  pg_bytes_per_run_by_table: Record<string, number>;
   accepted: number;
   completed: number;
   non_2xx: number;
@@ -63,7 +67,10 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Pro
 
     const bytesBefore = await databaseBytes(database.db);
     const historyBefore = await tableBytes(database.db, ['runs', 'run_steps']);
+    const perTableBefore = await relationBytes(database.db);
     const t0 = new Date();
+    const engineCpu0 = cpuSeconds(engine.pid);
+    const pgCpu = backendCpuSampler(database.db);
     const perRequest = kind === 'single' ? 1 : 500;
     const result = await autocannon({
       url: `${engine.url}/v1/events${kind === 'batch' ? '/batch' : ''}`,
@@ -98,6 +105,8 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Pro
     const backlogRuns = 2000 + accepted - backlogFrom.completed;
     const mem = memoryMb(engine.pid);
     const done = (await completed()) - 2000;
+    const engineCpuMs = (cpuSeconds(engine.pid) - engineCpu0) * 1000;
+    const pgCpuMs = (await pgCpu.stop()) * 1000;
 
     const lat = await database.db.raw(
       `SELECT percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM s.finished_at - e.received_at) * 1000) AS p
@@ -112,6 +121,11 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Pro
     const runsTotal = Number((await database.db.raw(`SELECT count(*) AS n FROM runs WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
     const bytesAfter = await databaseBytes(database.db);
     const historyAfter = await tableBytes(database.db, ['runs', 'run_steps']);
+    const perTableAfter = await relationBytes(database.db);
+    const byTable = Object.fromEntries(
+      [...perTableAfter].map(([t, b]) => [t, Math.round((b - (perTableBefore.get(t) ?? 0)) / Math.max(1, done))] as const)
+        .filter(([, b]) => b !== 0).sort((a, b) => b[1] - a[1]),
+    );
     const runsEqualEvents = done === accepted && runsTotal === 2000 + accepted && acceptedByClient <= accepted;
     return {
       accepted_events_per_s: Math.round(accepted / loadSeconds),
@@ -121,7 +135,9 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Pro
       engine_rss_mb: mem.rss,
       engine_peak_rss_mb: mem.peak,
       pg_bytes_per_run: Math.round((bytesAfter - bytesBefore) / Math.max(1, done)),
+      cpu_ms_per_run: { engine: Math.round((engineCpuMs / Math.max(1, done)) * 1000) / 1000, postgres: Math.round((pgCpuMs / Math.max(1, done)) * 1000) / 1000 },
       pg_run_history_bytes_per_run: Math.round((historyAfter - historyBefore) / Math.max(1, done)),
+      pg_bytes_per_run_by_table: byTable,
       accepted,
       completed: done,
       non_2xx: result.non2xx,
@@ -157,8 +173,11 @@ export async function runW1(opts: { repeat?: number; durationS?: number; kinds?:
       engine_rss_mb: s((r) => r.engine_rss_mb),
       engine_peak_rss_mb: s((r) => r.engine_peak_rss_mb),
       pg_bytes_per_completed_run: s((r) => r.pg_bytes_per_run),
+      engine_cpu_ms_per_run: s((r) => r.cpu_ms_per_run.engine, 3),
+      postgres_cpu_ms_per_run: s((r) => r.cpu_ms_per_run.postgres, 3),
       pg_run_history_bytes_per_run: s((r) => r.pg_run_history_bytes_per_run),
-      counted: 'accepted = events committed by the engine during the load (requests in flight at the end included); completed runs/s = runs of those events completed ÷ time from load start until the backlog drained; executor drain = runs completed ÷ time after the load stopped, while the executor works the backlog alone (0 when under 1,000 runs were left); latency = event received_at → the assign step recorded (batch time); bytes = database growth ÷ runs (incl. events, contacts, queue churn) and runs+run_steps growth ÷ runs',
+      pg_bytes_per_run_by_table: results[Math.floor(results.length / 2)]!.pg_bytes_per_run_by_table,
+      counted: 'accepted = events committed by the engine during the load (requests in flight at the end included); completed runs/s = runs of those events completed ÷ time from load start until the backlog drained; executor drain = runs completed ÷ time after the load stopped, while the executor works the backlog alone (0 when under 1,000 runs were left); latency = event received_at → the assign step recorded (batch time); bytes = database growth ÷ runs (incl. events, contacts, queue churn) and runs+run_steps growth ÷ runs; CPU ms per run = CPU time of the engine process and of the database\'s PostgreSQL backends from load start until drained ÷ runs (steadier than rates on a shared machine)',
       check: { passed: results.every((r) => r.check.passed), per_run: results.map((r) => ({ accepted: r.accepted, completed: r.completed, non_2xx: r.non_2xx, owner_spread: r.check.owner_spread, runs_total: r.check.runs_total, accepted_by_client: r.check.accepted_by_client })) },
     });
   }
