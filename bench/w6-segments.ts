@@ -104,6 +104,8 @@ export async function runW6(opts: { scale?: number } = {}): Promise<Record<strin
          FROM events WHERE workspace_id = ? GROUP BY workspace_id, contact_id, type`,
       [workspaceId],
     );
+    // The generated types are kept from now on, as if segments had named them before the year of events.
+    await db.raw(`INSERT INTO activity_types (workspace_id, event_type) SELECT DISTINCT workspace_id, event_type FROM contact_activity WHERE workspace_id = ?`, [workspaceId]);
     await db.raw(
       `INSERT INTO contact_activity_days (workspace_id, contact_id, event_type, day, count, sum)
        SELECT workspace_id, contact_id, type, (occurred_at AT TIME ZONE 'UTC')::date, count(*), coalesce(sum((properties->>'amount')::float8), 0)

@@ -207,7 +207,7 @@ export interface ActivityReads {
 }
 
 /** Every `activity` leaf anywhere in the flow's conditions (trigger `when`, condition nodes, waits, goal, exit_on). */
-function activityReads(parts: unknown[]): ActivityReads {
+export function activityReads(parts: unknown[]): ActivityReads {
   const types = new Set<string>();
   const windows = new Set<string>();
   const walk = (v: unknown): void => {

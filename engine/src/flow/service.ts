@@ -7,6 +7,8 @@ import { coreNodeType } from './node-types.ts';
 import { initialTimer } from '../time/schedule.ts';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.ts';
+import { activityReads } from './compile.ts';
+import { trackActivityTypes } from '../crm/segments/activity.ts';
 
 export type FlowStatus = 'draft' | 'active' | 'paused' | 'archived';
 
@@ -124,6 +126,8 @@ export async function publishFlow(
     plugin_pins: JSON.stringify(opts.pins ?? {}),
     published_at: opts.now,
   });
+  // The behavioural attributes its conditions read are kept from now on (built from stored events the first time).
+  await trackActivityTypes(tx, workspaceId, activityReads([flow.draft.nodes.map((n) => n.config), flow.draft.settings]).types);
   const status: FlowStatus = flow.status === 'paused' ? 'paused' : 'active';
   await tx('flows').where({ workspace_id: workspaceId, id }).update({ published_version: version, status, updated_at: opts.now });
   if (status === 'active') await setTrigger(tx, workspaceId, id, version, flow.draft, opts.now);

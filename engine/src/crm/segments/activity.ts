@@ -34,11 +34,98 @@ const amountOf = (properties: Record<string, unknown>): number => {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 };
 
+/** Kept for every workspace: KPIs (new customers, cohorts) and RFM read it whether or not a rule names it. */
+const ALWAYS_TRACKED = new Set(['order.completed']);
+/** In activity_types: every event type is kept (churn risk counts engagement over all of them). */
+export const ALL_TYPES = '*';
+
 /**
- * Keeps the attributes current in the ingestion transaction: the batch is aggregated in memory, then one statement
- * upserts the all-time rows and the day rows. The contacts' row locks (held by ingestion) order concurrent batches.
+ * Types known to be tracked, per workspace. Only positive answers are cached: a type never stops being tracked,
+ * while one process cannot see another start tracking a type, so an unknown type is always asked again.
  */
-export async function recordActivity(tx: Tx, workspaceId: string, events: IngestedEvent[]): Promise<void> {
+const trackedCache = new Map<string, Set<string>>();
+const cacheTracked = (workspaceId: string, types: Iterable<string>) => {
+  if (trackedCache.size > 10_000) trackedCache.clear();
+  let set = trackedCache.get(workspaceId);
+  if (!set) trackedCache.set(workspaceId, (set = new Set()));
+  for (const t of types) set.add(t);
+};
+const lockKey = (workspaceId: string) => `cairn.activity:${workspaceId}`;
+
+/**
+ * Which of `types` have their attributes kept in this workspace. With `lock`, ingestion takes the workspace's
+ * activity lock in shared mode first (held until it commits): a reader that starts tracking a type takes it in
+ * exclusive mode, so its backfill from events runs only once every transaction that skipped the type has committed,
+ * and every later one sees the type as tracked. No event is counted twice or missed.
+ */
+export async function trackedTypes(q: Db | Tx, workspaceId: string, types: string[], opts: { lock: boolean }): Promise<Set<string>> {
+  const known = trackedCache.get(workspaceId);
+  const isKnown = (t: string) => ALWAYS_TRACKED.has(t) || known?.has(t) === true || known?.has(ALL_TYPES) === true;
+  const unknown = types.filter((t) => !isKnown(t));
+  const out = new Set(types.filter(isKnown));
+  if (unknown.length === 0) return out;
+  // Its own statement: under READ COMMITTED the lookup below then sees a tracker that committed while we waited.
+  if (opts.lock) await q.raw(`SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0))`, [lockKey(workspaceId)]);
+  const { rows } = await q.raw(
+    `SELECT array(SELECT event_type FROM activity_types WHERE workspace_id = ? AND event_type = ANY(?::text[])) AS types`,
+    [workspaceId, [...unknown, ALL_TYPES]],
+  );
+  const found = (rows[0] as { types: string[] }).types;
+  cacheTracked(workspaceId, found);
+  const all = found.includes(ALL_TYPES);
+  for (const t of unknown) if (all || found.includes(t)) out.add(t);
+  return out;
+}
+
+/**
+ * A reader (segment rule, published flow, churn risk with `*`) starts needing these types: they are tracked from
+ * now on, and their attributes are built from the stored events of live contacts in this transaction (under the
+ * workspace's activity lock in exclusive mode, see `trackedTypes`). Already tracked types cost one cached lookup.
+ */
+export async function trackActivityTypes(tx: Tx, workspaceId: string, types: string[]): Promise<void> {
+  const wanted = [...new Set(types)];
+  const tracked = await trackedTypes(tx, workspaceId, wanted, { lock: false });
+  const missing = wanted.filter((t) => !tracked.has(t));
+  if (missing.length === 0) return;
+  await tx.raw(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, [lockKey(workspaceId)]);
+  const { rows } = await tx.raw(
+    `INSERT INTO activity_types (workspace_id, event_type, tracked_at) SELECT ?, t, now() FROM unnest(?::text[]) AS t
+     ON CONFLICT DO NOTHING RETURNING event_type`,
+    [workspaceId, missing],
+  );
+  const added = (rows as { event_type: string }[]).map((r) => r.event_type);
+  if (added.length === 0) return;
+  // Rows already there were kept by ingestion (or tracked under '*'): the backfill only adds what is missing.
+  const all = added.includes(ALL_TYPES);
+  const typeFilter = all ? '' : 'AND e.type = ANY(?::text[])';
+  const bindings = all ? [workspaceId] : [workspaceId, added];
+  await tx.raw(
+    `WITH src AS (
+       SELECT e.contact_id, e.type, e.occurred_at,
+              CASE WHEN jsonb_typeof(e.properties->'${SUM_PROPERTY}') = 'number' THEN (e.properties->>'${SUM_PROPERTY}')::float8 ELSE 0 END AS amount
+         FROM events e JOIN contacts c ON c.workspace_id = e.workspace_id AND c.id = e.contact_id AND c.erased_at IS NULL
+        WHERE e.workspace_id = ? ${typeFilter}
+     ), totals AS (
+       INSERT INTO contact_activity (workspace_id, contact_id, event_type, count, sum, first_at, last_at)
+       SELECT ?, contact_id, type, count(*), sum(amount), min(occurred_at), max(occurred_at) FROM src GROUP BY contact_id, type
+       ON CONFLICT DO NOTHING RETURNING 1
+     )
+     INSERT INTO contact_activity_days (workspace_id, contact_id, event_type, day, count, sum)
+     SELECT ?, contact_id, type, (occurred_at AT TIME ZONE 'UTC')::date, count(*), sum(amount) FROM src GROUP BY 2, 3, 4
+     ON CONFLICT DO NOTHING`,
+    [...bindings, workspaceId, workspaceId],
+  );
+}
+
+/**
+ * Keeps the attributes current in the ingestion transaction, for the tracked types: the batch is aggregated in
+ * memory, then one statement upserts the all-time rows and the day rows. The contacts' row locks (held by
+ * ingestion) order concurrent batches. Events of types nothing reads cost one lookup per batch, no write.
+ */
+export async function recordActivity(tx: Tx, workspaceId: string, all: IngestedEvent[]): Promise<void> {
+  if (all.length === 0) return;
+  const tracked = await trackedTypes(tx, workspaceId, [...new Set(all.map((e) => e.type))], { lock: true });
+  const events = tracked.size === 0 ? [] : all.filter((e) => tracked.has(e.type));
   if (events.length === 0) return;
   const totals = new Map<string, { c: string; t: string; n: number; s: number; f: number; l: number }>();
   const days = new Map<string, { c: string; t: string; d: string; n: number; s: number }>();
@@ -97,7 +184,10 @@ export function flowActivityNeeds(reads: { types: string[]; windows: string[] }[
   return { types: [...types], fromDay };
 }
 
-/** Loads the attributes the rules need for these contacts: two index range reads, whatever the batch size. */
+/**
+ * Loads the attributes the rules need for these contacts: two index range reads, whatever the batch size. A type
+ * no reader has started tracking (a rule being previewed or dry-run) is counted from the stored events instead.
+ */
 export async function loadActivity(tx: Db | Tx, workspaceId: string, contactIds: string[], needs: ActivityNeeds): Promise<Map<string, ContactActivity>> {
   const out = new Map<string, ContactActivity>();
   if (needs.types.length === 0 || contactIds.length === 0) return out;
@@ -106,10 +196,17 @@ export async function loadActivity(tx: Db | Tx, workspaceId: string, contactIds:
     if (!a) out.set(id, (a = { totals: new Map(), days: new Map() }));
     return a;
   };
+  const tracked = await trackedTypes(tx, workspaceId, needs.types, { lock: false });
+  const kept = needs.types.filter((t) => tracked.has(t));
+  const counted = needs.types.filter((t) => !tracked.has(t));
+  const amount = `CASE WHEN jsonb_typeof(properties->'${SUM_PROPERTY}') = 'number' THEN (properties->>'${SUM_PROPERTY}')::float8 ELSE 0 END`;
   const totals = await tx.raw(
     `SELECT contact_id, event_type, count, sum, first_at, last_at FROM contact_activity
-      WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND event_type = ANY(?::text[])`,
-    [workspaceId, contactIds, needs.types],
+      WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND event_type = ANY(?::text[])
+     UNION ALL
+     SELECT contact_id, type, count(*), sum(${amount}), min(occurred_at), max(occurred_at) FROM events
+      WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND type = ANY(?::text[]) GROUP BY 1, 2`,
+    [workspaceId, contactIds, kept, workspaceId, counted.length ? contactIds : [], counted],
   );
   for (const r of totals.rows as { contact_id: string; event_type: string; count: number; sum: number; first_at: Date; last_at: Date }[]) {
     of(r.contact_id).totals.set(r.event_type, { count: r.count, sum: r.sum, firstAt: r.first_at, lastAt: r.last_at });
@@ -117,8 +214,12 @@ export async function loadActivity(tx: Db | Tx, workspaceId: string, contactIds:
   if (needs.fromDay !== null) {
     const days = await tx.raw(
       `SELECT contact_id, event_type, to_char(day, 'YYYY-MM-DD') AS day, count, sum FROM contact_activity_days
-        WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND event_type = ANY(?::text[]) AND day >= ?::date`,
-      [workspaceId, contactIds, needs.types, needs.fromDay],
+        WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND event_type = ANY(?::text[]) AND day >= ?::date
+       UNION ALL
+       SELECT contact_id, type, to_char((occurred_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), count(*)::int, sum(${amount}) FROM events
+        WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND type = ANY(?::text[]) AND occurred_at >= ?::date::timestamp AT TIME ZONE 'UTC'
+        GROUP BY 1, 2, 3`,
+      [workspaceId, contactIds, kept, needs.fromDay, workspaceId, counted.length ? contactIds : [], counted, needs.fromDay],
     );
     for (const r of days.rows as { contact_id: string; event_type: string; day: string; count: number; sum: number }[]) {
       const a = of(r.contact_id);

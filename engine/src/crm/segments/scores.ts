@@ -2,6 +2,7 @@ import type { Db, Tx } from '../../db/index.ts';
 import { withTx } from '../../db/index.ts';
 import type { OnEventsIngested } from '../event-hooks.ts';
 import { ingestEvents } from '../events.ts';
+import { ALL_TYPES, trackActivityTypes } from './activity.ts';
 
 /** The purchase event RFM and churn risk read (its `properties.amount` is the monetary value). */
 export const PURCHASE_EVENT = 'order.completed';
@@ -216,6 +217,8 @@ export async function recomputeScores(
   const changed = new Set<string>();
   const rfm = await withTx(db, async (tx) => {
     await lockScores(tx, workspaceId);
+    // Churn risk counts engagement over every event type: from the first computation on, all types are kept.
+    await trackActivityTypes(tx, workspaceId, [ALL_TYPES]);
     const r = await computeRfm(tx, workspaceId, now, { changed: deps.refresh !== undefined });
     r.changed.forEach((id) => changed.add(id));
     await tx.raw(

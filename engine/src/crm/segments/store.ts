@@ -3,7 +3,7 @@ import { PG, pgCode } from '../../db/index.ts';
 import { newId } from '../../db/ids.ts';
 import { CairnError, invalid, notFound, type ProblemItem } from '../../errors.ts';
 import { CONTACT_COLUMNS, type ContactRow } from '../contacts.ts';
-import { loadActivity } from './activity.ts';
+import { loadActivity, trackActivityTypes } from './activity.ts';
 import { contactFact } from './membership.ts';
 import { checkSegmentRule, compileSegment } from './rule.ts';
 import { loadScores } from './scores.ts';
@@ -73,6 +73,7 @@ export async function createSegment(tx: Tx, workspaceId: string, body: { key: st
     const [row] = await tx('segments').insert({
       workspace_id: workspaceId, id: newId(now.getTime()), key: body.key, name: body.name, rule: JSON.stringify(body.rule), created_at: now, updated_at: now,
     }).returning<SegmentRow[]>('*');
+    await trackActivityTypes(tx, workspaceId, compileSegment(row!).needs(now).types);
     return row!;
   } catch (err) {
     if (pgCode(err) === PG.uniqueViolation) {
@@ -92,6 +93,7 @@ export async function patchSegment(tx: Tx, workspaceId: string, key: string, pat
     // A new updated_at is a new compiled version for every process (the compile cache is keyed by it).
     updated_at: new Date(Math.max(now.getTime(), row.updated_at.getTime() + 1)),
   }).returning<SegmentRow[]>('*');
+  if (ruleChanged) await trackActivityTypes(tx, workspaceId, compileSegment(updated!).needs(now).types);
   return { row: updated!, ruleChanged };
 }
 
