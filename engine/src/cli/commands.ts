@@ -14,6 +14,7 @@ import { parseCommand, required, UsageError, type Io } from './args.ts';
 import { assertMigrated, openDatabase, type OpenDatabase } from './database.ts';
 import { describeDemo, ensureDemo } from './demo.ts';
 import { loadSecretKey } from '../secrets/key.ts';
+import { FLOW_COMMANDS } from './flows.ts';
 
 /** A command gets its arguments (after its name), the compiled configuration and where to write; it returns the exit code. */
 export interface Command {
@@ -227,4 +228,5 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ['workspaces create', workspacesCreate],
   ['keys create', keysCreate],
   ['users create', usersCreate],
+  ...FLOW_COMMANDS,
 ]);

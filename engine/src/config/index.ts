@@ -46,6 +46,8 @@ export interface Config {
    * the session cookie's Secure flag). false (default), true (any peer), or a list of addresses/CIDRs.
    */
   trustProxy: boolean | readonly string[];
+  /** The engine `cairn flows pull/push/diff` talks to (CAIRN_URL, CAIRN_API_KEY); the key is never printed. */
+  remote: { url: string | null; apiKey: string | null };
 }
 
 const schema = {
@@ -72,6 +74,8 @@ const schema = {
     CAIRN_SANDBOX_FETCH_BUFFER_MB: { type: 'integer', minimum: 1, maximum: 4096, default: 64 },
     CAIRN_WEBHOOK_ALLOW_PRIVATE_HOSTS: { type: 'boolean', default: false },
     CAIRN_SMTP_ALLOW_PRIVATE_HOSTS: { type: 'boolean', default: false },
+    CAIRN_URL: { type: 'string', pattern: '^https?://[^\\s]+$' },
+    CAIRN_API_KEY: { type: 'string', minLength: 1 },
     CAIRN_TRUST_PROXY: { type: 'string', pattern: '^(true|false|[0-9a-fA-F.:]+(/\\d{1,3})?(,\\s*[0-9a-fA-F.:]+(/\\d{1,3})?)*)$', default: 'false' },
   },
 } as const;
@@ -124,5 +128,6 @@ export function compileConfig(env: Record<string, string | undefined> = process.
     webhooks: Object.freeze({ allowPrivateHosts: r.CAIRN_WEBHOOK_ALLOW_PRIVATE_HOSTS }),
     email: Object.freeze({ allowPrivateHosts: r.CAIRN_SMTP_ALLOW_PRIVATE_HOSTS }),
     trustProxy: trustProxyOf(r.CAIRN_TRUST_PROXY),
+    remote: Object.freeze({ url: (r.CAIRN_URL as string | undefined) ?? null, apiKey: (r.CAIRN_API_KEY as string | undefined) ?? null }),
   });
 }

@@ -5,6 +5,9 @@
 
 export const FLOW_SCHEMA_ID = 'cairn.flow/v1';
 
+/** A flow's key: names it in a directory of flow files (`<key>.flow.json`, `cairn flows pull/push`); unique in a workspace. */
+export const FLOW_KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,99}$/;
+
 /** A json-rules-engine condition (unchanged format) over the facts `contact`, `event` and `run`. */
 export type Condition = AllCondition | AnyCondition | NotCondition | LeafCondition;
 export interface AllCondition { all: Condition[]; priority?: number; name?: string }

@@ -1,14 +1,15 @@
-import type { Db, Tx } from '../db/index.ts';
+import { pgCode, PG, type Db, type Tx } from '../db/index.ts';
 import { newId } from '../db/ids.ts';
 import { CairnError, notFound } from '../errors.ts';
 import type { FlowDocument, FlowValidationError, NodeTypeSpec } from '../contracts/flow.ts';
 import { validateFlowDocument } from './validate.ts';
 import { coreNodeType } from './node-types.ts';
 import { initialTimer } from '../time/schedule.ts';
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../canonical-json.ts';
 import { activityReads } from './compile.ts';
 import { trackActivityTypes } from '../crm/segments/activity.ts';
+import { draftEtag } from './etag.ts';
+
+export { draftEtag };
 
 export type FlowStatus = 'draft' | 'active' | 'paused' | 'archived';
 
@@ -16,6 +17,8 @@ export interface FlowRow {
   id: string;
   workspace_id: string;
   name: string;
+  /** Names the flow in a directory of flow files (`cairn flows`); unique in the workspace, null until given. */
+  key: string | null;
   status: FlowStatus;
   draft: FlowDocument;
   published_version: number | null;
@@ -43,17 +46,10 @@ export function checkDraftShape(doc: unknown): FlowValidationError[] {
   return errors;
 }
 
-/**
- * The draft's entity tag: a hash of its content (key order ignored). The builder sends it back as `If-Match` so a
- * save made from an out-of-date copy (another tab, another person) is refused instead of overwriting.
- */
-export function draftEtag(draft: unknown): string {
-  return `"${createHash('sha256').update(canonicalJson(draft)).digest('base64url').slice(0, 22)}"`;
-}
-
 export function toFlowJson(row: FlowRow, versions: { version: number; published_at: Date; note: string | null }[]) {
   return {
     id: row.id,
+    key: row.key,
     name: row.name,
     status: row.status,
     draft: row.draft,
@@ -75,11 +71,32 @@ export async function listVersions(q: Db | Tx, workspaceId: string, flowId: stri
   return q('flow_versions').where({ workspace_id: workspaceId, flow_id: flowId }).orderBy('version').select<{ version: number; published_at: Date; note: string | null }[]>('version', 'published_at', 'note');
 }
 
-export async function createFlow(tx: Tx, workspaceId: string, doc: FlowDocument, now: Date): Promise<FlowRow> {
-  const [row] = await tx('flows')
-    .insert({ id: newId(now.getTime()), workspace_id: workspaceId, name: doc.name, status: 'draft', draft: JSON.stringify(doc), created_at: now, updated_at: now })
-    .returning<FlowRow[]>('*');
-  return row!;
+const keyTaken = (key: string, err: unknown) => new CairnError('CAIRN_ERR_CONFLICT', `another flow of this workspace already has the key "${key}"`, {
+  cause: err, errors: [{ path: '/key', message: 'already used by another flow' }],
+});
+
+export async function createFlow(tx: Tx, workspaceId: string, doc: FlowDocument, now: Date, key: string | null = null): Promise<FlowRow> {
+  try {
+    const [row] = await tx('flows')
+      .insert({ id: newId(now.getTime()), workspace_id: workspaceId, key, name: doc.name, status: 'draft', draft: JSON.stringify(doc), created_at: now, updated_at: now })
+      .returning<FlowRow[]>('*');
+    return row!;
+  } catch (err) {
+    if (key !== null && pgCode(err) === PG.uniqueViolation) throw keyTaken(key, err);
+    throw err;
+  }
+}
+
+/** Gives a flow its key (or another one): the draft and versions are untouched. */
+export async function setFlowKey(tx: Tx, workspaceId: string, id: string, key: string, now: Date): Promise<FlowRow> {
+  await getFlowRow(tx, workspaceId, id, true);
+  try {
+    const [row] = await tx('flows').where({ workspace_id: workspaceId, id }).update({ key, updated_at: now }).returning<FlowRow[]>('*');
+    return row!;
+  } catch (err) {
+    if (pgCode(err) === PG.uniqueViolation) throw keyTaken(key, err);
+    throw err;
+  }
 }
 
 /** `ifMatch`: the draft's entity tag as the caller last saw it; a different current draft is a 409. */

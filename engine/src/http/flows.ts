@@ -1,10 +1,10 @@
 import { withTx } from '../db/index.ts';
 import { CairnError, invalid, notFound } from '../errors.ts';
-import type { FlowDocument } from '../contracts/flow.ts';
+import { FLOW_KEY_PATTERN, type FlowDocument } from '../contracts/flow.ts';
 import { compileFlow } from '../flow/compile.ts';
 import {
-  checkDraftShape, coreOnly, createFlow, flowStats, getFlowRow, listVersions, publishFlow, setFlowStatus, toFlowJson, unarchiveFlow, updateDraft,
-  validateDraft, type FlowRow,
+  checkDraftShape, coreOnly, createFlow, flowStats, getFlowRow, listVersions, publishFlow, setFlowKey, setFlowStatus, toFlowJson,
+  unarchiveFlow, updateDraft, validateDraft, type FlowRow,
 } from '../flow/service.ts';
 import { draftContact, dryRun, storedContact, type DraftContact, type DryRunEvent } from '../runner/dry-run.ts';
 import { resolvePluginNodes } from '../plugins/flow-plugins.ts';
@@ -14,6 +14,8 @@ import type { RouteGroup } from './route-groups.ts';
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } as const;
 /** The document is checked by the flow validator (every problem at once, with paths), not by the route schema. */
 const documentBody = { type: 'object', description: 'a cairn.flow/v1 document (see docs/flows.md)' } as const;
+/** A flow key names the flow in a directory of flow files (docs/flows-as-code.md). */
+const flowKey = { type: 'string', pattern: FLOW_KEY_PATTERN.source, description: 'lowercase letters, digits, - and _ (at most 100), e.g. lead-routing' } as const;
 
 function refuseShape(doc: unknown): asserts doc is FlowDocument {
   const problems = checkDraftShape(doc);
@@ -23,20 +25,21 @@ function refuseShape(doc: unknown): asserts doc is FlowDocument {
 export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }) => {
   const flowJson = async (row: FlowRow) => toFlowJson(row, await listVersions(ctx.db, row.workspace_id, row.id));
 
-  app.post('/flows', { config: { area: 'flows' }, schema: { body: documentBody } }, async (request, reply) => {
+  app.post('/flows', { config: { area: 'flows' }, schema: { body: documentBody, querystring: { type: 'object', additionalProperties: false, properties: { key: flowKey } } } }, async (request, reply) => {
     refuseShape(request.body);
     const doc = request.body;
+    const key = (request.query as { key?: string }).key ?? null;
     const { workspaceId } = request.auth!;
-    const outcome = await idempotent(ctx, request, async (tx) => ({ status: 201, body: toFlowJson(await createFlow(tx, workspaceId, doc, ctx.clock.now()), []) }));
+    const outcome = await idempotent(ctx, request, async (tx) => ({ status: 201, body: toFlowJson(await createFlow(tx, workspaceId, doc, ctx.clock.now(), key), []) }));
     return reply.code(outcome.status).send(outcome.body);
   });
 
-  app.get('/flows', { config: { area: 'flows' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery, status: { enum: ['draft', 'active', 'paused', 'archived'] } } } } }, async (request) => {
-    const q = request.query as { limit: number; cursor?: string; status?: string };
+  app.get('/flows', { config: { area: 'flows' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery, status: { enum: ['draft', 'active', 'paused', 'archived'] }, key: flowKey } } } }, async (request) => {
+    const q = request.query as { limit: number; cursor?: string; status?: string; key?: string };
     const after = parseCursor(q.cursor, isIdCursor);
     const rows = await ctx.db('flows')
       .where({ workspace_id: request.auth!.workspaceId })
-      .modify((b) => { if (q.status) b.where('status', q.status); if (after) b.where('id', '<', after); })
+      .modify((b) => { if (q.status) b.where('status', q.status); if (q.key) b.where('key', q.key); if (after) b.where('id', '<', after); })
       .orderBy('id', 'desc').limit(q.limit + 1).select<FlowRow[]>('*');
     const stats = await ctx.db.raw(
       `SELECT flow_id, sum(started)::int AS started, sum(completed + converted + exited + failed + cancelled)::int AS ended, sum(converted)::int AS converted
@@ -47,7 +50,7 @@ export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }
     return page(rows, q.limit, (r) => r.id, (r) => {
       const s = byFlow.get(r.id);
       return {
-        id: r.id, name: r.name, status: r.status, published_version: r.published_version,
+        id: r.id, key: r.key, name: r.name, status: r.status, published_version: r.published_version,
         active_runs: s ? s.started - s.ended : 0,
         conversion_rate: s && s.started > 0 ? s.converted / s.started : null,
         // Conversion only means something for a flow with a goal; the builder says "No goal" otherwise.
@@ -70,6 +73,16 @@ export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }
     const id = requireUuid((request.params as { id: string }).id, 'flow');
     const ifMatch = request.headers['if-match'];
     const row = await withTx(ctx.db, (tx) => updateDraft(tx, request.auth!.workspaceId, id, doc, ctx.clock.now(), ifMatch));
+    const body = await flowJson(row);
+    return reply.header('etag', body.draft_etag).send(body);
+  });
+
+  app.put('/flows/:id/key', {
+    config: { area: 'flows' },
+    schema: { params: idParams, body: { type: 'object', required: ['key'], additionalProperties: false, properties: { key: flowKey } } },
+  }, async (request, reply) => {
+    const id = requireUuid((request.params as { id: string }).id, 'flow');
+    const row = await withTx(ctx.db, (tx) => setFlowKey(tx, request.auth!.workspaceId, id, (request.body as { key: string }).key, ctx.clock.now()));
     const body = await flowJson(row);
     return reply.header('etag', body.draft_etag).send(body);
   });
