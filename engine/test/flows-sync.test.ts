@@ -120,6 +120,35 @@ describe('cairn flows pull / push / diff', () => {
     for (const r of [diff, refused]) expect(`${r.stdout}${r.stderr}`).not.toContain(prodKey);
   });
 
+  it('pull keeps a file changed here since the last pull (exit 1, named) until --force; flow keys are checked by the API', async () => {
+    const dir = await tempDir();
+    expect((await cli(['flows', 'pull', dir], prodKey)).code).toBe(0);
+    const file = path.join(dir, 'nps-advocacy.flow.json');
+    const [flow] = await prodFlows('nps-advocacy');
+    const doc = (await h.call('GET', `/v1/flows/${flow!.id}`, undefined, prodKey)).body.draft;
+    expect((await h.call('PUT', `/v1/flows/${flow!.id}/draft`, { ...doc, name: 'NPS advocacy (builder)' }, prodKey)).status).toBe(200);
+    await writeFile(file, JSON.stringify({ ...doc, name: 'NPS advocacy (git)' }));
+
+    const kept = await cli(['flows', 'pull', dir], prodKey);
+    expect(kept.code).toBe(1);
+    expect(kept.stderr).toContain('not pulled, changed here since the last pull');
+    expect(kept.stderr).toContain('nps-advocacy.flow.json');
+    expect(JSON.parse(await readFile(file, 'utf8')).name).toBe('NPS advocacy (git)');
+    const forced = await cli(['flows', 'pull', dir, '--force'], prodKey);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain('updated  nps-advocacy.flow.json');
+    expect(JSON.parse(await readFile(file, 'utf8')).name).toBe('NPS advocacy (builder)');
+
+    const bad = await h.call('PUT', `/v1/flows/${flow!.id}/key`, { key: 'Not A Key' }, prodKey);
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].path).toBe('/key');
+    const taken = await h.call('PUT', `/v1/flows/${flow!.id}/key`, { key: 'inbound-lead-routing' }, prodKey);
+    expect(taken.status).toBe(409);
+    expect(taken.body.detail).toContain('already has the key "inbound-lead-routing"');
+    const created = await h.call('POST', '/v1/flows?key=nps-advocacy', doc, prodKey);
+    expect(created.status).toBe(409);
+  });
+
   it('usage: a missing directory, engine or key exits 2 naming it; a wrong key exits 1 without echoing it', async () => {
     const noDir = await cli(['flows', 'push'], prodKey);
     expect(noDir.code).toBe(2);
