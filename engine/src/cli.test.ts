@@ -127,8 +127,8 @@ describe('cairn CLI', () => {
   it('--help on the root and on every command exits 0 and prints the usage', async () => {
     const root = await cli(['--help'], env);
     expect(root.code).toBe(0);
-    for (const c of ['start', 'migrate', 'seed', 'workspaces create', 'keys create', 'users create']) expect(root.stdout).toContain(c);
-    const commands = [['start'], ['migrate'], ['seed'], ['workspaces', 'create'], ['keys', 'create'], ['users', 'create']];
+    for (const c of ['start', 'migrate', 'seed', 'workspaces create', 'keys create', 'users create', 'flows pull', 'flows push', 'flows diff']) expect(root.stdout).toContain(c);
+    const commands = [['start'], ['migrate'], ['seed'], ['workspaces', 'create'], ['keys', 'create'], ['users', 'create'], ['flows', 'pull'], ['flows', 'push'], ['flows', 'diff']];
     const results = await Promise.all(commands.map((args) => cli([...args, '--help'], env)));
     commands.forEach((args, i) => {
       expect(results[i]!.code, args.join(' ')).toBe(0);
@@ -146,6 +146,8 @@ describe('cairn CLI', () => {
       [['migrate', 'sideways'], 'unknown migrate action "sideways"'],
       [['workspaces', 'create', 'Not A Slug'], 'must be lowercase letters'],
       [['users', 'create', '--workspace', 'acme', '--email', 'nope', '--role', 'admin'], 'is not an email address'],
+      [['flows', 'push', 'flows', '--url', 'ftp://x', '--api-key', 'k'], '--url must be an http(s) URL'],
+      [['flows', 'diff', 'a', 'b'], 'unexpected argument "b"'],
     ];
     const results = await Promise.all(cases.map(([args]) => cli(args, env)));
     cases.forEach(([args, message], i) => {
