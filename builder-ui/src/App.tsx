@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { Suspense, lazy, useEffect } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { ApiError, api, setCsrfToken, setUnauthorizedHandler } from './api/client.ts';
 import { useMe } from './api/hooks.ts';
@@ -10,7 +10,6 @@ import { FlowEditorPage } from './pages/FlowEditorPage.tsx';
 import { RunsPage } from './pages/RunsPage.tsx';
 import { RunPage } from './pages/RunPage.tsx';
 import { ContactsPage } from './pages/ContactsPage.tsx';
-import { SegmentsPage } from './pages/SegmentsPage.tsx';
 import { ContactPage } from './pages/ContactPage.tsx';
 import { PluginsPage } from './pages/PluginsPage.tsx';
 import { OutboxPage } from './pages/OutboxPage.tsx';
@@ -21,6 +20,9 @@ import { ScoringPage } from './pages/programs/ScoringPage.tsx';
 import { ProgramsPage } from './pages/programs/ProgramsPage.tsx';
 import { EmptyState, ErrorBox, Spinner } from './ui/common.tsx';
 import { Icon } from './ui/icons.tsx';
+
+// Pages with their own heavy code (charts, editors) load on first visit, outside the main bundle (W5).
+const SegmentsPage = lazy(() => import('./pages/segments/SegmentsPage.tsx').then((m) => ({ default: m.SegmentsPage })));
 
 const NAV = [
   { to: '/flows', label: 'Flows', icon: 'flow' },
@@ -122,7 +124,9 @@ export function App() {
           </div>
         </nav>
         <main className="main">
-          <Screen pathname={pathname} />
+          <Suspense fallback={<div className="page"><Spinner label="Loading" /></div>}>
+            <Screen pathname={pathname} />
+          </Suspense>
         </main>
       </div>
     </SessionContext.Provider>

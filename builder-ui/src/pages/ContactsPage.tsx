@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { itemsOf, useContacts } from '../api/hooks.ts';
+import { useSegments } from '../api/segments.ts';
 import { navigate, useLocation } from '../router.ts';
 import { EmptyState, ErrorBox, PageHeader, Spinner, formatTime } from '../ui/common.tsx';
 
@@ -13,12 +14,18 @@ export function ContactsPage() {
     ...(segment ? { segment } : {}),
   };
   const contacts = useContacts(params);
+  const segments = itemsOf(useSegments().data);
   const list = itemsOf(contacts.data);
   return (
     <div className="page">
       <PageHeader title="Contacts" subtitle={segment ? `Members of segment ${segment}` : 'People your flows run for'} />
       <div className="filters" role="search">
         <input className="search-wide" type="search" aria-label="Search contacts" placeholder="Search by email, external id, or #tag" value={query} onChange={(e) => setQuery(e.target.value)} />
+        <select aria-label="Segment" value={segment ?? ''} onChange={(e) => navigate(e.target.value ? `/contacts?segment=${encodeURIComponent(e.target.value)}` : '/contacts')}>
+          <option value="">All contacts</option>
+          {segments.map((s) => <option key={s.key} value={s.key}>{s.name} ({s.member_count})</option>)}
+          {segment && !segments.some((s) => s.key === segment) ? <option value={segment}>{segment}</option> : null}
+        </select>
       </div>
       {contacts.isPending ? <Spinner label="Searching" /> : contacts.error ? <ErrorBox error={contacts.error} onRetry={() => contacts.refetch()} /> : list.length === 0 ? (
         <EmptyState title={q ? 'No contact matches' : 'No contacts yet'}>Contacts are created by events and by the contacts API.</EmptyState>

@@ -5,6 +5,8 @@ import { getDefaultRegistry } from '@rjsf/core';
 import type { DescriptionFieldProps, ErrorSchema, FieldProps, RegistryFieldsType, RegistryWidgetsType, RJSFSchema, UiSchema, WidgetProps } from '@rjsf/utils';
 import { CAIRN_WIDGET } from '@cairn/engine/contracts';
 import type { RuleJson, ValidationError } from '../api/types.ts';
+import { itemsOf } from '../api/hooks.ts';
+import { useSegments } from '../api/segments.ts';
 import { jsonEqual } from '../graph/diff.ts';
 import { formatDuration, parseDuration, parseTimeOfDay } from '../graph/plain.ts';
 import { Help } from '../ui/Help.tsx';
@@ -155,6 +157,24 @@ function PlainTextWidget({ props, parse, format, placeholder, hint }: {
 
 const DefaultText = getDefaultRegistry().widgets.TextWidget;
 
+/** A segment key picked from the workspace's segments (never typed); a key that no longer exists stays shown as such. */
+function SegmentWidget(props: WidgetProps) {
+  const segments = useSegments();
+  const list = itemsOf(segments.data);
+  const value = typeof props.value === 'string' ? props.value : '';
+  return (
+    <>
+      <select id={props.id} className="form-control" value={value} disabled={props.disabled || props.readonly}
+        onChange={(e) => props.onChange(e.target.value === '' ? undefined : e.target.value)}>
+        <option value="">{props.required ? 'Pick a segment…' : 'Every contact'}</option>
+        {list.map((s) => <option key={s.key} value={s.key}>{s.name} ({s.member_count} member{s.member_count === 1 ? '' : 's'})</option>)}
+        {value && !segments.isPending && !list.some((s) => s.key === value) ? <option value={value}>{value} (no such segment)</option> : null}
+      </select>
+      {!segments.isPending && list.length === 0 ? <div className="small muted">No segments yet: create one on the Segments page.</div> : null}
+    </>
+  );
+}
+
 /** Text inputs, except where the schema marks a duration or a time of day: those are typed in words. */
 function TextWidget(props: WidgetProps) {
   const kind = (props.schema as Record<string, unknown>)[CAIRN_WIDGET];
@@ -170,6 +190,7 @@ function TextWidget(props: WidgetProps) {
       />
     );
   }
+  if (kind === 'segment') return <SegmentWidget {...props} />;
   if (kind === 'time') {
     return <PlainTextWidget props={props} parse={parseTimeOfDay} format={(v) => v} placeholder="e.g. 09:00 or 9am" hint='Type a time of day such as "09:00" or "5pm".' />;
   }

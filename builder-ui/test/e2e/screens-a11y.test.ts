@@ -1,35 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { eventually, leadRoutingFlow, seedEnterprisePool } from '../../../engine/test/engine-harness.ts';
+import { seriousViolations } from './axe.ts';
 import { browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
 
 const availability = browserAvailability();
 if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: string[] }>;
-}
-
-/** Runs axe-core (WCAG 2 A/AA rules) in the page; returns the serious and critical violations. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol: the builder's CSP (script-src 'self') refuses an inline <script> tag,
-  // and the screens are checked as served, CSP included.
-  await page.evaluate(AXE);
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: unknown) => Promise<{ violations: Violation[] }> } }).axe;
-    return (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })).violations;
-  });
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 /** Every main screen at 1280×800 (screenshots for review) with an accessibility check, and the editor at 1024×768. */
 describe.skipIf(!availability.run)('builder UI end to end: main screens and accessibility', () => {

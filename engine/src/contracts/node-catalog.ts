@@ -7,7 +7,8 @@ import type { JsonSchema, NodeTypeSpec } from './flow.ts';
  * `x-cairn-widget` marks values that need more than JSON Schema can say. The engine's validator checks them
  * (so that messages name the fix), and the UI may pick a richer widget for them:
  * `condition` (json-rules-engine condition), `duration` (ISO 8601, e.g. `P3D`), `signed-duration` (may start
- * with `-`), `cron`, `timezone` (IANA), `time` (`HH:mm`), `liquid` (long text with Liquid).
+ * with `-`), `cron`, `timezone` (IANA), `time` (`HH:mm`), `liquid` (long text with Liquid), `segment` (a segment key: the
+ * builder picks it from the workspace's segments).
  */
 export const CAIRN_WIDGET = 'x-cairn-widget';
 
@@ -129,7 +130,7 @@ export const coreNodeTypes: readonly NodeTypeSpec[] = [
     config_schema: object(
       'Segment trigger',
       {
-        segment: str('Segment', 'The segment key.'),
+        segment: str('Segment', 'The segment key.', { [CAIRN_WIDGET]: 'segment' }),
         on: { type: 'string', title: 'On', description: 'Start on entering or on leaving.', enum: ['enter', 'exit'], default: 'enter' },
       },
       ['segment', 'on'],
@@ -147,7 +148,7 @@ export const coreNodeTypes: readonly NodeTypeSpec[] = [
       {
         cron: str('Cron', 'Five-field cron expression, e.g. `0 9 * * 1` (Mondays at 09:00).', { maxLength: 100, examples: ['0 9 * * 1'], [CAIRN_WIDGET]: 'cron' }),
         timezone: str('Timezone', 'IANA timezone the cron expression is read in, e.g. `Europe/Paris`.', { default: 'UTC', maxLength: 64, [CAIRN_WIDGET]: 'timezone' }),
-        segment: str('Segment', 'Optional: only the contacts of this segment (key).'),
+        segment: str('Segment', 'Optional: only the contacts of this segment (key).', { [CAIRN_WIDGET]: 'segment' }),
       },
       ['cron'],
     ),
