@@ -91,12 +91,16 @@ export function cpuSeconds(pid: number): number {
  * machine shared with other load makes wall-clock rates noisy; CPU per unit of work is the steadier A/B figure).
  * Backends that start and end between two samples are missed, so sample often (the pools keep theirs open).
  */
-export function backendCpuSampler(db: Db, everyMs = 250): { stop(): Promise<number> } {
+export function backendCpuSampler(db: Db, everyMs = 250): { stop(): Promise<number>; peakBackends(): Record<string, number> } {
   const first = new Map<number, number>();
   const last = new Map<number, number>();
   let started = false;
+  const peak: Record<string, number> = {};
   const sample = async () => {
-    const r = await db.raw(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+    const r = await db.raw(`SELECT pid, application_name AS app FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+    const byApp: Record<string, number> = {};
+    for (const { app } of r.rows as { app: string }[]) byApp[app || 'unnamed'] = (byApp[app || 'unnamed'] ?? 0) + 1;
+    for (const [app, n] of Object.entries(byApp)) peak[app] = Math.max(peak[app] ?? 0, n);
     for (const { pid } of r.rows as { pid: number }[]) {
       let s: number;
       try {
@@ -120,6 +124,8 @@ export function backendCpuSampler(db: Db, everyMs = 250): { stop(): Promise<numb
       for (const [pid, s] of last) total += s - (first.get(pid) ?? 0);
       return total;
     },
+    /** The most connections seen at once, by application_name (the bench's own one or two, also 'cairn', included). */
+    peakBackends: () => ({ ...peak }),
   };
 }
 

@@ -7,26 +7,30 @@ import { ROOT } from './lib.ts';
  * `pnpm bench`: the workloads of BENCHMARKS.md, one JSON line each in bench/results/latest.jsonl.
  *   --only w1,w2     run a subset          --scale N     W2/W6/W7 contacts (default 100000; the full workloads are 1000000)
  *   --quick          1 repetition, 10 s phases (for a smoke run; say so when quoting figures)
+ *   --footprint      W1 footprint over 5 repetitions on one database (workload `w1f`, also selected by --only w1f)
  */
 const { values } = parseArgs({
   options: {
     only: { type: 'string' },
     scale: { type: 'string' },
     quick: { type: 'boolean', default: false },
+    footprint: { type: 'boolean', default: false },
   },
 });
-const only = new Set((values.only ?? 'w1,w2,w3,w4,w5,w6,w7').split(',').map((s) => s.trim().toLowerCase()));
+const only = new Set((values.only ?? `w1,w2,w3,w4,w5,w6,w7${values.footprint ? ',w1f' : ''}`).split(',').map((s) => s.trim().toLowerCase()));
 const out = path.join(ROOT, 'bench/results/latest.jsonl');
 mkdirSync(path.dirname(out), { recursive: true });
+const idOf = (workload: string) => (workload === 'w1_footprint' ? 'w1f' : workload.slice(0, 2));
 // Keep the lines of workloads not run this time (`--only`), replace the others.
 const kept = existsSync(out)
-  ? readFileSync(out, 'utf8').split('\n').filter(Boolean).filter((l) => !only.has(String(JSON.parse(l).workload).slice(0, 2)))
+  ? readFileSync(out, 'utf8').split('\n').filter(Boolean).filter((l) => !only.has(idOf(String(JSON.parse(l).workload))))
   : [];
 writeFileSync(out, kept.map((l) => `${l}\n`).join(''));
 
 type Runner = () => Promise<Record<string, unknown> | Record<string, unknown>[]>;
 const workloads: [string, string, Runner][] = [
   ['w1', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1(values.quick ? { repeat: 1, durationS: 10 } : {})],
+  ['w1f', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1Footprint(values.quick ? { repeat: 3, leads: 10_000 } : {})],
   ['w2', 'w2-nurture.ts', async () => (await import('./w2-nurture.ts')).runW2({ scale: values.scale ? Number(values.scale) : values.quick ? 20_000 : 100_000 })],
   ['w3', 'w3-sandbox.ts', async () => (await import('./w3-sandbox.ts')).runW3({})],
   ['w4', 'w4-conditions.ts', async () => (await import('./w4-conditions.ts')).runW4({})],

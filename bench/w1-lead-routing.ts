@@ -39,6 +39,8 @@ interface PhaseResult {
   pg_bytes_per_run: number;
   /** CPU milliseconds per completed run, engine process and PostgreSQL backends, from load start until drained. */
   cpu_ms_per_run: { engine: number; postgres: number };
+  /** Most connections to the database at once during the phase, by application_name. */
+  peak_connections: Record<string, number>;
   pg_run_history_bytes_per_run: number;
   /** Growth per completed run of each table (with its indexes and TOAST), largest first. */
   pg_bytes_per_run_by_table: Record<string, number>;
@@ -107,6 +109,7 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Pro
     const done = (await completed()) - 2000;
     const engineCpuMs = (cpuSeconds(engine.pid) - engineCpu0) * 1000;
     const pgCpuMs = (await pgCpu.stop()) * 1000;
+    const peakConnections = pgCpu.peakBackends();
 
     const lat = await database.db.raw(
       `SELECT percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM s.finished_at - e.received_at) * 1000) AS p
@@ -138,6 +141,7 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Pro
       cpu_ms_per_run: { engine: Math.round((engineCpuMs / Math.max(1, done)) * 1000) / 1000, postgres: Math.round((pgCpuMs / Math.max(1, done)) * 1000) / 1000 },
       pg_run_history_bytes_per_run: Math.round((historyAfter - historyBefore) / Math.max(1, done)),
       pg_bytes_per_run_by_table: byTable,
+      peak_connections: peakConnections,
       accepted,
       completed: done,
       non_2xx: result.non2xx,
@@ -177,6 +181,7 @@ export async function runW1(opts: { repeat?: number; durationS?: number; kinds?:
       postgres_cpu_ms_per_run: s((r) => r.cpu_ms_per_run.postgres, 3),
       pg_run_history_bytes_per_run: s((r) => r.pg_run_history_bytes_per_run),
       pg_bytes_per_run_by_table: results[Math.floor(results.length / 2)]!.pg_bytes_per_run_by_table,
+      peak_connections: results.map((r) => r.peak_connections),
       counted: 'accepted = events committed by the engine during the load (requests in flight at the end included); completed runs/s = runs of those events completed ÷ time from load start until the backlog drained; executor drain = runs completed ÷ time after the load stopped, while the executor works the backlog alone (0 when under 1,000 runs were left); latency = event received_at → the assign step recorded (batch time); bytes = database growth ÷ runs (incl. events, contacts, queue churn) and runs+run_steps growth ÷ runs; CPU ms per run = CPU time of the engine process and of the database\'s PostgreSQL backends from load start until drained ÷ runs (steadier than rates on a shared machine)',
       check: { passed: results.every((r) => r.check.passed), per_run: results.map((r) => ({ accepted: r.accepted, completed: r.completed, non_2xx: r.non_2xx, owner_spread: r.check.owner_spread, runs_total: r.check.runs_total, accepted_by_client: r.check.accepted_by_client })) },
     });
@@ -186,4 +191,71 @@ export async function runW1(opts: { repeat?: number; durationS?: number; kinds?:
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   for (const line of await runW1({ repeat: 1, durationS: 10 })) console.log(JSON.stringify(line));
+}
+
+/**
+ * Footprint over repetitions (issue 17): one database and one engine, W1 batch load of `leads` new leads per
+ * repetition, `repeat` times, autovacuum as configured. Reports database growth per lead in each repetition (and by
+ * table), so reuse of space freed by autovacuum shows as a steady or falling figure instead of a fresh database's.
+ */
+export async function runW1Footprint(opts: { repeat?: number; leads?: number } = {}): Promise<Record<string, unknown>> {
+  const repeat = opts.repeat ?? 5;
+  const leads = opts.leads ?? 50_000;
+  const database = await freshDatabase();
+  const { workspaceId, key } = await workspaceWithKey(database.db);
+  const engine = await startEngine(database.url);
+  try {
+    const owners: string[] = [];
+    for (const name of ['ana', 'ben', 'chi']) owners.push((await postJson(`${engine.url}/v1/owners`, key, { name, email: `${name}@example.com` })).body.id);
+    await postJson(`${engine.url}/v1/routing-pools`, key, { key: 'enterprise', owner_ids: owners });
+    const flow = await postJson(`${engine.url}/v1/flows`, key, FLOW);
+    await postJson(`${engine.url}/v1/flows/${flow.body.id}/publish`, key, {});
+    const completed = async () => Number((await database.db.raw(`SELECT coalesce(sum(completed), 0) AS n FROM flow_stats WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
+    const reps: { bytes_per_lead: number; by_table: Record<string, number>; seconds: number }[] = [];
+    let total = 0;
+    for (let i = 0; i < repeat; i++) {
+      const before = await databaseBytes(database.db);
+      const perTableBefore = await relationBytes(database.db);
+      const t0 = Date.now();
+      // 4 clients in parallel, batches of 500, until `leads` are accepted.
+      let sent = 0;
+      await Promise.all(Array.from({ length: 4 }, async () => {
+        while (sent < leads) {
+          const n = Math.min(500, leads - sent);
+          sent += n;
+          const r = await postJson(`${engine.url}/v1/events/batch`, key, { events: Array.from({ length: n }, leadEvent) });
+          if (r.status !== 202) throw new Error(`batch answered ${r.status}`);
+        }
+      }));
+      total += leads;
+      await waitFor(async () => (await completed()) === total, 600_000, 100);
+      const after = await databaseBytes(database.db);
+      const perTableAfter = await relationBytes(database.db);
+      reps.push({
+        bytes_per_lead: Math.round((after - before) / leads),
+        by_table: Object.fromEntries([...perTableAfter].map(([t, b]) => [t, Math.round((b - (perTableBefore.get(t) ?? 0)) / leads)] as const)
+          .filter(([, b]) => b !== 0).sort((a, b) => b[1] - a[1])),
+        seconds: Math.round((Date.now() - t0) / 100) / 10,
+      });
+    }
+    const runsTotal = Number((await database.db.raw(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND status = 'completed'`, [workspaceId])).rows[0].n);
+    const stepsTwice = Number((await database.db.raw(
+      `SELECT count(*) AS n FROM (SELECT run_id, node_id FROM run_steps WHERE workspace_id = ? GROUP BY 1, 2 HAVING count(*) > 1) d`, [workspaceId],
+    )).rows[0].n);
+    return {
+      workload: 'w1_footprint',
+      date: new Date().toISOString(),
+      machine: machine(),
+      setup: `one database, ${repeat} repetitions of ${leads} W1 leads (4 clients, batches of 500), autovacuum as configured`,
+      bytes_per_lead: reps.map((r) => r.bytes_per_lead),
+      bytes_per_lead_last: reps[reps.length - 1]!.bytes_per_lead,
+      by_table: reps.map((r) => r.by_table),
+      seconds: reps.map((r) => r.seconds),
+      counted: 'database growth (pg_database_size) during one repetition ÷ its leads, after its backlog drained; by table: each table with its indexes and TOAST',
+      check: { passed: runsTotal === total && stepsTwice === 0, completed_runs: runsTotal, leads: total, steps_twice: stepsTwice },
+    };
+  } finally {
+    await engine.stop();
+    await database.drop();
+  }
 }

@@ -34,6 +34,9 @@ export async function startQueue(opts: QueueOptions): Promise<{ stop(): Promise<
   const runner: Runner = await run({
     connectionString: opts.connectionString,
     concurrency: opts.concurrency,
+    // Sized to the concurrency, as graphile-worker asks: its pool opens connections only when used (with the local
+    // queue and batched completion a few at a time, counted in docs/operations.md), so the ceiling costs nothing idle.
+    maxPoolSize: Math.max(10, opts.concurrency),
     noHandleSignals: true,
     pollInterval: 1000,
     logger,
