@@ -40,7 +40,11 @@ function parseUncached(text: string): ParsedDuration | undefined {
   const base = Duration.fromISO(negative ? text.slice(1) : text);
   if (!base.isValid) return undefined;
   const duration = negative ? base.negate() : base;
+  // Without years or months, a duration on the UTC clock is a fixed number of milliseconds (UTC has no DST):
+  // plain arithmetic, the same instant luxon computes, without its cost (segment rules shift times per contact).
+  const fixedMs = duration.years === 0 && duration.quarters === 0 && duration.months === 0 ? duration.toMillis() : null;
   const shift = (date: Date, zone: string, sign: 1 | -1): Date => {
+    if (fixedMs !== null && zone === 'UTC') return new Date(date.getTime() + sign * fixedMs);
     const start = DateTime.fromJSDate(date, { zone });
     if (!start.isValid) throw new RangeError(`"${zone}" is not an IANA timezone such as "Europe/Paris"`);
     return (sign === 1 ? start.plus(duration) : start.minus(duration)).toJSDate();

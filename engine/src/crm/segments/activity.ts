@@ -231,9 +231,17 @@ export async function loadActivity(tx: Db | Tx, workspaceId: string, contactIds:
   return out;
 }
 
+const lastStart = new Map<string, { nowMs: number; day: string }>();
+
 /** First UTC day inside a window `within` that ends at `now`: a day counts while it is on or after this one. */
 export function windowStartDay(now: Date, within: string): string {
-  return utcDay(parseDuration(within)!.subtractFrom(now));
+  // A batch evaluates many contacts at one `now`: the last answer per window is remembered.
+  const hit = lastStart.get(within);
+  if (hit && hit.nowMs === now.getTime()) return hit.day;
+  const day = utcDay(parseDuration(within)!.subtractFrom(now));
+  if (lastStart.size > 100) lastStart.clear();
+  lastStart.set(within, { nowMs: now.getTime(), day });
+  return day;
 }
 
 /**

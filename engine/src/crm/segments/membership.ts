@@ -87,7 +87,13 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
       await tx.raw(`SELECT segment_id, contact_id FROM segment_members WHERE workspace_id = ? AND contact_id = ANY(?::uuid[])`, [workspaceId, live]),
     ];
     const scores = segments.some((s) => s.readsScores) ? await loadScores(tx, workspaceId, live) : null;
-    const isMember = new Set((current.rows as { segment_id: string; contact_id: string }[]).map((r) => `${r.segment_id}:${r.contact_id}`));
+    const memberOf = new Map<string, Set<string>>();
+    for (const r of current.rows as { segment_id: string; contact_id: string }[]) {
+      const set = memberOf.get(r.contact_id) ?? new Set<string>();
+      set.add(r.segment_id);
+      memberOf.set(r.contact_id, set);
+    }
+    const timeDependent = segments.filter((seg) => seg.timeDependent);
     const enter: { s: string; c: string; t: Date }[] = [];
     const exit: { s: string; c: string; t: Date }[] = [];
     const wakes: { c: string; at: Date }[] = [];
@@ -95,19 +101,23 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
     for (const row of contacts) {
       const facts = { contact: contactFact(row, scores?.get(row.id)), activity: activity.get(row.id) };
       const t = timeOf(row.id);
-      let wake: Date | null = null;
+      const was = memberOf.get(row.id);
       for (const seg of segments) {
         const is = seg.matches(facts, t);
-        const was = isMember.has(`${seg.id}:${row.id}`);
-        if (is && !was) enter.push({ s: seg.id, c: row.id, t });
-        else if (!is && was) exit.push({ s: seg.id, c: row.id, t });
+        const had = was?.has(seg.id) ?? false;
+        if (is && !had) enter.push({ s: seg.id, c: row.id, t });
+        else if (!is && had) exit.push({ s: seg.id, c: row.id, t });
+      }
+      let wake: Date | null = null;
+      for (const seg of timeDependent) {
         const flip = seg.nextFlip(facts, t);
         if (flip && (wake === null || flip < wake)) wake = flip;
       }
       if (wake) wakes.push({ c: row.id, at: wake });
       else noWake.push(row.id);
     }
-    await writeWakeups(tx, workspaceId, wakes, noWake);
+    // Without a time-dependent rule there is nothing to schedule (a wake-up left by an older rule fires once, harmlessly).
+    if (timeDependent.length > 0) await writeWakeups(tx, workspaceId, wakes, noWake);
     if (enter.length === 0 && exit.length === 0) return;
     // The contact row locks make this the only writer of these memberships; the key guards the rest.
     const entered = enter.length === 0 ? [] : (await tx.raw(
@@ -185,10 +195,11 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
   return {
     refresh,
     async onEvents(tx, workspaceId, events) {
-      await recordActivity(tx, workspaceId, events);
-      // Transition events change no membership: they are not evaluated again.
-      const ids = events.filter((e) => e.type !== 'segment.entered' && e.type !== 'segment.exited').map((e) => e.contactId);
-      await refresh(tx, workspaceId, ids, deps.clock.now());
+      // Transition events are membership bookkeeping, not behaviour: they are neither counted in the attributes
+      // (that doubled the writes of every transition) nor evaluated again.
+      const behaviour = events.filter((e) => e.type !== 'segment.entered' && e.type !== 'segment.exited');
+      await recordActivity(tx, workspaceId, behaviour);
+      await refresh(tx, workspaceId, behaviour.map((e) => e.contactId), deps.clock.now());
     },
     recomputeScores: (db, workspaceId, now) => recompute(db, workspaceId, now),
     async fireDue(db, now) {

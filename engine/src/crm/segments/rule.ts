@@ -39,6 +39,8 @@ export interface CompiledSegment {
   matches(facts: SegmentFacts, now: Date): boolean;
   /** The next moment after `now` at which the passing of time alone may change the answer, or null. */
   nextFlip(facts: SegmentFacts, now: Date): Date | null;
+  /** Whether the passing of time alone can change the answer (else nextFlip is always null). */
+  timeDependent: boolean;
   needs: (now: Date) => ActivityNeeds;
   /** Whether the rule reads `contact.rfm` or `contact.churn_risk` (then they are loaded). */
   readsScores: boolean;
@@ -53,6 +55,18 @@ function leaves(c: unknown, at = ''): Leaf[] {
   return [{ leaf: c, at }];
 }
 
+const readCache = new WeakMap<SegmentFacts, { nowMs: number; facts: { contact: Record<string, unknown>; event: null; run: Record<string, never>; activity: (p: Raw) => unknown } }>();
+const exitCache = new WeakMap<SegmentFacts, Map<string, number | null>>();
+
+/** When a window's count/sum next changes for this contact (shared by segments with the same window). */
+function windowExit(facts: SegmentFacts, type: string, within: string, now: Date): number | null {
+  let m = exitCache.get(facts);
+  if (!m) exitCache.set(facts, (m = new Map()));
+  const k = `${now.getTime()}\u0000${type}\u0000${within}`;
+  if (!m.has(k)) m.set(k, nextWindowExit(facts.activity, type, within, now)?.getTime() ?? null);
+  return m.get(k)!;
+}
+
 /** Compiles a checked rule once: the evaluator, the activity it reads, and how its time-relative parts move. */
 export function compileSegment(row: { id: string; key: string; rule: unknown; updated_at: Date }): CompiledSegment {
   const evaluate = compileCondition(row.rule);
@@ -63,13 +77,25 @@ export function compileSegment(row: { id: string; key: string; rule: unknown; up
   // Leaves whose truth moves with the clock: a time compared with withinLast/notWithinLast (possibly decorated).
   const timed = all.filter((l) => TIME_OPERATORS.has(String(l.leaf.operator).split(':').pop()!) && typeof l.leaf.value === 'string').map((l) => {
     const path = typeof l.leaf.path === 'string' && l.leaf.path !== '' ? compilePath(l.leaf.path) : null;
-    return { leaf: l.leaf, path, duration: parseDuration(l.leaf.value as string)! };
+    const params = (l.leaf.params ?? {}) as Raw;
+    const activityTime = l.leaf.fact === 'activity' && (params.measure === 'first_at' || params.measure === 'last_at') && path === null
+      ? { type: String(params.event), measure: params.measure } : null;
+    return { leaf: l.leaf, path, duration: parseDuration(l.leaf.value as string)!, activityTime };
   });
-  const read = (facts: SegmentFacts, now: Date) => ({ contact: facts.contact, event: null, run: {}, activity: activityReader(facts.activity, now) });
+  // The evaluator's facts are built once per contact and time, and shared by every segment evaluating that contact.
+  const read = (facts: SegmentFacts, now: Date) => {
+    let r = readCache.get(facts);
+    if (!r || r.nowMs !== now.getTime()) {
+      r = { nowMs: now.getTime(), facts: { contact: facts.contact, event: null, run: {}, activity: activityReader(facts.activity, now) } };
+      readCache.set(facts, r);
+    }
+    return r.facts;
+  };
   return {
     id: row.id,
     key: row.key,
     updatedAt: row.updated_at.getTime(),
+    timeDependent: timed.length > 0 || windows.length > 0,
     // A rule json-rules-engine rejects on this contact's data (a number comparison on {"toString": 1}) does not
     // hold, as in scoring: the event or change that reached it is still accepted, the other segments go on.
     matches: (facts, now) => {
@@ -84,11 +110,17 @@ export function compileSegment(row: { id: string; key: string; rule: unknown; up
       const consider = (t: number) => {
         if (next === null || t < next) next = t;
       };
-      const reader = activityReader(facts.activity, now);
       for (const t of timed) {
-        let v: unknown = t.leaf.fact === 'activity' ? reader(t.leaf.params as Raw) : facts.contact;
-        if (t.path && v !== null && typeof v === 'object') v = t.path(v);
-        const at = typeof v === 'string' ? Date.parse(v) : typeof v === 'number' ? v : v instanceof Date ? v.getTime() : Number.NaN;
+        let at: number;
+        if (t.activityTime) {
+          // first_at / last_at straight from the attributes, without the RFC 3339 round trip of the fact.
+          const tot = facts.activity?.totals.get(t.activityTime.type);
+          at = tot ? (t.activityTime.measure === 'first_at' ? tot.firstAt : tot.lastAt).getTime() : Number.NaN;
+        } else {
+          let v: unknown = t.leaf.fact === 'activity' ? read(facts, now).activity(t.leaf.params as Raw) : facts.contact;
+          if (t.path && v !== null && typeof v === 'object') v = t.path(v);
+          at = typeof v === 'string' ? Date.parse(v) : typeof v === 'number' ? v : v instanceof Date ? v.getTime() : Number.NaN;
+        }
         if (Number.isNaN(at)) continue;
         // withinLast holds while at >= now - d, i.e. until at + d; a date in the future enters the window at `at`.
         if (at > now.getTime()) {
@@ -101,8 +133,8 @@ export function compileSegment(row: { id: string; key: string; rule: unknown; up
         else if (at >= t.duration.subtractFrom(now).getTime()) consider(now.getTime() + HOUR_MS);
       }
       for (const w of windows) {
-        const exit = nextWindowExit(facts.activity, w.type, w.within, now);
-        if (exit) consider(exit.getTime());
+        const exit = windowExit(facts, w.type, w.within, now);
+        if (exit !== null) consider(exit);
       }
       return next === null ? null : new Date(next);
     },
