@@ -49,7 +49,7 @@ interface CompiledNodeOf<T extends string, C> {
   /** condition: the rule; wait_for_event: its optional match rule; trigger.event: its optional `when`. */
   test?: Predicate;
   /** Renders the config's Liquid templates for one contact/event/run, charging the run's render budget. */
-  render: (facts: Facts, budget?: RenderBudget) => C;
+  render: (facts: Facts, budget?: RenderBudget) => Promise<C>;
   external: boolean;
   retry: RetryPolicy;
 }
@@ -167,7 +167,7 @@ export function compileFlow(
       config,
       out: outs.get(n.id) ?? new Map(),
       test: n.type === 'trigger.segment' ? segmentTest(String(config.segment)) : predicate(rule),
-      render: kind === 'action' ? compileTemplates(config) : () => config,
+      render: kind === 'action' ? compileTemplates(config) : async () => config,
       external: spec?.external ?? n.type.startsWith('plugin:'),
       retry: retryPolicy(config, kind),
     } as CompiledNode;

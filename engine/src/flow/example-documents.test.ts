@@ -48,7 +48,7 @@ describe('examples/', () => {
         }
       });
 
-      it('renders every template and evaluates every condition on its sample data', () => {
+      it('renders every template and evaluates every condition on its sample data', async () => {
         expect(samples.length).toBeGreaterThan(0);
         const trigger = doc.nodes.find((n) => coreNodeType(n.type)?.category === 'trigger')!;
         if (trigger.type === 'trigger.event') expect(samples.map((s) => s.type)).toContain(trigger.config.event);
@@ -59,7 +59,7 @@ describe('examples/', () => {
             run: {},
           };
           for (const n of doc.nodes) {
-            if (n.type.startsWith('action.')) expect(() => compileTemplates(n.config)(facts), `${n.id}`).not.toThrow();
+            if (n.type.startsWith('action.')) await expect(compileTemplates(n.config)(facts), `${n.id}`).resolves.toBeDefined();
             for (const rule of [n.config.rule, n.config.when]) {
               if (rule) expect(typeof compileCondition(rule)(facts, { now: new Date('2026-03-16T09:00:00Z') })).toBe('boolean');
             }
@@ -94,10 +94,10 @@ describe('examples/', () => {
     expect(routed).toEqual([true, false, true, false]);
   });
 
-  it('the advocacy thank-you quotes the comment HTML-escaped', () => {
+  it('the advocacy thank-you quotes the comment HTML-escaped', async () => {
     const doc = load<FlowDocument>('advocacy', 'flow.json');
     const email = doc.nodes.find((n) => n.id === 'review_request')!;
-    const out = compileTemplates(email.config)({ contact: { properties: {} }, event: { properties: { score: 10, comment: '<b>great</b>' } }, run: {} }) as { html: string; subject: string };
+    const out = (await compileTemplates(email.config)({ contact: { properties: {} }, event: { properties: { score: 10, comment: '<b>great</b>' } }, run: {} })) as { html: string; subject: string };
     expect(out.subject).toBe('Thanks for the 10/10, friend!');
     expect(out.html).toContain('&lt;b&gt;great&lt;/b&gt;');
   });

@@ -1,5 +1,6 @@
 import { Liquid, type Template } from 'liquidjs';
 import { CairnError } from '../errors.ts';
+import { breathe, SLICE_MS } from '../time/slice.ts';
 
 /** What a template sees: `{{ contact.email }}`, `{{ event.properties.plan }}`, `{{ run.<node id>.<field> }}`. */
 export interface TemplateScope {
@@ -55,6 +56,12 @@ export const RUN_RENDER_BUDGET: Readonly<RenderBudget> = { ms: 500, chars: 2_000
 
 export const runRenderBudget = (): RenderBudget => ({ ...RUN_RENDER_BUDGET });
 
+/**
+ * Liquid renders synchronously and cannot pause, so one render attempt may take at most this long (the event loop
+ * is never held longer than that plus the quarter slice before it); an attempt that runs out is started again.
+ */
+export const TEMPLATE_RENDER_MS = 15;
+
 const FILE_TAGS = /\{%-?\s*(include|render|layout)\b/;
 
 /** Whether a string is a template at all (the fast path skips everything else). */
@@ -75,9 +82,12 @@ export function checkTemplate(source: string): string | undefined {
 
 const firstLine = (s: string): string => s.split('\n')[0];
 
-/** Renders for one scope; `run` is the run's budget, charged with what this step spends (a fresh one if omitted). */
-export type Renderer = (scope: TemplateScope, run?: RenderBudget) => unknown;
-type Inner = (scope: TemplateScope, budget: StepBudget) => unknown;
+/**
+ * Renders for one scope; `run` is the run's budget, charged with what this step spends (a fresh one if omitted).
+ * Asynchronous because it lets the event loop run between templates when they take long.
+ */
+export type Renderer = (scope: TemplateScope, run?: RenderBudget) => Promise<unknown>;
+type Inner = (scope: TemplateScope, budget: StepBudget) => Promise<unknown>;
 
 interface StepBudget extends RenderBudget {
   /** Which budget runs out first, for the error message. */
@@ -85,20 +95,20 @@ interface StepBudget extends RenderBudget {
 }
 
 /**
- * Compiles every Liquid string inside a JSON value once; the returned function renders them synchronously
- * for one scope and returns the same structure with rendered strings. A value without any template is
+ * Compiles every Liquid string inside a JSON value once; the returned function renders them one after the other
+ * for one scope and resolves to the same structure with rendered strings. A value without any template is
  * returned as-is (same reference) on every call. Throws CairnError (step failed) naming the path when a
  * template does not parse, fails to render, or the step's or run's render budget runs out.
  */
 export function compileTemplates(value: unknown): Renderer {
   const render = compileValue(value, '');
-  if (!render) return () => value;
-  return (scope, run = runRenderBudget()) => {
+  if (!render) return async () => value;
+  return async (scope, run = runRenderBudget()) => {
     const bound = run.ms < STEP_RENDER_BUDGET.ms || run.chars < STEP_RENDER_BUDGET.chars ? 'run' : 'step';
     const budget: StepBudget = { ms: Math.min(STEP_RENDER_BUDGET.ms, run.ms), chars: Math.min(STEP_RENDER_BUDGET.chars, run.chars), bound };
     const start = { ms: budget.ms, chars: budget.chars };
     try {
-      return render(scope, budget);
+      return await render(scope, budget);
     } finally {
       run.ms -= start.ms - budget.ms;
       run.chars -= start.chars - budget.chars;
@@ -112,14 +122,18 @@ function compileValue(value: unknown, at: string): Inner | undefined {
   if (Array.isArray(value)) {
     const items = value.map((v, i) => compileValue(v, `${at}/${i}`));
     if (items.every((r) => r === undefined)) return undefined;
-    return (scope, budget) => value.map((v, i) => (items[i] ? items[i](scope, budget) : v));
+    return async (scope, budget) => {
+      const out: unknown[] = [];
+      for (const [i, v] of value.entries()) out.push(items[i] ? await items[i](scope, budget) : v);
+      return out;
+    };
   }
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, v, compileValue(v, `${at}/${k}`)] as const);
     if (entries.every(([, , r]) => r === undefined)) return undefined;
-    return (scope, budget) => {
+    return async (scope, budget) => {
       const out: Record<string, unknown> = {};
-      for (const [k, v, r] of entries) out[k] = r ? r(scope, budget) : v;
+      for (const [k, v, r] of entries) out[k] = r ? await r(scope, budget) : v;
       return out;
     };
   }
@@ -130,18 +144,28 @@ function compileString(source: string, at: string): Inner {
   const problem = checkTemplate(source);
   if (problem) throw new CairnError('CAIRN_ERR_STEP_FAILED', `${at || '/'} ${problem}`);
   const tpl: Template[] = liquid.parse(source);
-  return (scope, budget) => {
-    if (budget.ms <= 0 || budget.chars <= 0) throw overBudget(at, budget);
-    const started = performance.now();
-    let out: string;
-    try {
-      // Liquid checks the deadline before each block it renders (every loop iteration) and counts memory as it goes.
-      out = liquid.renderSync(tpl, scope as unknown as Record<string, unknown>, { renderLimit: budget.ms, memoryLimit: budget.chars }) as string;
-    } catch (err) {
-      if (/limit exceeded/.test((err as Error).message)) throw overBudget(at, budget, err);
-      throw new CairnError('CAIRN_ERR_STEP_FAILED', `${at || '/'}: template failed to render: ${firstLine((err as Error).message)}`, { cause: err });
-    } finally {
-      budget.ms -= performance.now() - started;
+  return async (scope, budget) => {
+    let out: string | undefined;
+    let cause: unknown;
+    while (out === undefined) {
+      if (budget.ms <= 0 || budget.chars <= 0) throw overBudget(at, budget, cause);
+      // At most a quarter slice of other work before this render, so the two together stay within one slice.
+      await breathe(SLICE_MS / 4);
+      const started = performance.now();
+      try {
+        // Liquid checks the deadline before each block it renders (every loop iteration) and counts memory as it goes.
+        out = liquid.renderSync(tpl, scope as unknown as Record<string, unknown>, { renderLimit: Math.min(budget.ms, TEMPLATE_RENDER_MS), memoryLimit: budget.chars }) as string;
+      } catch (err) {
+        const message = (err as Error).message;
+        // Out of time in this slice: start it again after other work ran. The limit is wall time, so a render the
+        // machine merely paused (load, a cold start) gets another go; one that needs more than a slice of work
+        // uses up the step's budget slice by slice and fails on it.
+        if (/template render limit exceeded/.test(message)) cause = err;
+        else if (/limit exceeded/.test(message)) throw overBudget(at, budget, err);
+        else throw new CairnError('CAIRN_ERR_STEP_FAILED', `${at || '/'}: template failed to render: ${firstLine(message)}`, { cause: err });
+      } finally {
+        budget.ms -= performance.now() - started;
+      }
     }
     budget.chars -= out.length;
     if (budget.chars < 0) throw overBudget(at, budget);
@@ -154,7 +178,7 @@ function overBudget(at: string, budget: StepBudget, cause?: unknown): CairnError
   const what = budget.bound === 'step' ? 'the templates of one step' : 'the steps of a run between two waits';
   return new CairnError(
     'CAIRN_ERR_STEP_FAILED',
-    `${at || '/'}: template rendering exceeded its budget: ${what} may render for ${b.ms} ms and ${b.chars.toLocaleString('en-US')} characters (docs/flows.md#templates-liquid)`,
+    `${at || '/'}: template rendering exceeded its budget: ${what} may render for ${b.ms} ms and ${b.chars.toLocaleString('en-US')} characters, one template for ${TEMPLATE_RENDER_MS} ms at a time (docs/flows.md#templates-liquid)`,
     { cause },
   );
 }

@@ -96,7 +96,7 @@ export const emailRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
     const c = { subject: body.config.subject, html: body.config.html, text: body.config.text, from: body.config.from, category: body.config.category };
     let rendered: typeof c;
     try {
-      rendered = compileTemplates(c)({ contact: contact as unknown as Record<string, unknown>, event: null, run: {} }) as typeof c;
+      rendered = (await compileTemplates(c)({ contact: contact as unknown as Record<string, unknown>, event: null, run: {} })) as typeof c;
     } catch (err) {
       throw new CairnError('CAIRN_ERR_UNPROCESSABLE', `the template does not render for this contact: ${(err as Error).message}`, { cause: err, errors: [{ path: '/config', message: (err as Error).message }] });
     }

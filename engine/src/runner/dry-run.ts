@@ -104,7 +104,7 @@ export async function dryRun(db: Db, flow: CompiledFlow, request: { contact: Con
       const node = flow.nodes.get(run.nodeId!)!;
       const result = { runId: run.id, nodeId: node.id, attempt: run.attempt };
       try {
-        const request = node.render({ contact: contact as unknown as Record<string, unknown>, event: facts.event, run: run.vars }, (run.renderBudget ??= runRenderBudget())) as Json;
+        const request = (await node.render({ contact: contact as unknown as Record<string, unknown>, event: facts.event, run: run.vars }, (run.renderBudget ??= runRenderBudget()))) as Json;
         actions.push({ node_id: node.id, type: node.type, effect: { would_call: request } });
         actionResults.push({ ...result, ok: true, output: { dry_run: true } as Json });
       } catch (err) {

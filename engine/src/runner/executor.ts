@@ -7,6 +7,7 @@ import { StatsDelta } from './stats.ts';
 import { delayUntil, addContactDuration, MAX_AHEAD_MS } from '../time/zones.ts';
 import { BatchIoError, runInEngineAction, type InEngineDeps } from './in-engine-actions.ts';
 import { runRenderBudget } from '../flow/templates.ts';
+import { breathe } from '../time/slice.ts';
 
 /** Work for one contact, loaded (and locked) by the store. */
 export interface ContactWork {
@@ -200,17 +201,6 @@ async function advanceReady(work: ContactWork, env: BatchEnv, upToSeq: number): 
   }
 }
 
-/** How long the executor computes before it lets the event loop serve others (health checks, API requests). */
-const SLICE_MS = 20;
-let sliceStart = performance.now();
-
-/** A batch of 1,000 contacts must not hold the event loop for its whole length: yield between steps every slice. */
-async function breathe(): Promise<void> {
-  if (performance.now() - sliceStart < SLICE_MS) return;
-  await new Promise((resolve) => setImmediate(resolve));
-  sliceStart = performance.now();
-}
-
 /** Executes the node the run stands on. */
 async function step(run: Run, contact: Contact, env: BatchEnv): Promise<void> {
   const flow = flowOf(run, env);
@@ -261,7 +251,7 @@ async function step(run: Run, contact: Contact, env: BatchEnv): Promise<void> {
         return;
       }
       // A throw (a USER error such as a missing routing pool, or anything else) fails this step: see `isolated`.
-      const output = await runInEngineAction(node, node.render(f, (run.renderBudget ??= runRenderBudget())), { run, contact, env });
+      const output = await runInEngineAction(node, await node.render(f, (run.renderBudget ??= runRenderBudget())), { run, contact, env });
       record(run, node, env, 'completed', output);
       run.vars = { ...run.vars, [node.id]: output };
       return follow(run, node, 'default', env);

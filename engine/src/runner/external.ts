@@ -48,7 +48,7 @@ export function createActionRunner(deps: {
     try {
       const action = deps.builtins[node.type] ?? (await deps.registry?.resolve(node.type, { workspaceId: job.w, pluginPins: flow.pluginPins }));
       if (!action) throw new CairnError('CAIRN_ERR_STEP_FAILED', `no implementation for node type ${node.type} (is the plugin installed and enabled?)`);
-      const config = node.render({ contact: contact as unknown as Record<string, unknown>, event, run: row.vars }) as Record<string, unknown>;
+      const config = (await node.render({ contact: contact as unknown as Record<string, unknown>, event, run: row.vars })) as Record<string, unknown>;
       const outcome = await action.run({
         workspaceId: job.w,
         flowId: row.flow_id,

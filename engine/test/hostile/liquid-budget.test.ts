@@ -63,10 +63,11 @@ describe('hostile: Liquid render budget', () => {
   });
 
   it('a PT0S delay loop does not multiply the budget: the run fails on its run budget, not after 500 steps', async () => {
-    // Each pass renders a 150,000-iteration loop: inside one step's budget, so only the run's budget can stop the loop.
+    // Each pass renders a 20,000-iteration loop: inside one step's budget and one slice, so only the run's budget can
+    // stop the loop.
     const flowId = await createAndPublish(h, flow('Loop', [
       node('start', 'trigger.event', { event: 'loop.go' }),
-      node('props', 'action.set_property', { properties: { n: '{% for i in (1..150000) %}{% endfor %}{{ contact.properties.n | default: 0 | plus: 1 }}' } }, 100),
+      node('props', 'action.set_property', { properties: { n: '{% for i in (1..20000) %}{% endfor %}{{ contact.properties.n | default: 0 | plus: 1 }}' } }, 100),
       node('again', 'delay', { mode: 'duration', duration: 'PT0S' }, 200),
     ], [edge('start', 'props'), edge('props', 'again'), edge('again', 'props')]));
 

@@ -35,8 +35,11 @@ export const BOOTSTRAP_SOURCE = String.raw`
   }
   const call = (op, args) =>
     host.apply(undefined, [op, JSON.stringify(args)], { result: { promise: true } }).then((text) => {
-      const r = JSON.parse(text);
+      // A fetch answer is its JSON head, a newline, then the body unescaped (see fetchOp); other answers are JSON.
+      const nl = text.indexOf('\n');
+      const r = JSON.parse(nl < 0 ? text : text.slice(0, nl));
       if (r.error) throw new HostError(r.error);
+      if (nl >= 0) r.value.body = text.slice(nl + 1);
       return r.value;
     });
   const str = (v, what) => { if (typeof v !== 'string') throw new TypeError(what + ' must be a string'); return v; };

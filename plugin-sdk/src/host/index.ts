@@ -18,5 +18,6 @@ export { guardedFetch, isPrivateAddress, resolveAllowed, FetchError } from './ne
 export { FetchBudget, DEFAULT_CALL_FETCH_CAPS, DEFAULT_ENGINE_FETCH_CAPS } from './fetch-budget.ts';
 export type { FetchCaps } from './fetch-budget.ts';
 export type { FetchPolicy, FetchRequest, FetchResult, ByteMeter } from './net-guard.ts';
+export { breathe, SLICE_MS } from './slice.ts';
 export { createRedactor, REDACTED, MIN_SECRET_LENGTH } from './redact.ts';
 export type { Redactor } from './redact.ts';

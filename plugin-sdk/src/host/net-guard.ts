@@ -2,6 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP } from 'node:net';
+import { breathe, SLICE_MS } from './slice.ts';
 
 /**
  * `ctx.http.fetch` on the host side. A plugin reaches only the hosts its manifest lists, and never a private,
@@ -252,7 +253,10 @@ function request(
         res.on('end', () => {
           const out: Record<string, string> = {};
           for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
-          resolve({ status: res.statusCode ?? 0, headers: out, body: Buffer.concat(chunks).toString('utf8') });
+          // Decoding a large body and handing it to the isolate take milliseconds, and many answers can end in one
+          // turn of the event loop: each waits for its place in a slice (slice.ts) instead of all running at once.
+          // Chunks stay Buffers (outside the JS heap) until then, and the body becomes one string.
+          void (size < 64 * 1024 ? Promise.resolve() : breathe(SLICE_MS / 4)).then(() => resolve({ status: res.statusCode ?? 0, headers: out, body: Buffer.concat(chunks).toString('utf8') }));
         });
         res.on('error', (err) => reject(signal.aborted ? abortError(signal, u) : new FetchError('FETCH_FAILED', `reading ${u.host}: ${err.message}`, true)));
       },
