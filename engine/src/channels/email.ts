@@ -4,7 +4,7 @@ import type { Db } from '../db/index.ts';
 import { CairnError } from '../errors.ts';
 import { decryptSecret, encryptSecret, keyId } from '../secrets/seal.ts';
 import type { ActionInput, ActionOutcome, ExternalAction } from '../runner/ports.ts';
-import type { FlowCache } from '../runner/flow-cache.ts';
+import type { FlowCache } from '../runner/postgres/flows/flow-cache.ts';
 import { zoneOf } from '../time/zones.ts';
 import { markSent, releaseSend, reserveSend, type SentMessage } from './email-ledger.ts';
 import { beforeBodyEnd, escapeHtml, linkKey, rewriteLinks, signLink } from './email-links.ts';

@@ -18,7 +18,7 @@ export function registerErasureStep(step: ErasureStep): void {
  * every value that could identify the person is scrubbed: the contact's identity, properties, tags and time
  * zone; its events' properties and idempotency keys; its runs' vars and errors and their steps' output and
  * errors; stored Idempotency-Key responses that echo the contact; its tasks' text. Open runs are cancelled.
- * Runs and run steps are the runner's (runner/erasure.ts registers that step), like every module's own tables.
+ * Runs and run steps are the runner's (runner/postgres/runs/erasure.ts registers that step), like every module's own tables.
  * Returns false when the contact does not exist (or was already erased) in this workspace.
  */
 export async function eraseContact(tx: Tx, workspaceId: string, contactId: string, now: Date): Promise<boolean> {

@@ -3,10 +3,10 @@ import { CairnError, notFound } from '../errors.ts';
 import { cancelRun } from './executor.ts';
 import type { Run } from './model.ts';
 import type { Clock, JobQueue, RunStore } from './ports.ts';
-import { postgresJobQueue, postgresRunStore } from './store.ts';
+import { postgresJobQueue, postgresRunStore } from './postgres/runs/store.ts';
 import { StatsDelta } from './stats.ts';
 // Erasure reaches runs and run steps through the step the runner registers there.
-import './erasure.ts';
+import './postgres/runs/erasure.ts';
 
 export interface RunCommandDeps {
   db: Db;
@@ -68,6 +68,6 @@ export function createRunCommands(deps: RunCommandDeps): RunCommands {
   };
 }
 
-/** The run commands over PostgreSQL (runner/store.ts, queue/jobs.ts), as the runs API uses them. */
+/** The run commands over PostgreSQL (runner/postgres/runs/store.ts, queue/jobs.ts), as the runs API uses them. */
 export const postgresRunCommands = (ctx: { db: Db; clock: Clock }): RunCommands =>
   createRunCommands({ db: ctx.db, clock: ctx.clock, runs: postgresRunStore, jobs: postgresJobQueue });

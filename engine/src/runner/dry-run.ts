@@ -4,7 +4,7 @@ import type { CompiledFlow } from '../flow/compile.ts';
 import type { Json } from './ports.ts';
 import { Effects, processContact, type BatchEnv } from './executor.ts';
 import type { EmittedEvent, NewTask } from './in-engine-actions.ts';
-import { BatchOwnerRouter } from './owner-router.ts';
+import { BatchOwnerRouter } from './postgres/owners/owner-router.ts';
 import type { ActionResult, Contact, Run, StoredEvent } from './model.ts';
 import { runRenderBudget } from '../flow/templates.ts';
 import { activityReader, flowActivityNeeds, loadActivity } from '../crm/segments/activity.ts';

@@ -5,8 +5,8 @@ import { CairnError } from '../errors.ts';
 import { jsonDepth, MAX_OUTPUT_DEPTH } from '../json-depth.ts';
 import type { ActionRegistry, ExternalAction } from './ports.ts';
 import type { ActionResult, Contact, StoredEvent } from './model.ts';
-import type { FlowCache } from './flow-cache.ts';
-import type { ContactRequest } from './store.ts';
+import type { FlowCache } from './postgres/flows/flow-cache.ts';
+import type { ContactRequest } from './postgres/runs/store.ts';
 import type { ActionJob } from '../queue/jobs.ts';
 
 

@@ -9,12 +9,12 @@ import { ACTION_TASK, BACKTEST_TASK, CONTACTS_TASK, pendingJobs, type ActionJob,
 import { createBacktestTask } from './backtest/job.ts';
 import type { ActionRegistry, ExternalAction } from './ports.ts';
 import { GroupCommit } from '../group-commit.ts';
-import { createEnrollment } from './enroll.ts';
+import { createEnrollment } from './postgres/runs/enroll.ts';
 import { createSegmentMaintainer, type SegmentMaintainer } from '../crm/segments/membership.ts';
 import { createActionRunner } from './external.ts';
-import { FlowCache } from './flow-cache.ts';
-import { processBatch, type ContactRequest } from './store.ts';
-import { fireAllDue, nextWakes, startTimerPoller } from './timers.ts';
+import { FlowCache } from './postgres/flows/flow-cache.ts';
+import { processBatch, type ContactRequest } from './postgres/runs/store.ts';
+import { fireAllDue, nextWakes, startTimerPoller } from './postgres/runs/timers.ts';
 import { createPrograms, type RecordProgramEvents } from '../crm/programs.ts';
 
 const earliest = (a: Date | null, b: Date | null): Date | null => (a && b ? (a < b ? a : b) : (a ?? b));

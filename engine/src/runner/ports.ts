@@ -7,7 +7,7 @@ import type { StatsDelta } from './stats.ts';
 
 /**
  * The kernel's ports: what the executor, the run commands and the dry run need from the outside, declared here
- * and nowhere else. PostgreSQL implements them (runner/store.ts, runner/owner-router.ts, queue/jobs.ts); the
+ * and nowhere else. PostgreSQL implements them (runner/postgres/runs/store.ts, runner/postgres/owners/owner-router.ts, queue/jobs.ts); the
  * channels and the plugin platform implement the actions; time/clock.ts the clock. Wired in runtime.ts.
  */
 
@@ -49,7 +49,7 @@ export interface AssignInput {
   previousOwnerId?: string | null;
 }
 
-/** Picks owners from routing pools (runner/owner-router.ts: the pool locked once per batch, or a preview for dry runs). */
+/** Picks owners from routing pools (runner/postgres/owners/owner-router.ts: the pool locked once per batch, or a preview for dry runs). */
 export interface OwnerRouter {
   assign(input: AssignInput): Promise<AssignedOwner>;
 }

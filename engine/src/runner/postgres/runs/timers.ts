@@ -1,10 +1,10 @@
-import type { Db } from '../db/index.ts';
-import type { Clock } from '../time/clock.ts';
-import type { Logger } from '../logger.ts';
-import { contactsJobSql } from '../queue/jobs.ts';
-import type { FlowCache } from './flow-cache.ts';
-import { fireDueFlowTimers } from './flow-timers.ts';
-import type { SegmentMaintainer } from '../crm/segments/membership.ts';
+import type { Db } from '../../../db/index.ts';
+import type { Clock } from '../../../time/clock.ts';
+import type { Logger } from '../../../logger.ts';
+import { contactsJobSql } from '../../../queue/jobs.ts';
+import type { FlowCache } from '../flows/flow-cache.ts';
+import { fireDueFlowTimers } from '../flows/flow-timers.ts';
+import type { SegmentMaintainer } from '../../../crm/segments/membership.ts';
 
 const BATCH = 2000;
 

@@ -1,6 +1,6 @@
-import type { Tx, Db } from '../db/index.ts';
-import type { FlowDocument } from '../contracts/flow.ts';
-import { compileFlow, type CompiledFlow } from '../flow/compile.ts';
+import type { Tx, Db } from '../../../db/index.ts';
+import type { FlowDocument } from '../../../contracts/flow.ts';
+import { compileFlow, type CompiledFlow } from '../../../flow/compile.ts';
 
 /**
  * Compiled flow versions by `flowId:version`. Versions are immutable, so an entry never goes stale; the cache

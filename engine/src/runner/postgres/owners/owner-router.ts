@@ -1,8 +1,8 @@
-import type { Db } from '../db/index.ts';
-import { CairnError } from '../errors.ts';
-import { newId } from '../db/ids.ts';
-import { BatchIoError } from './in-engine-actions.ts';
-import type { AssignedOwner, AssignInput, AssignReason, OwnerRouter } from './ports.ts';
+import type { Db } from '../../../db/index.ts';
+import { CairnError } from '../../../errors.ts';
+import { newId } from '../../../db/ids.ts';
+import { BatchIoError } from '../../in-engine-actions.ts';
+import type { AssignedOwner, AssignInput, AssignReason, OwnerRouter } from '../../ports.ts';
 
 interface OwnerRow {
   id: string;

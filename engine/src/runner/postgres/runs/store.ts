@@ -1,13 +1,13 @@
-import type { Tx } from '../db/index.ts';
-import type { JobQueue, Json, RunStore } from './ports.ts';
-import type { ActionResult, Contact, Run, StoredEvent } from './model.ts';
-import { Effects, processContact, type ContactWork } from './executor.ts';
-import type { FlowCache } from './flow-cache.ts';
-import { BatchOwnerRouter } from './owner-router.ts';
-import type { EmittedEvent, NewTask } from './in-engine-actions.ts';
-import type { StatsDelta } from './stats.ts';
-import { enqueueActions, enqueueContacts } from '../queue/jobs.ts';
-import { activityReader, flowActivityNeeds, loadActivity } from '../crm/segments/activity.ts';
+import type { Tx } from '../../../db/index.ts';
+import type { JobQueue, Json, RunStore } from '../../ports.ts';
+import type { ActionResult, Contact, Run, StoredEvent } from '../../model.ts';
+import { Effects, processContact, type ContactWork } from '../../executor.ts';
+import type { FlowCache } from '../flows/flow-cache.ts';
+import { BatchOwnerRouter } from '../owners/owner-router.ts';
+import type { EmittedEvent, NewTask } from '../../in-engine-actions.ts';
+import type { StatsDelta } from '../../stats.ts';
+import { enqueueActions, enqueueContacts } from '../../../queue/jobs.ts';
+import { activityReader, flowActivityNeeds, loadActivity } from '../../../crm/segments/activity.ts';
 
 export interface ContactRequest {
   contactId: string;

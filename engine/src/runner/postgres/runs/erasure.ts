@@ -1,6 +1,6 @@
-import { registerErasureStep } from '../crm/erasure.ts';
-import { cancelRun } from './executor.ts';
-import { StatsDelta } from './stats.ts';
+import { registerErasureStep } from '../../../crm/erasure.ts';
+import { cancelRun } from '../../executor.ts';
+import { StatsDelta } from '../../stats.ts';
 import { toRun, writeRuns, writeStats } from './store.ts';
 
 /**

@@ -1,14 +1,14 @@
-import type { Db, Tx } from '../db/index.ts';
-import { withTx } from '../db/index.ts';
-import { newId } from '../db/ids.ts';
-import { resolveDateProperty } from '../time/duration.ts';
-import type { CompiledFlow } from '../flow/compile.ts';
+import type { Db, Tx } from '../../../db/index.ts';
+import { withTx } from '../../../db/index.ts';
+import { newId } from '../../../db/ids.ts';
+import { resolveDateProperty } from '../../../time/duration.ts';
+import type { CompiledFlow } from '../../../flow/compile.ts';
 import type { FlowCache } from './flow-cache.ts';
-import { StatsDelta } from './stats.ts';
-import { writeStats } from './store.ts';
-import { enqueueContacts } from '../queue/jobs.ts';
-import { zoneOf } from '../time/zones.ts';
-import { nextCronTime } from '../time/schedule.ts';
+import { StatsDelta } from '../../stats.ts';
+import { writeStats } from '../runs/store.ts';
+import { enqueueContacts } from '../../../queue/jobs.ts';
+import { zoneOf } from '../../../time/zones.ts';
+import { nextCronTime } from '../../../time/schedule.ts';
 
 /**
  * trigger.date looks a day ahead: each run sleeps on its trigger until its exact moment, so precision does not depend

@@ -1,13 +1,13 @@
-import type { Tx } from '../db/index.ts';
-import { newId } from '../db/ids.ts';
-import type { IngestedEvent, OnEventsIngested } from '../crm/event-hooks.ts';
-import { activityReader, flowActivityNeeds, loadActivity } from '../crm/segments/activity.ts';
-import type { Clock } from '../time/clock.ts';
-import type { Logger } from '../logger.ts';
-import type { FlowCache } from './flow-cache.ts';
-import { StatsDelta } from './stats.ts';
+import type { Tx } from '../../../db/index.ts';
+import { newId } from '../../../db/ids.ts';
+import type { IngestedEvent, OnEventsIngested } from '../../../crm/event-hooks.ts';
+import { activityReader, flowActivityNeeds, loadActivity } from '../../../crm/segments/activity.ts';
+import type { Clock } from '../../../time/clock.ts';
+import type { Logger } from '../../../logger.ts';
+import type { FlowCache } from '../flows/flow-cache.ts';
+import { StatsDelta } from '../../stats.ts';
 import { statsShard, writeStats } from './store.ts';
-import { contactsJobSql } from '../queue/jobs.ts';
+import { contactsJobSql } from '../../../queue/jobs.ts';
 
 interface NewRun {
   id: string;
