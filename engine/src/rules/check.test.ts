@@ -53,6 +53,13 @@ describe('checkCondition', () => {
     expect(problems[3].message).toMatch(/must be a list for "in"/);
   });
 
+  it('before / after take an ISO 8601 duration (a duration ago), as withinLast does', () => {
+    expect(checkCondition({ all: [leaf({ operator: 'before', value: 'P30D' }), leaf({ operator: 'not:after', value: 'PT2H' })] })).toEqual([]);
+    const problems = checkCondition({ all: [leaf({ operator: 'before', value: '2026-01-01' }), leaf({ operator: 'after', value: 30 })] });
+    expect(problems.map((p) => p.path)).toEqual(['/all/0/value', '/all/1/value']);
+    expect(problems[0]!.message).toMatch(/ISO 8601 duration such as "P30D" for "before"/);
+  });
+
   it('refuses JSONPath filters and script expressions, and params on a fact that takes none', () => {
     const problems = checkCondition({
       any: [

@@ -39,6 +39,7 @@ const MAX_DEPTH = 20;
 const MAX_CONDITIONS = 500;
 const COMPARISONS = new Set(['lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive']);
 const STRING_VALUED = new Set(['startsWith', 'endsWith', 'hasTag', 'notHasTag']);
+const RELATIVE_TIME = new Set(['withinLast', 'notWithinLast', 'before', 'after']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const show = (v: unknown): string => {
@@ -156,7 +157,7 @@ function checkActivityParams(params: unknown, at: string, out: ConditionProblem[
   if (params.within !== undefined) {
     if (!isValidDuration(params.within)) out.push({ path: `${at}/params/within`, message: `${show(params.within)} must be an ISO 8601 duration such as "P90D"` });
     else if (params.measure !== 'count' && params.measure !== 'sum') {
-      out.push({ path: `${at}/params/within`, message: 'a window applies to "count" and "sum"; for times use the withinLast / notWithinLast operators' });
+      out.push({ path: `${at}/params/within`, message: 'a window applies to "count" and "sum"; for times use the withinLast / notWithinLast / before / after operators' });
     }
   }
 }
@@ -211,7 +212,7 @@ function checkValue(op: string, value: unknown, at: string, out: ConditionProble
         out.push({ path: at, message: `${show(value)} is not a regular expression Cairn can run (RE2 syntax: no backreferences or lookaround; ${(err as Error).message})` });
       }
     }
-  } else if ((op === 'withinLast' || op === 'notWithinLast') && !isValidDuration(value)) {
+  } else if (RELATIVE_TIME.has(op) && !isValidDuration(value)) {
     out.push({ path: at, message: `${show(value)} must be an ISO 8601 duration such as "P30D" for "${op}"` });
   }
 }

@@ -104,7 +104,7 @@ function generators(rand: () => number, opts: { specialPaths?: number } = {}) {
   const contactPaths = ['$.properties.employees', '$.properties.country', '$.properties.plan', '$.properties.mrr', '$.properties.last_seen_at', '$.properties.company', '$.properties.nps', '$.properties.address.city', '$.properties.address.zip', '$.properties.interests', '$.properties.interests[0]', '$.tags', '$.score', '$.email', '$.properties.missing.deep', "$['properties']['country']", '$.properties.company.length', '$.properties.interests.length', '$.properties.*', '$..city', '$.tags[*]', ...SPECIAL_PATHS];
   const eventPaths = ['$.type', '$.properties.amount', '$.properties.score', '$.properties.plan', '$.properties'];
   const runPaths = ['$.check.ok', '$.check.total', '$.count', '$.missing'];
-  const operators = ['equal', 'notEqual', 'in', 'notIn', 'contains', 'doesNotContain', 'lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive', 'startsWith', 'endsWith', 'matches', 'exists', 'notExists', 'isEmpty', 'isNotEmpty', 'withinLast', 'notWithinLast', 'hasTag', 'notHasTag', 'not:equal', 'not:in', 'someFact:equal', 'everyFact:greaterThan', 'someValue:equal', 'swap:contains', 'not:startsWith'];
+  const operators = ['equal', 'notEqual', 'in', 'notIn', 'contains', 'doesNotContain', 'lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive', 'startsWith', 'endsWith', 'matches', 'exists', 'notExists', 'isEmpty', 'isNotEmpty', 'withinLast', 'notWithinLast', 'before', 'after', 'hasTag', 'notHasTag', 'not:equal', 'not:in', 'someFact:equal', 'everyFact:greaterThan', 'someValue:equal', 'swap:contains', 'not:startsWith'];
 
   const valueFor = (op: string): unknown => {
     if (rand() < 0.05) return pick([{ fact: 'contact', path: '$.properties.country' }, { fact: 'event', path: '$.properties.score' }, { fact: 'run', path: '$.count' }]);
@@ -122,6 +122,8 @@ function generators(rand: () => number, opts: { specialPaths?: number } = {}) {
         return pick(['^acme', '/acme/i', 'Corp$', 'A', '@acme.com', 'US', '']);
       case 'withinLast':
       case 'notWithinLast':
+      case 'before':
+      case 'after':
         return pick(['P7D', 'P30D', 'PT12H', 'P1M']);
       case 'hasTag':
       case 'notHasTag':
@@ -315,6 +317,22 @@ describe('custom operators', () => {
     expect(stale(f, { now: new Date('2026-03-20T00:00:00Z') })).toBe(true);
     expect(stale(facts({}), { now: new Date('2026-03-20T00:00:00Z') })).toBe(true);
     expect(stale(facts({ seen: 'yesterday' }), { now: new Date('2026-03-20T00:00:00Z') })).toBe(false);
+  });
+
+  it('before / after a duration ago: the time is earlier / later than now − value; a missing or unreadable time matches neither', () => {
+    const now = new Date('2026-03-20T00:00:00Z');
+    const before = compileCondition(one('before', '$.properties.seen', 'P30D'), { clock });
+    const after = compileCondition(one('after', '$.properties.seen', 'P30D'), { clock });
+    const old = facts({ seen: '2026-02-10T00:00:00Z' });
+    const recent = facts({ seen: '2026-03-01T00:00:00Z' });
+    const future = facts({ seen: '2026-04-01T00:00:00Z' });
+    expect([before(old, { now }), after(old, { now })]).toEqual([true, false]);
+    expect([before(recent, { now }), after(recent, { now })]).toEqual([false, true]);
+    expect([before(future, { now }), after(future, { now })]).toEqual([false, true]);
+    for (const f of [facts({}), facts({ seen: null }), facts({ seen: 'yesterday' })]) expect([before(f, { now }), after(f, { now })]).toEqual([false, false]);
+    // Exactly now − 30 days is neither before nor after it.
+    const edge = facts({ seen: '2026-02-18T00:00:00Z' });
+    expect([before(edge, { now }), after(edge, { now })]).toEqual([false, false]);
   });
 
   it('hasTag reads the contact tags (with or without a path)', () => {

@@ -144,6 +144,23 @@ export function customOperators(clock: NowSource): OperatorDef[] {
         return at !== undefined && at < from;
       },
     },
+    {
+      // `before` / `after` a duration ago: unlike notWithinLast, a missing time matches neither (it is not a time).
+      name: 'before',
+      cb: (a, b) => {
+        const at = toEpochMs(a);
+        const from = cutoff(clock.now(), b);
+        return at !== undefined && from !== undefined && at < from;
+      },
+    },
+    {
+      name: 'after',
+      cb: (a, b) => {
+        const at = toEpochMs(a);
+        const from = cutoff(clock.now(), b);
+        return at !== undefined && from !== undefined && at > from;
+      },
+    },
     { name: 'hasTag', cb: (a, b) => tagsOf(a)?.includes(b) ?? false },
     { name: 'notHasTag', cb: (a, b) => !(tagsOf(a)?.includes(b) ?? false) },
   ];

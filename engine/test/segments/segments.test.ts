@@ -124,6 +124,31 @@ describe('segments (test clock starts 2026-03-02T09:00Z)', () => {
     expect(runs.every((r) => r.status === 'completed')).toBe(true);
   });
 
+  it('before / after a duration ago: a member from (before) or until (after) the moment, never for a contact without the time', async () => {
+    const rule = (operator: string, value: string) => ({ all: [{ fact: 'activity', params: { event: 'visit.logged', measure: 'last_at' }, operator, value }] });
+    expect((await h.call('POST', '/v1/segments', { key: 'visited-long-ago', name: 'Visited over 10 days ago', rule: rule('before', 'P10D') })).status).toBe(201);
+    expect((await h.call('POST', '/v1/segments', { key: 'visited-lately', name: 'Visited in 5 days', rule: rule('after', 'P5D') })).status).toBe(201);
+    const now = Date.parse((await h.call('GET', '/v1/_test/clock')).body.now);
+    const visit = await h.call('POST', '/v1/events', { type: 'visit.logged', contact: { email: 'visitor@example.com' } });
+    await h.call('POST', '/v1/contacts', { email: 'never-visited@example.com' });
+    const cid = visit.body.contact_id;
+    expect(await members('visited-lately')).toEqual(['visitor@example.com']);
+    expect(await members('visited-long-ago')).toEqual([]);
+    const DAY = 86_400_000;
+    await h.call('POST', '/v1/_test/clock/advance', { to: new Date(now + 5 * DAY + 60_000).toISOString() });
+    expect(await members('visited-lately')).toEqual([]);
+    await h.call('POST', '/v1/_test/clock/advance', { to: new Date(now + 10 * DAY - 60_000).toISOString() });
+    expect(await members('visited-long-ago')).toEqual([]);
+    await h.call('POST', '/v1/_test/clock/advance', { to: new Date(now + 10 * DAY + 60_000).toISOString() });
+    expect(await members('visited-long-ago')).toEqual(['visitor@example.com']);
+    const times = (await h.t.db.raw(
+      `SELECT properties->>'segment' AS segment, type, occurred_at FROM events WHERE contact_id = ? AND type LIKE 'segment.%' AND properties->>'segment' LIKE 'visited-%' ORDER BY seq`, [cid],
+    )).rows as { segment: string; type: string; occurred_at: Date }[];
+    expect(times.map((t) => `${t.type}:${t.segment}`)).toEqual(['segment.entered:visited-lately', 'segment.exited:visited-lately', 'segment.entered:visited-long-ago']);
+    expect(Math.abs(times[1]!.occurred_at.getTime() - (now + 5 * DAY))).toBeLessThanOrEqual(1000);
+    expect(Math.abs(times[2]!.occurred_at.getTime() - (now + 10 * DAY))).toBeLessThanOrEqual(1000);
+  });
+
   it('activity windows: "3+ orders in the last 90 days" counts by day and leaves when the oldest day leaves the window', async () => {
     await h.call('POST', '/v1/segments', {
       key: 'frequent', name: '3+ orders in 90 days',

@@ -5,7 +5,7 @@ import { activityReader, nextWindowExit, windowStartDay, type ActivityNeeds, typ
 
 /** Documented limits of a segment rule (docs/segments.md). */
 export const SEGMENT_LIMITS = { conditions: 50, depth: 6, activityConditions: 10, bytes: 16_384 } as const;
-const TIME_OPERATORS = new Set(['withinLast', 'notWithinLast']);
+const TIME_OPERATORS = new Set(['withinLast', 'notWithinLast', 'before', 'after']);
 const HOUR_MS = 3_600_000;
 
 type Raw = Record<string, unknown>;
@@ -74,7 +74,7 @@ export function compileSegment(row: { id: string; key: string; rule: unknown; up
   const activityParams = all.filter((l) => l.leaf.fact === 'activity').map((l) => l.leaf.params as Raw);
   const types = [...new Set(activityParams.map((p) => String(p.event)))];
   const windows = activityParams.filter((p) => typeof p.within === 'string').map((p) => ({ type: String(p.event), within: p.within as string }));
-  // Leaves whose truth moves with the clock: a time compared with withinLast/notWithinLast (possibly decorated).
+  // Leaves whose truth moves with the clock: a time compared with withinLast/notWithinLast/before/after (possibly decorated).
   const timed = all.filter((l) => TIME_OPERATORS.has(String(l.leaf.operator).split(':').pop()!) && typeof l.leaf.value === 'string').map((l) => {
     const path = typeof l.leaf.path === 'string' && l.leaf.path !== '' ? compilePath(l.leaf.path) : null;
     const params = (l.leaf.params ?? {}) as Raw;
@@ -122,7 +122,8 @@ export function compileSegment(row: { id: string; key: string; rule: unknown; up
           at = typeof v === 'string' ? Date.parse(v) : typeof v === 'number' ? v : v instanceof Date ? v.getTime() : Number.NaN;
         }
         if (Number.isNaN(at)) continue;
-        // withinLast holds while at >= now - d, i.e. until at + d; a date in the future enters the window at `at`.
+        // Each compares `at` with now - d, so each flips once now passes at + d (withinLast, after: true until then;
+        // notWithinLast, before: true from then); a date in the future enters withinLast's window at `at`.
         if (at > now.getTime()) {
           consider(at);
           continue;
