@@ -4,10 +4,12 @@ import { emailPolicySchema, loadEmailPolicy, putEmailPolicy, type EmailPolicy } 
 import { isValidDuration } from '../time/duration.ts';
 import { invalid } from '../errors.ts';
 import type { RouteGroup } from './route-groups.ts';
+import { loadRetention, putRetention, retentionSchema, type RetentionSettings } from '../runner/commands.ts';
 
 /**
  * Workspace settings (admin): the SMTP server action.send_email uses (the SMTP URL is write-only; without one,
- * mail goes to the development outbox) and the sending policy — quiet hours, frequency caps, tracking.
+ * mail goes to the development outbox) and the sending policy — quiet hours, frequency caps, tracking; how long
+ * run step detail is kept (docs/operations.md §Retention).
  */
 export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
   app.get('/settings/email', { config: { area: 'workspace', adminOnly: true } }, async (request) => describeEmailSettings(ctx.db, request.auth!.workspaceId));
@@ -38,6 +40,11 @@ export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
     config: { area: 'workspace' },
     schema: { body: { type: 'object', additionalProperties: false, required: ['to'], properties: { to: { type: 'string', format: 'email', maxLength: 320 } } } },
   }, async (request) => sendTestEmail(ctx.db, ctx.secretKey, { allowPrivate: ctx.config.email.allowPrivateHosts, deniedTargets: databaseTargets(ctx.databaseUrl) }, request.auth!.workspaceId, (request.body as { to: string }).to, ctx.clock.now()));
+
+  app.get('/settings/retention', { config: { area: 'workspace', adminOnly: true } }, async (request) => loadRetention(ctx.db, request.auth!.workspaceId));
+
+  app.put('/settings/retention', { config: { area: 'workspace' }, schema: { body: retentionSchema } }, async (request) =>
+    putRetention(ctx.db, request.auth!.workspaceId, request.body as RetentionSettings, ctx.clock.now()));
 
   app.get('/settings/email-policy', { config: { area: 'workspace', adminOnly: true } }, async (request) => loadEmailPolicy(ctx.db, request.auth!.workspaceId));
 

@@ -8,6 +8,8 @@ import { StatsDelta } from './stats.ts';
 // Erasure reaches runs and run steps through the step the runner registers there.
 import './postgres/runs/erasure.ts';
 
+export { loadRetention, putRetention, retentionSchema, type RetentionSettings } from './retention.ts';
+
 export interface RunCommandDeps {
   db: Db;
   clock: Clock;

@@ -16,6 +16,10 @@ import { FlowCache } from './postgres/flows/flow-cache.ts';
 import { processBatch, type ContactRequest } from './postgres/runs/store.ts';
 import { fireAllDue, nextWakes, startTimerPoller } from './postgres/runs/timers.ts';
 import { createPrograms, type RecordProgramEvents } from '../crm/programs.ts';
+import { pruneRunSteps } from './retention.ts';
+
+/** How often the timer poller prunes run step detail under the system clock (the test clock prunes as it moves). */
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 const earliest = (a: Date | null, b: Date | null): Date | null => (a && b ? (a < b ? a : b) : (a ?? b));
 
@@ -137,7 +141,15 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
           [BACKTEST_TASK]: createBacktestTask({ db: ctx.db, clock: ctx.clock, logger: log }),
         },
       });
-      if (!isManual(ctx.clock)) poller = startTimerPoller({ db: ctx.db, flows, segments, clock: ctx.clock, logger: log, also: (now) => programs.fireDue(now) });
+      let lastPrune = 0;
+      const prune = async (now: Date) => {
+        if (Date.now() - lastPrune < PRUNE_EVERY_MS) return;
+        lastPrune = Date.now();
+        await pruneRunSteps(ctx.db, now, log);
+      };
+      if (!isManual(ctx.clock)) {
+        poller = startTimerPoller({ db: ctx.db, flows, segments, clock: ctx.clock, logger: log, also: async (now) => { await programs.fireDue(now); await prune(now); } });
+      }
     },
     async stop() {
       await poller?.stop();
@@ -174,6 +186,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
       clock.set(to);
       await programs.fireDue(to);
       await drain();
+      await pruneRunSteps(ctx.db, to, log);
     },
   };
 }
