@@ -6,6 +6,7 @@ import { ROOT } from './lib.ts';
 /**
  * `pnpm bench`: the workloads of BENCHMARKS.md, one JSON line each in bench/results/latest.jsonl.
  *   --only w1,w2     run a subset          --scale N     W2/W6/W7 contacts (default 100000; the full workloads are 1000000)
+ *   (W8 always replays 1,000,000 events; 100,000 with --quick)
  *   --quick          1 repetition, 10 s phases (for a smoke run; say so when quoting figures)
  *   --footprint      W1 footprint over 5 repetitions on one database (workload `w1f`, also selected by --only w1f)
  */
@@ -17,7 +18,7 @@ const { values } = parseArgs({
     footprint: { type: 'boolean', default: false },
   },
 });
-const only = new Set((values.only ?? `w1,w2,w3,w4,w5,w6,w7${values.footprint ? ',w1f' : ''}`).split(',').map((s) => s.trim().toLowerCase()));
+const only = new Set((values.only ?? `w1,w2,w3,w4,w5,w6,w7,w8${values.footprint ? ',w1f' : ''}`).split(',').map((s) => s.trim().toLowerCase()));
 const out = path.join(ROOT, 'bench/results/latest.jsonl');
 mkdirSync(path.dirname(out), { recursive: true });
 const idOf = (workload: string) => (workload === 'w1_footprint' ? 'w1f' : workload.slice(0, 2));
@@ -37,6 +38,7 @@ const workloads: [string, string, Runner][] = [
   ['w5', 'w5-canvas.ts', async () => (await import(path.join(ROOT, 'bench/w5-canvas.ts'))).runW5({})],
   ['w6', 'w6-segments.ts', async () => (await import('./w6-segments.ts')).runW6({ scale: values.scale ? Number(values.scale) : values.quick ? 10_000 : 100_000 })],
   ['w7', 'w7-kpis.ts', async () => (await import('./w7-kpis.ts')).runW7({ scale: values.scale ? Number(values.scale) : values.quick ? 20_000 : 100_000 })],
+  ['w8', 'w8-backtest.ts', async () => (await import('./w8-backtest.ts')).runW8({ scale: values.quick ? 100_000 : 1_000_000, loadS: values.quick ? 10 : 15 })],
 ];
 
 let failed = false;

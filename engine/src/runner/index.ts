@@ -138,7 +138,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
             await submit(p.w, p.c.map((contactId) => ({ contactId })));
           },
           [ACTION_TASK]: async (payload) => runAction(payload as ActionJob),
-          [BACKTEST_TASK]: createBacktestTask({ db: ctx.db, clock: ctx.clock, logger: log }),
+          [BACKTEST_TASK]: createBacktestTask({ db: ctx.db, databaseUrl: ctx.databaseUrl, clock: ctx.clock, logger: log }),
         },
       });
       let lastPrune = 0;

@@ -148,8 +148,28 @@ export class Replay {
   }
 
   private triggeredBy(type: string): boolean {
+    return this.triggerType !== null && this.triggerType === type;
+  }
+
+  /** The event type that starts a run, as publishing records it (flow/service.ts): a segment trigger's transition event. */
+  private get triggerType(): string | null {
     const t = this.flow.trigger;
-    return t.type === 'trigger.event' && t.config.event === type;
+    if (t.type === 'trigger.event') return String(t.config.event);
+    if (t.type === 'trigger.segment') return t.config.on === 'exit' ? 'segment.exited' : 'segment.entered';
+    return null;
+  }
+
+  /**
+   * Every event type the flow can react to: its trigger, goal, exit rules and waits. The executor ignores any other
+   * event (a goal given as a rule alone is checked when a run moves, not on events), so the job streams only these.
+   */
+  reactsTo(): string[] {
+    const types = new Set<string>();
+    if (this.triggerType) types.add(this.triggerType);
+    if (this.flow.goal?.event) types.add(this.flow.goal.event);
+    for (const x of this.flow.exitOn) types.add(x.event);
+    for (const n of this.flow.nodes.values()) if (n.kind === 'wait') types.add(String(n.config.event));
+    return [...types];
   }
 
   /** One recorded event, at its own time (never before the previous one). `contact`: the stored contact, when not held. */
