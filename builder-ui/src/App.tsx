@@ -23,10 +23,12 @@ import { Icon } from './ui/icons.tsx';
 
 // Pages with their own heavy code (charts, editors) load on first visit, outside the main bundle (W5).
 const SegmentsPage = lazy(() => import('./pages/segments/SegmentsPage.tsx').then((m) => ({ default: m.SegmentsPage })));
+const DashboardPage = lazy(() => import('./pages/dashboard/DashboardPage.tsx').then((m) => ({ default: m.DashboardPage })));
 
 const NAV = [
   { to: '/flows', label: 'Flows', icon: 'flow' },
   { to: '/runs', label: 'Runs', icon: 'runs' },
+  { to: '/dashboard', label: 'Dashboard', icon: 'pulse' },
   { to: '/contacts', label: 'Contacts', icon: 'contacts' },
   { to: '/segments', label: 'Segments', icon: 'contacts' },
   { to: '/tasks', label: 'Tasks', icon: 'check' },
@@ -45,6 +47,7 @@ function Screen({ pathname }: { pathname: string }) {
   if ((m = match('/runs/:id', pathname))) return <RunPage runId={m.id} />;
   if (match('/contacts', pathname)) return <ContactsPage />;
   if (match('/segments', pathname)) return <SegmentsPage />;
+  if (match('/dashboard', pathname)) return <DashboardPage />;
   if ((m = match('/contacts/:id', pathname))) return <ContactPage contactId={m.id} />;
   if (match('/plugins', pathname)) return <PluginsPage />;
   if (match('/outbox', pathname)) return <OutboxPage />;

@@ -1,0 +1,228 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { eventually } from '../../../engine/test/engine-harness.ts';
+import { seriousViolations } from './axe.ts';
+import { browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
+
+const availability = browserAvailability();
+if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
+
+const DAY = 86_400_000;
+const CONTACTS = 2000;
+
+/** mulberry32: the same data set every run. */
+function prng(seed: number) {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const node = (id: string, type: string, config: Record<string, unknown>, y = 0) => ({ id, type, position: { x: 0, y }, config });
+const nurture = {
+  schema: 'cairn.flow/v1', name: 'Trial nurture',
+  settings: { reentry: 'never', goal: { event: 'trial.converted' }, exit_on: [] },
+  nodes: [
+    node('start', 'trigger.event', { event: 'signup.completed' }),
+    node('ab', 'split', { branches: [{ key: 'a', weight: 50 }, { key: 'b', weight: 50 }], holdout: 10 }, 100),
+    node('wait_a', 'delay', { mode: 'duration', duration: 'P30D' }, 200),
+    node('wait_b', 'delay', { mode: 'duration', duration: 'P30D' }, 200),
+  ],
+  edges: [
+    { id: 'e1', source: 'start', target: 'ab' },
+    { id: 'e2', source: 'ab', sourceHandle: 'a', target: 'wait_a' },
+    { id: 'e3', source: 'ab', sourceHandle: 'b', target: 'wait_b' },
+  ],
+};
+const welcome = {
+  schema: 'cairn.flow/v1', name: 'Welcome (no goal)',
+  settings: { reentry: 'never', goal: null, exit_on: [] },
+  nodes: [node('start', 'trigger.event', { event: 'signup.completed' }), node('tag', 'action.tag', { add: ['welcomed'] }, 100)],
+  edges: [{ id: 'e1', source: 'start', target: 'tag' }],
+};
+
+/** A CSV file (no quoted fields in this data set) as objects keyed by its header. */
+function parseCsv(text: string): Record<string, string>[] {
+  const [head, ...rows] = text.trimEnd().split('\r\n').map((l) => l.split(','));
+  return rows.map((r) => Object.fromEntries(head!.map((h, i) => [h, r[i] ?? ''])));
+}
+/** A figure of the API as the CSV must write it: the number itself, or an empty field for null. */
+const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+
+/** Issue 13 deliver 3 / acceptance "Dashboard e2e": tiles and charts render with generated data; CSV export matches the API. */
+describe.skipIf(!availability.run)('builder UI end to end: KPI dashboard', () => {
+  let server: E2eServer;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    ensureUiBuilt();
+    server = await startServer();
+    browser = await launchBrowser();
+    const h = server.h;
+    const now = Date.now();
+    const rand = prng(7);
+    const at = (t: number) => new Date(t).toISOString();
+    const events: Record<string, unknown>[] = [];
+    for (let i = 0; i < CONTACTS; i++) {
+      const email = `c${i}@example.com`;
+      if (rand() < 0.7) {
+        let t = now - 365 * DAY + rand() * 360 * DAY;
+        const every = (15 + rand() * 105) * DAY;
+        const stop = t + rand() * 365 * DAY;
+        while (t < now - DAY && t <= stop) {
+          events.push({ type: 'order.completed', contact: { email, properties: { plan: i % 3 === 0 ? 'pro' : 'free' } }, properties: { amount: Math.round(500 + rand() * 19_500) / 100 }, occurred_at: at(t) });
+          t += every * (0.5 + rand());
+        }
+        if (rand() < 0.1) events.push({ type: 'customer.churned', contact: { email }, occurred_at: at(Math.min(stop + 10 * DAY, now - DAY)) });
+      }
+      if (rand() < 0.3) events.push({ type: 'nps.responded', contact: { email }, properties: { score: Math.floor(rand() * 11) }, occurred_at: at(now - rand() * 365 * DAY) });
+      if (rand() < 0.2) events.push({ type: 'csat.responded', contact: { email }, properties: { score: 1 + Math.floor(rand() * 5) }, occurred_at: at(now - rand() * 365 * DAY) });
+    }
+    for (let m = 0; m < 12; m++) events.push({ type: 'marketing.spend', contact: { email: 'ads@example.com' }, properties: { amount: 1000 + m * 250 }, occurred_at: at(now - 365 * DAY + m * 30 * DAY + DAY) });
+    for (let i = 0; i < events.length; i += 1000) expect((await h.call('POST', '/v1/events/batch', { events: events.slice(i, i + 1000) })).status).toBe(202);
+
+    const ids: string[] = [];
+    for (const doc of [nurture, welcome]) {
+      const created = await h.call('POST', '/v1/flows', doc);
+      expect((await h.call('POST', `/v1/flows/${created.body.id}/publish`, {})).status).toBe(200);
+      ids.push(created.body.id);
+    }
+    const signups = Array.from({ length: CONTACTS }, (_, i) => ({ type: 'signup.completed', contact: { email: `c${i}@example.com` } }));
+    for (let i = 0; i < signups.length; i += 1000) expect((await h.call('POST', '/v1/events/batch', { events: signups.slice(i, i + 1000) })).status).toBe(202);
+    const settled = async () => Number((await h.t.db.raw(
+      `SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND flow_id = ? AND (state = 'sleeping' OR status = 'completed')`, [h.workspaceId, ids[0]])).rows[0].n);
+    await eventually(async () => (await settled()) === CONTACTS || undefined, 240_000, 500);
+    // A quarter of the contacts convert (both arms): conversions, a holdout rate and a lift with an interval.
+    const goals = Array.from({ length: CONTACTS }, (_, i) => i).filter((i) => i % 4 === 0).map((i) => ({ type: 'trial.converted', contact: { email: `c${i}@example.com` } }));
+    expect((await h.call('POST', '/v1/events/batch', { events: goals })).status).toBe(202);
+    await eventually(async () => Number((await h.t.db.raw(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND flow_id = ? AND status = 'converted'`, [h.workspaceId, ids[0]])).rows[0].n) > 0 || undefined, 60_000, 500);
+    expect((await h.call('POST', '/v1/segments', { key: 'pro', name: 'Pro plan', rule: { all: [{ fact: 'contact', path: '$.properties.plan', operator: 'equal', value: 'pro' }] } })).status).toBe(201);
+    await h.t.db.raw('ANALYZE events, runs, run_steps, contact_activity');
+  }, 600_000);
+
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
+    await page?.context().close();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  /** Opens the dashboard (or changes a filter) and returns the KPI answer the page asked for, fetched again through the API. */
+  async function kpisShown(act: () => Promise<unknown>, check: (url: URL) => boolean = () => true) {
+    const [res] = await Promise.all([
+      // The current period ends at the next UTC midnight; the tiles' trend asks for the period before it too.
+      page.waitForResponse((r) => {
+        const u = new URL(r.url());
+        return u.pathname === '/v1/kpis' && Date.parse(u.searchParams.get('to') ?? '') > Date.now() && check(u);
+      }, { timeout: 60_000 }),
+      act(),
+    ]);
+    const url = new URL(res.url());
+    const api = await server.h.call('GET', `${url.pathname}${url.search}`);
+    expect(api.status).toBe(200);
+    return { url, kpis: api.body };
+  }
+
+  /** Every chart canvas has been drawn on (not blank) and has a size. */
+  async function chartsDrawn(): Promise<Record<string, boolean>> {
+    return page.evaluate(() => Object.fromEntries([...document.querySelectorAll('section.chart-card')].map((s) => {
+      const c = s.querySelector('canvas');
+      if (!c) return [s.getAttribute('aria-label'), false];
+      const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let ink = 0;
+      for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) ink++;
+      return [s.getAttribute('aria-label'), c.width > 100 && c.height > 100 && ink > 500];
+    })));
+  }
+
+  async function downloadCsv(title: string): Promise<string> {
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: `Download CSV: ${title}` }).click()]);
+    return readFileSync((await dl.path())!, 'utf8');
+  }
+
+  it('tiles and charts render the generated data; every CSV equals GET /v1/kpis; a flow without a goal shows no figure', async () => {
+    page = await newPage(browser);
+    await signIn(page, server, server.users.admin);
+    const { url, kpis } = await kpisShown(() => page.getByRole('link', { name: 'Dashboard' }).click(), (u) => !u.searchParams.has('segment'));
+    expect(url.searchParams.get('interval')).toBe('day');
+    const period = Date.parse(url.searchParams.get('to')!) - Date.parse(url.searchParams.get('from')!);
+    expect(period).toBe(30 * DAY);
+    expect(kpis.revenue).toBeGreaterThan(0);
+    expect(kpis.nps_responses).toBeGreaterThan(0);
+
+    // Tiles: the API's figures, formatted; an absent one is a dash, never 0.
+    const tiles = page.getByRole('region', { name: 'Key figures' });
+    const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+    await expect.poll(() => tiles.getByRole('group', { name: 'Churn rate' }).locator('.kpi-value').textContent()).toBe(kpis.churn_rate === null ? '—' : pct(kpis.churn_rate));
+    expect(await tiles.getByRole('group', { name: 'NPS' }).locator('.kpi-value').textContent()).toBe(kpis.nps.toFixed(1));
+    expect(await tiles.getByRole('group', { name: 'CSAT' }).locator('.kpi-value').textContent()).toBe(`${kpis.csat.toFixed(1)}%`);
+    expect(await tiles.getByRole('group', { name: 'Revenue' }).locator('.kpi-value').textContent()).toBe(kpis.revenue.toLocaleString('en-US', { maximumFractionDigits: 2 }));
+    // Trend against the previous 30 days: a second question to the API, drawn under each tile.
+    await tiles.getByRole('group', { name: 'Revenue' }).getByText(/vs previous period|same as the previous period/).waitFor();
+
+    // Conversion by flow: the flow without a goal says "No goal", never 0.0%.
+    const table = page.getByRole('table', { name: 'Conversion by flow' });
+    const nurtureRow = kpis.flows.find((f: { name: string }) => f.name === 'Trial nurture');
+    const welcomeRow = kpis.flows.find((f: { name: string }) => f.name === 'Welcome (no goal)');
+    expect(welcomeRow.conversion_rate).toBeNull();
+    expect(nurtureRow.lift).not.toBeNull();
+    await table.getByRole('row', { name: /Welcome \(no goal\)/ }).getByText('No goal', { exact: true }).waitFor();
+    expect(await table.getByRole('row', { name: /Welcome \(no goal\)/ }).textContent()).not.toMatch(/0\.0%/);
+    await table.getByRole('row', { name: /Trial nurture/ }).getByText(pct(nurtureRow.conversion_rate)).waitFor();
+    await table.getByRole('row', { name: /Trial nurture/ }).getByText(/95%: /).waitFor();
+
+    await expect.poll(chartsDrawn, { timeout: 15_000 }).toEqual({
+      'Conversion by flow': true, 'Lift over holdout (95% interval)': true, 'Lifecycle funnel': !!kpis.funnel?.length,
+      'Cohort retention': true, 'NPS distribution': true, 'Revenue and orders': true,
+    });
+    await screenshot(page, '70-dashboard');
+    expect(await seriousViolations(page)).toEqual([]);
+
+    // CSV exports: the API's numbers, unrounded, null as an empty field.
+    const conv = parseCsv(await downloadCsv('Conversion by flow'));
+    expect(conv.map((r) => r.flow_id)).toEqual(kpis.flows.map((f: { flow_id: string }) => f.flow_id));
+    for (const [i, f] of kpis.flows.entries()) {
+      expect(conv[i]).toMatchObject({
+        name: f.name, has_goal: String(f.has_goal), entered: cell(f.entered), converted: cell(f.converted), conversion_rate: cell(f.conversion_rate),
+        holdout_rate: cell(f.holdout?.conversion_rate), lift_absolute: cell(f.lift?.absolute), lift_ci_low: cell(f.lift?.ci_low), lift_ci_high: cell(f.lift?.ci_high),
+      });
+    }
+    expect(conv.find((r) => r.name === 'Welcome (no goal)')!.conversion_rate).toBe('');
+    expect(parseCsv(await downloadCsv('NPS distribution')).map((r) => Number(r.responses))).toEqual(kpis.nps_distribution);
+    expect(parseCsv(await downloadCsv('Revenue and orders'))).toEqual(kpis.series.map((s: Record<string, unknown>) => ({
+      start: s.start, end: s.end, entered: cell(s.entered), converted: cell(s.converted), orders: cell(s.orders), revenue: cell(s.revenue),
+    })));
+    const cohorts = parseCsv(await downloadCsv('Cohort retention'));
+    expect(cohorts.map((r) => [r.cohort, Number(r.size), Number(r.month_0)])).toEqual(kpis.cohorts.map((c: { cohort: string; size: number; retained: number[] }) => [c.cohort, c.size, c.retained[0]]));
+    const tileCsv = parseCsv(await downloadCsv('Key figures'));
+    for (const r of tileCsv) expect(r.value, r.kpi).toBe(cell(kpis[r.kpi]));
+  });
+
+  it('filters by period and segment: the figures follow the API for the same question', async () => {
+    page = await newPage(browser);
+    await signIn(page, server, server.users.admin);
+    await kpisShown(() => page.goto(`${server.url}/dashboard`));
+    const year = await kpisShown(() => page.getByLabel('Period').selectOption('365d'), (u) => u.searchParams.get('interval') === 'month');
+    expect(Date.parse(year.url.searchParams.get('to')!) - Date.parse(year.url.searchParams.get('from')!)).toBe(365 * DAY);
+    const revenue = page.getByRole('group', { name: 'Revenue' }).locator('.kpi-value');
+    await expect.poll(() => revenue.textContent()).toBe(year.kpis.revenue.toLocaleString('en-US', { maximumFractionDigits: 2 }));
+    await expect.poll(chartsDrawn, { timeout: 15_000 }).toMatchObject({ 'Cohort retention': true, 'Revenue and orders': true });
+    await screenshot(page, '71-dashboard-year');
+
+    const pro = await kpisShown(() => page.getByLabel('Segment').selectOption('pro'), (u) => u.searchParams.get('segment') === 'pro');
+    expect(pro.kpis.revenue).toBeLessThan(year.kpis.revenue);
+    await expect.poll(() => revenue.textContent()).toBe(pro.kpis.revenue.toLocaleString('en-US', { maximumFractionDigits: 2 }));
+    expect(page.url()).toContain('segment=pro');
+    const tileCsv = parseCsv(await downloadCsv('Key figures'));
+    expect(tileCsv.find((r) => r.kpi === 'revenue')!.value).toBe(String(pro.kpis.revenue));
+  });
+});
