@@ -45,7 +45,13 @@ class Remote {
       throw new Error(`cannot reach the engine at ${this.base} (${(err as Error).message}); is it running? (CAIRN_URL / --url)`, { cause: err });
     }
     const text = await res.text();
-    const parsed = text ? (JSON.parse(text) as unknown) : null;
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // Not the engine answering (a proxy's error page, another service on that port).
+      throw new RemoteError(`${method} /v1${route}: ${res.status}, and the answer is not JSON: is ${this.base} a Cairn engine?`, res.status);
+    }
     if (res.ok) return parsed as T;
     if (res.status === 401) throw new RemoteError(`the engine at ${this.base} refused the API key (401): check CAIRN_API_KEY / --api-key`, 401);
     const problem = parsed as { detail?: string; title?: string; errors?: { path: string; message: string }[] } | null;
