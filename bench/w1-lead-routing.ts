@@ -50,7 +50,8 @@ interface PhaseResult {
   check: { runs_equal_events: boolean; owner_spread: number; passed: boolean; runs_total: number; accepted_by_client: number };
 }
 
-async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Promise<PhaseResult> {
+async function phase(kind: 'single' | 'batch', opts: { durationS: number; warmup: number }): Promise<PhaseResult> {
+  const warm = opts.warmup;
   const database = await freshDatabase();
   const { workspaceId, key } = await workspaceWithKey(database.db);
   const engine = await startEngine(database.url);
@@ -63,9 +64,9 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Pro
     // Polled often while the engine works: read the run counters (a few rows), not a count over runs.
     const completed = async () => Number((await database.db.raw(`SELECT coalesce(sum(completed), 0) AS n FROM flow_stats WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
 
-    // Warm-up: 2,000 events.
-    for (let i = 0; i < 4; i++) await postJson(`${engine.url}/v1/events/batch`, key, { events: Array.from({ length: 500 }, leadEvent) });
-    await waitFor(async () => (await completed()) === 2000, 120_000);
+    // Warm-up: 2,000 events by default.
+    for (let i = 0; i < warm; i += 500) await postJson(`${engine.url}/v1/events/batch`, key, { events: Array.from({ length: Math.min(500, warm - i) }, leadEvent) });
+    await waitFor(async () => (await completed()) === warm, 120_000);
 
     const bytesBefore = await databaseBytes(database.db);
     const historyBefore = await tableBytes(database.db, ['runs', 'run_steps']);
@@ -101,12 +102,12 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Pro
     const acceptedByClient = result['2xx'] * perRequest;
     // Once the load has stopped, the backlog is drained by the executor alone (no ingestion competing for the cores).
     const backlogFrom = { at: Date.now(), completed: await completed() };
-    await waitFor(async () => (await completed()) >= 2000 + accepted, 600_000, 50);
+    await waitFor(async () => (await completed()) >= warm + accepted, 600_000, 50);
     const drainedSeconds = (Date.now() - t0.getTime()) / 1000;
     const backlogSeconds = (Date.now() - backlogFrom.at) / 1000;
-    const backlogRuns = 2000 + accepted - backlogFrom.completed;
+    const backlogRuns = warm + accepted - backlogFrom.completed;
     const mem = memoryMb(engine.pid);
-    const done = (await completed()) - 2000;
+    const done = (await completed()) - warm;
     const engineCpuMs = (cpuSeconds(engine.pid) - engineCpu0) * 1000;
     const pgCpuMs = (await pgCpu.stop()) * 1000;
     const peakConnections = pgCpu.peakBackends();
@@ -129,7 +130,7 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Pro
       [...perTableAfter].map(([t, b]) => [t, Math.round((b - (perTableBefore.get(t) ?? 0)) / Math.max(1, done))] as const)
         .filter(([, b]) => b !== 0).sort((a, b) => b[1] - a[1]),
     );
-    const runsEqualEvents = done === accepted && runsTotal === 2000 + accepted && acceptedByClient <= accepted;
+    const runsEqualEvents = done === accepted && runsTotal === warm + accepted && acceptedByClient <= accepted;
     return {
       accepted_events_per_s: Math.round(accepted / loadSeconds),
       completed_runs_per_s: Math.round(done / drainedSeconds),
@@ -154,13 +155,13 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number }): Pro
 }
 
 /** Runs both W1 workloads `repeat` times on fresh databases; medians with the spread. */
-export async function runW1(opts: { repeat?: number; durationS?: number; kinds?: ('single' | 'batch')[] } = {}): Promise<Record<string, unknown>[]> {
+export async function runW1(opts: { repeat?: number; durationS?: number; kinds?: ('single' | 'batch')[]; warmup?: number } = {}): Promise<Record<string, unknown>[]> {
   const repeat = opts.repeat ?? 3;
   const durationS = opts.durationS ?? 20;
   const lines: Record<string, unknown>[] = [];
   for (const kind of opts.kinds ?? (['single', 'batch'] as const)) {
     const results: PhaseResult[] = [];
-    for (let i = 0; i < repeat; i++) results.push(await phase(kind, { durationS }));
+    for (let i = 0; i < repeat; i++) results.push(await phase(kind, { durationS, warmup: opts.warmup ?? 2000 }));
     const s = (f: (r: PhaseResult) => number, d = 0) => summarize(results.map(f), d);
     lines.push({
       workload: `w1_http_${kind}`,
