@@ -1,5 +1,6 @@
-import { useCallback, useEffect, useMemo, useState, type DragEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
 import {
+  useNodesInitialized,
   useStore,
   Background,
   BackgroundVariant,
@@ -13,17 +14,20 @@ import {
   type Edge,
   type IsValidConnection,
 } from '@xyflow/react';
-import { handlesFor } from '../graph/handles.ts';
+import { ERROR_HANDLE } from '@cairn/engine/contracts';
+import { ERROR_LABEL, handlesFor } from '../graph/handles.ts';
 import type { CanvasEdge, CanvasNode } from '../graph/document.ts';
 import { nodeTypes } from '../nodes/FlowNode.tsx';
 import { categoryStyle } from '../ui/icons.tsx';
 import { useCatalogMap } from './catalog.ts';
 import { useEditor } from './store.ts';
 import { defaultConfig } from './defaults.ts';
+import { useFitReadable } from './fit.ts';
+import { READABLE_MAX_NODES } from '../graph/viewport.ts';
 
 export const DRAG_MIME = 'application/x-cairn-node-type';
 
-const HANDLE_COLORS: Record<string, string> = { true: '#2f9e44', false: '#e03131', error: '#c92a2a', timeout: '#868e96', event: '#1c7ed6' };
+const HANDLE_COLORS: Record<string, string> = { true: '#2f9e44', false: '#e03131', timeout: '#868e96', event: '#1c7ed6' };
 
 /** Edge presentation: handle colours and labels, live traffic as stroke width, a test run's path highlighted. */
 function useStyledEdges(): Edge[] {
@@ -56,9 +60,10 @@ function useStyledEdges(): Edge[] {
       }
       return {
         ...e,
-        label: labelled ? (handle ?? e.label) : e.label,
+        label: labelled ? (handle === ERROR_HANDLE ? ERROR_LABEL : (handle ?? e.label)) : e.label,
         animated,
-        style: { stroke, strokeWidth, opacity },
+        // The error path is a fallback route: dashed and neutral, like the outlet it leaves from.
+        style: { stroke, strokeWidth, opacity, strokeDasharray: handle === ERROR_HANDLE && !path ? '6 4' : undefined },
         labelStyle: { fill: color, fontWeight: 600, fontSize: 11 },
         labelBgStyle: { fill: '#fff' },
         labelBgPadding: [4, 2] as [number, number],
@@ -83,8 +88,16 @@ export function Canvas({ onSaveNow }: { onSaveNow?: () => void }) {
   const { screenToFlowPosition } = useReactFlow();
   const store = useEditor;
   // Fit the view to the flow it opened with; an empty canvas keeps its 1:1 view while nodes are dropped on it.
-  const [fitOnOpen] = useState(() => useEditor.getState().nodes.length > 0);
-  // The minimap can be folded away when it sits over the nodes one is working on.
+  // Big flows open as an overview (React Flow's own fit, before the first paint); others at a readable zoom,
+  // once their cards are measured.
+  const [openedWith] = useState(() => useEditor.getState().nodes.length);
+  const fitReadable = useFitReadable();
+  const measured = useNodesInitialized();
+  const fitted = useRef(false);
+  useEffect(() => {
+    if (!fitted.current && measured && openedWith > 0 && openedWith <= READABLE_MAX_NODES) fitted.current = fitReadable();
+  }, [measured, openedWith, fitReadable]);
+  // The minimap sits in its own strip under the canvas (never over nodes) and can be folded away.
   const [showMap, setShowMap] = useState(true);
 
   const isValidConnection: IsValidConnection = useCallback(
@@ -146,6 +159,7 @@ export function Canvas({ onSaveNow }: { onSaveNow?: () => void }) {
 
   return (
     <div className={`canvas${lowDetail ? ' lod' : ''}`} onDragOver={onDragOver} onDrop={onDrop} aria-label="Flow canvas">
+      <div className="canvas-pane">
       <ReactFlow<CanvasNode, Edge>
         nodes={nodes}
         edges={styledEdges}
@@ -165,7 +179,7 @@ export function Canvas({ onSaveNow }: { onSaveNow?: () => void }) {
         selectionKeyCode="Shift"
         snapToGrid
         snapGrid={[10, 10]}
-        fitView={fitOnOpen}
+        fitView={openedWith > READABLE_MAX_NODES}
         fitViewOptions={{ padding: 0.2, maxZoom: 1.1 }}
         minZoom={0.1}
         onlyRenderVisibleElements={nodes.length > 150}
@@ -176,13 +190,20 @@ export function Canvas({ onSaveNow }: { onSaveNow?: () => void }) {
         defaultEdgeOptions={{ type: 'smoothstep' }}
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} color="#ced4da" />
-        {nodes.length > 0 && showMap ? <MiniMap<CanvasNode> pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={3} ariaLabel="Minimap" /> : null}
-        <Controls showInteractive={false} aria-label="Zoom controls">
+      </ReactFlow>
+      </div>
+      <div className={`canvas-dock${showMap && nodes.length > 0 ? ' with-map' : ''}`}>
+        <Controls showInteractive={false} showFitView={false} orientation="horizontal" aria-label="Zoom controls">
+          <ControlButton onClick={() => void fitReadable({ duration: 300 })} aria-label="Fit view" title="Fit view (readable zoom)">
+            <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true"><path d="M2 6V2h4M10 2h4v4M14 10v4h-4M6 14H2v-4" fill="none" stroke="currentColor" strokeWidth="1.5" /></svg>
+          </ControlButton>
           <ControlButton onClick={() => setShowMap((v) => !v)} aria-label={showMap ? 'Hide minimap' : 'Show minimap'} title={showMap ? 'Hide minimap' : 'Show minimap'} aria-pressed={showMap}>
             <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true"><rect x="1.5" y="1.5" width="13" height="13" rx="2" fill="none" stroke="currentColor" strokeWidth="1.5" /><rect x="8" y="8" width="5" height="5" fill="currentColor" /></svg>
           </ControlButton>
         </Controls>
-      </ReactFlow>
+        <span className="dock-legend muted small"><span className="legend-error" aria-hidden="true" /> on error: optional outlet, taken if a step still fails after its retries</span>
+        {nodes.length > 0 && showMap ? <MiniMap<CanvasNode> pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={3} ariaLabel="Minimap" style={{ width: 180, height: 100 }} /> : null}
+      </div>
     </div>
   );
 }

@@ -52,7 +52,8 @@ export interface EditorState extends Snapshot {
   beginDrag(): void;
   endDrag(): void;
   connect(c: Connection): void;
-  addNode(type: string, position: { x: number; y: number }, config: Record<string, unknown>): string;
+  /** Adds a node (selected); with `from`, also the edge from that node's out-handle to it, as one undo step. */
+  addNode(type: string, position: { x: number; y: number }, config: Record<string, unknown>, from?: { source: string; sourceHandle: string | null }): string;
   updateNode(id: string, patch: { config?: Record<string, unknown>; label?: string | undefined }): void;
   updateMeta(patch: Partial<DocumentMeta>): void;
   deleteSelected(): void;
@@ -190,11 +191,19 @@ export const useEditor = create<EditorState>()((set, get) => {
       commit({ edges: [...kept, edgeFromDoc(doc)] });
     },
 
-    addNode(type, position, config) {
+    addNode(type, position, config, from) {
       const s = get();
       const id = nextId(type, s.nodes.map((n) => n.id));
       const node = { ...nodeFromDoc({ id, type, position, config }), selected: true };
-      commit({ nodes: [...s.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), node] });
+      const nodes = [...s.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), node];
+      if (!from) {
+        commit({ nodes });
+        return id;
+      }
+      const edge = from.sourceHandle
+        ? { id: nextEdgeId(s.edges), source: from.source, sourceHandle: from.sourceHandle, target: id }
+        : { id: nextEdgeId(s.edges), source: from.source, target: id };
+      commit({ nodes, edges: [...s.edges, edgeFromDoc(edge)] });
       return id;
     },
 

@@ -1,54 +1,14 @@
+import { checkFlowGraph, type NodeTypeSpec } from '@cairn/engine/contracts';
 import type { CatalogNode, FlowDocument, ValidationError } from '../api/types.ts';
-import { handlesFor } from './handles.ts';
 
 /**
- * Client-side structural checks run while editing, before the engine's own validation: handles that exist,
- * one edge per out handle, no edges into triggers, every named out of a branching node connected. The engine
- * remains the authority (`POST /v1/flows/{id}/validate`); these give instant feedback on the canvas.
+ * The instant checks run on every edit: the engine's own graph rules (ids, types, handles, required branches,
+ * reachability, loops), the very code `POST /v1/flows/{id}/validate` runs, so each problem reads the same here
+ * and there. The engine's answer (which adds each node's config checks) replaces these once the draft is saved.
  */
 export function checkGraph(doc: FlowDocument, catalog: Map<string, CatalogNode>): ValidationError[] {
-  const errors: ValidationError[] = [];
-  const byId = new Map(doc.nodes.map((n, i) => [n.id, { node: n, index: i }]));
-  const used = new Set<string>();
-  doc.edges.forEach((edge, i) => {
-    const src = byId.get(edge.source);
-    const dst = byId.get(edge.target);
-    if (!src || !dst) {
-      errors.push({ path: `/edges/${i}`, message: `edge ${edge.id} connects a node that does not exist` });
-      return;
-    }
-    const srcSpec = handlesFor(catalog.get(src.node.type), src.node.type, src.node.config ?? {});
-    const handle = edge.sourceHandle ?? null;
-    if (!srcSpec.outputs.some((o) => o.id === handle)) {
-      errors.push({
-        path: `/edges/${i}/sourceHandle`,
-        message: `${src.node.id} has no "${handle ?? 'default'}" output`,
-        node_id: src.node.id,
-      });
-    }
-    const key = `${edge.source}\u0000${handle ?? ''}`;
-    if (used.has(key)) {
-      errors.push({ path: `/edges/${i}`, message: `${src.node.id} already has an edge from "${handle ?? 'out'}"`, node_id: src.node.id });
-    }
-    used.add(key);
-    const dstSpec = handlesFor(catalog.get(dst.node.type), dst.node.type, dst.node.config ?? {});
-    if (!dstSpec.input) errors.push({ path: `/edges/${i}/target`, message: `${dst.node.id} cannot have incoming edges`, node_id: dst.node.id });
-  });
-  for (const { node, index } of byId.values()) {
-    if (!catalog.has(node.type) && catalog.size > 0) {
-      errors.push({ path: `/nodes/${index}/type`, message: `unknown node type "${node.type}"`, node_id: node.id });
-      continue;
-    }
-    const spec = handlesFor(catalog.get(node.type), node.type, node.config ?? {});
-    for (const out of spec.outputs) {
-      // Named branches (true/false, split keys, event/timeout) must all lead somewhere; `error` is optional.
-      if (out.id === null || out.id === 'error') continue;
-      if (!used.has(`${node.id}\u0000${out.id}`)) {
-        errors.push({ path: `/nodes/${index}`, message: `the "${out.id}" branch of ${node.id} is not connected`, node_id: node.id });
-      }
-    }
-  }
-  return errors;
+  // The catalog is `GET /v1/catalog`, i.e. the engine's NodeTypeSpec list (core types and enabled plugin actions).
+  return checkFlowGraph(doc, (type) => catalog.get(type) as NodeTypeSpec | undefined);
 }
 
 /** Node id an error belongs to: its `node_id`, else the index in a `/nodes/<i>/…` pointer. */

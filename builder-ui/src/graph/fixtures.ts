@@ -61,3 +61,22 @@ export function largeFlow(nodeCount: number, edgeCount: number): FlowDocument {
   }
   return { schema: 'cairn.flow/v1', name: `Large flow (${nodeCount} nodes)`, settings: { reentry: 'always', goal: null, exit_on: [] }, nodes, edges };
 }
+
+/** Drafts whose only faults are in the graph, one kind each (the e2e test checks the same set through the UI). */
+export function invalidDrafts(): Record<string, FlowDocument> {
+  const make = (edit: (d: FlowDocument) => void) => {
+    const d = structuredClone(leadRouting);
+    edit(d);
+    return d;
+  };
+  return {
+    'a missing false branch': make((d) => { d.edges = d.edges.filter((e) => e.sourceHandle !== 'false'); }),
+    'an unknown handle': make((d) => { d.edges.push({ id: 'x1', source: 'big', sourceHandle: 'maybe', target: 'nurture' }); }),
+    'an edge into the trigger': make((d) => { d.edges.push({ id: 'x2', source: 'nurture', target: 'start' }); }),
+    'two edges from one handle': make((d) => { d.edges.push({ id: 'x3', source: 'big', sourceHandle: 'true', target: 'nurture' }); }),
+    'an unreachable node': make((d) => { d.nodes.push({ id: 'lost', type: 'end', position: { x: 0, y: 400 }, config: {} }); }),
+    'a loop without a wait': make((d) => { d.edges.push({ id: 'x4', source: 'nurture', target: 'big' }); }),
+    'no trigger': make((d) => { d.nodes = d.nodes.filter((n) => n.id !== 'start'); d.edges = d.edges.filter((e) => e.source !== 'start'); }),
+    'a duplicate node id and an unknown type': make((d) => { d.nodes.push({ id: 'big', type: 'end', position: { x: 0, y: 0 }, config: {} }, { id: 'odd', type: 'action.nope', position: { x: 0, y: 0 }, config: {} }); }),
+  };
+}

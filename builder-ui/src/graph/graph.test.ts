@@ -8,6 +8,12 @@ import { handlesFor } from './handles.ts';
 import { checkGraph, errorConfigPath, errorNodeId } from './checks.ts';
 import { layoutGraph } from './layout.ts';
 import { largeFlow, leadRouting } from './fixtures.ts';
+import { freeSpot, type Box } from './place.ts';
+import { readableViewport, READABLE_ZOOM } from './viewport.ts';
+import { coreNodeTypes } from '@cairn/engine/contracts';
+
+/** The engine's core catalog, as `GET /v1/catalog` serves it without plugins. */
+const core = new Map<string, CatalogNode>(coreNodeTypes.map((t) => [t.type, t as unknown as CatalogNode]));
 
 const examplesDir = resolve(import.meta.dirname, '../../../examples');
 const exampleFlows: Array<[string, string]> = existsSync(examplesDir)
@@ -103,23 +109,14 @@ describe('handles and checks', () => {
     expect(handlesFor(catalog.get('end'), 'end', {}).outputs).toEqual([]);
   });
 
-  it('passes the lead-routing flow and flags a condition without its false edge on that node', () => {
-    expect(checkGraph(leadRouting, catalog)).toEqual([]);
+  it('passes the lead-routing flow and flags a condition without its false edge on that node, in the engine’s words', () => {
+    expect(checkGraph(leadRouting, core)).toEqual([]);
     const broken = structuredClone(leadRouting);
     broken.edges = broken.edges.filter((e) => e.sourceHandle !== 'false');
-    const errors = checkGraph(broken, catalog);
-    expect(errors).toEqual([{ path: '/nodes/1', message: 'the "false" branch of big is not connected', node_id: 'big' }]);
-  });
-
-  it('flags unknown handles, edges into triggers and duplicate outs', () => {
-    const bad = structuredClone(leadRouting);
-    bad.edges.push({ id: 'x1', source: 'big', sourceHandle: 'maybe', target: 'nurture' });
-    bad.edges.push({ id: 'x2', source: 'nurture', target: 'start' });
-    bad.edges.push({ id: 'x3', source: 'big', sourceHandle: 'true', target: 'nurture' });
-    const messages = checkGraph(bad, catalog).map((e) => e.message);
-    expect(messages).toContain('big has no "maybe" output');
-    expect(messages).toContain('start cannot have incoming edges');
-    expect(messages).toContain('big already has an edge from "true"');
+    expect(checkGraph(broken, core)).toEqual([
+      { path: '/nodes/1', message: 'nodes[1] needs an edge from its "false" handle (where contacts go when the rule is false)', node_id: 'big' },
+      { path: '/nodes/3', message: 'nodes[3] ("nurture") cannot be reached from the trigger "start"; connect it or delete it', node_id: 'nurture' },
+    ]);
   });
 
   it('maps engine error pointers to nodes and config fields', () => {
@@ -156,7 +153,36 @@ describe('the W5 flow', () => {
   it('has 300 nodes, 320 edges and passes the client checks', () => {
     const doc = largeFlow(300, 320);
     expect([doc.nodes.length, doc.edges.length]).toEqual([300, 320]);
-    const full = new Map<string, CatalogNode>([...catalog, ['delay', { type: 'delay', title: 'Delay', category: 'timing', handles: { in: true, out: ['default'] }, config_schema: {} }]]);
-    expect(checkGraph(doc, full)).toEqual([]);
+    expect(checkGraph(doc, core)).toEqual([]);
+  });
+});
+
+describe('placing a node from the palette, and the readable fit', () => {
+  const size = { width: 220, height: 80 };
+  const hit = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+  it('goes below the selected node, or beside that spot when it is taken, never on a box', () => {
+    const anchor = { x: 0, y: 0, width: 220, height: 80 };
+    const below = freeSpot(size, [anchor], anchor, { x: 0, y: 0 });
+    expect(below).toEqual({ x: 0, y: 160 });
+    const taken = [anchor, { x: -20, y: 150, width: 220, height: 80 }];
+    const beside = freeSpot(size, taken, anchor, { x: 0, y: 0 });
+    expect(taken.some((b) => hit({ ...beside, ...size }, b))).toBe(false);
+    expect(beside.y).toBe(160);
+  });
+
+  it('finds a free spot in a crowded area around the view centre', () => {
+    const boxes = Array.from({ length: 30 }, (_, i) => ({ x: (i % 6) * 240 - 600, y: Math.floor(i / 6) * 120 - 300, width: 220, height: 80 }));
+    const spot = freeSpot(size, boxes, null, { x: 0, y: 0 });
+    expect(boxes.some((b) => hit({ ...spot, ...size }, b))).toBe(false);
+  });
+
+  it('keeps a small flow at a readable zoom, top-anchored, and lets a big one zoom out', () => {
+    const tall = { x: -200, y: 0, width: 620, height: 1700 };
+    const v = readableViewport(tall, { width: 700, height: 650 }, 12, 110);
+    expect(v.zoom).toBe(READABLE_ZOOM);
+    expect(v.y).toBe(32);
+    expect(readableViewport(tall, { width: 700, height: 650 }, 300, 110).zoom).toBeLessThan(0.4);
+    expect(readableViewport({ x: 0, y: 0, width: 300, height: 200 }, { width: 700, height: 650 }, 3, 150).zoom).toBe(1.1);
   });
 });

@@ -17,6 +17,9 @@ export interface HandleSpec {
   outputs: OutputHandle[];
 }
 
+/** How the optional `error` outlet is labelled on the canvas. */
+export const ERROR_LABEL = 'on error';
+
 const UNNAMED = new Set(['', DEFAULT_HANDLE, 'out', 'next', 'output']);
 
 function configPointerValue(config: Record<string, unknown>, ref: string): unknown {
@@ -96,7 +99,9 @@ export function handlesFor(entry: CatalogNode | undefined, type: string, config:
   }
   if (outputs === undefined) outputs = type === 'end' ? [] : [{ id: null, label: '' }];
   // Every action may have an `error` out (taken after retries are spent), whether or not the catalog lists it.
-  if (isActionType(entry, type) && !outputs.some((o) => o.id === ERROR_HANDLE)) outputs = [...outputs, { id: ERROR_HANDLE, label: ERROR_HANDLE }];
+  if (isActionType(entry, type) && !outputs.some((o) => o.id === ERROR_HANDLE)) outputs = [...outputs, { id: ERROR_HANDLE, label: ERROR_LABEL }];
+  // The error outlet is optional (unconnected, a failed step just fails the run): it reads as a choice, not an alarm.
+  outputs = outputs.map((o) => (o.id === ERROR_HANDLE ? { ...o, label: ERROR_LABEL } : o));
   // De-duplicate while keeping the catalog's order.
   const seen = new Set<string>();
   outputs = outputs.filter((o) => {

@@ -7,6 +7,7 @@ import { fetchFlow, useCatalog, useFields, useFlow, useFlowStats } from '../api/
 import type { CatalogNode, Flow, FlowDocument, ValidationError, ValidationResult } from '../api/types.ts';
 import { Canvas } from '../canvas/Canvas.tsx';
 import { CatalogContext, useCatalogMap } from '../canvas/catalog.ts';
+import { useFitReadable } from '../canvas/fit.ts';
 import { FieldsContext } from '../canvas/fields.ts';
 import { useEditor, type Overlay } from '../canvas/store.ts';
 import { checkGraph, errorNodeId } from '../graph/checks.ts';
@@ -80,6 +81,7 @@ function Editor({ flow, onReload }: { flow: Flow; onReload: () => Promise<void> 
   const qc = useQueryClient();
   const catalog = useCatalogMap();
   const { fitView } = useReactFlow();
+  const fitReadable = useFitReadable();
   const revision = useEditor((s) => s.revision);
   const overlay = useEditor((s) => s.overlay);
   const errors = useEditor((s) => s.errors);
@@ -233,7 +235,7 @@ function Editor({ flow, onReload }: { flow: Flow; onReload: () => Promise<void> 
       s.edges,
     );
     s.applyPositions(positions);
-    requestAnimationFrame(() => void fitView({ padding: 0.2, duration: 300 }));
+    requestAnimationFrame(() => void fitReadable({ duration: 300 }));
   };
 
   /** Pause or resume the flow from the editor: the status comes back with the refetched flow. */
@@ -278,7 +280,7 @@ function Editor({ flow, onReload }: { flow: Flow; onReload: () => Promise<void> 
               <button className="icon-btn" onClick={() => void autoLayout()} aria-label="Auto-layout" title="Auto-layout"><Icon name="layout" /></button>
             </>
           ) : null}
-          <button className="icon-btn" onClick={() => void fitView({ padding: 0.2, duration: 300 })} aria-label="Zoom to fit" title="Zoom to fit"><Icon name="fit" /></button>
+          <button className="icon-btn" onClick={() => void fitReadable({ duration: 300 })} aria-label="Zoom to fit" title="Zoom to fit"><Icon name="fit" /></button>
         </div>
         <div className="toolbar-group">
           <button className={`btn btn-sm${errors.length || checked === 'failed' ? ' btn-warn' : ''}`} aria-label={problemsLabel}

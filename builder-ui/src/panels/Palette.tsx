@@ -1,16 +1,23 @@
 import { useMemo, useState } from 'react';
 import { useReactFlow } from '@xyflow/react';
+import { ERROR_HANDLE } from '@cairn/engine/contracts';
 import type { CatalogNode } from '../api/types.ts';
+import type { CanvasEdge, CanvasNode } from '../graph/document.ts';
+import { handlesFor } from '../graph/handles.ts';
+import { freeSpot } from '../graph/place.ts';
 import { DRAG_MIME } from '../canvas/Canvas.tsx';
 import { useCatalogMap } from '../canvas/catalog.ts';
 import { defaultConfig } from '../canvas/defaults.ts';
 import { useEditor } from '../canvas/store.ts';
 import { categoryStyle, Icon } from '../ui/icons.tsx';
 
+/** A node card's size before React Flow has measured it. */
+const NODE_SIZE = { width: 220, height: 80 };
+
 const CATEGORY_ORDER = ['trigger', 'logic', 'timing', 'action', 'plugin', 'end'];
 const CATEGORY_LABELS: Record<string, string> = { trigger: 'Triggers', logic: 'Logic', timing: 'Timing', action: 'Actions', plugin: 'Plugins', end: 'End' };
 
-/** The node palette, built from the catalog alone: search, grouped by category, drag onto the canvas (or Enter). */
+/** The node palette, built from the catalog alone: search, grouped by category, drag onto the canvas, or click / Enter. */
 export function Palette() {
   const catalog = useCatalogMap();
   const [query, setQuery] = useState('');
@@ -28,11 +35,28 @@ export function Palette() {
     return [...byCat.entries()].sort((a, b) => rank(a[0]) - rank(b[0]) || a[0].localeCompare(b[0]));
   }, [catalog, query]);
 
-  /** Keyboard alternative to dragging: drop at the centre of the visible canvas. */
-  const addAtCentre = (entry: CatalogNode) => {
+  /**
+   * Click or Enter (the alternative to dragging): the node goes to a free spot below the selected node, joined to
+   * its first free out-handle, or to a free spot at the centre of the view when nothing is selected.
+   */
+  const add = (entry: CatalogNode) => {
+    const s = useEditor.getState();
     const el = document.querySelector('.canvas')?.getBoundingClientRect();
     const centre = el ? screenToFlowPosition({ x: el.left + el.width / 2, y: el.top + el.height / 2 }) : { x: 0, y: 0 };
-    useEditor.getState().addNode(entry.type, { x: Math.round((centre.x - 110) / 10) * 10, y: Math.round(centre.y / 10) * 10 }, defaultConfig(entry));
+    const box = (n: CanvasNode) => ({ x: n.position.x, y: n.position.y, width: n.measured?.width ?? NODE_SIZE.width, height: n.measured?.height ?? NODE_SIZE.height });
+    const selected = s.nodes.filter((n) => n.selected);
+    const anchor = selected.length === 1 ? selected[0] : null;
+    const position = freeSpot(NODE_SIZE, s.nodes.map(box), anchor ? box(anchor) : null, centre);
+    const config = defaultConfig(entry);
+    const takesInput = handlesFor(entry, entry.type, config).input;
+    const out = anchor && takesInput ? freeOutput(anchor, s.edges) : undefined;
+    s.addNode(entry.type, position, config, out === undefined ? undefined : { source: anchor!.id, sourceHandle: out });
+  };
+
+  /** The selected node's first out-handle without an edge (the optional `error` outlet is never picked). */
+  const freeOutput = (node: CanvasNode, edges: CanvasEdge[]): string | null | undefined => {
+    const outs = handlesFor(catalog.get(node.data.doc.type), node.data.doc.type, node.data.doc.config ?? {}).outputs.filter((o) => o.id !== ERROR_HANDLE);
+    return outs.find((o) => !edges.some((e) => e.source === node.id && (e.sourceHandle ?? null) === o.id))?.id;
   };
 
   return (
@@ -68,10 +92,10 @@ export function Palette() {
                     onKeyDown={(e) => {
                       if (e.key === 'Enter' || e.key === ' ') {
                         e.preventDefault();
-                        addAtCentre(entry);
+                        add(entry);
                       }
                     }}
-                    onDoubleClick={() => addAtCentre(entry)}
+                    onClick={() => add(entry)}
                   >
                     <span className="palette-icon"><Icon name={s.icon} size={14} /></span>
                     <span className="palette-title">{entry.title}</span>

@@ -5,3 +5,4 @@
 export * from './flow.ts';
 export { coreNodeTypes, CAIRN_WIDGET } from './node-catalog.ts';
 export { flowDocumentSchema, FLOW_LIMITS } from './flow-schema.ts';
+export { checkFlowGraph, type ResolveNodeType } from './flow-graph.ts';

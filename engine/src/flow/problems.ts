@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import type { FlowValidationError } from '../contracts/flow.ts';
+import { escapePointer, Problems, show } from '../contracts/problems.ts';
 import { CAIRN_WIDGET } from '../contracts/node-catalog.ts';
 
 /**
@@ -11,47 +11,6 @@ import { CAIRN_WIDGET } from '../contracts/node-catalog.ts';
 export const ajv = new Ajv({ allErrors: true, verbose: true, strict: false, discriminator: true, logger: false });
 addFormats.default(ajv);
 ajv.addVocabulary([CAIRN_WIDGET]);
-
-/** `/nodes/3/config/timeout` → `nodes[3].config.timeout` (what the messages call a place). */
-export function dotted(pointer: string): string {
-  if (pointer === '') return 'the document';
-  let out = '';
-  for (const raw of pointer.slice(1).split('/')) {
-    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (/^\d+$/.test(key)) out += `[${key}]`;
-    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) out += out === '' ? key : `.${key}`;
-    else out += `[${JSON.stringify(key)}]`;
-  }
-  return out;
-}
-
-export const escapePointer = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
-
-/** A value quoted for a message, shortened. */
-export function show(v: unknown): string {
-  let s: string | undefined;
-  try {
-    s = JSON.stringify(v);
-  } catch {
-    s = undefined;
-  }
-  if (s === undefined) return String(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
-
-/** Collects problems; `at(pointer, text)` builds the message as "<place> <text>". */
-export class Problems {
-  readonly list: FlowValidationError[] = [];
-  private readonly seen = new Set<string>();
-
-  add(path: string, text: string, nodeId?: string): void {
-    const message = `${dotted(path)} ${text}`;
-    const key = `${path}\u0000${message}`;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
-    this.list.push(nodeId === undefined ? { path, message } : { path, message, node_id: nodeId });
-  }
-}
 
 const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `${typeof v} ${show(v)}`);
 

@@ -3,7 +3,8 @@ import type { JsonSchema, NodeTypeSpec } from '../contracts/flow.ts';
 import { CAIRN_WIDGET } from '../contracts/node-catalog.ts';
 import { checkCondition } from '../rules/check.ts';
 import { isTooLongDuration, isValidDuration, isValidTimezone, MAX_DURATION_YEARS, parseTimeOfDay } from '../time/duration.ts';
-import { addAjvErrors, escapePointer, Problems, show, validatorFor } from './problems.ts';
+import { escapePointer, type Problems, show } from '../contracts/problems.ts';
+import { addAjvErrors, validatorFor } from './problems.ts';
 import { checkTemplate, hasLiquid } from './templates.ts';
 
 type Obj = Record<string, unknown>;
@@ -97,8 +98,19 @@ function checkCron(expr: string): string | undefined {
 
 type Report = (path: string, text: string) => void;
 
+/** Whether a condition tests anything: some leaf (a `fact`) under its all/any/not groups. */
+function hasTest(c: unknown): boolean {
+  if (!isObject(c)) return false;
+  if (Object.hasOwn(c, 'fact')) return true;
+  return ['all', 'any'].some((k) => Array.isArray(c[k]) && (c[k] as unknown[]).some(hasTest)) || hasTest(c.not);
+}
+
 /** What each core type needs beyond its schema (kept out of the schema so the generated forms stay plain). */
 const typeRules: Record<string, (config: Obj, report: Report) => void> = {
+  condition: (c, report) => {
+    // json-rules-engine holds an empty "all" true (and an empty "any" false): a branch that ignores the contact.
+    if (isObject(c.rule) && !hasTest(c.rule)) report('/rule', 'has no conditions; add at least one (an empty rule would send every contact the same way)');
+  },
   'action.tag': (c, report) => {
     const count = (v: unknown) => (Array.isArray(v) ? v.length : 0);
     if (count(c.add) + count(c.remove) === 0) report('', 'needs tags in "add" or "remove" (or both)');

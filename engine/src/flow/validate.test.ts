@@ -250,6 +250,17 @@ describe('validateFlowDocument', () => {
       expect(byPath['/nodes/11/config/branches/1/key']).toMatch(/unique/);
     });
 
+    it('refuses a condition node with an empty rule (it would send every contact the same way)', () => {
+      for (const rule of [{ all: [] }, { any: [] }, { not: { all: [] } }, { all: [{ any: [] }] }]) {
+        const doc = leadRouting();
+        doc.nodes[1].config = { rule };
+        expect(problems(doc)).toEqual([{ path: '/nodes/1/config/rule', message: 'nodes[1].config.rule has no conditions; add at least one (an empty rule would send every contact the same way)', node_id: 'big' }]);
+      }
+      const one = leadRouting();
+      one.nodes[1].config = { rule: { not: { any: [{ fact: 'contact', path: '$.email', operator: 'exists', value: true }] } } };
+      expect(problems(one)).toEqual([]);
+    });
+
     it('checks conditions in trigger.when, wait_for_event.rule and the settings (goal, exit_on)', () => {
       const doc = leadRouting();
       doc.nodes[0].config = { event: 'lead.created', when: { all: [{ fact: 'account', path: 'country', operator: 'equal', value: 'US' }] } };

@@ -2,9 +2,10 @@ import type { FlowValidationResult, NodeTypeSpec } from '../contracts/flow.ts';
 import { FLOW_LIMITS, flowDocumentSchema } from '../contracts/flow-schema.ts';
 import { checkCondition } from '../rules/check.ts';
 import { coreNodeType } from './node-types.ts';
-import { addAjvErrors, Problems, show, validatorFor } from './problems.ts';
+import { checkGraph, collectGraph } from '../contracts/flow-graph.ts';
+import { Problems } from '../contracts/problems.ts';
+import { addAjvErrors, validatorFor } from './problems.ts';
 import { checkNodeConfig } from './validate-config.ts';
-import { checkGraph, type GraphEdge, type GraphNode } from './validate-graph.ts';
 
 export type { FlowValidationError, FlowValidationResult } from '../contracts/flow.ts';
 
@@ -33,8 +34,8 @@ export function validateFlowDocument(doc: unknown, opts: ValidateOptions = {}): 
   // The envelope's per-node errors are about a node too: attach its id.
   attachNodeIds(problems, doc);
 
-  const nodes = collectNodes(problems, doc.nodes, opts.resolveNodeType);
-  const edges = collectEdges(problems, doc.edges);
+  const resolve = (type: string) => coreNodeType(type) ?? opts.resolveNodeType?.(type);
+  const { nodes, edges } = collectGraph(problems, doc, resolve, (n) => checkNodeConfig(problems, n.spec, n.config, `/nodes/${n.index}/config`, n.id));
   checkSettings(problems, doc.settings);
   checkGraph(problems, nodes, edges);
   return { valid: problems.list.length === 0, errors: problems.list };
@@ -47,49 +48,6 @@ function attachNodeIds(problems: Problems, doc: Obj): void {
     const node = m ? doc.nodes[Number(m[1])] : undefined;
     if (isObject(node) && typeof node.id === 'string') p.node_id = node.id;
   }
-}
-
-function collectNodes(problems: Problems, raw: unknown, resolve: ValidateOptions['resolveNodeType']): GraphNode[] {
-  if (!Array.isArray(raw)) return [];
-  const nodes: GraphNode[] = [];
-  const firstIndex = new Map<string, number>();
-  raw.forEach((n, index) => {
-    if (!isObject(n) || typeof n.id !== 'string' || typeof n.type !== 'string') return;
-    const id = n.id;
-    const before = firstIndex.get(id);
-    if (before !== undefined) {
-      problems.add(`/nodes/${index}/id`, `${show(id)} is already the id of nodes[${before}]; node ids must be unique`, id);
-      return;
-    }
-    firstIndex.set(id, index);
-    const spec = coreNodeType(n.type) ?? resolve?.(n.type);
-    const config = isObject(n.config) ? n.config : {};
-    if (!spec) {
-      problems.add(`/nodes/${index}/type`, `${show(n.type)} is not a known node type; use a type from GET /v1/catalog (e.g. "action.tag") or install the plugin`, id);
-    } else if (isObject(n.config)) {
-      checkNodeConfig(problems, spec, config, `/nodes/${index}/config`, id);
-    }
-    nodes.push({ index, id, type: n.type, spec, config });
-  });
-  return nodes;
-}
-
-function collectEdges(problems: Problems, raw: unknown): GraphEdge[] {
-  if (!Array.isArray(raw)) return [];
-  const edges: GraphEdge[] = [];
-  const firstIndex = new Map<string, number>();
-  raw.forEach((e, index) => {
-    if (!isObject(e) || typeof e.id !== 'string' || typeof e.source !== 'string' || typeof e.target !== 'string') return;
-    const before = firstIndex.get(e.id);
-    if (before !== undefined) {
-      problems.add(`/edges/${index}/id`, `${show(e.id)} is already the id of edges[${before}]; edge ids must be unique`);
-      return;
-    }
-    firstIndex.set(e.id, index);
-    const sourceHandle = typeof e.sourceHandle === 'string' ? e.sourceHandle : null;
-    edges.push({ index, id: e.id, source: e.source, sourceHandle, target: e.target });
-  });
-  return edges;
 }
 
 function checkSettings(problems: Problems, settings: unknown): void {

@@ -1,6 +1,12 @@
-import type { NodeTypeSpec } from '../contracts/flow.ts';
-import { DEFAULT_HANDLE, ERROR_HANDLE } from '../contracts/flow.ts';
+import type { FlowValidationError, NodeTypeSpec } from './flow.ts';
+import { DEFAULT_HANDLE, ERROR_HANDLE } from './flow.ts';
 import { Problems, show } from './problems.ts';
+
+/*
+ * The graph rules of a flow document, pure TypeScript: the engine's validator runs them after the envelope and
+ * config checks, and the builder runs the same code on every edit for instant feedback, so both say the same
+ * thing in the same words (the engine's answer, which adds config checks, replaces the local one once it comes).
+ */
 
 /** A node as far as the graph rules need it: its index in `nodes`, id, and spec when its type is known. */
 export interface GraphNode {
@@ -17,6 +23,75 @@ export interface GraphEdge {
   source: string;
   sourceHandle: string | null;
   target: string;
+}
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Resolves a node type to its spec (core catalog, or the workspace's plugin actions); undefined when unknown. */
+export type ResolveNodeType = (type: string) => NodeTypeSpec | undefined;
+
+/**
+ * The document's nodes and edges as the graph rules see them, reporting duplicate ids and unknown types;
+ * `onNode` is called for each known node with a config object (the engine checks the config there).
+ */
+export function collectGraph(problems: Problems, doc: Obj, resolve: ResolveNodeType, onNode?: (node: GraphNode & { spec: NodeTypeSpec }) => void): { nodes: GraphNode[]; edges: GraphEdge[] } {
+  return { nodes: collectNodes(problems, doc.nodes, resolve, onNode), edges: collectEdges(problems, doc.edges) };
+}
+
+function collectNodes(problems: Problems, raw: unknown, resolve: ResolveNodeType, onNode?: (node: GraphNode & { spec: NodeTypeSpec }) => void): GraphNode[] {
+  if (!Array.isArray(raw)) return [];
+  const nodes: GraphNode[] = [];
+  const firstIndex = new Map<string, number>();
+  raw.forEach((n, index) => {
+    if (!isObject(n) || typeof n.id !== 'string' || typeof n.type !== 'string') return;
+    const id = n.id;
+    const before = firstIndex.get(id);
+    if (before !== undefined) {
+      problems.add(`/nodes/${index}/id`, `${show(id)} is already the id of nodes[${before}]; node ids must be unique`, id);
+      return;
+    }
+    firstIndex.set(id, index);
+    const spec = resolve(n.type);
+    const config = isObject(n.config) ? n.config : {};
+    if (!spec) {
+      problems.add(`/nodes/${index}/type`, `${show(n.type)} is not a known node type; use a type from GET /v1/catalog (e.g. "action.tag") or install the plugin`, id);
+    } else if (isObject(n.config)) {
+      onNode?.({ index, id, type: n.type, spec, config });
+    }
+    nodes.push({ index, id, type: n.type, spec, config });
+  });
+  return nodes;
+}
+
+function collectEdges(problems: Problems, raw: unknown): GraphEdge[] {
+  if (!Array.isArray(raw)) return [];
+  const edges: GraphEdge[] = [];
+  const firstIndex = new Map<string, number>();
+  raw.forEach((e, index) => {
+    if (!isObject(e) || typeof e.id !== 'string' || typeof e.source !== 'string' || typeof e.target !== 'string') return;
+    const before = firstIndex.get(e.id);
+    if (before !== undefined) {
+      problems.add(`/edges/${index}/id`, `${show(e.id)} is already the id of edges[${before}]; edge ids must be unique`);
+      return;
+    }
+    firstIndex.set(e.id, index);
+    const sourceHandle = typeof e.sourceHandle === 'string' ? e.sourceHandle : null;
+    edges.push({ index, id: e.id, source: e.source, sourceHandle, target: e.target });
+  });
+  return edges;
+}
+
+/**
+ * The graph problems of a document alone (ids, types, handles, required branches, reachability, loops), each
+ * exactly as `POST /v1/flows/{id}/validate` words it: what the builder shows while the engine's answer is on its way.
+ */
+export function checkFlowGraph(doc: unknown, resolve: ResolveNodeType): FlowValidationError[] {
+  if (!isObject(doc)) return [];
+  const problems = new Problems();
+  const { nodes, edges } = collectGraph(problems, doc, resolve);
+  checkGraph(problems, nodes, edges);
+  return problems.list;
 }
 
 /** Nodes a loop may pass through: they wait, so a loop through them cannot spin within one instant. */
