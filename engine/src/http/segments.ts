@@ -18,7 +18,7 @@ const segmentSchema = {
   type: 'object',
   properties: {
     key: { type: 'string' }, name: { type: 'string' }, rule: { type: 'object', additionalProperties: true },
-    member_count: { type: 'integer' }, created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' },
+    member_count: { type: 'integer' }, status: { type: 'string', enum: ['evaluating', 'ready'] }, created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' },
     history: { type: 'array', items: { type: 'object', properties: { day: { type: 'string' }, members: { type: 'integer' } } } },
   },
 } as const;
@@ -32,7 +32,7 @@ export const segmentsRoutes: RouteGroup = async (app, { ctx, engine }) => {
   app.post('/segments', {
     config: { area: 'flows' },
     schema: {
-      tags: ['segments'], summary: 'Create a segment (members are evaluated before it answers)',
+      tags: ['segments'], summary: 'Create a segment (answers at once; existing contacts are evaluated in the background: status "evaluating", then "ready")',
       body: {
         type: 'object', additionalProperties: false, required: ['key', 'name', 'rule'],
         properties: { key: { type: 'string', pattern: KEY_PATTERN }, name: { type: 'string', minLength: 1, maxLength: 200 }, rule: ruleSchema },
@@ -46,7 +46,6 @@ export const segmentsRoutes: RouteGroup = async (app, { ctx, engine }) => {
       const row = await createSegment(tx, workspaceId, body, ctx.clock.now());
       return { status: 201, body: row };
     });
-    if (outcome.status === 201) await segments.rebuild(ctx.db, workspaceId, () => ctx.clock.now());
     const row = await getSegmentRow(ctx.db, workspaceId, (outcome.body as SegmentRow).key ?? body.key);
     return reply.code(outcome.status as 201).send(await withCount(row));
   });
@@ -92,15 +91,14 @@ export const segmentsRoutes: RouteGroup = async (app, { ctx, engine }) => {
   app.patch('/segments/:key', {
     config: { area: 'flows' },
     schema: {
-      tags: ['segments'], summary: 'Rename a segment or change its rule (members are re-evaluated before it answers)', params: keyParams,
+      tags: ['segments'], summary: 'Rename a segment or change its rule (a new rule is evaluated in the background: status "evaluating", then "ready")', params: keyParams,
       body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, rule: ruleSchema } },
       response: { 200: segmentSchema },
     },
   }, async (request) => {
     const { workspaceId } = request.auth!;
     const key = (request.params as { key: string }).key;
-    const { row, ruleChanged } = await withTx(ctx.db, (tx) => patchSegment(tx, workspaceId, key, request.body as { name?: string; rule?: Record<string, unknown> }, ctx.clock.now()));
-    if (ruleChanged) await segments.rebuild(ctx.db, workspaceId, () => ctx.clock.now());
+    const { row } = await withTx(ctx.db, (tx) => patchSegment(tx, workspaceId, key, request.body as { name?: string; rule?: Record<string, unknown> }, ctx.clock.now()));
     return withCount(row);
   });
 

@@ -13,6 +13,18 @@ export const ACTION_TASK = 'cairn_action';
 /** Replay a flow over recorded events (engine/src/backtest): read-only, one job per backtest. */
 export const BACKTEST_TASK = 'cairn_backtest';
 
+/** Evaluate a new or changed segment over every contact of its workspace, in chunks (crm/segments). */
+export const SEGMENT_TASK = 'cairn_segment';
+
+export interface SegmentJob {
+  /** workspace id */
+  w: string;
+  /** segment id */
+  s: string;
+  /** the segment's rule_version this job evaluates */
+  v: number;
+}
+
 export interface BacktestJob {
   /** workspace id */
   w: string;
@@ -69,8 +81,20 @@ export async function enqueueBacktest(tx: Tx, job: BacktestJob): Promise<void> {
   await tx.raw(`SELECT graphile_worker.add_job(?, ?::json, max_attempts := 1)`, [BACKTEST_TASK, JSON.stringify(job)]);
 }
 
+/**
+ * A segment's evaluation job. One job per segment (`job_key`): a rule changed again before the job started replaces
+ * it, so only the newest rule is evaluated.
+ */
+export async function enqueueSegmentEvaluation(tx: Tx, job: SegmentJob): Promise<void> {
+  // One named queue per workspace: its evaluations run one after the other, and one full pass serves every segment
+  // that was waiting when it started (see crm/segments/membership.ts evaluate).
+  await tx.raw(`SELECT graphile_worker.add_job(?, ?::json, queue_name := ?, job_key := ?, job_key_mode := 'replace', max_attempts := ${MAX_ATTEMPTS})`, [
+    SEGMENT_TASK, JSON.stringify(job), `${SEGMENT_TASK}:${job.w}`, `${SEGMENT_TASK}:${job.w}:${job.s}`,
+  ]);
+}
+
 /** Jobs of our tasks that are runnable or running now (not those waiting out a retry backoff). */
-export async function pendingJobs(db: Db, identifiers: readonly string[] = [CONTACTS_TASK, ACTION_TASK]): Promise<number> {
+export async function pendingJobs(db: Db, identifiers: readonly string[] = [CONTACTS_TASK, ACTION_TASK, SEGMENT_TASK]): Promise<number> {
   const { rows } = await db.raw(
     `SELECT count(*)::int AS n FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks t ON t.id = j.task_id
       WHERE t.identifier = ANY(?::text[]) AND j.attempts < j.max_attempts AND (j.locked_at IS NOT NULL OR j.run_at <= now())`,

@@ -5,7 +5,7 @@ import { isManual } from '../time/clock.ts';
 import { CairnError } from '../errors.ts';
 import { ingestEvents } from '../crm/events.ts';
 import { startQueue } from '../queue/worker.ts';
-import { ACTION_TASK, BACKTEST_TASK, CONTACTS_TASK, pendingJobs, type ActionJob, type ContactsJob } from '../queue/jobs.ts';
+import { ACTION_TASK, BACKTEST_TASK, CONTACTS_TASK, SEGMENT_TASK, pendingJobs, type ActionJob, type ContactsJob, type SegmentJob } from '../queue/jobs.ts';
 import { createBacktestTask } from './backtest/job.ts';
 import type { ActionRegistry, ExternalAction } from './ports.ts';
 import { GroupCommit } from '../group-commit.ts';
@@ -139,6 +139,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
           },
           [ACTION_TASK]: async (payload) => runAction(payload as ActionJob),
           [BACKTEST_TASK]: createBacktestTask({ db: ctx.db, databaseUrl: ctx.databaseUrl, clock: ctx.clock, logger: log }),
+          [SEGMENT_TASK]: async (payload) => segments.evaluate(ctx.db, payload as SegmentJob, () => ctx.clock.now()),
         },
       });
       let lastPrune = 0;

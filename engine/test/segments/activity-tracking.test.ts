@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAndPublish, startHarness, type Harness } from '../engine-harness.ts';
+import { segmentReady } from './ready.ts';
 
 /**
  * Behavioural attributes are kept only for event types something reads (crm/segments/activity.ts): a type no
@@ -53,6 +54,7 @@ describe('behavioural attributes are kept for the event types something reads', 
     expect(await kept('page.viewed')).toEqual([]);
 
     expect((await h.call('POST', '/v1/segments', { key: 'readers', name: 'Readers', rule })).status).toBe(201);
+    await segmentReady(h, 'readers');
     const built = await kept('page.viewed');
     expect(built.map((r: { email: string; count: number }) => [r.email, r.count])).toEqual([['ann@example.com', 3], ['bob@example.com', 1]]);
     expect(built).toEqual(await fromEvents('page.viewed'));

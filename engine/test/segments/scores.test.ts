@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../engine-harness.ts';
+import { segmentReady } from './ready.ts';
 
 const DAY = 86_400_000;
 
@@ -144,10 +145,11 @@ describe('RFM and churn risk (test clock starts 2026-03-02T09:00Z)', () => {
       ] },
     });
     expect(seg.status).toBe(201);
+    const ready = await segmentReady(h, 'at-risk-customers');
     const expected = (await h.t.db.raw(
       `SELECT count(*)::int AS n FROM contact_churn ch LEFT JOIN contact_rfm x ON x.workspace_id = ch.workspace_id AND x.contact_id = ch.contact_id
         WHERE ch.workspace_id = ? AND (ch.score >= 70 OR x.rfm_group = 'cant_lose_them')`, [h.workspaceId],
     )).rows[0].n;
-    expect(seg.body.member_count).toBe(expected);
+    expect(ready.member_count).toBe(expected);
   });
 });

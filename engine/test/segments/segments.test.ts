@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAndPublish, startHarness, type Harness } from '../engine-harness.ts';
+import { segmentReady } from './ready.ts';
 
 const flowOn = (name: string, trigger: Record<string, unknown>) => ({
   schema: 'cairn.flow/v1', name, settings: { reentry: 'always', goal: null, exit_on: [] },
@@ -147,6 +148,30 @@ describe('segments (test clock starts 2026-03-02T09:00Z)', () => {
     expect(times.map((t) => `${t.type}:${t.segment}`)).toEqual(['segment.entered:visited-lately', 'segment.exited:visited-lately', 'segment.entered:visited-long-ago']);
     expect(Math.abs(times[1]!.occurred_at.getTime() - (now + 5 * DAY))).toBeLessThanOrEqual(1000);
     expect(Math.abs(times[2]!.occurred_at.getTime() - (now + 10 * DAY))).toBeLessThanOrEqual(1000);
+  });
+
+  it('creating a segment or changing its rule answers at once; a background job evaluates the existing contacts (one segment.entered each)', async () => {
+    const events = Array.from({ length: 1500 }, (_, i) => ({ type: 'bulk.seen', contact: { email: `bulk${i}@example.com`, properties: { bucket: i % 3 } } }));
+    for (let i = 0; i < events.length; i += 1000) expect((await h.call('POST', '/v1/events/batch', { events: events.slice(i, i + 1000) })).status).toBe(202);
+    const rule = (bucket: number) => ({ all: [{ fact: 'contact', path: '$.properties.bucket', operator: 'equal', value: bucket }] });
+    const created = await h.call('POST', '/v1/segments', { key: 'bucket', name: 'Bucket', rule: rule(0) });
+    expect(created.status).toBe(201);
+    expect(created.body.status).toBe('evaluating');
+    expect((await segmentReady(h, 'bucket')).member_count).toBe(500);
+    const transitions = async (type: string) => (await h.t.db.raw(
+      `SELECT count(*)::int AS n, count(DISTINCT contact_id)::int AS d FROM events WHERE workspace_id = ? AND type = ? AND properties->>'segment' = 'bucket'`, [h.workspaceId, type],
+    )).rows[0] as { n: number; d: number };
+    expect(await transitions('segment.entered')).toEqual({ n: 500, d: 500 });
+    const patched = await h.call('PATCH', '/v1/segments/bucket', { rule: rule(1) });
+    expect(patched.status).toBe(200);
+    expect(patched.body.status).toBe('evaluating');
+    expect((await segmentReady(h, 'bucket')).member_count).toBe(500);
+    expect(await transitions('segment.exited')).toEqual({ n: 500, d: 500 });
+    expect(await transitions('segment.entered')).toEqual({ n: 1000, d: 1000 });
+    // A rename is not a rule change: no evaluation.
+    expect((await h.call('PATCH', '/v1/segments/bucket', { name: 'Bucket one' })).body.status).toBe('ready');
+    const members = await h.call('GET', '/v1/segments/bucket/contacts?limit=500');
+    expect(members.body.items.every((c: { properties: { bucket: number } }) => c.properties.bucket === 1)).toBe(true);
   });
 
   it('activity windows: "3+ orders in the last 90 days" counts by day and leaves when the oldest day leaves the window', async () => {

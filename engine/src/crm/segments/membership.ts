@@ -27,8 +27,13 @@ export interface SegmentMaintainer {
    * evaluated at its own due time; `setClock` moves the clock forward to the batch's last due time first and returns the clock's time. Returns the count.
    */
   fireDueBatch(db: Db, limit: Date, setClock: (to: Date) => Date): Promise<number>;
-  /** Evaluates one segment over every contact of the workspace, in chunks (after a create or a rule change). */
+  /** Evaluates the workspace's segments over every contact, in chunks of 1,000 contacts (each its own transaction). */
   rebuild(db: Db, workspaceId: string, now: () => Date): Promise<void>;
+  /**
+   * The background job after a create or a rule change: one full pass (unless an earlier pass already covered
+   * this rule version), then every segment whose rule version is covered by the pass is marked evaluated.
+   */
+  evaluate(db: Db, job: { w: string; s: string; v: number }, now: () => Date): Promise<void>;
   /** RFM and churn risk over the workspace's customers; segments reading them follow in the same transactions. */
   recomputeScores(db: Db, workspaceId: string, now: Date): Promise<{ customers: number; window_shoppers: number }>;
 }
@@ -192,7 +197,7 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
     });
   };
 
-  return {
+  const maintainer: SegmentMaintainer = {
     refresh,
     async onEvents(tx, workspaceId, events) {
       // Transition events are membership bookkeeping, not behaviour: they are neither counted in the attributes
@@ -215,6 +220,19 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
       }
     },
     fireDueBatch: (db, limit, setClock) => fireWakeups(db, limit, setClock),
+    async evaluate(db, job, now) {
+      const target = await db('segments').where({ workspace_id: job.w, id: job.s }).first<{ evaluated_version: number } | undefined>('evaluated_version');
+      if (!target || target.evaluated_version >= job.v) return;
+      // Rule versions as the pass starts: each chunk compiles the rules current at that chunk, so these versions
+      // (or newer ones) are evaluated for every contact by the end of the pass.
+      const before = (await db('segments').where({ workspace_id: job.w }).select<{ id: string; rule_version: number }[]>('id', 'rule_version'));
+      await maintainer.rebuild(db, job.w, now);
+      await db.raw(
+        `UPDATE segments s SET evaluated_version = greatest(s.evaluated_version, u.v)
+           FROM unnest(?::uuid[], ?::int[]) AS u(id, v) WHERE s.workspace_id = ? AND s.id = u.id`,
+        [before.map((r) => r.id), before.map((r) => r.rule_version), job.w],
+      );
+    },
     async rebuild(db, workspaceId, now) {
       let after = '00000000-0000-0000-0000-000000000000';
       for (;;) {
@@ -232,6 +250,7 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
       }
     },
   };
+  return maintainer;
 }
 
 async function writeWakeups(tx: Tx, workspaceId: string, wakes: { c: string; at: Date }[], none: string[]): Promise<void> {

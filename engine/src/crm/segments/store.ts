@@ -3,6 +3,7 @@ import { PG, pgCode } from '../../db/index.ts';
 import { newId } from '../../db/ids.ts';
 import { CairnError, invalid, notFound, type ProblemItem } from '../../errors.ts';
 import { CONTACT_COLUMNS, type ContactRow } from '../contacts.ts';
+import { enqueueSegmentEvaluation } from '../../queue/jobs.ts';
 import { loadActivity, trackActivityTypes } from './activity.ts';
 import { contactFact } from './membership.ts';
 import { checkSegmentRule, compileSegment } from './rule.ts';
@@ -20,6 +21,9 @@ export interface SegmentRow {
   rule: Record<string, unknown>;
   created_at: Date;
   updated_at: Date;
+  /** Counts rule versions; evaluated_version is the last one evaluated over every contact (the background job). */
+  rule_version: number;
+  evaluated_version: number;
 }
 
 /** The segment object of the API: its rule, and its live member count (from the daily transition counts). */
@@ -28,6 +32,8 @@ export interface Segment {
   name: string;
   rule: Record<string, unknown>;
   member_count: number;
+  /** `evaluating` while the background job evaluates the existing contacts against a new rule; then `ready`. */
+  status: 'evaluating' | 'ready';
   created_at: string;
   updated_at: string;
 }
@@ -50,6 +56,7 @@ export async function memberCounts(q: Db | Tx, workspaceId: string, segmentIds: 
 export function toSegment(row: SegmentRow, count: number): Segment {
   return {
     key: row.key, name: row.name, rule: row.rule, member_count: count,
+    status: row.evaluated_version >= row.rule_version ? 'ready' : 'evaluating',
     created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString(),
   };
 }
@@ -72,8 +79,11 @@ export async function createSegment(tx: Tx, workspaceId: string, body: { key: st
   try {
     const [row] = await tx('segments').insert({
       workspace_id: workspaceId, id: newId(now.getTime()), key: body.key, name: body.name, rule: JSON.stringify(body.rule), created_at: now, updated_at: now,
+      rule_version: 1, evaluated_version: 0,
     }).returning<SegmentRow[]>('*');
     await trackActivityTypes(tx, workspaceId, compileSegment(row!).needs(now).types);
+    // Contacts that change from now on are evaluated as they change; the job evaluates the others.
+    await enqueueSegmentEvaluation(tx, { w: workspaceId, s: row!.id, v: 1 });
     return row!;
   } catch (err) {
     if (pgCode(err) === PG.uniqueViolation) {
@@ -92,8 +102,12 @@ export async function patchSegment(tx: Tx, workspaceId: string, key: string, pat
     rule: JSON.stringify(patch.rule ?? row.rule),
     // A new updated_at is a new compiled version for every process (the compile cache is keyed by it).
     updated_at: new Date(Math.max(now.getTime(), row.updated_at.getTime() + 1)),
+    rule_version: ruleChanged ? row.rule_version + 1 : row.rule_version,
   }).returning<SegmentRow[]>('*');
-  if (ruleChanged) await trackActivityTypes(tx, workspaceId, compileSegment(updated!).needs(now).types);
+  if (ruleChanged) {
+    await trackActivityTypes(tx, workspaceId, compileSegment(updated!).needs(now).types);
+    await enqueueSegmentEvaluation(tx, { w: workspaceId, s: row.id, v: updated!.rule_version });
+  }
   return { row: updated!, ruleChanged };
 }
 
