@@ -27,6 +27,11 @@ export interface ActionDefinition<P extends JsonSchema = JsonSchema, O = unknown
   props: P;
   /** JSON Schema of what `run` returns (documentation and validation of the step output). */
   output?: JsonSchema;
+  /**
+   * Wall-clock limit of one run in milliseconds (100 to 600,000); the engine's own limit caps it (10 s by default,
+   * `CAIRN_SANDBOX_WALL_MS`). Fetches time out 0.5 s before it, so a slow vendor is a retryable FETCH_TIMEOUT.
+   */
+  timeoutMs?: number;
   run(ctx: ActionContext, props: FromSchema<P>): Promise<O> | O;
 }
 
@@ -43,6 +48,7 @@ export interface PluginAction {
   readonly description: string;
   readonly props: JsonSchema;
   readonly output: JsonSchema | null;
+  readonly timeoutMs: number | null;
   run(ctx: ActionContext, props: never): Promise<unknown> | unknown;
 }
 
@@ -65,6 +71,9 @@ export function defineAction<const P extends JsonSchema, O>(def: ActionDefinitio
   if (!SNAKE.test(def.key)) throw new TypeError(`action key "${def.key}" must be snake_case (a-z, 0-9, _), starting with a letter`);
   if (typeof def.run !== 'function') throw new TypeError(`action "${def.key}" needs a run(ctx, props) function`);
   if (def.props?.type !== 'object') throw new TypeError(`action "${def.key}": props must be a JSON Schema with type "object"`);
+  if (def.timeoutMs !== undefined && !(Number.isInteger(def.timeoutMs) && def.timeoutMs >= 100 && def.timeoutMs <= 600_000)) {
+    throw new TypeError(`action "${def.key}": timeoutMs must be an integer from 100 to 600000 (milliseconds)`);
+  }
   return Object.freeze({
     kind: 'action' as const,
     key: def.key,
@@ -72,6 +81,7 @@ export function defineAction<const P extends JsonSchema, O>(def: ActionDefinitio
     description: def.description,
     props: def.props,
     output: def.output ?? null,
+    timeoutMs: def.timeoutMs ?? null,
     run: def.run as PluginAction['run'],
   });
 }

@@ -47,6 +47,7 @@ const manifestSchema = {
           description: { type: 'string', maxLength: 2000 },
           props: { type: 'object', required: ['type'], properties: { type: { const: 'object' } } },
           output: { type: ['object', 'null'] },
+          timeoutMs: { type: ['integer', 'null'], minimum: 100, maximum: 600_000 },
         },
       },
     },
@@ -134,6 +135,6 @@ export function propsOf(config: Record<string, unknown>): Record<string, unknown
 /** Same declaration in the uploaded manifest and in the bundle (the sandbox reads the latter). */
 export function sameDeclaration(a: PluginManifest, b: PluginManifest): boolean {
   const pick = (m: PluginManifest) =>
-    canonicalJson([m.id, m.name, m.version, m.description, m.allowedHosts, m.auth ?? null, m.actions.map((x) => [x.key, x.title, x.description ?? '', x.props, x.output ?? null]), (m.triggers ?? []).map((t) => t.key)]);
+    canonicalJson([m.id, m.name, m.version, m.description, m.allowedHosts, m.auth ?? null, m.actions.map((x) => [x.key, x.title, x.description ?? '', x.props, x.output ?? null, x.timeoutMs ?? null]), (m.triggers ?? []).map((t) => t.key)]);
   return pick(a) === pick(b);
 }

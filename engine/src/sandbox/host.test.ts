@@ -77,6 +77,7 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     if (req.url === '/ok') return res.end('fine');
     if (req.url === '/hang') return; // a vendor that never answers
+    if (req.url === '/slow') return void setTimeout(() => res.end('slow but fine'), 1200);
     if (req.url === '/to-metadata') return res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
     if (req.url === '/to-postgres') return res.writeHead(307, { location: 'http://127.0.0.1:5432/' }).end();
     if (req.url === '/to-elsewhere') return res.writeHead(301, { location: 'http://evil.example.com/x' }).end();
@@ -247,6 +248,18 @@ describe('hostile plugins are contained', () => {
     expect(Date.now() - started).toBeLessThan(4000);
   });
 
+  it("an action's own timeoutMs sets its wall limit, capped by the engine's", async () => {
+    let started = Date.now();
+    const soon = await host.runAction(hostile, 'never_settles_soon', call({}));
+    expectLimit(soon, 'wall time', 'never_settles_soon');
+    expect(!soon.ok && soon.error.message).toContain('(500 ms)');
+    expect(Date.now() - started).toBeLessThan(1500);
+    started = Date.now();
+    const late = await host.runAction(hostile, 'never_settles_late', call({}));
+    expect(!late.ok && late.error.message).toContain('(2000 ms)'); // the engine's limit, not 600,000
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+  });
+
   it('ctx.log reaches the host logger with plugin and call fields, ctx.store persists', async () => {
     const r = await host.runAction(hostile, 'store_roundtrip', call({ by: 'test' }, { meta: { runId: 'r-77', nodeId: 'n-3' } }));
     expect(r.ok).toBe(true);
@@ -256,6 +269,27 @@ describe('hostile plugins are contained', () => {
 });
 
 describe('calls that share an isolate with an offender', () => {
+  it('a wall-time breach fails only that call: a call in flight in the same isolate completes, nothing reloads', async () => {
+    await host.runAction(hostile, 'ok', call({}));
+    const loads = host.stats().loads;
+    const waiting = host.runAction(hostile, 'never_settles', call({}));
+    await new Promise((r) => setTimeout(r, 1000));
+    // Still fetching when the other call's 2 s limit passes (the vendor answers after 1.2 s).
+    const fetching = host.runAction(hostile, 'fetch', call({ url: `${base}/slow` }));
+    expectLimit(await waiting, 'wall time', 'never_settles');
+    expect(await fetching).toMatchObject({ ok: true, value: { status: 200, body: 'slow but fine' } });
+    expect(host.stats().loads).toBe(loads);
+  });
+
+  it('a call that keeps calling the host after its wall limit ended it is stopped: the isolate is replaced', async () => {
+    await host.runAction(hostile, 'ok', call({}));
+    const loads = host.stats().loads;
+    expectLimit(await host.runAction(hostile, 'keeps_calling', call({})), 'wall time', 'keeps_calling');
+    await new Promise((r) => setTimeout(r, 1500)); // past the abandoned call's grace
+    expect(await host.runAction(hostile, 'ok', call({ n: 2 }))).toMatchObject({ ok: true });
+    expect(host.stats().loads).toBe(loads + 1);
+  });
+
   it('an innocent concurrent call of the same plugin and workspace is interrupted as retryable, not blamed', async () => {
     const [spin, innocent] = await Promise.all([
       host.runAction(hostile, 'spin_after_await', call({})),

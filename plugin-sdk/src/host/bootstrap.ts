@@ -94,7 +94,7 @@ export const BOOTSTRAP_SOURCE = String.raw`
       plugin = p;
       return JSON.stringify({
         id: p.id, name: p.name, version: p.version, description: p.description, allowedHosts: p.allowedHosts, auth: p.auth,
-        actions: p.actions.map((a) => ({ key: a.key, title: a.title, description: a.description, props: a.props, output: a.output })),
+        actions: p.actions.map((a) => ({ key: a.key, title: a.title, description: a.description, props: a.props, output: a.output, timeoutMs: a.timeoutMs })),
         triggers: p.triggers.map((t) => ({ key: t.key, title: t.title, description: t.description })),
       });
     },

@@ -16,8 +16,11 @@ import { createRedactor, type Redactor } from './redact.ts';
  * Limits: memory (isolate heap, enforced by V8/isolated-vm, which disposes the isolate), CPU time per call
  * (isolated-vm's `timeout` for the synchronous part, plus a watchdog on `isolate.cpuTime` because awaited
  * continuations run outside that timeout) and a wall-clock deadline per call that Cairn enforces itself
- * (a never-settling promise would otherwise hang the step). Any breach disposes the isolate; the owner
- * notices `disposed` and loads a fresh one for the next call.
+ * (a never-settling promise would otherwise hang the step; an action may ask for less with `timeoutMs`).
+ * A memory or CPU breach disposes the isolate (nothing else can stop running code); the owner notices
+ * `disposed` and loads a fresh one for the next call. A wall-time breach fails only that call: it is waiting,
+ * not running, so it is abandoned (its fetches aborted, its host calls refused) and the isolate stays, unless
+ * the abandoned call keeps working after its end (see `abandon`).
  */
 
 export interface SandboxLimits {
@@ -34,6 +37,8 @@ export interface ActionManifest {
   description: string;
   props: Record<string, unknown>;
   output: Record<string, unknown> | null;
+  /** The action's own wall-clock limit in ms (null: the engine's); the engine's limit caps it. */
+  timeoutMs?: number | null;
 }
 
 /** What the bundle itself declares (the build writes it to manifest.json; the engine compares them). */
@@ -98,6 +103,9 @@ const MAX_LOG_LINES_PER_CALL = 200;
 const WATCHDOG_MS = 10;
 /** How long before the wall deadline a fetch gives up, leaving the plugin time to handle FETCH_TIMEOUT. */
 const FETCH_DEADLINE_MARGIN_MS = 500;
+/** How long a call abandoned at its wall deadline may take to settle while still watched for CPU. */
+const ABANDON_GRACE_MS = 1000;
+const WALL = Symbol('wall time');
 
 interface ActiveCall {
   meta: Record<string, unknown>;
@@ -122,7 +130,10 @@ export class PluginIsolate {
   /** The call that breached the limit, when known (cpu watchdog, wall deadline, sync timeout). */
   private culprit: string | null = null;
   private watchdog: NodeJS.Timeout | null = null;
+  /** CPU clock at the start of each call still watched: the active ones and those abandoned within their grace. */
   private readonly cpuStarts = new Map<string, bigint>();
+  /** Calls abandoned at their wall deadline that have not settled yet, with the host calls they tried since. */
+  private readonly abandoned = new Map<string, { hostCalls: number }>();
 
   private constructor(
     isolate: ivm.Isolate,
@@ -181,7 +192,9 @@ export class PluginIsolate {
 
   runAction(key: string, call: ActionCall): Promise<SandboxResult<JsonValue>> {
     const input = JSON.stringify({ props: call.props, secrets: call.secrets, contact: call.contact, idempotencyKey: call.idempotencyKey });
-    return this.invoke(`action ${key}`, call.meta ?? {}, call.secrets, call.signal, (callId) => [this.runActionRef, [callId, key, input]]);
+    const own = this.manifest.actions.find((a) => a.key === key)?.timeoutMs;
+    const wallMs = typeof own === 'number' && own > 0 ? Math.min(own, this.limits.wallTimeMs) : this.limits.wallTimeMs;
+    return this.invoke(`action ${key}`, call.meta ?? {}, call.secrets, call.signal, (callId) => [this.runActionRef, [callId, key, input]], wallMs);
   }
 
   async runTrigger(key: string, request: TriggerRequest, secrets: Record<string, string>, meta: Record<string, unknown> = {}): Promise<SandboxResult<TriggerEvent[]>> {
@@ -207,6 +220,7 @@ export class PluginIsolate {
     secrets: Record<string, string>,
     signal: AbortSignal | undefined,
     target: (callId: string) => [ivm.Reference<(...a: unknown[]) => Promise<string>>, unknown[]],
+    wallMs = this.limits.wallTimeMs,
   ): Promise<SandboxResult<JsonValue>> {
     if (!this.healthy) return this.limitResult(what, this.disposeReason === 'disposed' || !this.disposeReason ? null : this.disposeReason);
     const callId = String(this.nextCallId++);
@@ -216,35 +230,63 @@ export class PluginIsolate {
       fetches: new AbortController(),
       fetchBudget: new FetchBudget(this.services.fetch.perCall ?? DEFAULT_CALL_FETCH_CAPS, 'call'),
       redact: createRedactor(secrets),
-      deadline: Date.now() + this.limits.wallTimeMs,
+      deadline: Date.now() + wallMs,
     };
     this.calls.set(callId, active);
     this.cpuStarts.set(callId, this.isolate.cpuTime);
     this.startWatchdog();
     let timer: NodeJS.Timeout | undefined;
+    let running: Promise<unknown> | undefined;
+    let abandoned = false;
     const onAbort = () => this.terminate('disposed');
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const [ref, args] = target(callId);
-      const running = ref.apply(undefined, args as never[], { timeout: this.limits.cpuTimeMs, result: { promise: true } });
+      running = ref.apply(undefined, args as never[], { timeout: this.limits.cpuTimeMs, result: { promise: true } });
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          this.terminate('wall time', callId);
-          reject(new Error('wall time'));
-        }, this.limits.wallTimeMs);
+        timer = setTimeout(() => reject(WALL), wallMs);
       });
       const text = await Promise.race([running, deadline]);
       return redactResult(this.parseResult(what, text), active.redact);
     } catch (err) {
+      if (err === WALL && running) {
+        abandoned = true;
+        this.abandon(callId, running);
+        return { ok: false, error: { code: 'PLUGIN_LIMIT_EXCEEDED', limit: 'wall time', message: `${what} of ${this.label} exceeded its wall time limit (${wallMs} ms)`, retryable: false } };
+      }
       return redactResult(this.failure(what, err, callId), active.redact);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       active.fetches.abort();
       this.calls.delete(callId);
-      this.cpuStarts.delete(callId);
-      if (this.calls.size === 0) this.stopWatchdog();
+      if (!abandoned) this.cpuStarts.delete(callId);
+      if (this.cpuStarts.size === 0) this.stopWatchdog();
     }
+  }
+
+  /**
+   * A call past its wall deadline is waiting on something (a never-settling promise, a host call): it is failed
+   * now and left behind, with its fetches aborted and further host calls refused. It usually settles at once
+   * (an aborted fetch rejects); until it settles, for `ABANDON_GRACE_MS`, the CPU watchdog still counts it. If it
+   * has not settled by then and it still tried host calls after its end, it is working on: the isolate is
+   * disposed like on any breach (other calls get a retryable PLUGIN_SANDBOX_RESET). One that merely waits
+   * forever costs nothing and stays.
+   */
+  private abandon(callId: string, running: Promise<unknown>): void {
+    const state = { hostCalls: 0 };
+    this.abandoned.set(callId, state);
+    const settled = () => {
+      this.abandoned.delete(callId);
+      this.cpuStarts.delete(callId);
+      if (this.cpuStarts.size === 0) this.stopWatchdog();
+    };
+    running.then(settled, settled);
+    setTimeout(() => {
+      if (!this.abandoned.has(callId)) return;
+      if (state.hostCalls > 0) this.terminate('wall time', callId);
+      settled();
+    }, ABANDON_GRACE_MS).unref();
   }
 
   private parseResult(what: string, text: unknown): SandboxResult<JsonValue> {
@@ -326,7 +368,11 @@ export class PluginIsolate {
       if (typeof op !== 'string' || typeof argsText !== 'string' || argsText.length > MAX_RESULT_CHARS) throw new FetchError('HOST_BAD_ARGUMENTS', 'bad host call');
       const args = JSON.parse(argsText) as Record<string, unknown>;
       const call = typeof args.callId === 'string' ? this.calls.get(args.callId) : undefined;
-      if (!call) throw new FetchError('HOST_CALL_ENDED', 'this call has already ended; ctx cannot be used after run() returns');
+      if (!call) {
+        const gone = typeof args.callId === 'string' ? this.abandoned.get(args.callId) : undefined;
+        if (gone) gone.hostCalls++;
+        throw new FetchError('HOST_CALL_ENDED', 'this call has already ended; ctx cannot be used after run() returns');
+      }
       if (op === 'fetch') return await this.fetchOp(args, call);
       return JSON.stringify({ value: await this.hostOp(op, args, call) });
     } catch (err) {
