@@ -9,6 +9,7 @@ import { ROOT } from './lib.ts';
  *   (W8 always replays 1,000,000 events; 100,000 with --quick)
  *   --quick          1 repetition, 10 s phases (for a smoke run; say so when quoting figures)
  *   --footprint      W1 footprint over 5 repetitions on one database (workload `w1f`, also selected by --only w1f)
+ *   --scale-out      W1 with one HTTP-only process and 1, then 2, worker processes (workload `w1s`, or --only w1s)
  */
 const { values } = parseArgs({
   options: {
@@ -16,12 +17,13 @@ const { values } = parseArgs({
     scale: { type: 'string' },
     quick: { type: 'boolean', default: false },
     footprint: { type: 'boolean', default: false },
+    'scale-out': { type: 'boolean', default: false },
   },
 });
 const only = new Set((values.only ?? `w1,w2,w3,w4,w5,w6,w7,w8${values.footprint ? ',w1f' : ''}`).split(',').map((s) => s.trim().toLowerCase()));
 const out = path.join(ROOT, 'bench/results/latest.jsonl');
 mkdirSync(path.dirname(out), { recursive: true });
-const idOf = (workload: string) => (workload === 'w1_footprint' ? 'w1f' : workload.slice(0, 2));
+const idOf = (workload: string) => ({ w1_footprint: 'w1f', w1_scale_out: 'w1s' } as Record<string, string>)[workload] ?? workload.slice(0, 2);
 // Keep the lines of workloads not run this time (`--only`), replace the others.
 const kept = existsSync(out)
   ? readFileSync(out, 'utf8').split('\n').filter(Boolean).filter((l) => !only.has(idOf(String(JSON.parse(l).workload))))
@@ -32,6 +34,7 @@ type Runner = () => Promise<Record<string, unknown> | Record<string, unknown>[]>
 const workloads: [string, string, Runner][] = [
   ['w1', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1(values.quick ? { repeat: 1, durationS: 10 } : {})],
   ['w1f', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1Footprint(values.quick ? { repeat: 3, leads: 10_000 } : {})],
+  ['w1s', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1ScaleOut(values.quick ? { leads: 10_000 } : {})],
   ['w2', 'w2-nurture.ts', async () => (await import('./w2-nurture.ts')).runW2({ scale: values.scale ? Number(values.scale) : values.quick ? 20_000 : 100_000 })],
   ['w3', 'w3-sandbox.ts', async () => (await import('./w3-sandbox.ts')).runW3({})],
   ['w4', 'w4-conditions.ts', async () => (await import('./w4-conditions.ts')).runW4({})],

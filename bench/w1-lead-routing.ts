@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EXAMPLES_DIR } from '../engine/src/flow/examples.ts';
 import {
-  backendCpuSampler, cpuSeconds, databaseBytes, freshDatabase, machine, memoryMb, postJson, relationBytes, startEngine, summarize, tableBytes, waitFor, workspaceWithKey,
+  backendCpuSampler, cpuSeconds, databaseBytes, freshDatabase, type EngineProcess, machine, memoryMb, postJson, relationBytes, startEngine, summarize, tableBytes, waitFor, workspaceWithKey,
 } from './lib.ts';
 
 /** W1 of BENCHMARKS.md: the lead-routing flow (examples/lead-routing, exactly the W1 flow) end to end over HTTP. */
@@ -259,4 +259,70 @@ export async function runW1Footprint(opts: { repeat?: number; leads?: number } =
     await engine.stop();
     await database.drop();
   }
+}
+
+/**
+ * Scale-out (issue 17): one HTTP-only process (CAIRN_WORKERS=false) takes the W1 batch load while 1, then 2, worker
+ * processes on the same PostgreSQL run the flows. Reports completed runs/s for each count, and checks that every
+ * event became exactly one completed run with each step recorded once and owners evenly spread.
+ */
+export async function runW1ScaleOut(opts: { workers?: number[]; leads?: number } = {}): Promise<Record<string, unknown>> {
+  const leads = opts.leads ?? 40_000;
+  const perCount: Record<string, unknown>[] = [];
+  for (const n of opts.workers ?? [1, 2]) {
+    const database = await freshDatabase();
+    const { workspaceId, key } = await workspaceWithKey(database.db);
+    const http = await startEngine(database.url, { CAIRN_WORKERS: 'false' });
+    const workers: EngineProcess[] = [];
+    try {
+      for (let i = 0; i < n; i++) workers.push(await startEngine(database.url));
+      const owners: string[] = [];
+      for (const name of ['ana', 'ben', 'chi']) owners.push((await postJson(`${http.url}/v1/owners`, key, { name, email: `${name}@example.com` })).body.id);
+      await postJson(`${http.url}/v1/routing-pools`, key, { key: 'enterprise', owner_ids: owners });
+      const flow = await postJson(`${http.url}/v1/flows`, key, FLOW);
+      await postJson(`${http.url}/v1/flows/${flow.body.id}/publish`, key, {});
+      const completed = async () => Number((await database.db.raw(`SELECT coalesce(sum(completed), 0) AS n FROM flow_stats WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
+      const t0 = Date.now();
+      let sent = 0;
+      await Promise.all(Array.from({ length: 4 }, async () => {
+        while (sent < leads) {
+          const k = Math.min(500, leads - sent);
+          sent += k;
+          const r = await postJson(`${http.url}/v1/events/batch`, key, { events: Array.from({ length: k }, leadEvent) });
+          if (r.status !== 202) throw new Error(`batch answered ${r.status}`);
+        }
+      }));
+      const acceptedS = (Date.now() - t0) / 1000;
+      await waitFor(async () => (await completed()) >= leads, 600_000, 50);
+      const seconds = (Date.now() - t0) / 1000;
+      const one = async (sql: string) => Number((await database.db.raw(sql, [workspaceId])).rows[0].n);
+      const events = await one(`SELECT count(*) AS n FROM events WHERE workspace_id = ?`);
+      const runs = await one(`SELECT count(*) AS n FROM runs WHERE workspace_id = ?`);
+      const done = await one(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND status = 'completed'`);
+      const stepsTwice = await one(`SELECT count(*) AS n FROM (SELECT run_id, node_id FROM run_steps WHERE workspace_id = ? GROUP BY 1, 2 HAVING count(*) > 1) d`);
+      const steps = await one(`SELECT count(*) AS n FROM run_steps WHERE workspace_id = ?`);
+      const perOwner = ((await database.db.raw(`SELECT count(*)::int AS n FROM contacts WHERE workspace_id = ? AND owner_id IS NOT NULL GROUP BY owner_id`, [workspaceId])).rows as { n: number }[]).map((r) => r.n);
+      const spread = Math.max(...perOwner) - Math.min(...perOwner);
+      const ok = events === leads && runs === leads && done === leads && stepsTwice === 0 && steps === 3 * leads && spread <= 1;
+      perCount.push({
+        worker_processes: n,
+        accepted_events_per_s: Math.round(leads / acceptedS),
+        completed_runs_per_s: Math.round(leads / seconds),
+        check: { passed: ok, events, runs, completed: done, steps, steps_twice: stepsTwice, owner_spread: spread },
+      });
+    } finally {
+      for (const w of workers) await w.stop();
+      await http.stop();
+      await database.drop();
+    }
+  }
+  return {
+    workload: 'w1_scale_out',
+    date: new Date().toISOString(),
+    machine: machine(),
+    setup: `one HTTP-only process (CAIRN_WORKERS=false) + N worker processes on one PostgreSQL, ${leads} W1 leads in batches of 500 from 4 clients`,
+    by_worker_processes: perCount,
+    counted: 'completed runs/s = leads ÷ time from the first batch until every run completed; accepted = leads ÷ time to post them',
+    check: { passed: perCount.every((p) => (p.check as { passed: boolean }).passed) },
+  };
 }

@@ -30,6 +30,13 @@ describe('bench workloads at smoke scale (correctness only)', () => {
     expect(line.bytes_per_lead).toHaveLength(2);
   }, 240_000);
 
+  it('W1 scale-out: one HTTP-only process and two worker processes; events = runs = completed, no step twice', async () => {
+    const { runW1ScaleOut } = await import('../../bench/w1-lead-routing.ts');
+    const line = await runW1ScaleOut({ workers: [2], leads: 500 }) as Line;
+    passed(line);
+    expect((line.by_worker_processes as { check: { completed: number } }[])[0]!.check.completed).toBe(500);
+  }, 240_000);
+
   it('W2 nurture at rest: every sleeping run wakes', async () => {
     const { runW2 } = await import('../../bench/w2-nurture.ts');
     passed(await runW2({ scale: 200 }) as Line);
