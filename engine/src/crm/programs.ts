@@ -29,7 +29,11 @@ const DECAY_EVERY_MS = 15 * 60_000;
  * query per ingestion transaction finds the workspace's programs; nothing more happens for events no program reads)
  * and time (the timer poller, or the test clock on its way).
  */
-export function createPrograms(deps: { db: Db; clock: Clock; record: RecordProgramEvents }): Programs {
+export function createPrograms(deps: {
+  db: Db; clock: Clock; record: RecordProgramEvents;
+  /** Score decay changed these contacts' scores (their rows locked by `tx`): segments re-evaluate them. */
+  scoresChanged?: (tx: Tx, workspaceId: string, contactIds: string[], now: Date) => Promise<void>;
+}): Programs {
   const compiled = new Map<string, CompiledScoring>();
   const compiledScoring = (model: ScoringModel): CompiledScoring => {
     const key = JSON.stringify(model);
@@ -66,7 +70,10 @@ export function createPrograms(deps: { db: Db; clock: Clock; record: RecordProgr
     const { rows } = await deps.db.raw(`SELECT workspace_id, model FROM scoring_models WHERE model->'decay' IS NOT NULL`);
     let n = 0;
     for (const r of rows as { workspace_id: string; model: ScoringModel }[]) {
-      n += await decayScores(deps.db, r.workspace_id, compiledScoring(r.model), now, manual ? 0 : DECAY_EVERY_MS, (tx, events) => deps.record(tx, r.workspace_id, events));
+      n += await decayScores(
+        deps.db, r.workspace_id, compiledScoring(r.model), now, manual ? 0 : DECAY_EVERY_MS, (tx, events) => deps.record(tx, r.workspace_id, events),
+        deps.scoresChanged ? (tx, ids) => deps.scoresChanged!(tx, r.workspace_id, ids, now) : undefined,
+      );
     }
     return n;
   };

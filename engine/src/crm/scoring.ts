@@ -181,7 +181,11 @@ export async function scoreEvents(tx: Tx, workspaceId: string, model: CompiledSc
  * Applies decay up to `now` to every scored contact of the workspace whose state is older than `minAgeMs`, in pages,
  * and returns the threshold events that follow (`lead.disqualified` when a score fades below the lower threshold).
  */
-export async function decayScores(db: Db, workspaceId: string, model: CompiledScoring, now: Date, minAgeMs: number, record: (tx: Tx, events: ProgramEvent[]) => Promise<void>): Promise<number> {
+export async function decayScores(
+  db: Db, workspaceId: string, model: CompiledScoring, now: Date, minAgeMs: number, record: (tx: Tx, events: ProgramEvent[]) => Promise<void>,
+  /** Called in the page's transaction with the contacts whose score changed (segments reading `$.score`). */
+  changed?: (tx: Tx, contactIds: string[]) => Promise<void>,
+): Promise<number> {
   if (model.halfLifeMs === null) return 0;
   let after = '00000000-0000-0000-0000-000000000000';
   let recorded = 0;
@@ -193,11 +197,15 @@ export async function decayScores(db: Db, workspaceId: string, model: CompiledSc
       );
       const states = (rows as Parameters<typeof toState>[0][]).map((r) => toState(r, now));
       const out: ProgramEvent[] = [];
+      const moved: string[] = [];
       for (const s of states) {
+        const before = s.score;
         decay(s, model, now);
+        if (s.score !== before) moved.push(s.contact_id);
         crossings(s, model, now, out);
       }
       await saveStates(tx, workspaceId, states, now);
+      if (changed && moved.length > 0) await changed(tx, moved);
       if (out.length) await record(tx, out);
       recorded += out.length;
       return states;

@@ -1,5 +1,5 @@
 import { getContact, toContact, type ContactRow } from '../crm/contacts.ts';
-import { loadScores } from '../crm/segments/scores.ts';
+import { churnThreshold, loadScores, setChurnThreshold } from '../crm/segments/scores.ts';
 import { notFound } from '../errors.ts';
 import { createSegmentMaintainer } from '../crm/segments/membership.ts';
 import {
@@ -129,6 +129,21 @@ export const segmentsRoutes: RouteGroup = async (app, { ctx, engine }) => {
     config: { area: 'workspace' },
     schema: { tags: ['segments'], summary: 'Recompute RFM and churn risk now (then hourly)', body: { type: 'object', additionalProperties: false, properties: {} } },
   }, async (request) => segments.recomputeScores(ctx.db, request.auth!.workspaceId, ctx.clock.now()));
+
+  const churnSettings = {
+    type: 'object', additionalProperties: false, required: ['threshold'],
+    properties: { threshold: { type: 'integer', minimum: 0, maximum: 100, description: 'churn.risk_high is recorded when a score rises from below this to at or above it' } },
+  } as const;
+
+  app.get('/settings/churn', {
+    config: { area: 'workspace' },
+    schema: { tags: ['segments'], summary: 'The churn-risk threshold of churn.risk_high (default 70)', response: { 200: churnSettings } },
+  }, async (request) => ({ threshold: await churnThreshold(ctx.db, request.auth!.workspaceId) }));
+
+  app.put('/settings/churn', {
+    config: { area: 'workspace' },
+    schema: { tags: ['segments'], summary: 'Set the churn-risk threshold (0-100); it applies from the next recompute', body: churnSettings, response: { 200: churnSettings } },
+  }, async (request) => withTx(ctx.db, (tx) => setChurnThreshold(tx, request.auth!.workspaceId, (request.body as { threshold: number }).threshold)));
 
   app.get('/contacts/:id/segments', {
     config: { area: 'contacts' },

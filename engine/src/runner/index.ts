@@ -61,7 +61,11 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
       { now: ctx.clock.now() },
     );
   };
-  const programs = createPrograms({ db: ctx.db, clock: ctx.clock, record: recordProgramEvents });
+  const programs = createPrograms({
+    db: ctx.db, clock: ctx.clock, record: recordProgramEvents,
+    // Decay moves scores without an event: segments that read `$.score` follow (called after `segments` exists).
+    scoresChanged: (tx, workspaceId, ids, now) => segments.refreshScored(tx, workspaceId, ids, now),
+  });
   // Segment transitions (segment.entered/exited) are recorded through the whole hook, so programs and flows see them.
   const segments = createSegmentMaintainer({ emitHook: (tx, workspaceId, events) => onEventsIngested(tx, workspaceId, events), clock: ctx.clock });
   const onEventsIngested: OnEventsIngested = async (tx, workspaceId, events) => {

@@ -128,9 +128,35 @@ describe('RFM and churn risk (test clock starts 2026-03-02T09:00Z)', () => {
     expect(shown.churn_risk.score).toBeGreaterThan(50);
   });
 
+  it('the churn.risk_high threshold is a workspace setting (GET/PUT /v1/settings/churn); a later upward crossing of the new one is recorded', async () => {
+    expect((await h.call('GET', '/v1/settings/churn')).body).toEqual({ threshold: 70 });
+    const bad = await h.call('PUT', '/v1/settings/churn', { threshold: 101 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].path).toBe('/threshold');
+    // A customer below 70 without the NPS factor: the threshold goes to its score + 10, then a detractor NPS adds 15.
+    const low = (await h.t.db.raw(
+      `SELECT ch.contact_id, ch.score FROM contact_churn ch WHERE ch.workspace_id = ? AND ch.score < 60
+          AND (SELECT (f->>'points')::float FROM jsonb_array_elements(ch.factors) f WHERE f->>'factor' = 'nps_detractor') = 0
+        ORDER BY ch.contact_id LIMIT 1`, [h.workspaceId],
+    )).rows[0] as { contact_id: string; score: number };
+    const threshold = low.score + 10;
+    expect((await h.call('PUT', '/v1/settings/churn', { threshold })).body).toEqual({ threshold });
+    expect((await h.call('GET', '/v1/settings/churn')).body).toEqual({ threshold });
+    const risks = async () => (await h.t.db.raw(
+      `SELECT properties FROM events WHERE workspace_id = ? AND contact_id = ? AND type = 'churn.risk_high'`, [h.workspaceId, low.contact_id],
+    )).rows.map((r: { properties: unknown }) => r.properties);
+    expect(await risks()).toEqual([]);
+    expect((await h.call('PATCH', `/v1/contacts/${low.contact_id}`, { properties: { nps: 2 } })).status).toBe(200);
+    await h.call('POST', '/v1/scores/recompute', {});
+    expect(await risks()).toEqual([{ score: low.score + 15, threshold }]);
+    expect((await h.call('PUT', '/v1/settings/churn', { threshold: 70 })).status).toBe(200);
+    expect((await h.call('PATCH', `/v1/contacts/${low.contact_id}`, { properties: { nps: null } })).status).toBe(200);
+    await h.call('POST', '/v1/scores/recompute', {});
+  });
+
   it('churn.risk_high is recorded once per upward crossing of the threshold, and segments can read the scores', async () => {
     const crossings = async () => (await h.t.db.raw(
-      `SELECT count(*)::int AS n FROM events WHERE workspace_id = ? AND type = 'churn.risk_high'`, [h.workspaceId],
+      `SELECT count(*)::int AS n FROM events WHERE workspace_id = ? AND type = 'churn.risk_high' AND (properties->>'threshold')::int = 70`, [h.workspaceId],
     )).rows[0].n as number;
     const high = (await h.t.db.raw(`SELECT count(*)::int AS n FROM contact_churn WHERE workspace_id = ? AND score >= 70`, [h.workspaceId])).rows[0].n;
     expect(high).toBeGreaterThan(0);

@@ -256,6 +256,19 @@ describe('segments (test clock starts 2026-03-02T09:00Z)', () => {
     expect(runs).not.toContain(s.id);
   });
 
+  it('lead-score decay re-evaluates segments that read the score: the contact exits when its score fades below the rule', async () => {
+    expect((await h.call('PUT', '/v1/scoring', { rules: [{ event: 'hot.ping', points: 20 }], decay: { half_life: 'P7D' } })).status).toBe(200);
+    expect((await h.call('POST', '/v1/segments', { key: 'hot', name: 'Hot', rule: { all: [{ fact: 'contact', path: '$.score', operator: 'greaterThanInclusive', value: 15 }] } })).status).toBe(201);
+    await segmentReady(h, 'hot');
+    const cid = (await h.call('POST', '/v1/events', { type: 'hot.ping', contact: { email: 'hot@example.com' } })).body.contact_id;
+    expect(await members('hot')).toEqual(['hot@example.com']);
+    await h.call('POST', '/v1/_test/clock/advance', { by: 'P3D' }); // 20 → 14.9
+    expect((await h.call('GET', `/v1/contacts/${cid}`)).body.score).toBeLessThan(15);
+    expect(await members('hot')).toEqual([]);
+    expect((await transitions(cid)).filter((t) => t.endsWith(':hot'))).toEqual(['entered:hot', 'exited:hot']);
+    expect((await h.call('PUT', '/v1/scoring', { rules: [] })).status).toBe(200);
+  });
+
   it('erasure removes the contact\'s memberships and behavioural attributes', async () => {
     const ev = await h.call('POST', '/v1/events', { type: 'order.completed', contact: { email: 'erase-me@example.com', properties: { plan: 'pro' } }, properties: { amount: 9 } });
     const cid = ev.body.contact_id;

@@ -20,6 +20,8 @@ export interface SegmentMaintainer {
   /** In the ingestion transaction: keeps the behavioural attributes, then re-evaluates the events' contacts. */
   onEvents: OnEventsIngested;
   refresh: ContactsChanged;
+  /** After lead-score decay: re-evaluates these contacts only when a segment of the workspace reads `$.score`. */
+  refreshScored: ContactsChanged;
   /** Re-evaluates contacts whose time-relative rules are due; returns how many contacts were looked at. */
   fireDue(db: Db, now: Date): Promise<number>;
   /**
@@ -199,6 +201,9 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
 
   const maintainer: SegmentMaintainer = {
     refresh,
+    async refreshScored(tx, workspaceId, ids, now) {
+      if ((await loadSegments(tx, workspaceId)).some((s) => s.readsLeadScore)) await refresh(tx, workspaceId, ids, now);
+    },
     async onEvents(tx, workspaceId, events) {
       // Transition events are membership bookkeeping, not behaviour: they are neither counted in the attributes
       // (that doubled the writes of every transition) nor evaluated again.

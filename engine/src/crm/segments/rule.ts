@@ -44,6 +44,8 @@ export interface CompiledSegment {
   needs: (now: Date) => ActivityNeeds;
   /** Whether the rule reads `contact.rfm` or `contact.churn_risk` (then they are loaded). */
   readsScores: boolean;
+  /** Whether the rule may read the lead score `contact.score` (score decay re-evaluates such segments). */
+  readsLeadScore: boolean;
 }
 
 interface Leaf { leaf: Raw; at: string }
@@ -139,6 +141,7 @@ export function compileSegment(row: { id: string; key: string; rule: unknown; up
       }
       return next === null ? null : new Date(next);
     },
+    readsLeadScore: all.some((l) => l.leaf.fact === 'contact' && /\bscore\b|\.\.|\*/.test(String(l.leaf.path ?? ''))),
     readsScores: /rfm|churn_risk/.test(JSON.stringify(all.filter((l) => l.leaf.fact === 'contact').map((l) => [l.leaf.path, l.leaf.value]))),
     needs(now) {
       let fromDay: string | null = null;

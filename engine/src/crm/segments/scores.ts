@@ -198,6 +198,19 @@ async function churnChunk(
 /** Serialises score writes per workspace (an hourly recompute and a manual one never both see the old score). */
 const lockScores = (tx: Tx, workspaceId: string) => tx.raw(`SELECT pg_advisory_xact_lock(hashtext('cairn.scores'), hashtext(?))`, [workspaceId]);
 
+/**
+ * Sets the workspace's `churn.risk_high` threshold (0–100). It applies from the next recompute: a score that rises
+ * from below to at or above it records the event; contacts already above it record none.
+ */
+export async function setChurnThreshold(tx: Tx, workspaceId: string, threshold: number): Promise<{ threshold: number }> {
+  await tx.raw(
+    `UPDATE workspaces SET settings = jsonb_set(coalesce(settings, '{}'::jsonb), '{churn}',
+       coalesce(settings->'churn', '{}'::jsonb) || jsonb_build_object('threshold', ?::int)) WHERE id = ?`,
+    [threshold, workspaceId],
+  );
+  return { threshold };
+}
+
 /** The workspace's `churn.risk_high` threshold (`settings.churn.threshold`, default 70). */
 export async function churnThreshold(q: Db | Tx, workspaceId: string): Promise<number> {
   const ws = (await q('workspaces').where({ id: workspaceId }).first<{ settings: Record<string, unknown> } | undefined>('settings'))?.settings ?? {};
