@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration, parseTimeOfDay } from './plain.ts';
+import { describeSchedule, formatDuration, parseDuration, parseSchedule, parseTimeOfDay } from './plain.ts';
 
 describe('plain-language durations and times', () => {
   it('reads what an ops admin types as the ISO value the flow stores', () => {
@@ -48,5 +48,31 @@ describe('plain-language durations and times', () => {
     expect(parseTimeOfDay('17:05')).toBe('17:05');
     expect(parseTimeOfDay('9')).toBe('09:00');
     for (const bad of ['25:00', '13pm', 'noonish', '9:75']) expect(parseTimeOfDay(bad), bad).toBeNull();
+  });
+});
+
+describe('schedules in words', () => {
+  it.each([
+    ['09:00 on weekdays', '0 9 * * 1-5'],
+    ['9am every day', '0 9 * * *'],
+    ['Mondays at 08:30', '30 8 * * 1'],
+    ['17:45 on monday and friday', '45 17 * * 1,5'],
+    ['10:00 on weekends', '0 10 * * 0,6'],
+    ['every hour', '0 * * * *'],
+    ['7pm', '0 19 * * *'],
+    ['0 9 * * 1', '0 9 * * 1'],
+  ])('"%s" is stored as %s, and reads back in words', (words, cron) => {
+    expect(parseSchedule(words)).toBe(cron);
+    expect(parseSchedule(describeSchedule(cron))).toBe(cron);
+  });
+
+  it('says the common ones in words and leaves other cron as it is', () => {
+    expect(describeSchedule('0 9 * * 1-5')).toBe('09:00 on weekdays');
+    expect(describeSchedule('30 8 * * 1,3,5')).toBe('08:30 on Mondays, Wednesdays and Fridays');
+    expect(describeSchedule('*/5 * * * *')).toBe('*/5 * * * *');
+  });
+
+  it('refuses what is not a schedule', () => {
+    for (const bad of ['soon', '25:00 on weekdays', '09:00 on funday', 'weekdays']) expect(parseSchedule(bad), bad).toBeNull();
   });
 });

@@ -82,3 +82,63 @@ export function parseTimeOfDay(text: string): string | null {
 export function codeSpans(text: string): string[] {
   return text.split('`');
 }
+
+const DAY_NAMES = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+const DAY_TITLES = ['Sundays', 'Mondays', 'Tuesdays', 'Wednesdays', 'Thursdays', 'Fridays', 'Saturdays'];
+const CRON = /^\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s*$/;
+const CRON_MACRO = /^\s*@(yearly|annually|monthly|weekly|daily|hourly)\s*$/i;
+
+/** "weekdays", "every day", "mondays and fridays", "mon, wed" → the cron weekday field; null if not days. */
+function parseDays(text: string): string | null {
+  const t = text.trim().replace(/^(on|every|each)\s+/, '').trim();
+  if (/^(day|days|daily)$/.test(t)) return '*';
+  if (/^(weekday|weekdays|working days|business days|monday\s*(to|-|–|through)\s*friday|mon\s*(to|-|–)\s*fri)$/.test(t)) return '1-5';
+  if (/^(weekend|weekends|saturday and sunday|sat and sun)$/.test(t)) return '0,6';
+  const days = t.split(/\s*(?:,|\band\b|&)\s*/).filter(Boolean).map((d) => DAY_NAMES.findIndex((n) => d.replace(/s$/, '') === n || (d.length >= 3 && n.startsWith(d))));
+  if (!days.length || days.some((d) => d < 0)) return null;
+  return [...new Set(days)].sort((a, b) => a - b).join(',');
+}
+
+/**
+ * A schedule typed in words → a five-field cron expression read in the trigger's timezone: "09:00 on weekdays"
+ * → `0 9 * * 1-5`, "9am every day" → `0 9 * * *`, "Mondays at 08:30" → `30 8 * * 1`, "every hour" → `0 * * * *`.
+ * Cron text is accepted as it is. Null for anything else.
+ */
+export function parseSchedule(text: string): string | null {
+  const t = text.trim().toLowerCase().replace(/\s+/g, ' ');
+  if (!t) return null;
+  if (CRON_MACRO.test(t)) return t;
+  if (CRON.test(t) && /^[\d*,/\-\sA-Za-z?LW#]+$/.test(t) && /[\d*]/.test(t.split(' ')[0]!)) return text.trim();
+  if (/^(every|each) hour$|^hourly$/.test(t)) return '0 * * * *';
+  const at = (time: string, days: string) => {
+    const hm = parseTimeOfDay(time);
+    const dow = parseDays(days);
+    if (!hm || !dow) return null;
+    const [h, m] = hm.split(':').map(Number);
+    return `${m} ${h} * * ${dow}`;
+  };
+  let m = /^(?:at )?(.+?) (?:on |every |each )(.+)$/.exec(t);
+  if (m) return at(m[1]!, m[2]!);
+  m = /^(?:on |every |each )?(.+?) at (.+)$/.exec(t);
+  if (m) return at(m[2]!, m[1]!);
+  m = /^(?:at )?(.+?) daily$/.exec(t);
+  if (m) return at(m[1]!, 'day');
+  return parseTimeOfDay(t) ? at(t, 'day') : null;
+}
+
+/** `0 9 * * 1-5` → "09:00 on weekdays", `0 9 * * *` → "09:00 every day"; any other cron comes back as is. */
+export function describeSchedule(cron: string | undefined | null): string {
+  if (!cron) return '';
+  const t = cron.trim();
+  if (t === '0 * * * *') return 'every hour';
+  const m = /^(\d{1,2}) (\d{1,2}) \* \* (\S+)$/.exec(t);
+  if (!m || Number(m[1]) > 59 || Number(m[2]) > 23) return t;
+  const time = `${m[2]!.padStart(2, '0')}:${m[1]!.padStart(2, '0')}`;
+  const dow = m[3]!;
+  if (dow === '*') return `${time} every day`;
+  if (dow === '1-5') return `${time} on weekdays`;
+  if (dow === '0,6' || dow === '6,0') return `${time} on weekends`;
+  if (!/^[0-6](,[0-6])*$/.test(dow)) return t;
+  const names = dow.split(',').map((d) => DAY_TITLES[Number(d)]!);
+  return `${time} on ${names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names[0]}`;
+}

@@ -1,17 +1,15 @@
 import { ContactSegments } from './ContactSegments.tsx';
-import { itemsOf, useContact, useContactTimeline, useOwners, useRuns } from '../api/hooks.ts';
+import { itemsOf, useContact, useContactTimeline, useFlows, useOwners, useRuns } from '../api/hooks.ts';
+import { useStepNames, type VersionRef } from '../api/names.ts';
 import type { TimelineItem } from '../api/types.ts';
 import { navigate } from '../router.ts';
-import { ErrorBox, JsonView, PageHeader, Spinner, StatusBadge, formatTime, shortId } from '../ui/common.tsx';
+import { ErrorBox, JsonView, PageHeader, Spinner, StatusBadge, formatTime } from '../ui/common.tsx';
 
 function itemTime(i: TimelineItem): string | undefined {
   return (i.occurred_at ?? i.at ?? i.created_at ?? (i.started_at as string | undefined)) as string | undefined;
 }
 
-function itemLabel(i: TimelineItem): string {
-  if (i.kind === 'step' || i.node_id) return `Step ${String(i.node_id ?? '')} ${i.status ? `· ${String(i.status)}` : ''}`;
-  return String(i.type ?? i.kind ?? 'event');
-}
+const isStep = (i: TimelineItem): i is TimelineItem & VersionRef & { node_id: string } => i.kind === 'step' && typeof i.flow_id === 'string' && typeof i.node_id === 'string';
 
 /** A contact's profile (properties, tags, score, owner), event timeline and runs. */
 export function ContactPage({ contactId }: { contactId: string }) {
@@ -19,20 +17,26 @@ export function ContactPage({ contactId }: { contactId: string }) {
   const timeline = useContactTimeline(contactId);
   const runs = useRuns({ contact_id: contactId });
   const owners = useOwners();
+  const flows = useFlows();
+  const flowName = new Map(itemsOf(flows.data).map((f) => [f.id, f.name]));
+  const stepName = useStepNames(itemsOf(timeline.data).filter(isStep));
+  /** "Lead routing › Assign an owner · completed" for a run step, the event type for an event. */
+  const itemLabel = (i: TimelineItem) =>
+    isStep(i) ? `${flowName.get(i.flow_id) ?? 'A flow'} › ${stepName(i, i.node_id)}${i.status ? ` · ${String(i.status)}` : ''}` : String(i.type ?? i.kind ?? 'event');
   if (contact.isPending) return <div className="page"><Spinner label="Loading contact" /></div>;
   if (contact.error) return <div className="page"><ErrorBox error={contact.error} /></div>;
   const c = contact.data;
   const owner = c.owner_id ? itemsOf(owners.data).find((o) => o.id === c.owner_id) : undefined;
   return (
     <div className="page">
-      <PageHeader title={c.email ?? c.external_id ?? shortId(c.id)} subtitle={<>Contact <span className="mono">{c.id}</span> · since {formatTime(c.created_at)}</>} />
+      <PageHeader title={c.email ?? c.external_id ?? 'Contact without email'} subtitle={<>Contact{c.external_id && c.email ? <> · external id {c.external_id}</> : null} · since {formatTime(c.created_at)}</>} />
       <div className="three-col">
         <section className="card pad" aria-label="Profile">
           <h2 className="section-title">Profile</h2>
           <dl className="props">
             <dt>Email</dt><dd>{c.email ?? '—'}</dd>
             <dt>External id</dt><dd>{c.external_id ?? '—'}</dd>
-            <dt>Owner</dt><dd>{owner ? `${owner.name} (${owner.email})` : (c.owner_id ?? 'unassigned')}</dd>
+            <dt>Owner</dt><dd>{owner ? `${owner.name} (${owner.email})` : c.owner_id ? 'an owner not listed' : 'unassigned'}</dd>
             <dt>Lifecycle</dt><dd>{c.lifecycle_stage ?? '—'}</dd>
             <dt>Score</dt><dd>{c.score}</dd>
             <dt>Timezone</dt><dd>{c.timezone ?? '—'}</dd>
@@ -64,7 +68,7 @@ export function ContactPage({ contactId }: { contactId: string }) {
             <ul className="run-list">
               {itemsOf(runs.data).map((r) => (
                 <li key={r.id}>
-                  <a href={`/runs/${r.id}`} onClick={(e) => { e.preventDefault(); navigate(`/runs/${r.id}`); }}>{r.flow_name ?? shortId(r.flow_id)} v{r.version}</a>
+                  <a href={`/runs/${r.id}`} onClick={(e) => { e.preventDefault(); navigate(`/runs/${r.id}`); }}>{r.flow_name ?? flowName.get(r.flow_id) ?? 'A deleted flow'} v{r.version}</a>
                   <StatusBadge status={r.status} /> <span className="muted small">{formatTime(r.started_at ?? r.created_at)}</span>
                 </li>
               ))}

@@ -1,9 +1,10 @@
 import { useState } from 'react';
 import { api } from '../api/client.ts';
 import { itemsOf, useApiMutation, useContact, useOwners, useRun } from '../api/hooks.ts';
+import { useStepNames } from '../api/names.ts';
 import { navigate } from '../router.ts';
 import { useCan } from '../session.ts';
-import { ErrorBox, JsonView, PageHeader, Spinner, StatusBadge, formatDuration, formatTime, shortId } from '../ui/common.tsx';
+import { ErrorBox, JsonView, PageHeader, Spinner, StatusBadge, formatDuration, formatTime } from '../ui/common.tsx';
 import { Icon } from '../ui/icons.tsx';
 
 /** One run: its contact, and a timeline of steps with input, output, error and timings; cancel and retry. */
@@ -13,6 +14,7 @@ export function RunPage({ runId }: { runId: string }) {
   const owners = useOwners();
   const canOperate = useCan('operate');
   const [open, setOpen] = useState<Record<number, boolean>>({});
+  const stepName = useStepNames(run.data ? [run.data] : []);
   const cancel = useApiMutation(() => api.post(`/v1/runs/${runId}/cancel`), [['/v1/runs']]);
   const retry = useApiMutation(() => api.post(`/v1/runs/${runId}/retry`), [['/v1/runs']]);
   if (run.isPending) return <div className="page"><Spinner label="Loading run" /></div>;
@@ -20,12 +22,12 @@ export function RunPage({ runId }: { runId: string }) {
   const r = run.data;
   const owner = contact.data?.owner_id ? itemsOf(owners.data).find((o) => o.id === contact.data?.owner_id) : undefined;
   const steps = r.steps ?? [];
-  /** A node as the flow names it: its label, else its id. */
-  const nodeName = (id: string | null | undefined) => (id ? (r.node_labels?.[id] ?? id) : '—');
+  /** A node as the flow names it: its label, else its type's title. */
+  const nodeName = (id: string | null | undefined) => (id ? (r.node_labels?.[id] ?? stepName(r, id)) : '—');
   return (
     <div className="page">
       <PageHeader
-        title={<>{r.flow_name ?? 'Run'} · {r.contact_email ?? contact.data?.email ?? <span className="mono">{shortId(r.contact_id)}</span>} <StatusBadge status={r.status} /></>}
+        title={<>{r.flow_name ?? 'Run'} · {r.contact_email ?? contact.data?.email ?? contact.data?.external_id ?? 'a contact without email'} <StatusBadge status={r.status} /></>}
         subtitle={<>
           <a href={`/flows/${r.flow_id}`} onClick={(e) => { e.preventDefault(); navigate(`/flows/${r.flow_id}`); }}>{r.flow_name ?? 'Flow'}</a> · version {r.version} · started {formatTime(r.started_at ?? r.created_at)}
           {r.finished_at ? ` · finished ${formatTime(r.finished_at)}` : ''}
@@ -46,7 +48,7 @@ export function RunPage({ runId }: { runId: string }) {
             {steps.map((s, i) => (
               <li key={i} className={`tl-${s.status}`}>
                 <button className="tl-head" onClick={() => setOpen({ ...open, [i]: !open[i] })} aria-expanded={!!open[i]}>
-                  <span className="tl-title">{nodeName(s.node_id)} {s.node_type ? <span className="muted small">{s.node_type}</span> : null}</span>
+                  <span className="tl-title">{nodeName(s.node_id)}</span>
                   <StatusBadge status={s.status} />
                   {s.attempt > 1 ? <span className="badge badge-amber">attempt {s.attempt}</span> : null}
                   <span className="muted small">{formatTime(s.started_at)} · {formatDuration(s.started_at, s.finished_at)}</span>
@@ -84,7 +86,7 @@ export function RunPage({ runId }: { runId: string }) {
             <dl className="props">
               <dt>Email</dt><dd>{contact.data.email ?? '—'}</dd>
               <dt>External id</dt><dd>{contact.data.external_id ?? '—'}</dd>
-              <dt>Owner</dt><dd data-testid="run-owner">{owner ? `${owner.name} (${owner.email})` : (contact.data.owner_id ?? 'unassigned')}</dd>
+              <dt>Owner</dt><dd data-testid="run-owner">{owner ? `${owner.name} (${owner.email})` : contact.data.owner_id ? 'an owner not listed' : 'unassigned'}</dd>
               <dt>Tags</dt><dd>{contact.data.tags.length ? contact.data.tags.map((t) => <span key={t} className="tag">{t}</span>) : '—'}</dd>
               <dt>Score</dt><dd>{contact.data.score}</dd>
             </dl>

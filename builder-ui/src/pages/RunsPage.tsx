@@ -1,6 +1,10 @@
-import { itemsOf, useFlows, useRuns } from '../api/hooks.ts';
+import { useState } from 'react';
+import { api } from '../api/client.ts';
+import { itemsOf, useContact, useFlows, useRuns } from '../api/hooks.ts';
+import { useStepNames } from '../api/names.ts';
+import type { Contact, Page } from '../api/types.ts';
 import { navigate, useLocation } from '../router.ts';
-import { EmptyState, ErrorBox, PageHeader, Spinner, StatusBadge, formatTime, shortId } from '../ui/common.tsx';
+import { EmptyState, ErrorBox, PageHeader, Spinner, StatusBadge, formatTime } from '../ui/common.tsx';
 
 const STATUSES = ['active', 'waiting', 'completed', 'converted', 'exited', 'failed', 'cancelled'];
 
@@ -18,6 +22,7 @@ export function RunsPage() {
     navigate(`/runs${q ? `?${q}` : ''}`, true);
   };
   const list = itemsOf(runs.data);
+  const stepName = useStepNames(list);
   return (
     <div className="page">
       <PageHeader title="Runs" subtitle="Each run is one contact's journey through one version of a flow" />
@@ -36,26 +41,22 @@ export function RunsPage() {
             {STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
           </select>
         </label>
-        <label className="field-inline">
-          <span>Contact id</span>
-          <input value={filters.contact_id} onChange={(e) => setFilter('contact_id', e.target.value.trim())} placeholder="any" />
-        </label>
+        <ContactFilter contactId={filters.contact_id} onChange={(id) => setFilter('contact_id', id)} />
       </div>
       {runs.isPending ? <Spinner label="Loading runs" /> : runs.error ? <ErrorBox error={runs.error} onRetry={() => runs.refetch()} /> : list.length === 0 ? (
         <EmptyState title="No runs match">Runs appear here when a published flow's trigger fires for a contact.</EmptyState>
       ) : (
         <div className="card">
           <table className="table" aria-label="Runs">
-            <thead><tr><th>Run</th><th>Flow</th><th>Version</th><th>Contact</th><th>Status</th><th>At node</th><th>Started</th></tr></thead>
+            <thead><tr><th>Contact</th><th>Flow</th><th>Version</th><th>Status</th><th>At step</th><th>Started</th></tr></thead>
             <tbody>
               {list.map((r) => (
                 <tr key={r.id} className="clickable" onClick={() => navigate(`/runs/${r.id}`)}>
-                  <td><a href={`/runs/${r.id}`} className="mono" onClick={(e) => { e.preventDefault(); navigate(`/runs/${r.id}`); }}>{shortId(r.id)}</a></td>
-                  <td>{r.flow_name ?? flowName.get(r.flow_id) ?? shortId(r.flow_id)}</td>
+                  <td><a href={`/runs/${r.id}`} aria-label={`Run of ${r.contact_email ?? 'a contact without email'} through ${r.flow_name ?? flowName.get(r.flow_id) ?? 'a flow'}`} onClick={(e) => { e.preventDefault(); navigate(`/runs/${r.id}`); }}>{r.contact_email ?? <span className="muted">no email</span>}</a></td>
+                  <td>{r.flow_name ?? flowName.get(r.flow_id) ?? 'a deleted flow'}</td>
                   <td>v{r.version}</td>
-                  <td className={r.contact_email ? undefined : 'mono'}>{r.contact_email ?? shortId(r.contact_id)}</td>
                   <td><StatusBadge status={r.status} /></td>
-                  <td>{r.current_node_id ? (r.node_label ?? <span className="mono">{r.current_node_id}</span>) : '—'}</td>
+                  <td>{r.current_node_id ? (r.node_label ?? stepName(r, r.current_node_id)) : '—'}</td>
                   <td className="muted">{formatTime(r.started_at ?? r.created_at)}</td>
                 </tr>
               ))}
@@ -64,5 +65,34 @@ export function RunsPage() {
         </div>
       )}
     </div>
+  );
+}
+
+/** Runs of one contact, found by email; the chosen contact shows by email (its id stays in the URL only). */
+function ContactFilter({ contactId, onChange }: { contactId: string; onChange: (id: string) => void }) {
+  const contact = useContact(contactId || undefined);
+  const [email, setEmail] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  if (contactId) {
+    return (
+      <span className="field-inline">
+        <span>Contact</span>
+        <span className="tag">{contact.data ? (contact.data.email ?? contact.data.external_id ?? 'a contact without email') : '…'}</span>
+        <button className="btn btn-sm btn-ghost" onClick={() => onChange('')} aria-label="Any contact">×</button>
+      </span>
+    );
+  }
+  const find = async () => {
+    setError(null);
+    const found = itemsOf(await api.get<Page<Contact>>(`/v1/contacts?email=${encodeURIComponent(email.trim())}`))[0];
+    if (found) onChange(found.id);
+    else setError(`No contact with email ${email.trim()}`);
+  };
+  return (
+    <form className="field-inline" onSubmit={(e) => { e.preventDefault(); if (email.trim()) void find().catch(() => setError('Could not search contacts')); }}>
+      <label htmlFor="runs-contact">Contact email</label>
+      <input id="runs-contact" type="search" value={email} onChange={(e) => setEmail(e.target.value)} placeholder="any" />
+      {error ? <span className="error-text small" role="alert">{error}</span> : null}
+    </form>
   );
 }

@@ -8,7 +8,7 @@ import type { RuleJson, ValidationError } from '../api/types.ts';
 import { itemsOf } from '../api/hooks.ts';
 import { useSegments } from '../api/segments.ts';
 import { jsonEqual } from '../graph/diff.ts';
-import { formatDuration, parseDuration, parseTimeOfDay } from '../graph/plain.ts';
+import { describeSchedule, formatDuration, parseDuration, parseSchedule, parseTimeOfDay } from '../graph/plain.ts';
 import { Help } from '../ui/Help.tsx';
 import { RuleBuilder } from './RuleBuilder.tsx';
 
@@ -175,7 +175,7 @@ function SegmentWidget(props: WidgetProps) {
   );
 }
 
-/** Text inputs, except where the schema marks a duration or a time of day: those are typed in words. */
+/** Text inputs, except where the schema marks a duration, a time of day or a schedule (typed in words), or a segment. */
 function TextWidget(props: WidgetProps) {
   const kind = (props.schema as Record<string, unknown>)[CAIRN_WIDGET];
   if (kind === 'duration' || kind === 'signed-duration') {
@@ -191,6 +191,17 @@ function TextWidget(props: WidgetProps) {
     );
   }
   if (kind === 'segment') return <SegmentWidget {...props} />;
+  if (kind === 'cron') {
+    return (
+      <PlainTextWidget
+        props={props}
+        parse={parseSchedule}
+        format={describeSchedule}
+        placeholder="e.g. 09:00 on weekdays"
+        hint='Type a schedule such as "09:00 on weekdays", "8am every day", "Mondays at 17:30", or a cron expression.'
+      />
+    );
+  }
   if (kind === 'time') {
     return <PlainTextWidget props={props} parse={parseTimeOfDay} format={(v) => v} placeholder="e.g. 09:00 or 9am" hint='Type a time of day such as "09:00" or "5pm".' />;
   }
@@ -206,6 +217,7 @@ function DescriptionField({ id, description, schema }: DescriptionFieldProps) {
   const kind = (schema as Record<string, unknown>)[CAIRN_WIDGET];
   let text = description;
   if (kind === 'duration' || kind === 'signed-duration') text = text.replace(/\s*ISO 8601 duration.*$/, '').replace(/\s*A leading `-` means before.*$/, '');
+  if (kind === 'cron') text = 'When it runs, in the timezone below (e.g. "09:00 on weekdays").';
   if (kind === 'time') text = text.replace(/\s*24-hour `HH:mm` in the contact's timezone.*$/, " In the contact's timezone.");
   return <div id={id} className="field-description"><Help text={text} /></div>;
 }

@@ -173,7 +173,10 @@ describe.skipIf(!availability.run)('builder UI end to end: W1 lead routing built
     await page.locator(`a[href="/runs/${assigned}"]`).click();
     await page.getByRole('heading', { name: 'Timeline' }).waitFor();
     await expect.poll(() => page.getByTestId('run-owner').textContent(), { timeout: 10_000 }).toMatch(/^(ana|ben|chi) \((ana|ben|chi)@example\.com\)$/);
-    await page.getByText('action_assign_owner').first().waitFor();
+    // Steps are named as the canvas names them (the node's type title, as no label was set), not by node id.
+    const steps = page.getByRole('region', { name: 'Steps' });
+    await steps.getByText('Assign owner', { exact: true }).first().waitFor();
+    expect(await steps.textContent()).not.toContain('action_assign_owner');
     await screenshot(page, '08-run-timeline');
   });
 

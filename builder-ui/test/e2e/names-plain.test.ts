@@ -1,0 +1,124 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { eventually } from '../../../engine/test/engine-harness.ts';
+import { browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
+
+const availability = browserAvailability();
+if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+/** A UUID's tail as the screens used to shorten it ("…27cf7865"). */
+const SHORT_ID = /…[0-9a-f]{8}\b/;
+
+/** Issue 15, deliver 5 and 2: names instead of ids on runs, timelines and contacts; schedules and help in words. */
+describe.skipIf(!availability.run)('builder UI end to end: names everywhere, plain language', () => {
+  let server: E2eServer;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    ensureUiBuilt();
+    server = await startServer();
+    browser = await launchBrowser();
+  }, 300_000);
+
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
+    await page?.context().close();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  /** The page's visible text: no UUID, no shortened id, none of the flow's node ids. */
+  const expectNoIds = async (where: string, nodeIds: string[]) => {
+    const text = await page.locator('main, .page').first().innerText();
+    expect(text, where).not.toMatch(UUID);
+    expect(text, where).not.toMatch(SHORT_ID);
+    for (const id of nodeIds) expect(text, `${where}: node id ${id}`).not.toContain(id);
+    return text;
+  };
+
+  it('runs, a run’s timeline and a contact’s page show flow names, step names and emails, never ids', async () => {
+    const nodeIds = ['n_start_x1', 'n_mark_x2', 'n_wait_x3', 'n_done_x4'];
+    const doc = {
+      schema: 'cairn.flow/v1',
+      name: 'Hot lead follow-up',
+      settings: { reentry: 'always', goal: null, exit_on: [] },
+      nodes: [
+        { id: nodeIds[0], type: 'trigger.event', position: { x: 0, y: 0 }, config: { event: 'lead.created' } },
+        { id: nodeIds[1], type: 'action.tag', label: 'Mark as hot', position: { x: 0, y: 170 }, config: { add: ['hot'] } },
+        { id: nodeIds[2], type: 'delay', position: { x: 0, y: 340 }, config: { mode: 'duration', duration: 'P3D' } },
+        { id: nodeIds[3], type: 'end', position: { x: 0, y: 510 }, config: {} },
+      ],
+      edges: [
+        { id: 'e1', source: nodeIds[0], target: nodeIds[1] },
+        { id: 'e2', source: nodeIds[1], target: nodeIds[2] },
+        { id: 'e3', source: nodeIds[2], target: nodeIds[3] },
+      ],
+    };
+    const created = await server.h.call('POST', '/v1/flows', doc);
+    expect((await server.h.call('POST', `/v1/flows/${created.body.id}/publish`, {})).status).toBe(200);
+    const ev = await server.h.call('POST', '/v1/events', { type: 'lead.created', contact: { email: 'grace@names.test' } });
+    const contactId = ev.body.contact_id as string;
+    const run = await eventually(async () => (await server.h.call('GET', `/v1/runs?contact_id=${contactId}`)).body.items.find((r: { status: string }) => r.status === 'waiting'));
+
+    page = await newPage(browser);
+    await signIn(page, server, server.users.admin);
+    await page.goto(`${server.url}/runs`);
+    const table = page.getByRole('table', { name: 'Runs' });
+    await table.getByText('grace@names.test').waitFor();
+    const list = await expectNoIds('runs', nodeIds);
+    expect(list).toContain('Hot lead follow-up');
+    expect(list).toContain('Delay');
+
+    await page.goto(`${server.url}/runs?contact_id=${contactId}`);
+    await page.getByRole('search', { name: 'Filter runs' }).getByText('grace@names.test').waitFor();
+    await expectNoIds('runs of one contact', nodeIds);
+
+    await page.goto(`${server.url}/runs/${run.id}`);
+    const steps = page.getByRole('region', { name: 'Steps' });
+    await steps.getByText('Mark as hot').waitFor();
+    await steps.getByText('When an event arrives').waitFor();
+    const timeline = await expectNoIds('run', nodeIds);
+    expect(timeline).toContain('grace@names.test');
+    await screenshot(page, '33-run-names');
+
+    await page.goto(`${server.url}/contacts/${contactId}`);
+    await page.getByRole('region', { name: 'Timeline' }).getByText('Hot lead follow-up › Mark as hot').first().waitFor();
+    const profile = await expectNoIds('contact', nodeIds);
+    expect(profile).toContain('Hot lead follow-up v1');
+    await screenshot(page, '34-contact-names');
+  });
+
+  it('a schedule is typed as "8am every day" and shown as "09:00 on weekdays", stored as cron; help text has no backticks', async () => {
+    const doc = {
+      schema: 'cairn.flow/v1',
+      name: 'Weekday digest',
+      settings: { reentry: 'always', goal: null, exit_on: [] },
+      nodes: [
+        { id: 'sched', type: 'trigger.schedule', position: { x: 0, y: 0 }, config: { cron: '0 9 * * 1-5', timezone: 'Europe/Paris' } },
+        { id: 'tag', type: 'action.tag', position: { x: 0, y: 170 }, config: { add: ['digest'] } },
+      ],
+      edges: [{ id: 'e1', source: 'sched', target: 'tag' }],
+    };
+    const created = await server.h.call('POST', '/v1/flows', doc);
+    page = await newPage(browser);
+    await signIn(page, server, server.users.admin);
+    await page.goto(`${server.url}/flows/${created.body.id}`);
+    await page.locator('[data-testid="node-sched"] .fnode-head').click();
+    const cron = page.locator('#root_cron');
+    await expect.poll(() => cron.inputValue()).toBe('09:00 on weekdays');
+    const inspector = page.getByRole('complementary', { name: 'Inspector' });
+    expect(await inspector.innerText()).not.toContain('`');
+    await cron.fill('8am every day');
+    await inspector.getByText('Saved as').waitFor();
+    await expect.poll(async () => (await server.h.call('GET', `/v1/flows/${created.body.id}`)).body.draft.nodes[0].config.cron, { timeout: 10_000 }).toBe('0 8 * * *');
+    await cron.fill('whenever');
+    await inspector.getByText(/Type a schedule such as/).waitFor();
+    await screenshot(page, '35-schedule-in-words');
+    expect((await server.h.call('GET', `/v1/flows/${created.body.id}`)).body.draft.nodes[0].config.cron).toBe('0 8 * * *');
+  });
+});
