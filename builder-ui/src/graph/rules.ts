@@ -12,7 +12,7 @@ export type GroupKind = 'all' | 'any';
 export type RuleNode =
   | { kind: 'group'; op: GroupKind; children: RuleNode[]; raw: RuleJson }
   | { kind: 'not'; child: RuleNode; raw: RuleJson }
-  | { kind: 'fact'; fact: string; path: string; operator: string; value: unknown; raw: RuleJson }
+  | { kind: 'fact'; fact: string; path: string; operator: string; value: unknown; params?: ActivityParams; raw: RuleJson }
   /** A shape the builder does not edit (e.g. `{ condition: "name" }`); kept verbatim. */
   | { kind: 'opaque'; raw: RuleJson };
 
@@ -35,22 +35,66 @@ export const OPERATORS: Array<{ value: string; label: string; kind: ValueKind }>
   { value: 'startsWith', label: 'starts with', kind: 'scalar' },
   { value: 'endsWith', label: 'ends with', kind: 'scalar' },
   { value: 'matches', label: 'matches the pattern', kind: 'scalar' },
-  { value: 'contains', label: 'contains', kind: 'scalar' },
-  { value: 'doesNotContain', label: 'does not contain', kind: 'scalar' },
+  { value: 'contains', label: 'includes', kind: 'scalar' },
+  { value: 'doesNotContain', label: 'does not include', kind: 'scalar' },
   { value: 'exists', label: 'is set', kind: 'none' },
   { value: 'notExists', label: 'is not set', kind: 'none' },
   { value: 'isEmpty', label: 'is empty', kind: 'none' },
   { value: 'isNotEmpty', label: 'is not empty', kind: 'none' },
   { value: 'withinLast', label: 'is within the last', kind: 'duration' },
-  { value: 'notWithinLast', label: 'is longer ago than', kind: 'duration' },
+  { value: 'notWithinLast', label: 'is not within the last (or never)', kind: 'duration' },
+  { value: 'before', label: 'is more than … ago', kind: 'duration' },
+  { value: 'after', label: 'is less than … ago', kind: 'duration' },
   { value: 'hasTag', label: 'has the tag', kind: 'tag' },
   { value: 'notHasTag', label: 'does not have the tag', kind: 'tag' },
 ];
 
-export const valueKind = (operator: string): ValueKind => OPERATORS.find((o) => o.value === operator)?.kind ?? 'scalar';
+/** json-rules-engine's operator decorators (`not:startsWith`, `someFact:equal`), in words. */
+const DECORATORS: Record<string, (inner: string) => string> = {
+  not: (l) => `not (${l})`,
+  someFact: (l) => `has an item that ${l}`,
+  everyFact: (l) => `has only items that ${l}`,
+  someValue: (l) => `${l} any of`,
+  everyValue: (l) => `${l} all of`,
+  swap: (l) => `${l} (swapped)`,
+};
 
-export const FACTS = ['contact', 'event', 'run'];
-export const FACT_LABELS: Record<string, string> = { contact: 'Contact', event: 'Event', run: 'Earlier step' };
+/** An operator in words, decorated ones included ("not (starts with)"); an unknown one is shown as written. */
+export function operatorLabel(operator: string): string {
+  const plain = OPERATORS.find((o) => o.value === operator);
+  if (plain) return plain.label;
+  const i = operator.indexOf(':');
+  const decorate = i > 0 ? DECORATORS[operator.slice(0, i)] : undefined;
+  return decorate ? decorate(operatorLabel(operator.slice(i + 1))) : operator;
+}
+
+export const valueKind = (operator: string): ValueKind => OPERATORS.find((o) => o.value === operator)?.kind ?? valueKindOfDecorated(operator);
+const valueKindOfDecorated = (operator: string): ValueKind => {
+  const inner = operator.slice(operator.indexOf(':') + 1);
+  return operator.includes(':') ? valueKind(inner) : 'scalar';
+};
+
+export const FACTS = ['contact', 'event', 'run', 'activity'];
+export const FACT_LABELS: Record<string, string> = { contact: 'Contact', event: 'Event', run: 'Earlier step', activity: 'Activity' };
+
+/** The `activity` fact's params (CONTRACT.md, behavioural facts): what to measure over which events, in which window. */
+export interface ActivityParams {
+  event: string;
+  measure: 'count' | 'sum' | 'last_at' | 'first_at';
+  within?: string;
+}
+export const MEASURES: Array<{ value: ActivityParams['measure']; label: string; windowed: boolean }> = [
+  { value: 'count', label: 'Number of', windowed: true },
+  { value: 'sum', label: 'Total amount of', windowed: true },
+  { value: 'last_at', label: 'Last time of', windowed: false },
+  { value: 'first_at', label: 'First time of', windowed: false },
+];
+
+/** "3 or more order.completed in the last 90 days": a count over a window, compared with at least. */
+export function newActivityFact(event = ''): RuleNode {
+  const params: ActivityParams = { event, measure: 'count', within: 'P90D' };
+  return { kind: 'fact', fact: 'activity', path: '', operator: 'greaterThanInclusive', value: 1, params, raw: { fact: 'activity', params, operator: 'greaterThanInclusive', value: 1 } };
+}
 
 /** The data a workspace's contacts and events carry (`GET /v1/fields`): what the field pickers offer. */
 export interface KnownFields {
@@ -105,6 +149,7 @@ export function fromRule(raw: RuleJson | null | undefined): RuleNode {
       path: typeof raw.path === 'string' ? raw.path : '',
       operator: raw.operator,
       value: raw.value,
+      ...(raw.params && typeof raw.params === 'object' ? { params: raw.params as ActivityParams } : {}),
       raw,
     };
   }
@@ -132,6 +177,8 @@ export function toRule(node: RuleNode): RuleJson {
       const out: RuleJson = { ...node.raw, fact: node.fact };
       if (node.path !== '' || 'path' in node.raw) out.path = node.path;
       if (node.path === '' && !('path' in node.raw)) delete out.path;
+      if (node.params) out.params = node.params;
+      else delete out.params;
       out.operator = node.operator;
       out.value = node.value;
       return out;
@@ -191,8 +238,9 @@ export function describeRule(raw: RuleJson | null | undefined): string {
   const label = (n: RuleNode, top: boolean): string => {
     switch (n.kind) {
       case 'fact': {
+        if (n.fact === 'activity' && n.params) return describeActivity(n.params, n.operator, n.value);
         const path = propertyKey(n.path) ?? (STANDARD_FIELDS[n.fact]?.find((f) => f.path === n.path)?.label.toLowerCase() ?? (n.path.replace(/^\$\.?(properties\.)?/, '') || n.fact));
-        const op = OPERATORS.find((o) => o.value === n.operator)?.label ?? n.operator;
+        const op = operatorLabel(n.operator);
         const kind = valueKind(n.operator);
         if (kind === 'none') return `${path} ${op}`;
         if (kind === 'tag') return `${n.path && n.path !== '$.tags' ? `${path} ` : ''}${op} ${formatValue(n.value, n.operator)}`;
@@ -209,4 +257,12 @@ export function describeRule(raw: RuleJson | null | undefined): string {
     }
   };
   return label(node, true);
+}
+
+/** "number of order.completed in the last 90 days is at least 3", "last time of order.completed is within the last 30 days". */
+function describeActivity(p: ActivityParams, operator: string, value: unknown): string {
+  const measure = (MEASURES.find((m) => m.value === p.measure)?.label ?? p.measure).toLowerCase();
+  const window = p.within && (p.measure === 'count' || p.measure === 'sum') ? ` in the last ${formatDuration(p.within)}` : '';
+  const shown = valueKind(operator) === 'duration' && typeof value === 'string' ? formatDuration(value) : formatValue(value, operator);
+  return `${measure} ${p.event || '…'}${window} ${operatorLabel(operator)}${valueKind(operator) === 'none' ? '' : ` ${shown}`}`;
 }

@@ -3,7 +3,8 @@ import type { RuleJson } from '../api/types.ts';
 import { useKnownFields } from '../canvas/fields.ts';
 import { formatDuration, parseDuration } from '../graph/plain.ts';
 import {
-  FACT_LABELS, FACTS, OPERATORS, STANDARD_FIELDS, formatValue, fromRule, newFact, newGroup, parseValue, propertyKey, propertyPath, toRule, valueKind, type RuleNode,
+  FACT_LABELS, FACTS, MEASURES, OPERATORS, STANDARD_FIELDS, formatValue, fromRule, newActivityFact, newFact, newGroup, operatorLabel, parseValue, propertyKey, propertyPath, toRule, valueKind,
+  type ActivityParams, type RuleNode,
 } from '../graph/rules.ts';
 import { Icon } from '../ui/icons.tsx';
 
@@ -111,7 +112,7 @@ function modeOf(fact: string, path: string, known: string[]): FieldMode {
 
 function FactView({ node, onChange, onRemove, readOnly }: ViewProps & { node: Extract<RuleNode, { kind: 'fact' }> }) {
   const fields = useKnownFields();
-  const operators = OPERATORS.some((o) => o.value === node.operator) ? OPERATORS : [...OPERATORS, { value: node.operator, label: node.operator, kind: 'scalar' as const }];
+  const operators = OPERATORS.some((o) => o.value === node.operator) ? OPERATORS : [...OPERATORS, { value: node.operator, label: operatorLabel(node.operator), kind: valueKind(node.operator) }];
   const facts = FACTS.includes(node.fact) ? FACTS : [...FACTS, node.fact];
   const known = node.fact === 'event' ? [...new Set(fields.events.flatMap((e) => e.properties))].sort() : node.fact === 'contact' ? fields.contact_properties : [];
   const [mode, setMode] = useState<FieldMode>(() => modeOf(node.fact, node.path, known));
@@ -131,12 +132,16 @@ function FactView({ node, onChange, onRemove, readOnly }: ViewProps & { node: Ex
         onChange={(e) => {
           const fact = e.target.value;
           setMode(fact === 'run' ? 'path' : 'pick');
-          onChange({ ...node, fact, path: fact === 'run' ? '$.' : '$.properties.' });
+          if (fact === 'activity') return onChange(newActivityFact(fields.events[0]?.type ?? ''));
+          onChange({ ...node, fact, path: fact === 'run' ? '$.' : '$.properties.', params: undefined, ...(node.fact === 'activity' ? { operator: 'equal', value: '' } : {}) });
         }}
       >
         {facts.map((f) => <option key={f} value={f}>{FACT_LABELS[f] ?? f}</option>)}
       </select>
-      {node.fact !== 'run' ? (
+      {node.fact === 'activity' ? (
+        <ActivityParamsView params={node.params ?? { event: '', measure: 'count' }} events={fields.events.map((e) => e.type)} readOnly={readOnly} onChange={(params) => onChange({ ...node, params })} />
+      ) : null}
+      {node.fact !== 'run' && node.fact !== 'activity' ? (
         <select
           aria-label="Field"
           value={pickable.includes(picked) || picked === '' || picked.startsWith('mode:') ? picked : node.path}
@@ -222,12 +227,12 @@ function FactView({ node, onChange, onRemove, readOnly }: ViewProps & { node: Ex
 }
 
 /** "30 days" typed, `P30D` stored; refused words are marked and not stored. */
-function DurationValue({ value, onChange, readOnly }: { value: unknown; onChange: (v: string) => void; readOnly?: boolean }) {
+function DurationValue({ value, onChange, readOnly, label = 'Value' }: { value: unknown; onChange: (v: string) => void; readOnly?: boolean; label?: string }) {
   const [text, setText] = useState(() => (typeof value === 'string' ? formatDuration(value) : ''));
   const bad = text.trim() !== '' && parseDuration(text) === null;
   return (
     <input
-      aria-label="Value"
+      aria-label={label}
       className={`rule-value${bad ? ' is-invalid' : ''}`}
       value={text}
       placeholder="e.g. 30 days"
@@ -240,5 +245,33 @@ function DurationValue({ value, onChange, readOnly }: { value: unknown; onChange
         if (iso) onChange(iso);
       }}
     />
+  );
+}
+
+/** The activity fact's measure, event type (picked from the workspace's events) and window ("in the last 90 days"). */
+function ActivityParamsView({ params, events, onChange, readOnly }: { params: ActivityParams; events: string[]; onChange: (p: ActivityParams) => void; readOnly?: boolean }) {
+  const windowed = MEASURES.find((m) => m.value === params.measure)?.windowed ?? false;
+  const choices = params.event && !events.includes(params.event) ? [params.event, ...events] : events;
+  return (
+    <div className="rule-activity">
+      <select aria-label="Measure" value={params.measure} disabled={readOnly}
+        onChange={(e) => {
+          const measure = e.target.value as ActivityParams['measure'];
+          const { within, ...rest } = params;
+          onChange(MEASURES.find((m) => m.value === measure)?.windowed ? { ...rest, measure, within: within ?? 'P90D' } : { ...rest, measure });
+        }}>
+        {MEASURES.map((m) => <option key={m.value} value={m.value}>{m.label}</option>)}
+      </select>
+      <select aria-label="Event type" value={params.event} disabled={readOnly} onChange={(e) => onChange({ ...params, event: e.target.value })}>
+        <option value="">Choose an event…</option>
+        {choices.map((t) => <option key={t} value={t}>{t}</option>)}
+      </select>
+      {windowed ? (
+        <label className="rule-window">
+          <span className="muted small">in the last</span>
+          <DurationValue label="Window" value={params.within} readOnly={readOnly} onChange={(within) => onChange({ ...params, within })} />
+        </label>
+      ) : null}
+    </div>
   );
 }
