@@ -6,3 +6,5 @@ export * from './flow.ts';
 export { coreNodeTypes, CAIRN_WIDGET } from './node-catalog.ts';
 export { flowDocumentSchema, FLOW_LIMITS } from './flow-schema.ts';
 export { checkFlowGraph, type ResolveNodeType } from './flow-graph.ts';
+/** The HTTP API's types, generated from its OpenAPI document (`pnpm openapi`). */
+export type { paths as ApiPaths, components as ApiComponents, operations as ApiOperations } from './api.ts';

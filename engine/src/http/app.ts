@@ -13,7 +13,9 @@ import { CairnError } from '../errors.ts';
 import { createAuthHook } from './authenticate.ts';
 import { healthRoutes } from './health.ts';
 import { registerJsonParser } from './json-body.ts';
-import { errorHandler, notFoundHandler, problemSchema } from './problems.ts';
+import { errorHandler, notFoundHandler } from './problems.ts';
+import { documentRoute, swaggerOptions } from './openapi.ts';
+import { sharedSchemas } from './schemas.ts';
 import { AUTH_FAILURES_PER_MINUTE, principalKey } from './rate-limits.ts';
 import { routeGroups } from './route-groups.ts';
 import { uiRoutes } from './ui.ts';
@@ -60,14 +62,8 @@ export async function createApp(ctx: EngineContext, opts: AppOptions = {}): Prom
   app.decorateRequest('auth', null);
 
   await app.register(fastifyCookie);
-  await app.register(fastifySwagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: { title: 'Cairn API', version: '1.0.0', description: 'Workflow automation for customer lifecycles. See docs/api.md.' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'cairn_<prefix>_<secret>' } } },
-      security: [{ apiKey: [] }],
-    },
-  });
+  for (const schema of sharedSchemas) app.addSchema(schema);
+  await app.register(fastifySwagger, swaggerOptions);
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await healthRoutes(app, ctx);
 
@@ -85,13 +81,8 @@ export async function createApp(ctx: EngineContext, opts: AppOptions = {}): Prom
     });
     const failedAuth = v1.createRateLimit({ max: Math.min(limit.max, AUTH_FAILURES_PER_MINUTE), timeWindow: 60_000, keyGenerator: (r) => `auth-failure:${r.ip}` });
     v1.addHook('onRequest', createAuthHook(ctx, failedAuth));
-    // Every /v1 route documents its error answers as problem+json (unless it declares its own).
-    v1.addHook('onRoute', (route) => {
-      const schema = (route.schema ??= {}) as { response?: Record<string, unknown> };
-      schema.response ??= {};
-      schema.response['4XX'] ??= problemSchema;
-      schema.response['5XX'] ??= problemSchema;
-    });
+    // Every /v1 route is documented (operationId, summary, tags, 2xx schema), with problem+json error answers.
+    v1.addHook('onRoute', documentRoute);
     const onEventsIngested = opts.onEventsIngested ?? opts.engine?.onEventsIngested;
     for (const group of routeGroups) {
       await v1.register(group, { ctx, onEventsIngested, engine: opts.engine, nodeTypes: opts.nodeTypes, pluginCatalog: opts.pluginCatalog, pluginSandbox: opts.pluginSandbox });

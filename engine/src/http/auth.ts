@@ -4,17 +4,10 @@ import { findUserByEmail } from '../auth/users.ts';
 import { getWorkspaceById, getWorkspaceBySlug } from '../crm/workspaces.ts';
 import { CairnError } from '../errors.ts';
 import { countFailure, LOGIN_ACCOUNT_WINDOW_MS, LOGIN_ATTEMPTS_PER_MINUTE, LOGIN_FAILURES_PER_ACCOUNT, refuseWhenSpent } from './rate-limits.ts';
+import { noContent } from './openapi.ts';
 import type { RouteGroup } from './route-groups.ts';
+import { ref } from './schemas.ts';
 
-const meSchema = {
-  type: 'object',
-  properties: {
-    user: { type: 'object', nullable: true, properties: { id: { type: 'string' }, email: { type: 'string' }, name: { type: 'string', nullable: true } } },
-    workspace: { type: 'object', properties: { id: { type: 'string' }, slug: { type: 'string' }, name: { type: 'string' } } },
-    role: { type: 'string', enum: ['admin', 'editor', 'viewer', 'ingest'] },
-    csrf_token: { type: 'string', nullable: true },
-  },
-} as const;
 
 const badLogin = () => new CairnError('CAIRN_ERR_UNAUTHORIZED', 'workspace, email or password is wrong');
 
@@ -34,7 +27,8 @@ export const authRoutes: RouteGroup = async (app, { ctx }) => {
     // Anonymous, so every attempt counts against the IP (never against headers or cookies the caller made up).
     config: { public: true, rateLimit: { max: LOGIN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000, keyGenerator: (r) => `login-ip:${r.ip}` } },
     schema: {
-      tags: ['auth'], summary: 'Log in (sets the session cookie)', security: [],
+      operationId: 'login', tags: ['auth'], summary: 'Log in (sets the session cookie)',
+      description: `Sets the HttpOnly session cookie. Limits: ${LOGIN_ATTEMPTS_PER_MINUTE} attempts per IP per minute, and ${LOGIN_FAILURES_PER_ACCOUNT} failed attempts per account (workspace + email) per ${LOGIN_ACCOUNT_WINDOW_MS / 60_000} minutes from any IP; over either, 429 with Retry-After.`,
       body: {
         type: 'object', additionalProperties: false, required: ['workspace', 'email', 'password'],
         properties: {
@@ -43,10 +37,10 @@ export const authRoutes: RouteGroup = async (app, { ctx }) => {
           password: { type: 'string', minLength: 1, maxLength: 1024 },
         },
       },
-      response: { 200: meSchema },
+      response: { 200: ref('Me') },
     },
   }, async (request, reply) => {
-    const body = request.body as { workspace: string; email: string; password: string };
+    const body = request.body;
     await refuseWhenSpent(accountFailures, request, reply, 'too many failed logins for this account');
     const workspace = await getWorkspaceBySlug(ctx.db, body.workspace);
     const user = workspace ? await findUserByEmail(ctx.db, workspace.id, body.email) : undefined;
@@ -68,7 +62,7 @@ export const authRoutes: RouteGroup = async (app, { ctx }) => {
 
   app.post('/auth/logout', {
     config: { anyRole: true },
-    schema: { tags: ['auth'], summary: 'Log out (ends the session)' },
+    schema: { operationId: 'logout', tags: ['auth'], summary: 'Log out (ends the session)', response: { 204: noContent } },
   }, async (request, reply) => {
     const auth = request.auth!;
     if (auth.sessionId) await deleteSession(ctx.db, auth.workspaceId, auth.sessionId);
@@ -78,7 +72,7 @@ export const authRoutes: RouteGroup = async (app, { ctx }) => {
 
   app.get('/auth/me', {
     config: { anyRole: true },
-    schema: { tags: ['auth'], summary: 'Who is calling', response: { 200: meSchema } },
+    schema: { operationId: 'getMe', tags: ['auth'], summary: 'Who is calling', response: { 200: ref('Me') } },
   }, async (request) => {
     const auth = request.auth!;
     const workspace = await getWorkspaceById(ctx.db, auth.workspaceId);

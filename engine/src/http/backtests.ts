@@ -6,13 +6,14 @@ import { coreOnly, getFlowRow, validateDraft } from '../flow/service.ts';
 import { enqueueBacktest } from '../queue/jobs.ts';
 import { requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
+import { ref } from './schemas.ts';
 
 /** The longest period one backtest replays. */
 export const MAX_BACKTEST_DAYS = 366;
 const DAY_MS = 86_400_000;
 
-const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } as const;
-const bidParams = { type: 'object', required: ['id', 'bid'], properties: { id: { type: 'string' }, bid: { type: 'string' } } } as const;
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } } } as const;
+const bidParams = { type: 'object', required: ['id', 'bid'], properties: { id: { type: 'string', maxLength: 100 }, bid: { type: 'string', maxLength: 100 } } } as const;
 
 interface Row {
   id: string;
@@ -102,14 +103,16 @@ export const backtestsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOn
   app.post('/flows/:id/backtest', {
     config: { area: 'flows' },
     schema: {
+      operationId: 'startBacktest', tags: ['backtests'], summary: 'Replay recorded events of a period against the draft or a version (202; Location: the backtest)',
       params: idParams,
+      response: { 202: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } },
       body: {
         type: 'object',
         additionalProperties: false,
         required: ['from', 'to'],
         properties: {
-          from: { type: 'string' },
-          to: { type: 'string' },
+          from: { type: 'string', maxLength: 64, pattern: '^\\d{4}-\\d{2}-\\d{2}T', description: 'ISO 8601 date-time' },
+          to: { type: 'string', maxLength: 64, pattern: '^\\d{4}-\\d{2}-\\d{2}T', description: 'ISO 8601 date-time' },
           version: { anyOf: [{ const: 'draft' }, { type: 'integer', minimum: 1 }] },
           sample: { type: 'integer', minimum: 0, maximum: 50 },
         },
@@ -117,8 +120,8 @@ export const backtestsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOn
     },
   }, async (request, reply) => {
     const { workspaceId } = request.auth!;
-    const flowId = requireUuid((request.params as { id: string }).id, 'flow');
-    const body = request.body as { from: string; to: string; version?: 'draft' | number; sample?: number };
+    const flowId = requireUuid(request.params.id, 'flow');
+    const body = request.body;
     const from = instant(body.from, '/from');
     const to = instant(body.to, '/to');
     if (from >= to) throw invalid('from must be before to', [{ path: '/from', message: 'is not before to' }]);
@@ -154,9 +157,12 @@ export const backtestsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOn
     return reply.code(202).header('location', `/v1/flows/${flowId}/backtests/${id}`).send({ id });
   });
 
-  app.get('/flows/:id/backtests', { config: { area: 'flows' }, schema: { params: idParams } }, async (request) => {
+  app.get('/flows/:id/backtests', {
+    config: { area: 'flows' },
+    schema: { operationId: 'listBacktests', tags: ['backtests'], summary: "A flow's 50 newest backtests", params: idParams, response: { 200: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Backtest') } } } } },
+  }, async (request) => {
     const { workspaceId } = request.auth!;
-    const flowId = requireUuid((request.params as { id: string }).id, 'flow');
+    const flowId = requireUuid(request.params.id, 'flow');
     await getFlowRow(ctx.db, workspaceId, flowId);
     const rows = await ctx.db('backtests').where({ workspace_id: workspaceId, flow_id: flowId }).orderBy('created_at', 'desc').limit(50).select<Row[]>('*');
     return { items: rows.map(view) };
@@ -167,31 +173,47 @@ export const backtestsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOn
   app.get('/flows/:id/backtests/compare', {
     config: { area: 'flows' },
     schema: {
+      operationId: 'compareBacktests', tags: ['backtests'], summary: 'Two backtests of a flow side by side, with per-node and per-action differences b − a',
       params: idParams,
-      querystring: { type: 'object', required: ['a', 'b'], additionalProperties: false, properties: { a: { type: 'string' }, b: { type: 'string' } } },
+      querystring: { type: 'object', required: ['a', 'b'], additionalProperties: false, properties: { a: { type: 'string', maxLength: 100 }, b: { type: 'string', maxLength: 100 } } },
+      response: {
+        200: {
+          type: 'object', required: ['a', 'b', 'same_period', 'diff'],
+          properties: {
+            a: ref('Backtest'), b: ref('Backtest'), same_period: { type: 'boolean' },
+            diff: {
+              type: 'object', required: ['nodes', 'actions', 'conversion_rate'],
+              properties: {
+                nodes: { type: 'object', additionalProperties: { type: 'object', additionalProperties: true, description: 'count differences; only_in "a" or "b" for a node of one document' } },
+                actions: { type: 'object', additionalProperties: { type: 'number' } }, conversion_rate: { type: ['number', 'null'] },
+              },
+            },
+          },
+        },
+      },
     },
   }, async (request) => {
     const { workspaceId } = request.auth!;
-    const flowId = requireUuid((request.params as { id: string }).id, 'flow');
-    const q = request.query as { a: string; b: string };
+    const flowId = requireUuid(request.params.id, 'flow');
+    const q = request.query;
     const a = view(await load(workspaceId, flowId, q.a));
     const b = view(await load(workspaceId, flowId, q.b));
     return { a, b, same_period: a.from === b.from && a.to === b.to, diff: compare(a, b) };
   });
 
-  app.get('/flows/:id/backtests/:bid', { config: { area: 'flows' }, schema: { params: bidParams } }, async (request) => {
-    const { id, bid } = request.params as { id: string; bid: string };
+  app.get('/flows/:id/backtests/:bid', { config: { area: 'flows' }, schema: { operationId: 'getBacktest', tags: ['backtests'], summary: 'A backtest: progress, per-node counts, actions', params: bidParams, response: { 200: ref('Backtest') } } }, async (request) => {
+    const { id, bid } = request.params;
     return view(await load(request.auth!.workspaceId, requireUuid(id, 'flow'), bid));
   });
 
   // Cancel: the job notices within 250 ms and stops; the counts reached so far are kept. DELETE is the same.
-  const cancel = async (request: { auth?: { workspaceId: string } | null; params: unknown }) => {
-    const { id, bid } = request.params as { id: string; bid: string };
+  const cancel = async (request: { auth: { workspaceId: string } | null; params: { id: string; bid: string } }) => {
+    const { id, bid } = request.params;
     const workspaceId = request.auth!.workspaceId;
     const row = await load(workspaceId, requireUuid(id, 'flow'), bid);
     await ctx.db('backtests').where({ workspace_id: workspaceId, id: row.id, status: 'running' }).update({ status: 'cancelled', finished_at: ctx.clock.now() });
     return view(await load(workspaceId, row.flow_id, row.id));
   };
-  app.post('/flows/:id/backtests/:bid/cancel', { config: { area: 'flows' }, schema: { params: bidParams } }, (request) => cancel(request as never));
-  app.delete('/flows/:id/backtests/:bid', { config: { area: 'flows' }, schema: { params: bidParams } }, (request) => cancel(request as never));
+  app.post('/flows/:id/backtests/:bid/cancel', { config: { area: 'flows' }, schema: { operationId: 'cancelBacktest', tags: ['backtests'], summary: 'Stop a running backtest (counts so far are kept)', params: bidParams, response: { 200: ref('Backtest') } } }, (request) => cancel(request));
+  app.delete('/flows/:id/backtests/:bid', { config: { area: 'flows' }, schema: { operationId: 'deleteBacktest', tags: ['backtests'], summary: 'Same as cancel', params: bidParams, response: { 200: ref('Backtest') } } }, (request) => cancel(request));
 };

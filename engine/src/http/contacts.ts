@@ -1,6 +1,6 @@
 import {
   checkContactRef, getContact, isValidTimezone, listContacts, patchContact, toContact, upsertContacts,
-  type ContactPatch, type ContactRef, type ContactRow,
+  type ContactRow,
 } from '../crm/contacts.ts';
 import { checkProperties } from '../crm/contacts-properties.ts';
 import { eraseContact } from '../crm/erasure.ts';
@@ -10,37 +10,21 @@ import { contactTimeline, isTimelineCursor } from '../crm/contacts-timeline.ts';
 import { withTx } from '../db/index.ts';
 import { invalid, notFound, type ProblemItem } from '../errors.ts';
 import { idempotent, isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
+import { noContent } from './openapi.ts';
 import type { RouteGroup } from './route-groups.ts';
+import { email, idempotencyHeaders, identityRule, page as pageSchema, propertiesObject, ref } from './schemas.ts';
 
-const nullable = (schema: Record<string, unknown>) => ({ ...schema, nullable: true });
-
-const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } as const;
-
-export const contactSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'string', format: 'uuid' },
-    external_id: { type: 'string', nullable: true },
-    email: { type: 'string', nullable: true },
-    properties: { type: 'object', additionalProperties: true },
-    tags: { type: 'array', items: { type: 'string' } },
-    score: { type: 'number' },
-    owner_id: { type: 'string', nullable: true },
-    lifecycle_stage: { type: 'string', nullable: true },
-    timezone: { type: 'string', nullable: true },
-    created_at: { type: 'string', format: 'date-time' },
-    updated_at: { type: 'string', format: 'date-time' },
-  },
-} as const;
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } } } as const;
 
 const upsertBody = {
   type: 'object',
   additionalProperties: false,
+  ...identityRule,
   properties: {
     external_id: { type: 'string', minLength: 1, maxLength: 255 },
-    email: { type: 'string', format: 'email', maxLength: 320 },
-    properties: { type: 'object' },
-    timezone: { type: 'string', maxLength: 64 },
+    email,
+    properties: propertiesObject,
+    timezone: { type: 'string', maxLength: 64, description: 'an IANA time zone name such as Europe/Paris' },
   },
 } as const;
 
@@ -48,12 +32,20 @@ const patchBody = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    external_id: nullable({ type: 'string', minLength: 1, maxLength: 255 }),
-    email: nullable({ type: 'string', format: 'email', maxLength: 320 }),
-    properties: nullable({ type: 'object' }),
-    timezone: nullable({ type: 'string', maxLength: 64 }),
+    external_id: { type: ['string', 'null'], minLength: 1, maxLength: 255 },
+    email: { ...email, type: ['string', 'null'] },
+    properties: { ...propertiesObject, type: ['object', 'null'], description: 'merged as a JSON merge patch: null deletes a key' },
+    timezone: { type: ['string', 'null'], maxLength: 64 },
     tags: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 100 } },
-    lifecycle_stage: nullable({ type: 'string', minLength: 1, maxLength: 100 }),
+    lifecycle_stage: { type: ['string', 'null'], minLength: 1, maxLength: 100 },
+  },
+} as const;
+
+const timelineSchema = {
+  type: 'object', required: ['items', 'next_cursor'],
+  properties: {
+    items: { type: 'array', items: { type: 'object', required: ['kind', 'at'], additionalProperties: true, properties: { kind: { enum: ['event', 'step'] }, at: { type: 'string', format: 'date-time' } } } },
+    next_cursor: { type: ['string', 'null'] },
   },
 } as const;
 
@@ -67,10 +59,14 @@ export const contactsRoutes: RouteGroup = async (app, { ctx, engine }) => {
   const segments = engine?.segments ?? createSegmentMaintainer({ clock: ctx.clock });
   app.post('/contacts', {
     config: { area: 'contacts' },
-    schema: { tags: ['contacts'], summary: 'Upsert a contact (201 created, 200 updated)', body: upsertBody, response: { 200: contactSchema, 201: contactSchema } },
+    schema: {
+      operationId: 'upsertContact', tags: ['contacts'], summary: 'Upsert a contact (201 created, 200 updated)',
+      description: 'Matched by external_id, else by case-insensitive email; properties are merged (null deletes a key).',
+      headers: idempotencyHeaders, body: upsertBody, response: { 200: ref('Contact'), 201: ref('Contact') },
+    },
   }, async (request, reply) => {
     const { workspaceId } = request.auth!;
-    const ref = request.body as ContactRef;
+    const ref = request.body;
     refuse([...checkContactRef(ref, ''), ...(ref.properties ? checkProperties(ref.properties, '/properties') : [])]);
     const outcome = await idempotent(ctx, request, async (tx) => {
       const now = ctx.clock.now();
@@ -85,7 +81,7 @@ export const contactsRoutes: RouteGroup = async (app, { ctx, engine }) => {
   app.get('/contacts', {
     config: { area: 'contacts' },
     schema: {
-      tags: ['contacts'], summary: 'List contacts',
+      operationId: 'listContacts', tags: ['contacts'], summary: 'List contacts',
       querystring: {
         type: 'object', additionalProperties: false,
         properties: {
@@ -95,11 +91,11 @@ export const contactsRoutes: RouteGroup = async (app, { ctx, engine }) => {
           q: { type: 'string', minLength: 1, maxLength: 320 },
         },
       },
-      response: { 200: { type: 'object', properties: { items: { type: 'array', items: contactSchema }, next_cursor: { type: 'string', nullable: true } } } },
+      response: { 200: pageSchema('Contact') },
     },
   }, async (request) => {
     const { workspaceId } = request.auth!;
-    const q = request.query as { limit: number; cursor?: string; email?: string; external_id?: string; tag?: string; segment?: string; q?: string };
+    const q = request.query;
     const segmentId = q.segment === undefined ? undefined : (await getSegmentRow(ctx.db, workspaceId, q.segment)).id;
     const after = parseCursor(q.cursor, isIdCursor);
     const rows = await listContacts(ctx.db, workspaceId, { ...q, segmentId, after, limit: q.limit });
@@ -108,9 +104,9 @@ export const contactsRoutes: RouteGroup = async (app, { ctx, engine }) => {
 
   app.get('/contacts/:id', {
     config: { area: 'contacts' },
-    schema: { tags: ['contacts'], summary: 'Get a contact', params: idParams, response: { 200: contactSchema } },
+    schema: { operationId: 'getContact', tags: ['contacts'], summary: 'Get a contact', params: idParams, response: { 200: ref('Contact') } },
   }, async (request) => {
-    const id = requireUuid((request.params as { id: string }).id, 'contact');
+    const id = requireUuid(request.params.id, 'contact');
     const row = await getContact(ctx.db, request.auth!.workspaceId, id);
     if (!row) throw notFound('contact');
     return toContact(row);
@@ -118,10 +114,10 @@ export const contactsRoutes: RouteGroup = async (app, { ctx, engine }) => {
 
   app.patch('/contacts/:id', {
     config: { area: 'contacts' },
-    schema: { tags: ['contacts'], summary: 'Change a contact (JSON merge patch)', params: idParams, body: patchBody, response: { 200: contactSchema } },
+    schema: { operationId: 'patchContact', tags: ['contacts'], summary: 'Change a contact (JSON merge patch)', params: idParams, body: patchBody, response: { 200: ref('Contact') } },
   }, async (request) => {
-    const id = requireUuid((request.params as { id: string }).id, 'contact');
-    const body = request.body as ContactPatch;
+    const id = requireUuid(request.params.id, 'contact');
+    const body = request.body;
     const problems: ProblemItem[] = [];
     if (typeof body.timezone === 'string' && !isValidTimezone(body.timezone)) {
       problems.push({ path: '/timezone', message: `"${body.timezone}" is not an IANA time zone name such as "Europe/Paris"` });
@@ -140,9 +136,9 @@ export const contactsRoutes: RouteGroup = async (app, { ctx, engine }) => {
 
   app.delete('/contacts/:id', {
     config: { area: 'contacts' },
-    schema: { tags: ['contacts'], summary: 'Erase a contact: personal data removed, runs cancelled, counts kept', params: idParams },
+    schema: { operationId: 'eraseContact', tags: ['contacts'], summary: 'Erase a contact: personal data removed, runs cancelled, counts kept', params: idParams, response: { 204: noContent } },
   }, async (request, reply) => {
-    const id = requireUuid((request.params as { id: string }).id, 'contact');
+    const id = requireUuid(request.params.id, 'contact');
     const erased = await withTx(ctx.db, (tx) => eraseContact(tx, request.auth!.workspaceId, id, ctx.clock.now()));
     if (!erased) throw notFound('contact');
     return reply.code(204).send();
@@ -151,13 +147,14 @@ export const contactsRoutes: RouteGroup = async (app, { ctx, engine }) => {
   app.get('/contacts/:id/timeline', {
     config: { area: 'contacts' },
     schema: {
-      tags: ['contacts'], summary: "A contact's events and run steps, newest first", params: idParams,
+      operationId: 'getContactTimeline', tags: ['contacts'], summary: "A contact's events and run steps, newest first", params: idParams,
       querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery } },
+      response: { 200: timelineSchema },
     },
   }, async (request) => {
     const { workspaceId } = request.auth!;
-    const id = requireUuid((request.params as { id: string }).id, 'contact');
-    const q = request.query as { limit: number; cursor?: string };
+    const id = requireUuid(request.params.id, 'contact');
+    const q = request.query;
     const before = parseCursor(q.cursor, isTimelineCursor);
     if (!(await getContact(ctx.db, workspaceId, id))) throw notFound('contact');
     return contactTimeline(ctx.db, workspaceId, id, { before, limit: q.limit });

@@ -11,6 +11,9 @@ import { withTx } from '../db/index.ts';
 import { CairnError, invalid, notFound } from '../errors.ts';
 import { isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
+import { email, page as pageSchema, ref } from './schemas.ts';
+
+const htmlPage = { 200: { description: 'an HTML page', content: { 'text/html': { schema: { type: 'string' } } } } } as const;
 
 const tokenParams = { type: 'object', required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: 8000 } } } as const;
 const badLink = () => invalid('this link is not valid: it was altered or is not a link from this Cairn', [{ path: '/token', message: 'signature does not match' }]);
@@ -47,10 +50,14 @@ export const emailRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
 
   app.get('/outbox', {
     config: { area: 'workspace', adminOnly: true },
-    schema: { tags: ['email'], summary: 'Messages kept in the development outbox (no SMTP configured), newest first', querystring: { type: 'object', properties: { ...pageQuery, contact_id: { type: 'string' } } } },
+    schema: {
+      operationId: 'listOutbox', tags: ['email'], summary: 'Messages kept in the development outbox (no SMTP configured), newest first',
+      querystring: { type: 'object', properties: { ...pageQuery, contact_id: { type: 'string', maxLength: 100 } } },
+      response: { 200: pageSchema('OutboxMessage') },
+    },
   }, async (request) => {
     const { workspaceId } = request.auth!;
-    const q = request.query as { limit: number; cursor?: string; contact_id?: string };
+    const q = request.query;
     const after = parseCursor(q.cursor, isIdCursor);
     const rows = await ctx.db('email_messages')
       .where({ workspace_id: workspaceId, transport: 'outbox' })
@@ -63,8 +70,8 @@ export const emailRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
     return page(rows, q.limit, (r) => r.id, outboxItem);
   });
 
-  app.get('/outbox/:id', { config: { area: 'workspace', adminOnly: true }, schema: { tags: ['email'], params: { type: 'object', properties: { id: { type: 'string' } } } } }, async (request) => {
-    const id = requireUuid((request.params as { id: string }).id, 'outbox message');
+  app.get('/outbox/:id', { config: { area: 'workspace', adminOnly: true }, schema: { operationId: 'getOutboxMessage', tags: ['email'], summary: 'One message of the development outbox', params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } } }, response: { 200: ref('OutboxMessage') } } }, async (request) => {
+    const id = requireUuid(request.params.id, 'outbox message');
     const row = await ctx.db('email_messages').where({ workspace_id: request.auth!.workspaceId, id, transport: 'outbox' }).first<OutboxRow | undefined>();
     if (!row) throw notFound('outbox message');
     return outboxItem(row);
@@ -75,7 +82,13 @@ export const emailRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
   app.post('/email/preview', {
     config: { area: 'flows' },
     schema: {
-      tags: ['email'], summary: 'Render an action.send_email config for a contact',
+      operationId: 'previewEmail', tags: ['email'], summary: 'Render an action.send_email config for a contact',
+      response: {
+        200: {
+          type: 'object', required: ['to', 'subject', 'html', 'text', 'category'],
+          properties: { to: { type: ['string', 'null'] }, subject: { type: 'string' }, html: { type: ['string', 'null'] }, text: { type: ['string', 'null'] }, category: { type: 'string' } },
+        },
+      },
       body: {
         type: 'object', additionalProperties: false, required: ['config', 'contact_id'],
         properties: {
@@ -89,7 +102,7 @@ export const emailRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
     },
   }, async (request) => {
     const { workspaceId } = request.auth!;
-    const body = request.body as { contact_id: string; config: { subject: string; html?: string; text?: string; from?: string; category?: string } };
+    const body = request.body;
     const row = await getContact(ctx.db, workspaceId, requireUuid(body.contact_id, 'contact'));
     if (!row) throw notFound('contact');
     const contact = toContact(row);
@@ -115,11 +128,12 @@ export const emailRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
   app.post('/email/bounces', {
     config: { area: 'events' },
     schema: {
-      tags: ['email'], summary: 'Report a bounce or complaint from your mail provider; hard bounces and complaints suppress the contact',
+      operationId: 'reportBounce', tags: ['email'], summary: 'Report a bounce or complaint from your mail provider; hard bounces and complaints suppress the contact',
+      response: { 202: { type: 'object', required: ['contact_id', 'suppressed'], properties: { contact_id: { type: 'string', format: 'uuid' }, suppressed: { type: 'boolean' } } } },
       body: {
         type: 'object', additionalProperties: false, required: ['email', 'type'],
         properties: {
-          email: { type: 'string', format: 'email', maxLength: 320 },
+          email,
           type: { enum: ['hard', 'soft', 'complaint'] },
           reason: { type: 'string', maxLength: 2000 },
         },
@@ -127,7 +141,7 @@ export const emailRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
     },
   }, async (request, reply) => {
     const { workspaceId } = request.auth!;
-    const body = request.body as { email: string; type: 'hard' | 'soft' | 'complaint'; reason?: string };
+    const body = request.body;
     const contact = await ctx.db('contacts').where({ workspace_id: workspaceId }).whereRaw('lower(email) = lower(?)', [body.email]).first<{ id: string } | undefined>('id');
     if (!contact) throw invalid(`no contact has the email ${body.email}`, [{ path: '/email', message: 'no contact with this email' }]);
     const now = ctx.clock.now();
@@ -138,8 +152,8 @@ export const emailRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
 
   // ---- public, signed links ---------------------------------------------------------------------------------
 
-  app.post('/email/unsubscribe/:token', { config: { public: true }, schema: { tags: ['email'], summary: 'One-click unsubscribe (RFC 8058)', params: tokenParams } }, async (request, reply) => {
-    const claim = verifyLink(key, (request.params as { token: string }).token, 'u');
+  app.post('/email/unsubscribe/:token', { config: { public: true }, schema: { operationId: 'unsubscribeOneClick', tags: ['email'], summary: 'One-click unsubscribe (RFC 8058)', params: tokenParams, response: { 200: { description: 'done', content: { 'text/plain': { schema: { type: 'string' } } } } } } }, async (request, reply) => {
+    const claim = verifyLink(key, request.params.token, 'u');
     if (!claim) throw badLink();
     await setUnsubscribed(ctx.db, claim.w, claim.c, [ALL], ctx.clock.now());
     await record(claim.w, claim.c, 'email.unsubscribed', { category: ALL });
@@ -147,20 +161,25 @@ export const emailRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
   });
 
   // A GET of the List-Unsubscribe URL (a person clicking it, or a link scanner) never unsubscribes: it shows the page.
-  app.get('/email/unsubscribe/:token', { config: { public: true }, schema: { tags: ['email'], params: tokenParams } }, async (request, reply) => {
-    const claim = verifyLink(key, (request.params as { token: string }).token, 'u');
+  app.get('/email/unsubscribe/:token', { config: { public: true }, schema: { operationId: 'showUnsubscribePage', tags: ['email'], summary: 'The unsubscribe link opened in a browser: the preference page (a GET never unsubscribes)', params: tokenParams, response: htmlPage } }, async (request, reply) => {
+    const claim = verifyLink(key, request.params.token, 'u');
     if (!claim) throw badLink();
     return preferencePage(reply, claim, false);
   });
 
-  app.get('/email/preferences/:token', { config: { public: true }, schema: { tags: ['email'], summary: 'Hosted email preference page', params: tokenParams } }, async (request, reply) => {
-    const claim = verifyLink(key, (request.params as { token: string }).token, 'u');
+  app.get('/email/preferences/:token', { config: { public: true }, schema: { operationId: 'showPreferencePage', tags: ['email'], summary: 'Hosted email preference page', params: tokenParams, response: htmlPage } }, async (request, reply) => {
+    const claim = verifyLink(key, request.params.token, 'u');
     if (!claim) throw badLink();
     return preferencePage(reply, claim, false);
   });
 
-  app.post('/email/preferences/:token', { config: { public: true }, schema: { tags: ['email'], params: tokenParams } }, async (request, reply) => {
-    const claim = verifyLink(key, (request.params as { token: string }).token, 'u');
+  app.post('/email/preferences/:token', {
+    config: { public: true },
+    schema: {
+      operationId: 'savePreferences', tags: ['email'], summary: 'Save the preference page form (application/x-www-form-urlencoded)', params: tokenParams, response: htmlPage,
+    },
+  }, async (request, reply) => {
+    const claim = verifyLink(key, request.params.token, 'u');
     if (!claim) throw badLink();
     const form = (request.body ?? {}) as Record<string, string[] | undefined>;
     if (typeof form !== 'object' || Array.isArray(form)) throw invalid('expected a form', [{ path: '', message: 'not a form' }]);
@@ -172,16 +191,25 @@ export const emailRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
     return preferencePage(reply, claim, true);
   });
 
-  app.get('/email/open/:token', { config: { public: true }, schema: { tags: ['email'], params: tokenParams } }, async (request, reply) => {
-    const claim = verifyLink(key, (request.params as { token: string }).token.replace(/\.gif$/, ''), 'o');
+  app.get('/email/open/:token', {
+    config: { public: true },
+    schema: { operationId: 'trackOpen', tags: ['email'], summary: 'Open-tracking pixel (records email.opened once)', params: tokenParams, response: { 200: { description: 'a 1×1 GIF', content: { 'image/gif': { schema: { type: 'string', contentMediaType: 'image/gif' } } } } } },
+  }, async (request, reply) => {
+    const claim = verifyLink(key, request.params.token.replace(/\.gif$/, ''), 'o');
     if (!claim) throw badLink();
     // The first open of a message counts; reloads are the same open.
     await record(claim.w, claim.c, 'email.opened', { run_id: claim.r, node_id: claim.n }, `email.opened:${claim.r}:${claim.n}`);
     return reply.header('cache-control', 'no-store').type('image/gif').send(PIXEL);
   });
 
-  app.get('/email/click/:token', { config: { public: true }, schema: { tags: ['email'], params: tokenParams } }, async (request, reply) => {
-    const claim = verifyLink(key, (request.params as { token: string }).token, 'c');
+  app.get('/email/click/:token', {
+    config: { public: true },
+    schema: {
+      operationId: 'trackClick', tags: ['email'], summary: 'Tracked link: records email.clicked and redirects to the signed URL', params: tokenParams,
+      response: { 302: { description: 'to the link\'s URL', headers: { Location: { description: 'the signed target URL', type: 'string' } } } },
+    },
+  }, async (request, reply) => {
+    const claim = verifyLink(key, request.params.token, 'c');
     // Only a URL signed into the message at send time is ever a redirect target (no open redirect).
     if (!claim || !/^https?:\/\//i.test(claim.u)) throw badLink();
     const linkId = createHash('sha256').update(claim.u).digest('hex').slice(0, 16);

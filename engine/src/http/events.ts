@@ -1,16 +1,18 @@
-import { ingestEvents, type EventInput } from '../crm/events.ts';
+import { ingestEvents } from '../crm/events.ts';
 import { createIngestBatcher } from '../crm/ingest-batcher.ts';
 import { idempotent } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
+import { email, idempotencyHeaders, identityRule, propertiesObject, ref } from './schemas.ts';
 
 // Shapes only; semantic checks (identity, time zone, property limits) are in crm/events.ts checkEventInputs.
 const contactSchema = {
   type: 'object',
   additionalProperties: false,
+  ...identityRule,
   properties: {
     external_id: { type: 'string', minLength: 1, maxLength: 255 },
-    email: { type: 'string', format: 'email', maxLength: 320 },
-    properties: { type: 'object' },
+    email,
+    properties: propertiesObject,
   },
 } as const;
 
@@ -21,17 +23,17 @@ export const eventSchema = {
   properties: {
     type: { type: 'string', minLength: 1, maxLength: 200 },
     contact: contactSchema,
-    properties: { type: 'object' },
-    occurred_at: { type: 'string', format: 'date-time' },
+    properties: propertiesObject,
+    occurred_at: {
+      type: 'string', format: 'date-time', pattern: '^(19[7-9][0-9]|[2-9][0-9]{3})-',
+      description: 'RFC 3339, between 1970-01-01 and 9999-12-31; default: when the engine receives it',
+    },
     idempotency_key: { type: 'string', minLength: 1, maxLength: 255 },
   },
 } as const;
 
-const resultSchema = {
-  type: 'object',
-  required: ['id', 'contact_id', 'duplicate'],
-  properties: { id: { type: 'string', format: 'uuid' }, contact_id: { type: 'string', format: 'uuid' }, duplicate: { type: 'boolean' } },
-} as const;
+const resultSchema = ref('EventResult');
+const batchResult = { type: 'object', required: ['items'], properties: { items: { type: 'array', items: resultSchema } } } as const;
 
 export const MAX_BATCH = 1000;
 
@@ -43,17 +45,17 @@ export const eventsRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =
   app.post('/events', {
     config: { area: 'events' },
     schema: {
-      tags: ['events'], summary: 'Ingest one event (the contact is upserted)', body: eventSchema,
+      operationId: 'ingestEvent', tags: ['events'], summary: 'Ingest one event (the contact is upserted)', headers: idempotencyHeaders, body: eventSchema,
       response: { 202: resultSchema, 200: resultSchema },
     },
   }, async (request, reply) => {
     const { workspaceId } = request.auth!;
     // Without an Idempotency-Key header, concurrent single events share a transaction (group commit).
     if (request.headers['idempotency-key'] === undefined) {
-      return reply.code(202).send(await batcher.ingest(workspaceId, request.body as EventInput));
+      return reply.code(202).send(await batcher.ingest(workspaceId, request.body));
     }
     const outcome = await idempotent(ctx, request, async (tx) => {
-      const [result] = await ingestEvents(tx, workspaceId, [request.body as EventInput], hooks, { now: ctx.clock.now(), pathOf: () => '' });
+      const [result] = await ingestEvents(tx, workspaceId, [request.body], hooks, { now: ctx.clock.now(), pathOf: () => '' });
       return { status: 202, body: result! };
     });
     return reply.code(outcome.status as 200).send(outcome.body);
@@ -62,19 +64,19 @@ export const eventsRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =
   app.post('/events/batch', {
     config: { area: 'events' },
     schema: {
-      tags: ['events'], summary: `Ingest up to ${MAX_BATCH} events atomically`,
+      operationId: 'ingestEvents', tags: ['events'], summary: `Ingest up to ${MAX_BATCH} events atomically`, headers: idempotencyHeaders,
       body: {
         type: 'object', additionalProperties: false, required: ['events'],
         properties: { events: { type: 'array', minItems: 1, maxItems: MAX_BATCH, items: eventSchema } },
       },
       response: {
-        202: { type: 'object', properties: { items: { type: 'array', items: resultSchema } } },
-        200: { type: 'object', properties: { items: { type: 'array', items: resultSchema } } },
+        202: batchResult,
+        200: batchResult,
       },
     },
   }, async (request, reply) => {
     const { workspaceId } = request.auth!;
-    const { events } = request.body as { events: EventInput[] };
+    const { events } = request.body;
     const outcome = await idempotent(ctx, request, async (tx) => {
       const items = await ingestEvents(tx, workspaceId, events, hooks, { now: ctx.clock.now() });
       return { status: 202, body: { items } };

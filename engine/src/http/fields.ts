@@ -10,7 +10,21 @@ const MAX_KEYS = 500;
  * pickers so that nobody types a JSONPath; it is a hint list, not a schema (a key not seen yet can still be used).
  */
 export const fieldsRoutes: RouteGroup = async (app, { ctx }) => {
-  app.get('/fields', { config: { area: 'contacts' } }, async (request) => {
+  app.get('/fields', {
+    config: { area: 'contacts' },
+    schema: {
+      operationId: 'listFields', tags: ['contacts'], summary: 'Contact property keys, tags and event types (with their property keys) in use',
+      response: {
+        200: {
+          type: 'object', required: ['contact_properties', 'tags', 'events'],
+          properties: {
+            contact_properties: { type: 'array', items: { type: 'string' } }, tags: { type: 'array', items: { type: 'string' } },
+            events: { type: 'array', items: { type: 'object', required: ['type', 'properties'], properties: { type: { type: 'string' }, properties: { type: 'array', items: { type: 'string' } } } } },
+          },
+        },
+      },
+    },
+  }, async (request) => {
     const { workspaceId } = request.auth!;
     const [properties, tags, events] = await Promise.all([
       ctx.db.raw(

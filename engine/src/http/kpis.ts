@@ -10,14 +10,25 @@ export const kpisRoutes: RouteGroup = async (app, { ctx }) => {
   app.get('/kpis', {
     config: { area: 'flows' },
     schema: {
-      tags: ['kpis'], summary: 'Conversion per flow (holdout lift with a 95% interval), churn, NPS, CSAT, CLV, CAC, series and cohorts',
+      operationId: 'getKpis', tags: ['kpis'],
+      response: {
+        200: {
+          type: 'object', required: ['from', 'to', 'interval', 'churn_window_days', 'flows'], additionalProperties: true,
+          description: 'figures defined in docs/kpis.md; null where the data is absent',
+          properties: {
+            from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' }, interval: { enum: ['day', 'week', 'month'] }, churn_window_days: { type: 'integer' },
+            flows: { type: 'array', items: { type: 'object', additionalProperties: true } },
+          },
+        },
+      },
+      summary: 'Conversion per flow (holdout lift with a 95% interval), churn, NPS, CSAT, CLV, CAC, series and cohorts',
       querystring: {
         type: 'object', additionalProperties: false,
         properties: {
           from: { type: 'string', format: 'date-time' },
           to: { type: 'string', format: 'date-time' },
           interval: { enum: ['day', 'week', 'month'], default: 'month' },
-          flow_id: { type: 'string' },
+          flow_id: { type: 'string', maxLength: 100 },
           segment: { type: 'string', maxLength: 100 },
           churn_window_days: { type: 'integer', minimum: 1, maximum: MAX_RANGE_DAYS, default: 90 },
         },
@@ -25,7 +36,7 @@ export const kpisRoutes: RouteGroup = async (app, { ctx }) => {
     },
   }, async (request) => {
     const { workspaceId } = request.auth!;
-    const q = request.query as { from?: string; to?: string; interval: 'day' | 'week' | 'month'; flow_id?: string; segment?: string; churn_window_days: number };
+    const q = request.query;
     const to = q.to ? new Date(q.to) : ctx.clock.now();
     const from = q.from ? new Date(q.from) : new Date(to.getTime() - 30 * DAY);
     if (from.getTime() >= to.getTime()) throw invalid('from must be before to', [{ path: '/from', message: `from (${from.toISOString()}) must be before to (${to.toISOString()})` }]);

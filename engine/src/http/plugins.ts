@@ -6,9 +6,14 @@ import { getInstall, getManifest, listPlugins, publishPluginVersion, setPluginEn
 import { createPluginSandbox } from '../plugins/runtime.ts';
 import { CairnError, notFound } from '../errors.ts';
 import { idempotent } from './kit.ts';
-import type { RouteGroup } from './route-groups.ts';
+import type { CairnTypeProvider, RouteGroup } from './route-groups.ts';
+import { idempotencyHeaders, page as pageSchema, ref } from './schemas.ts';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } } } as const;
+const credentialFieldsSchema = {
+  type: 'object', required: ['fields_set'],
+  properties: { fields_set: { type: 'array', items: { type: 'string' } }, updated_at: { type: ['string', 'null'], format: 'date-time' } },
+} as const;
 const PLUGIN_ID = /^[a-z][a-z0-9_]{0,62}$/;
 
 // A built bundle may be larger than the API's usual 1 MiB body limit.
@@ -31,32 +36,40 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested, pl
     config: { area: 'workspace' },
     bodyLimit: UPLOAD_LIMIT,
     schema: {
-      tags: ['plugins'],
+      operationId: 'uploadPlugin', tags: ['plugins'],
       summary: 'Upload a built plugin version (manifest.json + plugin.js); versions are immutable',
+      headers: idempotencyHeaders,
       body: {
         type: 'object',
         additionalProperties: false,
         required: ['manifest', 'bundle'],
-        properties: { manifest: { type: 'object' }, bundle: { type: 'string', minLength: 1 } },
+        properties: { manifest: ref('PluginManifest'), bundle: { type: 'string', minLength: 1, description: 'plugin.js as built' } },
       },
+      response: { 201: ref('PluginVersion'), 200: ref('PluginVersion') },
     },
   }, async (request, reply) => {
     const { workspaceId } = request.auth!;
     const outcome = await idempotent(ctx, request, async (tx) => {
-      const r = await publishPluginVersion(tx, workspaceId, request.body as { manifest: unknown; bundle: unknown }, limits, ctx.clock.now());
+      const r = await publishPluginVersion(tx, workspaceId, request.body, limits, ctx.clock.now());
       return { status: r.status, body: r.plugin };
     });
     request.log.info({ workspaceId, pluginId: outcome.body.id, version: outcome.body.version, status: outcome.status }, 'plugin version uploaded');
-    return reply.code(outcome.status).send(outcome.body);
+    return reply.code(outcome.status as 201).send(outcome.body);
   });
 
-  app.get('/plugins', { config: { area: 'workspace' }, schema: { tags: ['plugins'], summary: 'Installed plugins, versions, actions and which credential fields are set' } }, async (request) => ({
+  app.get('/plugins', { config: { area: 'workspace' }, schema: { operationId: 'listPlugins', tags: ['plugins'], summary: 'Installed plugins, versions, actions and which credential fields are set', response: { 200: pageSchema('Plugin') } } }, async (request) => ({
     items: await listPlugins(ctx.db, request.auth!.workspaceId),
     next_cursor: null,
   }));
 
   for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
-    app.post(`/plugins/:id/${action}`, { config: { area: 'workspace' }, schema: { tags: ['plugins'], params: idParams } }, async (request) => {
+    app.post(`/plugins/:id/${action}`, {
+      config: { area: 'workspace' },
+      schema: {
+        operationId: `${action}Plugin`, tags: ['plugins'], summary: `${enabled ? 'Enable' : 'Disable'} a plugin in this workspace`, params: idParams,
+        response: { 200: { type: 'object', required: ['id', 'enabled'], properties: { id: { type: 'string' }, enabled: { type: 'boolean' } } } },
+      },
+    }, async (request) => {
       const id = pluginId(request.params);
       await setPluginEnabled(ctx.db, request.auth!.workspaceId, id, enabled, ctx.clock.now());
       return { id, enabled };
@@ -65,7 +78,12 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested, pl
 
   app.put('/plugins/:id/credentials', {
     config: { area: 'workspace' },
-    schema: { tags: ['plugins'], summary: "Store this workspace's credentials for the plugin (encrypted; never returned)", params: idParams, body: { type: 'object' } },
+    schema: {
+      operationId: 'putPluginCredentials', tags: ['plugins'], summary: "Store this workspace's credentials for the plugin (encrypted; never returned)", params: idParams,
+      // Checked against the plugin's own auth schema (every problem at once, with paths), not here.
+      body: { type: 'object', description: "the fields of the plugin manifest's auth schema (PluginManifest.auth); every value a string" },
+      response: { 200: credentialFieldsSchema },
+    },
   }, async (request) => {
     const id = pluginId(request.params);
     const { workspaceId } = request.auth!;
@@ -80,18 +98,21 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested, pl
   const triggerSandbox = pluginSandbox ?? createPluginSandbox(ctx);
   if (!pluginSandbox) app.addHook('onClose', async () => triggerSandbox.close());
 
-  await app.register(async (hooks) => {
+  await app.register(async (scope) => {
+    const hooks = scope.withTypeProvider<CairnTypeProvider>();
     hooks.removeAllContentTypeParsers();
     hooks.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
     hooks.post('/hooks/:workspace/plugins/:id/:trigger', {
       config: { public: true },
       schema: {
-        tags: ['plugins'],
+        operationId: 'pluginWebhook', tags: ['plugins'],
         summary: "Inbound webhook for a plugin trigger; the plugin verifies it and its events are ingested",
+        description: 'Public (no API key): the plugin verifies the request (e.g. a vendor signature) with the workspace\'s credentials. Any content type; the raw body is handed to the plugin.',
+        response: { 202: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('EventResult') } } } },
         params: { type: 'object', required: ['workspace', 'id', 'trigger'], properties: { workspace: { type: 'string' }, id: { type: 'string' }, trigger: { type: 'string' } } },
       },
     }, async (request, reply) => {
-      const { workspace, trigger } = request.params as { workspace: string; trigger: string };
+      const { workspace, trigger } = request.params;
       const id = pluginId(request.params);
       if (!isUuid(workspace) || !PLUGIN_ID.test(trigger)) throw notFound('webhook');
       const workspaceId = workspace.toLowerCase();
@@ -122,6 +143,6 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested, pl
 
   app.get('/plugins/:id/credentials', {
     config: { area: 'workspace' },
-    schema: { tags: ['plugins'], summary: 'Which credential fields are set (never their values)', params: idParams },
+    schema: { operationId: 'getPluginCredentials', tags: ['plugins'], summary: 'Which credential fields are set (never their values)', params: idParams, response: { 200: credentialFieldsSchema } },
   }, async (request) => credentialFields(ctx.db, request.auth!.workspaceId, pluginId(request.params)));
 };

@@ -100,25 +100,3 @@ export function errorHandler(err: unknown, request: FastifyRequest, reply: Fasti
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   return sendProblem(reply, new CairnError('CAIRN_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
 }
-
-/** JSON Schema of a problem body: documents every route's 4XX/5XX answers in the OpenAPI document. */
-export const problemSchema = {
-  type: 'object',
-  description: 'RFC 9457 problem details (application/problem+json); see docs/errors.md',
-  required: ['type', 'title', 'status', 'detail', 'code', 'errors'],
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    code: { type: 'string' },
-    errors: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['path', 'message'],
-        properties: { path: { type: 'string', description: 'JSON Pointer into the request body' }, message: { type: 'string' }, node_id: { type: 'string' } },
-      },
-    },
-  },
-} as const;

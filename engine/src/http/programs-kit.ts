@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify';
 import type { EngineContext } from '../context.ts';
 import { conflict, invalid, notFound, type ProblemItem } from '../errors.ts';
 import { parseDuration } from '../time/duration.ts';
 import { idempotent } from './kit.ts';
+import type { RouteApp } from './route-groups.ts';
+import { idempotencyHeaders, page as pageSchema, ref } from './schemas.ts';
 
 export const programKey = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } as const;
 export const eventType = { type: 'string', minLength: 1, maxLength: 200 } as const;
@@ -31,10 +32,15 @@ const programJson = <C>(r: ProgramRow<C>) => ({ ...(r.config as object), created
  * The routes every program kind shares: `POST /<path>` (idempotent, 409 on a taken key), `GET /<path>` and
  * `GET /<path>/:key`. `check` adds the kind's own rules (problems with JSON Pointers) to the schema's.
  */
-export function programRoutes<C extends { key: string }>(app: FastifyInstance, ctx: EngineContext, spec: {
+export function programRoutes<C extends { key: string }>(app: RouteApp, ctx: EngineContext, spec: {
   kind: string; table: string; path: string; body: object; check: (body: C) => ProblemItem[];
 }): void {
-  app.post(`/${spec.path}`, { schema: { body: spec.body } }, async (request, reply) => {
+  const tag = `${spec.kind} programs`;
+  const name = spec.kind[0]!.toUpperCase() + spec.kind.slice(1);
+  app.post(`/${spec.path}`, {
+    schema: { operationId: `create${name}Program`, tags: [tag], summary: `Create a ${spec.kind} program`, headers: idempotencyHeaders, body: spec.body, response: { 201: ref('Program'), 200: ref('Program') } },
+  }, async (request, reply) => {
+    // The kind's body schema (spec.body) validated it; C is the type its caller states for that schema.
     const b = request.body as C;
     const problems = spec.check(b);
     if (problems.length) throw invalid(`the ${spec.kind} program is not valid: ${problems[0]!.path} ${problems[0]!.message}`, problems);
@@ -45,16 +51,19 @@ export function programRoutes<C extends { key: string }>(app: FastifyInstance, c
       if (!row) throw conflict(`a ${spec.kind} program with key "${b.key}" already exists`);
       return { status: 201, body: programJson(row) };
     });
-    return reply.code(outcome.status).send(outcome.body);
+    return reply.code(outcome.status as 201).send(outcome.body);
   });
 
-  app.get(`/${spec.path}`, { config: { area: 'contacts' } }, async (request) => {
+  app.get(`/${spec.path}`, { config: { area: 'contacts' }, schema: { operationId: `list${name}Programs`, tags: [tag], summary: `List ${spec.kind} programs`, response: { 200: pageSchema('Program') } } }, async (request) => {
     const rows = await ctx.db(spec.table).where({ workspace_id: request.auth!.workspaceId }).orderBy('key').select<ProgramRow<C>[]>('*');
     return { items: rows.map(programJson), next_cursor: null };
   });
 
-  app.get(`/${spec.path}/:key`, { config: { area: 'contacts' }, schema: { params: { type: 'object', required: ['key'], properties: { key: { type: 'string' } } } } }, async (request) => {
-    const row = await ctx.db(spec.table).where({ workspace_id: request.auth!.workspaceId, key: (request.params as { key: string }).key }).first<ProgramRow<C>>();
+  app.get(`/${spec.path}/:key`, {
+    config: { area: 'contacts' },
+    schema: { operationId: `get${name}Program`, tags: [tag], summary: `Get a ${spec.kind} program`, params: { type: 'object', required: ['key'], properties: { key: { type: 'string', maxLength: 100 } } }, response: { 200: ref('Program') } },
+  }, async (request) => {
+    const row = await ctx.db(spec.table).where({ workspace_id: request.auth!.workspaceId, key: request.params.key }).first<ProgramRow<C>>();
     if (!row) throw notFound(`${spec.kind} program`);
     return programJson(row);
   });

@@ -4,6 +4,7 @@ import { invalid, notFound } from '../errors.ts';
 import { isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
 import { checkDurations, durationText, eventType, programKey, programRoutes, unknownProgram } from './programs-kit.ts';
 import type { RouteGroup } from './route-groups.ts';
+import { page as pageSchema } from './schemas.ts';
 
 const reward = { description: 'what the side receives, e.g. { "type": "credit", "amount": 10, "currency": "USD" } (passed on in reward.granted)' } as const;
 
@@ -37,12 +38,14 @@ export const referralsRoutes: RouteGroup = async (app, { ctx }) => {
   app.get('/contacts/:id/referral-code', {
     config: { area: 'contacts' },
     schema: {
-      params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } },
+      operationId: 'getReferralCode', tags: ['referral programs'], summary: "A contact's referral code in a program (created on first ask)",
+      params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } } },
       querystring: { type: 'object', additionalProperties: false, required: ['program'], properties: { program: { type: 'string', maxLength: 100 } } },
+      response: { 200: { type: 'object', required: ['program', 'contact_id', 'code'], properties: { program: { type: 'string' }, contact_id: { type: 'string', format: 'uuid' }, code: { type: 'string' } } } },
     },
   }, async (request) => {
-    const id = requireUuid((request.params as { id: string }).id, 'contact');
-    const { program } = request.query as { program: string };
+    const id = requireUuid(request.params.id, 'contact');
+    const { program } = request.query;
     const { workspaceId } = request.auth!;
     return withTx(ctx.db, async (tx) => {
       const contact = await tx('contacts').where({ workspace_id: workspaceId, id }).whereNull('erased_at').first('id');
@@ -56,13 +59,15 @@ export const referralsRoutes: RouteGroup = async (app, { ctx }) => {
   app.get('/rewards', {
     config: { area: 'contacts' },
     schema: {
+      operationId: 'listRewards', tags: ['referral programs'], summary: 'The rewards ledger (refusals included, with their reason)',
+      response: { 200: pageSchema('Reward') },
       querystring: {
         type: 'object', additionalProperties: false,
         properties: { ...pageQuery, contact_id: { type: 'string', format: 'uuid' }, program: { type: 'string', maxLength: 100 }, status: { type: 'string', enum: ['pending', 'granted', 'voided', 'refused'] } },
       },
     },
   }, async (request) => {
-    const q = request.query as { limit: number; cursor?: string; contact_id?: string; program?: string; status?: string };
+    const q = request.query;
     const after = parseCursor(q.cursor, isIdCursor);
     const rows = await ctx.db('rewards').where({ workspace_id: request.auth!.workspaceId }).modify((b) => {
       if (q.contact_id) b.where('contact_id', q.contact_id);

@@ -1,4 +1,7 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyBaseLogger, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { FastifyTypeProvider } from 'fastify';
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
+import type { RequestSchemas } from './schemas.ts';
 import type { EngineContext } from '../context.ts';
 import type { OnEventsIngested } from '../crm/event-hooks.ts';
 import { authRoutes } from './auth.ts';
@@ -54,7 +57,7 @@ export interface RouteGroupOptions {
  *     config: { area: 'flows' },                       // role check: GET = read, other methods = write
  *     schema: { params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } },
  *   }, async (request) => {
- *     const id = requireUuid((request.params as { id: string }).id, 'flow'); // non-UUID → 404
+ *     const id = requireUuid(request.params.id, 'flow'); // typed from schema.params; non-UUID → 404
  *     const { workspaceId } = request.auth!;           // scope EVERY query by workspaceId; other workspace → 404
  *     ...
  *   });
@@ -66,7 +69,20 @@ export interface RouteGroupOptions {
  *   object of a body. Bodies are validated without type coercion; querystring/params are coerced.
  * - Throw `CairnError` (engine/src/errors.ts: `notFound`, `invalid(detail, [{ path, message }])`, `conflict`...).
  */
-export type RouteGroup = FastifyPluginAsync<RouteGroupOptions>;
+export type RouteGroup = FastifyPluginAsync<RouteGroupOptions, RawServerDefault, CairnTypeProvider>;
+
+/**
+ * Handlers get `request.params`, `query`, `body` and `headers` typed from the route's own JSON Schemas (what
+ * fastify validated them against), so they need no casts. Replies are not typed from the response schemas: the
+ * serializer and engine/test/openapi/conformance.test.ts hold them to the document instead.
+ */
+export interface CairnTypeProvider extends FastifyTypeProvider {
+  validator: this['schema'] extends JSONSchema ? FromSchema<this['schema'], { references: RequestSchemas }> : unknown;
+  serializer: unknown;
+}
+
+/** The fastify instance a route group is handed (typed by CairnTypeProvider). */
+export type RouteApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, CairnTypeProvider>;
 
 /** Add your group here (one line) when you add a file under http/. */
 export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes, pluginsRoutes, settingsRoutes, tasksRoutes, emailRoutes, scoringRoutes, referralsRoutes, loyaltyRoutes, segmentsRoutes, fieldsRoutes, kpisRoutes, backtestsRoutes];

@@ -3,8 +3,9 @@ import { notFound } from '../errors.ts';
 import { postgresRunCommands } from '../runner/commands.ts';
 import { isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
+import { page as pageSchema, ref } from './schemas.ts';
 
-const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } as const;
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } } } as const;
 const STATUSES = ['active', 'waiting', 'completed', 'converted', 'exited', 'failed', 'cancelled'];
 
 interface RunRow {
@@ -62,13 +63,15 @@ export const runsRoutes: RouteGroup = async (app, { ctx }) => {
   app.get('/runs', {
     config: { area: 'runs' },
     schema: {
+      operationId: 'listRuns', tags: ['runs'], summary: 'List runs, newest first',
       querystring: {
         type: 'object', additionalProperties: false,
-        properties: { ...pageQuery, flow_id: { type: 'string' }, contact_id: { type: 'string' }, status: { enum: STATUSES } },
+        properties: { ...pageQuery, flow_id: { type: 'string', maxLength: 100 }, contact_id: { type: 'string', maxLength: 100 }, status: { enum: STATUSES } },
       },
+      response: { 200: pageSchema('RunListItem') },
     },
   }, async (request) => {
-    const q = request.query as { limit: number; cursor?: string; flow_id?: string; contact_id?: string; status?: string };
+    const q = request.query;
     const after = parseCursor(q.cursor, isIdCursor);
     const rows = await ctx.db('runs')
       .where({ workspace_id: request.auth!.workspaceId })
@@ -83,9 +86,9 @@ export const runsRoutes: RouteGroup = async (app, { ctx }) => {
     return page(rows, q.limit, (r) => r.id, (r) => ({ ...runJson(r), ...names(r) }));
   });
 
-  app.get('/runs/:id', { config: { area: 'runs' }, schema: { params: idParams } }, async (request) => {
+  app.get('/runs/:id', { config: { area: 'runs' }, schema: { operationId: 'getRun', tags: ['runs'], summary: 'A run with its steps', params: idParams, response: { 200: ref('RunDetail') } } }, async (request) => {
     const { workspaceId } = request.auth!;
-    const id = requireUuid((request.params as { id: string }).id, 'run');
+    const id = requireUuid(request.params.id, 'run');
     const run = await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>();
     if (!run) throw notFound('run');
     const steps = await ctx.db('run_steps').where({ workspace_id: workspaceId, run_id: id }).orderBy('id')
@@ -104,16 +107,16 @@ export const runsRoutes: RouteGroup = async (app, { ctx }) => {
     };
   });
 
-  app.post('/runs/:id/cancel', { config: { area: 'runs' }, schema: { params: idParams } }, async (request) => {
+  app.post('/runs/:id/cancel', { config: { area: 'runs' }, schema: { operationId: 'cancelRun', tags: ['runs'], summary: 'Cancel a run that has not ended', params: idParams, response: { 200: ref('Run') } } }, async (request) => {
     const { workspaceId } = request.auth!;
-    const id = requireUuid((request.params as { id: string }).id, 'run');
+    const id = requireUuid(request.params.id, 'run');
     await commands.cancel(workspaceId, id);
     return runJson(await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>() as RunRow);
   });
 
-  app.post('/runs/:id/retry', { config: { area: 'runs' }, schema: { params: idParams } }, async (request) => {
+  app.post('/runs/:id/retry', { config: { area: 'runs' }, schema: { operationId: 'retryRun', tags: ['runs'], summary: 'Resume a failed run at its failed step', params: idParams, response: { 200: ref('Run') } } }, async (request) => {
     const { workspaceId } = request.auth!;
-    const id = requireUuid((request.params as { id: string }).id, 'run');
+    const id = requireUuid(request.params.id, 'run');
     await commands.retry(workspaceId, id);
     return runJson(await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>() as RunRow);
   });

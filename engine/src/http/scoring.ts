@@ -5,6 +5,12 @@ import { checkCondition, SCORING_FACTS } from '../rules/index.ts';
 import { requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 
+/** The stored model as PUT (its body) with when it was stored; an empty model before the first PUT. */
+const modelAnswer = {
+  type: 'object', required: ['rules', 'updated_at'], additionalProperties: true,
+  properties: { rules: { type: 'array', items: { type: 'object', additionalProperties: true } }, updated_at: { type: ['string', 'null'], format: 'date-time' } },
+} as const;
+
 const scoringBody = {
   type: 'object', additionalProperties: false, required: ['rules'],
   properties: {
@@ -49,8 +55,8 @@ function checkModel(m: ScoringModel): ProblemItem[] {
 
 /** The workspace's lead-scoring model (CONTRACT.md §Lead scoring) and a contact's score breakdown. */
 export const scoringRoutes: RouteGroup = async (app, { ctx }) => {
-  app.put('/scoring', { schema: { body: scoringBody } }, async (request) => {
-    const model = request.body as ScoringModel;
+  app.put('/scoring', { schema: { operationId: 'putScoring', tags: ['scoring'], summary: 'Set the lead-scoring model', body: scoringBody, response: { 200: modelAnswer } } }, async (request) => {
+    const model = request.body;
     const problems = checkModel(model);
     if (problems.length) throw invalid(`the scoring model is not valid: ${problems[0]!.path} ${problems[0]!.message}`, problems);
     const now = ctx.clock.now();
@@ -62,13 +68,29 @@ export const scoringRoutes: RouteGroup = async (app, { ctx }) => {
     return { ...model, updated_at: now.toISOString() };
   });
 
-  app.get('/scoring', { config: { area: 'contacts' } }, async (request) => {
+  app.get('/scoring', { config: { area: 'contacts' }, schema: { operationId: 'getScoring', tags: ['scoring'], summary: 'The lead-scoring model', response: { 200: modelAnswer } } }, async (request) => {
     const row = await ctx.db('scoring_models').where({ workspace_id: request.auth!.workspaceId }).first<{ model: ScoringModel; updated_at: Date }>();
     return row ? { ...row.model, updated_at: row.updated_at.toISOString() } : { rules: [], updated_at: null };
   });
 
-  app.get('/contacts/:id/score', { config: { area: 'contacts' }, schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } } }, async (request) => {
-    const id = requireUuid((request.params as { id: string }).id, 'contact');
+  app.get('/contacts/:id/score', {
+    config: { area: 'contacts' },
+    schema: {
+      operationId: 'getContactScore', tags: ['scoring'], summary: "A contact's score, rule by rule",
+      params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } } },
+      response: {
+        200: {
+          type: 'object', required: ['contact_id', 'score', 'breakdown', 'qualified_at', 'disqualified_at'],
+          properties: {
+            contact_id: { type: 'string', format: 'uuid' }, score: { type: 'number' },
+            breakdown: { type: 'array', items: { type: 'object', required: ['rule', 'points'], properties: { rule: { type: 'string' }, points: { type: 'number' } } } },
+            qualified_at: { type: ['string', 'null'], format: 'date-time' }, disqualified_at: { type: ['string', 'null'], format: 'date-time' },
+          },
+        },
+      },
+    },
+  }, async (request) => {
+    const id = requireUuid(request.params.id, 'contact');
     const s = await contactScore(ctx.db, request.auth!.workspaceId, id);
     if (!s) throw notFound('contact');
     return { contact_id: id, ...s };

@@ -6,22 +6,16 @@ import {
   createSegment, deleteSegment, getSegmentRow, listMembers, memberCounts, patchSegment, previewRule, sizeHistory, toSegment, type SegmentRow,
 } from '../crm/segments/store.ts';
 import { withTx } from '../db/index.ts';
-import { contactSchema } from './contacts.ts';
 import { idempotent, isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
+import { noContent } from './openapi.ts';
 import type { RouteGroup } from './route-groups.ts';
+import { idempotencyHeaders, page as pageSchema, ref } from './schemas.ts';
 
 const KEY_PATTERN = '^[a-z0-9][a-z0-9_.-]{0,99}$';
 const keyParams = { type: 'object', required: ['key'], properties: { key: { type: 'string', maxLength: 100 } } } as const;
 const ruleSchema = { type: 'object', description: 'a json-rules-engine condition over the facts contact and activity (docs/segments.md)' } as const;
 
-const segmentSchema = {
-  type: 'object',
-  properties: {
-    key: { type: 'string' }, name: { type: 'string' }, rule: { type: 'object', additionalProperties: true },
-    member_count: { type: 'integer' }, status: { type: 'string', enum: ['evaluating', 'ready'] }, created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' },
-    history: { type: 'array', items: { type: 'object', properties: { day: { type: 'string' }, members: { type: 'integer' } } } },
-  },
-} as const;
+const segmentSchema = ref('Segment');
 
 /** Segments (CONTRACT.md §Lifecycle objects, docs/segments.md): CRUD, members, preview of a rule being edited. */
 export const segmentsRoutes: RouteGroup = async (app, { ctx, engine }) => {
@@ -32,7 +26,7 @@ export const segmentsRoutes: RouteGroup = async (app, { ctx, engine }) => {
   app.post('/segments', {
     config: { area: 'flows' },
     schema: {
-      tags: ['segments'], summary: 'Create a segment (answers at once; existing contacts are evaluated in the background: status "evaluating", then "ready")',
+      operationId: 'createSegment', tags: ['segments'], summary: 'Create a segment (answers at once; existing contacts are evaluated in the background: status "evaluating", then "ready")', headers: idempotencyHeaders,
       body: {
         type: 'object', additionalProperties: false, required: ['key', 'name', 'rule'],
         properties: { key: { type: 'string', pattern: KEY_PATTERN }, name: { type: 'string', minLength: 1, maxLength: 200 }, rule: ruleSchema },
@@ -41,7 +35,7 @@ export const segmentsRoutes: RouteGroup = async (app, { ctx, engine }) => {
     },
   }, async (request, reply) => {
     const { workspaceId } = request.auth!;
-    const body = request.body as { key: string; name: string; rule: Record<string, unknown> };
+    const body = request.body;
     const outcome = await idempotent(ctx, request, async (tx) => {
       const row = await createSegment(tx, workspaceId, body, ctx.clock.now());
       return { status: 201, body: row };
@@ -53,12 +47,13 @@ export const segmentsRoutes: RouteGroup = async (app, { ctx, engine }) => {
   app.get('/segments', {
     config: { area: 'flows' },
     schema: {
-      tags: ['segments'], summary: 'List segments with their member counts',
+      operationId: 'listSegments', tags: ['segments'], summary: 'List segments with their member counts',
       querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery } },
+      response: { 200: pageSchema('Segment') },
     },
   }, async (request) => {
     const { workspaceId } = request.auth!;
-    const q = request.query as { limit: number; cursor?: string };
+    const q = request.query;
     const after = parseCursor(q.cursor, (v): v is string => typeof v === 'string');
     const b = ctx.db('segments').where({ workspace_id: workspaceId });
     if (after) b.where('key', '>', after);
@@ -70,64 +65,68 @@ export const segmentsRoutes: RouteGroup = async (app, { ctx, engine }) => {
   app.post('/segments/preview', {
     config: { area: 'flows' },
     schema: {
-      tags: ['segments'], summary: 'Count and sample the contacts a rule would hold now (nothing is stored)',
+      operationId: 'previewSegment', tags: ['segments'], summary: 'Count and sample the contacts a rule would hold now (nothing is stored)',
       body: { type: 'object', additionalProperties: false, required: ['rule'], properties: { rule: ruleSchema } },
+      response: { 200: { type: 'object', required: ['count', 'sample'], properties: { count: { type: 'integer' }, sample: { type: 'array', items: ref('Contact') } } } },
     },
   }, async (request) => {
-    const { rule } = request.body as { rule: Record<string, unknown> };
+    const { rule } = request.body;
     const { count, sample } = await previewRule(ctx.db, request.auth!.workspaceId, rule, ctx.clock.now());
     return { count, sample: sample.map(toContact) };
   });
 
   app.get('/segments/:key', {
     config: { area: 'flows' },
-    schema: { tags: ['segments'], summary: 'A segment, its member count and 30 days of size history', params: keyParams, response: { 200: segmentSchema } },
+    schema: { operationId: 'getSegment', tags: ['segments'], summary: 'A segment, its member count and 30 days of size history', params: keyParams, response: { 200: segmentSchema } },
   }, async (request) => {
     const { workspaceId } = request.auth!;
-    const row = await getSegmentRow(ctx.db, workspaceId, (request.params as { key: string }).key);
+    const row = await getSegmentRow(ctx.db, workspaceId, request.params.key);
     return { ...(await withCount(row)), history: await sizeHistory(ctx.db, workspaceId, row.id, ctx.clock.now()) };
   });
 
   app.patch('/segments/:key', {
     config: { area: 'flows' },
     schema: {
-      tags: ['segments'], summary: 'Rename a segment or change its rule (a new rule is evaluated in the background: status "evaluating", then "ready")', params: keyParams,
+      operationId: 'patchSegment', tags: ['segments'], summary: 'Rename a segment or change its rule (a new rule is evaluated in the background: status "evaluating", then "ready")', params: keyParams,
       body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, rule: ruleSchema } },
       response: { 200: segmentSchema },
     },
   }, async (request) => {
     const { workspaceId } = request.auth!;
-    const key = (request.params as { key: string }).key;
-    const { row } = await withTx(ctx.db, (tx) => patchSegment(tx, workspaceId, key, request.body as { name?: string; rule?: Record<string, unknown> }, ctx.clock.now()));
+    const key = request.params.key;
+    const { row } = await withTx(ctx.db, (tx) => patchSegment(tx, workspaceId, key, request.body, ctx.clock.now()));
     return withCount(row);
   });
 
   app.delete('/segments/:key', {
     config: { area: 'flows' },
-    schema: { tags: ['segments'], summary: 'Delete a segment (409 while a published flow uses it)', params: keyParams },
+    schema: { operationId: 'deleteSegment', tags: ['segments'], summary: 'Delete a segment (409 while a published flow uses it)', params: keyParams, response: { 204: noContent } },
   }, async (request, reply) => {
-    await withTx(ctx.db, (tx) => deleteSegment(tx, request.auth!.workspaceId, (request.params as { key: string }).key));
+    await withTx(ctx.db, (tx) => deleteSegment(tx, request.auth!.workspaceId, request.params.key));
     return reply.code(204).send();
   });
 
   app.get('/segments/:key/contacts', {
     config: { area: 'contacts' },
     schema: {
-      tags: ['segments'], summary: 'Members of a segment, in contact id order', params: keyParams,
+      operationId: 'listSegmentContacts', tags: ['segments'], summary: 'Members of a segment, in contact id order', params: keyParams,
       querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery } },
-      response: { 200: { type: 'object', properties: { items: { type: 'array', items: contactSchema }, next_cursor: { type: 'string', nullable: true } } } },
+      response: { 200: pageSchema('Contact') },
     },
   }, async (request) => {
     const { workspaceId } = request.auth!;
-    const q = request.query as { limit: number; cursor?: string };
-    const row = await getSegmentRow(ctx.db, workspaceId, (request.params as { key: string }).key);
+    const q = request.query;
+    const row = await getSegmentRow(ctx.db, workspaceId, request.params.key);
     const rows = await listMembers(ctx.db, workspaceId, row.id, parseCursor(q.cursor, isIdCursor), q.limit);
     return page(rows, q.limit, (r: ContactRow) => r.id, toContact);
   });
 
   app.post('/scores/recompute', {
     config: { area: 'workspace' },
-    schema: { tags: ['segments'], summary: 'Recompute RFM and churn risk now (then hourly)', body: { type: 'object', additionalProperties: false, properties: {} } },
+    schema: {
+      operationId: 'recomputeScores', tags: ['segments'], summary: 'Recompute RFM and churn risk now (then hourly)', body: { type: 'object', additionalProperties: false, properties: {} },
+      response: { 200: { type: 'object', required: ['customers', 'window_shoppers'], properties: { customers: { type: 'integer' }, window_shoppers: { type: 'integer' } } } },
+    },
   }, async (request) => segments.recomputeScores(ctx.db, request.auth!.workspaceId, ctx.clock.now()));
 
   const churnSettings = {
@@ -147,10 +146,23 @@ export const segmentsRoutes: RouteGroup = async (app, { ctx, engine }) => {
 
   app.get('/contacts/:id/segments', {
     config: { area: 'contacts' },
-    schema: { tags: ['segments'], summary: "A contact's segments, RFM scores and group, churn risk with its factors", params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } },
+    schema: {
+      operationId: 'getContactSegments', tags: ['segments'], summary: "A contact's segments, RFM scores and group, churn risk with its factors",
+      params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } } },
+      response: {
+        200: {
+          type: 'object', required: ['segments', 'rfm', 'churn_risk'],
+          properties: {
+            segments: { type: 'array', items: { type: 'object', required: ['key', 'name', 'entered_at'], properties: { key: { type: 'string' }, name: { type: 'string' }, entered_at: { type: 'string', format: 'date-time' } } } },
+            rfm: { anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: true }] },
+            churn_risk: { anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: true }] },
+          },
+        },
+      },
+    },
   }, async (request) => {
     const { workspaceId } = request.auth!;
-    const id = requireUuid((request.params as { id: string }).id, 'contact');
+    const id = requireUuid(request.params.id, 'contact');
     if (!(await getContact(ctx.db, workspaceId, id))) throw notFound('contact');
     const { rows } = await ctx.db.raw(
       `SELECT s.key, s.name, m.entered_at FROM segment_members m JOIN segments s ON s.workspace_id = m.workspace_id AND s.id = m.segment_id

@@ -1,10 +1,11 @@
 import { databaseTargets } from '../db/admin.ts';
 import { deleteEmailSettings, describeEmailSettings, putEmailSettings, sendTestEmail } from '../channels/email.ts';
-import { emailPolicySchema, loadEmailPolicy, putEmailPolicy, type EmailPolicy } from '../channels/email-policy.ts';
+import { loadEmailPolicy, putEmailPolicy } from '../channels/email-policy.ts';
 import { isValidDuration } from '../time/duration.ts';
 import { invalid } from '../errors.ts';
 import type { RouteGroup } from './route-groups.ts';
-import { loadRetention, putRetention, retentionSchema, type RetentionSettings } from '../runner/commands.ts';
+import { loadRetention, putRetention, retentionSchema } from '../runner/commands.ts';
+import { email, ref } from './schemas.ts';
 
 /**
  * Workspace settings (admin): the SMTP server action.send_email uses (the SMTP URL is write-only; without one,
@@ -12,18 +13,19 @@ import { loadRetention, putRetention, retentionSchema, type RetentionSettings } 
  * run step detail is kept (docs/operations.md §Retention).
  */
 export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
-  app.get('/settings/email', { config: { area: 'workspace', adminOnly: true } }, async (request) => describeEmailSettings(ctx.db, request.auth!.workspaceId));
+  app.get('/settings/email', {
+    config: { area: 'workspace', adminOnly: true },
+    schema: { operationId: 'getEmailSettings', tags: ['settings'], summary: 'The SMTP server in use (never its URL or password)', response: { 200: ref('EmailSettings') } },
+  }, async (request) => describeEmailSettings(ctx.db, request.auth!.workspaceId));
 
   app.put('/settings/email', {
     config: { area: 'workspace' },
     schema: {
-      body: {
-        type: 'object', additionalProperties: false, required: ['smtp_url', 'from'],
-        properties: { smtp_url: { type: 'string', minLength: 8, maxLength: 2000 }, from: { type: 'string', minLength: 3, maxLength: 320 } },
-      },
+      operationId: 'putEmailSettings', tags: ['settings'], summary: 'Set the SMTP server (the URL is sealed and never returned)',
+      body: ref('SmtpSettings'), response: { 200: ref('EmailSettings') },
     },
   }, async (request) => {
-    const body = request.body as { smtp_url: string; from: string };
+    const body = request.body;
     if (!URL.canParse(body.smtp_url) || !['smtp:', 'smtps:'].includes(new URL(body.smtp_url).protocol)) {
       throw invalid('smtp_url must be an smtp:// or smtps:// URL such as "smtps://user:password@smtp.example.com:465"', [{ path: '/smtp_url', message: 'not an smtp:// or smtps:// URL' }]);
     }
@@ -31,25 +33,44 @@ export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
     return describeEmailSettings(ctx.db, request.auth!.workspaceId);
   });
 
-  app.delete('/settings/email', { config: { area: 'workspace' } }, async (request) => {
+  app.delete('/settings/email', {
+    config: { area: 'workspace' },
+    schema: { operationId: 'deleteEmailSettings', tags: ['settings'], summary: 'Forget the SMTP server (mail goes to the development outbox)', response: { 200: ref('EmailSettings') } },
+  }, async (request) => {
     await deleteEmailSettings(ctx.db, request.auth!.workspaceId);
     return describeEmailSettings(ctx.db, request.auth!.workspaceId);
   });
 
   app.post('/settings/email/test', {
     config: { area: 'workspace' },
-    schema: { body: { type: 'object', additionalProperties: false, required: ['to'], properties: { to: { type: 'string', format: 'email', maxLength: 320 } } } },
-  }, async (request) => sendTestEmail(ctx.db, ctx.secretKey, { allowPrivate: ctx.config.email.allowPrivateHosts, deniedTargets: databaseTargets(ctx.databaseUrl) }, request.auth!.workspaceId, (request.body as { to: string }).to, ctx.clock.now()));
+    schema: {
+      operationId: 'sendTestEmail', tags: ['settings'], summary: 'Send a test message through the SMTP server',
+      body: { type: 'object', additionalProperties: false, required: ['to'], properties: { to: email } },
+      response: { 200: { type: 'object', required: ['sent', 'to', 'smtp_host'], properties: { sent: { const: true }, to: { type: 'string' }, smtp_host: { type: 'string' } } } },
+    },
+  }, async (request) => sendTestEmail(ctx.db, ctx.secretKey, { allowPrivate: ctx.config.email.allowPrivateHosts, deniedTargets: databaseTargets(ctx.databaseUrl) }, request.auth!.workspaceId, request.body.to, ctx.clock.now()));
 
-  app.get('/settings/retention', { config: { area: 'workspace', adminOnly: true } }, async (request) => loadRetention(ctx.db, request.auth!.workspaceId));
+  app.get('/settings/retention', {
+    config: { area: 'workspace', adminOnly: true },
+    schema: { operationId: 'getRetention', tags: ['settings'], summary: 'How long run step detail is kept', response: { 200: retentionSchema } },
+  }, async (request) => loadRetention(ctx.db, request.auth!.workspaceId));
 
-  app.put('/settings/retention', { config: { area: 'workspace' }, schema: { body: retentionSchema } }, async (request) =>
-    putRetention(ctx.db, request.auth!.workspaceId, request.body as RetentionSettings, ctx.clock.now()));
+  app.put('/settings/retention', {
+    config: { area: 'workspace' },
+    schema: { operationId: 'putRetention', tags: ['settings'], summary: 'Set how long run step detail is kept (null: forever)', body: retentionSchema, response: { 200: retentionSchema } },
+  }, async (request) =>
+    putRetention(ctx.db, request.auth!.workspaceId, request.body, ctx.clock.now()));
 
-  app.get('/settings/email-policy', { config: { area: 'workspace', adminOnly: true } }, async (request) => loadEmailPolicy(ctx.db, request.auth!.workspaceId));
+  app.get('/settings/email-policy', {
+    config: { area: 'workspace', adminOnly: true },
+    schema: { operationId: 'getEmailPolicy', tags: ['settings'], summary: 'Quiet hours, frequency caps and tracking', response: { 200: ref('EmailPolicy') } },
+  }, async (request) => loadEmailPolicy(ctx.db, request.auth!.workspaceId));
 
-  app.put('/settings/email-policy', { config: { area: 'workspace' }, schema: { body: emailPolicySchema } }, async (request) => {
-    const body = request.body as Partial<EmailPolicy>;
+  app.put('/settings/email-policy', {
+    config: { area: 'workspace' },
+    schema: { operationId: 'putEmailPolicy', tags: ['settings'], summary: 'Change the sending policy (fields given replace the stored ones)', body: ref('EmailPolicy'), response: { 200: ref('EmailPolicy') } },
+  }, async (request) => {
+    const body = request.body;
     (body.frequency_caps ?? []).forEach((cap, i) => {
       if (!isValidDuration(cap.within)) {
         throw invalid(`frequency_caps[${i}].within must be an ISO 8601 duration such as "P7D"`, [{ path: `/frequency_caps/${i}/within`, message: 'not an ISO 8601 duration' }]);

@@ -1,8 +1,11 @@
 import { withTx } from '../db/index.ts';
 import { notFound } from '../errors.ts';
-import { listTasks, patchTask, taskJson, type TaskFilter, type TaskPatch, type TaskRow } from '../crm/tasks.ts';
+import { listTasks, patchTask, taskJson, type TaskRow } from '../crm/tasks.ts';
 import { isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
+import { page as pageSchema, ref } from './schemas.ts';
+
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } } } as const;
 
 const uuid = { type: 'string', format: 'uuid' } as const;
 
@@ -11,19 +14,21 @@ export const tasksRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
   app.get('/tasks', {
     config: { area: 'contacts' },
     schema: {
+      operationId: 'listTasks', tags: ['tasks'], summary: "Tasks (an owner's inbox), by owner, contact, status or due time",
+      response: { 200: pageSchema('Task') },
       querystring: {
         type: 'object', additionalProperties: false,
         properties: { ...pageQuery, owner_id: uuid, contact_id: uuid, status: { type: 'string', enum: ['open', 'done'] }, due_before: { type: 'string', format: 'date-time' } },
       },
     },
   }, async (request) => {
-    const q = request.query as TaskFilter & { limit: number; cursor?: string };
+    const q = request.query;
     const rows = await listTasks(ctx.db, request.auth!.workspaceId, q, parseCursor(q.cursor, isIdCursor), q.limit);
     return page(rows, q.limit, (r) => r.id, taskJson);
   });
 
-  app.get('/tasks/:id', { config: { area: 'contacts' }, schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } } }, async (request) => {
-    const id = requireUuid((request.params as { id: string }).id, 'task');
+  app.get('/tasks/:id', { config: { area: 'contacts' }, schema: { operationId: 'getTask', tags: ['tasks'], summary: 'Get a task', params: idParams, response: { 200: ref('Task') } } }, async (request) => {
+    const id = requireUuid(request.params.id, 'task');
     const row = await ctx.db('tasks').where({ workspace_id: request.auth!.workspaceId, id }).first<TaskRow>();
     if (!row) throw notFound('task');
     return taskJson(row);
@@ -32,7 +37,8 @@ export const tasksRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
   app.patch('/tasks/:id', {
     config: { area: 'contacts' },
     schema: {
-      params: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } },
+      operationId: 'patchTask', tags: ['tasks'], summary: 'Complete (records task.completed), reopen, reassign or edit a task', params: idParams,
+      response: { 200: ref('Task') },
       body: {
         type: 'object', additionalProperties: false, minProperties: 1,
         properties: {
@@ -44,8 +50,8 @@ export const tasksRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) =>
       },
     },
   }, async (request) => {
-    const id = requireUuid((request.params as { id: string }).id, 'task');
-    const row = await withTx(ctx.db, (tx) => patchTask(tx, request.auth!.workspaceId, id, request.body as TaskPatch, ctx.clock.now(), { onEventsIngested }));
+    const id = requireUuid(request.params.id, 'task');
+    const row = await withTx(ctx.db, (tx) => patchTask(tx, request.auth!.workspaceId, id, request.body, ctx.clock.now(), { onEventsIngested }));
     return taskJson(row);
   });
 };

@@ -3,16 +3,20 @@ import { invalid } from '../errors.ts';
 import { parseDuration } from '../time/duration.ts';
 import type { RouteGroup } from './route-groups.ts';
 
+const nowSchema = { type: 'object', required: ['now'], properties: { now: { type: 'string', format: 'date-time' } } } as const;
+
 /** The test clock (CAIRN_CLOCK=manual only; without it these routes do not exist: 404). */
 export const testClockRoutes: RouteGroup = async (app, { ctx, engine }) => {
   if (!isManual(ctx.clock) || !engine) return;
   const clock = ctx.clock;
 
-  app.get('/_test/clock', { config: { anyRole: true } }, async () => ({ now: clock.now().toISOString() }));
+  app.get('/_test/clock', { config: { anyRole: true }, schema: { operationId: 'getTestClock', tags: ['test clock'], summary: 'The test clock (CAIRN_CLOCK=manual only)', response: { 200: nowSchema } } }, async () => ({ now: clock.now().toISOString() }));
 
   app.post('/_test/clock/advance', {
     config: { area: 'workspace' },
     schema: {
+      operationId: 'advanceTestClock', tags: ['test clock'], summary: 'Move the test clock forward, firing what falls due (CAIRN_CLOCK=manual only)',
+      response: { 200: nowSchema },
       body: {
         type: 'object', additionalProperties: false,
         properties: { by: { type: 'string', maxLength: 64 }, to: { type: 'string', format: 'date-time' } },
@@ -20,7 +24,7 @@ export const testClockRoutes: RouteGroup = async (app, { ctx, engine }) => {
       },
     },
   }, async (request) => {
-    const b = request.body as { by?: string; to?: string };
+    const b = request.body;
     let to: Date;
     if (b.by !== undefined) {
       const d = parseDuration(b.by);

@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import type { ProblemItem } from '../errors.ts';
+import { sharedSchemas } from './schemas.ts';
 
 // ajv-formats is CommonJS with `exports.default`; under ESM interop the default import may be either shape.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
@@ -13,12 +14,16 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 function createAjv(coerce: boolean): Ajv {
   const ajv = new Ajv({
     allErrors: true,
+    // Errors carry their schema, so an `anyOf` with an `x-cairn-message` is reported as that one sentence.
+    verbose: true,
     coerceTypes: coerce ? 'array' : false,
     useDefaults: true,
     removeAdditional: false,
     strict: false,
   });
   addFormats(ajv);
+  // Routes refer to the shared schemas by $id ({ $ref: 'Contact#' }), as the serializer and the document do.
+  for (const schema of sharedSchemas) ajv.addSchema(schema);
   return ajv;
 }
 
@@ -30,6 +35,12 @@ export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpP
   return fn as never;
 };
 
+/** The `x-cairn-message` of an anyOf error's schema: the rule in words, for a caller who broke it. */
+const statedRule = (e: ErrorObject): string | undefined => {
+  const message = e.keyword === 'anyOf' ? (e.parentSchema as Record<string, unknown> | undefined)?.['x-cairn-message'] : undefined;
+  return typeof message === 'string' ? message : undefined;
+};
+
 const escapePointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** Largest number of items in one problem's `errors` (a 1,000-event batch could otherwise answer megabytes). */
@@ -39,9 +50,12 @@ const MAX_ITEMS = 100;
 export function ajvToProblemItems(errors: ErrorObject[], part: string | undefined): ProblemItem[] {
   const items: ProblemItem[] = [];
   const seen = new Set<string>();
+  // An `anyOf` that states its rule in prose (a contact needs external_id or email) replaces its branches' errors.
+  const stated = errors.filter((e) => e.keyword === 'anyOf' && typeof statedRule(e) === 'string');
   for (const e of errors) {
+    if (e.keyword !== 'anyOf' && stated.some((a) => a.instancePath === e.instancePath && e.schemaPath.startsWith(`${a.schemaPath}/`))) continue;
     let path = e.instancePath;
-    let message = e.message ?? 'is not valid';
+    let message = statedRule(e) ?? e.message ?? 'is not valid';
     const params = e.params as Record<string, unknown>;
     if (e.keyword === 'required') {
       path += `/${escapePointer(String(params.missingProperty))}`;

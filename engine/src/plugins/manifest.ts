@@ -14,7 +14,7 @@ export type { PluginManifest };
 const SNAKE = '^[a-z][a-z0-9_]{0,62}$';
 export const SEMVER_RE = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?$/;
 
-const manifestSchema = {
+export const manifestSchema = {
   type: 'object',
   required: ['id', 'name', 'version', 'description', 'allowedHosts', 'actions'],
   properties: {

@@ -145,7 +145,8 @@ describe('HTTP foundation: bad input is a problem+json 4xx, never a 5xx', () => 
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/contacts', '/v1/contacts/{id}', '/v1/events', '/v1/events/batch', '/v1/auth/login']));
     expect(doc.paths['/v1/events'].post.requestBody.content['application/json'].schema.required).toEqual(['type', 'contact']);
-    expect(doc.paths['/v1/contacts/{id}'].get.responses['4XX'].content['application/json'].schema.required).toContain('errors');
+    expect(doc.paths['/v1/contacts/{id}'].get.responses['4XX'].content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/Problem' });
+    expect(doc.components.schemas.Problem.required).toContain('errors');
     const ui = await h.app.inject({ method: 'GET', url: '/docs/' });
     expect(ui.statusCode).toBe(200);
     expect(ui.body).toContain('swagger');
