@@ -1045,7 +1045,7 @@ export interface paths {
         /** List segments with their member counts */
         get: operations["listSegments"];
         put?: never;
-        /** Create a segment (members are evaluated before it answers) */
+        /** Create a segment (answers at once; existing contacts are evaluated in the background: status "evaluating", then "ready") */
         post: operations["createSegment"];
         delete?: never;
         options?: never;
@@ -1085,7 +1085,7 @@ export interface paths {
         delete: operations["deleteSegment"];
         options?: never;
         head?: never;
-        /** Rename a segment or change its rule (members are re-evaluated before it answers) */
+        /** Rename a segment or change its rule (a new rule is evaluated in the background: status "evaluating", then "ready") */
         patch: operations["patchSegment"];
         trace?: never;
     };
@@ -1601,6 +1601,11 @@ export interface components {
                 [key: string]: unknown;
             };
             member_count: number;
+            /**
+             * @description evaluating while existing contacts are being evaluated against a new rule
+             * @enum {unknown}
+             */
+            status: "evaluating" | "ready";
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -1663,6 +1668,7 @@ export interface components {
                 output?: {
                     [key: string]: unknown;
                 } | null;
+                timeoutMs?: number | null;
             }[];
             triggers?: {
                 key: string;
