@@ -1123,6 +1123,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/settings/churn": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The churn-risk threshold of churn.risk_high (default 70) */
+        get: operations["getChurnSettings"];
+        /** Set the churn-risk threshold (0-100); it applies from the next recompute */
+        put: operations["putChurnSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contacts/{id}/segments": {
         parameters: {
             query?: never;
@@ -7883,6 +7901,143 @@ export interface operations {
                     "application/json": {
                         customers: number;
                         window_shoppers: number;
+                    };
+                };
+            };
+            /** @description no valid API key or session */
+            401: {
+                headers: {
+                    /** @description Bearer realm="cairn" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (docs/api.md §Rate limits) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request was refused: invalid (400), forbidden (403), not found (404), conflict (409), too large (413), not JSON (415), unprocessable (422) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the engine failed (500) or its database is unreachable (503, with Retry-After) */
+            "5XX": {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getChurnSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description churn.risk_high is recorded when a score rises from below this to at or above it */
+                        threshold: number;
+                    };
+                };
+            };
+            /** @description no valid API key or session */
+            401: {
+                headers: {
+                    /** @description Bearer realm="cairn" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (docs/api.md §Rate limits) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request was refused: invalid (400), forbidden (403), not found (404), conflict (409), too large (413), not JSON (415), unprocessable (422) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the engine failed (500) or its database is unreachable (503, with Retry-After) */
+            "5XX": {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putChurnSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description churn.risk_high is recorded when a score rises from below this to at or above it */
+                    threshold: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description churn.risk_high is recorded when a score rises from below this to at or above it */
+                        threshold: number;
                     };
                 };
             };

@@ -136,13 +136,13 @@ export const segmentsRoutes: RouteGroup = async (app, { ctx, engine }) => {
 
   app.get('/settings/churn', {
     config: { area: 'workspace' },
-    schema: { tags: ['segments'], summary: 'The churn-risk threshold of churn.risk_high (default 70)', response: { 200: churnSettings } },
+    schema: { operationId: 'getChurnSettings', tags: ['segments'], summary: 'The churn-risk threshold of churn.risk_high (default 70)', response: { 200: churnSettings } },
   }, async (request) => ({ threshold: await churnThreshold(ctx.db, request.auth!.workspaceId) }));
 
   app.put('/settings/churn', {
     config: { area: 'workspace' },
-    schema: { tags: ['segments'], summary: 'Set the churn-risk threshold (0-100); it applies from the next recompute', body: churnSettings, response: { 200: churnSettings } },
-  }, async (request) => withTx(ctx.db, (tx) => setChurnThreshold(tx, request.auth!.workspaceId, (request.body as { threshold: number }).threshold)));
+    schema: { operationId: 'putChurnSettings', tags: ['segments'], summary: 'Set the churn-risk threshold (0-100); it applies from the next recompute', body: churnSettings, response: { 200: churnSettings } },
+  }, async (request) => withTx(ctx.db, (tx) => setChurnThreshold(tx, request.auth!.workspaceId, request.body.threshold)));
 
   app.get('/contacts/:id/segments', {
     config: { area: 'contacts' },
