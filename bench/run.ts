@@ -23,7 +23,7 @@ const { values } = parseArgs({
 const only = new Set((values.only ?? `w1,w2,w3,w4,w5,w6,w7,w8${values.footprint ? ',w1f' : ''}`).split(',').map((s) => s.trim().toLowerCase()));
 const out = path.join(ROOT, 'bench/results/latest.jsonl');
 mkdirSync(path.dirname(out), { recursive: true });
-const idOf = (workload: string) => ({ w1_footprint: 'w1f', w1_scale_out: 'w1s' } as Record<string, string>)[workload] ?? workload.slice(0, 2);
+const idOf = (workload: string) => ({ w1_footprint: 'w1f', w1_scale_out: 'w1s', w6s: 'w6s' } as Record<string, string>)[workload] ?? workload.slice(0, 2);
 // Keep the lines of workloads not run this time (`--only`), replace the others.
 const kept = existsSync(out)
   ? readFileSync(out, 'utf8').split('\n').filter(Boolean).filter((l) => !only.has(idOf(String(JSON.parse(l).workload))))
@@ -40,6 +40,7 @@ const workloads: [string, string, Runner][] = [
   ['w4', 'w4-conditions.ts', async () => (await import('./w4-conditions.ts')).runW4({})],
   ['w5', 'w5-canvas.ts', async () => (await import(path.join(ROOT, 'bench/w5-canvas.ts'))).runW5({})],
   ['w6', 'w6-segments.ts', async () => (await import('./w6-segments.ts')).runW6({ scale: values.scale ? Number(values.scale) : values.quick ? 10_000 : 100_000 })],
+  ['w6s', 'w6-segments.ts', async () => (await import('./w6-segments.ts')).runW6Scores({ scale: values.scale ? Number(values.scale) : values.quick ? 100_000 : 1_000_000 })],
   ['w7', 'w7-kpis.ts', async () => (await import('./w7-kpis.ts')).runW7({ scale: values.scale ? Number(values.scale) : values.quick ? 20_000 : 100_000 })],
   ['w8', 'w8-backtest.ts', async () => (await import('./w8-backtest.ts')).runW8({ scale: values.quick ? 100_000 : 1_000_000, loadS: values.quick ? 10 : 15 })],
 ];
