@@ -94,6 +94,12 @@ export async function runW7(opts: { scale?: number; requests?: number } = {}) {
        SELECT workspace_id, contact_id, type, count(*), coalesce(sum((properties->>'amount')::float8), 0), min(occurred_at), max(occurred_at)
          FROM events GROUP BY 1, 2, 3`,
     );
+    // Its daily rows for orders (the KPI roll-up, docs/kpis.md "How it stays fast").
+    await db.raw(
+      `INSERT INTO contact_activity_days (workspace_id, contact_id, event_type, day, count, sum)
+       SELECT workspace_id, contact_id, type, (occurred_at AT TIME ZONE 'UTC')::date, count(*), coalesce(sum((properties->>'amount')::float8), 0)
+         FROM events WHERE type = 'order.completed' GROUP BY 1, 2, 3, 4`,
+    );
     await db.raw('ANALYZE');
     const [{ n: eventCount }] = (await db.raw('SELECT count(*)::int AS n FROM events')).rows as { n: number }[];
 
@@ -152,11 +158,11 @@ export async function runW7(opts: { scale?: number; requests?: number } = {}) {
         return (batches * 500) / ((performance.now() - t0) / 1000);
       };
       const on = await ingest('on');
-      await db.raw('DROP INDEX events_kpi');
+      await db.raw('DROP INDEX events_kpi, contact_activity_days_orders');
       const off = await ingest('off');
       return {
         workload: 'w7', scale, events: eventCount, runs: scale, requests_per_query: requests, latency_ms: latency,
-        ingest_events_per_s: { kpi_index_on: Math.round(on), kpi_index_off: Math.round(off), ratio: Math.round((on / off) * 100) / 100 },
+        ingest_events_per_s: { kpi_indexes_on: Math.round(on), kpi_indexes_off: Math.round(off), ratio: Math.round((on / off) * 100) / 100, counted: 'order.completed batches of 500 through POST /v1/events/batch with events_kpi and contact_activity_days_orders, then without both (the daily roll-up rows themselves are kept by ingestion in both)' },
         check: { passed, api: { entered: flow.entered, converted: flow.converted, revenue: k.revenue, nps: k.nps, csat: k.csat, lift: flow.lift }, sql },
         machine: machine(),
       };

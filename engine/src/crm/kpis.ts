@@ -175,22 +175,48 @@ interface ContactFigures {
 const AMOUNT = `CASE WHEN jsonb_typeof(e.properties->'amount') = 'number' THEN (e.properties->>'amount')::numeric END`;
 const SCORE = `CASE WHEN jsonb_typeof(e.properties->'score') = 'number' THEN (e.properties->>'score')::numeric END`;
 
+const DAY_MS = 86_400_000;
+const utcDate = (t: number) => new Date(t).toISOString().slice(0, 10);
+
+/**
+ * Orders of [from, to) as rows `(workspace_id, contact_id, day, n, amount)`, one per contact and UTC day: the whole
+ * days come from the roll-up ingestion keeps in its transaction (contact_activity_days, docs/segments.md; a partial
+ * index reads only its orders), the partial days at either end from the raw events. Same figures, a fraction of
+ * the rows: no event row, no JSON, per request.
+ */
+function ordersOf(ws: string, from: Date, to: Date): { sql: string; bindings: (string | Date)[] } {
+  const fullFrom = Math.ceil(from.getTime() / DAY_MS) * DAY_MS;
+  const fullTo = Math.floor(to.getTime() / DAY_MS) * DAY_MS;
+  // No whole day inside: every order is read raw (the roll-up's range is empty).
+  const whole = fullFrom < fullTo;
+  const edges = whole ? [from, new Date(fullFrom), new Date(fullTo), to] : [from, to, to, to];
+  return {
+    sql: `(SELECT d.workspace_id, d.contact_id, d.day, d.count AS n, d.sum AS amount FROM contact_activity_days d
+            WHERE d.workspace_id = ? AND d.event_type = 'order.completed' AND d.day >= ?::date AND d.day < ?::date
+          UNION ALL
+          SELECT e.workspace_id, e.contact_id, (e.occurred_at AT TIME ZONE 'UTC')::date, count(*), coalesce(sum(${AMOUNT}), 0)::float8
+            FROM events e
+           WHERE e.workspace_id = ? AND e.type = 'order.completed'
+             AND ((e.occurred_at >= ? AND e.occurred_at < ?) OR (e.occurred_at >= ? AND e.occurred_at < ?))
+           GROUP BY 1, 2, 3)`,
+    bindings: [ws, utcDate(whole ? fullFrom : 0), utcDate(whole ? fullTo : 0), ws, ...edges],
+  };
+}
+
 async function contactFigures(db: Db, ws: string, q: KpiQuery): Promise<ContactFigures> {
   const seg = contactFilter('e', q);
   const windowStart = new Date(q.from.getTime() - q.churnWindowDays * 86_400_000);
   const lastWindow = new Date(q.to.getTime() - q.churnWindowDays * 86_400_000);
+  const before = ordersOf(ws, windowStart, q.from);
+  const last = ordersOf(ws, lastWindow, q.to);
   const churn = (await db.raw(
-    `WITH active AS (
-       SELECT DISTINCT e.contact_id FROM events e
-        WHERE e.workspace_id = ? AND e.type = 'order.completed' AND e.occurred_at >= ? AND e.occurred_at < ?${seg.sql})
+    `WITH active AS (SELECT DISTINCT e.contact_id FROM ${before.sql} e WHERE true${seg.sql}),
+     still AS (SELECT DISTINCT o.contact_id FROM ${last.sql} o),
+     quit AS (SELECT DISTINCT c.contact_id FROM events c WHERE c.workspace_id = ? AND c.type = 'customer.churned' AND c.occurred_at >= ? AND c.occurred_at < ?)
      SELECT count(*)::int AS active,
-            count(*) FILTER (WHERE
-              EXISTS (SELECT 1 FROM events c WHERE c.workspace_id = ? AND c.contact_id = a.contact_id AND c.type = 'customer.churned'
-                        AND c.occurred_at >= ? AND c.occurred_at < ?)
-              OR NOT EXISTS (SELECT 1 FROM events o WHERE o.workspace_id = ? AND o.contact_id = a.contact_id AND o.type = 'order.completed'
-                        AND o.occurred_at >= ? AND o.occurred_at < ?))::int AS churned
-       FROM active a`,
-    [ws, windowStart, q.from, ...seg.bindings, ws, q.from, q.to, ws, lastWindow, q.to],
+            count(*) FILTER (WHERE q.contact_id IS NOT NULL OR s.contact_id IS NULL)::int AS churned
+       FROM active a LEFT JOIN still s ON s.contact_id = a.contact_id LEFT JOIN quit q ON q.contact_id = a.contact_id`,
+    [...before.bindings, ...seg.bindings, ...last.bindings, ws, q.from, q.to],
   )).rows[0] as { active: number; churned: number };
   const churnRate = ratio(churn.churned, churn.active);
 
@@ -211,22 +237,22 @@ async function contactFigures(db: Db, ws: string, q: KpiQuery): Promise<ContactF
   const promoters = npsDist[9]! + npsDist[10]!;
   const detractors = npsDist.slice(0, 7).reduce((a, b) => a + b, 0);
 
-  const money = (await db.raw(
-    `SELECT coalesce(sum(${AMOUNT}) FILTER (WHERE e.type = 'order.completed'), 0)::float8 AS revenue,
-            count(DISTINCT e.contact_id) FILTER (WHERE e.type = 'order.completed')::int AS buyers,
-            (sum(${AMOUNT}) FILTER (WHERE e.type = 'marketing.spend'))::float8 AS spend,
-            count(*) FILTER (WHERE e.type = 'marketing.spend')::int AS spend_events
-       FROM events e
-      WHERE e.workspace_id = ? AND e.type IN ('order.completed', 'marketing.spend') AND e.occurred_at >= ? AND e.occurred_at < ?${seg.sql}`,
+  const period = ordersOf(ws, q.from, q.to);
+  // Revenue, buyers and new customers (an order in the period and the first one ever: contact_activity.first_at).
+  const orders = (await db.raw(
+    `WITH o AS (SELECT e.contact_id, sum(e.amount) AS amount FROM ${period.sql} e WHERE true${seg.sql} GROUP BY 1)
+     SELECT coalesce(sum(o.amount), 0)::float8 AS revenue, count(*)::int AS buyers,
+            count(*) FILTER (WHERE a.first_at >= ?)::int AS new_customers
+       FROM o LEFT JOIN contact_activity a ON a.workspace_id = ? AND a.contact_id = o.contact_id AND a.event_type = 'order.completed'`,
+    [...period.bindings, ...seg.bindings, q.from, ws],
+  )).rows[0] as { revenue: number; buyers: number; new_customers: number };
+  const spendRow = (await db.raw(
+    `SELECT (sum(${AMOUNT}))::float8 AS spend, count(*)::int AS spend_events FROM events e
+      WHERE e.workspace_id = ? AND e.type = 'marketing.spend' AND e.occurred_at >= ? AND e.occurred_at < ?${seg.sql}`,
     [ws, q.from, q.to, ...seg.bindings],
-  )).rows[0] as { revenue: number; buyers: number; spend: number | null; spend_events: number };
-  // New customers: an order in the period and the first one ever (contact_activity.first_at, kept on ingest).
-  const firsts = (await db.raw(
-    `SELECT count(DISTINCT e.contact_id)::int AS n FROM events e
-       JOIN contact_activity a ON a.workspace_id = e.workspace_id AND a.contact_id = e.contact_id AND a.event_type = 'order.completed'
-      WHERE e.workspace_id = ? AND e.type = 'order.completed' AND e.occurred_at >= ? AND e.occurred_at < ?${seg.sql} AND a.first_at >= ?`,
-    [ws, q.from, q.to, ...seg.bindings, q.from],
-  )).rows[0] as { n: number };
+  )).rows[0] as { spend: number | null; spend_events: number };
+  const money = { ...orders, ...spendRow };
+  const firsts = { n: orders.new_customers };
 
   const arpu = ratio(money.revenue, money.buyers);
   const lifetime = churnRate && churnRate > 0 ? Math.min(1 / churnRate, CLV_MAX_PERIODS) : CLV_MAX_PERIODS;
@@ -243,14 +269,15 @@ async function contactFigures(db: Db, ws: string, q: KpiQuery): Promise<ContactF
 /** Buckets of the period (UTC calendar day, ISO week or month): runs entered/converted, orders, revenue. */
 async function series(db: Db, ws: string, q: KpiQuery) {
   const seg = contactFilter('e', q);
+  const period = ordersOf(ws, q.from, q.to);
   const segR = contactFilter('r', q);
   const rows = (await db.raw(
     `WITH buckets AS (
        SELECT b AS start, b + ('1 ' || ?)::interval AS "end"
          FROM generate_series(date_trunc(?, ?::timestamptz AT TIME ZONE 'UTC'), (?::timestamptz AT TIME ZONE 'UTC') - interval '1 microsecond', ('1 ' || ?)::interval) b),
      ev AS (
-       SELECT date_trunc(?, e.occurred_at AT TIME ZONE 'UTC') AS start, count(*)::int AS orders, coalesce(sum(${AMOUNT}), 0)::float8 AS revenue
-         FROM events e WHERE e.workspace_id = ? AND e.type = 'order.completed' AND e.occurred_at >= ? AND e.occurred_at < ?${seg.sql}
+       SELECT date_trunc(?, e.day::timestamp) AS start, sum(e.n)::int AS orders, coalesce(sum(e.amount), 0)::float8 AS revenue
+         FROM ${period.sql} e WHERE true${seg.sql}
         GROUP BY 1),
      rn AS (
        SELECT date_trunc(?, r.started_at AT TIME ZONE 'UTC') AS start, count(*)::int AS entered, count(*) FILTER (WHERE r.status = 'converted')::int AS converted
@@ -260,7 +287,7 @@ async function series(db: Db, ws: string, q: KpiQuery) {
             coalesce(ev.orders, 0) AS orders, coalesce(ev.revenue, 0) AS revenue
        FROM buckets b LEFT JOIN ev ON ev.start = b.start LEFT JOIN rn ON rn.start = b.start ORDER BY b.start`,
     [q.interval, q.interval, q.from, q.to, q.interval,
-      q.interval, ws, q.from, q.to, ...seg.bindings,
+      q.interval, ...period.bindings, ...seg.bindings,
       q.interval, ws, ...(q.flowId ? [q.flowId] : []), ws, q.from, q.to, ...segR.bindings],
   )).rows as { start: Date; end: Date; entered: number; converted: number; orders: number; revenue: number }[];
   const iso = (d: Date) => new Date(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes())).toISOString();
@@ -271,11 +298,11 @@ async function series(db: Db, ws: string, q: KpiQuery) {
 async function cohorts(db: Db, ws: string, q: KpiQuery) {
   const seg = contactFilter('e', q);
   const monthStart = new Date(Date.UTC(q.from.getUTCFullYear(), q.from.getUTCMonth(), 1));
+  const period = ordersOf(ws, monthStart, q.to);
   // Orders from the first cohort month on; a contact's cohort is the month of its first order ever (contact_activity).
   const rows = (await db.raw(
     `WITH orders AS (
-       SELECT e.contact_id, date_trunc('month', e.occurred_at AT TIME ZONE 'UTC') AS month
-         FROM events e WHERE e.workspace_id = ? AND e.type = 'order.completed' AND e.occurred_at >= ? AND e.occurred_at < ?${seg.sql}),
+       SELECT DISTINCT e.contact_id, date_trunc('month', e.day::timestamp) AS month FROM ${period.sql} e WHERE true${seg.sql}),
      firsts AS (
        SELECT a.contact_id, date_trunc('month', a.first_at AT TIME ZONE 'UTC') AS cohort
          FROM (SELECT DISTINCT contact_id FROM orders) d
@@ -286,7 +313,7 @@ async function cohorts(db: Db, ws: string, q: KpiQuery) {
             count(DISTINCT o.contact_id)::int AS n
        FROM firsts f JOIN orders o ON o.contact_id = f.contact_id
       GROUP BY 1, 2 ORDER BY 1, 2`,
-    [ws, monthStart, q.to, ...seg.bindings, ws, monthStart],
+    [...period.bindings, ...seg.bindings, ws, monthStart],
   )).rows as { cohort: string; k: number; n: number }[];
   const out = new Map<string, { cohort: string; size: number; retained: number[] }>();
   for (const r of rows) {
@@ -340,13 +367,83 @@ async function email(db: Db, ws: string, q: KpiQuery) {
   };
 }
 
+/** The lifecycle stages of the funnel, in order (HubSpot's standard stages, as `contacts.lifecycle_stage` values). */
+export const FUNNEL_STAGES = ['subscriber', 'lead', 'marketing_qualified_lead', 'sales_qualified_lead', 'opportunity', 'customer', 'evangelist'] as const;
+
+/**
+ * Lifecycle-stage funnel of the contacts created in the period, by their current stage (no stage history is kept):
+ * `reached` counts contacts at this stage or a later one; other stage values and no stage are counted apart.
+ */
+async function funnel(db: Db, ws: string, q: KpiQuery) {
+  const seg = contactFilter('c', q);
+  const rows = (await db.raw(
+    `SELECT c.lifecycle_stage AS stage, count(*)::int AS n FROM (SELECT workspace_id, id AS contact_id, lifecycle_stage FROM contacts
+        WHERE workspace_id = ? AND created_at >= ? AND created_at < ? AND erased_at IS NULL) c
+      WHERE true${seg.sql} GROUP BY 1`,
+    [ws, q.from, q.to, ...seg.bindings],
+  )).rows as { stage: string | null; n: number }[];
+  const current = new Map(rows.map((r) => [r.stage, r.n]));
+  const known = new Set<string | null>(FUNNEL_STAGES);
+  let reached = FUNNEL_STAGES.reduce((sum, st) => sum + (current.get(st) ?? 0), 0);
+  const stages = FUNNEL_STAGES.map((stage) => {
+    const here = { stage, current: current.get(stage) ?? 0, reached };
+    reached -= here.current;
+    return { ...here, rate_from_previous: null as number | null };
+  });
+  stages.forEach((st, i) => { if (i > 0) st.rate_from_previous = ratio(st.reached, stages[i - 1]!.reached); });
+  const other: Record<string, number> = {};
+  for (const r of rows) if (r.stage !== null && !known.has(r.stage)) other[r.stage] = r.n;
+  return { contacts: rows.reduce((sum, r) => sum + r.n, 0), stages, no_stage: current.get(null) ?? 0, other_stages: other };
+}
+
+/**
+ * CLV per segment (its current members), defined as the workspace's: revenue ÷ buyers in the period × the projected
+ * lifetime 1 ÷ churn rate of the segment's own customers (capped at CLV_MAX_PERIODS). The `segment` filter does not apply.
+ */
+async function clvBySegment(db: Db, ws: string, q: KpiQuery) {
+  const windowStart = new Date(q.from.getTime() - q.churnWindowDays * DAY_MS);
+  const lastWindow = new Date(q.to.getTime() - q.churnWindowDays * DAY_MS);
+  const period = ordersOf(ws, q.from, q.to);
+  const before = ordersOf(ws, windowStart, q.from);
+  const last = ordersOf(ws, lastWindow, q.to);
+  const rows = (await db.raw(
+    `WITH buyers AS (SELECT contact_id, sum(amount) AS amount FROM ${period.sql} o GROUP BY 1),
+     active AS (SELECT DISTINCT contact_id FROM ${before.sql} o),
+     still AS (SELECT DISTINCT contact_id FROM ${last.sql} o),
+     quit AS (SELECT DISTINCT contact_id FROM events WHERE workspace_id = ? AND type = 'customer.churned' AND occurred_at >= ? AND occurred_at < ?),
+     per AS (
+       SELECT m.segment_id,
+              coalesce(sum(b.amount), 0)::float8 AS revenue, count(b.contact_id)::int AS buyers,
+              count(a.contact_id)::int AS active,
+              count(a.contact_id) FILTER (WHERE qt.contact_id IS NOT NULL OR st.contact_id IS NULL)::int AS churned
+         FROM segment_members m
+         LEFT JOIN buyers b ON b.contact_id = m.contact_id
+         LEFT JOIN active a ON a.contact_id = m.contact_id
+         LEFT JOIN still st ON st.contact_id = a.contact_id
+         LEFT JOIN quit qt ON qt.contact_id = a.contact_id
+        WHERE m.workspace_id = ?
+        GROUP BY 1)
+     SELECT s.key, s.name, coalesce(p.revenue, 0)::float8 AS revenue, coalesce(p.buyers, 0) AS buyers,
+            coalesce(p.active, 0) AS active, coalesce(p.churned, 0) AS churned
+       FROM segments s LEFT JOIN per p ON p.segment_id = s.id WHERE s.workspace_id = ? ORDER BY s.key`,
+    [...period.bindings, ...before.bindings, ...last.bindings, ws, q.from, q.to, ws, ws],
+  )).rows as { key: string; name: string; revenue: number; buyers: number; active: number; churned: number }[];
+  return rows.map((r) => {
+    const churnRate = ratio(r.churned, r.active);
+    const arpu = ratio(r.revenue, r.buyers);
+    const lifetime = churnRate && churnRate > 0 ? Math.min(1 / churnRate, CLV_MAX_PERIODS) : CLV_MAX_PERIODS;
+    return { segment: r.key, name: r.name, revenue: r.revenue, buyers: r.buyers, churn_rate: churnRate, clv_avg: arpu === null ? null : arpu * lifetime };
+  });
+}
+
 /** The whole KPI answer of `GET /v1/kpis`. */
 export async function computeKpis(db: Db, workspaceId: string, q: KpiQuery) {
-  const [flows, figures, buckets, cohortRows, emailFigures] = await Promise.all([
+  const [flows, figures, buckets, cohortRows, emailFigures, funnelFigures, clvSegments] = await Promise.all([
     flowKpis(db, workspaceId, q), contactFigures(db, workspaceId, q), series(db, workspaceId, q), cohorts(db, workspaceId, q), email(db, workspaceId, q),
+    funnel(db, workspaceId, q), clvBySegment(db, workspaceId, q),
   ]);
   return {
     from: q.from.toISOString(), to: q.to.toISOString(), interval: q.interval, churn_window_days: q.churnWindowDays,
-    flows, ...figures, series: buckets, cohorts: cohortRows, email: emailFigures,
+    flows, ...figures, clv_by_segment: clvSegments, funnel: funnelFigures, series: buckets, cohorts: cohortRows, email: emailFigures,
   };
 }

@@ -175,7 +175,10 @@ describe('GET /v1/kpis on a generated year (3,000 contacts, holdout 10%; clock s
     expect(res.body.flows[0].holdout).toBeUndefined();
   });
 
-  it('churn, retention, NPS, CSAT, CLV and CAC equal independent SQL over the raw events', async () => {
+  // Whole days come from the daily roll-up, partial days at either end from the raw events: both kinds of period.
+  const PERIODS = [[FROM, TO], ['2025-09-01T13:17:00.000Z', '2026-03-04T07:45:30.000Z']];
+
+  it.each(PERIODS)('churn, retention, NPS, CSAT, CLV and CAC equal independent SQL over the raw events (%s – %s)', async (FROM, TO) => {
     const res = await h.call('GET', `/v1/kpis?from=${FROM}&to=${TO}&churn_window_days=60`);
     expect(res.status).toBe(200);
     const k = res.body;
@@ -232,8 +235,8 @@ describe('GET /v1/kpis on a generated year (3,000 contacts, holdout 10%; clock s
     expect(k.cac).toBeCloseTo(money!.spend / money!.new_customers, 6);
   });
 
-  it('a monthly series and cohort retention over the year equal SQL over the raw events', async () => {
-    const from = '2025-03-01T00:00:00.000Z'; const to = '2026-04-01T00:00:00.000Z';
+  it.each(['2026-04-01T00:00:00.000Z', '2026-03-31T15:30:00.000Z'])('a monthly series and cohort retention over the year equal SQL over the raw events (to %s)', async (to) => {
+    const from = '2025-03-01T00:00:00.000Z';
     const res = await h.call('GET', `/v1/kpis?from=${from}&to=${to}&interval=month`);
     expect(res.status).toBe(200);
     expect(res.body.series).toHaveLength(13);
@@ -267,6 +270,70 @@ describe('GET /v1/kpis on a generated year (3,000 contacts, holdout 10%; clock s
       expect(c.size).toBe(size);
       c.retained.forEach((r, kk) => expect(r).toBeCloseTo((cells.find((x) => x.cohort === c.cohort && x.k === kk)?.n ?? 0) / size, 12));
     }
+  });
+
+  it('lifecycle-stage funnel of the contacts created in the period equals SQL over the contacts', async () => {
+    // Stages spread over the contacts (some unknown, some none), as PATCH /v1/contacts would set them.
+    await h.t.db.raw(
+      `UPDATE contacts SET lifecycle_stage = (ARRAY['subscriber','lead','lead','marketing_qualified_lead','sales_qualified_lead','opportunity','customer','customer','evangelist','partner',NULL])[1 + abs(hashtext(email)) % 11]
+        WHERE workspace_id = ?`, [h.workspaceId]);
+    const from = '2026-03-01T00:00:00.000Z'; const to = '2026-03-05T00:00:00.000Z';
+    const res = await h.call('GET', `/v1/kpis?from=${from}&to=${to}`);
+    expect(res.status).toBe(200);
+    const rows = await sql<{ stage: string | null; n: number }>(
+      `SELECT lifecycle_stage AS stage, count(*)::int AS n FROM contacts WHERE workspace_id = ? AND created_at >= ? AND created_at < ? GROUP BY 1`, [from, to]);
+    const n = (st: string | null) => rows.find((r) => r.stage === st)?.n ?? 0;
+    const order = ['subscriber', 'lead', 'marketing_qualified_lead', 'sales_qualified_lead', 'opportunity', 'customer', 'evangelist'];
+    const reached = order.map((_, i) => order.slice(i).reduce((sum, st) => sum + n(st), 0));
+    const f = res.body.funnel;
+    expect(f.contacts).toBe(rows.reduce((sum, r) => sum + r.n, 0));
+    expect(f.contacts).toBeGreaterThan(CONTACTS - 10);
+    expect(f.stages.map((st: { stage: string }) => st.stage)).toEqual(order);
+    f.stages.forEach((st: { current: number; reached: number; rate_from_previous: number | null }, i: number) => {
+      expect(st.current).toBe(n(order[i]!));
+      expect(st.reached).toBe(reached[i]);
+      if (i === 0) expect(st.rate_from_previous).toBeNull();
+      else expect(st.rate_from_previous).toBeCloseTo(reached[i]! / reached[i - 1]!, 12);
+    });
+    expect(f.no_stage).toBe(n(null));
+    expect(f.other_stages).toEqual({ partner: n('partner') });
+    expect(n('partner')).toBeGreaterThan(0);
+  });
+
+  it('CLV per segment equals SQL over the raw events of its members', async () => {
+    await h.t.db.raw(`UPDATE contacts SET properties = properties || '{"tier":"gold"}' WHERE workspace_id = ? AND abs(hashtext(email)) % 3 = 0`, [h.workspaceId]);
+    const seg = await h.call('POST', '/v1/segments', { key: 'gold', name: 'Gold tier', rule: { all: [{ fact: 'contact', path: '$.properties.tier', operator: 'equal', value: 'gold' }] } });
+    expect(seg.status).toBe(201);
+    const res = await h.call('GET', `/v1/kpis?from=${FROM}&to=${TO}&churn_window_days=60`);
+    expect(res.status).toBe(200);
+    const W = 60 * DAY;
+    const from = new Date(FROM); const to = new Date(TO);
+    const [x] = (await h.t.db.raw(
+      `WITH gold AS (SELECT id FROM contacts WHERE workspace_id = ? AND properties->>'tier' = 'gold'),
+            per AS (
+              SELECT e.contact_id,
+                     bool_or(type = 'order.completed' AND occurred_at >= ? AND occurred_at < ?) AS active,
+                     bool_or(type = 'order.completed' AND occurred_at >= ? AND occurred_at < ?) AS bought_late,
+                     bool_or(type = 'customer.churned' AND occurred_at >= ? AND occurred_at < ?) AS said_churned,
+                     sum(CASE WHEN type = 'order.completed' AND occurred_at >= ? AND occurred_at < ? AND properties->>'amount' ~ '^[0-9.]+$'
+                              THEN (properties->>'amount')::numeric END) AS revenue,
+                     bool_or(type = 'order.completed' AND occurred_at >= ? AND occurred_at < ?) AS buyer
+                FROM events e JOIN gold g ON g.id = e.contact_id WHERE e.workspace_id = ? GROUP BY 1)
+       SELECT (SELECT count(*) FROM gold)::int AS members, count(*) FILTER (WHERE active)::int AS active,
+              count(*) FILTER (WHERE active AND (said_churned OR NOT bought_late))::int AS churned,
+              coalesce(sum(revenue), 0)::float8 AS revenue, count(*) FILTER (WHERE buyer)::int AS buyers FROM per`,
+      [h.workspaceId, new Date(from.getTime() - W), from, new Date(to.getTime() - W), to, from, to, from, to, from, to, h.workspaceId],
+    )).rows as { members: number; active: number; churned: number; revenue: number; buyers: number }[];
+    expect(x!.members).toBeGreaterThan(500);
+    expect(x!.buyers).toBeGreaterThan(100);
+    const got = res.body.clv_by_segment.find((r: { segment: string }) => r.segment === 'gold');
+    const churnRate = x!.churned / x!.active;
+    expect(got).toMatchObject({ segment: 'gold', name: 'Gold tier', buyers: x!.buyers });
+    expect(got.revenue).toBeCloseTo(x!.revenue, 6);
+    expect(got.churn_rate).toBeCloseTo(churnRate, 12);
+    expect(got.clv_avg).toBeCloseTo((x!.revenue / x!.buyers) * Math.min(1 / churnRate, 10), 6);
+    // A segment without members has no figure, not 0.
+    expect(res.body.clv_by_segment.find((r: { segment: string }) => r.segment === 'none_yet') ?? { clv_avg: null }).toMatchObject({ clv_avg: null });
   });
 
   it('a segment filter counts only its members; another workspace sees none of this data', async () => {
