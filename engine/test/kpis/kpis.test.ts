@@ -304,6 +304,8 @@ describe('GET /v1/kpis on a generated year (3,000 contacts, holdout 10%; clock s
     await h.t.db.raw(`UPDATE contacts SET properties = properties || '{"tier":"gold"}' WHERE workspace_id = ? AND abs(hashtext(email)) % 3 = 0`, [h.workspaceId]);
     const seg = await h.call('POST', '/v1/segments', { key: 'gold', name: 'Gold tier', rule: { all: [{ fact: 'contact', path: '$.properties.tier', operator: 'equal', value: 'gold' }] } });
     expect(seg.status).toBe(201);
+    // Existing contacts are evaluated in the background.
+    await eventually(async () => (await h.call('GET', '/v1/segments/gold')).body.status === 'ready', 60_000);
     const res = await h.call('GET', `/v1/kpis?from=${FROM}&to=${TO}&churn_window_days=60`);
     expect(res.status).toBe(200);
     const W = 60 * DAY;
