@@ -10,6 +10,7 @@ import { ROOT } from './lib.ts';
  *   --quick          1 repetition, 10 s phases (for a smoke run; say so when quoting figures)
  *   --footprint      W1 footprint over 5 repetitions on one database (workload `w1f`, also selected by --only w1f)
  *   --scale-out      W1 with one HTTP-only process and 1, then 2, worker processes (workload `w1s`, or --only w1s)
+ *   --retention      W1 history pruned on the test clock while events arrive: ingest latency before/during (`w1r`)
  */
 const { values } = parseArgs({
   options: {
@@ -18,12 +19,13 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     footprint: { type: 'boolean', default: false },
     'scale-out': { type: 'boolean', default: false },
+    retention: { type: 'boolean', default: false },
   },
 });
-const only = new Set((values.only ?? `w1,w2,w3,w4,w5,w6,w7,w8${values.footprint ? ',w1f' : ''}`).split(',').map((s) => s.trim().toLowerCase()));
+const only = new Set((values.only ?? `w1,w2,w3,w4,w5,w6,w7,w8${values.footprint ? ',w1f' : ''}${values['scale-out'] ? ',w1s' : ''}${values.retention ? ',w1r' : ''}`).split(',').map((s) => s.trim().toLowerCase()));
 const out = path.join(ROOT, 'bench/results/latest.jsonl');
 mkdirSync(path.dirname(out), { recursive: true });
-const idOf = (workload: string) => ({ w1_footprint: 'w1f', w1_scale_out: 'w1s', w6s: 'w6s' } as Record<string, string>)[workload] ?? workload.slice(0, 2);
+const idOf = (workload: string) => ({ w1_footprint: 'w1f', w1_scale_out: 'w1s', w1_retention: 'w1r', w6s: 'w6s' } as Record<string, string>)[workload] ?? workload.slice(0, 2);
 // Keep the lines of workloads not run this time (`--only`), replace the others.
 const kept = existsSync(out)
   ? readFileSync(out, 'utf8').split('\n').filter(Boolean).filter((l) => !only.has(idOf(String(JSON.parse(l).workload))))
@@ -35,6 +37,7 @@ const workloads: [string, string, Runner][] = [
   ['w1', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1(values.quick ? { repeat: 1, durationS: 10 } : {})],
   ['w1f', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1Footprint(values.quick ? { repeat: 3, leads: 10_000 } : {})],
   ['w1s', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1ScaleOut(values.quick ? { leads: 10_000 } : {})],
+  ['w1r', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1Retention(values.quick ? { leads: 10_000 } : {})],
   ['w2', 'w2-nurture.ts', async () => (await import('./w2-nurture.ts')).runW2({ scale: values.scale ? Number(values.scale) : values.quick ? 20_000 : 100_000 })],
   ['w3', 'w3-sandbox.ts', async () => (await import('./w3-sandbox.ts')).runW3({})],
   ['w4', 'w4-conditions.ts', async () => (await import('./w4-conditions.ts')).runW4({})],

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -325,4 +326,92 @@ export async function runW1ScaleOut(opts: { workers?: number[]; leads?: number }
     counted: 'completed runs/s = leads ÷ time from the first batch until every run completed; accepted = leads ÷ time to post them',
     check: { passed: perCount.every((p) => (p.check as { passed: boolean }).passed) },
   };
+}
+
+/** POST that may take minutes (the test clock runs all due work, then pruning, before answering). */
+function longPost(url: string, key: string, body: unknown): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, timeout: 0 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))]! * 10) / 10 : null;
+};
+
+/**
+ * Retention while ingesting (issue 17): `leads` W1 runs on the test clock, run step retention set to 30 days, then
+ * the clock moves 31 days (pruning runs at the end of the move) while one client keeps posting single events.
+ * Reports that client's latency (request → 202) before and during the prune, and checks the pruned detail is gone.
+ */
+export async function runW1Retention(opts: { leads?: number; probeS?: number } = {}): Promise<Record<string, unknown>> {
+  const leads = opts.leads ?? 50_000;
+  const probeS = opts.probeS ?? 5;
+  const database = await freshDatabase();
+  const { workspaceId, key } = await workspaceWithKey(database.db);
+  const engine = await startEngine(database.url, { CAIRN_CLOCK: 'manual' });
+  try {
+    const owners: string[] = [];
+    for (const name of ['ana', 'ben', 'chi']) owners.push((await postJson(`${engine.url}/v1/owners`, key, { name, email: `${name}@example.com` })).body.id);
+    await postJson(`${engine.url}/v1/routing-pools`, key, { key: 'enterprise', owner_ids: owners });
+    const flow = await postJson(`${engine.url}/v1/flows`, key, FLOW);
+    await postJson(`${engine.url}/v1/flows/${flow.body.id}/publish`, key, {});
+    const completed = async () => Number((await database.db.raw(`SELECT coalesce(sum(completed), 0) AS n FROM flow_stats WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
+    for (let i = 0; i < leads; i += 500) {
+      const r = await postJson(`${engine.url}/v1/events/batch`, key, { events: Array.from({ length: Math.min(500, leads - i) }, leadEvent) });
+      if (r.status !== 202) throw new Error(`batch answered ${r.status}`);
+    }
+    await waitFor(async () => (await completed()) >= leads, 600_000, 100);
+    // Run ids are time-ordered within one engine process: the load's runs are those up to this one.
+    const lastLoadRun = (await database.db.raw(`SELECT max(id::text) AS id FROM runs WHERE workspace_id = ?`, [workspaceId])).rows[0].id as string;
+    const stepsBefore = Number((await database.db.raw(`SELECT count(*) AS n FROM run_steps WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
+    const put = await fetch(`${engine.url}/v1/settings/retention`, { method: 'PUT', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ run_steps_days: 30 }) });
+    if (put.status !== 200) throw new Error(`retention answered ${put.status}`);
+
+    // One client posting single events back to back; each latency is tagged with the phase it ran in.
+    const state: { phase: 'before' | 'during' | 'stop' } = { phase: 'before' };
+    const lat: Record<'before' | 'during', number[]> = { before: [], during: [] };
+    const probe = (async () => {
+      for (;;) {
+        const p = state.phase;
+        if (p === 'stop') return;
+        const t = performance.now();
+        const r = await postJson(`${engine.url}/v1/events`, key, leadEvent());
+        if (r.status !== 202) throw new Error(`event answered ${r.status}`);
+        lat[p].push(performance.now() - t);
+      }
+    })();
+    await new Promise((r) => setTimeout(r, probeS * 1000));
+    state.phase = 'during';
+    const t0 = performance.now();
+    const status = await longPost(`${engine.url}/v1/_test/clock/advance`, key, { by: 'P31D' });
+    const advanceS = (performance.now() - t0) / 1000;
+    state.phase = 'stop';
+    await probe;
+    const left = Number((await database.db.raw(
+      `SELECT count(*) AS n FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE r.workspace_id = ? AND r.id <= ?::uuid`, [workspaceId, lastLoadRun],
+    )).rows[0].n);
+    const runs = Number((await database.db.raw(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND id <= ?::uuid`, [workspaceId, lastLoadRun])).rows[0].n);
+    return {
+      workload: 'w1_retention',
+      date: new Date().toISOString(),
+      machine: machine(),
+      setup: `${leads} W1 leads on the test clock, run_steps_days 30, clock advanced 31 days while one client posts single events back to back`,
+      steps_pruned: stepsBefore - left,
+      advance_and_prune_seconds: Math.round(advanceS * 10) / 10,
+      ingest_latency_ms_before: { n: lat.before.length, p50: pct(lat.before, 0.5), p99: pct(lat.before, 0.99) },
+      ingest_latency_ms_during_prune: { n: lat.during.length, p50: pct(lat.during, 0.5), p99: pct(lat.during, 0.99), max: pct(lat.during, 1) },
+      counted: 'latency = one client, request sent → 202 received, single events back to back; "during" covers the whole clock advance (its drain, then the prune)',
+      check: { passed: status === 200 && left === 0 && runs === leads && stepsBefore === 3 * leads, advance_status: status, steps_left_of_old_runs: left, old_runs_kept: runs },
+    };
+  } finally {
+    await engine.stop();
+    await database.drop();
+  }
 }

@@ -37,6 +37,11 @@ describe('bench workloads at smoke scale (correctness only)', () => {
     expect((line.by_worker_processes as { check: { completed: number } }[])[0]!.check.completed).toBe(500);
   }, 240_000);
 
+  it('W1 retention on the test clock while events arrive: the old runs keep their rows, their steps are pruned', async () => {
+    const { runW1Retention } = await import('../../bench/w1-lead-routing.ts');
+    passed(await runW1Retention({ leads: 300, probeS: 1 }) as Line);
+  }, 240_000);
+
   it('W2 nurture at rest: every sleeping run wakes', async () => {
     const { runW2 } = await import('../../bench/w2-nurture.ts');
     passed(await runW2({ scale: 200 }) as Line);
