@@ -144,6 +144,8 @@ describe('installs, catalog and publish-time checks', () => {
     const list = await inject({ method: 'GET', url: '/v1/plugins', headers: auth(ws.a.viewer) });
     expect(list.statusCode).toBe(200);
     expect(list.json().items).toMatchObject([{ id: 'greeter', enabled: true, current_version: '1.1.0', versions: [{ version: '1.1.0' }, { version: '1.0.0' }] }]);
+    // The credentials' JSON Schema (the manifest's auth) is listed for the builder's form; no value ever is.
+    expect(list.json().items[0].credentials.schema).toEqual(built['greeter-1.1.0']!.manifest.auth ?? null);
     expect((await app.inject({ method: 'GET', url: '/v1/plugins', headers: auth(ws.b.admin) })).json().items).toEqual([]);
     const catalog = await app.inject({ method: 'GET', url: '/v1/catalog', headers: auth(ws.a.viewer) });
     const node = catalog.json().nodes.find((n: { type: string }) => n.type === 'plugin:greeter/greet');

@@ -101,7 +101,8 @@ export interface PluginSummary {
   versions: { version: string; bundle_sha256: string; published_at: string }[];
   actions: { key: string; title: string; type: string }[];
   triggers: { key: string; title: string }[];
-  credentials: { fields_set: string[] };
+  /** The JSON Schema of the credentials the plugin takes (its manifest's `auth`), for forms; never any value. */
+  credentials: { fields_set: string[]; schema: Record<string, unknown> | null };
 }
 
 export async function listPlugins(db: Db, workspaceId: string): Promise<PluginSummary[]> {
@@ -122,7 +123,7 @@ export async function listPlugins(db: Db, workspaceId: string): Promise<PluginSu
       versions: mine.map((v) => ({ version: v.version, bundle_sha256: v.bundle_sha256, published_at: v.published_at.toISOString() })),
       actions: current.actions.map((a) => ({ key: a.key, title: a.title, type: `plugin:${i.plugin_id}/${a.key}` })),
       triggers: (current.triggers ?? []).map((t) => ({ key: t.key, title: t.title })),
-      credentials: { fields_set: creds.find((c) => c.plugin_id === i.plugin_id)?.fields ?? [] },
+      credentials: { fields_set: creds.find((c) => c.plugin_id === i.plugin_id)?.fields ?? [], schema: (current.auth as Record<string, unknown> | undefined) ?? null },
     };
   });
 }
