@@ -5,6 +5,22 @@ import type { Logger } from '../../logger.ts';
 import type { BacktestJob } from '../../queue/jobs.ts';
 import type { BacktestRow, ThreadMessage } from './thread.ts';
 
+/** Replay threads running at once in this process (each holds its own heap, ~100 MB): more backtests wait their turn. */
+const MAX_THREADS = 2;
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function withThreadSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= MAX_THREADS) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await work();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
 /** Runs one replay in its own thread (thread.ts) and resolves with its last message. */
 function replayInThread(databaseUrl: string, row: BacktestRow): Promise<ThreadMessage> {
   return new Promise((resolve, reject) => {
@@ -30,7 +46,7 @@ export function createBacktestTask(deps: { db: Db; databaseUrl: string; clock: C
     if (!row || row.status !== 'running') return;
     const where = { workspace_id: row.workspace_id, id: row.id, status: 'running' };
     try {
-      const outcome = await replayInThread(deps.databaseUrl, row);
+      const outcome = await withThreadSlot(() => replayInThread(deps.databaseUrl, row));
       if (outcome.kind === 'done') {
         await deps.db('backtests').where(where)
           .update({ status: 'done', progress: 1, processed_events: outcome.processed, result: JSON.stringify(outcome.result), finished_at: deps.clock.now() });
