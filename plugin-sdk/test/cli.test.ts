@@ -48,6 +48,39 @@ describe('cairn-plugin', () => {
     expect(io.stdout.join('\n')).toMatch(/1 passed/);
   });
 
+  it('test passes vitest options through: -t selects tests by name (not a directory)', async () => {
+    const io = capture();
+    expect(await main(['test', dir, '-t', 'no test has this name'], io)).toBe(0);
+    expect(io.stdout.join('\n')).toMatch(/1 skipped/);
+    expect(io.stdout.join('\n')).not.toMatch(/passed/);
+  });
+
+  it('every command has --help; the scaffold depends on this SDK version, vitest and TypeScript, never "*"', async () => {
+    for (const command of ['create', 'build', 'test', 'publish']) {
+      const io = capture();
+      expect(await main([command, '--help'], io)).toBe(0);
+      expect(io.stdout.join('\n')).toContain(`usage: cairn-plugin ${command}`);
+    }
+    const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
+    const own = JSON.parse(await readFile(path.join(sdkDir, 'package.json'), 'utf8'));
+    expect(pkg.dependencies).toEqual({ '@cairn/plugin-sdk': `^${own.version}` });
+    expect(Object.keys(pkg.devDependencies).sort()).toEqual(['@types/node', 'typescript', 'vitest']);
+    expect(pkg.scripts.publish).toBeUndefined();
+  });
+
+  it('build type-checks the plugin: a props typo fails with the file and line', async () => {
+    const entry = path.join(dir, 'src', 'index.ts');
+    const original = await readFile(entry, 'utf8');
+    try {
+      await writeFile(entry, original.replace('message: props.message', 'message: props.mesage'));
+      const io = capture();
+      expect(await main(['build', dir], io)).toBe(1);
+      expect(io.stderr.join('\n')).toMatch(/src\/index\.ts:\d+:\d+: error TS2551: Property 'mesage' does not exist/);
+    } finally {
+      await writeFile(entry, original);
+    }
+  });
+
   it('build writes one bundle and manifest.json with the schemas', async () => {
     const io = capture();
     expect(await main(['build', dir], io)).toBe(0);
@@ -85,11 +118,11 @@ describe('cairn-plugin', () => {
   it('usage errors exit 2; publish without a build says so', async () => {
     expect(spawnSync(process.execPath, [bin, 'frobnicate'], { encoding: 'utf8' }).status).toBe(2);
     const io = capture();
-    expect(await main(['publish', dir], io)).toBe(2);
-    expect(io.stderr.join('\n')).toMatch(/--url and --key/);
+    expect(await main(['publish', dir], io, {})).toBe(2);
+    expect(io.stderr.join('\n')).toMatch(/CAIRN_URL and CAIRN_API_KEY/);
     const empty = await mkdtemp(path.join(tmpdir(), 'cairn-empty-'));
     const io2 = capture();
-    expect(await main(['publish', empty, '--url', 'http://127.0.0.1:1', '--key', 'k'], io2)).toBe(1);
+    expect(await main(['publish', empty], io2, { CAIRN_URL: 'http://127.0.0.1:1', CAIRN_API_KEY: 'k' })).toBe(1);
     expect(io2.stderr.join('\n')).toMatch(/run cairn-plugin build first/);
     await rm(empty, { recursive: true });
   });

@@ -1,94 +1,21 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import type { ProblemItem } from '../errors.ts';
 import type { PluginManifest } from '@cairn/plugin-sdk/host';
+import { checkManifest as checkManifestRules, manifestSchema, pluginAjv, SEMVER_RE, toProblems } from '@cairn/plugin-sdk/manifest';
 import { canonicalJson } from '../canonical-json.ts';
 
 /**
  * What `POST /v1/plugins` accepts as `manifest` (what `cairn-plugin build` writes to manifest.json), and the
- * validator of action props. One ajv setup for plugin schemas: strict off (authors' schemas carry UI
- * keywords such as `x-cairn-widget`), all errors, no coercion.
+ * validator of action props. The manifest rules and the ajv setup live in `@cairn/plugin-sdk/manifest` so
+ * that `cairn-plugin build` refuses exactly what this engine refuses.
  */
 
 export type { PluginManifest };
+export { manifestSchema, pluginAjv, SEMVER_RE, toProblems };
 
-const SNAKE = '^[a-z][a-z0-9_]{0,62}$';
-export const SEMVER_RE = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?$/;
-
-export const manifestSchema = {
-  type: 'object',
-  required: ['id', 'name', 'version', 'description', 'allowedHosts', 'actions'],
-  properties: {
-    id: { type: 'string', pattern: SNAKE },
-    name: { type: 'string', minLength: 1, maxLength: 100 },
-    version: { type: 'string', pattern: SEMVER_RE.source },
-    description: { type: 'string', maxLength: 2000 },
-    allowedHosts: {
-      type: 'array',
-      maxItems: 50,
-      items: { type: 'string', pattern: '^(\\*\\.)?[A-Za-z0-9.-]+(:\\d{1,5})?$|^\\[[0-9a-fA-F:]+\\](:\\d{1,5})?$' },
-    },
-    auth: {
-      type: ['object', 'null'],
-      required: ['type', 'properties'],
-      properties: {
-        type: { const: 'object' },
-        properties: { type: 'object', additionalProperties: { type: 'object', required: ['type'], properties: { type: { const: 'string' } } } },
-      },
-    },
-    actions: {
-      type: 'array',
-      maxItems: 100,
-      items: {
-        type: 'object',
-        required: ['key', 'title', 'props'],
-        properties: {
-          key: { type: 'string', pattern: SNAKE },
-          title: { type: 'string', minLength: 1, maxLength: 200 },
-          description: { type: 'string', maxLength: 2000 },
-          props: { type: 'object', required: ['type'], properties: { type: { const: 'object' } } },
-          output: { type: ['object', 'null'] },
-          timeoutMs: { type: ['integer', 'null'], minimum: 100, maximum: 600_000 },
-        },
-      },
-    },
-    triggers: {
-      type: 'array',
-      maxItems: 50,
-      items: { type: 'object', required: ['key', 'title'], properties: { key: { type: 'string', pattern: SNAKE }, title: { type: 'string' }, description: { type: 'string' } } },
-    },
-  },
-} as const;
-
-export const pluginAjv = new Ajv({ strict: false, allErrors: true, coerceTypes: false });
-const validateManifestShape = pluginAjv.compile(manifestSchema);
-
-export function toProblems(errors: ErrorObject[] | null | undefined, base: string): ProblemItem[] {
-  return (errors ?? []).map((e) => {
-    const missing = e.keyword === 'required' ? `/${(e.params as { missingProperty: string }).missingProperty}` : '';
-    return { path: `${base}${e.instancePath}${missing}`, message: e.message ?? 'is not valid' };
-  });
-}
-
-/** Shape of the manifest, then that every props/output/auth schema compiles. Problems point into the request body. */
+/** The SDK's manifest rules (the same ones `cairn-plugin build` applies), with the engine's problem type. */
 export function checkManifest(raw: unknown, base = '/manifest'): ProblemItem[] {
-  if (!validateManifestShape(raw)) return toProblems(validateManifestShape.errors, base);
-  const m = raw as PluginManifest;
-  const problems: ProblemItem[] = [];
-  const keys = new Set<string>();
-  m.actions.forEach((a, i) => {
-    if (keys.has(a.key)) problems.push({ path: `${base}/actions/${i}/key`, message: `action key "${a.key}" is used twice` });
-    keys.add(a.key);
-    for (const part of ['props', 'output'] as const) {
-      const schema = a[part];
-      if (!schema) continue;
-      try {
-        pluginAjv.compile(schema);
-      } catch (err) {
-        problems.push({ path: `${base}/actions/${i}/${part}`, message: `is not a valid JSON Schema: ${(err as Error).message}` });
-      }
-    }
-  });
-  return problems;
+  return checkManifestRules(raw, base);
 }
 
 export interface ParsedVersion {

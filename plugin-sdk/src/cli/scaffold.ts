@@ -1,5 +1,9 @@
-/** The files `cairn-plugin create` writes: a working plugin with one action and a test against a local server. */
-export function scaffoldFiles(id: string, name: string): Record<string, string> {
+/**
+ * The files `cairn-plugin create` writes: a working plugin with one action and a test against a local server.
+ * `sdk` is the dependency spec of the SDK (a version range, or `file:` a packed tarball); the other
+ * dependencies are the versions this SDK is tested with.
+ */
+export function scaffoldFiles(id: string, name: string, sdk: string): Record<string, string> {
   return {
     'package.json': `${JSON.stringify(
       {
@@ -7,8 +11,11 @@ export function scaffoldFiles(id: string, name: string): Record<string, string> 
         version: '0.1.0',
         private: true,
         type: 'module',
-        scripts: { build: 'cairn-plugin build', test: 'cairn-plugin test', publish: 'cairn-plugin publish' },
-        dependencies: { '@cairn/plugin-sdk': '*' },
+        // Not "publish": that name is npm's and pnpm's own command. The key comes from CAIRN_API_KEY, so npm
+        // and pnpm echo no secret when they print the script line.
+        scripts: { build: 'cairn-plugin build', test: 'cairn-plugin test', 'cairn:publish': 'cairn-plugin publish' },
+        dependencies: { '@cairn/plugin-sdk': sdk },
+        devDependencies: { '@types/node': '^20.19.0', typescript: '~5.9.3', vitest: '^4.1.12' },
       },
       null,
       2,
@@ -99,7 +106,24 @@ it('posts the message with the API key and the idempotency key', async () => {
   expect(JSON.parse(received[0]!.body)).toEqual({ message: 'Welcome!', email: 'ana@example.com' });
 });
 `,
+    'tsconfig.json': `${JSON.stringify(
+      {
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          allowImportingTsExtensions: true,
+          skipLibCheck: true,
+          types: ['node'],
+        },
+        include: ['src', 'test'],
+      },
+      null,
+      2,
+    )}\n`,
     '.gitignore': 'node_modules\ndist\n',
-    'README.md': `# ${name}\n\nA Cairn plugin. \`cairn-plugin test\` runs its tests in the sandbox, \`cairn-plugin build\` writes \`dist/plugin.js\` and \`dist/manifest.json\`, \`cairn-plugin publish --url <engine> --key <admin key>\` uploads it.\n`,
+    'README.md': `# ${name}\n\nA Cairn plugin. \`npx cairn-plugin test\` runs its tests in the sandbox, \`npx cairn-plugin build\` type-checks and writes \`dist/plugin.js\` and \`dist/manifest.json\`, and \`CAIRN_URL=<engine> CAIRN_API_KEY=<admin key> npx cairn-plugin publish\` uploads it.\n`,
   };
 }
