@@ -130,7 +130,7 @@ describe('plugin end to end', () => {
     expect(call.headers.authorization).toBe(`Bearer ${SECRET}`);
     expect(call.headers['idempotency-key']).toBe(`${done.id}:notify`);
     expect(JSON.parse(call.body)).toEqual({ message: 'Welcome aboard', email: 'ana@example.com' });
-  });
+  }, 180_000);
 
   it('a hostile plugin in another flow fails its step with a limit error while the first flow keeps completing runs', async () => {
     const hostile = await buildPlugin(fileURLToPath(new URL('../../plugin-sdk/test/fixtures/hostile.ts', import.meta.url)));
@@ -190,5 +190,6 @@ describe('plugin end to end', () => {
     const pub = await api('POST', `/v1/flows/${flow.id}/publish`, {});
     expect((await api('GET', `/v1/flows/${flow.id}/versions/${pub.body.version}`)).body.plugin_pins).toEqual({ acme_crm: '0.2.0' });
     expect(await outputOf('upgraded@example.com')).toEqual({ id: 'msg_42', status: 201, v: 2 });
-  });
+    // Two builds (each type-checks, bundles and loads the sandbox) and two CLI processes: slow on a loaded machine.
+  }, 180_000);
 });
