@@ -119,8 +119,8 @@ export function App() {
             ))}
           </ul>
           <div className="sidebar-foot">
-            <div className="who" title={me.data.user.email}>
-              <div className="who-email">{me.data.user.name || me.data.user.email}</div>
+            <div className="who" title={me.data.user?.email}>
+              <div className="who-email">{me.data.user?.name || me.data.user?.email}</div>
               <div className="who-ws">{me.data.workspace.name || me.data.workspace.slug} · <span className={`role role-${me.data.role}`}>{me.data.role}</span></div>
             </div>
             <button className="btn btn-ghost btn-sm" onClick={signOut} title="Sign out"><Icon name="back" /> <span className="nav-label">Sign out</span></button>

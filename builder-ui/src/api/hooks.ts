@@ -5,6 +5,7 @@ import type {
   Catalog,
   Contact,
   Flow,
+  FlowSummary,
   FlowDocument,
   FlowStats,
   FlowVersion,
@@ -37,7 +38,7 @@ export const useCatalog = () =>
   useQuery({ queryKey: ['/v1/catalog'], queryFn: ({ signal }) => api.get<Catalog>('/v1/catalog', signal), staleTime: 5 * 60_000 });
 
 export const useFlows = () =>
-  useQuery({ queryKey: ['/v1/flows'], queryFn: ({ signal }) => api.get<Page<Flow>>('/v1/flows?limit=200', signal) });
+  useQuery({ queryKey: ['/v1/flows'], queryFn: ({ signal }) => api.get<Page<FlowSummary>>('/v1/flows?limit=200', signal) });
 
 /**
  * The flow as the server has it now: a save still on its way (from an editor just left) lands first. A cached copy

@@ -69,7 +69,7 @@ export function ContactPage({ contactId }: { contactId: string }) {
               {itemsOf(runs.data).map((r) => (
                 <li key={r.id}>
                   <a href={`/runs/${r.id}`} onClick={(e) => { e.preventDefault(); navigate(`/runs/${r.id}`); }}>{r.flow_name ?? flowName.get(r.flow_id) ?? 'A deleted flow'} v{r.version}</a>
-                  <StatusBadge status={r.status} /> <span className="muted small">{formatTime(r.started_at ?? r.created_at)}</span>
+                  <StatusBadge status={r.status} /> <span className="muted small">{formatTime(r.started_at)}</span>
                 </li>
               ))}
             </ul>

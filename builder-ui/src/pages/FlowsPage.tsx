@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { api, errorMessage } from '../api/client.ts';
 import { itemsOf, useApiMutation, useFlows } from '../api/hooks.ts';
-import type { Flow, FlowStats } from '../api/types.ts';
+import type { Flow, FlowStats, FlowSummary } from '../api/types.ts';
 import { emptyDocument } from '../graph/document.ts';
 import { navigate } from '../router.ts';
 import { useCan } from '../session.ts';
@@ -16,7 +16,7 @@ function conversion(stats: FlowStats['runs'] | undefined): string {
 }
 
 /** Active runs and conversion: from the list item when the engine includes them, else from the flow's stats. */
-function FlowNumbers({ flow }: { flow: Flow }) {
+function FlowNumbers({ flow }: { flow: FlowSummary }) {
   const needStats = flow.active_runs === undefined && (flow.published_version ?? 0) > 0;
   const stats = useQuery({
     queryKey: ['/v1/flows', flow.id, 'stats', 'summary'],
@@ -42,12 +42,12 @@ export function FlowsPage() {
   const [name, setName] = useState('');
   const [showArchived, setShowArchived] = useState(false);
   const [query, setQuery] = useState('');
-  const [archiving, setArchiving] = useState<Flow | null>(null);
+  const [archiving, setArchiving] = useState<FlowSummary | null>(null);
   /** The flow just archived, for the undo offer (with the status to go back to). */
-  const [undo, setUndo] = useState<{ flow: Flow; was: string } | null>(null);
+  const [undo, setUndo] = useState<{ flow: FlowSummary; was: string } | null>(null);
   const create = useApiMutation((doc: ReturnType<typeof emptyDocument>) => api.post<Flow>('/v1/flows', doc), [['/v1/flows']]);
   const lifecycle = useApiMutation(
-    async ({ flow, action }: { flow: Flow; action: 'pause' | 'resume' | 'archive' | 'unarchive' | 'undo-archive' }) => {
+    async ({ flow, action }: { flow: FlowSummary; action: 'pause' | 'resume' | 'archive' | 'unarchive' | 'undo-archive' }) => {
       if (action !== 'undo-archive') return api.post<Flow>(`/v1/flows/${flow.id}/${action}`);
       // Undo puts the flow back as it was: unarchived, and running again if it was.
       const back = await api.post<Flow>(`/v1/flows/${flow.id}/unarchive`);
@@ -55,7 +55,7 @@ export function FlowsPage() {
     },
     [['/v1/flows']],
   );
-  const duplicate = useApiMutation(async (flow: Flow) => {
+  const duplicate = useApiMutation(async (flow: FlowSummary) => {
     const full = await api.get<Flow>(`/v1/flows/${flow.id}`);
     return api.post<Flow>('/v1/flows', { ...full.draft, name: `${full.draft.name} (copy)` });
   }, [['/v1/flows']]);
@@ -64,7 +64,7 @@ export function FlowsPage() {
   const words = query.trim().toLowerCase().split(/\s+/).filter(Boolean);
   const list = all.filter((f) => (showArchived || f.status !== 'archived') && words.every((w) => f.name.toLowerCase().includes(w)));
   const hiddenArchived = words.length > 0 && !showArchived ? all.filter((f) => f.status === 'archived' && words.every((w) => f.name.toLowerCase().includes(w))).length : 0;
-  const archiveNow = async (flow: Flow) => {
+  const archiveNow = async (flow: FlowSummary) => {
     setArchiving(null);
     await lifecycle.mutateAsync({ flow, action: 'archive' });
     setUndo({ flow, was: flow.status });

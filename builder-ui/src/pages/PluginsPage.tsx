@@ -5,17 +5,13 @@ import type { Plugin } from '../api/types.ts';
 import { useCan } from '../session.ts';
 import { EmptyState, ErrorBox, PageHeader, Spinner } from '../ui/common.tsx';
 
-/** Credential field names from the plugin's manifest schema if it has one. */
+/** The credential fields stored for the plugin (GET /v1/plugins says which, never their values). */
 function credentialFields(p: Plugin): string[] {
-  const schema = (p.credentials_schema ?? (p.manifest?.credentials as Record<string, unknown> | undefined)) as Record<string, unknown> | undefined;
-  const props = schema && typeof schema === 'object' ? (schema.properties as Record<string, unknown> | undefined) : undefined;
-  return props ? Object.keys(props) : (p.credentials?.fields_set ?? []);
+  return p.credentials.fields_set;
 }
 
 function versionsOf(p: Plugin): string[] {
-  const list = (p.versions ?? []).map((v) => (typeof v === 'string' ? v : v.version));
-  const current = p.current_version ?? p.version;
-  return list.length ? list.map((v) => (v === current ? `${v} (current)` : v)) : current ? [current] : [];
+  return p.versions.map((v) => (v.version === p.current_version ? `${v.version} (current)` : v.version));
 }
 
 /** Credentials are write-only: the form never shows stored values, only whether some are set. */

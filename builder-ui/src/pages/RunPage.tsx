@@ -29,7 +29,7 @@ export function RunPage({ runId }: { runId: string }) {
       <PageHeader
         title={<>{r.flow_name ?? 'Run'} · {r.contact_email ?? contact.data?.email ?? contact.data?.external_id ?? 'a contact without email'} <StatusBadge status={r.status} /></>}
         subtitle={<>
-          <a href={`/flows/${r.flow_id}`} onClick={(e) => { e.preventDefault(); navigate(`/flows/${r.flow_id}`); }}>{r.flow_name ?? 'Flow'}</a> · version {r.version} · started {formatTime(r.started_at ?? r.created_at)}
+          <a href={`/flows/${r.flow_id}`} onClick={(e) => { e.preventDefault(); navigate(`/flows/${r.flow_id}`); }}>{r.flow_name ?? 'Flow'}</a> · version {r.version} · started {formatTime(r.started_at)}
           {r.finished_at ? ` · finished ${formatTime(r.finished_at)}` : ''}
         </>}
         actions={canOperate ? (
@@ -56,7 +56,6 @@ export function RunPage({ runId }: { runId: string }) {
                 {s.error ? <div className="tl-error" role="alert"><Icon name="warn" size={14} /> {typeof s.error === 'string' ? s.error : ((s.error as { message?: string }).message ?? JSON.stringify(s.error))}</div> : null}
                 {open[i] || s.output !== undefined ? (
                   <div className="tl-detail">
-                    {open[i] && s.input !== undefined ? <><div className="small muted">Input</div><JsonView value={s.input} /></> : null}
                     {s.output !== undefined && s.output !== null ? <><div className="small muted">Output</div><JsonView value={s.output} /></> : null}
                     {open[i] && s.error ? <><div className="small muted">Error</div><JsonView value={s.error} /></> : null}
                   </div>

@@ -57,7 +57,7 @@ export function RunsPage() {
                   <td>v{r.version}</td>
                   <td><StatusBadge status={r.status} /></td>
                   <td>{r.current_node_id ? (r.node_label ?? stepName(r, r.current_node_id)) : '—'}</td>
-                  <td className="muted">{formatTime(r.started_at ?? r.created_at)}</td>
+                  <td className="muted">{formatTime(r.started_at)}</td>
                 </tr>
               ))}
             </tbody>
