@@ -67,7 +67,7 @@ interface Working {
  */
 export async function upsertContacts(
   tx: Tx, workspaceId: string, refs: ContactRef[], now: Date, pathOf: (i: number) => string,
-): Promise<{ id: string; created: boolean }[]> {
+): Promise<{ id: string; created: boolean; changed: boolean }[]> {
   const exts = [...new Set(refs.map((r) => r.external_id).filter((v): v is string => typeof v === 'string'))];
   const emails = [...new Set(refs.map((r) => r.email?.toLowerCase()).filter((v): v is string => typeof v === 'string'))];
   const existing = await lockMatches(tx, workspaceId, exts, emails);
@@ -153,7 +153,7 @@ export async function upsertContacts(
       }))), workspaceId, changed.map((w) => w.row.id)],
     );
   }
-  return resolved.map((w) => ({ id: w.row.id, created: created.has(w) }));
+  return resolved.map((w) => ({ id: w.row.id, created: created.has(w), changed: created.has(w) || w.dirty }));
 }
 
 /**

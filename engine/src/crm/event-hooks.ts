@@ -9,6 +9,12 @@ export interface IngestedEvent {
   type: string;
   properties: Record<string, unknown>;
   occurredAt: Date;
+  /**
+   * True when the event's contact reference was upserted and nothing of the contact was created or changed by it;
+   * absent when unknown (engine callers that name the contact by id). Segments skip such contacts unless a rule
+   * reads the event's type.
+   */
+  contactUnchanged?: boolean;
 }
 
 /**

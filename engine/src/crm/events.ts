@@ -87,7 +87,7 @@ export async function ingestEvents(
     else todo.push(i);
   });
 
-  const contactIds = await resolveContacts(tx, workspaceId, items, todo, now, pathOf);
+  const { ids: contactIds, unchanged } = await resolveContacts(tx, workspaceId, items, todo, now, pathOf);
   const records = todo.map((i, n) => {
     const it = items[i]!;
     return {
@@ -121,6 +121,7 @@ export async function ingestEvents(
       results[todo[n]!] = { id: r.id, contact_id: r.contact_id, duplicate: false };
       fresh.push({
         id: r.id, seq, workspaceId, contactId: r.contact_id, type: r.type, properties: r.properties, occurredAt: new Date(r.occurred_at),
+        ...(unchanged.has(n) ? { contactUnchanged: true } : {}),
       });
     } else {
       const w = winners.get(r.idempotency_key!);
@@ -142,8 +143,10 @@ async function existingKeys(tx: Tx, workspaceId: string, keys: string[]): Promis
 }
 
 /** Contact id per item of `todo`: by id (locked) for engine callers, else upserted from the item's `contact`. */
-async function resolveContacts(tx: Tx, workspaceId: string, items: EventInput[], todo: number[], now: Date, pathOf: (i: number) => string): Promise<string[]> {
+/** Contact id per item of `todo`, and the items whose contact the upsert left as it was (nothing created or changed). */
+async function resolveContacts(tx: Tx, workspaceId: string, items: EventInput[], todo: number[], now: Date, pathOf: (i: number) => string): Promise<{ ids: string[]; unchanged: Set<number> }> {
   const ids: string[] = new Array(todo.length);
+  const unchanged = new Set<number>();
   const byRef: number[] = [];
   const byId: number[] = [];
   todo.forEach((i, n) => (items[i]!.contactId !== undefined ? byId : byRef).push(n));
@@ -159,7 +162,10 @@ async function resolveContacts(tx: Tx, workspaceId: string, items: EventInput[],
   }
   if (byRef.length > 0) {
     const upserted = await upsertContacts(tx, workspaceId, byRef.map((n) => items[todo[n]!]!.contact), now, (k) => `${pathOf(todo[byRef[k]!]!)}/contact`);
-    byRef.forEach((n, k) => { ids[n] = upserted[k]!.id; });
+    byRef.forEach((n, k) => {
+      ids[n] = upserted[k]!.id;
+      if (!upserted[k]!.changed) unchanged.add(n);
+    });
   }
-  return ids;
+  return { ids, unchanged };
 }

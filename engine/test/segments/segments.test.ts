@@ -42,6 +42,24 @@ describe('segments (test clock starts 2026-03-02T09:00Z)', () => {
     expect((await h.call('GET', '/v1/segments/pros')).body.member_count).toBe(0);
   });
 
+  it('events re-evaluate a contact when they change it or when a rule reads their type, and skip it otherwise', async () => {
+    await h.call('POST', '/v1/segments', { key: 'tier-gold', name: 'Gold', rule: { all: [{ fact: 'contact', path: '$.properties.tier', operator: 'equal', value: 'gold' }] } });
+    await h.call('POST', '/v1/segments', { key: 'two-pings', name: 'Two pings', rule: { all: [{ fact: 'activity', params: { event: 'skip.ping', measure: 'count' }, operator: 'greaterThanInclusive', value: 2 }] } });
+    const ev = (type: string, properties?: Record<string, unknown>) => h.call('POST', '/v1/events', { type, contact: { email: 'skipper@example.com', ...(properties ? { properties } : {}) } });
+    const cid = (await ev('skip.other')).body.contact_id;
+    await ev('skip.other', { tier: 'gold' }); // an unread type, but the contact changed: evaluated
+    expect(await transitions(cid)).toEqual(['entered:tier-gold']);
+    await ev('skip.ping');
+    await ev('skip.ping'); // an unchanged contact, but a rule reads skip.ping: evaluated
+    expect(await transitions(cid)).toEqual(['entered:tier-gold', 'entered:two-pings']);
+    // Made a non-member behind the engine's back, an unread event with an unchanged contact does not look again.
+    await h.t.db.raw(`UPDATE contacts SET properties = properties || '{"tier": "silver"}' WHERE id = ?`, [cid]);
+    await ev('skip.other');
+    expect(await members('tier-gold')).toEqual(['skipper@example.com']);
+    await ev('skip.other', { tier: 'silver', seen: 1 });
+    expect(await members('tier-gold')).toEqual([]);
+  });
+
   it('20 concurrent updates of one contact never produce two enters in a row', async () => {
     await h.call('POST', '/v1/segments', { key: 'flip', name: 'Flip', rule: { all: [{ fact: 'contact', path: '$.properties.on', operator: 'equal', value: true }] } });
     const c = (await h.call('POST', '/v1/contacts', { email: 'flip@example.com' })).body;

@@ -209,7 +209,15 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
       // (that doubled the writes of every transition) nor evaluated again.
       const behaviour = events.filter((e) => e.type !== 'segment.entered' && e.type !== 'segment.exited');
       await recordActivity(tx, workspaceId, behaviour);
-      await refresh(tx, workspaceId, behaviour.map((e) => e.contactId), deps.clock.now());
+      const segments = await loadSegments(tx, workspaceId);
+      if (segments.length === 0) return;
+      // An event can change a contact's segments through the contact (properties, a new contact; the lead score,
+      // which scoring may have moved in this transaction) or through the activity of its type. Neither: skip it.
+      const now = deps.clock.now();
+      const readTypes = new Set(mergeNeeds(segments, now).types);
+      const anyScore = segments.some((s) => s.readsLeadScore);
+      const relevant = behaviour.filter((e) => anyScore || e.contactUnchanged !== true || readTypes.has(e.type));
+      await refresh(tx, workspaceId, relevant.map((e) => e.contactId), now);
     },
     recomputeScores: (db, workspaceId, now) => recompute(db, workspaceId, now),
     async fireDue(db, now) {
