@@ -65,6 +65,17 @@ describe('bench workloads at smoke scale (correctness only)', () => {
     passed(await runW6({ scale: 300 }) as Line);
   }, 240_000);
 
+  it('W6 scores: RFM and churn risk computed for every customer', async () => {
+    const { runW6Scores } = await import('../../bench/w6-segments.ts');
+    passed(await runW6Scores({ scale: 300 }) as Line);
+  }, 240_000);
+
+  it('W8 backtest: per-node counts equal the same flow\'s real runs over the same events', async () => {
+    const { runW8 } = await import('../../bench/w8-backtest.ts');
+    const out = await runW8({ scale: 2500, loadS: 1 }) as Line | Line[];
+    (Array.isArray(out) ? out : [out]).forEach(passed);
+  }, 420_000);
+
   it('W7 KPIs: every figure equals an independent SQL computation', async () => {
     const { runW7 } = await import('../../bench/w7-kpis.ts');
     passed(await runW7({ scale: 300, requests: 2 }) as Line);
