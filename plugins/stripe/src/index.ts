@@ -4,14 +4,14 @@ import { checkoutCompleted } from './triggers/checkout-completed.ts';
 export default definePlugin({
   id: 'stripe',
   name: 'Stripe',
-  version: '1.0.0',
-  description: 'Turns verified Stripe webhooks into Cairn events (checkout.session.completed → purchase.completed)',
+  version: '1.1.0',
+  description: 'Turns verified Stripe webhooks into Cairn events (a paid checkout session → purchase.completed)',
   allowedHosts: [],
   auth: {
     type: 'object',
     properties: {
       webhook_secret: { type: 'string', title: 'Webhook signing secret', pattern: '^whsec_' },
-      tolerance_seconds: { type: 'string', title: 'Timestamp tolerance in seconds', pattern: '^[0-9]{1,5}$' },
+      tolerance_seconds: { type: 'string', title: 'Maximum signature age in seconds (default 300, 0 = no check)', pattern: '^[0-9]{1,5}$' },
     },
     required: ['webhook_secret'],
   },

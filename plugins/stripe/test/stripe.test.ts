@@ -68,6 +68,41 @@ describe('stripe checkout_completed trigger', () => {
     expect(events).toHaveLength(1);
   });
 
+  it('a future timestamp (clock skew) is accepted: only the age is checked; tolerance_seconds 0 turns the check off', async () => {
+    const body = JSON.stringify(session);
+    const future = Math.floor(Date.now() / 1000) + 3600;
+    expect(await plugin.verify('checkout_completed', { body, headers: { 'stripe-signature': sign(body, future) } })).toHaveLength(1);
+    const ancient = Math.floor(Date.now() / 1000) - 30 * 86400;
+    expect(await plugin.verify('checkout_completed', { body, headers: { 'stripe-signature': sign(body, ancient) } }, { webhook_secret: SECRET, tolerance_seconds: '0' })).toHaveLength(1);
+    // Off means off for the age only: the signature is still checked.
+    await expect(plugin.verify('checkout_completed', { body, headers: { 'stripe-signature': sign(body, ancient, 'whsec_other') } }, { webhook_secret: SECRET, tolerance_seconds: '0' }))
+      .rejects.toMatchObject({ code: 'STRIPE_SIGNATURE_MISMATCH' });
+  });
+
+  it('amounts follow the currency\'s minor unit: JPY is zero-decimal, KWD has three decimals, EUR two', async () => {
+    const amountOf = async (amount_total: number, currency: string) => {
+      const body = JSON.stringify({ ...session, data: { object: { ...session.data.object, amount_total, currency } } });
+      const [event] = await plugin.verify('checkout_completed', { body, headers: { 'stripe-signature': sign(body) } });
+      return [event!.properties!.amount, event!.properties!.currency];
+    };
+    expect(await amountOf(4900, 'jpy')).toEqual([4900, 'JPY']);
+    expect(await amountOf(4900, 'kwd')).toEqual([4.9, 'KWD']);
+    expect(await amountOf(12345, 'kwd')).toEqual([12.345, 'KWD']);
+    expect(await amountOf(4999, 'eur')).toEqual([49.99, 'EUR']);
+  });
+
+  it('an unpaid completed session emits nothing until checkout.session.async_payment_succeeded, which emits one purchase', async () => {
+    const unpaidSession = { ...session.data.object, id: 'cs_test_async', payment_status: 'unpaid' };
+    const completed = JSON.stringify({ ...session, id: 'evt_completed', data: { object: unpaidSession } });
+    expect(await plugin.verify('checkout_completed', { body: completed, headers: { 'stripe-signature': sign(completed) } })).toEqual([]);
+    const failed = JSON.stringify({ ...session, id: 'evt_failed', type: 'checkout.session.async_payment_failed', data: { object: unpaidSession } });
+    expect(await plugin.verify('checkout_completed', { body: failed, headers: { 'stripe-signature': sign(failed) } })).toEqual([]);
+    const succeeded = JSON.stringify({ ...session, id: 'evt_succeeded', type: 'checkout.session.async_payment_succeeded', data: { object: { ...unpaidSession, payment_status: 'paid' } } });
+    const events = await plugin.verify('checkout_completed', { body: succeeded, headers: { 'stripe-signature': sign(succeeded) } });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'purchase.completed', properties: { amount: 49, payment_status: 'paid', stripe_session_id: 'cs_test_async' }, idempotency_key: 'stripe:evt_succeeded' });
+  });
+
   it('other event types produce no event', async () => {
     const body = JSON.stringify({ ...session, type: 'invoice.paid' });
     expect(await plugin.verify('checkout_completed', { body, headers: { 'stripe-signature': sign(body) } })).toEqual([]);

@@ -8,6 +8,9 @@ import { loadPlugin, type LoadedPlugin } from '@cairn/plugin-sdk/testing';
 const SID = `AC${'a1'.repeat(16)}`;
 const TOKEN = 'auth-token-0123456789';
 const received: { form: Record<string, string>; headers: Record<string, string | string[] | undefined> }[] = [];
+// What the stand-in has created (it answers the list endpoint from it), and how a POST to a number behaves.
+const created: { sid: string; to: string; body: string; status: string; date_created: string }[] = [];
+const lists: string[] = [];
 let server: Server;
 let plugin: LoadedPlugin;
 let base: string;
@@ -21,6 +24,12 @@ beforeAll(async () => {
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }));
       const expectedAuth = `Basic ${Buffer.from(`${SID}:${TOKEN}`).toString('base64')}`;
       if (req.headers.authorization !== expectedAuth) return fail(401, 20003, 'Authentication Error - invalid username');
+      const url = new URL(req.url!, 'http://x');
+      if (req.method === 'GET' && url.pathname === `/2010-04-01/Accounts/${SID}/Messages.json`) {
+        lists.push(req.url!);
+        const to = url.searchParams.get('To');
+        return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ messages: created.filter((m) => !to || m.to === to), page: 0 }));
+      }
       if (req.method !== 'POST' || req.url !== `/2010-04-01/Accounts/${SID}/Messages.json`) return fail(404, 20404, 'The requested resource was not found');
       if (req.headers['content-type'] !== 'application/x-www-form-urlencoded') return fail(400, 21620, 'Invalid media type');
       const form = Object.fromEntries(new URLSearchParams(raw));
@@ -29,6 +38,10 @@ beforeAll(async () => {
       if (form.To === '+15005550001') return fail(400, 21211, "The 'To' number +15005550001 is not a valid phone number.");
       if (form.To === '+15005550009') return fail(503, 20503, 'Service unavailable');
       received.push({ form, headers: req.headers });
+      const message = { sid: `SM${String(created.length).padStart(32, '0')}`, to: form.To, body: form.Body ?? '', status: 'queued', date_created: new Date().toUTCString() };
+      created.push(message);
+      // Created, but the answer is lost: the connection drops (as after a client timeout).
+      if (form.To === '+15550000042') return void req.socket.destroy();
       res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ sid: `SM${'b2'.repeat(16)}`, status: 'queued', to: form.To, body: form.Body }));
     });
   });
@@ -47,11 +60,41 @@ afterAll(async () => {
 });
 
 describe('twilio send_sms', () => {
-  it('posts a form-encoded message with Basic auth and an idempotency token', async () => {
+  it('posts a form-encoded message with Basic auth and no idempotency header (Twilio honours none on this request)', async () => {
     const out = await plugin.run('send_sms', { to: '+15551234567', body: 'Hi Ana & welcome — 50% off!' }, { idempotencyKey: 'run-9:sms' });
     expect(out).toEqual({ sid: `SM${'b2'.repeat(16)}`, status: 'queued' });
     expect(received.at(-1)!.form).toEqual({ To: '+15551234567', From: '+15557654321', Body: 'Hi Ana & welcome — 50% off!' });
-    expect(received.at(-1)!.headers['i-twilio-idempotency-token']).toBe('run-9:sms');
+    expect(received.at(-1)!.headers['i-twilio-idempotency-token']).toBeUndefined();
+    expect(plugin.store.size).toBe(0);
+  });
+
+  it('a retry after a send whose answer was lost does not send twice: it finds the message and returns it', async () => {
+    const before = received.length;
+    const first = await plugin.call('send_sms', { to: '+15550000042', body: 'Your code is 4242' }, { idempotencyKey: 'run-lost:sms' });
+    expect(first.ok).toBe(false);
+    if (!first.ok) expect(first.error.retryable).toBe(true);
+    expect(received.length - before).toBe(1);
+    // The engine retries the step with the same idempotency key.
+    const retry = await plugin.run('send_sms', { to: '+15550000042', body: 'Your code is 4242' }, { idempotencyKey: 'run-lost:sms' });
+    expect(received.length - before).toBe(1);
+    expect(retry).toEqual({ sid: created.at(-1)!.sid, status: 'queued' });
+    expect(lists.at(-1)).toContain('To=%2B15550000042');
+    expect(plugin.store.size).toBe(0);
+    // Another run (another key) with the same text is a new message.
+    await plugin.call('send_sms', { to: '+15550000042', body: 'Your code is 4242' }, { idempotencyKey: 'run-other:sms' });
+    expect(received.length - before).toBe(2);
+  });
+
+  it('regional hosts are allowed by the manifest and chosen by the region and edge credentials', async () => {
+    expect(plugin.manifest.allowedHosts).toEqual(['api.twilio.com', '*.twilio.com']);
+    const r = await plugin.call('send_sms', { to: '+15551234567', body: 'x' }, { secrets: { account_sid: SID, auth_token: TOKEN, from_number: '+15557654321', region: 'ie1', edge: 'dublin' } });
+    // No network to Twilio from the test: the request got past allowedHosts and failed on DNS/connect, not on the host check.
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.code).not.toBe('FETCH_HOST_NOT_ALLOWED');
+      // (the edge name is a credential value, so the engine's redaction hides it in the message)
+      expect(r.error.message).toMatch(/cannot resolve api\.\S+\.ie1\.twilio\.com/);
+    }
   });
 
   it('a Messaging Service replaces From', async () => {
