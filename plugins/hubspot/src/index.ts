@@ -4,7 +4,7 @@ import { upsertContact } from './actions/upsert-contact.ts';
 export default definePlugin({
   id: 'hubspot',
   name: 'HubSpot',
-  version: '1.0.0',
+  version: '1.1.0',
   description: 'Creates and updates contacts in HubSpot CRM',
   allowedHosts: ['api.hubapi.com'],
   auth: {

@@ -57,6 +57,17 @@ describe('sendgrid send_email', () => {
     });
   });
 
+  it('the EU host is allowed by the manifest and chosen by the region credential', async () => {
+    expect(plugin.manifest.allowedHosts).toEqual(['api.sendgrid.com', 'api.eu.sendgrid.com']);
+    const r = await plugin.call('send_email', { subject: 'Hi', text: 'x' }, { contact: { email: 'ana@example.com' }, secrets: { api_key: KEY, from_email: 'hello@cairn.example', region: 'eu' } });
+    // No network to SendGrid from the test: the request passed the host check and failed on DNS/connect.
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.code).not.toBe('FETCH_HOST_NOT_ALLOWED');
+      expect(r.error.message).toContain('api.eu.sendgrid.com');
+    }
+  });
+
   it('SendGrid errors become step errors naming the field; 429 is retryable', async () => {
     await expect(plugin.run('send_email', { subject: 'x', text: 'y', to: 'throttled@example.com' })).rejects.toMatchObject({ code: 'SENDGRID_HTTP_429', retryable: true });
     await expect(plugin.run('send_email', { subject: 'x', text: 'y', to: 'a@example.com' }, { secrets: { api_key: 'SG.wrong', from_email: 'f@example.com', api_base_url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` } })).rejects.toMatchObject({ code: 'SENDGRID_HTTP_401', retryable: false });

@@ -1,10 +1,13 @@
 import { defineAction, PluginError } from '@cairn/plugin-sdk';
 
 /**
- * Creates or updates a HubSpot contact with the CRM v3 objects API
- * (https://developers.hubspot.com/docs/api/crm/contacts): first `PATCH /crm/v3/objects/contacts/{email}?idProperty=email`
- * (update by email), and on 404 `POST /crm/v3/objects/contacts` (create). Bearer auth with a private app
- * token. Errors are `{ status: "error", message, category, correlationId }`.
+ * Creates or updates a HubSpot contact in one request with the CRM v3 batch upsert
+ * (https://developers.hubspot.com/docs/api/crm/contacts, "Create or update a batch of contacts by unique
+ * property values"): `POST /crm/v3/objects/contacts/batch/upsert` with `{ inputs: [{ idProperty: "email", id,
+ * properties }] }`. HubSpot matches by email atomically, so two runs upserting the same new email both succeed
+ * (an update-then-create pair races: the loser's create gets 409). Bearer auth with a private app token.
+ * Errors are `{ status: "error", message, category, correlationId }`; a batch with a failed input answers
+ * 207 with `errors`.
  */
 export const upsertContact = defineAction({
   key: 'upsert_contact',
@@ -36,11 +39,18 @@ export const upsertContact = defineAction({
       const body = (await res.json().catch(() => ({}))) as { message?: string; category?: string };
       return new PluginError(`HUBSPOT_${body.category ?? `HTTP_${res.status}`}`, `HubSpot answered HTTP ${res.status}: ${body.message ?? ''}`, { retryable: res.status === 429 || res.status >= 500 });
     };
-    const update = await ctx.http.fetch(`${base}/crm/v3/objects/contacts/${encodeURIComponent(email)}?idProperty=email`, { method: 'PATCH', headers, body: JSON.stringify({ properties }) });
-    if (update.status === 200) return { id: String(((await update.json()) as { id: string }).id), created: false };
-    if (update.status !== 404) throw await fail(update);
-    const create = await ctx.http.fetch(`${base}/crm/v3/objects/contacts`, { method: 'POST', headers, body: JSON.stringify({ properties }) });
-    if (create.status === 201) return { id: String(((await create.json()) as { id: string }).id), created: true };
-    throw await fail(create);
+    const res = await ctx.http.fetch(`${base}/crm/v3/objects/contacts/batch/upsert`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ inputs: [{ idProperty: 'email', id: email, properties }] }),
+    });
+    if (res.status !== 200 && res.status !== 201) throw await fail(res);
+    const out = (await res.json()) as { results?: { id: string; new?: boolean }[]; errors?: { category?: string; message?: string }[] };
+    const [first] = out.results ?? [];
+    if (!first) {
+      const e = out.errors?.[0];
+      throw new PluginError(`HUBSPOT_${e?.category ?? 'UPSERT_FAILED'}`, `HubSpot did not upsert the contact: ${e?.message ?? 'no result'}`);
+    }
+    return { id: String(first.id), created: first.new === true };
   },
 });

@@ -36,7 +36,8 @@ export const sendEmail = defineAction({
       ...(props.text ? [{ type: 'text/plain', value: props.text }] : []),
       ...(props.html ? [{ type: 'text/html', value: props.html }] : []),
     ];
-    const base = ctx.secrets.api_base_url ?? 'https://api.sendgrid.com';
+    // https://www.twilio.com/docs/sendgrid/for-developers/sending-email/data-residency: EU subusers use api.eu.sendgrid.com.
+    const base = ctx.secrets.api_base_url ?? (ctx.secrets.region === 'eu' ? 'https://api.eu.sendgrid.com' : 'https://api.sendgrid.com');
     const res = await ctx.http.fetch(`${base}/v3/mail/send`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ctx.secrets.api_key}`, 'content-type': 'application/json' },
