@@ -42,6 +42,8 @@ beforeAll(async () => {
       created.push(message);
       // Created, but the answer is lost: the connection drops (as after a client timeout).
       if (form.To === '+15550000042') return void req.socket.destroy();
+      // Created, but the answer comes too late: the client has timed out.
+      if (form.To === '+15550000043') return void setTimeout(() => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(message)), 4000);
       res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ sid: `SM${'b2'.repeat(16)}`, status: 'queued', to: form.To, body: form.Body }));
     });
   });
@@ -83,6 +85,27 @@ describe('twilio send_sms', () => {
     // Another run (another key) with the same text is a new message.
     await plugin.call('send_sms', { to: '+15550000042', body: 'Your code is 4242' }, { idempotencyKey: 'run-other:sms' });
     expect(received.length - before).toBe(2);
+  });
+
+  it('a retry after a timed-out send does not send twice (the stand-in counts the POSTs)', async () => {
+    // A 1.5 s wall limit: the plugin's fetch times out before the stand-in's 4 s answer.
+    const slow = await loadPlugin({
+      entry: fileURLToPath(new URL('../src/index.ts', import.meta.url)),
+      testHosts: [new URL(base).host],
+      secrets: { account_sid: SID, auth_token: TOKEN, from_number: '+15557654321', api_base_url: base },
+      limits: { wallTimeMs: 1500 },
+    });
+    try {
+      const before = received.length;
+      const first = await slow.call('send_sms', { to: '+15550000043', body: 'Slow hello' }, { idempotencyKey: 'run-slow:sms' });
+      expect(first.ok).toBe(false);
+      if (!first.ok) expect(first.error).toMatchObject({ code: 'FETCH_TIMEOUT', retryable: true });
+      const retry = await slow.run('send_sms', { to: '+15550000043', body: 'Slow hello' }, { idempotencyKey: 'run-slow:sms' });
+      expect(retry).toEqual({ sid: created.at(-1)!.sid, status: 'queued' });
+      expect(received.length - before).toBe(1);
+    } finally {
+      await slow.dispose();
+    }
   });
 
   it('regional hosts are allowed by the manifest and chosen by the region and edge credentials', async () => {
