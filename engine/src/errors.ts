@@ -38,6 +38,30 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * A step that failed with a code of its own, not the engine's: a plugin's `PluginError` code (`RATE_LIMITED`) or
+ * a sandbox host code (`FETCH_TIMEOUT`). It becomes the step's `error.code`, so a flow can branch on it after the
+ * `error` edge; retry rules apply as for any USER error. `logs` and `stack` are kept on the step.
+ */
+export class StepFailure extends Error {
+  override name = 'StepFailure';
+  readonly errorClass = 'USER' as const;
+  readonly retryable: boolean;
+  readonly logs: unknown[];
+  readonly pluginStack: string | undefined;
+
+  constructor(
+    readonly code: string,
+    message: string,
+    opts: { retryable?: boolean; logs?: unknown[]; stack?: string; cause?: unknown } = {},
+  ) {
+    super(message, { cause: opts.cause });
+    this.retryable = opts.retryable ?? false;
+    this.logs = opts.logs ?? [];
+    this.pluginStack = opts.stack;
+  }
+}
+
 export class CairnError extends Error {
   override name = 'CairnError';
   readonly code: ErrorCode;

@@ -26,6 +26,7 @@ const RELEASED: Record<string, string> = {
   '0140_kpi_indexes.ts': 'd9b6248a41de61e69fa176034db464f086540074d4acdd0db3e4333888c0792a',
   '0141_kpi_email_index.ts': '81f0efa39ee6415ac4de032745ccd5137cc33e3283e295c0bf7625a59b309717',
   '0150_backtests.ts': '3b073a9908f66e6b7a40ef168f5172b90623adf5e4d60925fffd3cea4b84d644',
+  '0160_run_step_logs.ts': '2e6adfc38630e31a18b9d1cfab1c3aafcb9e35dae6ee75abc28078bf16336929',
   '0165_flow_keys.ts': '41d7612afca5dd40cb104533c6552068620b3520e0240be2dabf73c54a900db6',
   '0180_activity_types.ts': 'e9c9ae6192e15644ac3f586d1a619f16ad5cec1182be77a37fb56a4d0ad0be71',
   '0181_run_step_retention.ts': 'e95fe79d9e079108fe2bf5277159ec34e83127c748854e7bebc59b5c4fc6da32',

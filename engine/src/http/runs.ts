@@ -92,7 +92,7 @@ export const runsRoutes: RouteGroup = async (app, { ctx }) => {
     const run = await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>();
     if (!run) throw notFound('run');
     const steps = await ctx.db('run_steps').where({ workspace_id: workspaceId, run_id: id }).orderBy('id')
-      .select<{ node_id: string; status: string; attempt: number; started_at: Date; finished_at: Date; output: unknown; error: unknown }[]>('node_id', 'status', 'attempt', 'started_at', 'finished_at', 'output', 'error');
+      .select<{ node_id: string; status: string; attempt: number; started_at: Date; finished_at: Date; output: unknown; error: unknown; logs: unknown[] | null }[]>('node_id', 'status', 'attempt', 'started_at', 'finished_at', 'output', 'error', 'logs');
     const flow = await ctx.db('flow_versions').where({ workspace_id: workspaceId, flow_id: run.flow_id, version: run.version })
       .first<{ document: { name: string; nodes?: Array<{ id: string; label?: string }> } }>('document');
     const contact = await ctx.db('contacts').where({ workspace_id: workspaceId, id: run.contact_id }).first<{ email: string | null }>('email');
@@ -103,7 +103,7 @@ export const runsRoutes: RouteGroup = async (app, { ctx }) => {
       // Node labels of the run's version, for timelines that speak in the flow's own words.
       node_labels: Object.fromEntries((flow?.document.nodes ?? []).filter((n) => typeof n.label === 'string').map((n) => [n.id, n.label])),
       vars: run.vars,
-      steps: steps.map((s) => ({ node_id: s.node_id, status: s.status, attempt: s.attempt, started_at: s.started_at.toISOString(), finished_at: s.finished_at.toISOString(), output: s.output, error: s.error })),
+      steps: steps.map((s) => ({ node_id: s.node_id, status: s.status, attempt: s.attempt, started_at: s.started_at.toISOString(), finished_at: s.finished_at.toISOString(), output: s.output, error: s.error, logs: s.logs ?? [] })),
     };
   });
 

@@ -1,8 +1,8 @@
 import type { JsonValue } from '@cairn/plugin-sdk';
 import type { PluginManifest } from '@cairn/plugin-sdk/host';
 import type { EngineContext } from '../context.ts';
-import { CairnError } from '../errors.ts';
-import type { ActionInput, ActionRegistry, ExternalAction, Json } from '../runner/ports.ts';
+import { CairnError, StepFailure } from '../errors.ts';
+import type { ActionInput, ActionOutcome, ActionRegistry, ExternalAction, Json } from '../runner/ports.ts';
 import type { SandboxHost } from '../sandbox/host.ts';
 import { loadCredentials } from './credentials.ts';
 import { parsePluginType } from './flow-plugins.ts';
@@ -14,7 +14,8 @@ import { getInstall, getManifest } from './registry.ts';
  * a flow published before pins existed, the plugin's current version), validates the node's config against
  * the action's props schema again before every call, hands the workspace's decrypted credentials to the
  * sandbox and maps sandbox failures to step errors: a limit breach → CAIRN_ERR_PLUGIN_LIMIT (USER, not
- * retried), a plugin error → CAIRN_ERR_STEP_FAILED, retryable as the plugin said.
+ * retried), a plugin error → the plugin's own code (`RATE_LIMITED`), retryable as the plugin said, with its stack;
+ * either way with the call's log lines for the step.
  */
 export function createPluginActionRegistry(ctx: EngineContext, sandbox: SandboxHost, opts: { secretKey: Buffer }): ActionRegistry {
   // Published versions are immutable, so their manifests can be cached forever.
@@ -40,7 +41,7 @@ export function createPluginActionRegistry(ctx: EngineContext, sandbox: SandboxH
       if (!manifest?.actions.some((a) => a.key === ref.key)) return undefined;
       const label = `plugin ${ref.pluginId}@${version} action ${ref.key}`;
       return {
-        async run(input: ActionInput): Promise<{ output: Json }> {
+        async run(input: ActionInput): Promise<ActionOutcome> {
           const install = await getInstall(ctx.db, workspaceId, ref.pluginId);
           if (!install?.enabled) throw new CairnError('CAIRN_ERR_STEP_FAILED', `${label} cannot run: the plugin is disabled in this workspace`);
           const props = propsOf(input.config);
@@ -57,10 +58,12 @@ export function createPluginActionRegistry(ctx: EngineContext, sandbox: SandboxH
             meta: { flowId: input.flowId, runId: input.runId, nodeId: input.nodeId, attempt: input.attempt },
             signal: input.signal,
           });
-          if (result.ok) return { output: result.value as Json };
+          const logs = (result.logs ?? []) as unknown as Json[];
+          if (result.ok) return { output: result.value as Json, logs };
           const e = result.error;
-          if (e.limit) throw new CairnError('CAIRN_ERR_PLUGIN_LIMIT', e.message, { retryable: false });
-          throw new CairnError('CAIRN_ERR_STEP_FAILED', `[${e.code}] ${e.message}`, { retryable: e.retryable });
+          if (e.limit) throw new StepFailure('CAIRN_ERR_PLUGIN_LIMIT', e.message, { retryable: false, logs });
+          // The plugin's (or the host's) own code is the step's: flows branch on it after the `error` edge.
+          throw new StepFailure(e.code, e.message, { retryable: e.retryable, logs, stack: e.stack });
         },
       };
     },

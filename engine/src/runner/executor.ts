@@ -179,11 +179,11 @@ function applyActionResult(run: Run, result: ActionResult, env: BatchEnv): void 
     startWaiting(run, node, env, 'sleeping', new Date(result.deferUntil));
   } else if (result.ok) {
     const output = (result.output ?? null) as Json;
-    record(run, node, env, result.skipped ? 'skipped' : 'completed', output);
+    record(run, node, env, result.skipped ? 'skipped' : 'completed', output, null, result.logs);
     run.vars = { ...run.vars, [node.id]: output };
     follow(run, node, 'default', env);
   } else {
-    stepFailed(run, node, env, result.error ?? { code: 'CAIRN_ERR_STEP_FAILED', message: 'action failed', retryable: false });
+    stepFailed(run, node, env, result.error ?? { code: 'CAIRN_ERR_STEP_FAILED', message: 'action failed', retryable: false }, result.logs);
   }
 }
 
@@ -260,8 +260,8 @@ async function step(run: Run, contact: Contact, env: BatchEnv): Promise<void> {
 }
 
 /** A failed step: retry after backoff while attempts remain, else the `error` handle, else the run fails. */
-function stepFailed(run: Run, node: CompiledNode, env: BatchEnv, error: { code: string; message: string; retryable: boolean }): void {
-  record(run, node, env, 'failed', null, error);
+function stepFailed(run: Run, node: CompiledNode, env: BatchEnv, error: { code: string; message: string; retryable: boolean; stack?: string }, logs?: Json[]): void {
+  record(run, node, env, 'failed', null, error, logs);
   if (error.retryable && run.attempt < node.retry.maxAttempts) {
     // Capped: 20 attempts growing tenfold from PT10S reach past the year 9999, which the database cannot store.
     const delayMs = Math.min(node.retry.backoffMs * node.retry.factor ** (run.attempt - 1), MAX_AHEAD_MS);
@@ -270,7 +270,11 @@ function stepFailed(run: Run, node: CompiledNode, env: BatchEnv, error: { code: 
     run.status = 'active'; // backing off between attempts is still executing, not waiting on the contact
     return;
   }
-  if (node.out.has('error')) return follow(run, node, 'error', env);
+  if (node.out.has('error')) {
+    // What failed is the step's fact for the rest of the run: `run.<node id>.error.code` in conditions and templates.
+    run.vars = { ...run.vars, [node.id]: { error: { code: error.code, message: error.message, retryable: error.retryable } } };
+    return follow(run, node, 'error', env);
+  }
   env.effects.stats.node(run.workspaceId, run.flowId, run.version, node.id, 'failed');
   fail(run, env, node, error);
 }
@@ -292,7 +296,7 @@ function leaveWaiting(run: Run, node: CompiledNode, env: BatchEnv): void {
   run.dirty = true;
 }
 
-function record(run: Run, node: CompiledNode, env: BatchEnv, status: StepRecord['status'], output: Json | null, error: Json | null = null): void {
+function record(run: Run, node: CompiledNode, env: BatchEnv, status: StepRecord['status'], output: Json | null, error: Json | null = null, logs?: Json[]): void {
   env.effects.steps.push({
     runId: run.id,
     nodeId: node.id,
@@ -302,6 +306,7 @@ function record(run: Run, node: CompiledNode, env: BatchEnv, status: StepRecord[
     finishedAt: env.now,
     output,
     error,
+    ...(logs?.length ? { logs } : {}),
   });
   // A skipped step (capped or suppressed email) still passes the contact on: it counts as done for the node.
   if (status === 'completed' || status === 'skipped') env.effects.stats.node(run.workspaceId, run.flowId, run.version, node.id, 'completed');

@@ -1,9 +1,9 @@
 import type { Db } from '../db/index.ts';
 import type { Clock } from '../time/clock.ts';
 import type { Logger } from '../logger.ts';
-import { CairnError } from '../errors.ts';
+import { CairnError, StepFailure } from '../errors.ts';
 import { jsonDepth, MAX_OUTPUT_DEPTH } from '../json-depth.ts';
-import type { ActionRegistry, ExternalAction } from './ports.ts';
+import type { ActionRegistry, ExternalAction, Json } from './ports.ts';
 import type { ActionResult, Contact, StoredEvent } from './model.ts';
 import type { FlowCache } from './postgres/flows/flow-cache.ts';
 import type { ContactRequest } from './postgres/runs/store.ts';
@@ -69,16 +69,18 @@ export function createActionRunner(deps: {
       }
       result = {
         runId: job.r, nodeId: job.n, attempt: job.a, ok: true, output: outcome.output,
+        ...(outcome.logs?.length ? { logs: outcome.logs } : {}),
         ...(outcome.skipped ? { skipped: true } : {}),
         ...(outcome.deferUntil ? { deferUntil: outcome.deferUntil.toISOString() } : {}),
       };
       log.info({ durationMs: Date.now() - started, attempt: job.a }, 'action completed');
     } catch (err) {
-      const e = err instanceof CairnError ? err : null;
+      const e = err instanceof CairnError || err instanceof StepFailure ? err : null;
       const error = e
-        ? { code: e.code, message: e.message, retryable: e.retryable }
+        ? { code: e.code, message: e.message, retryable: e.retryable, ...(e instanceof StepFailure && e.pluginStack ? { stack: e.pluginStack } : {}) }
         : { code: 'CAIRN_ERR_STEP_FAILED', message: err instanceof Error ? err.message : String(err), retryable: true };
-      result = { runId: job.r, nodeId: job.n, attempt: job.a, ok: false, error };
+      const logs = err instanceof StepFailure && err.logs.length ? { logs: err.logs as Json[] } : {};
+      result = { runId: job.r, nodeId: job.n, attempt: job.a, ok: false, error, ...logs };
       log.warn({ durationMs: Date.now() - started, err: error }, `action failed, attempt ${job.a} of ${node.retry.maxAttempts}`);
     }
     await deps.submit(job.w, [{ contactId: job.c, actionResult: result }]);

@@ -58,6 +58,8 @@ export interface StepRecord {
   finishedAt: Date;
   output: Json | null;
   error: Json | null;
+  /** What the step's code logged (plugins: ctx.log and console.*), bounded and redacted; null when nothing. */
+  logs?: Json[] | null;
 }
 
 /** The result an external action job hands back to the executor for one run. */
@@ -71,5 +73,6 @@ export interface ActionResult {
   skipped?: boolean;
   /** ISO time: run the action again then (the run sleeps on its node until). */
   deferUntil?: string;
-  error?: { code: string; message: string; retryable: boolean };
+  error?: { code: string; message: string; retryable: boolean; stack?: string };
+  logs?: Json[];
 }

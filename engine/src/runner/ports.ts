@@ -89,6 +89,8 @@ export interface ActionOutcome {
   output: Json;
   skipped?: boolean;
   deferUntil?: Date;
+  /** Lines the action logged, kept on its step (plugins). */
+  logs?: Json[];
 }
 
 /** Resolves a node type (`action.webhook`, `plugin:<id>/<key>`) to its implementation for one flow version. */

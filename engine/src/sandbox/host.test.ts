@@ -211,7 +211,7 @@ describe('hostile plugins are contained', () => {
     // Stores are per plugin and workspace too.
     await host.runAction(hostile, 'store_roundtrip', call({}));
     const again = await host.runAction(otherWs, 'store_roundtrip', call({}));
-    expect(again).toEqual({ ok: true, value: { before: 0, after: 1 } });
+    expect(again).toMatchObject({ ok: true, value: { before: 0, after: 1 } });
   });
 
   it('a vendor that hangs past the wall limit fails the fetch with a retryable FETCH_TIMEOUT; the isolate is not reset', async () => {

@@ -20,7 +20,8 @@ export const BOOTSTRAP_SOURCE = String.raw`
     try {
       if (e instanceof Error || (e && typeof e === 'object' && typeof e.message === 'string')) {
         const code = typeof e.code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(e.code) ? e.code : 'PLUGIN_ERROR';
-        return { code, message: String(e.message).slice(0, 2000), retryable: e.retryable === true };
+        const stack = typeof e.stack === 'string' ? e.stack.slice(0, 4000) : undefined;
+        return { code, message: String(e.message).slice(0, 2000), retryable: e.retryable === true, stack };
       }
       let text;
       try { text = JSON.stringify(e); } catch { text = undefined; }
@@ -33,8 +34,10 @@ export const BOOTSTRAP_SOURCE = String.raw`
   class HostError extends Error {
     constructor(e) { super(e.message); this.name = 'HostError'; this.code = e.code; this.retryable = e.retryable; }
   }
+  let current = null;
   const call = (op, args) =>
     host.apply(undefined, [op, JSON.stringify(args)], { result: { promise: true } }).then((text) => {
+      current = args.callId; // the call resumes here
       // A fetch answer is its JSON head, a newline, then the body unescaped (see fetchOp); other answers are JSON.
       const nl = text.indexOf('\n');
       const r = JSON.parse(nl < 0 ? text : text.slice(0, nl));
@@ -43,6 +46,19 @@ export const BOOTSTRAP_SOURCE = String.raw`
       return r.value;
     });
   const str = (v, what) => { if (typeof v !== 'string') throw new TypeError(what + ' must be a string'); return v; };
+  // console.* of the running call: calls can interleave across awaits, so the current one is the last that
+  // started or resumed after a host call (see call()); a line logged while no call runs (at load) goes nowhere.
+  const text = (v) => {
+    if (typeof v === 'string') return v;
+    if (v instanceof Error) return v.stack || String(v);
+    try { const j = JSON.stringify(v); return j === undefined ? String(v) : j; } catch { return String(v); }
+  };
+  const consoleLine = (level) => (...args) => {
+    if (current === null) return;
+    host.applyIgnored(undefined, ['log', JSON.stringify({ callId: current, level, message: args.map(text).join(' '), fields: null, source: 'console' })]);
+  };
+  const consoleObject = Object.freeze({ log: consoleLine('info'), info: consoleLine('info'), debug: consoleLine('debug'), warn: consoleLine('warn'), error: consoleLine('error') });
+  Object.defineProperty(globalThis, 'console', { value: consoleObject, writable: false, configurable: false, enumerable: false });
   const makeCtx = (callId, input) => {
     const log = (level) => (message, fields) => {
       let f = null;
@@ -103,6 +119,7 @@ export const BOOTSTRAP_SOURCE = String.raw`
         const input = JSON.parse(inputJson);
         const action = plugin.actions.find((a) => a.key === key);
         if (!action) return fail({ code: 'PLUGIN_UNKNOWN_ACTION', message: 'no action "' + key + '" in plugin ' + plugin.id });
+        current = callId;
         return finish(await action.run(makeCtx(callId, input), freeze(input.props)));
       } catch (e) {
         return fail(e);

@@ -13,6 +13,7 @@ export type {
   ActionCall,
   SandboxResult,
   LogLevel,
+  CallLogLine,
 } from './plugin-isolate.ts';
 export { guardedFetch, isPrivateAddress, resolveAllowed, FetchError } from './net-guard.ts';
 export { FetchBudget, DEFAULT_CALL_FETCH_CAPS, DEFAULT_ENGINE_FETCH_CAPS } from './fetch-budget.ts';

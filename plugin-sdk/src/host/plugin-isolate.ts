@@ -91,15 +91,28 @@ export interface ActionCall {
   signal?: AbortSignal;
 }
 
-export type SandboxResult<T> =
+/** One line a call logged (`ctx.log.*` or `console.*`), as kept on its step: redacted and bounded. */
+export interface CallLogLine {
+  level: LogLevel;
+  message: string;
+  fields?: Record<string, JsonValue>;
+  source: 'ctx.log' | 'console';
+  at: string;
+}
+
+export type SandboxResult<T> = (
   | { ok: true; value: T }
-  | { ok: false; error: PluginErrorShape & { limit?: LimitKind } };
+  | { ok: false; error: PluginErrorShape & { limit?: LimitKind; stack?: string } }
+) & { logs?: CallLogLine[] };
 
 const MAX_RESULT_CHARS = 1024 * 1024;
 const MAX_STORE_KEY = 200;
 const MAX_STORE_VALUE_CHARS = 64 * 1024;
 const MAX_LOG_CHARS = 4000;
 const MAX_LOG_LINES_PER_CALL = 200;
+/** Lines of one call kept on its step (the rest only reach the engine log, up to the limit above). */
+const MAX_KEPT_LOG_LINES = 50;
+const MAX_KEPT_LOG_CHARS = 1000;
 const WATCHDOG_MS = 10;
 /** How long before the wall deadline a fetch gives up, leaving the plugin time to handle FETCH_TIMEOUT. */
 const FETCH_DEADLINE_MARGIN_MS = 500;
@@ -110,6 +123,8 @@ const WALL = Symbol('wall time');
 interface ActiveCall {
   meta: Record<string, unknown>;
   logLines: number;
+  /** The lines kept for the step. */
+  kept: CallLogLine[];
   fetches: AbortController;
   fetchBudget: FetchBudget;
   /** Replaces the call's credential values in its log lines, result and error. */
@@ -227,6 +242,7 @@ export class PluginIsolate {
     const active: ActiveCall = {
       meta,
       logLines: 0,
+      kept: [],
       fetches: new AbortController(),
       fetchBudget: new FetchBudget(this.services.fetch.perCall ?? DEFAULT_CALL_FETCH_CAPS, 'call'),
       redact: createRedactor(secrets),
@@ -247,14 +263,14 @@ export class PluginIsolate {
         timer = setTimeout(() => reject(WALL), wallMs);
       });
       const text = await Promise.race([running, deadline]);
-      return redactResult(this.parseResult(what, text), active.redact);
+      return withLogs(redactResult(this.parseResult(what, text), active.redact), active);
     } catch (err) {
       if (err === WALL && running) {
         abandoned = true;
         this.abandon(callId, running);
-        return { ok: false, error: { code: 'PLUGIN_LIMIT_EXCEEDED', limit: 'wall time', message: `${what} of ${this.label} exceeded its wall time limit (${wallMs} ms)`, retryable: false } };
+        return withLogs({ ok: false, error: { code: 'PLUGIN_LIMIT_EXCEEDED', limit: 'wall time', message: `${what} of ${this.label} exceeded its wall time limit (${wallMs} ms)`, retryable: false } }, active);
       }
-      return redactResult(this.failure(what, err, callId), active.redact);
+      return withLogs(redactResult(this.failure(what, err, callId), active.redact), active);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -294,7 +310,7 @@ export class PluginIsolate {
     if (text.length > MAX_RESULT_CHARS) {
       return { ok: false, error: { code: 'PLUGIN_OUTPUT_TOO_LARGE', message: `${what} of ${this.label} returned ${text.length} characters; the limit is ${MAX_RESULT_CHARS}`, retryable: false } };
     }
-    const r = JSON.parse(text) as { ok?: unknown; value?: JsonValue; error?: { code?: unknown; message?: unknown; retryable?: unknown } };
+    const r = JSON.parse(text) as { ok?: unknown; value?: JsonValue; error?: { code?: unknown; message?: unknown; retryable?: unknown; stack?: unknown } };
     if (r.ok === true) return { ok: true, value: r.value ?? null };
     const e = r.error ?? {};
     return {
@@ -303,6 +319,7 @@ export class PluginIsolate {
         code: typeof e.code === 'string' ? e.code : 'PLUGIN_ERROR',
         message: `${what} of ${this.label} failed: ${typeof e.message === 'string' ? e.message : 'unknown error'}`,
         retryable: e.retryable === true,
+        ...(typeof e.stack === 'string' && e.stack ? { stack: e.stack } : {}),
       },
     };
   }
@@ -400,7 +417,13 @@ export class PluginIsolate {
         const level = (['debug', 'info', 'warn', 'error'] as const).find((l) => l === args.level) ?? 'info';
         const fields = args.fields && typeof args.fields === 'object' && !Array.isArray(args.fields) ? (args.fields as Record<string, JsonValue>) : null;
         const message = call.redact.text(String(args.message).slice(0, MAX_LOG_CHARS));
-        this.services.log(level, message, fields && call.redact.json(fields), call.meta);
+        const redacted = fields && (call.redact.json(fields) as Record<string, JsonValue>);
+        this.services.log(level, message, redacted, call.meta);
+        if (call.kept.length < MAX_KEPT_LOG_LINES) {
+          const source = args.source === 'console' ? 'console' : 'ctx.log';
+          const short = message.length > MAX_KEPT_LOG_CHARS ? `${message.slice(0, MAX_KEPT_LOG_CHARS)}…` : message;
+          call.kept.push({ level, message: short, ...(redacted ? { fields: redacted } : {}), source, at: new Date().toISOString() });
+        }
         return null;
       }
       default:
@@ -473,9 +496,20 @@ export class PluginIsolate {
   }
 }
 
-/** Outputs, trigger events and error messages leave the sandbox only with credential values replaced. */
+/** Outputs, trigger events, error messages and stacks leave the sandbox only with credential values replaced. */
 function redactResult(r: SandboxResult<JsonValue>, redact: Redactor): SandboxResult<JsonValue> {
-  return r.ok ? { ok: true, value: redact.json(r.value) } : { ok: false, error: { ...r.error, message: redact.text(r.error.message) } };
+  if (r.ok) return { ok: true, value: redact.json(r.value) };
+  const { stack, ...error } = r.error;
+  return { ok: false, error: { ...error, message: redact.text(error.message), ...(stack ? { stack: redact.text(stack) } : {}) } };
+}
+
+/** The call's kept log lines (already redacted as they came), with a last line saying how many were not kept. */
+function withLogs(r: SandboxResult<JsonValue>, call: ActiveCall): SandboxResult<JsonValue> {
+  if (call.logLines === 0) return r;
+  const logs = [...call.kept];
+  const dropped = call.logLines - call.kept.length;
+  if (dropped > 0) logs.push({ level: 'warn', message: `${dropped} more log lines were not kept (the first ${MAX_KEPT_LOG_LINES} are)`, source: 'ctx.log', at: new Date().toISOString() });
+  return { ...r, logs };
 }
 
 function storeKey(key: unknown): string {

@@ -214,8 +214,8 @@ async function writeSteps(tx: Tx, workspaceId: string, effects: Effects): Promis
   const steps = effects.steps;
   if (steps.length === 0) return;
   await exec(tx,
-    `INSERT INTO run_steps (workspace_id, run_id, node_id, status, attempt, started_at, finished_at, output, error)
-     SELECT ?, * FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[], ?::timestamptz[], ?::timestamptz[], ?::jsonb[], ?::jsonb[])`,
+    `INSERT INTO run_steps (workspace_id, run_id, node_id, status, attempt, started_at, finished_at, output, error, logs)
+     SELECT ?, * FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[], ?::timestamptz[], ?::timestamptz[], ?::jsonb[], ?::jsonb[], ?::jsonb[])`,
     [
       workspaceId,
       steps.map((s) => s.runId),
@@ -226,6 +226,7 @@ async function writeSteps(tx: Tx, workspaceId: string, effects: Effects): Promis
       steps.map((s) => s.finishedAt.toISOString()),
       steps.map((s) => (s.output === null ? null : JSON.stringify(s.output))),
       steps.map((s) => (s.error === null ? null : JSON.stringify(s.error))),
+      steps.map((s) => (s.logs ? JSON.stringify(s.logs) : null)),
     ],
   );
 }
