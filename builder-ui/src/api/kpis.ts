@@ -13,8 +13,14 @@ export interface FlowKpi extends Rate {
   versions: (Rate & { version: number })[];
   splits: { node_id: string; holdout_pct: number; branches: (Rate & { key: string })[] }[];
 }
-/** One step of the lifecycle-stage funnel, when the engine reports it. */
-export interface FunnelStep { stage: string; contacts: number; rate?: number | null }
+/** The lifecycle-stage funnel of the contacts created in the period (docs/kpis.md §Lifecycle-stage funnel). */
+export interface Funnel {
+  contacts: number;
+  no_stage: number;
+  other_stages: Record<string, number>;
+  stages: { stage: string; current: number; reached: number; rate_from_previous: number | null }[];
+}
+export interface SegmentClv { segment: string; name: string; revenue: number; buyers: number; churn_rate: number | null; clv_avg: number | null }
 export interface Kpis {
   from: string;
   to: string;
@@ -37,7 +43,8 @@ export interface Kpis {
   new_customers: number;
   series: { start: string; end: string; entered: number; converted: number; orders: number; revenue: number }[];
   cohorts: { cohort: string; size: number; retained: number[] }[];
-  funnel?: FunnelStep[];
+  funnel?: Funnel;
+  clv_by_segment?: SegmentClv[];
 }
 
 export interface KpiFilters { from: string; to: string; interval: Kpis['interval']; segment?: string; flow_id?: string }

@@ -20,7 +20,7 @@ import type { CanvasEdge, CanvasNode } from '../graph/document.ts';
 import { nodeTypes } from '../nodes/FlowNode.tsx';
 import { categoryStyle } from '../ui/icons.tsx';
 import { useCatalogMap } from './catalog.ts';
-import { useEditor } from './store.ts';
+import { showsCounts, useEditor } from './store.ts';
 import { defaultConfig } from './defaults.ts';
 import { useFitReadable } from './fit.ts';
 import { READABLE_MAX_NODES } from '../graph/viewport.ts';
@@ -32,7 +32,7 @@ const HANDLE_COLORS: Record<string, string> = { true: '#2f9e44', false: '#e03131
 /** Edge presentation: handle colours and labels, live traffic as stroke width, a test run's path highlighted. */
 function useStyledEdges(): Edge[] {
   const edges = useEditor((s) => s.edges);
-  const stats = useEditor((s) => (s.overlay === 'live' ? s.stats : null));
+  const stats = useEditor((s) => (showsCounts(s.overlay) ? s.stats : null));
   const path = useEditor((s) => (s.overlay === 'test' ? s.path : null));
   return useMemo(() => {
     const traffic = (e: CanvasEdge) => stats?.[e.target]?.entered ?? 0;

@@ -23,7 +23,9 @@ interface Snapshot {
   meta: DocumentMeta;
 }
 
-export type Overlay = 'edit' | 'live' | 'test';
+/** `backtest` draws a backtest's per-node counts exactly as `live` draws the live ones. */
+export type Overlay = 'edit' | 'live' | 'test' | 'backtest';
+export const showsCounts = (o: Overlay) => o === 'live' || o === 'backtest';
 
 export interface EditorState extends Snapshot {
   keyOrder: string[];
@@ -309,7 +311,7 @@ export const useEditor = create<EditorState>()((set, get) => {
       set({ path: path ? { nodes: new Set(path.nodes), edges: new Set(path.edges) } : null });
     },
     setOverlay(overlay) {
-      set({ overlay, ...(overlay !== 'test' ? { path: null } : {}), ...(overlay !== 'live' ? { stats: null } : {}) });
+      set({ overlay, ...(overlay !== 'test' ? { path: null } : {}), ...(!showsCounts(overlay) || overlay !== get().overlay ? { stats: null } : {}) });
     },
   };
 });

@@ -4,7 +4,7 @@ import { ERROR_HANDLE } from '@cairn/engine/contracts';
 import { handlesFor } from '../graph/handles.ts';
 import type { CanvasNode } from '../graph/document.ts';
 import { useCatalogMap } from '../canvas/catalog.ts';
-import { useEditor } from '../canvas/store.ts';
+import { showsCounts, useEditor } from '../canvas/store.ts';
 import { categoryStyle, Icon } from '../ui/icons.tsx';
 import { summarize } from './summary.ts';
 
@@ -32,9 +32,9 @@ function FlowNodeView({ id, data, selected }: NodeProps<CanvasNode>) {
   const style = categoryStyle(entry?.category, type);
   const spec = handlesFor(entry, type, config ?? {});
   const errors = useEditor((s) => s.errorsByNode[id] ?? EMPTY);
-  const stats = useEditor((s) => (s.overlay === 'live' ? s.stats?.[id] : undefined));
+  const stats = useEditor((s) => (showsCounts(s.overlay) ? s.stats?.[id] : undefined));
   const onPath = useEditor((s) => (s.overlay === 'test' && s.path ? s.path.nodes.has(id) : null));
-  const live = useEditor((s) => s.overlay === 'live');
+  const counts = useEditor((s) => (showsCounts(s.overlay) ? s.overlay : null));
   const summary = summarize(config ?? {}, entry?.config_schema);
   // Outs can change with the config (a split's branches): React Flow must re-measure the handles then.
   const updateNodeInternals = useUpdateNodeInternals();
@@ -55,9 +55,9 @@ function FlowNodeView({ id, data, selected }: NodeProps<CanvasNode>) {
         {errors.length ? <span className="fnode-err" role="img" title={errors.join('\n')} aria-label={`${errors.length} problem(s)`}><Icon name="warn" size={14} /></span> : null}
       </div>
       <div className="fnode-body">
-        {live ? (
-          // Live counts take the summary's place (same height), so switching to Live never grows a card into its neighbours.
-          <div className="fnode-stats" aria-label="Live counts" title={summary || undefined}>
+        {counts ? (
+          // Counts take the summary's place (same height), so switching to Live or Backtest never grows a card into its neighbours.
+          <div className="fnode-stats" aria-label={counts === 'live' ? 'Live counts' : 'Backtest counts'} title={summary || undefined}>
             <span><b>{stats?.entered ?? 0}</b> in</span>
             <span className="st-wait"><b>{stats?.waiting ?? 0}</b> waiting</span>
             <span className="st-done"><b>{stats?.completed ?? 0}</b> done</span>

@@ -19,6 +19,8 @@ import { Palette } from '../panels/Palette.tsx';
 import { PublishDialog } from '../panels/PublishDialog.tsx';
 import { HistoryDialog } from '../panels/HistoryDialog.tsx';
 import { TestPanel } from '../panels/TestPanel.tsx';
+import { BacktestPanel } from '../panels/BacktestPanel.tsx';
+import { FlowFigures } from '../panels/FlowFigures.tsx';
 import { navigate } from '../router.ts';
 import { useCan } from '../session.ts';
 import { ErrorBox, Modal, Spinner, StatusBadge } from '../ui/common.tsx';
@@ -293,6 +295,7 @@ function Editor({ flow, onReload }: { flow: Flow; onReload: () => Promise<void> 
             <Icon name={errors.length || checked === 'failed' ? 'warn' : 'check'} /> {problems}
           </button>
           {canEdit ? <button className={`btn btn-sm${overlay === 'test' ? ' on' : ''}`} aria-pressed={overlay === 'test'} onClick={() => setOverlay('test')}><Icon name="beaker" /> Test</button> : null}
+          {canEdit ? <button className={`btn btn-sm${overlay === 'backtest' ? ' on' : ''}`} aria-pressed={overlay === 'backtest'} onClick={() => setOverlay('backtest')}><Icon name="runs" /> Backtest</button> : null}
           <button className={`btn btn-sm${overlay === 'live' ? ' on' : ''}`} aria-pressed={overlay === 'live'} onClick={() => setOverlay('live')} disabled={!flow.published_version}><Icon name="pulse" /> Live</button>
           {overlay === 'live' && versions.length ? (
             <select aria-label="Version" value={liveVersion ?? ''} onChange={(e) => setLiveVersion(Number(e.target.value))}>
@@ -312,6 +315,7 @@ function Editor({ flow, onReload }: { flow: Flow; onReload: () => Promise<void> 
           <span><b>{stats.data.runs?.converted ?? 0}</b> converted</span>
           <span><b>{stats.data.runs?.exited ?? 0}</b> exited</span>
           <span><b>{stats.data.runs?.failed ?? 0}</b> failed</span>
+          <FlowFigures flowId={flow.id} stats={stats.data.nodes} />
           <span className="muted small">refreshing every 2 s</span>
           <a href={`/runs?flow_id=${flow.id}`} onClick={(e) => { e.preventDefault(); navigate(`/runs?flow_id=${flow.id}`); }}>See runs →</a>
         </div>
@@ -345,7 +349,7 @@ function Editor({ flow, onReload }: { flow: Flow; onReload: () => Promise<void> 
       <div className={`editor-body${canEdit ? '' : ' no-palette'}`}>
         {canEdit ? <Palette /> : null}
         <Canvas onSaveNow={() => void save({ force: true }).catch(() => undefined)} />
-        {overlay === 'test' ? <TestPanel flowId={flow.id} beforeRun={() => save()} /> : <Inspector />}
+        {overlay === 'test' ? <TestPanel flowId={flow.id} beforeRun={() => save()} /> : overlay === 'backtest' ? <BacktestPanel flow={flow} beforeRun={() => save()} /> : <Inspector />}
       </div>
       {toast ? <div className="toast" role="status" onAnimationEnd={() => setToast(null)}>{toast}</div> : null}
       {publishing ? (

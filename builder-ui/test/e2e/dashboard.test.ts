@@ -103,6 +103,13 @@ describe.skipIf(!availability.run)('builder UI end to end: KPI dashboard', () =>
     expect((await h.call('POST', '/v1/events/batch', { events: goals })).status).toBe(202);
     await eventually(async () => Number((await h.t.db.raw(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND flow_id = ? AND status = 'converted'`, [h.workspaceId, ids[0]])).rows[0].n) > 0 || undefined, 60_000, 500);
     expect((await h.call('POST', '/v1/segments', { key: 'pro', name: 'Pro plan', rule: { all: [{ fact: 'contact', path: '$.properties.plan', operator: 'equal', value: 'pro' }] } })).status).toBe(201);
+    await eventually(async () => (await h.call('GET', '/v1/segments/pro')).body.member_count > 0 || undefined, 60_000, 500);
+    // Lifecycle stages for the funnel: 40 contacts moved along it.
+    const stages = ['subscriber', 'lead', 'marketing_qualified_lead', 'sales_qualified_lead', 'opportunity', 'customer', 'evangelist'];
+    for (let i = 0; i < 40; i++) {
+      const c = (await h.call('GET', `/v1/contacts?email=c${i}@example.com`)).body.items[0];
+      expect((await h.call('PATCH', `/v1/contacts/${c.id}`, { lifecycle_stage: stages[i % stages.length] })).status).toBe(200);
+    }
     await h.t.db.raw('ANALYZE events, runs, run_steps, contact_activity');
   }, 600_000);
 
@@ -181,7 +188,7 @@ describe.skipIf(!availability.run)('builder UI end to end: KPI dashboard', () =>
     await table.getByRole('row', { name: /Trial nurture/ }).getByText(/95%: /).waitFor();
 
     await expect.poll(chartsDrawn, { timeout: 15_000 }).toEqual({
-      'Conversion by flow': true, 'Lift over holdout (95% interval)': true, 'Lifecycle funnel': !!kpis.funnel?.length,
+      'Conversion by flow': true, 'Lift over holdout (95% interval)': true, 'Lifecycle funnel': kpis.funnel.stages.some((s: { reached: number }) => s.reached > 0), 'CLV by segment': true,
       'Cohort retention': true, 'NPS distribution': true, 'Revenue and orders': true,
     });
     await screenshot(page, '70-dashboard');
@@ -205,24 +212,60 @@ describe.skipIf(!availability.run)('builder UI end to end: KPI dashboard', () =>
     expect(cohorts.map((r) => [r.cohort, Number(r.size), Number(r.month_0)])).toEqual(kpis.cohorts.map((c: { cohort: string; size: number; retained: number[] }) => [c.cohort, c.size, c.retained[0]]));
     const tileCsv = parseCsv(await downloadCsv('Key figures'));
     for (const r of tileCsv) expect(r.value, r.kpi).toBe(cell(kpis[r.kpi]));
+    expect(parseCsv(await downloadCsv('Lifecycle funnel'))).toEqual(kpis.funnel.stages.map((s: Record<string, unknown>) => ({
+      stage: s.stage, current: cell(s.current), reached: cell(s.reached), rate_from_previous: cell(s.rate_from_previous),
+    })));
+    expect(parseCsv(await downloadCsv('CLV by segment'))).toEqual(kpis.clv_by_segment.map((s: Record<string, unknown>) => ({
+      segment: s.segment, name: s.name, revenue: cell(s.revenue), buyers: cell(s.buyers), churn_rate: cell(s.churn_rate), clv_avg: cell(s.clv_avg),
+    })));
   });
 
   it('filters by period and segment: the figures follow the API for the same question', async () => {
     page = await newPage(browser);
     await signIn(page, server, server.users.admin);
     await kpisShown(() => page.goto(`${server.url}/dashboard`));
-    const year = await kpisShown(() => page.getByLabel('Period').selectOption('365d'), (u) => u.searchParams.get('interval') === 'month');
+    const year = await kpisShown(() => page.getByLabel('Period', { exact: true }).selectOption('365d'), (u) => u.searchParams.get('interval') === 'month');
     expect(Date.parse(year.url.searchParams.get('to')!) - Date.parse(year.url.searchParams.get('from')!)).toBe(365 * DAY);
     const revenue = page.getByRole('group', { name: 'Revenue' }).locator('.kpi-value');
     await expect.poll(() => revenue.textContent()).toBe(year.kpis.revenue.toLocaleString('en-US', { maximumFractionDigits: 2 }));
     await expect.poll(chartsDrawn, { timeout: 15_000 }).toMatchObject({ 'Cohort retention': true, 'Revenue and orders': true });
     await screenshot(page, '71-dashboard-year');
 
-    const pro = await kpisShown(() => page.getByLabel('Segment').selectOption('pro'), (u) => u.searchParams.get('segment') === 'pro');
+    const pro = await kpisShown(() => page.getByLabel('Segment', { exact: true }).selectOption('pro'), (u) => u.searchParams.get('segment') === 'pro');
     expect(pro.kpis.revenue).toBeLessThan(year.kpis.revenue);
     await expect.poll(() => revenue.textContent()).toBe(pro.kpis.revenue.toLocaleString('en-US', { maximumFractionDigits: 2 }));
     expect(page.url()).toContain('segment=pro');
     const tileCsv = parseCsv(await downloadCsv('Key figures'));
     expect(tileCsv.find((r) => r.kpi === 'revenue')!.value).toBe(String(pro.kpis.revenue));
+  });
+
+  it("the flow page shows its own conversion, lift and per-node drop-off; a flow without a goal shows No goal", async () => {
+    page = await newPage(browser);
+    await signIn(page, server, server.users.admin);
+    const flows = (await server.h.call('GET', '/v1/flows')).body.items as Array<{ id: string; name: string }>;
+    const nurtureId = flows.find((f) => f.name === 'Trial nurture')!.id;
+    const welcomeId = flows.find((f) => f.name === 'Welcome (no goal)')!.id;
+    await page.goto(`${server.url}/flows/${nurtureId}`);
+    await page.getByRole('button', { name: '0 problems' }).waitFor({ timeout: 20_000 });
+    const { kpis } = await kpisShown(() => page.getByRole('button', { name: 'Live' }).click(), (u) => u.searchParams.get('flow_id') === nurtureId);
+    const f = kpis.flows.find((x: { flow_id: string }) => x.flow_id === nurtureId);
+    const bar = page.getByLabel('Run totals');
+    await bar.getByText(`${(f.conversion_rate * 100).toFixed(1)}% converted (${f.converted} of ${f.entered}, 12 months)`).waitFor();
+    const pts = (v: number) => `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}`;
+    await bar.getByText(`${pts(f.lift.absolute)} pts lift over holdout (95%: ${pts(f.lift.ci_low)} to ${pts(f.lift.ci_high)})`).waitFor();
+    await bar.getByText('Drop-off by node').click();
+    const stats = (await server.h.call('GET', `/v1/flows/${nurtureId}/stats`)).body.nodes;
+    // The split: runs that entered it and reached neither branch are the holdout's, ended there.
+    const split = page.getByRole('table', { name: 'Drop-off by node' }).getByRole('row', { name: /Random split/ });
+    const held = stats.ab.entered - stats.ab.waiting - (stats.wait_a?.entered ?? 0) - (stats.wait_b?.entered ?? 0);
+    expect(held).toBeGreaterThan(0);
+    await expect.poll(async () => (await split.innerText()).match(/\d+/g)!.slice(0, 2).map(Number)).toEqual([stats.ab.entered, held]);
+    await screenshot(page, '72-flow-figures');
+
+    await page.goto(`${server.url}/flows/${welcomeId}`);
+    await page.getByRole('button', { name: '0 problems' }).waitFor({ timeout: 20_000 });
+    await page.getByRole('button', { name: 'Live' }).click();
+    await page.getByLabel('Run totals').getByText('No goal', { exact: true }).waitFor();
+    expect(await page.getByLabel('Run totals').innerText()).not.toMatch(/0\.0%/);
   });
 });

@@ -4,9 +4,9 @@ import { useKpis, type KpiFilters, type Kpis } from '../../api/kpis.ts';
 import { useSegments } from '../../api/segments.ts';
 import { navigate, useLocation } from '../../router.ts';
 import { EmptyState, ErrorBox, PageHeader, Spinner } from '../../ui/common.tsx';
-import { CohortChart, ConversionChart, FunnelChart, LiftChart, NpsChart, SeriesChart } from './charts.tsx';
+import { ClvChart, CohortChart, ConversionChart, FunnelChart, LiftChart, NpsChart, SeriesChart } from './charts.tsx';
 import { download, toCsv } from './csv.ts';
-import { cohortTable, conversionTable, funnelTable, npsTable, seriesTable, tilesTable, type Table, type TileKey } from './tables.ts';
+import { clvTable, cohortTable, conversionTable, funnelTable, npsTable, seriesTable, tilesTable, type Table, type TileKey } from './tables.ts';
 import '../pages.css';
 
 const DAY = 86_400_000;
@@ -161,8 +161,12 @@ export function DashboardPage() {
             <ChartCard title="Lift over holdout (95% interval)" table={conversionTable(k)} file="kpis-lift.csv" empty={k.flows.some((f) => f.lift) ? null : 'No flow with a holdout and a goal event had runs in this period.'}>
               <LiftChart kpis={k} label={`Lift over holdout: ${k.flows.filter((f) => f.lift).map((f) => `${f.name} ${liftText(f)}`).join(', ')}`} />
             </ChartCard>
-            <ChartCard title="Lifecycle funnel" table={funnelTable(k)} file="kpis-funnel.csv" empty={k.funnel?.length ? null : k.funnel ? 'No contact has a lifecycle stage yet.' : 'Not yet: the engine does not report the lifecycle-stage funnel yet.'}>
-              <FunnelChart kpis={k} label={`Lifecycle funnel: ${(k.funnel ?? []).map((s) => `${s.stage} ${s.contacts}`).join(', ')}`} />
+            <ChartCard title="Lifecycle funnel" table={funnelTable(k)} file="kpis-funnel.csv"
+              empty={!k.funnel ? 'Not yet: this engine does not report the lifecycle-stage funnel.' : k.funnel.stages.some((st) => st.reached > 0) ? null : `None of the ${k.funnel.contacts} contacts created in this period has a lifecycle stage.`}>
+              <FunnelChart kpis={k} label={`Lifecycle funnel of the ${k.funnel?.contacts ?? 0} contacts created in the period: ${(k.funnel?.stages ?? []).map((st) => `${st.stage} reached by ${st.reached}`).join(', ')}`} />
+            </ChartCard>
+            <ChartCard title="CLV by segment" table={clvTable(k)} file="kpis-clv-by-segment.csv" empty={k.clv_by_segment?.some((c) => c.clv_avg !== null) ? null : 'No segment has buyers in this period.'}>
+              <ClvChart kpis={k} label={`Average CLV by segment: ${(k.clv_by_segment ?? []).map((c) => `${c.name} ${c.clv_avg === null ? 'none' : num(c.clv_avg)}`).join(', ')}`} />
             </ChartCard>
             <ChartCard title="Cohort retention" table={cohortTable(k)} file="kpis-cohorts.csv" empty={k.cohorts.length ? null : 'No first orders in this period.'}>
               <CohortChart kpis={k} label={`Cohort retention by month after the first order, ${k.cohorts.length} cohorts`} />

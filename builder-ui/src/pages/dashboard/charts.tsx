@@ -80,9 +80,23 @@ export function SeriesChart({ kpis, label }: { kpis: Kpis } & ChartProps) {
   return <Chart type="bar" data={data as ChartData<'bar'>} options={options as ChartOptions<'bar'>} role="img" aria-label={label} />;
 }
 
+/** Contacts created in the period that reached each lifecycle stage (or a later one), and those at it now. */
 export function FunnelChart({ kpis, label }: { kpis: Kpis } & ChartProps) {
-  const steps = kpis.funnel ?? [];
-  const data: ChartData<'bar'> = { labels: steps.map((s) => s.stage), datasets: [{ label: 'Contacts', data: steps.map((s) => s.contacts), backgroundColor: BLUE }] };
+  const steps = kpis.funnel?.stages ?? [];
+  const data: ChartData<'bar'> = {
+    labels: steps.map((s) => s.stage.replace(/_/g, ' ')),
+    datasets: [
+      { label: 'Reached', data: steps.map((s) => s.reached), backgroundColor: BLUE },
+      { label: 'At this stage now', data: steps.map((s) => s.current), backgroundColor: GREY },
+    ],
+  };
+  const options: ChartOptions<'bar'> = { indexAxis: 'y', maintainAspectRatio: false };
+  return <Chart type="bar" data={data} options={options} role="img" aria-label={label} />;
+}
+
+export function ClvChart({ kpis, label }: { kpis: Kpis } & ChartProps) {
+  const rows = (kpis.clv_by_segment ?? []).filter((s) => s.clv_avg !== null);
+  const data: ChartData<'bar'> = { labels: rows.map((s) => s.name), datasets: [{ label: 'Average CLV', data: rows.map((s) => s.clv_avg!), backgroundColor: GREEN }] };
   const options: ChartOptions<'bar'> = { indexAxis: 'y', maintainAspectRatio: false, plugins: { legend: { display: false } } };
   return <Chart type="bar" data={data} options={options} role="img" aria-label={label} />;
 }

@@ -35,7 +35,11 @@ export function seriesTable(k: Kpis): Table {
 }
 
 export function funnelTable(k: Kpis): Table {
-  return { header: ['stage', 'contacts', 'rate'], rows: (k.funnel ?? []).map((s) => [s.stage, s.contacts, s.rate]) };
+  return { header: ['stage', 'current', 'reached', 'rate_from_previous'], rows: (k.funnel?.stages ?? []).map((s) => [s.stage, s.current, s.reached, s.rate_from_previous]) };
+}
+
+export function clvTable(k: Kpis): Table {
+  return { header: ['segment', 'name', 'revenue', 'buyers', 'churn_rate', 'clv_avg'], rows: (k.clv_by_segment ?? []).map((s) => [s.segment, s.name, s.revenue, s.buyers, s.churn_rate, s.clv_avg]) };
 }
 
 /** The headline figures, each with its definition's name in docs/kpis.md. */
