@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main, type Io } from '../src/cli/main.ts';
+import { main, vitestInvocation, type Io } from '../src/cli/main.ts';
 
 /** `cairn-plugin` end to end on a scaffolded plugin in a temporary directory (the SDK linked as an install would). */
 const sdkDir = fileURLToPath(new URL('..', import.meta.url));
@@ -53,6 +53,15 @@ describe('cairn-plugin', () => {
     expect(await main(['test', dir, '-t', 'no test has this name'], io)).toBe(0);
     expect(io.stdout.join('\n')).toMatch(/1 skipped/);
     expect(io.stdout.join('\n')).not.toMatch(/passed/);
+  });
+
+  it('test: a leading directory is the plugin, every other argument goes to vitest; --watch drops "run"', () => {
+    expect(vitestInvocation(['-t', 'sends'], dir)).toEqual({ dir, vitestArgs: ['run', '-t', 'sends'] });
+    expect(vitestInvocation(['--watch'], dir)).toEqual({ dir, vitestArgs: ['--watch'] });
+    expect(vitestInvocation(['-w', '-t', 'x'], dir)).toEqual({ dir, vitestArgs: ['-w', '-t', 'x'] });
+    expect(vitestInvocation(['src', '--reporter', 'dot'], dir)).toEqual({ dir: path.join(dir, 'src'), vitestArgs: ['run', '--reporter', 'dot'] });
+    // A test-name filter that happens not to be a directory stays a vitest argument.
+    expect(vitestInvocation(['notify'], dir)).toEqual({ dir, vitestArgs: ['run', 'notify'] });
   });
 
   it('every command has --help; the scaffold depends on this SDK version, vitest and TypeScript, never "*"', async () => {

@@ -178,15 +178,19 @@ async function buildCommand(dir: string, io: Io): Promise<number> {
  * `test [dir] [vitest options]`: a first argument that is a directory is the plugin; everything else goes
  * to vitest unchanged. `--watch`/`-w` runs vitest in watch mode, otherwise `vitest run`.
  */
-function testCommand(args: string[], io: Io): number {
-  let dir = process.cwd();
+export function vitestInvocation(args: string[], cwd = process.cwd()): { dir: string; vitestArgs: string[] } {
+  let dir = cwd;
   let passthrough = args;
-  if (args[0] && !args[0].startsWith('-') && existsSync(args[0]) && statSync(args[0]).isDirectory()) {
-    dir = path.resolve(args[0]);
+  if (args[0] && !args[0].startsWith('-') && existsSync(path.resolve(cwd, args[0])) && statSync(path.resolve(cwd, args[0])).isDirectory()) {
+    dir = path.resolve(cwd, args[0]);
     passthrough = args.slice(1);
   }
   const watch = passthrough.some((a) => a === '--watch' || a === '-w');
-  const vitestArgs = watch ? passthrough : ['run', ...passthrough];
+  return { dir, vitestArgs: watch ? passthrough : ['run', ...passthrough] };
+}
+
+function testCommand(args: string[], io: Io): number {
+  const { dir, vitestArgs } = vitestInvocation(args);
   // The plugin's own vitest if it has one, else one next to the SDK.
   let pkg: string;
   try {
