@@ -121,4 +121,48 @@ describe.skipIf(!availability.run)('builder UI end to end: names everywhere, pla
     await screenshot(page, '35-schedule-in-words');
     expect((await server.h.call('GET', `/v1/flows/${created.body.id}`)).body.draft.nodes[0].config.cron).toBe('0 8 * * *');
   });
+
+  it('the rule builder offers every operator in words and builds "3+ order.completed in the last 90 days" from pickers', async () => {
+    expect((await server.h.call('POST', '/v1/events', { type: 'order.completed', contact: { email: 'buyer@names.test' }, properties: { amount: 20 } })).status).toBe(202);
+    const doc = {
+      schema: 'cairn.flow/v1',
+      name: 'Loyal buyers',
+      settings: { reentry: 'always', goal: null, exit_on: [] },
+      nodes: [
+        { id: 'start', type: 'trigger.event', position: { x: 0, y: 0 }, config: { event: 'order.completed' } },
+        { id: 'loyal', type: 'condition', position: { x: 0, y: 170 }, config: { rule: { all: [{ fact: 'contact', path: '$.email', operator: 'exists', value: true }] } } },
+        { id: 'vip', type: 'action.tag', position: { x: -150, y: 340 }, config: { add: ['vip'] } },
+        { id: 'stop', type: 'end', position: { x: 150, y: 340 }, config: {} },
+      ],
+      edges: [
+        { id: 'e1', source: 'start', target: 'loyal' },
+        { id: 'e2', source: 'loyal', sourceHandle: 'true', target: 'vip' },
+        { id: 'e3', source: 'loyal', sourceHandle: 'false', target: 'stop' },
+      ],
+    };
+    const created = await server.h.call('POST', '/v1/flows', doc);
+    page = await newPage(browser);
+    await signIn(page, server, server.users.admin);
+    await page.goto(`${server.url}/flows/${created.body.id}`);
+    await page.locator('[data-testid="node-loyal"] .fnode-head').click();
+    const fact = page.getByTestId('rule-fact').first();
+    await fact.getByLabel('Operator').waitFor();
+    const operators = await fact.getByLabel('Operator').locator('option').evaluateAll((os) => os.map((o) => ({ value: (o as HTMLOptionElement).value, label: o.textContent ?? '' })));
+    for (const op of ['exists', 'withinLast', 'notWithinLast', 'before', 'after', 'hasTag', 'startsWith', 'matches', 'isEmpty', 'isNotEmpty']) {
+      const offered = operators.find((o) => o.value === op);
+      expect(offered, op).toBeDefined();
+      expect(offered!.label, op).not.toBe(op);
+    }
+    await fact.getByLabel('Fact').selectOption({ label: 'Activity' });
+    await fact.getByLabel('Event type').selectOption('order.completed');
+    await fact.getByLabel('Window').fill('90 days');
+    await fact.getByLabel('Operator').selectOption({ label: 'is at least' });
+    await fact.getByLabel('Value').fill('3');
+    await fact.getByLabel('Value').press('Enter');
+    const expected = { all: [{ fact: 'activity', params: { event: 'order.completed', measure: 'count', within: 'P90D' }, operator: 'greaterThanInclusive', value: 3 }] };
+    await expect.poll(async () => (await server.h.call('GET', `/v1/flows/${created.body.id}`)).body.draft.nodes[1].config.rule, { timeout: 10_000 }).toEqual(expected);
+    await page.locator('[data-testid="node-loyal"] .fnode-summary').getByText('number of order.completed in the last 90 days is at least 3').waitFor();
+    expect((await server.h.call('POST', `/v1/flows/${created.body.id}/validate`, {})).body).toEqual({ valid: true, errors: [] });
+    await screenshot(page, '36-rule-builder-activity');
+  });
 });

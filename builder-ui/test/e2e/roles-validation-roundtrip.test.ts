@@ -176,7 +176,7 @@ describe.skipIf(!availability.run)('builder UI end to end: roles, validation, ro
     await screenshot(page, '28-run-cancelled');
   });
 
-  it('shows installed plugins with their versions and stores credentials write-only', async () => {
+  it('shows installed plugins with their versions, a credentials form from the plugin’s auth schema (write-only), enable/disable and the real publish command', async () => {
     const slack = await buildPlugin(join(ROOT, 'plugins/slack/src/index.ts'));
     expect((await server.h.call('POST', '/v1/plugins', { manifest: slack.manifest, bundle: slack.bundle })).status).toBe(201);
     page = await newPage(browser);
@@ -184,18 +184,33 @@ describe.skipIf(!availability.run)('builder UI end to end: roles, validation, ro
     await page.getByRole('link', { name: 'Plugins', exact: true }).click();
     const card = page.getByRole('region', { name: 'Slack' });
     await card.getByText('1.0.0 (current)').waitFor();
+    // The form has exactly the fields the manifest's auth schema declares, titled as it titles them.
+    const form = card.getByRole('form', { name: 'Credentials for Slack' });
+    expect(await form.locator('input').count()).toBe(1);
     const secret = 'https://hooks.slack.com/services/T000/B000/very-secret';
-    await card.getByLabel('Credential name').fill('webhook_url');
-    await card.getByLabel('Value for webhook_url').fill(secret);
-    await card.getByRole('button', { name: 'Save credentials' }).click();
+    await form.getByLabel('Incoming webhook URL').fill(secret);
+    await form.getByRole('button', { name: 'Save credentials' }).click();
     await card.getByText('Saved. Values are encrypted and never shown again.').waitFor();
     expect((await server.h.call('GET', '/v1/plugins/slack/credentials')).body.fields_set).toEqual(['webhook_url']);
     await page.reload();
-    const value = page.getByRole('region', { name: 'Slack' }).getByLabel('Value for webhook_url');
+    const value = page.getByRole('region', { name: 'Slack' }).getByLabel('Incoming webhook URL');
     await expect.poll(() => value.getAttribute('placeholder'), { timeout: 10_000 }).toContain('stored');
     expect(await value.inputValue()).toBe('');
     expect(await page.content()).not.toContain('very-secret');
+    // The publish command shown is the SDK CLI's own, pointed at this engine.
+    const help = page.getByRole('region', { name: 'Publish a plugin' });
+    expect(await help.locator('pre').textContent()).toBe(`cairn-plugin build\ncairn-plugin publish --url ${server.url} --key <admin API key>`);
     await screenshot(page, '29-plugins');
+    // Disable and enable, per workspace, through the API's own switch (a disabled plugin's actions leave the catalog:
+    // engine/test/plugins-registry.test.ts).
+    const enabled = async () => (await server.h.call('GET', '/v1/plugins')).body.items.find((p: { id: string }) => p.id === 'slack').enabled as boolean;
+    expect(await enabled()).toBe(true);
+    await page.getByRole('region', { name: 'Slack' }).getByRole('button', { name: 'Disable' }).click();
+    await page.getByRole('region', { name: 'Slack' }).getByText('disabled', { exact: true }).waitFor();
+    await expect.poll(enabled).toBe(false);
+    await page.getByRole('region', { name: 'Slack' }).getByRole('button', { name: 'Enable' }).click();
+    await page.getByRole('region', { name: 'Slack' }).getByText('enabled', { exact: true }).waitFor();
+    await expect.poll(enabled).toBe(true);
   });
 
   it('a split grows an out-handle when a branch is added in its form, and it can be connected', async () => {

@@ -1656,6 +1656,10 @@ export interface components {
             }[];
             credentials: {
                 fields_set: string[];
+                /** @description The plugin's declared `auth` JSON Schema (null when it takes no credentials); never a value */
+                schema: {
+                    [key: string]: unknown;
+                } | null;
             };
         };
         /** @description manifest.json as `cairn-plugin build` writes it */

@@ -198,7 +198,13 @@ const Plugin = {
     versions: { type: 'array', items: { type: 'object', required: ['version', 'bundle_sha256', 'published_at'], properties: { version: { type: 'string' }, bundle_sha256: { type: 'string' }, published_at: dateTime } } },
     actions: { type: 'array', items: { type: 'object', required: ['key', 'title', 'type'], properties: { key: { type: 'string' }, title: { type: 'string' }, type: { type: 'string' } } } },
     triggers: { type: 'array', items: { type: 'object', required: ['key', 'title'], properties: { key: { type: 'string' }, title: { type: 'string' } } } },
-    credentials: { type: 'object', required: ['fields_set'], properties: { fields_set: { type: 'array', items: { type: 'string' } } } },
+    credentials: {
+      type: 'object', required: ['fields_set', 'schema'],
+      properties: {
+        fields_set: { type: 'array', items: { type: 'string' } },
+        schema: { description: "The plugin's declared `auth` JSON Schema (null when it takes no credentials); never a value", type: ['object', 'null'], additionalProperties: true },
+      },
+    },
   },
 } as const;
 
