@@ -1565,6 +1565,14 @@ export interface components {
                 finished_at: string;
                 output?: unknown;
                 error?: unknown;
+                logs?: {
+                    level: string;
+                    message: string;
+                    fields?: unknown;
+                    source: string;
+                    /** Format: date-time */
+                    at: string;
+                }[];
             }[];
         };
         Owner: {

@@ -153,7 +153,16 @@ const RunDetail = {
       type: 'array',
       items: {
         type: 'object', required: ['node_id', 'status', 'attempt', 'started_at', 'finished_at'],
-        properties: { node_id: { type: 'string' }, status: { type: 'string' }, attempt: { type: 'integer' }, started_at: dateTime, finished_at: dateTime, output: anyJson, error: anyJson },
+        properties: { node_id: { type: 'string' }, status: { type: 'string' }, attempt: { type: 'integer' }, started_at: dateTime, finished_at: dateTime, output: anyJson, error: anyJson,
+          // A plugin step's log lines (ctx.log, console.*), bounded and redacted; [] for other steps.
+          logs: {
+            type: 'array',
+            items: {
+              type: 'object', required: ['level', 'message', 'source', 'at'],
+              properties: { level: { type: 'string' }, message: { type: 'string' }, fields: anyJson, source: { type: 'string' }, at: dateTime },
+            },
+          },
+        },
       },
     },
   },
