@@ -64,6 +64,12 @@ describe('cairn-plugin', () => {
     expect(vitestInvocation(['notify'], dir)).toEqual({ dir, vitestArgs: ['run', 'notify'] });
   });
 
+  it('pnpm exec cairn-plugin works at the repository root (the root depends on the workspace SDK)', () => {
+    const r = spawnSync('pnpm', ['exec', 'cairn-plugin', 'build', '--help'], { cwd: path.join(sdkDir, '..'), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('usage: cairn-plugin build');
+  });
+
   it('every command has --help; the scaffold depends on this SDK version, vitest and TypeScript, never "*"', async () => {
     for (const command of ['create', 'build', 'test', 'publish']) {
       const io = capture();
