@@ -1,4 +1,4 @@
-import { useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { api } from './client.ts';
 import type { Contact, Page } from './types.ts';
 
@@ -8,6 +8,8 @@ export interface Segment {
   name: string;
   rule: Record<string, unknown>;
   member_count: number;
+  /** `evaluating` while a background job evaluates the existing contacts against a new or changed rule. */
+  status?: 'evaluating' | 'ready';
   created_at?: string;
   updated_at?: string;
   /** Daily member counts, on `GET /v1/segments/{key}` only. */
@@ -21,9 +23,11 @@ export const useSegments = (refetchInterval: number | false = false) =>
   useQuery({
     queryKey: ['/v1/segments'],
     queryFn: ({ signal }) => api.get<Page<Segment>>('/v1/segments?limit=500', signal),
-    refetchInterval,
+    // While a segment is being evaluated its count grows chunk by chunk: follow it closely.
+    refetchInterval: (q) => (refetchInterval && q.state.data?.items.some((s) => s.status === 'evaluating') ? 1000 : refetchInterval),
     staleTime: 5_000,
   });
 
-export const useSegment = (key: string) =>
-  useQuery({ queryKey: ['/v1/segments', key], queryFn: ({ signal }) => api.get<Segment>(`/v1/segments/${encodeURIComponent(key)}`, signal) });
+/** One segment with its size history; `version` (e.g. its member count) fetches it again when the list saw a change. */
+export const useSegment = (key: string, version: unknown = null) =>
+  useQuery({ queryKey: ['/v1/segments', key, version], queryFn: ({ signal }) => api.get<Segment>(`/v1/segments/${encodeURIComponent(key)}`, signal), placeholderData: keepPreviousData });

@@ -8,8 +8,8 @@ import { SegmentEditor } from './SegmentEditor.tsx';
 import '../pages.css';
 
 /** A size sparkline from the segment's daily member counts (`history` of `GET /v1/segments/{key}`). */
-function Sparkline({ segmentKey }: { segmentKey: string }) {
-  const q = useSegment(segmentKey);
+function Sparkline({ segmentKey, members }: { segmentKey: string; members: number }) {
+  const q = useSegment(segmentKey, members);
   const h = q.data?.history ?? [];
   if (h.length === 0) return <span className="muted small">no history yet</span>;
   const max = Math.max(1, ...h.map((d) => d.members));
@@ -51,8 +51,8 @@ export function SegmentsPage() {
                 <tr key={s.key}>
                   <td>{s.name}</td>
                   <td className="mono">{s.key}</td>
-                  <td className="num" data-testid={`members-${s.key}`}>{s.member_count}</td>
-                  <td><Sparkline segmentKey={s.key} /></td>
+                  <td className="num"><span data-testid={`members-${s.key}`}>{s.member_count}</span>{s.status === 'evaluating' ? <span className="muted small"> evaluating…</span> : null}</td>
+                  <td><Sparkline segmentKey={s.key} members={s.member_count} /></td>
                   <td className="row-actions">
                     <a href={`/contacts?segment=${encodeURIComponent(s.key)}`} onClick={go(`/contacts?segment=${encodeURIComponent(s.key)}`)} aria-label={`Members of ${s.name}`}>Members</a>
                     {canEdit ? <button className="btn btn-ghost btn-sm" onClick={() => setEditing(s)} aria-label={`Edit ${s.name}`}>Edit</button> : null}
