@@ -173,8 +173,9 @@ it('WebAssembly memory, 100 parallel 5 MiB fetches and a 30 × nested-loop Liqui
   // Measured 22-37 ms (GC pauses included); before this work one Liquid step alone held the loop 100 ms.
   if (process.platform === 'linux') expect(cpu!.maxMs).toBeLessThan(50);
   // "/healthz under 100 ms throughout" is wall time, which on a machine with more runnable processes than CPUs is
-  // the scheduler's to give: checked whenever the machine is not oversubscribed, logged otherwise.
+  // the scheduler's to give: checked unless the machine runs more than twice as many processes as it has CPUs
+  // (measured 37-49 ms at load 2.6-4.5 on 2 CPUs, 200-500 ms at load 20), logged otherwise.
   const load = loadavg()[0]!;
-  if (load <= availableParallelism()) expect(worstHealthMs).toBeLessThan(100);
+  if (load <= 2 * availableParallelism()) expect(worstHealthMs).toBeLessThan(100);
   else console.info(`acceptance: /healthz < 100 ms not checked: load average ${load.toFixed(1)} on ${availableParallelism()} CPUs`);
 });
