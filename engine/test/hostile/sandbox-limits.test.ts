@@ -147,7 +147,10 @@ describe('plugin log lines', () => {
     const token = 'sk_live_9f8e7d6c5b4a';
     logLines.length = 0;
     const r = await host().runAction(greedy, 'log_secret', call({}, { token }));
-    expect(r).toEqual({ ok: true, value: { logged: true } });
+    expect(r).toMatchObject({ ok: true, value: { logged: true } });
+    // The lines kept for the run's step are redacted the same way as the engine log.
+    expect(JSON.stringify(r)).not.toContain(token);
+    expect(r).toMatchObject({ logs: [{ source: 'ctx.log', message: 'calling with [REDACTED]', fields: { token: '[REDACTED]', '[REDACTED]': 'as a key' } }] });
     const line = logLines.find((l) => l.includes('calling with'));
     expect(line).toBeDefined();
     expect(line).not.toContain(token);
