@@ -66,7 +66,11 @@ describe.skipIf(!availability.run)('builder UI end to end: roles, validation, ro
     await page.mouse.up();
     expect(await offset()).toEqual(before);
     // The pan may have moved "assign" below the canvas's edge: select it as a click on the node would.
-    await page.locator('.react-flow__node[data-id="assign"]').dispatchEvent('click');
+    // Clicked again until the inspector shows its form: a click that lands while the pan settles can be lost.
+    await expect.poll(async () => {
+      await page.locator('.react-flow__node[data-id="assign"]').dispatchEvent('click');
+      return page.locator('#root_pool').count();
+    }, { timeout: 15_000, intervals: [250, 500, 1000] }).toBe(1);
     await expect(page.locator('#root_pool').isEditable()).resolves.toBe(false);
     await screenshot(page, '21-viewer-editor');
 
