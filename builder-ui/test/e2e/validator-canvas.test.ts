@@ -148,7 +148,8 @@ describe.skipIf(!availability.run)('builder UI end to end: one validator, and a 
     await page.getByRole('button', { name: 'Live', exact: true }).click();
     const wait = page.locator('[data-testid="node-wait"] .fnode-stats');
     await expect.poll(() => wait.textContent(), { timeout: 15_000 }).toBe('4 in2 waiting1 done0 failed1 ended here');
-    await page.getByLabel('Run totals').getByText('converted').waitFor();
+    // Exact text: the flow's conversion figure in the same bar also mentions "converted".
+    await page.getByLabel('Run totals').getByText(/^\d+ converted$/).waitFor();
     expect(await page.getByLabel('Run totals').textContent()).toContain('1 converted');
     const cards = await boxes('.react-flow__node');
     for (const [i, a] of cards.entries()) expect(cards.slice(i + 1).filter((b) => overlap(a, b)).map((b) => `${a.id}×${b.id}`)).toEqual([]);

@@ -84,9 +84,11 @@ describe('retention of run step detail (test clock starts 2026-03-02T09:00Z)', (
       await h.t.db.raw('VACUUM run_steps');
       heap.push(await heapBytes());
     }
-    // VACUUM truncates empty tail pages, so the size moves within a band; it must not trend upwards.
+    // VACUUM truncates empty tail pages, so the size moves within a band; it must not trend upwards. A few pages of
+    // slack (seen: one 8 KiB page over the band in a fresh-clone run) against one unpruned cycle's ~1,800 steps,
+    // which alone would add well over 64 KiB.
     const band = Math.max(...heap.slice(0, 3));
-    expect(Math.max(heap[3]!, heap[4]!), `heap bytes per cycle: ${heap.join(', ')}`).toBeLessThanOrEqual(band);
+    expect(Math.max(heap[3]!, heap[4]!), `heap bytes per cycle: ${heap.join(', ')}`).toBeLessThanOrEqual(band + 64 * 1024);
     expect(await completedRuns()).toBe(4010);
   });
 });
