@@ -150,8 +150,8 @@ describe.skipIf(!availability.run)('builder UI end to end: segments', () => {
     const inspector = page.getByRole('complementary', { name: 'Inspector' });
     const select = inspector.locator('select#root_segment');
     await select.waitFor();
-    // A list, not a text box: the options are the segments that exist.
-    expect(await select.locator('option').allTextContents()).toEqual(['Pick a segment…', 'Lapsed buyers (1 member)']);
+    // A list, not a text box: the options are the segments that exist (filled once the segments query answers).
+    await expect.poll(() => select.locator('option').allTextContents(), { timeout: 15_000 }).toEqual(['Pick a segment…', 'Lapsed buyers (1 member)']);
     await select.selectOption('lapsed');
     await eventually(async () => (await server.h.call('GET', `/v1/flows/${flowId}`)).body.draft.nodes[0].config.segment === 'lapsed' || undefined, 15_000);
     await screenshot(page, '63-trigger-segment-picker');
