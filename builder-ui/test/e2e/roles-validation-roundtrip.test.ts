@@ -70,7 +70,7 @@ describe.skipIf(!availability.run)('builder UI end to end: roles, validation, ro
     await expect.poll(async () => {
       await page.locator('.react-flow__node[data-id="assign"]').dispatchEvent('click');
       return page.locator('#root_pool').count();
-    }, { timeout: 15_000, intervals: [250, 500, 1000] }).toBe(1);
+    }, { timeout: 15_000, interval: 250 }).toBe(1);
     await expect(page.locator('#root_pool').isEditable()).resolves.toBe(false);
     await screenshot(page, '21-viewer-editor');
 
