@@ -1,6 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/index.ts';
+import type { ApiComponents } from '../contracts/index.ts';
+import { ApiError, createApiClient, ok, type Answered, type ApiClient } from '../contracts/client.ts';
 import type { FlowDocument } from '../contracts/flow.ts';
 import { parseCommand, UsageError, type Io } from './args.ts';
 import type { Command } from './commands.ts';
@@ -19,8 +21,10 @@ const CONNECTION = `  --url <url>        the engine (default: CAIRN_URL)
 
 const connectionOptions = { url: { type: 'string' }, 'api-key': { type: 'string' } } as const;
 
-interface FlowSummary { id: string; key: string | null; name: string; status: string; published_version: number | null }
-interface FlowDetail extends FlowSummary { draft: FlowDocument; draft_etag: string }
+type FlowSummary = ApiComponents['schemas']['FlowSummary'];
+/** A flow with its draft read as the cairn.flow/v1 document it is (the API types a draft loosely: it may be incomplete). */
+type FlowDetail = Omit<ApiComponents['schemas']['Flow'], 'draft'> & { draft: FlowDocument };
+const detail = (flow: ApiComponents['schemas']['Flow']): FlowDetail => ({ ...flow, draft: flow.draft as unknown as FlowDocument });
 
 class RemoteError extends Error {
   override name = 'RemoteError';
@@ -29,54 +33,72 @@ class RemoteError extends Error {
   }
 }
 
-/** The engine's HTTP API with one workspace's key. Messages name the request, never the key. */
+/** The engine's HTTP API (the typed client) with one workspace's key. Messages name the request, never the key. */
 class Remote {
-  constructor(private readonly base: string, private readonly apiKey: string) {}
+  private readonly api: ApiClient;
+  constructor(private readonly base: string, apiKey: string) {
+    this.api = createApiClient({ baseUrl: base, apiKey });
+  }
 
-  async call<T>(method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-    let res: Response;
+  /** The answer of one call, or a RemoteError whose message says what to do. */
+  private async call<T>(what: string, call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<Answered<T>> {
     try {
-      res = await fetch(`${this.base}/v1${route}`, {
-        method,
-        headers: { authorization: `Bearer ${this.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      return await ok(call);
     } catch (err) {
-      throw new Error(`cannot reach the engine at ${this.base} (${(err as Error).message}); is it running? (CAIRN_URL / --url)`, { cause: err });
+      if (err instanceof SyntaxError) {
+        // Not the engine answering (a proxy's error page, another service on that port).
+        throw new RemoteError(`${what}: the answer is not JSON: is ${this.base} a Cairn engine?`, 0);
+      }
+      if (!(err instanceof ApiError)) {
+        throw new Error(`cannot reach the engine at ${this.base} (${(err as Error).message}); is it running? (CAIRN_URL / --url)`, { cause: err });
+      }
+      if (err.status === 401) throw new RemoteError(`the engine at ${this.base} refused the API key (401): check CAIRN_API_KEY / --api-key`, 401);
+      const items = err.errors.slice(0, 5).map((e) => `\n    ${e.path || '(document)'}: ${e.message}`).join('');
+      throw new RemoteError(`${what}: ${err.status} ${err.message}${items}`, err.status);
     }
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      // Not the engine answering (a proxy's error page, another service on that port).
-      throw new RemoteError(`${method} /v1${route}: ${res.status}, and the answer is not JSON: is ${this.base} a Cairn engine?`, res.status);
-    }
-    if (res.ok) return parsed as T;
-    if (res.status === 401) throw new RemoteError(`the engine at ${this.base} refused the API key (401): check CAIRN_API_KEY / --api-key`, 401);
-    const problem = parsed as { detail?: string; title?: string; errors?: { path: string; message: string }[] } | null;
-    const items = (problem?.errors ?? []).slice(0, 5).map((e) => `\n    ${e.path || '(document)'}: ${e.message}`).join('');
-    throw new RemoteError(`${method} /v1${route}: ${res.status} ${problem?.detail ?? problem?.title ?? text.slice(0, 200)}${items}`, res.status);
   }
 
   async workspace(): Promise<{ id: string; slug: string }> {
-    return (await this.call<{ workspace: { id: string; slug: string } }>('GET', '/auth/me')).workspace;
+    return (await this.call('GET /v1/auth/me', this.api.GET('/v1/auth/me'))).workspace;
   }
 
   /** Every flow of the workspace but archived ones. */
   async flows(): Promise<FlowSummary[]> {
     const all: FlowSummary[] = [];
-    let cursor: string | null = null;
+    let cursor: string | undefined;
     do {
-      const page: { items: FlowSummary[]; next_cursor: string | null } = await this.call('GET', `/flows?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const page = await this.call('GET /v1/flows', this.api.GET('/v1/flows', { params: { query: { limit: 500, cursor } } }));
       all.push(...page.items);
-      cursor = page.next_cursor;
+      cursor = page.next_cursor ?? undefined;
     } while (cursor);
     return all.filter((f) => f.status !== 'archived');
   }
 
-  flow(id: string): Promise<FlowDetail> {
-    return this.call('GET', `/flows/${id}`);
+  async flow(id: string): Promise<FlowDetail> {
+    return detail(await this.call(`GET /v1/flows/${id}`, this.api.GET('/v1/flows/{id}', { params: { path: { id } } })));
+  }
+
+  async setKey(id: string, key: string): Promise<void> {
+    await this.call(`PUT /v1/flows/${id}/key`, this.api.PUT('/v1/flows/{id}/key', { params: { path: { id } }, body: { key } }));
+  }
+
+  async create(key: string, doc: FlowDocument): Promise<FlowDetail> {
+    return detail(await this.call('POST /v1/flows', this.api.POST('/v1/flows', { params: { query: { key } }, body: doc })));
+  }
+
+  /** Replaces the draft; with `etag`, only if it is still that revision (If-Match: a 409 otherwise). */
+  async saveDraft(id: string, doc: FlowDocument, etag?: string): Promise<FlowDetail> {
+    const headers = etag ? { 'if-match': etag } : {};
+    return detail(await this.call(`PUT /v1/flows/${id}/draft`, this.api.PUT('/v1/flows/{id}/draft', { params: { path: { id }, header: headers }, body: doc })));
+  }
+
+  async publish(id: string): Promise<number> {
+    return (await this.call(`POST /v1/flows/${id}/publish`, this.api.POST('/v1/flows/{id}/publish', { params: { path: { id } }, body: {} }))).version;
+  }
+
+  async version(id: string, n: number): Promise<FlowDocument> {
+    const v = await this.call(`GET /v1/flows/${id}/versions/${n}`, this.api.GET('/v1/flows/{id}/versions/{n}', { params: { path: { id, n } } }));
+    return v.document as FlowDocument;
   }
 }
 
@@ -111,7 +133,7 @@ async function keyedFlows(remote: Remote, io: Io, opts: { assign: boolean; local
   const taken = new Set([...byKey.keys(), ...opts.localKeys]);
   for (const f of flows.filter((x) => !x.key)) {
     const key = keyFromName(f.name, taken);
-    await remote.call('PUT', `/flows/${f.id}/key`, { key });
+    await remote.setKey(f.id, key);
     taken.add(key);
     byKey.set(key, { ...f, key });
     io.out(`keyed    ${fileName(key)}  (flow "${f.name}" had no key)`);
@@ -227,16 +249,16 @@ ${CONNECTION}
       try {
         let flow = step.flow;
         if (step.action === 'create') {
-          flow = await remote.call<FlowDetail>('POST', `/flows?key=${encodeURIComponent(file.key)}`, file.doc);
+          flow = await remote.create(file.key, file.doc);
           io.out(`created  ${fileName(file.key)}`);
         } else if (step.action === 'update') {
           // If-Match: a save in the builder between our read and this write is refused by the engine (409), not lost.
-          flow = await remote.call<FlowDetail>('PUT', `/flows/${flow!.id}/draft`, file.doc, values.force ? {} : { 'if-match': flows[file.key]!.etag });
+          flow = await remote.saveDraft(flow!.id, file.doc, values.force ? undefined : flows[file.key]!.etag);
           io.out(`updated  ${fileName(file.key)}`);
         }
         flows[file.key] = { id: flow!.id, etag: flow!.draft_etag };
         if (values.publish && (await needsPublishing(remote, flow!))) {
-          const { version } = await remote.call<{ version: number }>('POST', `/flows/${flow!.id}/publish`, {});
+          const version = await remote.publish(flow!.id);
           io.out(`published ${fileName(file.key)} as version ${version}`);
         }
       } catch (err) {
@@ -256,8 +278,7 @@ ${CONNECTION}
 /** A flow needs publishing when it has no version yet or its draft differs from the newest one. */
 async function needsPublishing(remote: Remote, flow: FlowDetail): Promise<boolean> {
   if (flow.published_version === null) return true;
-  const newest = await remote.call<{ document: FlowDocument }>('GET', `/flows/${flow.id}/versions/${flow.published_version}`);
-  return !sameDocument(newest.document, flow.draft);
+  return !sameDocument(await remote.version(flow.id, flow.published_version), flow.draft);
 }
 
 const diff: Command = {

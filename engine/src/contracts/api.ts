@@ -2134,7 +2134,7 @@ export interface operations {
                      */
                     email?: string;
                     /** @description free-form JSON; property names 1–200 characters at any depth, strings up to 65,536 characters, 10 levels, 256 KiB (docs/api.md §Limits) */
-                    properties?: Record<string, never>;
+                    properties?: Record<string, unknown>;
                     /** @description an IANA time zone name such as Europe/Paris */
                     timezone?: string;
                 } | unknown | unknown;
@@ -2348,7 +2348,7 @@ export interface operations {
                      */
                     email?: string | null;
                     /** @description merged as a JSON merge patch: null deletes a key */
-                    properties?: Record<string, never> | null;
+                    properties?: Record<string, unknown> | null;
                     timezone?: string | null;
                     tags?: string[];
                     lifecycle_stage?: string | null;
@@ -2510,10 +2510,10 @@ export interface operations {
                          */
                         email?: string;
                         /** @description free-form JSON; property names 1–200 characters at any depth, strings up to 65,536 characters, 10 levels, 256 KiB (docs/api.md §Limits) */
-                        properties?: Record<string, never>;
+                        properties?: Record<string, unknown>;
                     } | unknown | unknown;
                     /** @description free-form JSON; property names 1–200 characters at any depth, strings up to 65,536 characters, 10 levels, 256 KiB (docs/api.md §Limits) */
-                    properties?: Record<string, never>;
+                    properties?: Record<string, unknown>;
                     /**
                      * Format: date-time
                      * @description RFC 3339, between 1970-01-01 and 9999-12-31; default: when the engine receives it
@@ -2609,10 +2609,10 @@ export interface operations {
                              */
                             email?: string;
                             /** @description free-form JSON; property names 1–200 characters at any depth, strings up to 65,536 characters, 10 levels, 256 KiB (docs/api.md §Limits) */
-                            properties?: Record<string, never>;
+                            properties?: Record<string, unknown>;
                         } | unknown | unknown;
                         /** @description free-form JSON; property names 1–200 characters at any depth, strings up to 65,536 characters, 10 levels, 256 KiB (docs/api.md §Limits) */
-                        properties?: Record<string, never>;
+                        properties?: Record<string, unknown>;
                         /**
                          * Format: date-time
                          * @description RFC 3339, between 1970-01-01 and 9999-12-31; default: when the engine receives it
@@ -2784,9 +2784,9 @@ export interface operations {
                     /** @enum {unknown} */
                     schema: "cairn.flow/v1";
                     name: string;
-                    settings?: Record<string, never>;
-                    nodes: Record<string, never>[];
-                    edges: Record<string, never>[];
+                    settings?: Record<string, unknown>;
+                    nodes: Record<string, unknown>[];
+                    edges: Record<string, unknown>[];
                 };
             };
         };
@@ -2936,9 +2936,9 @@ export interface operations {
                     /** @enum {unknown} */
                     schema: "cairn.flow/v1";
                     name: string;
-                    settings?: Record<string, never>;
-                    nodes: Record<string, never>[];
-                    edges: Record<string, never>[];
+                    settings?: Record<string, unknown>;
+                    nodes: Record<string, unknown>[];
+                    edges: Record<string, unknown>[];
                 };
             };
         };
@@ -3616,7 +3616,7 @@ export interface operations {
                     contact?: {
                         external_id?: string;
                         email?: string;
-                        properties?: Record<string, never>;
+                        properties?: Record<string, unknown>;
                         tags?: string[];
                         score?: number;
                         owner_id?: string;
@@ -3624,7 +3624,7 @@ export interface operations {
                     };
                     event: {
                         type: string;
-                        properties?: Record<string, never>;
+                        properties?: Record<string, unknown>;
                         /** Format: date-time */
                         occurred_at?: string;
                     };
@@ -4842,7 +4842,7 @@ export interface operations {
         /** @description the fields of the plugin manifest's auth schema (PluginManifest.auth); every value a string */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": Record<string, unknown>;
             };
         };
         responses: {
@@ -6405,7 +6405,7 @@ export interface operations {
                     rules: {
                         key?: string;
                         event: string;
-                        when?: Record<string, never>;
+                        when?: Record<string, unknown>;
                         points: number;
                         max_per_contact?: number;
                     }[];
@@ -6638,9 +6638,9 @@ export interface operations {
                     qualifying_event: string;
                     min_amount?: number;
                     /** @description what the side receives, e.g. { "type": "credit", "amount": 10, "currency": "USD" } (passed on in reward.granted) */
-                    referrer_reward: Record<string, never> | number | string;
+                    referrer_reward: Record<string, unknown> | number | string;
                     /** @description what the side receives, e.g. { "type": "credit", "amount": 10, "currency": "USD" } (passed on in reward.granted) */
-                    referee_reward: Record<string, never> | number | string;
+                    referee_reward: Record<string, unknown> | number | string;
                     review_period?: string;
                     void_event?: string;
                     max_rewards_per_referrer?: number;
@@ -7481,7 +7481,7 @@ export interface operations {
                     key: string;
                     name: string;
                     /** @description a json-rules-engine condition over the facts contact and activity (docs/segments.md) */
-                    rule: Record<string, never>;
+                    rule: Record<string, unknown>;
                 };
             };
         };
@@ -7559,7 +7559,7 @@ export interface operations {
             content: {
                 "application/json": {
                     /** @description a json-rules-engine condition over the facts contact and activity (docs/segments.md) */
-                    rule: Record<string, never>;
+                    rule: Record<string, unknown>;
                 };
             };
         };
@@ -7760,7 +7760,7 @@ export interface operations {
                 "application/json": {
                     name?: string;
                     /** @description a json-rules-engine condition over the facts contact and activity (docs/segments.md) */
-                    rule?: Record<string, never>;
+                    rule?: Record<string, unknown>;
                 };
             };
         };
@@ -7900,7 +7900,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": Record<string, unknown>;
             };
         };
         responses: {

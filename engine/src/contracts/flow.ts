@@ -26,42 +26,44 @@ export interface LeafCondition {
   name?: string;
 }
 
-export interface FlowPosition { x: number; y: number }
+// Type aliases rather than interfaces, so a document is assignable to the API's JSON object types (an alias of an
+// object type has an implicit index signature; an interface has none) and reaches the typed client unconverted.
+export type FlowPosition = { x: number; y: number };
 
-export interface FlowNode<T extends string = string, C = Record<string, unknown>> {
+export type FlowNode<T extends string = string, C = Record<string, unknown>> = {
   id: string;
   type: T;
   position: FlowPosition;
   config: C;
   label?: string;
-}
+};
 
-export interface FlowEdge {
+export type FlowEdge = {
   id: string;
   source: string;
   /** Omitted (or null) for a node's single unnamed out-handle (`default`). */
   sourceHandle?: string | null;
   target: string;
-}
+};
 
 export type Reentry = 'never' | 'after_exit' | 'always';
 
-export interface FlowSettings {
+export type FlowSettings = {
   reentry: Reentry;
   goal?: { event?: string; rule?: Condition } | null;
   exit_on?: { event: string; rule?: Condition }[];
   /** This flow's emails' quiet hours (contact's clock); null: none; absent: the workspace's. */
   quiet_hours?: { start: string; end: string } | null;
-}
+};
 
-export interface FlowDocument {
+export type FlowDocument = {
   schema: typeof FLOW_SCHEMA_ID;
   name: string;
   description?: string;
   settings: FlowSettings;
   nodes: FlowNode[];
   edges: FlowEdge[];
-}
+};
 
 /** One problem found in a document: a JSON Pointer into it, a message naming the value and the fix. */
 export interface FlowValidationError {

@@ -13,7 +13,9 @@ const HEADER = `/**
 
 /** The client types of a document, as the TypeScript source `pnpm openapi` writes. */
 export async function renderClientTypes(doc: Record<string, unknown>): Promise<string> {
-  const ast = await openapiTS(doc as never, { alphabetize: false });
+  // emptyObjectsUnknown: a free-form object (`{ type: 'object' }`: node configs, rules, properties) is any object,
+  // as JSON Schema says, not `Record<string, never>`.
+  const ast = await openapiTS(doc as never, { alphabetize: false, emptyObjectsUnknown: true });
   return HEADER + astToString(ast);
 }
 
