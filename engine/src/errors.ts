@@ -49,14 +49,17 @@ export class StepFailure extends Error {
   readonly retryable: boolean;
   readonly logs: unknown[];
   readonly pluginStack: string | undefined;
+  /** The least delay before a retry that the plugin asked for (a vendor's Retry-After). */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     readonly code: string,
     message: string,
-    opts: { retryable?: boolean; logs?: unknown[]; stack?: string; cause?: unknown } = {},
+    opts: { retryable?: boolean; logs?: unknown[]; stack?: string; retryAfterMs?: number; cause?: unknown } = {},
   ) {
     super(message, { cause: opts.cause });
     this.retryable = opts.retryable ?? false;
+    this.retryAfterMs = opts.retryAfterMs;
     this.logs = opts.logs ?? [];
     this.pluginStack = opts.stack;
   }

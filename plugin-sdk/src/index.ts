@@ -15,7 +15,7 @@ export type {
   TriggerRequest,
   TriggerEvent,
 } from './context.ts';
-export { PluginError, httpError } from './errors.ts';
+export { PluginError, httpError, retryAfterMs } from './errors.ts';
 export type { PluginErrorOptions, PluginErrorShape } from './errors.ts';
 export type { JsonSchema, JsonSchemaType, JsonValue, FromSchema } from './schema.ts';
 export { base64Encode, basicAuth, formEncode, hmacSha256Hex, sha256Hex, timingSafeEqual } from './encoding.ts';

@@ -63,7 +63,7 @@ export function createPluginActionRegistry(ctx: EngineContext, sandbox: SandboxH
           const e = result.error;
           if (e.limit) throw new StepFailure('CAIRN_ERR_PLUGIN_LIMIT', e.message, { retryable: false, logs });
           // The plugin's (or the host's) own code is the step's: flows branch on it after the `error` edge.
-          throw new StepFailure(e.code, e.message, { retryable: e.retryable, logs, stack: e.stack });
+          throw new StepFailure(e.code, e.message, { retryable: e.retryable, logs, stack: e.stack, retryAfterMs: e.retryAfterMs });
         },
       };
     },

@@ -47,6 +47,8 @@ export interface BatchEnv extends InEngineDeps {
 
 /** A guard against a flow that loops without waiting (validation refuses such cycles; this keeps a bug from spinning). */
 const MAX_STEPS_PER_PASS = 500;
+/** The longest delay before a retry an action may ask for (a vendor's Retry-After): one hour. */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
 
 const eventFact = (e: StoredEvent | undefined | null): Record<string, unknown> | null =>
   e ? { id: e.id, type: e.type, properties: e.properties, occurred_at: e.occurred_at } : null;
@@ -260,11 +262,12 @@ async function step(run: Run, contact: Contact, env: BatchEnv): Promise<void> {
 }
 
 /** A failed step: retry after backoff while attempts remain, else the `error` handle, else the run fails. */
-function stepFailed(run: Run, node: CompiledNode, env: BatchEnv, error: { code: string; message: string; retryable: boolean; stack?: string }, logs?: Json[]): void {
+function stepFailed(run: Run, node: CompiledNode, env: BatchEnv, error: { code: string; message: string; retryable: boolean; retry_after_ms?: number; stack?: string }, logs?: Json[]): void {
   record(run, node, env, 'failed', null, error, logs);
   if (error.retryable && run.attempt < node.retry.maxAttempts) {
     // Capped: 20 attempts growing tenfold from PT10S reach past the year 9999, which the database cannot store.
-    const delayMs = Math.min(node.retry.backoffMs * node.retry.factor ** (run.attempt - 1), MAX_AHEAD_MS);
+    // A vendor's Retry-After (carried by the plugin's error) lengthens the backoff, never shortens it.
+    const delayMs = Math.min(Math.max(node.retry.backoffMs * node.retry.factor ** (run.attempt - 1), Math.min(error.retry_after_ms ?? 0, MAX_RETRY_AFTER_MS)), MAX_AHEAD_MS);
     run.attempt += 1;
     startWaiting(run, node, env, 'sleeping', new Date(env.now.getTime() + delayMs));
     run.status = 'active'; // backing off between attempts is still executing, not waiting on the contact

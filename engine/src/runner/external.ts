@@ -77,7 +77,11 @@ export function createActionRunner(deps: {
     } catch (err) {
       const e = err instanceof CairnError || err instanceof StepFailure ? err : null;
       const error = e
-        ? { code: e.code, message: e.message, retryable: e.retryable, ...(e instanceof StepFailure && e.pluginStack ? { stack: e.pluginStack } : {}) }
+        ? {
+          code: e.code, message: e.message, retryable: e.retryable,
+          ...(e instanceof StepFailure && e.retryable && e.retryAfterMs ? { retry_after_ms: e.retryAfterMs } : {}),
+          ...(e instanceof StepFailure && e.pluginStack ? { stack: e.pluginStack } : {}),
+        }
         : { code: 'CAIRN_ERR_STEP_FAILED', message: err instanceof Error ? err.message : String(err), retryable: true };
       const logs = err instanceof StepFailure && err.logs.length ? { logs: err.logs as Json[] } : {};
       result = { runId: job.r, nodeId: job.n, attempt: job.a, ok: false, error, ...logs };

@@ -73,6 +73,7 @@ export interface ActionResult {
   skipped?: boolean;
   /** ISO time: run the action again then (the run sleeps on its node until). */
   deferUntil?: string;
-  error?: { code: string; message: string; retryable: boolean; stack?: string };
+  /** `retry_after_ms`: the least delay before the retry the action asked for (a vendor's Retry-After). */
+  error?: { code: string; message: string; retryable: boolean; retry_after_ms?: number; stack?: string };
   logs?: Json[];
 }

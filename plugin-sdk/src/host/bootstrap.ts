@@ -21,7 +21,8 @@ export const BOOTSTRAP_SOURCE = String.raw`
       if (e instanceof Error || (e && typeof e === 'object' && typeof e.message === 'string')) {
         const code = typeof e.code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(e.code) ? e.code : 'PLUGIN_ERROR';
         const stack = typeof e.stack === 'string' ? e.stack.slice(0, 4000) : undefined;
-        return { code, message: String(e.message).slice(0, 2000), retryable: e.retryable === true, stack };
+        const after = typeof e.retryAfterMs === 'number' && Number.isFinite(e.retryAfterMs) && e.retryAfterMs > 0 ? Math.ceil(e.retryAfterMs) : undefined;
+        return { code, message: String(e.message).slice(0, 2000), retryable: e.retryable === true, retryAfterMs: after, stack };
       }
       let text;
       try { text = JSON.stringify(e); } catch { text = undefined; }

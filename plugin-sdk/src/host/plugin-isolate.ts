@@ -310,7 +310,7 @@ export class PluginIsolate {
     if (text.length > MAX_RESULT_CHARS) {
       return { ok: false, error: { code: 'PLUGIN_OUTPUT_TOO_LARGE', message: `${what} of ${this.label} returned ${text.length} characters; the limit is ${MAX_RESULT_CHARS}`, retryable: false } };
     }
-    const r = JSON.parse(text) as { ok?: unknown; value?: JsonValue; error?: { code?: unknown; message?: unknown; retryable?: unknown; stack?: unknown } };
+    const r = JSON.parse(text) as { ok?: unknown; value?: JsonValue; error?: { code?: unknown; message?: unknown; retryable?: unknown; retryAfterMs?: unknown; stack?: unknown } };
     if (r.ok === true) return { ok: true, value: r.value ?? null };
     const e = r.error ?? {};
     return {
@@ -319,6 +319,7 @@ export class PluginIsolate {
         code: typeof e.code === 'string' ? e.code : 'PLUGIN_ERROR',
         message: `${what} of ${this.label} failed: ${typeof e.message === 'string' ? e.message : 'unknown error'}`,
         retryable: e.retryable === true,
+        ...(typeof e.retryAfterMs === 'number' && e.retryAfterMs > 0 ? { retryAfterMs: e.retryAfterMs } : {}),
         ...(typeof e.stack === 'string' && e.stack ? { stack: e.stack } : {}),
       },
     };

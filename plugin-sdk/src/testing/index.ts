@@ -68,6 +68,8 @@ export class PluginCallError extends Error implements PluginErrorShape {
     message: string,
     readonly retryable: boolean,
     readonly limit?: string,
+    /** The least delay before a retry the plugin asked for (see `PluginErrorOptions.retryAfterMs`). */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
@@ -137,13 +139,13 @@ export async function loadPlugin(opts: LoadPluginOptions): Promise<LoadedPlugin>
     async run(key, props, o) {
       const r = await call(key, props, o);
       if (r.ok) return r.value;
-      throw new PluginCallError(r.error.code, r.error.message, r.error.retryable, r.error.limit);
+      throw new PluginCallError(r.error.code, r.error.message, r.error.retryable, r.error.limit, r.error.retryAfterMs);
     },
     async verify(key, request, secrets) {
       const full: TriggerRequest = { method: 'POST', headers: {}, query: {}, ...request };
       const r = await (await current()).runTrigger(key, full, secrets ?? opts.secrets ?? {});
       if (r.ok) return r.value;
-      throw new PluginCallError(r.error.code, r.error.message, r.error.retryable, r.error.limit);
+      throw new PluginCallError(r.error.code, r.error.message, r.error.retryable, r.error.limit, r.error.retryAfterMs);
     },
     async dispose() {
       isolate.dispose();

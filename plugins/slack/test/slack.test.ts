@@ -69,8 +69,8 @@ describe('slack post_message', () => {
     });
   });
 
-  it('429 is a retryable error, a refused message is not; no credential is a clear error', async () => {
-    await expect(plugin.run('post_message', { text: 'x' }, { secrets: { webhook_url: `${base}/services/T000/B000/ratelimited` } })).rejects.toMatchObject({ code: 'SLACK_RATE_LIMITED', retryable: true });
+  it('429 is a retryable error carrying Retry-After as retryAfterMs, a refused message is not; no credential is a clear error', async () => {
+    await expect(plugin.run('post_message', { text: 'x' }, { secrets: { webhook_url: `${base}/services/T000/B000/ratelimited` } })).rejects.toMatchObject({ code: 'SLACK_RATE_LIMITED', retryable: true, retryAfterMs: 30_000 });
     await expect(plugin.run('post_message', { text: 'x' }, { secrets: { webhook_url: `${base}/services/T000/B000/archived` } })).rejects.toMatchObject({ code: 'SLACK_CHANNEL_IS_ARCHIVED', retryable: false });
     await expect(plugin.run('post_message', { text: 'x' }, { secrets: {} })).rejects.toMatchObject({ code: 'SLACK_NOT_CONFIGURED' });
   });

@@ -1,4 +1,4 @@
-import { defineAction, PluginError } from '@cairn/plugin-sdk';
+import { defineAction, PluginError, retryAfterMs } from '@cairn/plugin-sdk';
 
 /**
  * Creates or updates a HubSpot contact in one request with the CRM v3 batch upsert
@@ -35,9 +35,9 @@ export const upsertContact = defineAction({
     const base = ctx.secrets.api_base_url ?? 'https://api.hubapi.com';
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const properties = { ...(props.properties ?? {}), email };
-    const fail = async (res: { status: number; json(): Promise<unknown> }) => {
+    const fail = async (res: { status: number; headers: Readonly<Record<string, string>>; json(): Promise<unknown> }) => {
       const body = (await res.json().catch(() => ({}))) as { message?: string; category?: string };
-      return new PluginError(`HUBSPOT_${body.category ?? `HTTP_${res.status}`}`, `HubSpot answered HTTP ${res.status}: ${body.message ?? ''}`, { retryable: res.status === 429 || res.status >= 500 });
+      return new PluginError(`HUBSPOT_${body.category ?? `HTTP_${res.status}`}`, `HubSpot answered HTTP ${res.status}: ${body.message ?? ''}`, { retryable: res.status === 429 || res.status >= 500, retryAfterMs: retryAfterMs(res.headers) });
     };
     const res = await ctx.http.fetch(`${base}/crm/v3/objects/contacts/batch/upsert`, {
       method: 'POST',

@@ -1,4 +1,4 @@
-import { defineAction, PluginError } from '@cairn/plugin-sdk';
+import { defineAction, PluginError, retryAfterMs } from '@cairn/plugin-sdk';
 
 /**
  * Sends an email with SendGrid's v3 Mail Send API (https://www.twilio.com/docs/sendgrid/api-reference/mail-send/mail-send):
@@ -55,6 +55,6 @@ export const sendEmail = defineAction({
     const body = (await res.json().catch(() => ({}))) as { errors?: { message?: string; field?: string | null }[] };
     const first = body.errors?.[0];
     const detail = first ? `${first.message ?? ''}${first.field ? ` (${first.field})` : ''}` : `HTTP ${res.status}`;
-    throw new PluginError(`SENDGRID_HTTP_${res.status}`, `SendGrid refused the email: ${detail}`, { retryable: res.status === 429 || res.status >= 500 });
+    throw new PluginError(`SENDGRID_HTTP_${res.status}`, `SendGrid refused the email: ${detail}`, { retryable: res.status === 429 || res.status >= 500, retryAfterMs: retryAfterMs(res.headers) });
   },
 });

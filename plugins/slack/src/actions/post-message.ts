@@ -1,4 +1,4 @@
-import { defineAction, PluginError } from '@cairn/plugin-sdk';
+import { defineAction, PluginError, retryAfterMs } from '@cairn/plugin-sdk';
 
 /**
  * Posts to a Slack incoming webhook (https://api.slack.com/messaging/webhooks): a JSON body with `text`
@@ -36,7 +36,7 @@ export const postMessage = defineAction({
     if (props.button) blocks.push({ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: props.button.text }, url: props.button.url }] });
     const res = await ctx.http.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: props.text, blocks }) });
     const body = await res.text();
-    if (res.status === 429) throw new PluginError('SLACK_RATE_LIMITED', `Slack rate limited the webhook (retry after ${res.headers['retry-after'] ?? '?'} s)`, { retryable: true });
+    if (res.status === 429) throw new PluginError('SLACK_RATE_LIMITED', `Slack rate limited the webhook (retry after ${res.headers['retry-after'] ?? '?'} s)`, { retryable: true, retryAfterMs: retryAfterMs(res.headers) });
     if (res.status >= 500) throw new PluginError('SLACK_UNAVAILABLE', `Slack answered HTTP ${res.status}`, { retryable: true });
     if (res.status !== 200) throw new PluginError(`SLACK_${body.toUpperCase().replace(/[^A-Z0-9]+/g, '_').slice(0, 40) || 'ERROR'}`, `Slack refused the message: HTTP ${res.status} ${body.slice(0, 200)}`);
     ctx.log.info('slack message posted', { blocks: blocks.length });

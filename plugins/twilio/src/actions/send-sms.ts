@@ -1,4 +1,4 @@
-import { basicAuth, defineAction, formEncode, PluginError, type ActionContext } from '@cairn/plugin-sdk';
+import { basicAuth, defineAction, formEncode, PluginError, retryAfterMs, type ActionContext } from '@cairn/plugin-sdk';
 
 /**
  * Sends an SMS with Twilio's Messages API (https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource):
@@ -57,7 +57,7 @@ export const sendSms = defineAction({
     const body = (await res.json().catch(() => ({}))) as { sid?: string; status?: string; code?: number; message?: string };
     if (res.status === 201) return { sid: body.sid ?? '', status: body.status ?? 'queued' };
     const retryable = res.status === 429 || res.status >= 500;
-    throw new PluginError(`TWILIO_${body.code ?? `HTTP_${res.status}`}`, `Twilio refused the message: ${body.message ?? `HTTP ${res.status}`}`, { retryable });
+    throw new PluginError(`TWILIO_${body.code ?? `HTTP_${res.status}`}`, `Twilio refused the message: ${body.message ?? `HTTP ${res.status}`}`, { retryable, retryAfterMs: retryAfterMs(res.headers) });
   },
 });
 
