@@ -32,6 +32,7 @@ const RELEASED: Record<string, string> = {
   '0181_run_step_retention.ts': 'e95fe79d9e079108fe2bf5277159ec34e83127c748854e7bebc59b5c4fc6da32',
   '0190_segment_evaluation.ts': '892a8913e32fcbcfc2cd117be325183429a9d936d4a000d42230ffee16dc519f',
   '0195_kpi_order_days.ts': '5c19c42d79cc2c3384b53aa49cc40c428876034e35bdeddfb61eab63ddc3c86d',
+  '0215_churn_factor_columns.ts': 'eb870dd5c2f2ae76ee0dff778d83418258f944e87e30ce42bea67e930aaccc8e',
 };
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../migrations');

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { churnFactors, churnRisk, type ChurnValues } from '../../src/crm/segments/scores.ts';
 import { startHarness, type Harness } from '../engine-harness.ts';
 import { segmentReady } from './ready.ts';
 
@@ -108,9 +109,11 @@ describe('RFM and churn risk (test clock starts 2026-03-02T09:00Z)', () => {
   });
 
   it('churn risk ranks the planted churners with ROC AUC ≥ 0.8; every score lists its factors', async () => {
-    const rows = (await h.t.db.raw(
-      `SELECT c.email, ch.score, ch.factors FROM contact_churn ch JOIN contacts c ON c.id = ch.contact_id WHERE ch.workspace_id = ?`, [h.workspaceId],
-    )).rows as { email: string; score: number; factors: { factor: string; points: number; max: number }[] }[];
+    const stored = (await h.t.db.raw(
+      `SELECT c.email, ch.score, ch.recency_ratio, ch.frequency_trend, ch.engagement_decline, ch.nps, ch.open_tickets
+         FROM contact_churn ch JOIN contacts c ON c.id = ch.contact_id WHERE ch.workspace_id = ?`, [h.workspaceId],
+    )).rows as ({ email: string; score: number } & ChurnValues)[];
+    const rows = stored.map((r) => ({ email: r.email, score: r.score, factors: churnFactors(r).factors }));
     expect(rows).toHaveLength(150);
     for (const r of rows) {
       expect(r.factors.map((f) => f.factor)).toEqual(['recency', 'frequency_trend', 'engagement_decline', 'nps_detractor', 'open_support_issues']);
@@ -128,6 +131,42 @@ describe('RFM and churn risk (test clock starts 2026-03-02T09:00Z)', () => {
     expect(shown.churn_risk.score).toBeGreaterThan(50);
   });
 
+  it('the set-based churn statement equals churnRisk (the documented formula) computed per customer from the raw events', async () => {
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const since = (d: number) => day(now - d * DAY);
+    const events = (await h.t.db.raw(
+      `SELECT contact_id, type, occurred_at FROM events WHERE workspace_id = ? AND type NOT IN ('segment.entered', 'segment.exited', 'churn.risk_high')`,
+      [h.workspaceId],
+    )).rows as { contact_id: string; type: string; occurred_at: Date }[];
+    const props = new Map(((await h.t.db.raw(`SELECT id, properties FROM contacts WHERE workspace_id = ?`, [h.workspaceId])).rows as { id: string; properties: Record<string, unknown> }[])
+      .map((c) => [c.id, c.properties]));
+    const by = new Map<string, typeof events>();
+    for (const e of events) by.set(e.contact_id, [...(by.get(e.contact_id) ?? []), e]);
+    const expected = new Map<string, ReturnType<typeof churnRisk>>();
+    for (const [id, list] of by) {
+      const orders = list.filter((e) => e.type === 'order.completed').map((e) => e.occurred_at.getTime());
+      if (orders.length === 0) continue;
+      const other = list.filter((e) => e.type !== 'order.completed').map((e) => day(e.occurred_at.getTime()));
+      const ordersIn = (from: string, to: string | null) => orders.filter((t) => day(t) > from && (to === null || day(t) <= to)).length;
+      expected.set(id, churnRisk({
+        now: new Date(now),
+        purchases: { count: orders.length, firstAt: new Date(Math.min(...orders)), lastAt: new Date(Math.max(...orders)) },
+        purchasesRecent: ordersIn(since(90), null), purchasesPrevious: ordersIn(since(180), since(90)),
+        engagementRecent: other.filter((d) => d > since(30)).length, engagementPrevious: other.filter((d) => d > since(60) && d <= since(30)).length,
+        properties: props.get(id) ?? {},
+      }));
+    }
+    const stored = (await h.t.db.raw(
+      `SELECT contact_id, score, recency_ratio, frequency_trend, engagement_decline, nps, open_tickets FROM contact_churn WHERE workspace_id = ?`, [h.workspaceId],
+    )).rows as ({ contact_id: string; score: number } & ChurnValues)[];
+    expect(stored).toHaveLength(expected.size);
+    for (const r of stored) {
+      expect({ id: r.contact_id, ...churnFactors(r) }).toEqual({ id: r.contact_id, ...expected.get(r.contact_id)! });
+      expect(r.score).toBe(expected.get(r.contact_id)!.score);
+    }
+    expect(new Set(stored.map((r) => r.score)).size).toBeGreaterThan(10);
+  });
+
   it('the churn.risk_high threshold is a workspace setting (GET/PUT /v1/settings/churn); a later upward crossing of the new one is recorded', async () => {
     expect((await h.call('GET', '/v1/settings/churn')).body).toEqual({ threshold: 70 });
     const bad = await h.call('PUT', '/v1/settings/churn', { threshold: 101 });
@@ -136,7 +175,7 @@ describe('RFM and churn risk (test clock starts 2026-03-02T09:00Z)', () => {
     // A customer below 70 without the NPS factor: the threshold goes to its score + 10, then a detractor NPS adds 15.
     const low = (await h.t.db.raw(
       `SELECT ch.contact_id, ch.score FROM contact_churn ch WHERE ch.workspace_id = ? AND ch.score < 60
-          AND (SELECT (f->>'points')::float FROM jsonb_array_elements(ch.factors) f WHERE f->>'factor' = 'nps_detractor') = 0
+          AND (ch.nps IS NULL OR ch.nps > 6)
         ORDER BY ch.contact_id LIMIT 1`, [h.workspaceId],
     )).rows[0] as { contact_id: string; score: number };
     const threshold = low.score + 10;

@@ -2,7 +2,7 @@ import type { Db, Tx } from '../../db/index.ts';
 import { withTx } from '../../db/index.ts';
 import type { OnEventsIngested } from '../event-hooks.ts';
 import { ingestEvents } from '../events.ts';
-import { ALL_TYPES, trackActivityTypes } from './activity.ts';
+import { ALL_TYPES, trackActivityTypes, utcDay } from './activity.ts';
 
 /** The purchase event RFM and churn risk read (its `properties.amount` is the monetary value). */
 export const PURCHASE_EVENT = 'order.completed';
@@ -10,8 +10,7 @@ export const DEFAULT_CHURN_THRESHOLD = 70;
 /** Events that are not engagement: transitions and scores Cairn records itself. */
 const SYSTEM_EVENTS = ['segment.entered', 'segment.exited', 'churn.risk_high'];
 const DAY_MS = 86_400_000;
-/** Customers per churn statement, and churn.risk_high events per ingestion call. */
-const CHURN_CHUNK = 10_000;
+/** churn.risk_high events per ingestion call. */
 const EVENT_CHUNK = 1000;
 
 export interface ChurnFactor {
@@ -34,31 +33,59 @@ export interface ChurnInput {
   properties: Record<string, unknown>;
 }
 
+/** The measured values of the five factors, as stored per customer (contact_churn's columns). */
+export interface ChurnValues {
+  recency_ratio: number;
+  frequency_trend: number;
+  engagement_decline: number;
+  nps: number | null;
+  open_tickets: number;
+}
+
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
-const round1 = (x: number) => Math.round(x * 10) / 10;
+// Half up, as `floor(x + 0.5)` in the SQL of `churnStatement` (the values are never negative): both give the same bits.
+const round0 = (x: number) => Math.floor(x + 0.5);
+const round1 = (x: number) => round0(x * 10) / 10;
 
 /**
- * Churn risk 0–100: the sum of five documented factors (docs/segments.md), each stored with its points.
- * A one-time buyer's "own interval" is taken as 30 days.
+ * The factors' measured values: recency against the contact's own purchase interval (30 days for a one-time buyer),
+ * the decline of purchases and of engagement, the NPS and the open support issues. The same arithmetic, in the same
+ * order, as the SQL of `churnStatement` (the test compares them).
  */
-export function churnRisk(input: ChurnInput): { score: number; factors: ChurnFactor[] } {
+export function churnValues(input: ChurnInput): ChurnValues {
   const { purchases: p } = input;
   const daysSince = (input.now.getTime() - p.lastAt.getTime()) / DAY_MS;
   const interval = p.count > 1 ? (p.lastAt.getTime() - p.firstAt.getTime()) / DAY_MS / (p.count - 1) : 30;
-  const ratio = daysSince / Math.max(interval, 1);
-  const trend = input.purchasesPrevious > 0 ? clamp01((input.purchasesPrevious - input.purchasesRecent) / input.purchasesPrevious) : 0;
-  const decline = input.engagementPrevious > 0 ? clamp01((input.engagementPrevious - input.engagementRecent) / input.engagementPrevious) : 0;
-  const nps = typeof input.properties.nps === 'number' ? input.properties.nps : null;
-  const open = typeof input.properties.open_tickets === 'number' && input.properties.open_tickets > 0 ? input.properties.open_tickets : 0;
+  const nps = input.properties.nps;
+  const open = input.properties.open_tickets;
+  return {
+    recency_ratio: daysSince / Math.max(interval, 1),
+    frequency_trend: input.purchasesPrevious > 0 ? clamp01((input.purchasesPrevious - input.purchasesRecent) / input.purchasesPrevious) : 0,
+    engagement_decline: input.engagementPrevious > 0 ? clamp01((input.engagementPrevious - input.engagementRecent) / input.engagementPrevious) : 0,
+    nps: typeof nps === 'number' ? nps : null,
+    open_tickets: typeof open === 'number' && open > 0 ? open : 0,
+  };
+}
+
+/**
+ * Churn risk 0–100 from the factors' values: the sum of five documented factors (docs/segments.md), each listed
+ * with its points. Stored scores are computed by SQL with the same formula; the listed factors come from here.
+ */
+export function churnFactors(v: ChurnValues): { score: number; factors: ChurnFactor[] } {
   const factors: ChurnFactor[] = [
-    { factor: 'recency', value: round1(ratio), points: round1(40 * clamp01((ratio - 1) / 2)), max: 40 },
-    { factor: 'frequency_trend', value: round1(trend), points: round1(20 * trend), max: 20 },
-    { factor: 'engagement_decline', value: round1(decline), points: round1(15 * decline), max: 15 },
-    { factor: 'nps_detractor', value: nps, points: nps !== null && nps <= 6 ? 15 : 0, max: 15 },
-    { factor: 'open_support_issues', value: open, points: Math.min(10, 5 * open), max: 10 },
+    { factor: 'recency', value: round1(v.recency_ratio), points: round1(40 * clamp01((v.recency_ratio - 1) / 2)), max: 40 },
+    { factor: 'frequency_trend', value: round1(v.frequency_trend), points: round1(20 * v.frequency_trend), max: 20 },
+    { factor: 'engagement_decline', value: round1(v.engagement_decline), points: round1(15 * v.engagement_decline), max: 15 },
+    { factor: 'nps_detractor', value: v.nps, points: v.nps !== null && v.nps <= 6 ? 15 : 0, max: 15 },
+    { factor: 'open_support_issues', value: v.open_tickets, points: Math.min(10, 5 * v.open_tickets), max: 10 },
   ];
-  const score = Math.min(100, Math.round(factors.reduce((s, f) => s + f.points, 0)));
+  const score = Math.min(100, round0(factors.reduce((s, f) => s + f.points, 0)));
   return { score, factors };
+}
+
+/** Churn risk of one customer (the reference the set-based SQL is tested against). */
+export function churnRisk(input: ChurnInput): { score: number; factors: ChurnFactor[] } {
+  return churnFactors(churnValues(input));
 }
 
 /**
@@ -117,82 +144,78 @@ export async function computeRfm(tx: Tx, workspaceId: string, now: Date, opts: {
   return { customers: r.customers, windowShoppers: r.shoppers, changed: r.changed ?? [] };
 }
 
-interface ChunkRow {
-  id: string;
-  count: number;
-  first_at: Date;
-  last_at: Date;
-  nps: unknown;
-  open_tickets: unknown;
-  previous_score: number | null;
-}
+/** Half up to one decimal in SQL, as `round1` (a float8 expression in, float8 out). */
+const sqlRound1 = (x: string) => `floor((${x}) * 10 + 0.5) / 10`;
 
 /**
- * Churn risk for the next `CHURN_CHUNK` customers after `after`, set-based: one statement reads their all-time
- * purchase row, one aggregates their day rows over the last 180 days (an index range over the chunk), the factors
- * are computed by `churnRisk`, and one statement upserts the rows whose score or factors changed.
- * `churn.risk_high` is recorded in the same transaction when a score crosses the threshold upwards (never again
- * while it stays above). Returns the last contact id of the chunk (null at the end) and the changed contacts.
+ * Churn risk over the workspace's customers in one statement: their purchase row, their day rows of the last 180
+ * days aggregated once per contact, the factors' values and the score computed in SQL with `churnFactors`'
+ * arithmetic, and one upsert of the rows whose values changed (an unchanged customer is not written). Returns the
+ * customers whose score crossed the threshold upwards (score before this recompute below it, or none) and, with
+ * `changed`, those whose score moved (segments reading `$.churn_risk` re-evaluate those only).
  */
-async function churnChunk(
-  tx: Tx, workspaceId: string, after: string, now: Date, threshold: number, hooks: { onEventsIngested?: OnEventsIngested },
-): Promise<{ last: string | null; changed: string[] }> {
-  const day = (d: number) => new Date(now.getTime() - d * DAY_MS).toISOString().slice(0, 10);
-  const base = (await tx.raw(
-    `SELECT a.contact_id AS id, a.count, a.first_at, a.last_at, k.properties->'nps' AS nps, k.properties->'open_tickets' AS open_tickets,
-            ch.score AS previous_score
-       FROM contact_activity a
-       JOIN contacts k ON k.workspace_id = a.workspace_id AND k.id = a.contact_id AND k.erased_at IS NULL
-       LEFT JOIN contact_churn ch ON ch.workspace_id = a.workspace_id AND ch.contact_id = a.contact_id
-      WHERE a.workspace_id = ? AND a.event_type = ? AND a.contact_id > ?
-      ORDER BY a.contact_id LIMIT ?`,
-    [workspaceId, PURCHASE_EVENT, after, CHURN_CHUNK],
-  )).rows as ChunkRow[];
-  if (base.length === 0) return { last: null, changed: [] };
-  const last = base[base.length - 1]!.id;
-  const { rows: agg } = await tx.raw(
-    `SELECT contact_id,
-            coalesce(sum(count) FILTER (WHERE event_type = ? AND day > ?::date), 0)::int AS p_recent,
-            coalesce(sum(count) FILTER (WHERE event_type = ? AND day > ?::date AND day <= ?::date), 0)::int AS p_previous,
-            coalesce(sum(count) FILTER (WHERE event_type <> ? AND event_type <> ALL(?::text[]) AND day > ?::date), 0)::int AS e_recent,
-            coalesce(sum(count) FILTER (WHERE event_type <> ? AND event_type <> ALL(?::text[]) AND day > ?::date AND day <= ?::date), 0)::int AS e_previous
-       FROM contact_activity_days
-      WHERE workspace_id = ? AND contact_id > ? AND contact_id <= ? AND day > ?::date
-      GROUP BY contact_id`,
+async function computeChurn(
+  tx: Tx, workspaceId: string, now: Date, threshold: number, opts: { changed?: boolean },
+): Promise<{ crossed: { id: string; score: number }[]; changed: string[] }> {
+  const day = (d: number) => utcDay(new Date(now.getTime() - d * DAY_MS));
+  const clamp = (x: string) => `least(1, greatest(0, ${x}))`;
+  const { rows } = await tx.raw(
+    `WITH base AS (
+       SELECT a.contact_id, a.count::float8 AS n,
+              floor(extract(epoch FROM a.first_at) * 1000)::float8 AS first_ms, floor(extract(epoch FROM a.last_at) * 1000)::float8 AS last_ms,
+              CASE WHEN jsonb_typeof(k.properties->'nps') = 'number' THEN (k.properties->>'nps')::float8 END AS nps,
+              CASE WHEN jsonb_typeof(k.properties->'open_tickets') = 'number' THEN greatest((k.properties->>'open_tickets')::float8, 0) ELSE 0 END AS open_tickets
+         FROM contact_activity a
+         JOIN contacts k ON k.workspace_id = a.workspace_id AND k.id = a.contact_id AND k.erased_at IS NULL
+        WHERE a.workspace_id = ? AND a.event_type = ?
+     ), win AS (
+       SELECT contact_id,
+              coalesce(sum(count) FILTER (WHERE event_type = ? AND day > ?::date), 0)::float8 AS p_recent,
+              coalesce(sum(count) FILTER (WHERE event_type = ? AND day <= ?::date), 0)::float8 AS p_previous,
+              coalesce(sum(count) FILTER (WHERE event_type <> ? AND event_type <> ALL(?::text[]) AND day > ?::date), 0)::float8 AS e_recent,
+              coalesce(sum(count) FILTER (WHERE event_type <> ? AND event_type <> ALL(?::text[]) AND day > ?::date AND day <= ?::date), 0)::float8 AS e_previous
+         FROM contact_activity_days
+        WHERE workspace_id = ? AND day > ?::date
+        GROUP BY contact_id
+     ), v AS (
+       SELECT b.contact_id, b.nps, b.open_tickets,
+              ((?::float8 - b.last_ms) / ${DAY_MS}) / greatest(CASE WHEN b.n > 1 THEN ((b.last_ms - b.first_ms) / ${DAY_MS}) / (b.n - 1) ELSE 30 END, 1) AS recency_ratio,
+              CASE WHEN w.p_previous > 0 THEN ${clamp('(w.p_previous - w.p_recent) / w.p_previous')} ELSE 0 END AS frequency_trend,
+              CASE WHEN w.e_previous > 0 THEN ${clamp('(w.e_previous - w.e_recent) / w.e_previous')} ELSE 0 END AS engagement_decline
+         FROM base b LEFT JOIN win w ON w.contact_id = b.contact_id
+     ), s AS (
+       SELECT v.*, least(100, floor(
+                ${sqlRound1(`40 * ${clamp('(v.recency_ratio - 1) / 2')}`)} + ${sqlRound1('20 * v.frequency_trend')} + ${sqlRound1('15 * v.engagement_decline')}
+                + CASE WHEN v.nps <= 6 THEN 15 ELSE 0 END + least(10, 5 * v.open_tickets) + 0.5))::smallint AS score,
+              ch.score AS previous,
+              ch.contact_id IS NULL OR (ch.recency_ratio, ch.frequency_trend, ch.engagement_decline, ch.nps, ch.open_tickets)
+                IS DISTINCT FROM (v.recency_ratio, v.frequency_trend, v.engagement_decline, v.nps, v.open_tickets) AS differs
+         FROM v LEFT JOIN contact_churn ch ON ch.workspace_id = ? AND ch.contact_id = v.contact_id
+     ), written AS (
+       INSERT INTO contact_churn AS ch (workspace_id, contact_id, score, recency_ratio, frequency_trend, engagement_decline, nps, open_tickets, computed_at)
+       SELECT ?, contact_id, score, recency_ratio, frequency_trend, engagement_decline, nps, open_tickets, ? FROM s WHERE differs ORDER BY contact_id
+       ON CONFLICT (workspace_id, contact_id) DO UPDATE SET score = EXCLUDED.score, recency_ratio = EXCLUDED.recency_ratio,
+         frequency_trend = EXCLUDED.frequency_trend, engagement_decline = EXCLUDED.engagement_decline, nps = EXCLUDED.nps,
+         open_tickets = EXCLUDED.open_tickets, computed_at = EXCLUDED.computed_at
+       RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM written)::int AS written,
+            (SELECT coalesce(json_agg(json_build_object('id', contact_id, 'score', score) ORDER BY contact_id), '[]') FROM s
+              WHERE score >= ? AND coalesce(previous, 0) < ?) AS crossed,
+            CASE WHEN ?::boolean THEN (SELECT array_agg(contact_id) FROM s WHERE previous IS DISTINCT FROM score) END AS changed`,
     [
-      PURCHASE_EVENT, day(90), PURCHASE_EVENT, day(180), day(90),
+      workspaceId, PURCHASE_EVENT,
+      PURCHASE_EVENT, day(90), PURCHASE_EVENT, day(90),
       PURCHASE_EVENT, SYSTEM_EVENTS, day(30), PURCHASE_EVENT, SYSTEM_EVENTS, day(60), day(30),
-      workspaceId, after, last, day(180),
+      workspaceId, day(180),
+      now.getTime(),
+      workspaceId,
+      workspaceId, now,
+      threshold, threshold, opts.changed === true,
     ],
   );
-  const windows = new Map((agg as { contact_id: string; p_recent: number; p_previous: number; e_recent: number; e_previous: number }[]).map((r) => [r.contact_id, r]));
-  const scored = base.map((r) => {
-    const w = windows.get(r.id);
-    return {
-      id: r.id,
-      previous: r.previous_score,
-      ...churnRisk({
-        now, purchases: { count: r.count, firstAt: r.first_at, lastAt: r.last_at },
-        purchasesRecent: w?.p_recent ?? 0, purchasesPrevious: w?.p_previous ?? 0, engagementRecent: w?.e_recent ?? 0, engagementPrevious: w?.e_previous ?? 0,
-        properties: { nps: r.nps, open_tickets: r.open_tickets },
-      }),
-    };
-  });
-  const { rows: written } = await tx.raw(
-    `INSERT INTO contact_churn AS ch (workspace_id, contact_id, score, factors, computed_at)
-     SELECT ?, c, s, f, ? FROM unnest(?::uuid[], ?::int[], ?::jsonb[]) AS u(c, s, f)
-     ON CONFLICT (workspace_id, contact_id) DO UPDATE SET score = EXCLUDED.score, factors = EXCLUDED.factors, computed_at = EXCLUDED.computed_at
-       WHERE (ch.score, ch.factors) IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.factors)
-     RETURNING contact_id`,
-    [workspaceId, now, scored.map((s) => s.id), scored.map((s) => s.score), scored.map((s) => JSON.stringify(s.factors))],
-  );
-  const crossed = scored.filter((s) => s.score >= threshold && (s.previous ?? 0) < threshold);
-  for (let i = 0; i < crossed.length; i += EVENT_CHUNK) {
-    await ingestEvents(tx, workspaceId, crossed.slice(i, i + EVENT_CHUNK).map((s) => ({
-      type: 'churn.risk_high', contact: {}, contactId: s.id, properties: { score: s.score, threshold }, source: 'churn',
-    })), hooks, { now });
-  }
-  return { last: base.length === CHURN_CHUNK ? last : null, changed: (written as { contact_id: string }[]).map((r) => r.contact_id) };
+  const r = rows[0] as { crossed: { id: string; score: number }[]; changed: string[] | null };
+  return { crossed: r.crossed, changed: r.changed ?? [] };
 }
 
 /** Serialises score writes per workspace (an hourly recompute and a manual one never both see the old score). */
@@ -219,8 +242,9 @@ export async function churnThreshold(q: Db | Tx, workspaceId: string): Promise<n
 }
 
 /**
- * Recomputes RFM (one statement over the workspace) and then churn risk (set-based, chunk by chunk of
- * customers). `refresh`, when given, re-evaluates the segments of the contacts whose scores changed (the
+ * Recomputes RFM and churn risk in one transaction of a few set-based statements (no loop over customers): RFM,
+ * then churn risk, then `churn.risk_high` for the upward crossings, through ingestion in the same transaction.
+ * `refresh`, when given, re-evaluates the segments of the contacts whose RFM or churn score changed (the
  * maintainer passes it only when a segment reads `$.rfm` or `$.churn_risk`).
  */
 export async function recomputeScores(
@@ -228,29 +252,28 @@ export async function recomputeScores(
   deps: { hooks: { onEventsIngested?: OnEventsIngested }; refresh?: (ids: string[]) => Promise<void> },
 ): Promise<{ customers: number; window_shoppers: number }> {
   const changed = new Set<string>();
+  const threshold = await churnThreshold(db, workspaceId);
   const rfm = await withTx(db, async (tx) => {
+    changed.clear();
     await lockScores(tx, workspaceId);
+    // The window sorts and the per-customer aggregate stay in memory (the default 4 MB spills them to disk).
+    await tx.raw(`SET LOCAL work_mem = '64MB'`);
     // Churn risk counts engagement over every event type: from the first computation on, all types are kept.
     await trackActivityTypes(tx, workspaceId, [ALL_TYPES]);
     const r = await computeRfm(tx, workspaceId, now, { changed: deps.refresh !== undefined });
-    r.changed.forEach((id) => changed.add(id));
+    const churn = await computeChurn(tx, workspaceId, now, threshold, { changed: deps.refresh !== undefined });
+    for (const id of [...r.changed, ...churn.changed]) changed.add(id);
+    for (let i = 0; i < churn.crossed.length; i += EVENT_CHUNK) {
+      await ingestEvents(tx, workspaceId, churn.crossed.slice(i, i + EVENT_CHUNK).map((s) => ({
+        type: 'churn.risk_high', contact: {}, contactId: s.id, properties: { score: s.score, threshold }, source: 'churn',
+      })), deps.hooks, { now });
+    }
     await tx.raw(
       `INSERT INTO workspace_scores (workspace_id, computed_at) VALUES (?, ?) ON CONFLICT (workspace_id) DO UPDATE SET computed_at = EXCLUDED.computed_at`,
       [workspaceId, now],
     );
     return r;
   });
-  const threshold = await churnThreshold(db, workspaceId);
-  let after: string | null = '00000000-0000-0000-0000-000000000000';
-  while (after !== null) {
-    const from: string = after;
-    after = await withTx(db, async (tx) => {
-      await lockScores(tx, workspaceId);
-      const chunk = await churnChunk(tx, workspaceId, from, now, threshold, deps.hooks);
-      if (deps.refresh) chunk.changed.forEach((id) => changed.add(id));
-      return chunk.last;
-    });
-  }
   if (deps.refresh && changed.size > 0) await deps.refresh([...changed].sort());
   return { customers: rfm.customers, window_shoppers: rfm.windowShoppers };
 }
@@ -266,15 +289,17 @@ export async function loadScores(q: Db | Tx, workspaceId: string, contactIds: st
   const out = new Map<string, { rfm: Record<string, unknown> | null; churn: { score: number; factors: ChurnFactor[] } | null }>();
   if (contactIds.length === 0) return out;
   const { rows } = await q.raw(
-    `SELECT id, x.r, x.f, x.m, x.rfm_group, ch.score, ch.factors FROM unnest(?::uuid[]) AS id
+    `SELECT id, x.r, x.f, x.m, x.rfm_group, ch.score, ch.recency_ratio, ch.frequency_trend, ch.engagement_decline, ch.nps, ch.open_tickets
+       FROM unnest(?::uuid[]) AS id
        LEFT JOIN contact_rfm x ON x.workspace_id = ? AND x.contact_id = id
        LEFT JOIN contact_churn ch ON ch.workspace_id = ? AND ch.contact_id = id`,
     [contactIds, workspaceId, workspaceId],
   );
-  for (const r of rows as { id: string; r: number | null; f: number | null; m: number | null; rfm_group: string | null; score: number | null; factors: ChurnFactor[] | null }[]) {
+  for (const r of rows as ({ id: string; r: number | null; f: number | null; m: number | null; rfm_group: string | null; score: number | null } & ChurnValues)[]) {
     out.set(r.id, {
       rfm: r.rfm_group === null ? null : { r: r.r, f: r.f, m: r.m, group: r.rfm_group },
-      churn: r.score === null ? null : { score: r.score, factors: r.factors ?? [] },
+      // The stored score, with the factors it was computed from (churnFactors gives the same sum).
+      churn: r.score === null ? null : { score: r.score, factors: churnFactors(r).factors },
     });
   }
   return out;
