@@ -10,12 +10,23 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../engine/src');
 
-/** An import from folder `from` to a path matching `forbid` (relative to engine/src) is refused with `message`. */
+/**
+ * An import from a file matching `from` (a path relative to engine/src) to a path matching `forbid` is refused with
+ * `message`; `typeOnly` (optional) lets a type-only import (`import type { … }`) of a matching target through when
+ * it names only `names`.
+ */
 const RULES = [
   {
-    from: 'http',
-    forbid: /^(runner\/(?!index\.ts$|commands\.ts$|dry-run\.ts$)|db\/(?!index\.ts$|ids\.ts$|migrate\.ts$|admin\.ts$))/,
-    message: 'http/ reaches the kernel through runner/index.ts, runner/commands.ts and runner/dry-run.ts, and the database through db/index.ts (withTx, Db), db/ids.ts, db/migrate.ts (health) and db/admin.ts (databaseTargets); move the logic into the kernel or an adapter',
+    from: /^http\//,
+    forbid: /^(runner\/(?!index\.ts$|commands\.ts$|dry-run\.ts$|postgres\/index\.ts$)|db\/(?!index\.ts$|ids\.ts$|migrate\.ts$|admin\.ts$))/,
+    message: 'http/ reaches the kernel through runner/index.ts, runner/commands.ts and runner/dry-run.ts, the runner\'s PostgreSQL adapters through runner/postgres/index.ts, and the database through db/index.ts (withTx, Db), db/ids.ts, db/migrate.ts (health) and db/admin.ts (databaseTargets); move the logic into the kernel or an adapter',
+  },
+  {
+    // The kernel: the files directly in runner/ (executor, batch loop, commands, dry run, flow engine, ports).
+    from: /^runner\/[^/]+\.ts$/,
+    forbid: /^(runner\/postgres\/|db\/(?!ids\.ts$))/,
+    typeOnly: { target: /^db\/index\.ts$/, names: ['Tx'] },
+    message: 'the runner\'s kernel (runner/*.ts) depends on the ports in runner/ports.ts, never on runner/postgres/ or db/ (only the Tx type passes through, and db/ids.ts for new ids): declare what it needs as a port there, implement it in runner/postgres/ and wire it in runtime.ts',
   },
 ];
 
@@ -29,7 +40,12 @@ const files = [];
 })(root);
 
 const folderOf = (rel) => (rel.includes('/') ? rel.slice(0, rel.indexOf('/')) : rel);
-const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|(?:^|[\s;])import\s*['"](\.{1,2}\/[^'"]+)['"]/g;
+const TYPE_ONLY = /^\s*;?\s*(?:import|export)\s+type\s*\{([^}]*)\}/;
+const typeOnlyNames = (statement) => {
+  const m = TYPE_ONLY.exec(statement);
+  return m ? m[1].split(',').map((n) => n.trim().split(/\s+as\s+/)[0]).filter(Boolean) : null;
+};
 
 const edges = new Map(); // folder → Map(folder → example "file → file")
 const problems = [];
@@ -37,12 +53,15 @@ for (const file of files) {
   const rel = path.relative(root, file).split(path.sep).join('/');
   const src = readFileSync(file, 'utf8');
   for (const m of src.matchAll(IMPORT)) {
-    const spec = m[1] ?? m[2];
+    const spec = m[1] ?? m[2] ?? m[3];
     const target = path.relative(root, path.resolve(path.dirname(file), spec)).split(path.sep).join('/');
     if (target.startsWith('..')) continue;
     const [a, b] = [folderOf(rel), folderOf(target)];
     for (const rule of RULES) {
-      if (a === rule.from && b !== a && rule.forbid.test(target)) problems.push(`${rel} imports ${target}: ${rule.message}`);
+      if (!rule.from.test(rel) || !rule.forbid.test(target)) continue;
+      const names = rule.typeOnly?.target.test(target) ? typeOnlyNames(m[0]) : null;
+      if (names && names.every((n) => rule.typeOnly.names.includes(n))) continue;
+      problems.push(`${rel} imports ${target}: ${rule.message}`);
     }
     if (a === b) continue;
     if (!edges.has(a)) edges.set(a, new Map());

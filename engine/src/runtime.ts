@@ -11,6 +11,7 @@ import { createApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createFlowEngine, type FlowEngine } from './runner/index.ts';
 import type { ActionRegistry } from './runner/ports.ts';
+import { createPostgresFlowAdapters } from './runner/postgres/index.ts';
 import { createEmailAction } from './channels/email.ts';
 import { createWebhookAction } from './channels/webhook.ts';
 import { databaseTargets } from './db/admin.ts';
@@ -91,13 +92,17 @@ export async function startCairn(config: Readonly<Config>, opts: StartOptions = 
 }
 
 /**
- * The flow engine with what it acts through: the built-in channels (email, webhook; neither may reach the engine's
- * database) and the plugin actions. The start above and the test harnesses wire the engine here, nowhere else.
+ * The flow engine with what it stores through (the runner's PostgreSQL adapters, runner/postgres/index.ts) and what it
+ * acts through: the built-in channels (email, webhook; neither may reach the engine's database) and the plugin
+ * actions. The start above and the test harnesses wire the engine here, nowhere else.
  */
 export function wireFlowEngine(ctx: EngineContext, opts: { registry?: ActionRegistry } = {}): FlowEngine {
+  const adapters = createPostgresFlowAdapters({ db: ctx.db, clock: ctx.clock, logger: ctx.logger.child({ component: 'runner' }) });
+  const { flows } = adapters;
   return createFlowEngine(ctx, {
+    adapters,
     registry: opts.registry,
-    builtins: (flows) => ({
+    builtins: {
       'action.send_email': createEmailAction({
         db: ctx.db, secret: ctx.secretKey, now: () => ctx.clock.now(), flows, publicUrl: ctx.config.publicUrl,
         smtp: { allowPrivate: ctx.config.email.allowPrivateHosts, deniedTargets: databaseTargets(ctx.databaseUrl) },
@@ -108,6 +113,6 @@ export function wireFlowEngine(ctx: EngineContext, opts: { registry?: ActionRegi
         allowPrivate: ctx.config.webhooks.allowPrivateHosts,
         deniedTargets: databaseTargets(ctx.databaseUrl),
       }),
-    }),
+    },
   });
 }

@@ -7,6 +7,7 @@ import {
   unarchiveFlow, updateDraft, validateDraft, type FlowRow,
 } from '../flow/service.ts';
 import { draftContact, dryRun, storedContact } from '../runner/dry-run.ts';
+import { postgresDryRunReads } from '../runner/postgres/index.ts';
 import { resolvePluginNodes } from '../plugins/flow-plugins.ts';
 import { idempotent, isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
@@ -39,6 +40,7 @@ function refuseShape(doc: unknown): asserts doc is FlowDocument {
 }
 
 export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }) => {
+  const dryRunReads = postgresDryRunReads(ctx.db);
   const flowJson = async (row: FlowRow) => toFlowJson(row, await listVersions(ctx.db, row.workspace_id, row.id));
 
   app.post('/flows', {
@@ -241,10 +243,10 @@ export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }
     const body = request.body;
     const now = ctx.clock.now();
     const contact = body.contact_id
-      ? await storedContact(ctx.db, workspaceId, requireUuid(body.contact_id, 'contact'))
+      ? await storedContact(dryRunReads, workspaceId, requireUuid(body.contact_id, 'contact'))
       : draftContact(workspaceId, body.contact ?? {}, now);
     const flow = compileFlow(row.draft, { workspaceId, flowId: row.id, version: 0 }, resolve);
-    return dryRun(ctx.db, flow, { contact, event: body.event, now, assumeEvents: body.assume_events });
+    return dryRun(dryRunReads, flow, { contact, event: body.event, now, assumeEvents: body.assume_events });
   });
 
 };

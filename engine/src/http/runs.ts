@@ -1,6 +1,6 @@
 import type { Db } from '../db/index.ts';
 import { notFound } from '../errors.ts';
-import { postgresRunCommands } from '../runner/commands.ts';
+import { postgresRunCommands } from '../runner/postgres/index.ts';
 import { isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 import { page as pageSchema, ref } from './schemas.ts';

@@ -4,7 +4,7 @@ import { loadEmailPolicy, putEmailPolicy } from '../channels/email-policy.ts';
 import { isValidDuration } from '../time/duration.ts';
 import { invalid } from '../errors.ts';
 import type { RouteGroup } from './route-groups.ts';
-import { loadRetention, putRetention, retentionSchema } from '../runner/commands.ts';
+import { loadRetention, putRetention, retentionSchema } from '../runner/postgres/index.ts';
 import { email, ref } from './schemas.ts';
 
 /**

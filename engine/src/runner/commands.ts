@@ -1,17 +1,11 @@
-import { withTx, type Db } from '../db/index.ts';
 import { CairnError, notFound } from '../errors.ts';
 import { cancelRun } from './executor.ts';
 import type { Run } from './model.ts';
-import type { Clock, JobQueue, RunStore } from './ports.ts';
-import { postgresJobQueue, postgresRunStore } from './postgres/runs/store.ts';
+import type { Clock, JobQueue, RunStore, Transact, Tx } from './ports.ts';
 import { StatsDelta } from './stats.ts';
-// Erasure reaches runs and run steps through the step the runner registers there.
-import './postgres/runs/erasure.ts';
-
-export { loadRetention, putRetention, retentionSchema, type RetentionSettings } from './retention.ts';
 
 export interface RunCommandDeps {
-  db: Db;
+  transact: Transact;
   clock: Clock;
   runs: RunStore;
   jobs: JobQueue;
@@ -26,14 +20,14 @@ export interface RunCommands {
 }
 
 export function createRunCommands(deps: RunCommandDeps): RunCommands {
-  const locked = async (tx: Parameters<RunStore['lock']>[0], workspaceId: string, runId: string): Promise<Run> => {
+  const locked = async (tx: Tx, workspaceId: string, runId: string): Promise<Run> => {
     const run = await deps.runs.lock(tx, workspaceId, runId);
     if (!run) throw notFound('run');
     return run;
   };
   return {
     cancel: (workspaceId, runId) =>
-      withTx(deps.db, async (tx) => {
+      deps.transact(async (tx) => {
         const run = await locked(tx, workspaceId, runId);
         if (run.status !== 'active' && run.status !== 'waiting') throw new CairnError('CAIRN_ERR_CONFLICT', `the run is already ${run.status}`);
         const stats = new StatsDelta();
@@ -43,7 +37,7 @@ export function createRunCommands(deps: RunCommandDeps): RunCommands {
         await deps.runs.writeStats(tx, stats);
       }),
     retry: (workspaceId, runId) =>
-      withTx(deps.db, async (tx) => {
+      deps.transact(async (tx) => {
         const run = await locked(tx, workspaceId, runId);
         if (run.status !== 'failed') throw new CairnError('CAIRN_ERR_CONFLICT', `only a failed run can be retried; this one is ${run.status}`);
         const now = deps.clock.now();
@@ -69,7 +63,3 @@ export function createRunCommands(deps: RunCommandDeps): RunCommands {
       }),
   };
 }
-
-/** The run commands over PostgreSQL (runner/postgres/runs/store.ts, queue/jobs.ts), as the runs API uses them. */
-export const postgresRunCommands = (ctx: { db: Db; clock: Clock }): RunCommands =>
-  createRunCommands({ db: ctx.db, clock: ctx.clock, runs: postgresRunStore, jobs: postgresJobQueue });

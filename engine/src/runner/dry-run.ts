@@ -1,13 +1,10 @@
-import type { Db } from '../db/index.ts';
 import { CairnError, notFound } from '../errors.ts';
 import type { CompiledFlow } from '../flow/compile.ts';
-import type { Json } from './ports.ts';
+import type { DryRunReads, Json } from './ports.ts';
 import { Effects, processContact, type BatchEnv } from './executor.ts';
 import type { EmittedEvent, NewTask } from './in-engine-actions.ts';
-import { BatchOwnerRouter } from './postgres/owners/owner-router.ts';
 import type { ActionResult, Contact, Run, StoredEvent } from './model.ts';
 import { runRenderBudget } from '../flow/templates.ts';
-import { activityReader, flowActivityNeeds, loadActivity } from '../crm/segments/activity.ts';
 
 export interface DryRunStep {
   node_id: string;
@@ -43,25 +40,24 @@ export function draftContact(workspaceId: string, c: DraftContact, now: Date): C
 }
 
 /** A stored contact of the workspace (not erased), or 404. */
-export async function storedContact(db: Db, workspaceId: string, contactId: string): Promise<Contact> {
-  const found = await db('contacts').where({ workspace_id: workspaceId, id: contactId }).whereNull('erased_at').first<Contact>();
+export async function storedContact(reads: DryRunReads, workspaceId: string, contactId: string): Promise<Contact> {
+  const found = await reads.contact(workspaceId, contactId);
   if (!found) throw notFound('contact');
-  return { ...found, created_at: String(found.created_at), updated_at: String(found.updated_at) };
+  return found;
 }
 
 /**
  * The path a draft would take for one contact and event, run by the real executor on an in-memory run: delays and
  * timeouts are skipped over in virtual time, external actions are described instead of called, nothing is written.
  */
-export async function dryRun(db: Db, flow: CompiledFlow, request: { contact: Contact; event: DryRunEvent; now: Date; assumeEvents?: string[] }): Promise<DryRunResult> {
+export async function dryRun(reads: DryRunReads, flow: CompiledFlow, request: { contact: Contact; event: DryRunEvent; now: Date; assumeEvents?: string[] }): Promise<DryRunResult> {
   const event: StoredEvent = {
     id: 'dry-run-event', seq: 0, contact_id: request.contact.id, type: request.event.type,
     properties: (request.event.properties ?? {}) as StoredEvent['properties'], occurred_at: request.event.occurred_at ?? request.now.toISOString(),
   };
   const input = { ...request, event };
   // A stored contact's behavioural attributes as they are now (a draft contact has none), for `activity` conditions.
-  const stored = flow.activity.types.length ? await loadActivity(db, flow.workspaceId, [input.contact.id], flowActivityNeeds([flow.activity], input.now)) : null;
-  const activity = stored ? (contactId: string) => activityReader(stored.get(contactId), input.now) : undefined;
+  const activity = flow.activity.types.length ? await reads.activity(flow, input.contact.id, input.now) : undefined;
   const facts = { contact: input.contact as unknown as Record<string, unknown>, event: { id: input.event.id, type: input.event.type, properties: input.event.properties, occurred_at: input.event.occurred_at }, run: {}, activity: activity?.(input.contact.id) };
   const empty: DryRunResult = { triggered: false, status: 'not_triggered', path: [], steps: [], actions: [], contact: input.contact as unknown as Json };
   if (flow.trigger.type === 'trigger.event' && flow.trigger.config.event !== input.event.type) return empty;
@@ -87,7 +83,7 @@ export async function dryRun(db: Db, flow: CompiledFlow, request: { contact: Con
   const newTasks: NewTask[] = [];
   const emitted: EmittedEvent[] = [];
   // The real owner selection (weights, territories, fallback owner), reading the pools without locking or moving them.
-  const router = new BatchOwnerRouter(db, flow.workspaceId, now, { preview: true });
+  const router = reads.previewRouter(flow.workspaceId, now);
   const contact = structuredClone(input.contact);
   const before = JSON.stringify(contact);
   let seq = input.event.seq;

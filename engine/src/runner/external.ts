@@ -1,12 +1,10 @@
-import type { Db } from '../db/index.ts';
 import type { Clock } from '../time/clock.ts';
 import type { Logger } from '../logger.ts';
 import { CairnError, StepFailure } from '../errors.ts';
 import { jsonDepth, MAX_OUTPUT_DEPTH } from '../json-depth.ts';
-import type { ActionRegistry, ExternalAction, Json } from './ports.ts';
-import type { ActionResult, Contact, StoredEvent } from './model.ts';
-import type { FlowCache } from './postgres/flows/flow-cache.ts';
-import type { ContactRequest } from './postgres/runs/store.ts';
+import type { ActionRegistry, CallStore, ExternalAction, Json } from './ports.ts';
+import type { ActionResult, StoredEvent } from './model.ts';
+import type { ContactRequest } from './batch.ts';
 import type { ActionJob } from '../queue/jobs.ts';
 
 
@@ -16,9 +14,8 @@ import type { ActionJob } from '../queue/jobs.ts';
  * receiver sees the same `Idempotency-Key` again, and the run still moves on exactly once.
  */
 export function createActionRunner(deps: {
-  db: Db;
+  calls: CallStore;
   clock: Clock;
-  flows: FlowCache;
   builtins: Record<string, ExternalAction>;
   registry?: ActionRegistry;
   submit: (workspaceId: string, requests: ContactRequest[]) => Promise<void>;
@@ -26,33 +23,22 @@ export function createActionRunner(deps: {
   wallTimeMs: number;
 }) {
   return async function runActionJob(job: ActionJob): Promise<void> {
-    const { rows } = await deps.db.raw(
-      `SELECT r.flow_id, r.version, r.state, r.node_id, r.attempt, r.vars, r.trigger_event_id,
-              row_to_json(c.*) AS contact, row_to_json(e.*) AS event
-         FROM runs r JOIN contacts c ON c.id = r.contact_id AND c.workspace_id = r.workspace_id
-         LEFT JOIN events e ON e.id = r.trigger_event_id AND e.workspace_id = r.workspace_id
-        WHERE r.workspace_id = ? AND r.id = ?`,
-      [job.w, job.r],
-    );
-    const row = rows[0];
-    // Stale job (the run moved on, was cancelled, or this attempt was already recorded): nothing to do.
-    if (!row || row.state !== 'calling' || row.node_id !== job.n || row.attempt !== job.a) return;
-    await deps.flows.ensure(deps.db, [{ flowId: row.flow_id, version: row.version }]);
-    const flow = deps.flows.get(row.flow_id, row.version)!;
+    const call = await deps.calls.load(job.w, job.r, { nodeId: job.n, attempt: job.a });
+    if (!call) return; // stale: nothing to do
+    const { flow, contact } = call;
     const node = flow.nodes.get(job.n)!;
-    const contact = publicContact(row.contact);
-    const event = row.event ? { id: row.event.id, type: row.event.type, properties: row.event.properties, occurred_at: row.event.occurred_at } : null;
-    const log = deps.logger.child({ workspaceId: job.w, flowId: row.flow_id, runId: job.r, nodeId: job.n });
+    const event = call.event ? { id: call.event.id, type: call.event.type, properties: call.event.properties, occurred_at: call.event.occurred_at } : null;
+    const log = deps.logger.child({ workspaceId: job.w, flowId: flow.flowId, runId: job.r, nodeId: job.n });
     const started = Date.now();
     let result: ActionResult;
     try {
       const action = deps.builtins[node.type] ?? (await deps.registry?.resolve(node.type, { workspaceId: job.w, pluginPins: flow.pluginPins }));
       if (!action) throw new CairnError('CAIRN_ERR_STEP_FAILED', `no implementation for node type ${node.type} (is the plugin installed and enabled?)`);
-      const config = (await node.render({ contact: contact as unknown as Record<string, unknown>, event, run: row.vars })) as Record<string, unknown>;
+      const config = (await node.render({ contact: contact as unknown as Record<string, unknown>, event, run: call.vars })) as Record<string, unknown>;
       const outcome = await action.run({
         workspaceId: job.w,
-        flowId: row.flow_id,
-        version: row.version,
+        flowId: flow.flowId,
+        version: flow.version,
         runId: job.r,
         nodeId: job.n,
         idempotencyKey: `${job.r}:${job.n}`,
@@ -60,7 +46,7 @@ export function createActionRunner(deps: {
         config,
         contact: contact as unknown as Record<string, unknown>,
         event,
-        vars: row.vars,
+        vars: call.vars,
         signal: AbortSignal.timeout(deps.wallTimeMs),
       });
       // Plugins (and any action) hand back JSON that becomes the run's vars: bound its depth like a webhook answer's.
@@ -89,11 +75,6 @@ export function createActionRunner(deps: {
     }
     await deps.submit(job.w, [{ contactId: job.c, actionResult: result }]);
   };
-}
-
-function publicContact(c: Contact & { processed_seq?: unknown; erased_at?: unknown }): Contact {
-  const { processed_seq: _p, erased_at: _e, ...rest } = c;
-  return rest as Contact;
 }
 
 export type { StoredEvent };

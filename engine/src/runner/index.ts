@@ -1,22 +1,17 @@
 import type { EngineContext } from '../context.ts';
 import type { OnEventsIngested } from '../crm/event-hooks.ts';
-import { withTx } from '../db/index.ts';
 import { isManual } from '../time/clock.ts';
 import { CairnError } from '../errors.ts';
 import { ingestEvents } from '../crm/events.ts';
 import { startQueue } from '../queue/worker.ts';
 import { ACTION_TASK, BACKTEST_TASK, CONTACTS_TASK, SEGMENT_TASK, pendingJobs, type ActionJob, type ContactsJob, type SegmentJob } from '../queue/jobs.ts';
 import { createBacktestTask } from './backtest/job.ts';
-import type { ActionRegistry, ExternalAction } from './ports.ts';
+import type { ActionRegistry, ExternalAction, FlowEngineAdapters, FlowSource } from './ports.ts';
 import { GroupCommit } from '../group-commit.ts';
-import { createEnrollment } from './postgres/runs/enroll.ts';
 import { createSegmentMaintainer, type SegmentMaintainer } from '../crm/segments/membership.ts';
 import { createActionRunner } from './external.ts';
-import { FlowCache } from './postgres/flows/flow-cache.ts';
-import { processBatch, type ContactRequest } from './postgres/runs/store.ts';
-import { fireAllDue, nextWakes, startTimerPoller } from './postgres/runs/timers.ts';
+import { advanceBatch, type ContactRequest } from './batch.ts';
 import { createPrograms, type RecordProgramEvents } from '../crm/programs.ts';
-import { pruneRunSteps } from './retention.ts';
 
 /** How often the timer poller prunes run step detail under the system clock (the test clock prunes as it moves). */
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -28,8 +23,8 @@ export interface FlowEngine {
   onEventsIngested: OnEventsIngested;
   /** Segment membership: contact changes outside ingestion (PATCH, upserts, flow actions) go through `segments.refresh`. */
   segments: SegmentMaintainer;
-  /** Compiled flow versions (shared with the HTTP layer's dry run). */
-  flows: FlowCache;
+  /** Compiled flow versions. */
+  flows: FlowSource;
   /** Starts graphile-worker and the timer poller in this process. */
   start(): Promise<void>;
   /** Stops taking work, lets running jobs finish, releases connections. */
@@ -41,16 +36,18 @@ export interface FlowEngine {
 }
 
 export interface FlowEngineOptions {
+  /** Storage, enrollment, timers and the queue, as ports (runtime.ts builds them over PostgreSQL). */
+  adapters: FlowEngineAdapters;
   /** Resolves plugin actions (`plugin:<id>/<key>`); the plugin platform provides it. */
   registry?: ActionRegistry;
-  /** The built-in external actions (`action.webhook`, `action.send_email`), given the engine's flow cache. Wired in runtime.ts. */
-  builtins?: (flows: FlowCache) => Record<string, ExternalAction>;
+  /** The built-in external actions (`action.webhook`, `action.send_email`). Wired in runtime.ts. */
+  builtins?: Record<string, ExternalAction>;
 }
 
-export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {}): FlowEngine {
-  const flows = new FlowCache();
+export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions): FlowEngine {
+  const { adapters } = opts;
+  const { flows, enroll, timers } = adapters;
   const log = ctx.logger.child({ component: 'runner' });
-  const enroll = createEnrollment({ flows, clock: ctx.clock, logger: log });
   // Lifecycle programs see events before enrollment (a trigger's `when` may read the new score); the events they
   // record (lead.qualified, reward.granted...) go through ingestion again, so flows can start on them.
   const recordProgramEvents: RecordProgramEvents = async (tx, workspaceId, events) => {
@@ -79,8 +76,10 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
   const batcher = new GroupCommit<ContactRequest>(
     async (workspaceId, requests) => {
       const started = performance.now();
-      const r = await withTx(ctx.db, (tx) =>
-        processBatch(tx, workspaceId, requests, {
+      const r = await adapters.transact((tx) =>
+        advanceBatch(tx, workspaceId, requests, {
+          store: adapters.store,
+          jobs: adapters.jobs,
           flows,
           now: ctx.clock.now(),
           contactsChanged: segments.refresh,
@@ -102,10 +101,9 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
   const submit = async (workspaceId: string, requests: ContactRequest[]) => { await batcher.submit(workspaceId, requests); };
 
   const runAction = createActionRunner({
-    db: ctx.db,
+    calls: adapters.calls,
     clock: ctx.clock,
-    flows,
-    builtins: opts.builtins?.(flows) ?? {},
+    builtins: opts.builtins ?? {},
     registry: opts.registry,
     submit,
     logger: log,
@@ -150,10 +148,10 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
       const prune = async (now: Date) => {
         if (Date.now() - lastPrune < PRUNE_EVERY_MS) return;
         lastPrune = Date.now();
-        await pruneRunSteps(ctx.db, now, log);
+        await timers.pruneRunSteps(now, log);
       };
       if (!isManual(ctx.clock)) {
-        poller = startTimerPoller({ db: ctx.db, flows, segments, clock: ctx.clock, logger: log, also: async (now) => { await programs.fireDue(now); await prune(now); } });
+        poller = timers.startPoller({ segments, logger: log, also: async (now) => { await programs.fireDue(now); await prune(now); } });
       }
     },
     async stop() {
@@ -170,7 +168,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
       }
       await drain();
       for (;;) {
-        const wakes = await nextWakes(ctx.db, to);
+        const wakes = await timers.nextWakes(to);
         const others = earliest(wakes.others, await programs.nextDue(to));
         // Segment wake-ups before anything else is due fire in batches, each contact at its own due time (a step
         // per distinct time would cost a step per contact); runs they start begin at the batch's last due time.
@@ -186,12 +184,12 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions = {
         const next = earliest(wakes.segments, others);
         if (!next) break;
         if (next.getTime() > clock.now().getTime()) clock.set(next);
-        if ((await fireAllDue(ctx.db, flows, segments, clock.now())) + (await programs.fireDue(clock.now())) > 0) await drain();
+        if ((await timers.fireAllDue(segments, clock.now())) + (await programs.fireDue(clock.now())) > 0) await drain();
       }
       clock.set(to);
       await programs.fireDue(to);
       await drain();
-      await pruneRunSteps(ctx.db, to, log);
+      await timers.pruneRunSteps(to, log);
     },
   };
 }

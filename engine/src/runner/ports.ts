@@ -1,18 +1,34 @@
 import type { Json } from '../contracts/flow.ts';
 import type { Tx } from '../db/index.ts';
 import type { CairnError } from '../errors.ts';
+import type { CompiledFlow } from '../flow/compile.ts';
+import type { OnEventsIngested } from '../crm/event-hooks.ts';
+import type { SegmentMaintainer } from '../crm/segments/membership.ts';
+import type { Logger } from '../logger.ts';
 import type { ActionJob } from '../queue/jobs.ts';
-import type { Run } from './model.ts';
+import type { NewTask } from './in-engine-actions.ts';
+import type { Contact, Run, StepRecord, StoredEvent } from './model.ts';
 import type { StatsDelta } from './stats.ts';
 
 /**
- * The kernel's ports: what the executor, the run commands and the dry run need from the outside, declared here
- * and nowhere else. PostgreSQL implements them (runner/postgres/runs/store.ts, runner/postgres/owners/owner-router.ts, queue/jobs.ts); the
+ * The kernel's ports: what the executor, its batch loop, enrollment, the run commands and the dry run need from
+ * the outside, declared here and nowhere else. PostgreSQL implements them (runner/postgres/index.ts gathers them:
+ * runs/store.ts, runs/enroll.ts, runs/timers.ts, flows/flow-cache.ts, owners/owner-router.ts, queue/jobs.ts); the
  * channels and the plugin platform implement the actions; time/clock.ts the clock. Wired in runtime.ts.
  */
 
 export type { Clock } from '../time/clock.ts';
-export type { Json };
+export type { Json, Tx };
+
+/** Runs `fn` in one database transaction: committed when it resolves, rolled back when it throws. */
+export type Transact = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
+
+/** Compiled flow versions (immutable, so cached for the life of the process). */
+export interface FlowSource {
+  get(flowId: string, version: number): CompiledFlow | undefined;
+  /** Loads and compiles every listed version not cached yet, in one query. */
+  ensure(tx: Tx, keys: { flowId: string; version: number }[]): Promise<void>;
+}
 
 /** Runs as the commands outside the executor (cancel, retry, erasure) read and write them. */
 export interface RunStore {
@@ -24,6 +40,99 @@ export interface RunStore {
   /** Writes the runs marked dirty; a second open run of an exclusive flow for one contact is a unique violation. */
   write(tx: Tx, runs: Run[], now: Date): Promise<void>;
   writeStats(tx: Tx, stats: StatsDelta): Promise<void>;
+}
+
+/** An owner router for one batch: pools locked on first use, assignments written by `flush` before commit. */
+export interface BatchRouter extends OwnerRouter {
+  flush(): Promise<void>;
+  /** Time spent waiting for pool locks, for the batch's debug log. */
+  readonly lockWaitMs: number;
+}
+
+/** What the executor needs for a batch's locked contacts, as far as their flows can use it. */
+export interface BatchWork {
+  /** The contacts' open runs, in id order. Empty: nothing else is loaded. */
+  runs: Run[];
+  /** Events after the smallest `sinceSeq` of each contact's listening runs, in seq order. */
+  newEvents: StoredEvent[];
+  /** The trigger events of runs whose flow reads them. */
+  triggerEvents: StoredEvent[];
+  /** The `activity` fact, when some loaded flow's conditions read it. */
+  activity?: (contactId: string) => (params: Record<string, unknown>) => unknown;
+}
+
+/**
+ * The executor's batch storage: one transaction per batch, a statement per table, never one per step. The kernel
+ * (runner/batch.ts) locks, loads, runs the executor and writes through it, in that order.
+ */
+export interface BatchStore extends RunStore {
+  /**
+   * Locks the contacts (`FOR UPDATE`, in id order, so concurrent batches never deadlock on them) and returns the
+   * ones that exist. The batch commits without waiting for its WAL flush (see the implementation).
+   */
+  lockContacts(tx: Tx, workspaceId: string, contactIds: string[]): Promise<Contact[]>;
+  loadWork(tx: Tx, workspaceId: string, contacts: Contact[], now: Date): Promise<BatchWork>;
+  router(tx: Tx, workspaceId: string, now: Date): BatchRouter;
+  writeSteps(tx: Tx, workspaceId: string, steps: StepRecord[]): Promise<void>;
+  writeContacts(tx: Tx, workspaceId: string, contacts: Contact[]): Promise<void>;
+  writeTasks(tx: Tx, tasks: NewTask[]): Promise<void>;
+}
+
+/**
+ * Enrollment, the ingestion hook: inside the transaction that wrote the events, starts the runs they trigger and
+ * enqueues a job for every contact that now has work.
+ */
+export type Enroller = OnEventsIngested;
+
+/** Run wake-ups, clock triggers and time-driven segment rules. */
+export interface RunTimers {
+  /** The earliest segment wake-up, and the earliest run wake-up or clock trigger, at or before `limit`. */
+  nextWakes(limit: Date): Promise<{ segments: Date | null; others: Date | null }>;
+  /** Fires everything due at `now`; returns how many things fired. */
+  fireAllDue(segments: SegmentMaintainer, now: Date): Promise<number>;
+  /** System clock: polls for due work; `also` runs on the same tick. */
+  startPoller(opts: { segments: SegmentMaintainer; logger: Logger; also?: (now: Date) => Promise<unknown> }): { stop(): Promise<void> };
+  /** Deletes run step detail past each workspace's retention window; returns the rows deleted. */
+  pruneRunSteps(now: Date, logger?: Logger): Promise<number>;
+}
+
+/** An external action's call as its job finds it: the run at the node it calls, with its contact and trigger event. */
+export interface PendingCall {
+  flow: CompiledFlow;
+  vars: Record<string, Json>;
+  /** The contact as the API shows it. */
+  contact: Contact;
+  event: StoredEvent | null;
+}
+
+/** Reads what an external action job needs, outside any transaction (the action runs outside one). */
+export interface CallStore {
+  /**
+   * The call when the run still waits on it (state `calling` at this node and attempt); undefined for a stale job
+   * (the run moved on, was cancelled, or this attempt was already recorded).
+   */
+  load(workspaceId: string, runId: string, at: { nodeId: string; attempt: number }): Promise<PendingCall | undefined>;
+}
+
+/** What a dry run reads (it never writes): a stored contact, its behavioural attributes, the routing pools as they are. */
+export interface DryRunReads {
+  /** A stored contact of the workspace, not erased. */
+  contact(workspaceId: string, contactId: string): Promise<Contact | undefined>;
+  /** The contact's `activity` fact, by contact id, as the flow's conditions read it now. */
+  activity(flow: CompiledFlow, contactId: string, now: Date): Promise<(contactId: string) => (params: Record<string, unknown>) => unknown>;
+  /** The real owner selection (weights, territories, fallback owner), reading the pools without locking or moving them. */
+  previewRouter(workspaceId: string, now: Date): OwnerRouter;
+}
+
+/** Everything the flow engine (runner/index.ts) reaches storage through; runtime.ts builds them over PostgreSQL. */
+export interface FlowEngineAdapters {
+  transact: Transact;
+  flows: FlowSource;
+  store: BatchStore;
+  calls: CallStore;
+  jobs: JobQueue;
+  enroll: Enroller;
+  timers: RunTimers;
 }
 
 /** The job queue, written to inside the caller's transaction so a job exists exactly when its state committed. */

@@ -14,6 +14,7 @@ import { createApp } from '../../src/http/app.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createPluginRuntime, type PluginRuntime } from '../../src/plugins/runtime.ts';
 import { createFlowEngine, type FlowEngine } from '../../src/runner/index.ts';
+import { createPostgresFlowAdapters } from '../../src/runner/postgres/index.ts';
 import { loadSecretKey } from '../../src/secrets/key.ts';
 import { createSystemClock } from '../../src/time/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../db.ts';
@@ -92,7 +93,7 @@ beforeAll(async () => {
   const config = compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent', CAIRN_SECRET_KEY: 'd'.repeat(64), PORT: '0' });
   const ctx: EngineContext = { config, db: t.db, databaseUrl: t.url, logger: createLogger('silent'), clock: createSystemClock(), secretKey: loadSecretKey(config) };
   plugins = createPluginRuntime(ctx, { fetch: { testHosts: [new URL(filesUrl).host] } });
-  engine = createFlowEngine(ctx, { registry: plugins.actions });
+  engine = createFlowEngine(ctx, { adapters: createPostgresFlowAdapters(ctx), registry: plugins.actions });
   app = await createApp(ctx, { engine, ...plugins.appOptions });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

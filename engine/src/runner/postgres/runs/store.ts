@@ -1,27 +1,12 @@
 import type { Tx } from '../../../db/index.ts';
-import type { JobQueue, Json, RunStore } from '../../ports.ts';
-import type { ActionResult, Contact, Run, StoredEvent } from '../../model.ts';
-import { Effects, processContact, type ContactWork } from '../../executor.ts';
+import type { BatchStore, BatchWork, JobQueue, Json, RunStore } from '../../ports.ts';
+import type { Contact, Run, StepRecord, StoredEvent } from '../../model.ts';
 import type { FlowCache } from '../flows/flow-cache.ts';
 import { BatchOwnerRouter } from '../owners/owner-router.ts';
-import type { EmittedEvent, NewTask } from '../../in-engine-actions.ts';
+import type { NewTask } from '../../in-engine-actions.ts';
 import type { StatsDelta } from '../../stats.ts';
 import { enqueueActions, enqueueContacts } from '../../../queue/jobs.ts';
 import { activityReader, flowActivityNeeds, loadActivity } from '../../../crm/segments/activity.ts';
-
-export interface ContactRequest {
-  contactId: string;
-  actionResult?: ActionResult;
-}
-
-export interface BatchDeps {
-  flows: FlowCache;
-  now: Date;
-  /** Records emitted events through the one ingestion path (so they can trigger flows too). */
-  emit(tx: Tx, workspaceId: string, events: EmittedEvent[]): Promise<void>;
-  /** Re-evaluates the segments of contacts the batch changed (tags, properties, score, owner). */
-  contactsChanged?(tx: Tx, workspaceId: string, contactIds: string[], now: Date): Promise<void>;
-}
 
 const RUN_COLUMNS = `id, workspace_id, flow_id, version, contact_id, status, state, node_id, node_entered_at, attempt,
   wake_at, listen_event, trigger_event_id, since_seq, vars, error, started_at, finished_at`;
@@ -62,43 +47,20 @@ export const EVENT_COLUMNS = `id, seq, contact_id, type, properties,
   to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at`;
 
 /**
- * One batch for one workspace, in one transaction: lock the contacts (in id order, so concurrent batches never
- * deadlock on them), load their open runs, new events and trigger events, run the executor, write everything back
- * with one statement per table. A query per batch, never per step.
+ * Loads the open runs of a batch's locked contacts and, only as far as their flows can use them, later events (for
+ * runs that listen: goal, exit, wait), trigger events (for runs that read them) and behavioural attributes (for
+ * flows whose conditions read `activity`: two index reads per batch). A query per table, never per contact.
  */
-export interface BatchReport {
-  runs: number;
-  steps: number;
-  /** Milliseconds per phase, for the debug log: lock, load, execute, write. */
-  phasesMs: Record<string, number>;
-}
-
-export async function processBatch(tx: Tx, workspaceId: string, requests: ContactRequest[], deps: BatchDeps): Promise<BatchReport> {
-  const phasesMs: Record<string, number> = {};
-  let mark = performance.now();
-  const phase = (name: string) => {
-    const t = performance.now();
-    phasesMs[name] = Math.round((t - mark) * 10) / 10;
-    mark = t;
-  };
-  // The batch need not wait for its WAL flush: if PostgreSQL crashes, it loses a suffix of commits in order, so
-  // this batch and everything after it (the job completions included) are lost together, the jobs run again, and
-  // no in-engine step is lost or doubled. Ingestion, whose 202 promises durability, keeps synchronous commits.
-  await tx.raw('SET LOCAL synchronous_commit = off');
-  const contactIds = [...new Set(requests.map((r) => r.contactId))].sort();
-  const contacts = (await tx.raw(`SELECT ${CONTACT_COLUMNS} FROM contacts WHERE workspace_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`, [workspaceId, contactIds])).rows as Contact[];
-  phase('lock');
-  if (contacts.length === 0) return { runs: 0, steps: 0, phasesMs };
+async function loadWork(tx: Tx, workspaceId: string, contacts: Contact[], now: Date, flows: FlowCache): Promise<BatchWork> {
   const ids = contacts.map((c) => c.id);
   const runs = ((await tx.raw(
     `SELECT ${RUN_COLUMNS} FROM runs WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND status IN ('active','waiting') ORDER BY id`,
     [workspaceId, ids],
   )).rows as RunRow[]).map(toRun);
-  if (runs.length === 0) return { runs: 0, steps: 0, phasesMs };
+  if (runs.length === 0) return { runs, newEvents: [], triggerEvents: [] };
 
-  await deps.flows.ensure(tx, runs.map((r) => ({ flowId: r.flowId, version: r.version })));
-  const flowOf = (r: Run) => deps.flows.get(r.flowId, r.version)!;
-  // Only what some flow can use: later events for runs that listen (goal, exit, wait), trigger events for runs that read them.
+  await flows.ensure(tx, runs.map((r) => ({ flowId: r.flowId, version: r.version })));
+  const flowOf = (r: Run) => flows.get(r.flowId, r.version)!;
   const minSince = new Map<string, number>();
   for (const r of runs) if (flowOf(r).listensToEvents) minSince.set(r.contactId, Math.min(minSince.get(r.contactId) ?? Infinity, r.sinceSeq));
   const triggerIds = [...new Set(runs.filter((r) => r.triggerEventId && flowOf(r).readsTriggerEvent).map((r) => r.triggerEventId!))];
@@ -112,69 +74,14 @@ export async function processBatch(tx: Tx, workspaceId: string, requests: Contac
   const triggerEvents = triggerIds.length
     ? await tx.raw(`SELECT ${EVENT_COLUMNS} FROM events WHERE workspace_id = ? AND id = ANY(?::uuid[])`, [workspaceId, triggerIds])
     : { rows: [] };
-  // Behavioural attributes only for flows whose conditions read `activity`: two index reads per batch.
   const reading = [...new Set(runs.map(flowOf))].filter((f) => f.activity.types.length > 0).map((f) => f.activity);
-  const activity = reading.length ? await loadActivity(tx, workspaceId, ids, flowActivityNeeds(reading, deps.now)) : null;
-  phase('load');
-
-  const triggers = new Map((triggerEvents.rows as StoredEvent[]).map((e) => [e.id, e]));
-  const effects = new Effects();
-  const router = new BatchOwnerRouter(tx, workspaceId, deps.now);
-  const newTasks: NewTask[] = [];
-  const emitted: EmittedEvent[] = [];
-  const env = {
-    now: deps.now,
-    flow: (flowId: string, version: number) => deps.flows.get(flowId, version),
-    triggerEvent: (id: string) => triggers.get(id),
-    activity: activity ? (contactId: string) => activityReader(activity.get(contactId), deps.now) : undefined,
-    effects,
-    router,
-    newTasks,
-    emitted,
+  const activity = reading.length ? await loadActivity(tx, workspaceId, ids, flowActivityNeeds(reading, now)) : null;
+  return {
+    runs,
+    newEvents: newEvents.rows as StoredEvent[],
+    triggerEvents: triggerEvents.rows as StoredEvent[],
+    activity: activity ? (contactId) => activityReader(activity.get(contactId), now) : undefined,
   };
-
-  const runsByContact = groupBy(runs, (r) => r.contactId);
-  const eventsByContact = groupBy(newEvents.rows as StoredEvent[], (e) => e.contact_id);
-  const runContact = new Map(runs.map((r) => [r.id, r.contactId]));
-  const resultsByContact = groupBy(requests.filter((r) => r.actionResult).map((r) => r.actionResult!), (a) => runContact.get(a.runId) ?? '');
-  for (const contact of contacts) {
-    const work: ContactWork = {
-      contact,
-      runs: runsByContact.get(contact.id) ?? [],
-      events: eventsByContact.get(contact.id) ?? [],
-      actionResults: resultsByContact.get(contact.id) ?? [],
-    };
-    if (work.runs.length) await processContact(work, env);
-  }
-
-  phase('execute');
-  phasesMs.poolLockWait = Math.round(router.lockWaitMs * 10) / 10;
-  await writeRuns(tx, runs.filter((r) => r.dirty), deps.now);
-  phase('runs');
-  await writeSteps(tx, workspaceId, effects);
-  phase('steps');
-  const changed = contacts.filter((c) => effects.dirtyContacts.has(c.id));
-  await writeContacts(tx, workspaceId, changed);
-  if (changed.length && deps.contactsChanged) await deps.contactsChanged(tx, workspaceId, changed.map((c) => c.id), deps.now);
-  phase('contacts');
-  await writeTasks(tx, newTasks);
-  await router.flush();
-  if (emitted.length) await deps.emit(tx, workspaceId, emitted);
-  await enqueueActions(tx, effects.actions.map((a) => ({ w: a.workspaceId, c: a.contactId, r: a.runId, n: a.nodeId, a: a.attempt })));
-  await writeStats(tx, effects.stats);
-  phase('rest');
-  return { runs: runs.length, steps: effects.steps.length, phasesMs };
-}
-
-function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
-  const m = new Map<string, T[]>();
-  for (const it of items) {
-    const k = key(it);
-    const list = m.get(k);
-    if (list) list.push(it);
-    else m.set(k, [it]);
-  }
-  return m;
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -210,8 +117,7 @@ export async function writeRuns(tx: Tx, runs: Run[], now: Date): Promise<void> {
   );
 }
 
-async function writeSteps(tx: Tx, workspaceId: string, effects: Effects): Promise<void> {
-  const steps = effects.steps;
+async function writeSteps(tx: Tx, workspaceId: string, steps: StepRecord[]): Promise<void> {
   if (steps.length === 0) return;
   await exec(tx,
     `INSERT INTO run_steps (workspace_id, run_id, node_id, status, attempt, started_at, finished_at, output, error, logs)
@@ -340,6 +246,25 @@ export const postgresRunStore: RunStore = {
   write: writeRuns,
   writeStats,
 };
+
+/** runner/ports.ts BatchStore over the contacts, runs, run_steps, tasks and statistics tables. */
+export function createBatchStore(flows: FlowCache): BatchStore {
+  return {
+    ...postgresRunStore,
+    async lockContacts(tx, workspaceId, contactIds) {
+      // The batch need not wait for its WAL flush: if PostgreSQL crashes, it loses a suffix of commits in order, so
+      // this batch and everything after it (the job completions included) are lost together, the jobs run again, and
+      // no in-engine step is lost or doubled. Ingestion, whose 202 promises durability, keeps synchronous commits.
+      await tx.raw('SET LOCAL synchronous_commit = off');
+      return (await tx.raw(`SELECT ${CONTACT_COLUMNS} FROM contacts WHERE workspace_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`, [workspaceId, contactIds])).rows as Contact[];
+    },
+    loadWork: (tx, workspaceId, contacts, now) => loadWork(tx, workspaceId, contacts, now, flows),
+    router: (tx, workspaceId, now) => new BatchOwnerRouter(tx, workspaceId, now),
+    writeSteps,
+    writeContacts,
+    writeTasks,
+  };
+}
 
 /** runner/ports.ts JobQueue over graphile-worker (queue/jobs.ts). */
 export const postgresJobQueue: JobQueue = { enqueueContacts, enqueueActions };

@@ -1,5 +1,5 @@
-import type { Db } from '../db/index.ts';
-import type { Logger } from '../logger.ts';
+import type { Db } from '../../../db/index.ts';
+import type { Logger } from '../../../logger.ts';
 
 /** A workspace's retention (GET/PUT /v1/settings/retention): null keeps for ever. */
 export interface RetentionSettings {
