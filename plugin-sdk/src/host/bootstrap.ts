@@ -1,3 +1,5 @@
+import { INSTALL_GLOBALS_SOURCE } from './globals.ts';
+
 /**
  * The code that runs inside every plugin isolate before the plugin's bundle: it takes the one host Reference
  * off the global object (so plugin code cannot call it with forged arguments), builds each call's frozen
@@ -8,7 +10,9 @@ export const BOOTSTRAP_SOURCE = String.raw`
 (function () {
   'use strict';
   const host = globalThis.__cairn_host;
+  const hostSync = globalThis.__cairn_host_sync;
   delete globalThis.__cairn_host;
+  delete globalThis.__cairn_host_sync;
   // WebAssembly memory is allocated outside the V8 heap that isolated-vm's memory limit counts: one
   // new WebAssembly.Memory({ initial: 8192 }) holds 512 MiB of the engine's RSS. Plugins get no WebAssembly.
   delete globalThis.WebAssembly;
@@ -46,6 +50,9 @@ export const BOOTSTRAP_SOURCE = String.raw`
       if (nl >= 0) r.value.body = text.slice(nl + 1);
       return r.value;
     });
+  // Web globals (globals.ts); crypto.subtle works on the host through the running call's channel.
+  (${INSTALL_GLOBALS_SOURCE})(hostSync, (op, args) =>
+    current === null ? Promise.reject(new Error('crypto.subtle can be used inside actions and triggers only')) : call(op, { ...args, callId: current }));
   const str = (v, what) => { if (typeof v !== 'string') throw new TypeError(what + ' must be a string'); return v; };
   // console.* of the running call: calls can interleave across awaits, so the current one is the last that
   // started or resumed after a host call (see call()); a line logged while no call runs (at load) goes nowhere.
@@ -126,11 +133,12 @@ export const BOOTSTRAP_SOURCE = String.raw`
         return fail(e);
       }
     },
-    async runTrigger(key, inputJson) {
+    async runTrigger(callId, key, inputJson) {
       try {
         const input = JSON.parse(inputJson);
         const trigger = plugin.triggers.find((t) => t.key === key);
         if (!trigger) return fail({ code: 'PLUGIN_UNKNOWN_TRIGGER', message: 'no trigger "' + key + '" in plugin ' + plugin.id });
+        current = callId;
         return finish(await trigger.verify(freeze(input.request), freeze(input.secrets)));
       } catch (e) {
         return fail(e);

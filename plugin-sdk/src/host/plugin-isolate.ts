@@ -4,6 +4,7 @@ import type { TriggerEvent, TriggerRequest } from '../context.ts';
 import type { PluginErrorShape } from '../errors.ts';
 import { BOOTSTRAP_SOURCE } from './bootstrap.ts';
 import { DEFAULT_CALL_FETCH_CAPS, FetchBudget, type FetchCaps } from './fetch-budget.ts';
+import { cryptoOp, MAX_CRYPTO_ARGS_CHARS, syncGlobalOp, type CryptoBudget } from './global-ops.ts';
 import { FetchError, guardedFetch, type FetchPolicy } from './net-guard.ts';
 import { createRedactor, type Redactor } from './redact.ts';
 
@@ -120,6 +121,21 @@ const FETCH_DEADLINE_MARGIN_MS = 500;
 const ABANDON_GRACE_MS = 1000;
 const WALL = Symbol('wall time');
 
+/**
+ * V8's code cache of the bootstrap (and the web globals in it), produced by the first isolate of the process and
+ * handed to the next ones: they skip parsing and compiling it, which is most of what the globals add to a cold start.
+ */
+const bootstrapCache = {
+  data: null as ivm.ExternalCopy<ArrayBuffer> | null,
+  options(): { cachedData: ivm.ExternalCopy<ArrayBuffer> } | { produceCachedData: true } {
+    return this.data ? { cachedData: this.data } : { produceCachedData: true };
+  },
+  keep(script: ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer>; cachedDataRejected?: boolean }): void {
+    if (!this.data && script.cachedData) this.data = script.cachedData;
+    else if (script.cachedDataRejected) this.data = null;
+  },
+};
+
 interface ActiveCall {
   meta: Record<string, unknown>;
   logLines: number;
@@ -131,6 +147,8 @@ interface ActiveCall {
   redact: Redactor;
   /** When the call's wall-clock deadline falls (epoch ms): fetches time out before it. */
   deadline: number;
+  /** Bytes hashed by the call's crypto.subtle operations. */
+  crypto: CryptoBudget;
 }
 
 export class PluginIsolate {
@@ -174,7 +192,12 @@ export class PluginIsolate {
       // One host entry point; validated per op. It is bound to `self` once the instance exists.
       const hostRef = new ivm.Reference(async (op: unknown, args: unknown) => (self ? self.dispatch(op, args) : JSON.stringify({ error: { code: 'HOST_NOT_READY', message: 'the sandbox is still loading', retryable: false } })));
       await context.global.set('__cairn_host', hostRef);
-      await context.eval(BOOTSTRAP_SOURCE, { timeout: limits.cpuTimeMs });
+      // URL and random bytes for the web globals (global-ops.ts): strings in, a string out.
+      await context.global.set('__cairn_host_sync', new ivm.Reference(syncGlobalOp));
+      const boot = await isolate.compileScript(BOOTSTRAP_SOURCE, { filename: 'cairn-bootstrap.js', ...bootstrapCache.options() });
+      bootstrapCache.keep(boot);
+      await boot.run(context, { timeout: limits.cpuTimeMs });
+      boot.release();
       const script = await isolate.compileScript(bundle, { filename: 'plugin-bundle.js' });
       await script.run(context, { timeout: limits.cpuTimeMs });
       script.release();
@@ -214,7 +237,7 @@ export class PluginIsolate {
 
   async runTrigger(key: string, request: TriggerRequest, secrets: Record<string, string>, meta: Record<string, unknown> = {}): Promise<SandboxResult<TriggerEvent[]>> {
     const input = JSON.stringify({ request, secrets });
-    const r = await this.invoke(`trigger ${key}`, meta, secrets, undefined, () => [this.runTriggerRef, [key, input]]);
+    const r = await this.invoke(`trigger ${key}`, meta, secrets, undefined, (callId) => [this.runTriggerRef, [callId, key, input]]);
     if (r.ok && !Array.isArray(r.value)) {
       return { ok: false, error: { code: 'PLUGIN_BAD_TRIGGER_RESULT', message: `trigger ${key} of ${this.label} must return a list of events`, retryable: false } };
     }
@@ -247,6 +270,7 @@ export class PluginIsolate {
       fetchBudget: new FetchBudget(this.services.fetch.perCall ?? DEFAULT_CALL_FETCH_CAPS, 'call'),
       redact: createRedactor(secrets),
       deadline: Date.now() + wallMs,
+      crypto: { bytes: 0 },
     };
     this.calls.set(callId, active);
     this.cpuStarts.set(callId, this.isolate.cpuTime);
@@ -383,7 +407,7 @@ export class PluginIsolate {
   /** Every host function the isolate can reach goes through here; arguments are untrusted. */
   private async dispatch(op: unknown, argsText: unknown): Promise<string> {
     try {
-      if (typeof op !== 'string' || typeof argsText !== 'string' || argsText.length > MAX_RESULT_CHARS) throw new FetchError('HOST_BAD_ARGUMENTS', 'bad host call');
+      if (typeof op !== 'string' || typeof argsText !== 'string' || argsText.length > (op.startsWith('crypto.') ? MAX_CRYPTO_ARGS_CHARS : MAX_RESULT_CHARS)) throw new FetchError('HOST_BAD_ARGUMENTS', 'bad host call');
       const args = JSON.parse(argsText) as Record<string, unknown>;
       const call = typeof args.callId === 'string' ? this.calls.get(args.callId) : undefined;
       if (!call) {
@@ -428,6 +452,7 @@ export class PluginIsolate {
         return null;
       }
       default:
+        if (op.startsWith('crypto.')) return cryptoOp(op, args, call.crypto);
         throw new FetchError('HOST_UNKNOWN_OP', `unknown host operation ${op}`);
     }
   }
