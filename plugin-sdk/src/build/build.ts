@@ -14,8 +14,8 @@ export const BUNDLE_GLOBAL = '__cairn_plugin';
 const HINTS: [RegExp, string][] = [
   [/^(http|https|http2|net|tls|dgram|dns|undici|node-fetch|axios|got|cross-fetch)$/, 'use ctx.http.fetch (host-bridged, limited to allowedHosts) instead'],
   [/^(fs|fs\/promises|path|os)$/, 'plugins have no file system; keep small state in ctx.store'],
-  [/^crypto$/, 'use hmacSha256Hex / sha256Hex / timingSafeEqual from @cairn/plugin-sdk instead'],
-  [/^buffer$/, 'use base64Encode / basicAuth from @cairn/plugin-sdk instead'],
+  [/^crypto$/, 'use the global crypto (crypto.subtle digest and HMAC, crypto.randomUUID) or hmacSha256Hex / sha256Hex from @cairn/plugin-sdk instead'],
+  [/^buffer$/, 'use the globals TextEncoder / TextDecoder / btoa / atob, or base64Encode / basicAuth from @cairn/plugin-sdk'],
   [/^(timers|timers\/promises)$/, 'there are no timers in the sandbox; return and let the flow wait with a delay node'],
   [/^(child_process|worker_threads|cluster|vm|process|module|v8|inspector)$/, 'not available in the sandbox'],
 ];
