@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cryptoOp, MAX_CRYPTO_BYTES, MAX_CRYPTO_BYTES_PER_CALL, syncGlobalOp } from '../src/host/global-ops.ts';
 import { loadPlugin, type LoadedPlugin } from '../src/testing/index.ts';
 
 // The web globals of the plugin sandbox (host/globals.ts), run in the real isolate through the test harness and
@@ -95,7 +96,7 @@ describe('sandbox globals', () => {
   });
 
   it('no host function is reachable from plugin code; crypto.subtle input is bounded', async () => {
-    expect(await plugin.run('reach', {})).toEqual({ hostSync: 'undefined', host: 'undefined', hidden: ['__cairn_entry', '__cairn_plugin'], tooBig: 'CRYPTO_INPUT_TOO_LARGE' });
+    expect(await plugin.run('reach', {})).toEqual({ hostSync: 'undefined', host: 'undefined', hidden: ['__cairn_entry', '__cairn_plugin'], tooBig: 'QuotaExceededError' });
   });
 
   it('a webhook trigger checks an HMAC signature with crypto.subtle', async () => {
@@ -103,5 +104,24 @@ describe('sandbox globals', () => {
     const signature = createHmac('sha256', 'whsec_globals_test').update(body).digest('hex');
     expect(await plugin.verify('signed', { headers: { 'x-signature': signature }, body })).toEqual([{ type: 'signed.received', contact: { email: 'ana@example.com' } }]);
     await expect(plugin.verify('signed', { headers: { 'x-signature': signature.replace(/^./, (c) => (c === '0' ? '1' : '0')) }, body })).rejects.toMatchObject({ code: 'BAD_SIGNATURE' });
+  });
+});
+
+describe('the host side of the globals checks what plugin code sends', () => {
+  it('URL operations take only strings and the settable parts; errors never echo the input', () => {
+    expect(JSON.parse(syncGlobalOp('url.parse', JSON.stringify({ input: 'https://x.test/?api_token=s3cret nope:', base: 'bad base' })))).toEqual({ error: { type: 'TypeError', message: 'Invalid URL' } });
+    expect(JSON.parse(syncGlobalOp('url.set', JSON.stringify({ href: 'https://x.test/', part: '__proto__', value: 'x' }))).error.message).toBe('__proto__ cannot be set');
+    expect(JSON.parse(syncGlobalOp('url.parse', JSON.stringify({ input: { toString: 1 }, base: null }))).error.message).toBe('url must be a string');
+    expect(JSON.parse(syncGlobalOp('url.parse', 'x'.repeat(300 * 1024))).error.message).toBe('bad host call');
+    expect(JSON.parse(syncGlobalOp('process.exit', '{}')).error.message).toBe('unknown host operation process.exit');
+  });
+
+  it('crypto operations are bounded per operation and per call', async () => {
+    const budget = { bytes: 0 };
+    const mib = Buffer.alloc(MAX_CRYPTO_BYTES).toString('base64');
+    await expect(cryptoOp('crypto.digest', { hash: 'SHA-256', data: Buffer.alloc(MAX_CRYPTO_BYTES + 1).toString('base64') }, budget)).rejects.toMatchObject({ code: 'CRYPTO_INPUT_TOO_LARGE' });
+    await expect(cryptoOp('crypto.digest', { hash: 'MD5', data: '' }, budget)).rejects.toMatchObject({ code: 'CRYPTO_NOT_SUPPORTED' });
+    for (let i = 0; i < MAX_CRYPTO_BYTES_PER_CALL / MAX_CRYPTO_BYTES; i++) await cryptoOp('crypto.digest', { hash: 'SHA-1', data: mib }, budget);
+    await expect(cryptoOp('crypto.digest', { hash: 'SHA-1', data: 'AA==' }, budget)).rejects.toMatchObject({ code: 'CRYPTO_BUDGET_EXCEEDED' });
   });
 });

@@ -420,7 +420,12 @@ function installGlobals(hostSync, hostCall) {
     if (!key.usages.includes(usage)) throw new DOMException('the key may not be used to ' + usage, 'InvalidAccessError');
     return raw;
   };
-  const b64 = (data, what) => toBase64(bytesOf(data, what));
+  const MAX_CRYPTO_BYTES = 1024 * 1024;
+  const b64 = (data, what) => {
+    const bytes = bytesOf(data, what);
+    if (bytes.length > MAX_CRYPTO_BYTES) throw new DOMException('crypto.subtle takes at most ' + MAX_CRYPTO_BYTES + ' bytes of ' + what + ' per operation', 'QuotaExceededError');
+    return toBase64(bytes);
+  };
   const buffer = (base64) => { const b = fromBase64(base64); return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength); };
   const subtle = Object.freeze({
     async digest(algorithm, data) {
