@@ -33,6 +33,7 @@ const RELEASED: Record<string, string> = {
   '0190_segment_evaluation.ts': '892a8913e32fcbcfc2cd117be325183429a9d936d4a000d42230ffee16dc519f',
   '0195_kpi_order_days.ts': '5c19c42d79cc2c3384b53aa49cc40c428876034e35bdeddfb61eab63ddc3c86d',
   '0215_churn_factor_columns.ts': 'eb870dd5c2f2ae76ee0dff778d83418258f944e87e30ce42bea67e930aaccc8e',
+  '0216_segment_daily_shards.ts': '258faa3b8c61393b4453b5123aa1736ec6b89abd3a20c6d8396a66c1af90133b',
 };
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../migrations');

@@ -230,6 +230,38 @@ describe('segments (test clock starts 2026-03-02T09:00Z)', () => {
     expect(one.body.history.at(-1).members).toBe(1);
   });
 
+  it('the member count stays equal to count(*) of the members under concurrent enters and exits of many contacts', async () => {
+    await h.call('POST', '/v1/segments', { key: 'inside', name: 'Inside', rule: { all: [{ fact: 'contact', path: '$.properties.side', operator: 'equal', value: 'in' }] } });
+    await segmentReady(h, 'inside');
+    const emails = Array.from({ length: 40 }, (_, i) => `side${i}@example.com`);
+    const ids = await Promise.all(emails.map(async (email) => (await h.call('POST', '/v1/contacts', { email })).body.id as string));
+    const counted = async () => ({
+      api: (await h.call('GET', '/v1/segments/inside')).body.member_count as number,
+      rows: (await h.t.db.raw(
+        `SELECT count(*)::int AS n FROM segment_members m JOIN segments s ON s.workspace_id = m.workspace_id AND s.id = m.segment_id WHERE s.workspace_id = ? AND s.key = 'inside'`,
+        [h.workspaceId],
+      )).rows[0].n as number,
+    });
+    // Three rounds of 80 concurrent changes (PATCHes, events, batches), each contact moved in and out several times.
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(Array.from({ length: 80 }, (_, k) => {
+        const i = (k * 7 + round) % ids.length;
+        const side = (k + round) % 3 === 0 ? 'out' : 'in';
+        if (k % 3 === 0) return h.call('PATCH', `/v1/contacts/${ids[i]}`, { properties: { side } });
+        if (k % 3 === 1) return h.call('POST', '/v1/events', { type: 'side.moved', contact: { email: emails[i], properties: { side } } });
+        return h.call('POST', '/v1/events/batch', { events: [0, 1].map((d) => ({ type: 'side.moved', contact: { email: emails[(i + d * 11) % ids.length], properties: { side: d === 0 ? side : 'in' } } })) });
+      }));
+      const c = await counted();
+      expect(c.rows).toBeGreaterThan(0);
+      expect(c.api).toBe(c.rows);
+    }
+    const one = (await h.call('GET', '/v1/segments/inside')).body;
+    expect(one.history.at(-1).members).toBe(one.member_count);
+    // Everyone out at once: the count is back to zero.
+    await h.call('POST', '/v1/events/batch', { events: emails.map((email) => ({ type: 'side.moved', contact: { email, properties: { side: 'out' } } })) });
+    expect(await counted()).toEqual({ api: 0, rows: 0 });
+  });
+
   it('bad input: unknown fact/operator → 400 naming the path; taken key → 409; over the limits → 400; unknown segment → 404', async () => {
     const bad = (rule: unknown) => h.call('POST', '/v1/segments', { key: 'bad', name: 'Bad', rule });
     const unknownFact = await bad({ all: [{ fact: 'account', path: '$.x', operator: 'equal', value: 1 }] });

@@ -278,7 +278,14 @@ async function writeWakeups(tx: Tx, workspaceId: string, wakes: { c: string; at:
   if (none.length > 0) await tx.raw(`DELETE FROM segment_wakeups WHERE workspace_id = ? AND contact_id = ANY(?::uuid[])`, [workspaceId, none]);
 }
 
-/** One upsert per batch: entered/exited per segment and UTC day of the transition (the member count and the size history). */
+/** Counter shards per segment and day: concurrent transactions mostly write different rows. */
+const COUNT_SHARDS = 8;
+
+/**
+ * One upsert per batch: entered/exited per segment and UTC day of the transition (the member count and the size
+ * history), into this transaction's shard (its backend's). Exact: the count is the sum over every shard, and the
+ * rows are written in the transaction that changes the memberships.
+ */
 async function countTransitions(tx: Tx, workspaceId: string, entered: { s: string; t: Date }[], exited: { s: string; t: Date }[]): Promise<void> {
   const delta = new Map<string, { s: string; d: string; e: number; x: number }>();
   const add = (r: { s: string; t: Date }, e: number, x: number) => {
@@ -292,12 +299,12 @@ async function countTransitions(tx: Tx, workspaceId: string, entered: { s: strin
   entered.forEach((r) => add(r, 1, 0));
   exited.forEach((r) => add(r, 0, 1));
   if (delta.size === 0) return;
-  // Sorted, so concurrent batches take the counter rows' locks in the same order.
+  // Sorted, so concurrent batches that share a shard take the counter rows' locks in the same order.
   const rows = [...delta.values()].sort((a, b) => (a.s === b.s ? (a.d < b.d ? -1 : 1) : a.s < b.s ? -1 : 1));
   await tx.raw(
-    `INSERT INTO segment_daily AS d (workspace_id, segment_id, day, entered, exited)
-     SELECT ?, s, d, e, x FROM unnest(?::uuid[], ?::date[], ?::int[], ?::int[]) AS u(s, d, e, x)
-     ON CONFLICT (workspace_id, segment_id, day) DO UPDATE SET entered = d.entered + EXCLUDED.entered, exited = d.exited + EXCLUDED.exited`,
+    `INSERT INTO segment_daily AS d (workspace_id, segment_id, day, shard, entered, exited)
+     SELECT ?, s, d, pg_backend_pid() % ${COUNT_SHARDS}, e, x FROM unnest(?::uuid[], ?::date[], ?::int[], ?::int[]) AS u(s, d, e, x)
+     ON CONFLICT (workspace_id, segment_id, day, shard) DO UPDATE SET entered = d.entered + EXCLUDED.entered, exited = d.exited + EXCLUDED.exited`,
     [workspaceId, rows.map((r) => r.s), rows.map((r) => r.d), rows.map((r) => r.e), rows.map((r) => r.x)],
   );
 }

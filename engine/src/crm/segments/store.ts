@@ -26,7 +26,7 @@ export interface SegmentRow {
   evaluated_version: number;
 }
 
-/** The segment object of the API: its rule, and its live member count (from the daily transition counts). */
+/** The segment object of the API: its rule, and its live member count (from the transition counters). */
 export interface Segment {
   key: string;
   name: string;
@@ -153,11 +153,12 @@ export async function listMembers(db: Db, workspaceId: string, segmentId: string
 /** Member count per UTC day over the last `days` days (the size history; a sparkline in the builder). */
 export async function sizeHistory(db: Db, workspaceId: string, segmentId: string, today: Date, days = 30): Promise<{ day: string; members: number }[]> {
   const { rows } = await db.raw(
-    `WITH span AS (SELECT generate_series(?::date - (? - 1), ?::date, '1 day')::date AS day)
-     SELECT to_char(span.day, 'YYYY-MM-DD') AS day,
-            (SELECT coalesce(sum(entered - exited), 0) FROM segment_daily d WHERE d.workspace_id = ? AND d.segment_id = ? AND d.day <= span.day)::int AS members
+    `WITH per_day AS (
+       SELECT day, sum(entered - exited) AS delta FROM segment_daily WHERE workspace_id = ? AND segment_id = ? GROUP BY day
+     ), span AS (SELECT generate_series(?::date - (? - 1), ?::date, '1 day')::date AS day)
+     SELECT to_char(span.day, 'YYYY-MM-DD') AS day, (SELECT coalesce(sum(delta), 0) FROM per_day WHERE per_day.day <= span.day)::int AS members
        FROM span ORDER BY span.day`,
-    [today.toISOString().slice(0, 10), days, today.toISOString().slice(0, 10), workspaceId, segmentId],
+    [workspaceId, segmentId, today.toISOString().slice(0, 10), days, today.toISOString().slice(0, 10)],
   );
   return rows as { day: string; members: number }[];
 }
