@@ -107,6 +107,7 @@ export async function runW3(opts: { scale?: number } = {}): Promise<Record<strin
     log: { debug() {}, info() {}, warn() {}, error() {} },
     contact: structuredClone(CONTACT),
     idempotencyKey: `run-${n}:node`,
+    auth: { accessToken: undefined },
   });
   const directCall: Call = async (key, props, n) => {
     const action = plugin.actions.find((a) => a.key === key)!;

@@ -9,7 +9,7 @@ import { migrateUp } from './db/migrate.ts';
 import { withMigrationLock } from './db/migrate-lock.ts';
 import { createApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createFlowEngine, type FlowEngine } from './runner/index.ts';
+import { createFlowEngine, type FlowEngine, type FlowEngineOptions } from './runner/index.ts';
 import type { ActionRegistry } from './runner/ports.ts';
 import { createPostgresFlowAdapters } from './runner/postgres/index.ts';
 import { createEmailAction } from './channels/email.ts';
@@ -61,7 +61,7 @@ export async function startCairn(config: Readonly<Config>, opts: StartOptions = 
     };
     const plugins = createPluginRuntime(ctx);
     undo.push(() => plugins.close());
-    const engine = wireFlowEngine(ctx, { registry: plugins.actions });
+    const engine = wireFlowEngine(ctx, { registry: plugins.actions, tasks: plugins.tasks });
     const app = await createApp(ctx, { engine, ...plugins.appOptions });
     // Pushed before listen so a failed listen still closes the app; engine.stop is safe before start.
     undo.push(() => engine.stop());
@@ -96,12 +96,13 @@ export async function startCairn(config: Readonly<Config>, opts: StartOptions = 
  * acts through: the built-in channels (email, webhook; neither may reach the engine's database) and the plugin
  * actions. The start above and the test harnesses wire the engine here, nowhere else.
  */
-export function wireFlowEngine(ctx: EngineContext, opts: { registry?: ActionRegistry } = {}): FlowEngine {
+export function wireFlowEngine(ctx: EngineContext, opts: { registry?: ActionRegistry; tasks?: FlowEngineOptions['tasks'] } = {}): FlowEngine {
   const adapters = createPostgresFlowAdapters({ db: ctx.db, clock: ctx.clock, logger: ctx.logger.child({ component: 'runner' }) });
   const { flows } = adapters;
   return createFlowEngine(ctx, {
     adapters,
     registry: opts.registry,
+    tasks: opts.tasks,
     builtins: {
       'action.send_email': createEmailAction({
         db: ctx.db, secret: ctx.secretKey, now: () => ctx.clock.now(), flows, publicUrl: ctx.config.publicUrl,

@@ -108,6 +108,8 @@ export interface ActionContext {
   contact: ContactSnapshot;
   /** `<run id>:<node id>`: the same on every retry of the step; send it to APIs that deduplicate. */
   idempotencyKey: string;
+  /** The OAuth2 access token of this workspace's connection (plugins with an `oauth2` auth). */
+  auth: PluginAuthState;
 }
 
 /**
@@ -137,4 +139,33 @@ export interface TriggerEvent {
   properties?: Record<string, JsonValue>;
   occurred_at?: string;
   idempotency_key?: string;
+}
+
+/**
+ * What a plugin sees of its OAuth2 connection: the access token only (never the refresh token). The engine
+ * refreshes it before it expires, and once more if the vendor answers 401 to a request that carried it (the
+ * request is then repeated with the new token). `undefined` for plugins without an `oauth2` auth.
+ *
+ * @example
+ * await ctx.http.fetch(url, { headers: { authorization: `Bearer ${ctx.auth.accessToken}` } });
+ */
+export interface PluginAuthState {
+  readonly accessToken: string | undefined;
+}
+
+/**
+ * The context of a trigger hook (`poll`, `subscribe`, `unsubscribe`): like an action's, without a contact.
+ *
+ * @example
+ * poll: async (ctx, cursor) => {
+ *   const res = await ctx.http.fetch(`https://api.example.com/items?after=${cursor ?? 0}`, { headers: { authorization: `Bearer ${ctx.auth.accessToken}` } });
+ *   return { items: [], cursor };
+ * }
+ */
+export interface TriggerContext {
+  http: PluginHttp;
+  secrets: Readonly<Record<string, string | undefined>>;
+  auth: PluginAuthState;
+  store: PluginStore;
+  log: PluginLog;
 }

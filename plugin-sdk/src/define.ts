@@ -1,5 +1,7 @@
 import type { ActionContext, TriggerEvent, TriggerRequest } from './context.ts';
 import type { FromSchema, JsonSchema } from './schema.ts';
+import type { AuthMethodManifest, PluginAuth } from './auth.ts';
+import { checkWebhookHooks, type PluginPollingTrigger, type TriggerChallenge, type WebhookTriggerHooks } from './triggers.ts';
 
 /**
  * The author API: typed, declarative objects whose factories check the shape and fill defaults. A plugin
@@ -92,7 +94,7 @@ export function defineAction<const P extends JsonSchema, O>(def: ActionDefinitio
  * @example
  * const def: TriggerDefinition = { key: 'hook', title: 'Hook', verify: () => [] };
  */
-export interface TriggerDefinition {
+export interface TriggerDefinition extends WebhookTriggerHooks {
   key: string;
   title: string;
   description?: string;
@@ -109,9 +111,11 @@ export interface TriggerDefinition {
  * @example
  * const triggers: PluginTrigger[] = [checkoutCompleted];
  */
-export interface PluginTrigger extends Readonly<Omit<TriggerDefinition, 'description'>> {
+export interface PluginTrigger extends Readonly<Omit<TriggerDefinition, 'description' | 'challenge'>> {
   readonly kind: 'trigger';
+  readonly type: 'webhook';
   readonly description: string;
+  readonly challenge: TriggerChallenge | null;
 }
 
 /**
@@ -132,7 +136,11 @@ export interface PluginTrigger extends Readonly<Omit<TriggerDefinition, 'descrip
 export function defineTrigger(def: TriggerDefinition): PluginTrigger {
   if (!SNAKE.test(def.key)) throw new TypeError(`trigger key "${def.key}" must be snake_case`);
   if (typeof def.verify !== 'function') throw new TypeError(`trigger "${def.key}" needs a verify(request, secrets) function`);
-  return Object.freeze({ kind: 'trigger' as const, key: def.key, title: def.title, description: def.description ?? '', verify: def.verify });
+  checkWebhookHooks(def.key, def);
+  return Object.freeze({
+    kind: 'trigger' as const, type: 'webhook' as const, key: def.key, title: def.title, description: def.description ?? '', verify: def.verify,
+    subscribe: def.subscribe, unsubscribe: def.unsubscribe, challenge: def.challenge ?? null,
+  });
 }
 
 /**
@@ -153,10 +161,13 @@ export interface PluginDefinition {
    * `:port`. Everything else is refused.
    */
   allowedHosts: readonly string[];
-  /** JSON Schema (type object, string properties) of the credentials a workspace stores for this plugin. */
-  auth?: JsonSchema;
+  /**
+   * How the plugin authenticates: `defineAuth({ kind: 'api_key' | 'basic' | 'oauth2', … })`, or a JSON Schema
+   * (type object, string properties) of the credential fields a workspace stores.
+   */
+  auth?: JsonSchema | PluginAuth;
   actions: readonly PluginAction[];
-  triggers?: readonly PluginTrigger[];
+  triggers?: readonly (PluginTrigger | PluginPollingTrigger)[];
 }
 
 /**
@@ -172,9 +183,14 @@ export interface Plugin {
   readonly version: string;
   readonly description: string;
   readonly allowedHosts: readonly string[];
+  /** The credential fields' JSON Schema. */
   readonly auth: JsonSchema | null;
+  /** The auth method (from `defineAuth`), or null for a plain credentials schema. */
+  readonly authMethod: AuthMethodManifest | null;
+  /** The test-connection function of `defineAuth`, if any. */
+  readonly authTest: PluginAuth['test'];
   readonly actions: readonly PluginAction[];
-  readonly triggers: readonly PluginTrigger[];
+  readonly triggers: readonly (PluginTrigger | PluginPollingTrigger)[];
 }
 
 /**
@@ -207,8 +223,14 @@ export function definePlugin(def: PluginDefinition): Plugin {
     version: def.version,
     description: def.description,
     allowedHosts: Object.freeze([...def.allowedHosts]),
-    auth: def.auth ?? null,
+    auth: isPluginAuth(def.auth) ? def.auth.schema : (def.auth ?? null),
+    authMethod: isPluginAuth(def.auth) ? def.auth.method : null,
+    authTest: isPluginAuth(def.auth) ? def.auth.test : null,
     actions: Object.freeze([...def.actions]),
     triggers: Object.freeze([...(def.triggers ?? [])]),
   });
+}
+
+function isPluginAuth(a: JsonSchema | PluginAuth | undefined): a is PluginAuth {
+  return !!a && (a as { kind?: unknown }).kind === 'auth';
 }

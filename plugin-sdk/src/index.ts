@@ -14,7 +14,15 @@ export type {
   ContactSnapshot,
   TriggerRequest,
   TriggerEvent,
+  TriggerContext,
+  PluginAuthState,
 } from './context.ts';
+export { defineAuth } from './auth.ts';
+export type { AuthDefinition, AuthMethodManifest, AuthTestContext, AuthTestResult, OAuth2Settings, PluginAuth } from './auth.ts';
+export { definePollingTrigger } from './triggers.ts';
+export type {
+  PluginPollingTrigger, PollingTriggerDefinition, PolledItem, PollResult, SubscribeInput, UnsubscribeInput, TriggerChallenge, WebhookTriggerHooks,
+} from './triggers.ts';
 export { PluginError, httpError, retryAfterMs } from './errors.ts';
 export type { PluginErrorOptions, PluginErrorShape } from './errors.ts';
 export type { JsonSchema, JsonSchemaType, JsonValue, FromSchema } from './schema.ts';

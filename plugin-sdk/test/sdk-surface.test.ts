@@ -33,7 +33,7 @@ describe('@cairn/plugin-sdk surface', () => {
   it('the runtime imports nothing but its own files (no Node built-ins, no engine, no packages)', () => {
     const files = runtimeFiles();
     expect(files.filter((f) => f.startsWith('external:'))).toEqual([]);
-    expect(files.map((f) => path.relative(src, f)).sort()).toEqual(['context.ts', 'define.ts', 'encoding.ts', 'errors.ts', 'index.ts', 'schema.ts']);
+    expect(files.map((f) => path.relative(src, f)).sort()).toEqual(['auth.ts', 'context.ts', 'define.ts', 'encoding.ts', 'errors.ts', 'index.ts', 'schema.ts', 'triggers.ts']);
   });
 
   it('every export of src/index.ts has TSDoc with an @example', () => {

@@ -574,7 +574,8 @@ export interface paths {
         /** Store this workspace's credentials for the plugin (encrypted; never returned) */
         put: operations["putPluginCredentials"];
         post?: never;
-        delete?: never;
+        /** Delete this workspace's credentials for the plugin; an OAuth2 connection is revoked at the provider first */
+        delete: operations["deletePluginCredentials"];
         options?: never;
         head?: never;
         patch?: never;
@@ -587,13 +588,94 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * A vendor's GET challenge handshake for a plugin webhook trigger (echoes the declared query parameter)
+         * @description Public. Answers only when the trigger declares a GET challenge (`challenge: { method: "GET", param }`) and the request carries it; otherwise 404.
+         */
+        get: operations["pluginWebhookChallenge"];
         put?: never;
         /**
          * Inbound webhook for a plugin trigger; the plugin verifies it and its events are ingested
          * @description Public (no API key): the plugin verifies the request (e.g. a vendor signature) with the workspace's credentials. Any content type; the raw body is handed to the plugin.
          */
         post: operations["pluginWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/plugins/{id}/oauth/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start connecting an OAuth2 plugin: the provider's authorize URL to send the browser to
+         * @description Needs the workspace's OAuth client stored first (PUT credentials with client_id and client_secret). The URL carries a sealed `state` valid for 10 minutes and, unless the plugin turned it off, a PKCE challenge; the provider sends the browser back to GET /v1/oauth/callback.
+         */
+        post: operations["startPluginOAuth"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the OAuth2 provider sends the browser back: exchanges the code, stores the tokens, redirects to the builder
+         * @description Public: the sealed `state` says which workspace and plugin. Redirects to the builder's Plugins page with `connected=<plugin id>`, or with `oauth_error=<code>` when the provider refused or the exchange failed. A `state` this engine did not issue (or older than 10 minutes) is a 400.
+         */
+        get: operations["pluginOAuthCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/plugins/{id}/oauth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the OAuth2 plugin is connected, and until when its token runs (never a token) */
+        get: operations["getPluginOAuth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/plugins/{id}/credentials/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the plugin's test-connection function with this workspace's credentials
+         * @description Answers 200 either way: `ok` true with the account the plugin reached, or false with the plugin's error code and its message (credential values redacted). 422 if the plugin has no test function.
+         */
+        post: operations["testPluginCredentials"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1661,9 +1743,20 @@ export interface components {
             triggers: {
                 key: string;
                 title: string;
+                /** @enum {unknown} */
+                type?: "webhook" | "polling";
             }[];
             credentials: {
                 fields_set: string[];
+                /**
+                 * @description How the plugin authenticates (`defineAuth`); null for a plain credentials schema
+                 * @enum {unknown}
+                 */
+                method?: "api_key" | "basic" | "oauth2" | null;
+                /** @description Whether the plugin has a test-connection function (POST /v1/plugins/{id}/credentials/test) */
+                test?: boolean;
+                /** @description OAuth2 plugins: whether the workspace has connected (holds tokens) */
+                connected?: boolean;
                 /** @description The plugin's declared `auth` JSON Schema (null when it takes no credentials); never a value */
                 schema: {
                     [key: string]: unknown;
@@ -1687,6 +1780,24 @@ export interface components {
                     };
                 };
             } | null;
+            authMethod?: {
+                /** @enum {unknown} */
+                kind: "api_key" | "basic" | "oauth2";
+                test: boolean;
+                oauth2: {
+                    authorizeUrl: string;
+                    tokenUrl: string;
+                    revokeUrl?: string | null;
+                    scopes: string[];
+                    pkce?: boolean;
+                    /** @enum {unknown} */
+                    clientAuth?: "body" | "basic";
+                    scopeSeparator?: string;
+                    authorizeParams?: {
+                        [key: string]: string;
+                    };
+                } | null;
+            } | null;
             actions: {
                 key: string;
                 title: string;
@@ -1704,6 +1815,19 @@ export interface components {
                 key: string;
                 title: string;
                 description?: string;
+                /** @enum {unknown} */
+                type?: "webhook" | "polling";
+                intervalSeconds?: number | null;
+                subscribe?: boolean;
+                challenge?: {
+                    /** @enum {unknown} */
+                    method: "GET" | "POST";
+                    param?: string;
+                    field?: string;
+                    match?: {
+                        [key: string]: string;
+                    };
+                } | null;
             }[];
         };
         PluginVersion: {
@@ -4903,6 +5027,130 @@ export interface operations {
             };
         };
     };
+    deletePluginCredentials: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description there were credentials or tokens */
+                        deleted: boolean;
+                        /** @description OAuth2: the provider's revocation endpoint accepted the token */
+                        revoked: boolean;
+                    };
+                };
+            };
+            /** @description no valid API key or session */
+            401: {
+                headers: {
+                    /** @description Bearer realm="cairn" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (docs/api.md §Rate limits) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request was refused: invalid (400), forbidden (403), not found (404), conflict (409), too large (413), not JSON (415), unprocessable (422) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the engine failed (500) or its database is unreachable (503, with Retry-After) */
+            "5XX": {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pluginWebhookChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace: string;
+                id: string;
+                trigger: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the challenge echoed back (a vendor's handshake the trigger declares) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description rate limited (docs/api.md §Rate limits) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request was refused: invalid (400), forbidden (403), not found (404), conflict (409), too large (413), not JSON (415), unprocessable (422) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the engine failed (500) or its database is unreachable (503, with Retry-After) */
+            "5XX": {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     pluginWebhook: {
         parameters: {
             query?: never;
@@ -4916,6 +5164,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description the challenge echoed back (a vendor's handshake the trigger declares) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
             /** @description Default Response */
             202: {
                 headers: {
@@ -4925,6 +5182,278 @@ export interface operations {
                     "application/json": {
                         items: components["schemas"]["EventResult"][];
                     };
+                };
+            };
+            /** @description rate limited (docs/api.md §Rate limits) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request was refused: invalid (400), forbidden (403), not found (404), conflict (409), too large (413), not JSON (415), unprocessable (422) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the engine failed (500) or its database is unreachable (503, with Retry-After) */
+            "5XX": {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    startPluginOAuth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        authorize_url: string;
+                        redirect_uri: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                    };
+                };
+            };
+            /** @description no valid API key or session */
+            401: {
+                headers: {
+                    /** @description Bearer realm="cairn" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (docs/api.md §Rate limits) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request was refused: invalid (400), forbidden (403), not found (404), conflict (409), too large (413), not JSON (415), unprocessable (422) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the engine failed (500) or its database is unreachable (503, with Retry-After) */
+            "5XX": {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pluginOAuthCallback: {
+        parameters: {
+            query: {
+                state: string;
+                code?: string;
+                error?: string;
+                error_description?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description to the builder's Plugins page */
+            302: {
+                headers: {
+                    /** @description the builder URL */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description rate limited (docs/api.md §Rate limits) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request was refused: invalid (400), forbidden (403), not found (404), conflict (409), too large (413), not JSON (415), unprocessable (422) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the engine failed (500) or its database is unreachable (503, with Retry-After) */
+            "5XX": {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPluginOAuth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        connected: boolean;
+                        /**
+                         * Format: date-time
+                         * @description when the access token expires (it is refreshed a minute before)
+                         */
+                        expires_at: string | null;
+                        scopes: string[];
+                        /** Format: date-time */
+                        connected_at: string | null;
+                        /** Format: date-time */
+                        refreshed_at: string | null;
+                    };
+                };
+            };
+            /** @description no valid API key or session */
+            401: {
+                headers: {
+                    /** @description Bearer realm="cairn" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (docs/api.md §Rate limits) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request was refused: invalid (400), forbidden (403), not found (404), conflict (409), too large (413), not JSON (415), unprocessable (422) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the engine failed (500) or its database is unreachable (503, with Retry-After) */
+            "5XX": {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    testPluginCredentials: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ok: boolean;
+                        account?: string;
+                        code?: string;
+                        message?: string;
+                    };
+                };
+            };
+            /** @description no valid API key or session */
+            401: {
+                headers: {
+                    /** @description Bearer realm="cairn" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description rate limited (docs/api.md §Rate limits) */

@@ -116,7 +116,14 @@ export const coreNodeTypes: readonly NodeTypeSpec[] = [
     handles: { in: false, out: ['default'] },
     config_schema: object(
       'Event trigger',
-      { event: eventType(), when: condition('Only when', 'Optional: start only when this holds.') },
+      {
+        event: eventType(),
+        when: condition('Only when', 'Optional: start only when this holds.'),
+        source: {
+          type: 'string', title: 'Plugin trigger', pattern: '^plugin:[a-z][a-z0-9_]{0,62}/[a-z][a-z0-9_]{0,62}$',
+          description: 'Optional: plugin:<plugin id>/<trigger key>. While the flow is published, the engine runs that trigger for it: polls a polling trigger, or subscribes a webhook trigger (unsubscribing when the flow is archived).',
+        },
+      },
       ['event'],
     ),
     external: false,

@@ -18,6 +18,7 @@ import { documentRoute, swaggerOptions } from './openapi.ts';
 import { sharedSchemas } from './schemas.ts';
 import { AUTH_FAILURES_PER_MINUTE, principalKey } from './rate-limits.ts';
 import { routeGroups } from './route-groups.ts';
+import type { OAuthFetchOptions } from '../plugins/oauth.ts';
 import { uiRoutes } from './ui.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -29,6 +30,8 @@ export interface AppOptions {
   pluginCatalog?: (workspaceId: string) => Promise<NodeTypeSpec[]>;
   /** The plugin runtime's sandbox (webhook triggers run in it). */
   pluginSandbox?: SandboxHost;
+  /** Where the engine may fetch for plugins (OAuth token endpoints). */
+  pluginFetch?: OAuthFetchOptions;
   /** Requests per key (or session, or IP when anonymous) per window. Default: config.rateLimitPerMinute per minute. */
   rateLimit?: { max: number; timeWindowMs: number };
 }
@@ -85,7 +88,7 @@ export async function createApp(ctx: EngineContext, opts: AppOptions = {}): Prom
     v1.addHook('onRoute', documentRoute);
     const onEventsIngested = opts.onEventsIngested ?? opts.engine?.onEventsIngested;
     for (const group of routeGroups) {
-      await v1.register(group, { ctx, onEventsIngested, engine: opts.engine, nodeTypes: opts.nodeTypes, pluginCatalog: opts.pluginCatalog, pluginSandbox: opts.pluginSandbox });
+      await v1.register(group, { ctx, onEventsIngested, engine: opts.engine, nodeTypes: opts.nodeTypes, pluginCatalog: opts.pluginCatalog, pluginSandbox: opts.pluginSandbox, pluginFetch: opts.pluginFetch });
     }
   }, { prefix: '/v1' });
   await app.register(uiRoutes);

@@ -9,6 +9,7 @@ import {
 import { draftContact, dryRun, storedContact } from '../runner/dry-run.ts';
 import { postgresDryRunReads } from '../runner/postgres/index.ts';
 import { resolvePluginNodes } from '../plugins/flow-plugins.ts';
+import { checkTriggerSource, queueTriggerSync } from '../plugins/triggers.ts';
 import { idempotent, isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 import { idempotencyHeaders, page as pageSchema, ref } from './schemas.ts';
@@ -148,15 +149,25 @@ export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }
     const resolve = await nodeTypes(workspaceId);
     return withTx(ctx.db, async (tx) => {
       // Pin the plugin versions the draft's plugin nodes run now; later uploads do not change this version.
-      const { pins } = await resolvePluginNodes(tx, workspaceId, (await getFlowRow(tx, workspaceId, id)).draft.nodes ?? []);
-      return publishFlow(tx, workspaceId, id, { note, now: ctx.clock.now(), resolve, pins });
+      const draft = (await getFlowRow(tx, workspaceId, id)).draft;
+      const { pins } = await resolvePluginNodes(tx, workspaceId, draft.nodes ?? []);
+      // A trigger.event whose source is a plugin trigger: that plugin must have it; its version is pinned too.
+      const sourceErrors = await checkTriggerSource(tx, workspaceId, { nodes: draft.nodes ?? [] }, pins);
+      if (sourceErrors.length) throw new CairnError('CAIRN_ERR_INVALID_FLOW', `the flow has a problem: ${sourceErrors[0]!.message}`, { errors: sourceErrors });
+      const published = await publishFlow(tx, workspaceId, id, { note, now: ctx.clock.now(), resolve, pins });
+      await queueTriggerSync(tx, workspaceId, id, { nodes: draft.nodes ?? [] });
+      return published;
     });
   });
 
   for (const action of ['pause', 'resume', 'archive'] as const) {
     app.post(`/flows/:id/${action}`, { config: { area: 'flows' }, schema: { operationId: `${action}Flow`, tags: ['flows'], summary: `${action[0]!.toUpperCase()}${action.slice(1)} the flow`, params: idParams, response: flowAnswer } }, async (request) => {
       const id = requireUuid(request.params.id, 'flow');
-      const row = await withTx(ctx.db, (tx) => setFlowStatus(tx, request.auth!.workspaceId, id, action, ctx.clock.now()));
+      const row = await withTx(ctx.db, async (tx) => {
+        const changed = await setFlowStatus(tx, request.auth!.workspaceId, id, action, ctx.clock.now());
+        await queueTriggerSync(tx, request.auth!.workspaceId, id);
+        return changed;
+      });
       return flowJson(row);
     });
   }

@@ -4,6 +4,7 @@ import { withTx } from '../db/index.ts';
 import { credentialFields, loadCredentials, putCredentials } from '../plugins/credentials.ts';
 import { getInstall, getManifest, listPlugins, publishPluginVersion, setPluginEnabled } from '../plugins/registry.ts';
 import { createPluginSandbox } from '../plugins/runtime.ts';
+import { challengeAnswer, triggerKind } from '../plugins/triggers.ts';
 import { CairnError, notFound } from '../errors.ts';
 import { idempotent } from './kit.ts';
 import type { CairnTypeProvider, RouteGroup } from './route-groups.ts';
@@ -98,8 +99,37 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested, pl
   const triggerSandbox = pluginSandbox ?? createPluginSandbox(ctx);
   if (!pluginSandbox) app.addHook('onClose', async () => triggerSandbox.close());
 
+  const hookParams = { type: 'object', required: ['workspace', 'id', 'trigger'], properties: { workspace: { type: 'string' }, id: { type: 'string' }, trigger: { type: 'string' } } } as const;
+  const challengeResponse = { description: "the challenge echoed back (a vendor's handshake the trigger declares)", content: { 'text/plain': { schema: { type: 'string' } } } } as const;
+  const webhookTarget = async (params: { workspace: string; id: string; trigger: string }) => {
+    const id = pluginId(params);
+    if (!isUuid(params.workspace) || !PLUGIN_ID.test(params.trigger)) throw notFound('webhook');
+    const workspaceId = params.workspace.toLowerCase();
+    const install = await getInstall(ctx.db, workspaceId, id);
+    const manifest = install?.enabled ? await getManifest(ctx.db, workspaceId, id, install.currentVersion) : null;
+    const decl = manifest?.triggers?.find((t) => t.key === params.trigger && triggerKind(t) === 'webhook');
+    if (!install || !decl) throw notFound('webhook');
+    return { workspaceId, id, install, decl };
+  };
+
   await app.register(async (scope) => {
     const hooks = scope.withTypeProvider<CairnTypeProvider>();
+    hooks.get('/hooks/:workspace/plugins/:id/:trigger', {
+      config: { public: true },
+      schema: {
+        operationId: 'pluginWebhookChallenge', tags: ['plugins'],
+        summary: "A vendor's GET challenge handshake for a plugin webhook trigger (echoes the declared query parameter)",
+        description: 'Public. Answers only when the trigger declares a GET challenge (`challenge: { method: "GET", param }`) and the request carries it; otherwise 404.',
+        params: hookParams,
+        response: { 200: challengeResponse },
+      },
+    }, async (request, reply) => {
+      const { decl } = await webhookTarget(request.params);
+      const query = Object.fromEntries(Object.entries(request.query as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+      const echo = challengeAnswer(decl, 'GET', '', query);
+      if (echo === null) throw notFound('webhook challenge');
+      return reply.code(200).type('text/plain; charset=utf-8').send(echo);
+    });
     hooks.removeAllContentTypeParsers();
     hooks.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
     hooks.post('/hooks/:workspace/plugins/:id/:trigger', {
@@ -108,20 +138,20 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested, pl
         operationId: 'pluginWebhook', tags: ['plugins'],
         summary: "Inbound webhook for a plugin trigger; the plugin verifies it and its events are ingested",
         description: 'Public (no API key): the plugin verifies the request (e.g. a vendor signature) with the workspace\'s credentials. Any content type; the raw body is handed to the plugin.',
-        response: { 202: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('EventResult') } } } },
-        params: { type: 'object', required: ['workspace', 'id', 'trigger'], properties: { workspace: { type: 'string' }, id: { type: 'string' }, trigger: { type: 'string' } } },
+        response: {
+          202: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('EventResult') } } },
+          200: challengeResponse,
+        },
+        params: hookParams,
       },
     }, async (request, reply) => {
-      const { workspace, trigger } = request.params;
-      const id = pluginId(request.params);
-      if (!isUuid(workspace) || !PLUGIN_ID.test(trigger)) throw notFound('webhook');
-      const workspaceId = workspace.toLowerCase();
-      const install = await getInstall(ctx.db, workspaceId, id);
-      const manifest = install?.enabled ? await getManifest(ctx.db, workspaceId, id, install.currentVersion) : null;
-      if (!install || !manifest?.triggers?.some((t) => t.key === trigger)) throw notFound('webhook');
+      const { workspaceId, id, install, decl } = await webhookTarget(request.params);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(request.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
       const query = Object.fromEntries(Object.entries(request.query as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+      const trigger = decl.key;
+      const echo = challengeAnswer(decl, 'POST', typeof request.body === 'string' ? request.body : '', query);
+      if (echo !== null) return reply.code(200).type('text/plain; charset=utf-8').send(echo);
       const secrets = await loadCredentials(ctx.db, ctx.secretKey, workspaceId, id);
       const result = await triggerSandbox.runTrigger({ workspaceId, pluginId: id, version: install.currentVersion }, trigger,
         { method: request.method, headers, body: typeof request.body === 'string' ? request.body : '', query }, secrets);

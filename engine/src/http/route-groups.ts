@@ -12,6 +12,7 @@ import { runsRoutes } from './runs.ts';
 import { ownersRoutes } from './owners.ts';
 import { catalogRoutes } from './catalog.ts';
 import { pluginsRoutes } from './plugins.ts';
+import { pluginAuthRoutes } from './plugin-auth.ts';
 import { testClockRoutes } from './test-clock.ts';
 import { settingsRoutes } from './settings.ts';
 import { fieldsRoutes } from './fields.ts';
@@ -27,6 +28,7 @@ import type { FlowEngine } from '../runner/index.ts';
 import type { NodeTypeResolver } from '../flow/service.ts';
 import type { NodeTypeSpec } from '../contracts/flow.ts';
 import type { SandboxHost } from '../sandbox/host.ts';
+import type { OAuthFetchOptions } from '../plugins/oauth.ts';
 
 /** What every route group is handed by http/app.ts. */
 export interface RouteGroupOptions {
@@ -41,6 +43,8 @@ export interface RouteGroupOptions {
   pluginCatalog?: (workspaceId: string) => Promise<NodeTypeSpec[]>;
   /** The plugin runtime's sandbox, which also serves webhook triggers; absent: the route builds one the same way. */
   pluginSandbox?: SandboxHost;
+  /** Where the engine may fetch for plugins (OAuth token endpoints); absent: from the config. */
+  pluginFetch?: OAuthFetchOptions;
 }
 
 /**
@@ -85,4 +89,4 @@ export interface CairnTypeProvider extends FastifyTypeProvider {
 export type RouteApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, CairnTypeProvider>;
 
 /** Add your group here (one line) when you add a file under http/. */
-export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes, pluginsRoutes, settingsRoutes, tasksRoutes, emailRoutes, scoringRoutes, referralsRoutes, loyaltyRoutes, segmentsRoutes, fieldsRoutes, kpisRoutes, backtestsRoutes];
+export const routeGroups: RouteGroup[] = [authRoutes, contactsRoutes, eventsRoutes, flowsRoutes, runsRoutes, ownersRoutes, catalogRoutes, testClockRoutes, pluginsRoutes, pluginAuthRoutes, settingsRoutes, tasksRoutes, emailRoutes, scoringRoutes, referralsRoutes, loyaltyRoutes, segmentsRoutes, fieldsRoutes, kpisRoutes, backtestsRoutes];

@@ -206,11 +206,17 @@ const Plugin = {
     id: { type: 'string' }, name: { type: 'string' }, description: { type: 'string' }, enabled: { type: 'boolean' }, current_version: { type: 'string' },
     versions: { type: 'array', items: { type: 'object', required: ['version', 'bundle_sha256', 'published_at'], properties: { version: { type: 'string' }, bundle_sha256: { type: 'string' }, published_at: dateTime } } },
     actions: { type: 'array', items: { type: 'object', required: ['key', 'title', 'type'], properties: { key: { type: 'string' }, title: { type: 'string' }, type: { type: 'string' } } } },
-    triggers: { type: 'array', items: { type: 'object', required: ['key', 'title'], properties: { key: { type: 'string' }, title: { type: 'string' } } } },
+    triggers: {
+      type: 'array',
+      items: { type: 'object', required: ['key', 'title'], properties: { key: { type: 'string' }, title: { type: 'string' }, type: { enum: ['webhook', 'polling'] } } },
+    },
     credentials: {
       type: 'object', required: ['fields_set', 'schema'],
       properties: {
         fields_set: { type: 'array', items: { type: 'string' } },
+        method: { description: 'How the plugin authenticates (`defineAuth`); null for a plain credentials schema', enum: ['api_key', 'basic', 'oauth2', null] },
+        test: { type: 'boolean', description: 'Whether the plugin has a test-connection function (POST /v1/plugins/{id}/credentials/test)' },
+        connected: { type: 'boolean', description: 'OAuth2 plugins: whether the workspace has connected (holds tokens)' },
         schema: { description: "The plugin's declared `auth` JSON Schema (null when it takes no credentials); never a value", type: ['object', 'null'], additionalProperties: true },
       },
     },

@@ -5,6 +5,7 @@ import { CairnError, StepFailure } from '../errors.ts';
 import type { ActionInput, ActionOutcome, ActionRegistry, ExternalAction, Json } from '../runner/ports.ts';
 import type { SandboxHost } from '../sandbox/host.ts';
 import { loadCredentials } from './credentials.ts';
+import { accessFor, type OAuthFetchOptions } from './oauth.ts';
 import { parsePluginType } from './flow-plugins.ts';
 import { checkProps, propsOf } from './manifest.ts';
 import { getInstall, getManifest } from './registry.ts';
@@ -17,7 +18,7 @@ import { getInstall, getManifest } from './registry.ts';
  * retried), a plugin error → the plugin's own code (`RATE_LIMITED`), retryable as the plugin said, with its stack;
  * either way with the call's log lines for the step.
  */
-export function createPluginActionRegistry(ctx: EngineContext, sandbox: SandboxHost, opts: { secretKey: Buffer }): ActionRegistry {
+export function createPluginActionRegistry(ctx: EngineContext, sandbox: SandboxHost, opts: { secretKey: Buffer; fetch?: OAuthFetchOptions }): ActionRegistry {
   // Published versions are immutable, so their manifests can be cached forever.
   const manifests = new Map<string, Promise<PluginManifest | null>>();
   const manifestOf = (workspaceId: string, pluginId: string, version: string) => {
@@ -49,10 +50,15 @@ export function createPluginActionRegistry(ctx: EngineContext, sandbox: SandboxH
           if (problems.length) {
             throw new CairnError('CAIRN_ERR_STEP_FAILED', `node ${input.nodeId}: the config does not match the props schema of ${label}: ${problems[0]!.path} ${problems[0]!.message}`, { errors: problems.map((p) => ({ ...p, node_id: input.nodeId })) });
           }
-          const secrets = await loadCredentials(ctx.db, opts.secretKey, workspaceId, ref.pluginId);
+          const stored = await loadCredentials(ctx.db, opts.secretKey, workspaceId, ref.pluginId);
+          // An OAuth2 plugin gets the access token; the client secret is the engine's, for the token endpoint only.
+          const { client_secret: _clientSecret, ...rest } = stored;
+          const oauth = manifest.authMethod?.kind === 'oauth2';
+          const auth = oauth ? await accessFor(ctx, opts.fetch ?? {}, workspaceId, manifest) : undefined;
           const result = await sandbox.runAction({ workspaceId, pluginId: ref.pluginId, version }, ref.key, {
             props: props as JsonValue,
-            secrets,
+            secrets: oauth ? rest : stored,
+            auth,
             contact: JSON.parse(JSON.stringify(input.contact)) as JsonValue,
             idempotencyKey: input.idempotencyKey,
             meta: { flowId: input.flowId, runId: input.runId, nodeId: input.nodeId, attempt: input.attempt },

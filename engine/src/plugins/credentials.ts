@@ -66,3 +66,10 @@ export async function reencryptCredentials(db: Db, oldKey: Buffer, newKey: Buffe
     return rows.length;
   });
 }
+
+/** Deletes the workspace's credentials for a plugin; true when there were some. */
+export async function deleteCredentials(db: Db, workspaceId: string, pluginId: string): Promise<boolean> {
+  const install = await getInstall(db, workspaceId, pluginId);
+  if (!install) throw notFound(`plugin ${pluginId}`);
+  return (await db('plugin_credentials').where({ workspace_id: workspaceId, plugin_id: pluginId }).delete()) > 0;
+}

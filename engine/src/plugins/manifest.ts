@@ -62,6 +62,6 @@ export function propsOf(config: Record<string, unknown>): Record<string, unknown
 /** Same declaration in the uploaded manifest and in the bundle (the sandbox reads the latter). */
 export function sameDeclaration(a: PluginManifest, b: PluginManifest): boolean {
   const pick = (m: PluginManifest) =>
-    canonicalJson([m.id, m.name, m.version, m.description, m.allowedHosts, m.auth ?? null, m.actions.map((x) => [x.key, x.title, x.description ?? '', x.props, x.output ?? null, x.timeoutMs ?? null]), (m.triggers ?? []).map((t) => t.key)]);
+    canonicalJson([m.id, m.name, m.version, m.description, m.allowedHosts, m.auth ?? null, m.actions.map((x) => [x.key, x.title, x.description ?? '', x.props, x.output ?? null, x.timeoutMs ?? null]), (m.triggers ?? []).map((t) => [t.key, t.type ?? 'webhook', t.intervalSeconds ?? null, t.subscribe ?? false, t.challenge ?? null]), m.authMethod ?? null]);
   return pick(a) === pick(b);
 }

@@ -100,9 +100,9 @@ export interface PluginSummary {
   current_version: string;
   versions: { version: string; bundle_sha256: string; published_at: string }[];
   actions: { key: string; title: string; type: string }[];
-  triggers: { key: string; title: string }[];
+  triggers: { key: string; title: string; type: 'webhook' | 'polling' }[];
   /** The JSON Schema of the credentials the plugin takes (its manifest's `auth`), for forms; never any value. */
-  credentials: { fields_set: string[]; schema: Record<string, unknown> | null };
+  credentials: { fields_set: string[]; schema: Record<string, unknown> | null; method: 'api_key' | 'basic' | 'oauth2' | null; test: boolean; connected: boolean };
 }
 
 export async function listPlugins(db: Db, workspaceId: string): Promise<PluginSummary[]> {
@@ -111,6 +111,7 @@ export async function listPlugins(db: Db, workspaceId: string): Promise<PluginSu
     .orderBy([{ column: 'plugin_id' }, { column: 'major', order: 'desc' }, { column: 'minor', order: 'desc' }, { column: 'patch', order: 'desc' }])
     .select<{ plugin_id: string; version: string; bundle_sha256: string; published_at: Date; manifest: PluginManifest }[]>('plugin_id', 'version', 'bundle_sha256', 'published_at', 'manifest');
   const creds = await db('plugin_credentials').where({ workspace_id: workspaceId }).select<{ plugin_id: string; fields: string[] }[]>('plugin_id', 'fields');
+  const connected = new Set((await db('plugin_oauth_tokens').where({ workspace_id: workspaceId }).select<{ plugin_id: string }[]>('plugin_id')).map((r) => r.plugin_id));
   return installs.map((i) => {
     const mine = versions.filter((v) => v.plugin_id === i.plugin_id);
     const current = mine.find((v) => v.version === i.current_version)!.manifest;
@@ -122,8 +123,14 @@ export async function listPlugins(db: Db, workspaceId: string): Promise<PluginSu
       current_version: i.current_version,
       versions: mine.map((v) => ({ version: v.version, bundle_sha256: v.bundle_sha256, published_at: v.published_at.toISOString() })),
       actions: current.actions.map((a) => ({ key: a.key, title: a.title, type: `plugin:${i.plugin_id}/${a.key}` })),
-      triggers: (current.triggers ?? []).map((t) => ({ key: t.key, title: t.title })),
-      credentials: { fields_set: creds.find((c) => c.plugin_id === i.plugin_id)?.fields ?? [], schema: (current.auth as Record<string, unknown> | undefined) ?? null },
+      triggers: (current.triggers ?? []).map((t) => ({ key: t.key, title: t.title, type: t.type ?? 'webhook' })),
+      credentials: {
+        fields_set: creds.find((c) => c.plugin_id === i.plugin_id)?.fields ?? [],
+        schema: (current.auth as Record<string, unknown> | undefined) ?? null,
+        method: current.authMethod?.kind ?? null,
+        test: current.authMethod?.test ?? false,
+        connected: connected.has(i.plugin_id),
+      },
     };
   });
 }

@@ -9,6 +9,13 @@ import { coreNodeType } from '../flow/node-types.ts';
 import type { NodeTypeResolver } from '../flow/service.ts';
 import type { NodeTypeSpec } from '../contracts/flow.ts';
 import { createPluginStore } from './store.ts';
+import type { TaskList } from 'graphile-worker';
+import type { OnEventsIngested } from '../crm/event-hooks.ts';
+import { PLUGIN_POLL_TASK, PLUGIN_TRIGGER_TASK, type PluginTriggerJob } from '../queue/jobs.ts';
+import type { OAuthFetchOptions } from './oauth.ts';
+import type { PluginDeps } from './hook-call.ts';
+import { createPollTask } from './polling.ts';
+import { createTriggerSync } from './triggers.ts';
 
 export interface PluginRuntime {
   sandbox: SandboxHost;
@@ -19,7 +26,11 @@ export interface PluginRuntime {
     pluginCatalog: (workspaceId: string) => Promise<NodeTypeSpec[]>;
     /** The same sandbox for inbound webhook triggers (one runtime, one set of guards). */
     pluginSandbox: SandboxHost;
+    /** Token-endpoint fetch options for the OAuth routes (the same test hosts and guards as the sandbox's). */
+    pluginFetch: OAuthFetchOptions;
   };
+  /** The plugin trigger jobs (trigger sync, polls), given the flow engine's ingestion hook. */
+  tasks(onEventsIngested: OnEventsIngested): TaskList;
   close(): Promise<void>;
 }
 
@@ -31,10 +42,17 @@ export interface PluginRuntime {
 export function createPluginRuntime(ctx: EngineContext, opts: { secretKey?: Buffer; fetch?: SandboxFetchOptions } = {}): PluginRuntime {
   const secretKey = opts.secretKey ?? ctx.secretKey;
   const sandbox = createPluginSandbox(ctx, opts.fetch);
+  const pluginFetch = pluginFetchOptions(ctx, opts.fetch);
+  const deps: PluginDeps = { ctx, sandbox, fetch: pluginFetch };
   return {
     sandbox,
-    actions: createPluginActionRegistry(ctx, sandbox, { secretKey }),
-    appOptions: { nodeTypes: createPluginNodeTypes(ctx.db, coreNodeType), pluginCatalog: (workspaceId) => pluginCatalogEntries(ctx.db, workspaceId), pluginSandbox: sandbox },
+    actions: createPluginActionRegistry(ctx, sandbox, { secretKey, fetch: pluginFetch }),
+    appOptions: { nodeTypes: createPluginNodeTypes(ctx.db, coreNodeType), pluginCatalog: (workspaceId) => pluginCatalogEntries(ctx.db, workspaceId), pluginSandbox: sandbox, pluginFetch },
+    tasks: (onEventsIngested) => {
+      const sync = createTriggerSync(deps);
+      const poll = createPollTask(deps, onEventsIngested);
+      return { [PLUGIN_TRIGGER_TASK]: async (p) => sync(p as PluginTriggerJob), [PLUGIN_POLL_TASK]: async (p) => poll(p as PluginTriggerJob) };
+    },
     close: () => sandbox.close(),
   };
 }
@@ -60,4 +78,13 @@ export function createPluginSandbox(ctx: EngineContext, fetch?: SandboxFetchOpti
       deniedTargets: [...databaseTargets(ctx.databaseUrl), ...(fetch?.deniedTargets ?? [])],
     },
   });
+}
+
+/** Where the engine itself may fetch for plugins (OAuth token endpoints): the sandbox's own guards. */
+export function pluginFetchOptions(ctx: EngineContext, fetch?: SandboxFetchOptions): OAuthFetchOptions {
+  return {
+    testHosts: fetch?.testHosts ?? [],
+    allowPrivate: fetch?.allowPrivate ?? ctx.config.sandbox.allowPrivateHosts,
+    deniedTargets: [...databaseTargets(ctx.databaseUrl), ...(fetch?.deniedTargets ?? [])],
+  };
 }

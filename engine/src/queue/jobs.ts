@@ -102,3 +102,34 @@ export async function pendingJobs(db: Db, identifiers: readonly string[] = [CONT
   );
   return rows[0].n as number;
 }
+
+/** Bring a flow's plugin trigger in line with the flow's state: subscribe/unsubscribe, start polling (plugins/triggers.ts). */
+export const PLUGIN_TRIGGER_TASK = 'cairn_plugin_trigger';
+/** One poll of a flow's polling trigger (plugins/polling.ts); each poll schedules the next. */
+export const PLUGIN_POLL_TASK = 'cairn_plugin_poll';
+
+export interface PluginTriggerJob {
+  /** workspace id */
+  w: string;
+  /** flow id */
+  f: string;
+}
+
+/**
+ * A flow's trigger sync, after a publish or a status change commits. One queue per flow, so syncs of one flow run in
+ * order (a publish then an archive: subscribe, then unsubscribe).
+ */
+export async function enqueuePluginTriggerSync(tx: Tx, job: PluginTriggerJob): Promise<void> {
+  await tx.raw(`SELECT graphile_worker.add_job(?, ?::json, queue_name := ?, max_attempts := 10)`, [PLUGIN_TRIGGER_TASK, JSON.stringify(job), `${PLUGIN_TRIGGER_TASK}:${job.f}`]);
+}
+
+/**
+ * The next poll of a flow's polling trigger, `delaySeconds` from now. One job per flow (`job_key`): scheduling
+ * again replaces a waiting poll, so a flow never has two polls pending, whichever process schedules it.
+ */
+export async function schedulePluginPoll(db: Db | Tx, job: PluginTriggerJob, delaySeconds: number): Promise<void> {
+  await db.raw(
+    `SELECT graphile_worker.add_job(?, ?::json, run_at := now() + make_interval(secs => ?), job_key := ?, job_key_mode := 'replace', max_attempts := 3)`,
+    [PLUGIN_POLL_TASK, JSON.stringify(job), delaySeconds, `${PLUGIN_POLL_TASK}:${job.f}`],
+  );
+}

@@ -3,6 +3,7 @@ import type { OnEventsIngested } from '../crm/event-hooks.ts';
 import { isManual } from '../time/clock.ts';
 import { CairnError } from '../errors.ts';
 import { ingestEvents } from '../crm/events.ts';
+import type { TaskList } from 'graphile-worker';
 import { startQueue } from '../queue/worker.ts';
 import { ACTION_TASK, BACKTEST_TASK, CONTACTS_TASK, SEGMENT_TASK, pendingJobs, type ActionJob, type ContactsJob, type SegmentJob } from '../queue/jobs.ts';
 import { createBacktestTask } from './backtest/job.ts';
@@ -42,6 +43,8 @@ export interface FlowEngineOptions {
   registry?: ActionRegistry;
   /** The built-in external actions (`action.webhook`, `action.send_email`). Wired in runtime.ts. */
   builtins?: Record<string, ExternalAction>;
+  /** More graphile-worker tasks (the plugin triggers'), given the ingestion hook. Wired in runtime.ts. */
+  tasks?: (onEventsIngested: OnEventsIngested) => TaskList;
 }
 
 export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions): FlowEngine {
@@ -142,6 +145,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions): F
           [ACTION_TASK]: async (payload) => runAction(payload as ActionJob),
           [BACKTEST_TASK]: createBacktestTask({ db: ctx.db, databaseUrl: ctx.databaseUrl, clock: ctx.clock, logger: log }),
           [SEGMENT_TASK]: async (payload) => segments.evaluate(ctx.db, payload as SegmentJob, () => ctx.clock.now()),
+          ...opts.tasks?.(onEventsIngested),
         },
       });
       let lastPrune = 0;

@@ -1,5 +1,5 @@
 import {
-  DEFAULT_CALL_FETCH_CAPS, DEFAULT_ENGINE_FETCH_CAPS, FetchBudget, PluginIsolate, type ActionCall, type FetchCaps, type HostServices, type PluginStoreBackend, type SandboxLimits, type SandboxResult,
+  DEFAULT_CALL_FETCH_CAPS, DEFAULT_ENGINE_FETCH_CAPS, FetchBudget, PluginIsolate, type ActionCall, type FetchCaps, type HookCall, type HookName, type HostServices, type PluginStoreBackend, type SandboxLimits, type SandboxResult,
 } from '@cairn/plugin-sdk/host';
 import type { JsonValue, TriggerEvent, TriggerRequest } from '@cairn/plugin-sdk';
 import type { Logger } from '../logger.ts';
@@ -47,6 +47,8 @@ export interface SandboxHostOptions {
 export interface SandboxHost {
   runAction(ref: PluginRef, key: string, call: ActionCall): Promise<SandboxResult<JsonValue>>;
   runTrigger(ref: PluginRef, key: string, request: TriggerRequest, secrets: Record<string, string>): Promise<SandboxResult<TriggerEvent[]>>;
+  /** A trigger hook (`poll`, `subscribe`, `unsubscribe`) or the test-connection function (`auth.test`). */
+  runHook(ref: PluginRef, hook: HookName, key: string, call: HookCall): Promise<SandboxResult<JsonValue>>;
   /** Loads (or returns the warm) isolate; exposed for cold-start measurement and pre-warming. */
   warm(ref: PluginRef): Promise<PluginIsolate>;
   stats(): { isolates: number; loads: number; fetches: { active: number; waiting: number; bytes: number } };
@@ -158,6 +160,15 @@ export function createSandboxHost(opts: SandboxHostOptions): SandboxHost {
         return loadFailure(ref, err);
       }
       return iso.runTrigger(key, request, secrets);
+    },
+    async runHook(ref, hook, key, call) {
+      let iso: PluginIsolate;
+      try {
+        iso = await get(ref);
+      } catch (err) {
+        return loadFailure(ref, err);
+      }
+      return iso.runHook(hook, key, call);
     },
     stats: () => ({ isolates: pool.size, loads, fetches: fetchBudget.stats() }),
     async close() {

@@ -98,8 +98,17 @@ export const BOOTSTRAP_SOURCE = String.raw`
       log: Object.freeze({ debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }),
       contact: freeze(input.contact),
       idempotencyKey: input.idempotencyKey,
+      auth: Object.freeze({ accessToken: input.auth ? input.auth.accessToken : undefined }),
     });
   };
+  // poll / subscribe / unsubscribe / auth test: an action's ctx without contact and idempotency key.
+  const hookCtx = (callId, input) => {
+    const c = makeCtx(callId, input);
+    return Object.freeze({ http: c.http, secrets: c.secrets, auth: c.auth, store: c.store, log: c.log });
+  };
+  const triggerDeclaration = (t) => t.type === 'polling'
+    ? { key: t.key, title: t.title, description: t.description, type: 'polling', intervalSeconds: t.intervalSeconds, subscribe: false, challenge: null }
+    : { key: t.key, title: t.title, description: t.description, type: 'webhook', intervalSeconds: null, subscribe: typeof t.subscribe === 'function', challenge: t.challenge || null };
   const finish = (value) => {
     try {
       const text = JSON.stringify({ ok: true, value: value === undefined ? null : value });
@@ -117,9 +126,9 @@ export const BOOTSTRAP_SOURCE = String.raw`
       if (!p || p.kind !== 'plugin') throw new Error('the bundle does not export a plugin: export default definePlugin({...})');
       plugin = p;
       return JSON.stringify({
-        id: p.id, name: p.name, version: p.version, description: p.description, allowedHosts: p.allowedHosts, auth: p.auth,
+        id: p.id, name: p.name, version: p.version, description: p.description, allowedHosts: p.allowedHosts, auth: p.auth, authMethod: p.authMethod || null,
         actions: p.actions.map((a) => ({ key: a.key, title: a.title, description: a.description, props: a.props, output: a.output, timeoutMs: a.timeoutMs })),
-        triggers: p.triggers.map((t) => ({ key: t.key, title: t.title, description: t.description })),
+        triggers: p.triggers.map(triggerDeclaration),
       });
     },
     async runAction(callId, key, inputJson) {
@@ -138,8 +147,26 @@ export const BOOTSTRAP_SOURCE = String.raw`
         const input = JSON.parse(inputJson);
         const trigger = plugin.triggers.find((t) => t.key === key);
         if (!trigger) return fail({ code: 'PLUGIN_UNKNOWN_TRIGGER', message: 'no trigger "' + key + '" in plugin ' + plugin.id });
+        if (typeof trigger.verify !== 'function') return fail({ code: 'PLUGIN_NOT_A_WEBHOOK', message: 'trigger "' + key + '" of plugin ' + plugin.id + ' is not a webhook trigger' });
         current = callId;
         return finish(await trigger.verify(freeze(input.request), freeze(input.secrets)));
+      } catch (e) {
+        return fail(e);
+      }
+    },
+    async runHook(callId, inputJson) {
+      try {
+        const input = JSON.parse(inputJson);
+        current = callId;
+        const ctx = hookCtx(callId, input);
+        if (input.hook === 'auth.test') {
+          if (typeof plugin.authTest !== 'function') return fail({ code: 'PLUGIN_NO_AUTH_TEST', message: 'plugin ' + plugin.id + ' has no test-connection function (defineAuth({ test }))' });
+          return finish((await plugin.authTest(ctx)) || {});
+        }
+        const trigger = plugin.triggers.find((t) => t.key === input.key);
+        const fn = trigger && { poll: trigger.poll, subscribe: trigger.subscribe, unsubscribe: trigger.unsubscribe }[input.hook];
+        if (typeof fn !== 'function') return fail({ code: 'PLUGIN_UNKNOWN_TRIGGER', message: 'no ' + input.hook + ' hook on trigger "' + input.key + '" of plugin ' + plugin.id });
+        return finish(await fn(ctx, freeze(input.arg === undefined ? null : input.arg)));
       } catch (e) {
         return fail(e);
       }

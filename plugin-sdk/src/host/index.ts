@@ -14,6 +14,10 @@ export type {
   SandboxResult,
   LogLevel,
   CallLogLine,
+  CallAuth,
+  HookCall,
+  HookName,
+  TriggerManifest,
 } from './plugin-isolate.ts';
 export { guardedFetch, isPrivateAddress, resolveAllowed, FetchError } from './net-guard.ts';
 export { FetchBudget, DEFAULT_CALL_FETCH_CAPS, DEFAULT_ENGINE_FETCH_CAPS } from './fetch-budget.ts';

@@ -2,6 +2,8 @@ import ivm from 'isolated-vm';
 import type { JsonValue } from '../schema.ts';
 import type { TriggerEvent, TriggerRequest } from '../context.ts';
 import type { PluginErrorShape } from '../errors.ts';
+import type { AuthMethodManifest } from '../auth.ts';
+import type { TriggerChallenge } from '../triggers.ts';
 import { BOOTSTRAP_SOURCE } from './bootstrap.ts';
 import { DEFAULT_CALL_FETCH_CAPS, FetchBudget, type FetchCaps } from './fetch-budget.ts';
 import { cryptoOp, MAX_CRYPTO_ARGS_CHARS, syncGlobalOp, type CryptoBudget } from './global-ops.ts';
@@ -50,8 +52,42 @@ export interface PluginManifest {
   description: string;
   allowedHosts: string[];
   auth: Record<string, unknown> | null;
+  /** How the plugin authenticates (`defineAuth`); absent or null for a plain credentials schema. */
+  authMethod?: AuthMethodManifest | null;
   actions: ActionManifest[];
-  triggers: { key: string; title: string; description: string }[];
+  triggers: TriggerManifest[];
+}
+
+/** A trigger as declared (older bundles declare only key, title and description: webhook triggers). */
+export interface TriggerManifest {
+  key: string;
+  title: string;
+  description: string;
+  type?: 'webhook' | 'polling';
+  intervalSeconds?: number | null;
+  subscribe?: boolean;
+  challenge?: TriggerChallenge | null;
+}
+
+/**
+ * The OAuth2 access token of a call, and how to get a new one: on a 401 answer to a request that carried the
+ * token, the host calls `refresh` once per call and repeats that request with the new token.
+ */
+export interface CallAuth {
+  accessToken: string;
+  refresh?(stale: string): Promise<string | null>;
+}
+
+/** A trigger hook or the test-connection function: `poll`, `subscribe`, `unsubscribe`, `auth.test`. */
+export type HookName = 'poll' | 'subscribe' | 'unsubscribe' | 'auth.test';
+
+export interface HookCall {
+  secrets: Record<string, string>;
+  auth?: CallAuth;
+  /** The hook's argument: the cursor (poll), `{ webhookUrl }` (subscribe), `{ webhookUrl, subscription }` (unsubscribe). */
+  arg?: JsonValue;
+  meta?: Record<string, unknown>;
+  signal?: AbortSignal;
 }
 
 /** The persistent key-value store of one plugin in one workspace. */
@@ -86,6 +122,8 @@ export interface ActionCall {
   secrets: Record<string, string>;
   contact: JsonValue;
   idempotencyKey: string;
+  /** The OAuth2 connection's access token (plugins with an `oauth2` auth). */
+  auth?: CallAuth;
   /** Passed back to `services.log` so log lines carry run and node ids. */
   meta?: Record<string, unknown>;
   /** Aborts the call (e.g. the engine shuts down); the isolate is disposed like on a limit breach. */
@@ -145,6 +183,9 @@ interface ActiveCall {
   fetchBudget: FetchBudget;
   /** Replaces the call's credential values in its log lines, result and error. */
   redact: Redactor;
+  /** The values `redact` replaces (a refreshed access token joins them). */
+  secretValues: string[];
+  auth: { tokens: string[]; current: string; refresh?: CallAuth['refresh']; refreshed: boolean } | null;
   /** When the call's wall-clock deadline falls (epoch ms): fetches time out before it. */
   deadline: number;
   /** Bytes hashed by the call's crypto.subtle operations. */
@@ -157,6 +198,7 @@ export class PluginIsolate {
   private readonly context: ivm.Context;
   private readonly runActionRef: ivm.Reference<(...a: unknown[]) => Promise<string>>;
   private readonly runTriggerRef: ivm.Reference<(...a: unknown[]) => Promise<string>>;
+  private readonly runHookRef: ivm.Reference<(...a: unknown[]) => Promise<string>>;
   private readonly calls = new Map<string, ActiveCall>();
   private nextCallId = 1;
   private disposeReason: LimitKind | 'disposed' | null = null;
@@ -172,7 +214,7 @@ export class PluginIsolate {
     isolate: ivm.Isolate,
     context: ivm.Context,
     manifest: PluginManifest,
-    refs: { action: ivm.Reference<(...a: unknown[]) => Promise<string>>; trigger: ivm.Reference<(...a: unknown[]) => Promise<string>> },
+    refs: { action: ivm.Reference<(...a: unknown[]) => Promise<string>>; trigger: ivm.Reference<(...a: unknown[]) => Promise<string>>; hook: ivm.Reference<(...a: unknown[]) => Promise<string>> },
     private readonly limits: SandboxLimits,
     private readonly services: HostServices,
   ) {
@@ -181,6 +223,7 @@ export class PluginIsolate {
     this.manifest = manifest;
     this.runActionRef = refs.action;
     this.runTriggerRef = refs.trigger;
+    this.runHookRef = refs.hook;
   }
 
   /** Creates the isolate, installs the bootstrap, evaluates the bundle and reads the plugin's declaration. */
@@ -205,7 +248,8 @@ export class PluginIsolate {
       const manifest = JSON.parse(String(manifestText)) as PluginManifest;
       const action = (await context.eval('__cairn_entry.runAction', { reference: true })) as ivm.Reference<(...a: unknown[]) => Promise<string>>;
       const trigger = (await context.eval('__cairn_entry.runTrigger', { reference: true })) as ivm.Reference<(...a: unknown[]) => Promise<string>>;
-      self = new PluginIsolate(isolate, context, manifest, { action, trigger }, limits, services);
+      const hook = (await context.eval('__cairn_entry.runHook', { reference: true })) as ivm.Reference<(...a: unknown[]) => Promise<string>>;
+      self = new PluginIsolate(isolate, context, manifest, { action, trigger, hook }, limits, services);
       return self;
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose();
@@ -229,10 +273,20 @@ export class PluginIsolate {
   }
 
   runAction(key: string, call: ActionCall): Promise<SandboxResult<JsonValue>> {
-    const input = JSON.stringify({ props: call.props, secrets: call.secrets, contact: call.contact, idempotencyKey: call.idempotencyKey });
+    const input = JSON.stringify({ props: call.props, secrets: call.secrets, contact: call.contact, idempotencyKey: call.idempotencyKey, auth: call.auth ? { accessToken: call.auth.accessToken } : null });
     const own = this.manifest.actions.find((a) => a.key === key)?.timeoutMs;
     const wallMs = typeof own === 'number' && own > 0 ? Math.min(own, this.limits.wallTimeMs) : this.limits.wallTimeMs;
-    return this.invoke(`action ${key}`, call.meta ?? {}, call.secrets, call.signal, (callId) => [this.runActionRef, [callId, key, input]], wallMs);
+    return this.invoke(`action ${key}`, call.meta ?? {}, call.secrets, call.signal, (callId) => [this.runActionRef, [callId, key, input]], wallMs, call.auth);
+  }
+
+  /**
+   * Runs a trigger hook (`poll`, `subscribe`, `unsubscribe` of trigger `key`) or the plugin's test-connection
+   * function (`auth.test`, `key` ignored) with a ctx like an action's (no contact), under the same limits.
+   */
+  runHook(hook: HookName, key: string, call: HookCall): Promise<SandboxResult<JsonValue>> {
+    const input = JSON.stringify({ hook, key, arg: call.arg ?? null, secrets: call.secrets, auth: call.auth ? { accessToken: call.auth.accessToken } : null });
+    const what = hook === 'auth.test' ? 'the test-connection function' : `${hook} of trigger ${key}`;
+    return this.invoke(what, call.meta ?? {}, call.secrets, call.signal, (callId) => [this.runHookRef, [callId, input]], this.limits.wallTimeMs, call.auth);
   }
 
   async runTrigger(key: string, request: TriggerRequest, secrets: Record<string, string>, meta: Record<string, unknown> = {}): Promise<SandboxResult<TriggerEvent[]>> {
@@ -259,6 +313,7 @@ export class PluginIsolate {
     signal: AbortSignal | undefined,
     target: (callId: string) => [ivm.Reference<(...a: unknown[]) => Promise<string>>, unknown[]],
     wallMs = this.limits.wallTimeMs,
+    auth?: CallAuth,
   ): Promise<SandboxResult<JsonValue>> {
     if (!this.healthy) return this.limitResult(what, this.disposeReason === 'disposed' || !this.disposeReason ? null : this.disposeReason);
     const callId = String(this.nextCallId++);
@@ -268,7 +323,9 @@ export class PluginIsolate {
       kept: [],
       fetches: new AbortController(),
       fetchBudget: new FetchBudget(this.services.fetch.perCall ?? DEFAULT_CALL_FETCH_CAPS, 'call'),
-      redact: createRedactor(secrets),
+      secretValues: [...Object.values(secrets), ...(auth ? [auth.accessToken] : [])],
+      redact: createRedactor([...Object.values(secrets), ...(auth ? [auth.accessToken] : [])]),
+      auth: auth ? { tokens: [auth.accessToken], current: auth.accessToken, refresh: auth.refresh, refreshed: false } : null,
       deadline: Date.now() + wallMs,
       crypto: { bytes: 0 },
     };
@@ -512,14 +569,41 @@ export class PluginIsolate {
     // can handle, not a wall-time breach that disposes the isolate under every other call of this plugin.
     const timeoutMs = Math.max(1, Math.min(asked, call.deadline - Date.now() - FETCH_DEADLINE_MARGIN_MS));
     const { testHosts = [], ...policy } = this.services.fetch;
-    return guardedFetch(
+    const send = () => guardedFetch(
       String(args.url),
-      { method, headers, body },
-      { ...policy, timeoutMs, allowedHosts: [...this.manifest.allowedHosts, ...testHosts], privateHosts: [...policy.privateHosts, ...testHosts] },
+      { method, headers: call.auth ? withToken(headers, call.auth.tokens, call.auth.current) : headers, body },
+      { ...policy, timeoutMs: Math.max(1, Math.min(timeoutMs, call.deadline - Date.now() - FETCH_DEADLINE_MARGIN_MS)), allowedHosts: [...this.manifest.allowedHosts, ...testHosts], privateHosts: [...policy.privateHosts, ...testHosts] },
       call.fetches.signal,
       meter,
     );
+    const first = await send();
+    return first.status === 401 && (await this.refreshAuth(call, headers)) ? send() : first;
   }
+
+  /**
+   * After a 401 to a request that carried the OAuth2 access token: one refresh per call (the host's `refresh`),
+   * after which every request of the call carries the new token in place of the old one, and the new token is
+   * redacted like the old.
+   */
+  private async refreshAuth(call: ActiveCall, headers: Record<string, string>): Promise<boolean> {
+    const a = call.auth;
+    if (!a?.refresh || a.refreshed || !Object.values(headers).some((v) => a.tokens.some((t) => v.includes(t)))) return false;
+    a.refreshed = true;
+    const fresh = await a.refresh(a.current);
+    if (!fresh || fresh === a.current) return false;
+    a.tokens.push(fresh);
+    a.current = fresh;
+    call.secretValues.push(fresh);
+    call.redact = createRedactor(call.secretValues);
+    return true;
+  }
+}
+
+/** Headers with any access token the call has held replaced by the current one. */
+function withToken(headers: Record<string, string>, tokens: readonly string[], current: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) out[k] = tokens.reduce((acc, t) => (t && t !== current ? acc.split(t).join(current) : acc), v);
+  return out;
 }
 
 /** Outputs, trigger events, error messages and stacks leave the sandbox only with credential values replaced. */

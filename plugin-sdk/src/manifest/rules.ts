@@ -19,6 +19,7 @@ export interface ManifestProblem {
 }
 
 const SNAKE = '^[a-z][a-z0-9_]{0,62}$';
+const HTTP_URL = '^https?://[^\\s/?#]+[^\\s]*$';
 
 /**
  * Semantic versions as the engine orders them: `MAJOR.MINOR.PATCH` with an optional `-prerelease`.
@@ -55,6 +56,28 @@ export const manifestSchema = {
         properties: { type: 'object', additionalProperties: { type: 'object', required: ['type'], properties: { type: { const: 'string' } } } },
       },
     },
+    authMethod: {
+      type: ['object', 'null'],
+      required: ['kind', 'test', 'oauth2'],
+      properties: {
+        kind: { enum: ['api_key', 'basic', 'oauth2'] },
+        test: { type: 'boolean' },
+        oauth2: {
+          type: ['object', 'null'],
+          required: ['authorizeUrl', 'tokenUrl', 'scopes'],
+          properties: {
+            authorizeUrl: { type: 'string', pattern: HTTP_URL, maxLength: 2000 },
+            tokenUrl: { type: 'string', pattern: HTTP_URL, maxLength: 2000 },
+            revokeUrl: { type: ['string', 'null'], pattern: HTTP_URL, maxLength: 2000 },
+            scopes: { type: 'array', maxItems: 100, items: { type: 'string', maxLength: 200 } },
+            pkce: { type: 'boolean' },
+            clientAuth: { enum: ['body', 'basic'] },
+            scopeSeparator: { type: 'string', maxLength: 5 },
+            authorizeParams: { type: 'object', additionalProperties: { type: 'string' } },
+          },
+        },
+      },
+    },
     actions: {
       type: 'array',
       maxItems: 100,
@@ -74,7 +97,28 @@ export const manifestSchema = {
     triggers: {
       type: 'array',
       maxItems: 50,
-      items: { type: 'object', required: ['key', 'title'], properties: { key: { type: 'string', pattern: SNAKE }, title: { type: 'string' }, description: { type: 'string' } } },
+      items: {
+        type: 'object',
+        required: ['key', 'title'],
+        properties: {
+          key: { type: 'string', pattern: SNAKE },
+          title: { type: 'string' },
+          description: { type: 'string' },
+          type: { enum: ['webhook', 'polling'] },
+          intervalSeconds: { type: ['integer', 'null'], minimum: 1, maximum: 86_400 },
+          subscribe: { type: 'boolean' },
+          challenge: {
+            type: ['object', 'null'],
+            required: ['method'],
+            properties: {
+              method: { enum: ['GET', 'POST'] },
+              param: { type: 'string', minLength: 1, maxLength: 100 },
+              field: { type: 'string', minLength: 1, maxLength: 100 },
+              match: { type: 'object', additionalProperties: { type: 'string' } },
+            },
+          },
+        },
+      },
     },
   },
 } as const;

@@ -3,7 +3,9 @@ import type { JsonValue } from '../schema.ts';
 import type { ContactSnapshot, TriggerEvent, TriggerRequest } from '../context.ts';
 import type { PluginErrorShape } from '../errors.ts';
 import { buildPlugin } from '../build/build.ts';
-import { PluginIsolate, type LogLevel, type PluginManifest, type SandboxLimits, type SandboxResult } from '../host/index.ts';
+import { PluginIsolate, type CallAuth, type HookName, type LogLevel, type PluginManifest, type SandboxLimits, type SandboxResult } from '../host/index.ts';
+import type { AuthTestResult } from '../auth.ts';
+import type { PollResult } from '../triggers.ts';
 
 /**
  * Runs a plugin locally in the same isolated-vm sandbox the engine uses (the same `PluginIsolate`, the same
@@ -26,6 +28,11 @@ export interface LoadPluginOptions {
   testHosts?: string[];
   /** Default credentials for every call. */
   secrets?: Record<string, string>;
+  /**
+   * The OAuth2 connection the engine would hand an `oauth2` plugin: `ctx.auth.accessToken`, and optionally what
+   * the engine does after a 401 to a request that carried it (return the new token; it is then repeated).
+   */
+  auth?: { accessToken: string; refresh?: (stale: string) => Promise<string | null> | string | null };
   limits?: Partial<SandboxLimits>;
   maxResponseBytes?: number;
 }
@@ -92,6 +99,14 @@ export interface LoadedPlugin {
   run(key: string, props: JsonValue, opts?: RunOptions): Promise<JsonValue>;
   /** Runs an action and returns the raw result, success or failure. */
   call(key: string, props: JsonValue, opts?: RunOptions): Promise<SandboxResult<JsonValue>>;
+  /** Runs a polling trigger's `poll(ctx, cursor)`. */
+  poll(key: string, cursor?: JsonValue | null): Promise<PollResult>;
+  /** Runs a webhook trigger's `subscribe(ctx, { webhookUrl })`. */
+  subscribe(key: string, webhookUrl: string): Promise<JsonValue>;
+  /** Runs a webhook trigger's `unsubscribe(ctx, { webhookUrl, subscription })`. */
+  unsubscribe(key: string, webhookUrl: string, subscription: JsonValue): Promise<void>;
+  /** Runs the test-connection function of `defineAuth({ test })`. */
+  testAuth(): Promise<AuthTestResult>;
   /** Passes a request to a trigger's `verify`. */
   verify(key: string, request: Partial<TriggerRequest> & { body: string }, secrets?: Record<string, string>): Promise<TriggerEvent[]>;
   dispose(): Promise<void>;
@@ -124,9 +139,20 @@ export async function loadPlugin(opts: LoadPluginOptions): Promise<LoadedPlugin>
   let isolate = await PluginIsolate.load(bundle, limits, services);
   const current = async () => (isolate.healthy ? isolate : (isolate = await PluginIsolate.load(bundle, limits, services)));
   let n = 0;
+  const auth = (): CallAuth | undefined => {
+    const a = opts.auth;
+    if (!a) return undefined;
+    return { accessToken: a.accessToken, ...(a.refresh ? { refresh: async (stale: string) => (await a.refresh!(stale)) ?? null } : {}) };
+  };
+  const hook = async (name: HookName, key: string, arg: JsonValue) => {
+    const r = await (await current()).runHook(name, key, { secrets: opts.secrets ?? {}, auth: auth(), arg });
+    if (r.ok) return r.value;
+    throw new PluginCallError(r.error.code, r.error.message, r.error.retryable, r.error.limit);
+  };
   const call = async (key: string, props: JsonValue, o: RunOptions = {}) =>
     (await current()).runAction(key, {
       props,
+      auth: auth(),
       secrets: o.secrets ?? opts.secrets ?? {},
       contact: { id: 'test-contact', external_id: null, email: null, properties: {}, tags: [], ...o.contact } as JsonValue,
       idempotencyKey: o.idempotencyKey ?? `test-run-${createHash('sha1').update(String(++n)).digest('hex').slice(0, 8)}:node`,
@@ -141,6 +167,10 @@ export async function loadPlugin(opts: LoadPluginOptions): Promise<LoadedPlugin>
       if (r.ok) return r.value;
       throw new PluginCallError(r.error.code, r.error.message, r.error.retryable, r.error.limit, r.error.retryAfterMs);
     },
+    poll: async (key, cursor = null) => (await hook('poll', key, cursor)) as unknown as PollResult,
+    subscribe: (key, webhookUrl) => hook('subscribe', key, { webhookUrl }),
+    unsubscribe: async (key, webhookUrl, subscription) => void (await hook('unsubscribe', key, { webhookUrl, subscription })),
+    testAuth: async () => (await hook('auth.test', '', null)) as AuthTestResult,
     async verify(key, request, secrets) {
       const full: TriggerRequest = { method: 'POST', headers: {}, query: {}, ...request };
       const r = await (await current()).runTrigger(key, full, secrets ?? opts.secrets ?? {});

@@ -1,0 +1,225 @@
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPlugin } from '@cairn/plugin-sdk/build';
+import { createApiKey } from '../src/auth/api-keys.ts';
+import { compileConfig } from '../src/config/index.ts';
+import type { EngineContext } from '../src/context.ts';
+import { createWorkspace } from '../src/crm/workspaces.ts';
+import { createApp } from '../src/http/app.ts';
+import { createLogger } from '../src/logger.ts';
+import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
+import type { FlowEngine } from '../src/runner/index.ts';
+import { wireFlowEngine } from '../src/runtime.ts';
+import { loadSecretKey } from '../src/secrets/key.ts';
+import { createManualClock } from '../src/time/clock.ts';
+import { createTestDatabase, type TestDatabase } from './db.ts';
+import { eventually } from './engine-harness.ts';
+import { startFakeProvider, type FakeProvider } from './oauth-provider.ts';
+
+/**
+ * OAuth2 against a local fake provider (issue 16): connect (engine-hosted authorization code with PKCE, sealed
+ * state, the public callback), use (the action sees only ctx.auth.accessToken), refresh on expiry (test clock; one
+ * refresh for many concurrent runs), refresh once after a 401, test connection, revoke (DELETE credentials calls the
+ * provider's revocation endpoint). No token or client secret in any answer, step, log line or table but the sealed one.
+ */
+
+let t: TestDatabase;
+let ctx: EngineContext;
+let app: FastifyInstance;
+let engine: FlowEngine;
+let plugins: PluginRuntime;
+let provider: FakeProvider;
+let admin: string;
+let workspaceId: string;
+const answers: string[] = [];
+const logLines: string[] = [];
+
+async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
+  const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${admin}` }, ...(body === undefined ? {} : { payload: body as object }) });
+  answers.push(res.body);
+  return { status: res.statusCode, body: res.body && res.headers['content-type']?.toString().includes('json') ? JSON.parse(res.body) : res.body, headers: res.headers };
+}
+
+async function finished(flowId: string): Promise<{ id: string; status: string }[]> {
+  return ((await api('GET', `/v1/runs?flow_id=${flowId}&limit=500`)).body.items as { id: string; status: string }[]).filter((x) => ['completed', 'failed'].includes(x.status));
+}
+
+/** Sends one event for `email` and waits until one more run of the flow has finished. */
+async function runOnce(flowId: string, email: string) {
+  const before = (await finished(flowId)).length;
+  expect((await api('POST', '/v1/events', { type: 'whoami.asked', contact: { email } })).status).toBe(202);
+  return eventually(async () => {
+    const done = await finished(flowId);
+    return done.length > before && done;
+  }, 60_000, 100);
+}
+
+async function stepsOf(flowId: string) {
+  const runs = (await api('GET', `/v1/runs?flow_id=${flowId}&limit=500`)).body.items as { id: string; status: string }[];
+  return Promise.all(runs.map(async (r) => (await api('GET', `/v1/runs/${r.id}`)).body));
+}
+
+async function connect(): Promise<string> {
+  const start = await api('POST', '/v1/plugins/oauth_vendor/oauth/start');
+  expect(start.status, JSON.stringify(start.body)).toBe(200);
+  // The admin's browser: to the provider, which sends it back to the engine's callback with a code.
+  const atProvider = await fetch(start.body.authorize_url, { redirect: 'manual' });
+  expect(atProvider.status).toBe(302);
+  const back = new URL(atProvider.headers.get('location')!);
+  const cb = await app.inject({ method: 'GET', url: `${back.pathname}${back.search}` });
+  expect(cb.statusCode, cb.body).toBe(302);
+  return String(cb.headers.location);
+}
+
+beforeAll(async () => {
+  provider = await startFakeProvider();
+  t = await createTestDatabase();
+  const config = compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'info', CAIRN_SECRET_KEY: 'e'.repeat(64), CAIRN_CLOCK: 'manual', CAIRN_PUBLIC_URL: 'http://cairn.test:3000' });
+  // Every engine log line is kept, to check that no token reaches the log.
+  const logger = createLogger('debug', new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } }));
+  ctx = { config, db: t.db, databaseUrl: t.url, logger, clock: createManualClock(new Date('2026-05-04T09:00:00Z')), secretKey: loadSecretKey(config) };
+  plugins = createPluginRuntime(ctx, { fetch: { testHosts: [new URL(provider.url).host] } });
+  engine = wireFlowEngine(ctx, { registry: plugins.actions, tasks: plugins.tasks });
+  app = await createApp(ctx, { engine, ...plugins.appOptions });
+  await app.ready();
+  await engine.start();
+  const ws = await createWorkspace(t.db, { slug: `oauth-${process.pid}` });
+  workspaceId = ws.id;
+  admin = (await createApiKey(t.db, { workspaceId, role: 'admin' })).key;
+  const built = await buildPlugin(fileURLToPath(new URL('./fixtures/oauth-vendor.ts', import.meta.url)));
+  const local = (s: string) => s.split('http://vendor.invalid').join(provider.url);
+  const upload = await api('POST', '/v1/plugins', { manifest: JSON.parse(local(JSON.stringify(built.manifest))), bundle: local(built.bundle) });
+  expect(upload.status, JSON.stringify(upload.body)).toBe(201);
+});
+
+afterAll(async () => {
+  await engine?.stop();
+  await app?.close();
+  await plugins?.close();
+  await provider?.close();
+  await t?.drop();
+});
+
+describe('OAuth2 against a local fake provider', () => {
+  let flowId: string;
+
+  it('connect: start answers the authorize URL (PKCE, sealed state); the callback exchanges the code and redirects to the builder', async () => {
+    const listed = (await api('GET', '/v1/plugins')).body.items.find((p: { id: string }) => p.id === 'oauth_vendor');
+    expect(listed.credentials).toMatchObject({ method: 'oauth2', test: true, connected: false });
+    expect(Object.keys(listed.credentials.schema.properties).sort()).toEqual(['client_id', 'client_secret', 'region']);
+    // Without the workspace's OAuth client there is nothing to start.
+    expect((await api('POST', '/v1/plugins/oauth_vendor/oauth/start')).status).toBe(422);
+    expect((await api('PUT', '/v1/plugins/oauth_vendor/credentials', { client_id: provider.clientId, client_secret: provider.clientSecret, region: 'eu' })).status).toBe(200);
+
+    const start = await api('POST', '/v1/plugins/oauth_vendor/oauth/start');
+    const u = new URL(start.body.authorize_url);
+    expect(u.origin + u.pathname).toBe(`${provider.url}/authorize`);
+    expect(Object.fromEntries(u.searchParams)).toMatchObject({
+      response_type: 'code', client_id: provider.clientId, redirect_uri: 'http://cairn.test:3000/v1/oauth/callback', scope: 'contacts.read hooks.write', code_challenge_method: 'S256',
+    });
+    expect(u.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(u.searchParams.has('client_secret')).toBe(false);
+
+    expect(await connect()).toBe('http://cairn.test:3000/plugins?connected=oauth_vendor');
+    const exchange = provider.log.find((r) => r.path === '/token' && r.fields.grant_type === 'authorization_code')!;
+    expect(exchange.fields.code_verifier).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const status = await api('GET', '/v1/plugins/oauth_vendor/oauth');
+    expect(status.body).toMatchObject({ connected: true, scopes: ['contacts.read', 'hooks.write'], expires_at: '2026-05-04T10:00:00.000Z' });
+    const row = (await t.db('plugin_oauth_tokens').where({ workspace_id: workspaceId, plugin_id: 'oauth_vendor' }).first())!;
+    for (const token of provider.issued) expect(JSON.stringify(row)).not.toContain(token);
+  });
+
+  it('a forged or expired state is a 400; a provider refusal redirects back with the error code', async () => {
+    const forged = await app.inject({ method: 'GET', url: '/v1/oauth/callback?code=x&state=v1.AAAA.BBBB.CCCC' });
+    expect(forged.statusCode).toBe(400);
+    expect(JSON.parse(forged.body).errors[0].path).toBe('/state');
+    const start = await api('POST', '/v1/plugins/oauth_vendor/oauth/start');
+    const state = new URL(start.body.authorize_url).searchParams.get('state')!;
+    const denied = await app.inject({ method: 'GET', url: `/v1/oauth/callback?error=access_denied&state=${encodeURIComponent(state)}` });
+    expect(denied.statusCode).toBe(302);
+    expect(denied.headers.location).toBe('http://cairn.test:3000/plugins?plugin=oauth_vendor&oauth_error=OAUTH_DENIED');
+    const badCode = await app.inject({ method: 'GET', url: `/v1/oauth/callback?code=nope&state=${encodeURIComponent(state)}` });
+    expect(badCode.headers.location).toBe('http://cairn.test:3000/plugins?plugin=oauth_vendor&oauth_error=OAUTH_EXCHANGE_FAILED');
+    expect((await api('POST', '/v1/_test/clock/advance', { by: 'PT11M' })).status).toBe(200);
+    const late = await app.inject({ method: 'GET', url: `/v1/oauth/callback?code=x&state=${encodeURIComponent(state)}` });
+    expect(late.statusCode).toBe(400);
+  });
+
+  it('use: the action sees ctx.auth.accessToken (never the refresh token or client secret); test connection reaches the account', async () => {
+    const flow = await api('POST', '/v1/flows', {
+      schema: 'cairn.flow/v1', name: 'Who am I', settings: { reentry: 'always', goal: null, exit_on: [] },
+      nodes: [
+        { id: 'start', type: 'trigger.event', position: { x: 0, y: 0 }, config: { event: 'whoami.asked' } },
+        { id: 'me', type: 'plugin:oauth_vendor/whoami', position: { x: 0, y: 120 }, config: {} },
+      ],
+      edges: [{ id: 'e1', source: 'start', target: 'me' }],
+    });
+    flowId = flow.body.id;
+    expect((await api('POST', `/v1/flows/${flowId}/publish`, {})).status).toBe(200);
+    const [run] = await runOnce(flowId, 'a@example.com');
+    const detail = (await api('GET', `/v1/runs/${run.id}`)).body;
+    const step = detail.steps.find((s: { node_id: string }) => s.node_id === 'me');
+    expect(step.output).toEqual({ account: 'acct-42', token_seen: '[REDACTED]', secret_keys: ['client_id', 'region'] });
+    expect(step.logs[0].message).toBe('called with [REDACTED]');
+    const firstToken = provider.issued[0]!;
+    expect(provider.log.filter((r) => r.path === '/api/me').at(-1)!.authorization).toBe(`Bearer ${firstToken}`);
+
+    expect((await api('POST', '/v1/plugins/oauth_vendor/credentials/test')).body).toEqual({ ok: true, account: 'acct-42' });
+  });
+
+  it('refresh on expiry: past the token lifetime (test clock) the next calls refresh first, once for many concurrent runs', async () => {
+    expect((await api('POST', '/v1/_test/clock/advance', { by: 'PT2H' })).status).toBe(200);
+    const before = provider.refreshes;
+    const emails = Array.from({ length: 6 }, (_, i) => `c${i}@example.com`);
+    expect((await api('POST', '/v1/events/batch', { events: emails.map((email) => ({ type: 'whoami.asked', contact: { email } })) })).status).toBe(202);
+    await eventually(async () => (await stepsOf(flowId)).filter((r) => r.status === 'completed').length === 7, 60_000, 200);
+    expect(provider.refreshes).toBe(before + 1);
+    const refresh = provider.log.findIndex((r) => r.path === '/token' && r.fields.grant_type === 'refresh_token');
+    const newToken = provider.issued.at(-2)!;
+    // The refresh came before the first call with the new token, and every call after it used the new token.
+    const calls = provider.log.slice(refresh + 1).filter((r) => r.path === '/api/me');
+    expect(calls).toHaveLength(6);
+    expect(calls.every((c) => c.authorization === `Bearer ${newToken}`)).toBe(true);
+    expect((await api('GET', '/v1/plugins/oauth_vendor/oauth')).body.refreshed_at).toBe('2026-05-04T11:11:00.000Z');
+  });
+
+  it('a 401 from the vendor refreshes once and repeats the request with the new token', async () => {
+    provider.validAccess.clear(); // the provider revoked the access token on its side
+    const before = provider.refreshes;
+    await runOnce(flowId, 'after401@example.com');
+    const runs = await stepsOf(flowId);
+    expect(runs.filter((r) => r.status === 'completed')).toHaveLength(8);
+    expect(provider.refreshes).toBe(before + 1);
+    const [unauthorized, refresh, again] = provider.log.slice(-3);
+    expect([unauthorized!.path, refresh!.fields.grant_type, again!.path]).toEqual(['/api/me', 'refresh_token', '/api/me']);
+    expect(again!.authorization).toBe(`Bearer ${provider.issued.at(-2)}`);
+  });
+
+  it('revoke: DELETE credentials revokes the refresh token at the provider, then runs fail with OAUTH_NOT_CONNECTED', async () => {
+    const refreshToken = provider.issued.at(-1)!;
+    const del = await api('DELETE', '/v1/plugins/oauth_vendor/credentials');
+    expect(del.body).toEqual({ deleted: true, revoked: true });
+    const revoke = provider.log.find((r) => r.path === '/revoke')!;
+    expect(revoke.fields).toMatchObject({ token: refreshToken, token_type_hint: 'refresh_token', client_id: provider.clientId });
+    expect(provider.revoked).toEqual([refreshToken]);
+    expect(await t.db('plugin_oauth_tokens').where({ workspace_id: workspaceId }).count({ n: '*' }).first()).toEqual({ n: 0 });
+    expect((await api('GET', '/v1/plugins/oauth_vendor/oauth')).body.connected).toBe(false);
+    expect((await api('POST', '/v1/events', { type: 'whoami.asked', contact: { email: 'late@example.com' } })).status).toBe(202);
+    const failed = await eventually(async () => (await stepsOf(flowId)).find((r) => r.status === 'failed'), 60_000, 200);
+    expect(failed.steps.find((s: { node_id: string }) => s.node_id === 'me').error.code).toBe('OAUTH_NOT_CONNECTED');
+  });
+
+  it('no token, refresh token or client secret in any answer, step, engine log line or table but the sealed ones', async () => {
+    const secrets = [...provider.issued, provider.clientSecret];
+    const everything = [...answers, ...logLines].join('\n');
+    for (const s of secrets) expect(everything).not.toContain(s);
+    const { rows } = await t.db.raw(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name NOT IN ('plugin_credentials', 'plugin_oauth_tokens', 'plugin_versions')`);
+    for (const { table_name: table } of rows as { table_name: string }[]) {
+      const dump = JSON.stringify((await t.db.raw(`SELECT to_jsonb(x) AS j FROM "${table}" x`)).rows);
+      for (const s of secrets) expect(dump, table).not.toContain(s);
+    }
+    expect(logLines.some((l) => l.includes('plugin OAuth token refreshed'))).toBe(true);
+  });
+});
