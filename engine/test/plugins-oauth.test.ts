@@ -10,6 +10,7 @@ import { createWorkspace } from '../src/crm/workspaces.ts';
 import { createApp } from '../src/http/app.ts';
 import { createLogger } from '../src/logger.ts';
 import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
+import { PLUGIN_TRIGGER_TASK, pendingJobs } from '../src/queue/jobs.ts';
 import type { FlowEngine } from '../src/runner/index.ts';
 import { wireFlowEngine } from '../src/runtime.ts';
 import { loadSecretKey } from '../src/secrets/key.ts';
@@ -195,6 +196,47 @@ describe('OAuth2 against a local fake provider', () => {
     const [unauthorized, refresh, again] = provider.log.slice(-3);
     expect([unauthorized!.path, refresh!.fields.grant_type, again!.path]).toEqual(['/api/me', 'refresh_token', '/api/me']);
     expect(again!.authorization).toBe(`Bearer ${provider.issued.at(-2)}`);
+  });
+
+  it('webhook triggers: subscribe on publish with the workspace webhook URL, challenge handshakes (GET and POST echo), unsubscribe on archive', async () => {
+    const hookFlow = await api('POST', '/v1/flows', {
+      schema: 'cairn.flow/v1', name: 'Vendor items', settings: { reentry: 'always', goal: null, exit_on: [] },
+      nodes: [
+        { id: 'start', type: 'trigger.event', position: { x: 0, y: 0 }, config: { event: 'vendor.item', source: 'plugin:oauth_vendor/item_hook' } },
+        { id: 'tag', type: 'action.tag', position: { x: 0, y: 120 }, config: { add: ['hooked'] } },
+      ],
+      edges: [{ id: 'e1', source: 'start', target: 'tag' }],
+    });
+    const id = hookFlow.body.id;
+    expect((await api('POST', `/v1/flows/${id}/publish`, {})).status).toBe(200);
+    const url = `http://cairn.test:3000/v1/hooks/${workspaceId}/plugins/oauth_vendor/item_hook`;
+    await eventually(async () => provider.hooks.size === 1, 30_000, 100);
+    expect([...provider.hooks.values()]).toEqual([url]);
+    const state = await eventually(async () => (await t.db('plugin_trigger_states').where({ flow_id: id }).first())?.subscription, 30_000, 100);
+    expect(state).toEqual({ id: 'hook_1' });
+    // Republishing keeps the one subscription.
+    expect((await api('POST', `/v1/flows/${id}/publish`, {})).status).toBe(200);
+    await eventually(async () => (await pendingJobs(t.db, [PLUGIN_TRIGGER_TASK])) === 0, 30_000, 100);
+    expect(provider.hooks.size).toBe(1);
+
+    const get = await app.inject({ method: 'GET', url: `/v1/hooks/${workspaceId}/plugins/oauth_vendor/item_hook?challenge=c-123` });
+    expect([get.statusCode, get.headers['content-type'], get.body]).toEqual([200, 'text/plain; charset=utf-8', 'c-123']);
+    expect((await app.inject({ method: 'GET', url: `/v1/hooks/${workspaceId}/plugins/oauth_vendor/item_hook` })).statusCode).toBe(404);
+    const post = await app.inject({
+      method: 'POST', url: `/v1/hooks/${workspaceId}/plugins/oauth_vendor/slack_like`, headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ type: 'url_verification', challenge: 'slack-xyz' }),
+    });
+    expect([post.statusCode, post.body]).toEqual([200, 'slack-xyz']);
+    const event = await app.inject({
+      method: 'POST', url: `/v1/hooks/${workspaceId}/plugins/oauth_vendor/item_hook`, headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ id: 'i-1', email: 'hooked@example.com' }),
+    });
+    expect(event.statusCode).toBe(202);
+
+    expect((await api('POST', `/v1/flows/${id}/archive`)).status).toBe(200);
+    await eventually(async () => provider.hooks.size === 0, 30_000, 100);
+    expect(provider.log.filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual(['/api/hooks/hook_1']);
+    await eventually(async () => !(await t.db('plugin_trigger_states').where({ flow_id: id }).first()), 30_000, 100);
   });
 
   it('revoke: DELETE credentials revokes the refresh token at the provider, then runs fail with OAUTH_NOT_CONNECTED', async () => {
