@@ -23,7 +23,7 @@ const EXCEPTIONS: Record<string, string> = {
   // key-widening migration listed in docs/operations.md (PRIMARY KEY (workspace_id, id) and friends).
   contacts: 'hot: PRIMARY KEY (id), widened to (workspace_id, id) when distributed',
   events: 'hot: PRIMARY KEY (id), widened to (workspace_id, id) when distributed',
-  runs: 'hot: PRIMARY KEY (id) and runs_reentry (flow_id, contact_id), widened when distributed',
+  runs: 'hot: PRIMARY KEY (id), widened to (workspace_id, id) when distributed',
   run_steps: 'hot: PRIMARY KEY (run_id, id), widened to (workspace_id, run_id, id) when distributed',
   flows: 'PRIMARY KEY (id) referenced by foreign keys; widened with them when distributed',
   flow_versions: 'PRIMARY KEY (flow_id, version), widened when distributed',

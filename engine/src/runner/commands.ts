@@ -49,12 +49,12 @@ export function createRunCommands(deps: RunCommandDeps): RunCommands {
         run.finishedAt = null;
         run.nodeEnteredAt = now;
         run.dirty = true;
-        try {
-          await deps.runs.write(tx, [run], now);
-        } catch (err) {
-          if ((err as { code?: string }).code === '23505') throw new CairnError('CAIRN_ERR_CONFLICT', 'the contact already has an open run of this flow');
-          throw err;
+        // An exclusive flow keeps one open run per contact (runner/postgres/runs/exclusive.ts): the contact's row lock,
+        // taken by lock(), keeps another from starting meanwhile.
+        if (await deps.runs.otherOpenRun(tx, run)) {
+          throw new CairnError('CAIRN_ERR_CONFLICT', 'the contact already has an open run of this flow');
         }
+        await deps.runs.write(tx, [run], now);
         const stats = new StatsDelta();
         stats.flow(workspaceId, run.flowId, run.version, 'failed', -1);
         stats.node(workspaceId, run.flowId, run.version, run.nodeId!, 'failed', -1);

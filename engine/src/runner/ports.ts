@@ -37,8 +37,10 @@ export interface RunStore {
    * the change never interleaves with a step of this run. Undefined when the workspace has no such run.
    */
   lock(tx: Tx, workspaceId: string, runId: string): Promise<Run | undefined>;
-  /** Writes the runs marked dirty; a second open run of an exclusive flow for one contact is a unique violation. */
+  /** Writes the runs marked dirty. */
   write(tx: Tx, runs: Run[], now: Date): Promise<void>;
+  /** Whether the run is of an exclusive flow whose contact has another open run of it (call with the run locked). */
+  otherOpenRun(tx: Tx, run: Run): Promise<boolean>;
   writeStats(tx: Tx, stats: StatsDelta): Promise<void>;
 }
 

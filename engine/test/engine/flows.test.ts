@@ -256,6 +256,34 @@ describe('flow engine (test clock)', () => {
     }
   });
 
+  it('retry of a failed run is refused (409) while the contact has re-entered the exclusive flow and that run is open', async () => {
+    let failing = true;
+    const flaky = await startReceiver(() => (failing ? { status: 400, body: { error: 'bad' } } : { status: 200, body: { ok: true } }));
+    try {
+      const flowId = await createAndPublish(h, flow('Retry while re-entered', [
+        node('start', 'trigger.event', { event: 'again.go' }),
+        node('hook', 'action.webhook', { url: `${flaky.url}/x` }, 100),
+        node('wait', 'delay', { mode: 'duration', duration: 'P1D' }, 200),
+      ], [edge('start', 'hook'), edge('hook', 'wait')]));
+      await post('again.go', 'again@example.com');
+      await h.engine.drain();
+      const c = await contactOf('again@example.com');
+      const [failed] = await runsOf(flowId, c.id);
+      expect(failed).toMatchObject({ status: 'failed' });
+      failing = false;
+      await post('again.go', 'again@example.com'); // the failed run has ended: after_exit lets the contact in again
+      await h.engine.drain();
+      const runs = await runsOf(flowId, c.id);
+      expect(runs.map((r: { status: string }) => r.status).sort()).toEqual(['failed', 'waiting']);
+      const refused = await h.call('POST', `/v1/runs/${failed.id}/retry`);
+      expect(refused.status).toBe(409);
+      expect(refused.body.detail).toMatch(/already has an open run/);
+      expect((await h.call('GET', `/v1/runs/${failed.id}`)).body.status).toBe('failed');
+    } finally {
+      await flaky.close();
+    }
+  });
+
   it('a goal event in the same batch as the trigger converts the run before its first step; counters stay true', async () => {
     const flowId = await createAndPublish(h, flow('Same batch goal', [
       node('start', 'trigger.event', { event: 'trial.begun' }), node('wait', 'delay', { mode: 'duration', duration: 'P1D' }, 100),

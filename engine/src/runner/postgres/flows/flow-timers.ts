@@ -6,6 +6,7 @@ import type { CompiledFlow } from '../../../flow/compile.ts';
 import type { FlowCache } from './flow-cache.ts';
 import { StatsDelta } from '../../stats.ts';
 import { writeStats } from '../runs/store.ts';
+import { ADMIT_EXCLUSIVE } from '../runs/exclusive.ts';
 import { enqueueContacts } from '../../../queue/jobs.ts';
 import { zoneOf } from '../../../time/zones.ts';
 import { nextCronTime } from '../../../time/schedule.ts';
@@ -84,7 +85,8 @@ export async function fireDueFlowTimers(db: Db, flows: FlowCache, now: Date): Pr
 }
 
 /**
- * Starts runs for contacts of a clock-triggered flow, honouring re-entry like event enrollment does. A run whose
+ * Starts runs for contacts of a clock-triggered flow, honouring re-entry like event enrollment does (the flow_timers
+ * row lock held by the caller is what serializes it: only this path starts runs of a clock-triggered flow). A run whose
  * moment is still ahead sleeps on its trigger node until then; the others are runnable now.
  */
 async function enroll(tx: Tx, flow: CompiledFlow, candidates: Candidate[], now: Date): Promise<void> {
@@ -106,15 +108,20 @@ async function enroll(tx: Tx, flow: CompiledFlow, candidates: Candidate[], now: 
     const since = new Map((seqs as { contact_id: string; seq: number }[]).map((r) => [r.contact_id, r.seq]));
     const later = (c: Candidate) => c.fireAt > now;
     const { rows: inserted } = await tx.raw(
-      `INSERT INTO runs (id, workspace_id, flow_id, version, contact_id, status, state, node_id, node_entered_at, exclusive,
+      `WITH u AS (
+         SELECT u.*, ?::uuid AS flow_id, ?::boolean AS exclusive
+           FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::timestamptz[], ?::bigint[], ?::timestamptz[]) WITH ORDINALITY
+             AS u(id, contact_id, status, state, at, since, wake_at, ord)
+       ), admitted AS (
+         ${ADMIT_EXCLUSIVE}
+       )
+       INSERT INTO runs (id, workspace_id, flow_id, version, contact_id, status, state, node_id, node_entered_at, exclusive,
                          since_seq, wake_at, started_at, updated_at)
-       SELECT u.id, ?, ?, ?, u.contact_id, u.status, u.state, ?, u.at, ?, u.since, u.wake_at, u.at, ?
-         FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::timestamptz[], ?::bigint[], ?::timestamptz[])
-           AS u(id, contact_id, status, state, at, since, wake_at)
-       ON CONFLICT (flow_id, contact_id) WHERE exclusive AND status IN ('active','waiting') DO NOTHING
+       SELECT u.id, ?, u.flow_id, ?, u.contact_id, u.status, u.state, ?, u.at, u.exclusive, u.since, u.wake_at, u.at, ?
+         FROM u WHERE NOT u.exclusive OR u.id IN (SELECT id FROM admitted)
        RETURNING contact_id, state`,
       [
-        flow.workspaceId, flow.flowId, flow.version, flow.trigger.id, flow.reentry !== 'always', now,
+        flow.flowId, flow.reentry !== 'always',
         chunk.map(() => newId(now.getTime())),
         chunk.map((c) => c.contactId),
         chunk.map((c) => (later(c) ? 'waiting' : 'active')),
@@ -122,6 +129,7 @@ async function enroll(tx: Tx, flow: CompiledFlow, candidates: Candidate[], now: 
         chunk.map((c) => (later(c) ? c.fireAt : now).toISOString()),
         chunk.map((c) => since.get(c.contactId) ?? 0),
         chunk.map((c) => (later(c) ? c.fireAt.toISOString() : null)),
+        flow.workspaceId, flow.workspaceId, flow.version, flow.trigger.id, now,
       ] as never,
     );
     const rows = inserted as { contact_id: string; state: string }[];

@@ -7,6 +7,7 @@ import type { Logger } from '../../../logger.ts';
 import type { FlowCache } from '../flows/flow-cache.ts';
 import { StatsDelta } from '../../stats.ts';
 import { statsShard, writeStats } from './store.ts';
+import { ADMIT_EXCLUSIVE } from './exclusive.ts';
 import { contactsJobSql } from '../../../queue/jobs.ts';
 
 interface NewRun {
@@ -22,7 +23,8 @@ interface NewRun {
 /**
  * The ingestion hook: inside the transaction that wrote the events, start the runs they trigger and enqueue one
  * job for every contact that now has work (new runs, or open runs that may react to the events). Re-entry rules
- * are enforced by unique indexes, so 20 identical events arriving at once still start the right number of runs.
+ * are enforced under the contacts' row locks (exclusive.ts) and by flow_enrollments' key, so 20 identical events
+ * arriving at once still start the right number of runs.
  */
 export function createEnrollment(deps: { flows: FlowCache; clock: Clock; logger: Logger }): OnEventsIngested {
   return async (tx, workspaceId, events) => {
@@ -143,18 +145,21 @@ async function applyNeverReentry(tx: Tx, workspaceId: string, candidates: NewRun
 
 /**
  * One round trip: insert the runs (exclusive ones skip quietly when the contact already has an open run of that
- * flow), then enqueue one job for the contacts that have open runs, new or old.
+ * flow: exclusive.ts), then enqueue one job for the contacts that have open runs, new or old.
  */
 async function insertRunsAndEnqueue(tx: Tx, workspaceId: string, runs: NewRun[], events: IngestedEvent[], now: Date): Promise<void> {
   const contactIds = [...new Set(events.map((e) => e.contactId))];
   await tx.raw(
-    `WITH ins AS (
+    `WITH u AS (
+       SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::int[], ?::uuid[], ?::text[], ?::boolean[], ?::uuid[], ?::bigint[]) WITH ORDINALITY
+         AS u(id, flow_id, version, contact_id, node_id, exclusive, event_id, seq, ord)
+     ), admitted AS (
+       ${ADMIT_EXCLUSIVE}
+     ), ins AS (
        INSERT INTO runs (id, workspace_id, flow_id, version, contact_id, status, state, node_id, node_entered_at, exclusive,
                          trigger_event_id, since_seq, started_at, updated_at)
        SELECT id, ?, flow_id, version, contact_id, 'active', 'ready', node_id, ?, exclusive, event_id, seq, ?, ?
-         FROM unnest(?::uuid[], ?::uuid[], ?::int[], ?::uuid[], ?::text[], ?::boolean[], ?::uuid[], ?::bigint[])
-           AS u(id, flow_id, version, contact_id, node_id, exclusive, event_id, seq)
-       ON CONFLICT (flow_id, contact_id) WHERE exclusive AND status IN ('active','waiting') DO NOTHING
+         FROM u WHERE NOT exclusive OR id IN (SELECT id FROM admitted)
        RETURNING contact_id, flow_id, version
      ), started AS (
        -- A run counts as started when it is created (it may end, by a goal or exit event, before its first step).
@@ -169,10 +174,6 @@ async function insertRunsAndEnqueue(tx: Tx, workspaceId: string, runs: NewRun[],
      SELECT ${contactsJobSql('?::text', 'array_agg(DISTINCT contact_id)')}
        FROM busy HAVING count(*) > 0`,
     [
-      workspaceId,
-      now,
-      now,
-      now,
       runs.map((r) => r.id),
       runs.map((r) => r.flowId),
       runs.map((r) => r.version),
@@ -181,6 +182,11 @@ async function insertRunsAndEnqueue(tx: Tx, workspaceId: string, runs: NewRun[],
       runs.map((r) => r.exclusive),
       runs.map((r) => r.event.id),
       runs.map((r) => r.event.seq),
+      workspaceId,
+      workspaceId,
+      now,
+      now,
+      now,
       workspaceId,
       statsShard(),
       workspaceId,

@@ -89,6 +89,7 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 /** knex's binding types reject arrays that contain null; PostgreSQL arrays may. */
 const exec = (tx: Tx, sql: string, bindings: unknown[]) => tx.raw(sql, bindings as never);
 
+/** Writes the runs back. Completion changes no indexed column (migration 0200), so it can be a HOT update. */
 export async function writeRuns(tx: Tx, runs: Run[], now: Date): Promise<void> {
   if (runs.length === 0) return;
   await exec(tx,
@@ -244,6 +245,14 @@ export const postgresRunStore: RunStore = {
     return rows[0] ? toRun(rows[0] as RunRow) : undefined;
   },
   write: writeRuns,
+  async otherOpenRun(tx, run) {
+    const { rows } = await tx.raw(
+      `SELECT 1 FROM runs me JOIN runs o ON o.workspace_id = me.workspace_id AND o.contact_id = me.contact_id AND o.flow_id = me.flow_id
+        WHERE me.workspace_id = ? AND me.id = ? AND me.exclusive AND o.id <> me.id AND o.status IN ('active','waiting') LIMIT 1`,
+      [run.workspaceId, run.id],
+    );
+    return rows.length > 0;
+  },
   writeStats,
 };
 

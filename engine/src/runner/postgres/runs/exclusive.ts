@@ -1,0 +1,19 @@
+/**
+ * One open run per contact and exclusive flow (reentry other than `always`). Checked by a query, not a unique index:
+ * a partial unique index on open runs reads `status`, and an index that reads a column completion changes makes
+ * every completion write a new entry in every index of runs instead of a HOT update (migration 0200). The check is
+ * race-free because every path that opens a run serializes per contact and flow: ingestion starts runs of
+ * event- and segment-triggered flows while holding the contacts' row locks (crm/events.ts), a clock-triggered flow
+ * starts runs only while holding its flow_timers row, and a retry holds the contact's row lock (RunStore.lock).
+ */
+
+/**
+ * The exclusive candidates of CTE `u` (columns id, flow_id, contact_id, exclusive, ord) that may start: the contact
+ * has no open run of the flow, and no earlier candidate (by `ord`) of the same statement takes the place. One `?`:
+ * the workspace id. Returns `id`.
+ */
+export const ADMIT_EXCLUSIVE = `SELECT DISTINCT ON (u.flow_id, u.contact_id) u.id FROM u
+        WHERE u.exclusive AND NOT EXISTS (
+          SELECT 1 FROM runs r WHERE r.workspace_id = ?::uuid AND r.contact_id = u.contact_id AND r.flow_id = u.flow_id
+                                 AND r.status IN ('active','waiting'))
+        ORDER BY u.flow_id, u.contact_id, u.ord`;
