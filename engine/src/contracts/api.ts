@@ -725,9 +725,9 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** How long run step detail is kept */
+        /** How long run step detail and events are kept */
         get: operations["getRetention"];
-        /** Set how long run step detail is kept (null: forever) */
+        /** Set how long run step detail and events are kept (null: forever) */
         put: operations["putRetention"];
         post?: never;
         delete?: never;
@@ -5773,6 +5773,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         run_steps_days: null | number;
+                        events_days: null | number;
                     };
                 };
             };
@@ -5831,6 +5832,7 @@ export interface operations {
             content: {
                 "application/json": {
                     run_steps_days: null | number;
+                    events_days?: null | number;
                 };
             };
         };
@@ -5843,6 +5845,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         run_steps_days: null | number;
+                        events_days: null | number;
                     };
                 };
             };

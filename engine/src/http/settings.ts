@@ -4,7 +4,7 @@ import { loadEmailPolicy, putEmailPolicy } from '../channels/email-policy.ts';
 import { isValidDuration } from '../time/duration.ts';
 import { invalid } from '../errors.ts';
 import type { RouteGroup } from './route-groups.ts';
-import { loadRetention, putRetention, retentionSchema } from '../runner/postgres/index.ts';
+import { loadRetention, putRetention, retentionBodySchema, retentionSchema } from '../runner/postgres/index.ts';
 import { email, ref } from './schemas.ts';
 
 /**
@@ -52,12 +52,12 @@ export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
 
   app.get('/settings/retention', {
     config: { area: 'workspace', adminOnly: true },
-    schema: { operationId: 'getRetention', tags: ['settings'], summary: 'How long run step detail is kept', response: { 200: retentionSchema } },
+    schema: { operationId: 'getRetention', tags: ['settings'], summary: 'How long run step detail and events are kept', response: { 200: retentionSchema } },
   }, async (request) => loadRetention(ctx.db, request.auth!.workspaceId));
 
   app.put('/settings/retention', {
     config: { area: 'workspace' },
-    schema: { operationId: 'putRetention', tags: ['settings'], summary: 'Set how long run step detail is kept (null: forever)', body: retentionSchema, response: { 200: retentionSchema } },
+    schema: { operationId: 'putRetention', tags: ['settings'], summary: 'Set how long run step detail and events are kept (null: forever)', body: retentionBodySchema, response: { 200: retentionSchema } },
   }, async (request) =>
     putRetention(ctx.db, request.auth!.workspaceId, request.body, ctx.clock.now()));
 

@@ -14,7 +14,7 @@ import { createActionRunner } from './external.ts';
 import { advanceBatch, type ContactRequest } from './batch.ts';
 import { createPrograms, type RecordProgramEvents } from '../crm/programs.ts';
 
-/** How often the timer poller prunes run step detail under the system clock (the test clock prunes as it moves). */
+/** How often the timer poller prunes history (step detail, events) under the system clock (the test clock prunes as it moves). */
 const PRUNE_EVERY_MS = 10 * 60_000;
 
 const earliest = (a: Date | null, b: Date | null): Date | null => (a && b ? (a < b ? a : b) : (a ?? b));
@@ -152,7 +152,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions): F
       const prune = async (now: Date) => {
         if (Date.now() - lastPrune < PRUNE_EVERY_MS) return;
         lastPrune = Date.now();
-        await timers.pruneRunSteps(now, log);
+        await timers.pruneHistory(now, log);
       };
       if (!isManual(ctx.clock)) {
         poller = timers.startPoller({ segments, logger: log, also: async (now) => { await programs.fireDue(now); await prune(now); } });
@@ -193,7 +193,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions): F
       clock.set(to);
       await programs.fireDue(to);
       await drain();
-      await timers.pruneRunSteps(to, log);
+      await timers.pruneHistory(to, log);
     },
   };
 }

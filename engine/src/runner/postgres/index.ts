@@ -7,7 +7,7 @@ import type { Contact } from '../model.ts';
 import { activityReader, flowActivityNeeds, loadActivity } from '../../crm/segments/activity.ts';
 import { FlowCache } from './flows/flow-cache.ts';
 import { BatchOwnerRouter } from './owners/owner-router.ts';
-import { pruneRunSteps } from './runs/retention.ts';
+import { pruneHistory } from './runs/retention.ts';
 import { createCallStore } from './runs/calls.ts';
 import { createEnrollment } from './runs/enroll.ts';
 import { createBatchStore, postgresJobQueue, postgresRunStore } from './runs/store.ts';
@@ -15,7 +15,7 @@ import { fireAllDue, nextWakes, startTimerPoller } from './runs/timers.ts';
 // Erasure reaches runs and run steps through the step the runner registers with crm/erasure.ts.
 import './runs/erasure.ts';
 
-export { loadRetention, putRetention, retentionSchema, type RetentionSettings } from './runs/retention.ts';
+export { loadRetention, putRetention, retentionBodySchema, retentionSchema, type RetentionSettings } from './runs/retention.ts';
 
 /** Built by runtime.ts: the flow engine's ports over PostgreSQL, sharing one compiled-flow cache (the email action reads it too). */
 export interface PostgresFlowAdapters extends FlowEngineAdapters {
@@ -36,7 +36,7 @@ export function createPostgresFlowAdapters(deps: { db: Db; clock: Clock; logger:
       nextWakes: (limit) => nextWakes(db, limit),
       fireAllDue: (segments, now) => fireAllDue(db, flows, segments, now),
       startPoller: (opts) => startTimerPoller({ db, flows, clock, ...opts }),
-      pruneRunSteps: (now, logger) => pruneRunSteps(db, now, logger),
+      pruneHistory: (now, logger) => pruneHistory(db, now, logger),
     },
   };
 }
