@@ -209,7 +209,7 @@ describe('OAuth2 against a local fake provider', () => {
     });
     const id = hookFlow.body.id;
     expect((await api('POST', `/v1/flows/${id}/publish`, {})).status).toBe(200);
-    const url = `http://cairn.test:3000/v1/hooks/${workspaceId}/plugins/oauth_vendor/item_hook`;
+    const url = `http://cairn.test:3000/v1/hooks/${workspaceId}/plugins/oauth_vendor/item_hook?cairn_flow=${id}`;
     await eventually(async () => provider.hooks.size === 1, 30_000, 100);
     expect([...provider.hooks.values()]).toEqual([url]);
     const state = await eventually(async () => (await t.db('plugin_trigger_states').where({ flow_id: id }).first())?.subscription, 30_000, 100);

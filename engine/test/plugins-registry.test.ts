@@ -126,12 +126,14 @@ describe('plugin versions are immutable', () => {
     expect(notJs.json().errors[0].path).toBe('/bundle');
   });
 
-  it('a flow pinned to 1.0.0 keeps running 1.0.0 after 1.1.0 is published; republishing pins 1.1.0', async () => {
+  it('a flow pinned to 1.0.0 keeps running 1.0.0 after 1.1.0 is published; a first publication pins 1.1.0, a republication keeps 1.0.0', async () => {
     const pinnedAtPublish = await resolvePluginNodes(t.db, ws.a.id, [{ id: 'greet', type: 'plugin:greeter/greet', config: { name: 'Ana' } }]);
     expect(pinnedAtPublish).toEqual({ pins: { greeter: '1.0.0' }, errors: [] });
     expect((await upload(ws.a.admin, built['greeter-1.1.0']!)).statusCode).toBe(201);
     const old = await runtime.actions.resolve('plugin:greeter/greet', { workspaceId: ws.a.id, pluginPins: pinnedAtPublish.pins });
     expect((await old!.run(input())).output).toMatchObject({ text: 'Hello, Ana', version: '1.0.0' });
+    const kept = await resolvePluginNodes(t.db, ws.a.id, [{ id: 'greet', type: 'plugin:greeter/greet', config: { name: 'Ana' } }], pinnedAtPublish.pins);
+    expect(kept.pins).toEqual({ greeter: '1.0.0' });
     const republished = await resolvePluginNodes(t.db, ws.a.id, [{ id: 'greet', type: 'plugin:greeter/greet', config: { name: 'Ana' } }]);
     expect(republished.pins).toEqual({ greeter: '1.1.0' });
     const fresh = await runtime.actions.resolve('plugin:greeter/greet', { workspaceId: ws.a.id, pluginPins: republished.pins });

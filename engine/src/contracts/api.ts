@@ -596,7 +596,7 @@ export interface paths {
         put?: never;
         /**
          * Inbound webhook for a plugin trigger; the plugin verifies it and its events are ingested
-         * @description Public (no API key): the plugin verifies the request (e.g. a vendor signature) with the workspace's credentials. Any content type; the raw body is handed to the plugin.
+         * @description Public (no API key): the plugin verifies the request (e.g. a vendor signature) with the workspace's credentials. Any content type; the raw body is handed to the plugin. With `?cairn_flow=<flow id>` the plugin version that flow pinned verifies it (else the latest stable version); the parameter is not passed on.
          */
         post: operations["pluginWebhook"];
         delete?: never;
@@ -1446,6 +1446,8 @@ export interface components {
                 id: string;
                 type: string;
                 label?: string;
+                /** @description plugin nodes only: the plugin version it runs (semver; a pre-release runs only when named here) */
+                plugin_version?: string;
                 position: {
                     x: number;
                     y: number;
@@ -3280,6 +3282,16 @@ export interface operations {
                 content: {
                     "application/json": {
                         version: number;
+                        /** @description plugin id → the version this version runs */
+                        plugin_pins: {
+                            [key: string]: string;
+                        };
+                        /** @description plugins whose pinned version differs from the previous publication's (from/to null: added/removed) */
+                        pin_changes: {
+                            plugin_id: string;
+                            from: string | null;
+                            to: string | null;
+                        }[];
                     };
                 };
             };

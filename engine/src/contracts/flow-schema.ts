@@ -98,6 +98,10 @@ export const flowDocumentSchema: JsonSchema = {
           id: { type: 'string', minLength: 1, maxLength: FLOW_LIMITS.maxIdLength, pattern: ID_PATTERN },
           type: { type: 'string', minLength: 1, maxLength: 200 },
           label: { type: 'string', maxLength: 200 },
+          plugin_version: {
+            type: 'string', maxLength: 100, pattern: '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(-[0-9A-Za-z.-]+)?$',
+            description: 'plugin nodes only: the plugin version it runs (semver; a pre-release runs only when named here)',
+          },
           position: {
             type: 'object',
             required: ['x', 'y'],

@@ -36,6 +36,11 @@ export type FlowNode<T extends string = string, C = Record<string, unknown>> = {
   position: FlowPosition;
   config: C;
   label?: string;
+  /**
+   * Plugin nodes only: the plugin version this node runs (`1.2.0`, or a pre-release such as `2.0.0-beta.1`).
+   * Omitted: the version the flow's previous publication pinned, else the plugin's latest stable version.
+   */
+  plugin_version?: string;
 };
 
 export type FlowEdge = {

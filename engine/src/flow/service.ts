@@ -124,12 +124,15 @@ export async function publishFlow(
   tx: Tx,
   workspaceId: string,
   id: string,
-  opts: { note?: string | null; now: Date; resolve: (type: string) => NodeTypeSpec | undefined; pins?: Record<string, string> },
+  opts: { note?: string | null; now: Date; resolve: (type: string) => NodeTypeSpec | undefined; pins?: Record<string, string>; problems?: FlowValidationError[] },
 ): Promise<{ version: number }> {
   const flow = await getFlowRow(tx, workspaceId, id, true);
   if (flow.status === 'archived') throw new CairnError('CAIRN_ERR_CONFLICT', 'the flow is archived; unarchive it first (POST /v1/flows/{id}/unarchive)');
   const result = validateFlowDocument(flow.draft, { resolveNodeType: opts.resolve });
   result.errors.push(...(await missingSegments(tx, workspaceId, flow.draft)));
+  // Problems found by the caller (plugin versions and the pinned versions' props), each reported once.
+  const seen = new Set(result.errors.map((e) => `${e.path} ${e.message}`));
+  result.errors.push(...(opts.problems ?? []).filter((e) => !seen.has(`${e.path} ${e.message}`)));
   if (result.errors.length > 0) {
     throw new CairnError('CAIRN_ERR_INVALID_FLOW', `the flow has ${result.errors.length} problem${result.errors.length === 1 ? '' : 's'}: ${result.errors[0]!.message}`, { errors: result.errors });
   }

@@ -10,6 +10,7 @@ import { draftContact, dryRun, storedContact } from '../runner/dry-run.ts';
 import { postgresDryRunReads } from '../runner/postgres/index.ts';
 import { resolvePluginNodes } from '../plugins/flow-plugins.ts';
 import { checkTriggerSource, queueTriggerSync } from '../plugins/triggers.ts';
+import { flowPins, pinChanges } from '../plugins/pins.ts';
 import { idempotent, isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 import { idempotencyHeaders, page as pageSchema, ref } from './schemas.ts';
@@ -140,7 +141,19 @@ export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }
     schema: {
       operationId: 'publishFlow', tags: ['flows'], summary: 'Publish the draft as the next immutable version (422 with its problems if invalid)', params: idParams,
       body: { type: ['object', 'null'], additionalProperties: false, properties: { note: { type: 'string', maxLength: 2000 } } },
-      response: { 200: { type: 'object', required: ['version'], properties: { version: { type: 'integer' } } } },
+      response: {
+        200: {
+          type: 'object', required: ['version', 'plugin_pins', 'pin_changes'],
+          properties: {
+            version: { type: 'integer' },
+            plugin_pins: { type: 'object', additionalProperties: { type: 'string' }, description: 'plugin id → the version this version runs' },
+            pin_changes: {
+              type: 'array', description: "plugins whose pinned version differs from the previous publication's (from/to null: added/removed)",
+              items: { type: 'object', required: ['plugin_id', 'from', 'to'], properties: { plugin_id: { type: 'string' }, from: { type: ['string', 'null'] }, to: { type: ['string', 'null'] } } },
+            },
+          },
+        },
+      },
     },
   }, async (request) => {
     const { workspaceId } = request.auth!;
@@ -148,15 +161,17 @@ export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }
     const note = request.body?.note ?? null;
     const resolve = await nodeTypes(workspaceId);
     return withTx(ctx.db, async (tx) => {
-      // Pin the plugin versions the draft's plugin nodes run now; later uploads do not change this version.
+      // Pin the plugin versions the draft's plugin nodes and plugin trigger run (kept from the previous publication
+      // unless a node names another); later uploads do not change this version.
       const draft = (await getFlowRow(tx, workspaceId, id)).draft;
-      const { pins } = await resolvePluginNodes(tx, workspaceId, draft.nodes ?? []);
-      // A trigger.event whose source is a plugin trigger: that plugin must have it; its version is pinned too.
+      const previous = await flowPins(tx, workspaceId, id);
+      const { pins, errors } = await resolvePluginNodes(tx, workspaceId, draft.nodes ?? [], previous);
+      // A trigger.event whose source is a plugin trigger: that plugin must have it (in the pinned version).
       const sourceErrors = await checkTriggerSource(tx, workspaceId, { nodes: draft.nodes ?? [] }, pins);
       if (sourceErrors.length) throw new CairnError('CAIRN_ERR_INVALID_FLOW', `the flow has a problem: ${sourceErrors[0]!.message}`, { errors: sourceErrors });
-      const published = await publishFlow(tx, workspaceId, id, { note, now: ctx.clock.now(), resolve, pins });
+      const { version } = await publishFlow(tx, workspaceId, id, { note, now: ctx.clock.now(), resolve, pins, problems: errors });
       await queueTriggerSync(tx, workspaceId, id, { nodes: draft.nodes ?? [] });
-      return published;
+      return { version, plugin_pins: pins, pin_changes: pinChanges(previous, pins) };
     });
   });
 

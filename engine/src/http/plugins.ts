@@ -5,6 +5,7 @@ import { credentialFields, loadCredentials, putCredentials } from '../plugins/cr
 import { getInstall, getManifest, listPlugins, publishPluginVersion, setPluginEnabled } from '../plugins/registry.ts';
 import { createPluginSandbox } from '../plugins/runtime.ts';
 import { challengeAnswer, triggerKind } from '../plugins/triggers.ts';
+import { resolvePluginVersion } from '../plugins/pins.ts';
 import { CairnError, notFound } from '../errors.ts';
 import { idempotent } from './kit.ts';
 import type { CairnTypeProvider, RouteGroup } from './route-groups.ts';
@@ -101,15 +102,20 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested, pl
 
   const hookParams = { type: 'object', required: ['workspace', 'id', 'trigger'], properties: { workspace: { type: 'string' }, id: { type: 'string' }, trigger: { type: 'string' } } } as const;
   const challengeResponse = { description: "the challenge echoed back (a vendor's handshake the trigger declares)", content: { 'text/plain': { schema: { type: 'string' } } } } as const;
-  const webhookTarget = async (params: { workspace: string; id: string; trigger: string }) => {
+  // `?cairn_flow=<flow id>`: the version that flow's published version pinned runs (else the latest stable); the
+  // parameter is the engine's, so the plugin's `query` does not have it.
+  const webhookTarget = async (params: { workspace: string; id: string; trigger: string }, rawQuery: unknown) => {
     const id = pluginId(params);
     if (!isUuid(params.workspace) || !PLUGIN_ID.test(params.trigger)) throw notFound('webhook');
     const workspaceId = params.workspace.toLowerCase();
+    const { cairn_flow: flowId, ...query } = Object.fromEntries(Object.entries(rawQuery as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+    if (flowId !== undefined && !isUuid(flowId)) throw notFound('webhook');
     const install = await getInstall(ctx.db, workspaceId, id);
-    const manifest = install?.enabled ? await getManifest(ctx.db, workspaceId, id, install.currentVersion) : null;
+    const version = install?.enabled ? await resolvePluginVersion(ctx.db, workspaceId, flowId ? { flowId: flowId.toLowerCase() } : null, id) : null;
+    const manifest = version ? await getManifest(ctx.db, workspaceId, id, version) : null;
     const decl = manifest?.triggers?.find((t) => t.key === params.trigger && triggerKind(t) === 'webhook');
-    if (!install || !decl) throw notFound('webhook');
-    return { workspaceId, id, install, decl };
+    if (!version || !decl) throw notFound('webhook');
+    return { workspaceId, id, version, decl, query };
   };
 
   await app.register(async (scope) => {
@@ -124,8 +130,7 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested, pl
         response: { 200: challengeResponse },
       },
     }, async (request, reply) => {
-      const { decl } = await webhookTarget(request.params);
-      const query = Object.fromEntries(Object.entries(request.query as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+      const { decl, query } = await webhookTarget(request.params, request.query);
       const echo = challengeAnswer(decl, 'GET', '', query);
       if (echo === null) throw notFound('webhook challenge');
       return reply.code(200).type('text/plain; charset=utf-8').send(echo);
@@ -137,7 +142,7 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested, pl
       schema: {
         operationId: 'pluginWebhook', tags: ['plugins'],
         summary: "Inbound webhook for a plugin trigger; the plugin verifies it and its events are ingested",
-        description: 'Public (no API key): the plugin verifies the request (e.g. a vendor signature) with the workspace\'s credentials. Any content type; the raw body is handed to the plugin.',
+        description: 'Public (no API key): the plugin verifies the request (e.g. a vendor signature) with the workspace\'s credentials. Any content type; the raw body is handed to the plugin. With `?cairn_flow=<flow id>` (the URL the engine subscribes for a flow) the plugin version that flow pinned verifies it (else the latest stable version); the parameter is not passed on.',
         response: {
           202: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('EventResult') } } },
           200: challengeResponse,
@@ -145,15 +150,14 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested, pl
         params: hookParams,
       },
     }, async (request, reply) => {
-      const { workspaceId, id, install, decl } = await webhookTarget(request.params);
+      const { workspaceId, id, version, decl, query } = await webhookTarget(request.params, request.query);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(request.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-      const query = Object.fromEntries(Object.entries(request.query as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
       const trigger = decl.key;
       const echo = challengeAnswer(decl, 'POST', typeof request.body === 'string' ? request.body : '', query);
       if (echo !== null) return reply.code(200).type('text/plain; charset=utf-8').send(echo);
       const secrets = await loadCredentials(ctx.db, ctx.secretKey, workspaceId, id);
-      const result = await triggerSandbox.runTrigger({ workspaceId, pluginId: id, version: install.currentVersion }, trigger,
+      const result = await triggerSandbox.runTrigger({ workspaceId, pluginId: id, version }, trigger,
         { method: request.method, headers, body: typeof request.body === 'string' ? request.body : '', query }, secrets);
       if (!result.ok) {
         // The anonymous sender learns the code (e.g. STRIPE_SIGNATURE_MISMATCH), never the plugin's text: it may

@@ -5,6 +5,7 @@ import type { ProblemItem } from '../errors.ts';
 import type { PluginManifest } from './manifest.ts';
 import { checkProps, propsOf } from './manifest.ts';
 import { getManifest } from './registry.ts';
+import { choosePins, type PluginNodeRef } from './pins.ts';
 
 /**
  * How flows meet plugins: the catalog entries of enabled plugin actions, the version pins a flow
@@ -59,26 +60,38 @@ interface NodeLike {
   id: string;
   type: string;
   config?: Record<string, unknown>;
+  plugin_version?: string;
 }
 
 /**
- * At flow publication: the plugin version each plugin node will run (the plugin's current version; pinned
- * in `flow_versions.plugin_pins` so later uploads do not change a published flow), and problems for nodes
- * whose plugin is missing or disabled, whose action does not exist, or whose config fails the props schema.
+ * At flow publication: the plugin version each plugin node will run (pinned in `flow_versions.plugin_pins` so
+ * later uploads do not change a published flow; chosen as `pins.ts` says, keeping `previous` pins unless a node
+ * names another version), and problems for nodes whose plugin is missing or disabled, whose version is not
+ * published, whose action does not exist in that version, or whose config fails its props schema.
  * `nodes[i]` paths point into the flow document.
  */
-export async function resolvePluginNodes(db: Db | Tx, workspaceId: string, nodes: NodeLike[]): Promise<{ pins: Record<string, string>; errors: ProblemItem[] }> {
-  const pins: Record<string, string> = {};
+export async function resolvePluginNodes(db: Db | Tx, workspaceId: string, nodes: NodeLike[], previous: Readonly<Record<string, string>> = {}): Promise<{ pins: Record<string, string>; errors: ProblemItem[] }> {
   const errors: ProblemItem[] = [];
-  const installed = new Map<string, { enabled: boolean; current_version: string }>();
-  const ids = [...new Set(nodes.map((n) => parsePluginType(n.type)?.pluginId).filter((x): x is string => !!x))];
+  const installed = new Map<string, { enabled: boolean }>();
+  const sourceOf = (n: NodeLike) => (n.type === 'trigger.event' && typeof n.config?.source === 'string' ? n.config.source : n.type);
+  const ids = [...new Set(nodes.map((n) => parsePluginType(sourceOf(n))?.pluginId).filter((x): x is string => !!x))];
   if (ids.length) {
-    const rows = await db('plugin_installs').where({ workspace_id: workspaceId }).whereIn('plugin_id', ids).select<{ plugin_id: string; enabled: boolean; current_version: string }[]>('plugin_id', 'enabled', 'current_version');
+    const rows = await db('plugin_installs').where({ workspace_id: workspaceId }).whereIn('plugin_id', ids).select<{ plugin_id: string; enabled: boolean }[]>('plugin_id', 'enabled');
     for (const r of rows) installed.set(r.plugin_id, r);
   }
-  const manifests = new Map<string, PluginManifest>();
+  const refs: (PluginNodeRef & { key: string; config: Record<string, unknown>; trigger?: true })[] = [];
   for (const [i, node] of nodes.entries()) {
-    if (!node.type.startsWith('plugin:')) continue;
+    if (!node.type.startsWith('plugin:')) {
+      // A trigger.event fed by a plugin trigger (`config.source`) runs a version of that plugin too; the source
+      // itself is checked by the trigger code (plugins/triggers.ts).
+      const source = node.type === 'trigger.event' && typeof node.config?.source === 'string' ? parsePluginType(node.config.source) : null;
+      if (source && installed.get(source.pluginId)?.enabled) {
+        refs.push({ index: i, nodeId: node.id, pluginId: source.pluginId, key: source.key, config: {}, trigger: true, ...(node.plugin_version !== undefined ? { version: node.plugin_version } : {}) });
+      } else if (node.plugin_version !== undefined && !source) {
+        errors.push({ path: `/nodes/${i}/plugin_version`, node_id: node.id, message: 'only plugin nodes (plugin:<plugin id>/<action key>, or a trigger.event with a plugin source) take a plugin_version' });
+      }
+      continue;
+    }
     const ref = parsePluginType(node.type);
     const path = `/nodes/${i}/type`;
     if (!ref) {
@@ -90,15 +103,22 @@ export async function resolvePluginNodes(db: Db | Tx, workspaceId: string, nodes
       errors.push({ path, node_id: node.id, message: `plugin ${ref.pluginId} is ${install ? 'disabled' : 'not installed'} in this workspace` });
       continue;
     }
+    refs.push({ index: i, nodeId: node.id, pluginId: ref.pluginId, key: ref.key, config: node.config ?? {}, ...(node.plugin_version !== undefined ? { version: node.plugin_version } : {}) });
+  }
+  const chosen = await choosePins(db, workspaceId, refs, previous);
+  errors.push(...chosen.errors);
+  const manifests = new Map<string, PluginManifest>();
+  for (const ref of refs) {
+    const version = chosen.pins[ref.pluginId];
+    if (!version || ref.trigger) continue;
     let manifest = manifests.get(ref.pluginId);
     if (!manifest) {
-      manifest = (await getManifest(db, workspaceId, ref.pluginId, install.current_version))!;
+      manifest = (await getManifest(db, workspaceId, ref.pluginId, version))!;
       manifests.set(ref.pluginId, manifest);
     }
-    pins[ref.pluginId] = manifest.version;
-    errors.push(...checkProps(manifest, ref.key, propsOf(node.config ?? {}), `/nodes/${i}/config`).map((e) => ({ ...e, node_id: node.id })));
+    errors.push(...checkProps(manifest, ref.key, propsOf(ref.config), `/nodes/${ref.index}/config`).map((e) => ({ ...e, node_id: ref.nodeId })));
   }
-  return { pins, errors };
+  return { pins: chosen.pins, errors };
 }
 
 /**

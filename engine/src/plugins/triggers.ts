@@ -49,7 +49,8 @@ export async function checkTriggerSource(db: Db | Tx, workspaceId: string, doc: 
   return [];
 }
 
-export const webhookUrl = (publicUrl: string, workspaceId: string, pluginId: string, key: string) => `${publicUrl}/v1/hooks/${workspaceId}/plugins/${pluginId}/${key}`;
+// `cairn_flow`: the webhook runs the plugin version this flow pinned (docs/plugins.md, Versions and pins).
+export const webhookUrl = (publicUrl: string, workspaceId: string, pluginId: string, key: string, flowId: string) => `${publicUrl}/v1/hooks/${workspaceId}/plugins/${pluginId}/${key}?cairn_flow=${flowId}`;
 
 interface StateRow {
   plugin_id: string;
@@ -114,7 +115,7 @@ export function createTriggerSync(deps: PluginDeps) {
     if (!want) return;
     const { manifest, trigger } = want;
     const now = deps.ctx.clock.now();
-    const url = webhookUrl(deps.ctx.config.publicUrl, job.w, manifest.id, trigger.key);
+    const url = webhookUrl(deps.ctx.config.publicUrl, job.w, manifest.id, trigger.key, job.f);
     const kind = triggerKind(trigger);
     const row = { plugin_version: manifest.version, interval_seconds: trigger.intervalSeconds ?? null, webhook_url: kind === 'webhook' ? url : null, updated_at: now };
     if (state) await stateOf(db, job).update(row);

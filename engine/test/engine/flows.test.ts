@@ -39,7 +39,7 @@ describe('flow engine (test clock)', () => {
     const v2 = structuredClone(v1);
     v2.nodes[2]!.config = { add: ['v2'] };
     expect((await h.call('PUT', `/v1/flows/${flowId}/draft`, v2)).status).toBe(200);
-    expect((await h.call('POST', `/v1/flows/${flowId}/publish`, { note: 'tag v2' })).body).toEqual({ version: 2 });
+    expect((await h.call('POST', `/v1/flows/${flowId}/publish`, { note: 'tag v2' })).body).toEqual({ version: 2, plugin_pins: {}, pin_changes: [] });
     await post('ver.go', 'late@example.com');
     await h.engine.drain();
     const late = await contactOf('late@example.com');
