@@ -596,7 +596,7 @@ export interface paths {
         put?: never;
         /**
          * Inbound webhook for a plugin trigger; the plugin verifies it and its events are ingested
-         * @description Public (no API key): the plugin verifies the request (e.g. a vendor signature) with the workspace's credentials. Any content type; the raw body is handed to the plugin. With `?cairn_flow=<flow id>` the plugin version that flow pinned verifies it (else the latest stable version); the parameter is not passed on.
+         * @description Public (no API key): the plugin verifies the request (e.g. a vendor signature) with the workspace's credentials. Any content type; the raw body is handed to the plugin. With `?cairn_flow=<flow id>` (the URL the engine subscribes for a flow) the plugin version that flow pinned verifies it (else the latest stable version); the parameter is not passed on.
          */
         post: operations["pluginWebhook"];
         delete?: never;
