@@ -209,6 +209,11 @@ export async function runW6(opts: { scale?: number } = {}): Promise<Record<strin
       await db.raw(`SELECT sum(entered - exited)::int AS n FROM segment_daily WHERE workspace_id = ? AND segment_id = ?`, [workspaceId, segId]);
       countMs.push(performance.now() - s);
     }
+    // The same query's buffers (8 KB pages) and rows read: the load-independent side of its latency.
+    const countPlan = (await db.raw(
+      `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT sum(entered - exited)::int AS n FROM segment_daily WHERE workspace_id = ? AND segment_id = ?`, [workspaceId, segId],
+    )).rows[0]['QUERY PLAN'][0].Plan as { 'Shared Hit Blocks': number; 'Shared Read Blocks': number; Plans?: { 'Actual Rows': number }[] };
+    const memberCountCost = { buffers: countPlan['Shared Hit Blocks'] + countPlan['Shared Read Blocks'], counter_rows: countPlan.Plans?.[0]?.['Actual Rows'] ?? null };
 
     // Time: the test clock moves 31 days; every "no order in N days" flip happens on the way, each contact evaluated at its
     // own due time (batches of 1,000 wake-ups between other timers).
@@ -268,6 +273,7 @@ export async function runW6(opts: { scale?: number } = {}): Promise<Record<strin
       seq_scans_during_500_changes: seqScansPerChange,
       time_transitions: timeTransitions,
       member_count_ms: { p50: pct(countMs, 0.5), p99: pct(countMs, 0.99) },
+      member_count_query: memberCountCost,
       rfm_recompute_s: Math.round(rfmS * 10) / 10,
       rfm_recompute_after_31d_with_segments_s: Math.round(rfmAgainS * 10) / 10,
       initial_evaluation_s: Math.round(rebuildS * 10) / 10,
