@@ -175,7 +175,8 @@ async function computeChurn(
               coalesce(sum(count) FILTER (WHERE event_type <> ? AND event_type <> ALL(?::text[]) AND day > ?::date), 0)::float8 AS e_recent,
               coalesce(sum(count) FILTER (WHERE event_type <> ? AND event_type <> ALL(?::text[]) AND day > ?::date AND day <= ?::date), 0)::float8 AS e_previous
          FROM contact_activity_days
-        WHERE workspace_id = ? AND day > ?::date
+        -- Purchases over 180 days, engagement over 60: only the rows a factor reads reach the aggregate.
+        WHERE workspace_id = ? AND day > ?::date AND (event_type = ? OR day > ?::date)
         GROUP BY contact_id
      ), v AS (
        SELECT b.contact_id, b.nps, b.open_tickets,
@@ -207,7 +208,7 @@ async function computeChurn(
       workspaceId, PURCHASE_EVENT,
       PURCHASE_EVENT, day(90), PURCHASE_EVENT, day(90),
       PURCHASE_EVENT, SYSTEM_EVENTS, day(30), PURCHASE_EVENT, SYSTEM_EVENTS, day(60), day(30),
-      workspaceId, day(180),
+      workspaceId, day(180), PURCHASE_EVENT, day(60),
       now.getTime(),
       workspaceId,
       workspaceId, now,
