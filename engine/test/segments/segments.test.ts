@@ -42,7 +42,7 @@ describe('segments (test clock starts 2026-03-02T09:00Z)', () => {
     expect((await h.call('GET', '/v1/segments/pros')).body.member_count).toBe(0);
   });
 
-  it('events re-evaluate a contact when they change it or when a rule reads their type, and skip it otherwise', async () => {
+  it('events re-evaluate a contact when they change it (every segment) or when a rule reads their type (those segments only), and skip it otherwise', async () => {
     await h.call('POST', '/v1/segments', { key: 'tier-gold', name: 'Gold', rule: { all: [{ fact: 'contact', path: '$.properties.tier', operator: 'equal', value: 'gold' }] } });
     await h.call('POST', '/v1/segments', { key: 'two-pings', name: 'Two pings', rule: { all: [{ fact: 'activity', params: { event: 'skip.ping', measure: 'count' }, operator: 'greaterThanInclusive', value: 2 }] } });
     const ev = (type: string, properties?: Record<string, unknown>) => h.call('POST', '/v1/events', { type, contact: { email: 'skipper@example.com', ...(properties ? { properties } : {}) } });
@@ -55,6 +55,9 @@ describe('segments (test clock starts 2026-03-02T09:00Z)', () => {
     // Made a non-member behind the engine's back, an unread event with an unchanged contact does not look again.
     await h.t.db.raw(`UPDATE contacts SET properties = properties || '{"tier": "silver"}' WHERE id = ?`, [cid]);
     await ev('skip.other');
+    expect(await members('tier-gold')).toEqual(['skipper@example.com']);
+    // A read type on an unchanged contact evaluates only the segments that read it: tier-gold is not looked at.
+    await ev('skip.ping');
     expect(await members('tier-gold')).toEqual(['skipper@example.com']);
     await ev('skip.other', { tier: 'silver', seen: 1 });
     expect(await members('tier-gold')).toEqual([]);

@@ -76,7 +76,13 @@ export function contactFact(row: ContactRow, scores?: { rfm: Record<string, unkn
 export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clock: NowSource }): SegmentMaintainer {
   const emitHooks = { onEventsIngested: deps.emitHook };
 
-  const refresh: ContactsChanged = async (tx, workspaceId, contactIds, now, at) => {
+  /**
+   * `refresh`, where `only` may narrow the segments evaluated for some contacts (those an event reached only through
+   * the activity of its type): their other memberships keep their state, their wake-up still covers every segment.
+   */
+  const evaluateContacts = async (
+    tx: Tx, workspaceId: string, contactIds: string[], now: Date, at?: Map<string, Date>, only?: Map<string, Set<string>>,
+  ): Promise<void> => {
     if (contactIds.length === 0) return;
     const segments = await loadSegments(tx, workspaceId);
     if (segments.length === 0) return;
@@ -93,7 +99,9 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
       await loadActivity(tx, workspaceId, live, mergeNeeds(segments, earliest)),
       await tx.raw(`SELECT segment_id, contact_id FROM segment_members WHERE workspace_id = ? AND contact_id = ANY(?::uuid[])`, [workspaceId, live]),
     ];
-    const scores = segments.some((s) => s.readsScores) ? await loadScores(tx, workspaceId, live) : null;
+    const evaluates = (contactId: string, segmentId: string) => only?.get(contactId)?.has(segmentId) ?? true;
+    const readsScores = segments.some((s) => s.readsScores && live.some((c) => evaluates(c, s.id)));
+    const scores = readsScores ? await loadScores(tx, workspaceId, live) : null;
     const memberOf = new Map<string, Set<string>>();
     for (const r of current.rows as { segment_id: string; contact_id: string }[]) {
       const set = memberOf.get(r.contact_id) ?? new Set<string>();
@@ -110,6 +118,7 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
       const t = timeOf(row.id);
       const was = memberOf.get(row.id);
       for (const seg of segments) {
+        if (!evaluates(row.id, seg.id)) continue;
         const is = seg.matches(facts, t);
         const had = was?.has(seg.id) ?? false;
         if (is && !had) enter.push({ s: seg.id, c: row.id, t });
@@ -147,6 +156,7 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
     const events = [...entered.map((r) => transition('segment.entered', r)), ...exited.map((r) => transition('segment.exited', r))];
     if (events.length > 0) await ingestEvents(tx, workspaceId, events, emitHooks, { now });
   };
+  const refresh: ContactsChanged = (tx, workspaceId, contactIds, now, at) => evaluateContacts(tx, workspaceId, contactIds, now, at);
 
   /** Re-evaluates these contacts in chunks, each chunk in its own transaction with the contacts locked in id order. */
   const refreshContacts = async (db: Db, workspaceId: string, ids: string[], now: Date) => {
@@ -212,12 +222,20 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
       const segments = await loadSegments(tx, workspaceId);
       if (segments.length === 0) return;
       // An event can change a contact's segments through the contact (properties, a new contact; the lead score,
-      // which scoring may have moved in this transaction) or through the activity of its type. Neither: skip it.
+      // which scoring may have moved in this transaction): all its segments are evaluated. Or only through the
+      // activity of its type: then only the segments that read that type. Neither: skipped.
       const now = deps.clock.now();
-      const readTypes = new Set(mergeNeeds(segments, now).types);
       const anyScore = segments.some((s) => s.readsLeadScore);
-      const relevant = behaviour.filter((e) => anyScore || e.contactUnchanged !== true || readTypes.has(e.type));
-      await refresh(tx, workspaceId, relevant.map((e) => e.contactId), now);
+      const readers = new Map<string, string[]>();
+      for (const seg of segments) for (const t of seg.needs(now).types) readers.set(t, [...(readers.get(t) ?? []), seg.id]);
+      const all = new Set<string>();
+      const some = new Map<string, Set<string>>();
+      for (const e of behaviour) {
+        if (anyScore || e.contactUnchanged !== true) all.add(e.contactId);
+        else for (const id of readers.get(e.type) ?? []) some.set(e.contactId, (some.get(e.contactId) ?? new Set<string>()).add(id));
+      }
+      for (const id of all) some.delete(id);
+      await evaluateContacts(tx, workspaceId, [...all, ...some.keys()], now, undefined, some.size > 0 ? some : undefined);
     },
     recomputeScores: (db, workspaceId, now) => recompute(db, workspaceId, now),
     async fireDue(db, now) {
