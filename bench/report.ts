@@ -35,7 +35,7 @@ if (w1b) {
 }
 if (w2) out.push(target('W2 PostgreSQL bytes per waiting run', w2.pg_bytes_per_waiting_run, '< 1,024', w2.pg_bytes_per_waiting_run < 1024));
 if (w3) {
-  out.push(target('W3 warm sandbox call overhead p50 (ms)', med(w3.format_only_latency_ms?.overhead_p50), '< 0.1', w3.targets?.warm_overhead_p50_met));
+  out.push(target('W3 warm sandbox call overhead p50 (ms), median (slowest) of 3 runs', `${med(w3.format_only_latency_ms?.overhead_p50)} (${w3.format_only_latency_ms?.overhead_p50?.max})`, '< 0.1 in every run', w3.targets?.warm_overhead_p50_met));
   out.push(target('W3 cold start, isolate + bundle (ms)', med(w3.cold_start_ms?.isolate_and_bundle_ready), '< 10', w3.targets?.cold_start_met));
 }
 if (w5) {

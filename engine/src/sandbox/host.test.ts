@@ -136,6 +136,26 @@ describe('hostile plugins are contained', () => {
     expect(host.stats().loads).toBe(before + 1);
   });
 
+  it('a call whose synchronous start outruns the attempt on the engine thread is run again off it, once, with its full CPU limit', async () => {
+    await host.runAction(hostile, 'ok', call({}));
+    const loads = host.stats().loads;
+    // The event loop keeps turning while the action computes: it is not held for the action's 200 ms.
+    let turns = 0;
+    let computing = true;
+    const spinLoop = async () => { while (computing) { await new Promise((r) => setImmediate(r)); turns++; } };
+    const looping = spinLoop();
+    const r = await host.runAction(hostile, 'slow_start', call({}));
+    computing = false;
+    await looping;
+    expect(r).toMatchObject({ ok: true, value: { done: true } });
+    // The stopped attempt's log line was refused (its call had ended); the line of the run that answered is kept.
+    expect(r.logs?.map((l) => l.message)).toEqual(['starting']);
+    expect(turns).toBeGreaterThan(0);
+    expect(host.stats().loads).toBe(loads);
+    // The next calls of that action start off the engine thread at once, and answer the same.
+    expect(await host.runAction(hostile, 'slow_start', call({}))).toMatchObject({ ok: true, value: { done: true }, logs: [{ message: 'starting' }] });
+  });
+
   it('a loop that starts after an await (outside isolated-vm timeout) is still stopped', async () => {
     expectLimit(await contained(() => host.runAction(hostile, 'spin_after_await', call({}))), 'cpu time', 'spin_after_await');
   });

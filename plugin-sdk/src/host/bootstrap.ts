@@ -61,8 +61,13 @@ export const BOOTSTRAP_SOURCE = String.raw`
     if (v instanceof Error) return v.stack || String(v);
     try { const j = JSON.stringify(v); return j === undefined ? String(v) : j; } catch { return String(v); }
   };
+  // Log lines travel apart from the result (fire and forget); the result says how many its call sent, so the host
+  // can wait for any still on their way (a call run on the host's own thread answers before they are handled).
+  const sent = new Map();
+  const note = (callId) => { sent.set(callId, (sent.get(callId) ?? 0) + 1); };
   const consoleLine = (level) => (...args) => {
     if (current === null) return;
+    note(current);
     host.applyIgnored(undefined, ['log', JSON.stringify({ callId: current, level, message: args.map(text).join(' '), fields: null, source: 'console' })]);
   };
   const consoleObject = Object.freeze({ log: consoleLine('info'), info: consoleLine('info'), debug: consoleLine('debug'), warn: consoleLine('warn'), error: consoleLine('error') });
@@ -71,6 +76,7 @@ export const BOOTSTRAP_SOURCE = String.raw`
     const log = (level) => (message, fields) => {
       let f = null;
       try { f = fields === undefined ? null : JSON.parse(JSON.stringify(fields)); } catch { f = null; }
+      note(callId);
       host.applyIgnored(undefined, ['log', JSON.stringify({ callId, level, message: String(message), fields: f })]);
     };
     return Object.freeze({
@@ -109,15 +115,22 @@ export const BOOTSTRAP_SOURCE = String.raw`
   const triggerDeclaration = (t) => t.type === 'polling'
     ? { key: t.key, title: t.title, description: t.description, type: 'polling', intervalSeconds: t.intervalSeconds, subscribe: false, challenge: null }
     : { key: t.key, title: t.title, description: t.description, type: 'webhook', intervalSeconds: null, subscribe: typeof t.subscribe === 'function', challenge: t.challenge || null };
-  const finish = (value) => {
+  const logged = (callId) => {
+    const n = sent.get(callId);
+    if (n === undefined) return {};
+    sent.delete(callId);
+    return { logged: n };
+  };
+  const finish = (value, callId) => {
+    const count = logged(callId);
     try {
-      const text = JSON.stringify({ ok: true, value: value === undefined ? null : value });
-      return text === undefined ? JSON.stringify({ ok: true, value: null }) : text;
+      const text = JSON.stringify({ ok: true, value: value === undefined ? null : value, ...count });
+      return text === undefined ? JSON.stringify({ ok: true, value: null, ...count }) : text;
     } catch (e) {
-      return JSON.stringify({ ok: false, error: { code: 'PLUGIN_OUTPUT_NOT_JSON', message: 'the result is not JSON-serializable: ' + shape(e).message, retryable: false } });
+      return JSON.stringify({ ok: false, error: { code: 'PLUGIN_OUTPUT_NOT_JSON', message: 'the result is not JSON-serializable: ' + shape(e).message, retryable: false }, ...count });
     }
   };
-  const fail = (e) => JSON.stringify({ ok: false, error: shape(e) });
+  const fail = (e, callId) => JSON.stringify({ ok: false, error: shape(e), ...logged(callId) });
   let plugin = null;
   const entry = {
     load() {
@@ -137,9 +150,9 @@ export const BOOTSTRAP_SOURCE = String.raw`
         const action = plugin.actions.find((a) => a.key === key);
         if (!action) return fail({ code: 'PLUGIN_UNKNOWN_ACTION', message: 'no action "' + key + '" in plugin ' + plugin.id });
         current = callId;
-        return finish(await action.run(makeCtx(callId, input), freeze(input.props)));
+        return finish(await action.run(makeCtx(callId, input), freeze(input.props)), callId);
       } catch (e) {
-        return fail(e);
+        return fail(e, callId);
       }
     },
     async runTrigger(callId, key, inputJson) {
@@ -149,9 +162,9 @@ export const BOOTSTRAP_SOURCE = String.raw`
         if (!trigger) return fail({ code: 'PLUGIN_UNKNOWN_TRIGGER', message: 'no trigger "' + key + '" in plugin ' + plugin.id });
         if (typeof trigger.verify !== 'function') return fail({ code: 'PLUGIN_NOT_A_WEBHOOK', message: 'trigger "' + key + '" of plugin ' + plugin.id + ' is not a webhook trigger' });
         current = callId;
-        return finish(await trigger.verify(freeze(input.request), freeze(input.secrets)));
+        return finish(await trigger.verify(freeze(input.request), freeze(input.secrets)), callId);
       } catch (e) {
-        return fail(e);
+        return fail(e, callId);
       }
     },
     async runHook(callId, inputJson) {
@@ -161,14 +174,14 @@ export const BOOTSTRAP_SOURCE = String.raw`
         const ctx = hookCtx(callId, input);
         if (input.hook === 'auth.test') {
           if (typeof plugin.authTest !== 'function') return fail({ code: 'PLUGIN_NO_AUTH_TEST', message: 'plugin ' + plugin.id + ' has no test-connection function (defineAuth({ test }))' });
-          return finish((await plugin.authTest(ctx)) || {});
+          return finish((await plugin.authTest(ctx)) || {}, callId);
         }
         const trigger = plugin.triggers.find((t) => t.key === input.key);
         const fn = trigger && { poll: trigger.poll, subscribe: trigger.subscribe, unsubscribe: trigger.unsubscribe }[input.hook];
         if (typeof fn !== 'function') return fail({ code: 'PLUGIN_UNKNOWN_TRIGGER', message: 'no ' + input.hook + ' hook on trigger "' + input.key + '" of plugin ' + plugin.id });
-        return finish(await fn(ctx, freeze(input.arg === undefined ? null : input.arg)));
+        return finish(await fn(ctx, freeze(input.arg === undefined ? null : input.arg)), callId);
       } catch (e) {
-        return fail(e);
+        return fail(e, callId);
       }
     },
   };

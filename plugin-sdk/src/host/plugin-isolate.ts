@@ -9,6 +9,7 @@ import { DEFAULT_CALL_FETCH_CAPS, FetchBudget, type FetchCaps } from './fetch-bu
 import { cryptoOp, MAX_CRYPTO_ARGS_CHARS, syncGlobalOp, type CryptoBudget } from './global-ops.ts';
 import { FetchError, guardedFetch, type FetchPolicy } from './net-guard.ts';
 import { createRedactor, type Redactor } from './redact.ts';
+import { breathe, SLICE_MS } from './slice.ts';
 
 /**
  * One plugin bundle loaded in one isolated-vm isolate. This is the sandbox core that the engine pools (per
@@ -158,6 +159,10 @@ const FETCH_DEADLINE_MARGIN_MS = 500;
 /** How long a call abandoned at its wall deadline may take to settle while still watched for CPU. */
 const ABANDON_GRACE_MS = 1000;
 const WALL = Symbol('wall time');
+/** How long a call's first synchronous stretch may hold the engine's thread (see `runHere`). */
+const SYNC_ATTEMPT_MS = 15;
+/** Calls of an action that go straight to the thread pool after one outran `SYNC_ATTEMPT_MS`. */
+const POOL_AFTER_OVERRUN = 100;
 
 /**
  * V8's code cache of the bootstrap (and the web globals in it), produced by the first isolate of the process and
@@ -174,22 +179,55 @@ const bootstrapCache = {
   },
 };
 
-interface ActiveCall {
-  meta: Record<string, unknown>;
-  logLines: number;
+type CallAuthState = { tokens: string[]; current: string; refresh?: CallAuth['refresh']; refreshed: boolean };
+
+/**
+ * One call in flight. Its fetch controller and fetch budget are made on its first fetch: most calls never fetch,
+ * and an AbortController aborted at every call's end (a DOMException with its stack) cost more than the rest of
+ * the host's per-call work together.
+ */
+class ActiveCall {
+  logLines = 0;
+  /** How many log lines the call sent, as its result says (they travel apart from it). */
+  logsSent = 0;
   /** The lines kept for the step. */
-  kept: CallLogLine[];
-  fetches: AbortController;
-  fetchBudget: FetchBudget;
-  /** Replaces the call's credential values in its log lines, result and error. */
-  redact: Redactor;
-  /** The values `redact` replaces (a refreshed access token joins them). */
-  secretValues: string[];
-  auth: { tokens: string[]; current: string; refresh?: CallAuth['refresh']; refreshed: boolean } | null;
-  /** When the call's wall-clock deadline falls (epoch ms): fetches time out before it. */
-  deadline: number;
+  readonly kept: CallLogLine[] = [];
   /** Bytes hashed by the call's crypto.subtle operations. */
-  crypto: CryptoBudget;
+  readonly crypto: CryptoBudget = { bytes: 0 };
+  private controller: AbortController | null = null;
+  private budget: FetchBudget | null = null;
+  private ended = false;
+
+  constructor(
+    readonly meta: Record<string, unknown>,
+    /** The values `redact` replaces (a refreshed access token joins them). */
+    readonly secretValues: string[],
+    /** Replaces the call's credential values in its log lines, result and error. */
+    public redact: Redactor,
+    readonly auth: CallAuthState | null,
+    /** When the call's wall-clock deadline falls (epoch ms): fetches time out before it. */
+    readonly deadline: number,
+    private readonly caps: Readonly<FetchCaps>,
+  ) {}
+
+  /** Aborted when the call ends or its isolate is disposed. */
+  get fetchSignal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.ended) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  get fetchBudget(): FetchBudget {
+    return (this.budget ??= new FetchBudget(this.caps, 'call'));
+  }
+
+  /** Aborts the call's fetches (and any it would still start). */
+  endFetches(): void {
+    this.ended = true;
+    this.controller?.abort();
+  }
 }
 
 export class PluginIsolate {
@@ -209,6 +247,8 @@ export class PluginIsolate {
   private readonly cpuStarts = new Map<string, bigint>();
   /** Calls abandoned at their wall deadline that have not settled yet, with the host calls they tried since. */
   private readonly abandoned = new Map<string, { hostCalls: number }>();
+  /** Actions (by `what`) whose first stretch outran the attempt on this thread, with the calls left to start on the pool. */
+  private readonly poolOnly = new Map<string, number>();
 
   private constructor(
     isolate: ivm.Isolate,
@@ -316,19 +356,19 @@ export class PluginIsolate {
     auth?: CallAuth,
   ): Promise<SandboxResult<JsonValue>> {
     if (!this.healthy) return this.limitResult(what, this.disposeReason === 'disposed' || !this.disposeReason ? null : this.disposeReason);
-    const callId = String(this.nextCallId++);
-    const active: ActiveCall = {
+    // A start on this thread may hold it `SYNC_ATTEMPT_MS`: only within what is left of the current slice.
+    await breathe(SLICE_MS - SYNC_ATTEMPT_MS);
+    if (!this.healthy) return this.limitResult(what, this.disposeReason === 'disposed' || !this.disposeReason ? null : this.disposeReason);
+    let callId = String(this.nextCallId++);
+    const secretValues = [...Object.values(secrets), ...(auth ? [auth.accessToken] : [])];
+    const active = new ActiveCall(
       meta,
-      logLines: 0,
-      kept: [],
-      fetches: new AbortController(),
-      fetchBudget: new FetchBudget(this.services.fetch.perCall ?? DEFAULT_CALL_FETCH_CAPS, 'call'),
-      secretValues: [...Object.values(secrets), ...(auth ? [auth.accessToken] : [])],
-      redact: createRedactor([...Object.values(secrets), ...(auth ? [auth.accessToken] : [])]),
-      auth: auth ? { tokens: [auth.accessToken], current: auth.accessToken, refresh: auth.refresh, refreshed: false } : null,
-      deadline: Date.now() + wallMs,
-      crypto: { bytes: 0 },
-    };
+      secretValues,
+      createRedactor(secretValues),
+      auth ? { tokens: [auth.accessToken], current: auth.accessToken, refresh: auth.refresh, refreshed: false } : null,
+      Date.now() + wallMs,
+      this.services.fetch.perCall ?? DEFAULT_CALL_FETCH_CAPS,
+    );
     this.calls.set(callId, active);
     this.cpuStarts.set(callId, this.isolate.cpuTime);
     this.startWatchdog();
@@ -338,13 +378,26 @@ export class PluginIsolate {
     const onAbort = () => this.terminate('disposed');
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const [ref, args] = target(callId);
-      running = ref.apply(undefined, args as never[], { timeout: this.limits.cpuTimeMs, result: { promise: true } });
+      const here = this.runHere(what, ...target(callId));
+      if (here === 'again') {
+        // A new id: host calls the stopped attempt queued are refused (HOST_CALL_ENDED), not taken as this call's.
+        this.calls.delete(callId);
+        this.cpuStarts.delete(callId);
+        callId = String(this.nextCallId++);
+        this.calls.set(callId, active);
+        this.cpuStarts.set(callId, this.isolate.cpuTime);
+      }
+      if (here === 'again' || here === 'pool') {
+        const [ref, args] = target(callId);
+        running = ref.apply(undefined, args as never[], { timeout: this.limits.cpuTimeMs, result: { promise: true } });
+      } else running = here;
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(WALL), wallMs);
       });
       const text = await Promise.race([running, deadline]);
-      return withLogs(redactResult(this.parseResult(what, text), active.redact), active);
+      const result = this.parseResult(what, text, active);
+      await linesArrived(active);
+      return withLogs(redactResult(result, active.redact), active);
     } catch (err) {
       if (err === WALL && running) {
         abandoned = true;
@@ -355,10 +408,36 @@ export class PluginIsolate {
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      active.fetches.abort();
+      active.endFetches();
       this.calls.delete(callId);
       if (!abandoned) this.cpuStarts.delete(callId);
-      if (this.cpuStarts.size === 0) this.stopWatchdog();
+    }
+  }
+
+  /**
+   * Starts a call on this thread when the isolate has nothing else in flight: its first synchronous stretch (all of
+   * a call that does not wait on the host) runs here, without the hand-over to isolated-vm's thread pool and back,
+   * which on an idle machine costs more than the call (a sleeping pool thread must be woken, then this one). The
+   * stretch may take `SYNC_ATTEMPT_MS`, so the event loop is never held longer (as a Liquid render attempt); one
+   * that runs longer is stopped and the call is started again on the pool with its full CPU limit ('again'), and
+   * that action goes straight to the pool for its next `POOL_AFTER_OVERRUN` calls. A stopped attempt's host calls
+   * are refused, so it leaves nothing behind outside the isolate; what it changed in the plugin's own module state
+   * stays (as after any retry, a plugin must not count on module state).
+   */
+  private runHere(what: string, ref: ivm.Reference<(...a: unknown[]) => Promise<string>>, args: unknown[]): Promise<unknown> | 'again' | 'pool' {
+    const skip = this.poolOnly.get(what);
+    if (skip !== undefined) {
+      if (skip <= 1) this.poolOnly.delete(what);
+      else this.poolOnly.set(what, skip - 1);
+      return 'pool';
+    }
+    if (this.calls.size !== 1 || this.abandoned.size !== 0) return 'pool';
+    try {
+      return ref.applySync(undefined, args as never[], { timeout: Math.min(SYNC_ATTEMPT_MS, this.limits.cpuTimeMs), result: { promise: true } }) as Promise<unknown>;
+    } catch (err) {
+      if (this.isolate.isDisposed || !/timed out/i.test((err as Error)?.message ?? '')) throw err;
+      this.poolOnly.set(what, POOL_AFTER_OVERRUN);
+      return 'again';
     }
   }
 
@@ -376,7 +455,6 @@ export class PluginIsolate {
     const settled = () => {
       this.abandoned.delete(callId);
       this.cpuStarts.delete(callId);
-      if (this.cpuStarts.size === 0) this.stopWatchdog();
     };
     running.then(settled, settled);
     setTimeout(() => {
@@ -386,12 +464,13 @@ export class PluginIsolate {
     }, ABANDON_GRACE_MS).unref();
   }
 
-  private parseResult(what: string, text: unknown): SandboxResult<JsonValue> {
+  private parseResult(what: string, text: unknown, call: ActiveCall): SandboxResult<JsonValue> {
     if (typeof text !== 'string') return { ok: false, error: { code: 'PLUGIN_BAD_RESULT', message: `${what} of ${this.label} returned no result`, retryable: false } };
     if (text.length > MAX_RESULT_CHARS) {
       return { ok: false, error: { code: 'PLUGIN_OUTPUT_TOO_LARGE', message: `${what} of ${this.label} returned ${text.length} characters; the limit is ${MAX_RESULT_CHARS}`, retryable: false } };
     }
-    const r = JSON.parse(text) as { ok?: unknown; value?: JsonValue; error?: { code?: unknown; message?: unknown; retryable?: unknown; retryAfterMs?: unknown; stack?: unknown } };
+    const r = JSON.parse(text) as { ok?: unknown; value?: JsonValue; logged?: unknown; error?: { code?: unknown; message?: unknown; retryable?: unknown; retryAfterMs?: unknown; stack?: unknown } };
+    if (typeof r.logged === 'number') call.logsSent = r.logged;
     if (r.ok === true) return { ok: true, value: r.value ?? null };
     const e = r.error ?? {};
     return {
@@ -439,16 +518,19 @@ export class PluginIsolate {
     if (this.disposeReason === null && culprit !== undefined) this.culprit = culprit;
     this.disposeReason ??= reason;
     this.stopWatchdog();
-    for (const c of this.calls.values()) c.fetches.abort();
+    for (const c of this.calls.values()) c.endFetches();
     if (!this.isolate.isDisposed) this.isolate.dispose();
   }
 
-  /** Awaited continuations run outside isolated-vm's `timeout`; this catches a loop that starts after an await. */
+  /**
+   * Awaited continuations run outside isolated-vm's `timeout`; this catches a loop that starts after an await.
+   * It stops itself at the first tick with no call to watch, so back-to-back calls share one timer.
+   */
   private startWatchdog(): void {
     if (this.watchdog) return;
     const limitNs = BigInt(this.limits.cpuTimeMs) * 1_000_000n;
     this.watchdog = setInterval(() => {
-      if (this.isolate.isDisposed) return this.stopWatchdog();
+      if (this.isolate.isDisposed || this.cpuStarts.size === 0) return this.stopWatchdog();
       const now = this.isolate.cpuTime;
       // The oldest call over the limit is the offender (concurrent calls share the isolate's CPU clock).
       for (const [callId, start] of this.cpuStarts) if (now - start > limitNs) return this.terminate('cpu time', callId);
@@ -522,7 +604,7 @@ export class PluginIsolate {
    */
   private async fetchOp(args: Record<string, unknown>, call: ActiveCall): Promise<string> {
     const engine = this.services.fetch.engine;
-    const signal = call.fetches.signal;
+    const signal = call.fetchSignal;
     await call.fetchBudget.acquire(signal);
     try {
       await engine?.acquire(signal);
@@ -573,7 +655,7 @@ export class PluginIsolate {
       String(args.url),
       { method, headers: call.auth ? withToken(headers, call.auth.tokens, call.auth.current) : headers, body },
       { ...policy, timeoutMs: Math.max(1, Math.min(timeoutMs, call.deadline - Date.now() - FETCH_DEADLINE_MARGIN_MS)), allowedHosts: [...this.manifest.allowedHosts, ...testHosts], privateHosts: [...policy.privateHosts, ...testHosts] },
-      call.fetches.signal,
+      call.fetchSignal,
       meter,
     );
     const first = await send();
@@ -604,6 +686,17 @@ function withToken(headers: Record<string, string>, tokens: readonly string[], c
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) out[k] = tokens.reduce((acc, t) => (t && t !== current ? acc.split(t).join(current) : acc), v);
   return out;
+}
+
+/** Turns of the event loop a call's result waits at most for log lines still on their way to the host. */
+const LOG_LINE_TURNS = 10;
+
+/**
+ * Log lines are sent fire and forget, ahead of the result; a call run on the host's own thread (`runHere`) answers
+ * before they are handled, so its result waits for them: they are queued already and arrive within a turn or two.
+ */
+async function linesArrived(call: ActiveCall): Promise<void> {
+  for (let turns = 0; call.logLines < call.logsSent && turns < LOG_LINE_TURNS; turns++) await new Promise((r) => setImmediate(r));
 }
 
 /** Outputs, trigger events, error messages and stacks leave the sandbox only with credential values replaced. */

@@ -31,8 +31,11 @@ function formsOf(value: string): string[] {
   ];
 }
 
+const UNCHANGED: Redactor = Object.freeze({ text: (s: string) => s, json: <T>(v: T) => v });
+
 export function createRedactor(secrets: Record<string, unknown> | readonly string[]): Redactor {
   const values = (Array.isArray(secrets) ? secrets : Object.values(secrets)).filter((v): v is string => typeof v === 'string' && v.length >= MIN_SECRET_LENGTH);
+  if (values.length === 0) return UNCHANGED; // most calls: a plugin without credentials
   // Longest first, so a form that contains another (padded base64, a secret containing a shorter one) goes whole.
   const forms = [...new Set(values.flatMap(formsOf))].filter((f) => f.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
   const text = (s: string): string => {
@@ -46,6 +49,6 @@ export function createRedactor(secrets: Record<string, unknown> | readonly strin
     if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [text(k), json(v)]));
     return value;
   };
-  if (forms.length === 0) return { text: (s) => s, json: (v) => v };
+  if (forms.length === 0) return UNCHANGED;
   return { text, json: json as <T>(value: T) => T };
 }
