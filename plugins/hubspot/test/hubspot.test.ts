@@ -74,7 +74,8 @@ beforeAll(async () => {
   plugin = await loadPlugin({
     entry: fileURLToPath(new URL('../src/index.ts', import.meta.url)),
     testHosts: [`127.0.0.1:${port}`],
-    secrets: { access_token: TOKEN, api_base_url: `http://127.0.0.1:${port}` },
+    secrets: { api_base_url: `http://127.0.0.1:${port}` },
+    auth: { accessToken: TOKEN }, // what the engine hands an OAuth2 plugin after the workspace connected
   });
 });
 afterAll(async () => {

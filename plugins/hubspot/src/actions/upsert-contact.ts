@@ -1,11 +1,12 @@
-import { defineAction, PluginError, retryAfterMs } from '@cairn/plugin-sdk';
+import { defineAction, PluginError } from '@cairn/plugin-sdk';
+import { apiBase, hubspotError, hubspotHeaders } from '../auth.ts';
 
 /**
  * Creates or updates a HubSpot contact in one request with the CRM v3 batch upsert
  * (https://developers.hubspot.com/docs/api/crm/contacts, "Create or update a batch of contacts by unique
  * property values"): `POST /crm/v3/objects/contacts/batch/upsert` with `{ inputs: [{ idProperty: "email", id,
  * properties }] }`. HubSpot matches by email atomically, so two runs upserting the same new email both succeed
- * (an update-then-create pair races: the loser's create gets 409). Bearer auth with a private app token.
+ * (an update-then-create pair races: the loser's create gets 409). Bearer auth with the OAuth2 access token.
  * Errors are `{ status: "error", message, category, correlationId }`; a batch with a failed input answers
  * 207 with `errors`.
  */
@@ -28,23 +29,16 @@ export const upsertContact = defineAction({
   },
   output: { type: 'object', properties: { id: { type: 'string' }, created: { type: 'boolean' } } },
   run: async (ctx, props) => {
-    const token = ctx.secrets.access_token;
-    if (!token) throw new PluginError('HUBSPOT_NOT_CONFIGURED', 'set the access_token credential (a private app token)');
+    const headers = hubspotHeaders(ctx.auth.accessToken);
     const email = props.email ?? ctx.contact.email;
     if (!email) throw new PluginError('HUBSPOT_NO_EMAIL', 'the contact has no email and no "email" was given');
-    const base = ctx.secrets.api_base_url ?? 'https://api.hubapi.com';
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const properties = { ...(props.properties ?? {}), email };
-    const fail = async (res: { status: number; headers: Readonly<Record<string, string>>; json(): Promise<unknown> }) => {
-      const body = (await res.json().catch(() => ({}))) as { message?: string; category?: string };
-      return new PluginError(`HUBSPOT_${body.category ?? `HTTP_${res.status}`}`, `HubSpot answered HTTP ${res.status}: ${body.message ?? ''}`, { retryable: res.status === 429 || res.status >= 500, retryAfterMs: retryAfterMs(res.headers) });
-    };
-    const res = await ctx.http.fetch(`${base}/crm/v3/objects/contacts/batch/upsert`, {
+    const res = await ctx.http.fetch(`${apiBase(ctx.secrets)}/crm/v3/objects/contacts/batch/upsert`, {
       method: 'POST',
       headers,
       body: JSON.stringify({ inputs: [{ idProperty: 'email', id: email, properties }] }),
     });
-    if (res.status !== 200 && res.status !== 201) throw await fail(res);
+    if (res.status !== 200 && res.status !== 201) throw await hubspotError(res);
     const out = (await res.json()) as { results?: { id: string; new?: boolean }[]; errors?: { category?: string; message?: string }[] };
     const [first] = out.results ?? [];
     if (!first) {
