@@ -5,6 +5,7 @@ import type { Plugin } from '../api/types.ts';
 import { useCan } from '../session.ts';
 import { EmptyState, ErrorBox, PageHeader, Spinner } from '../ui/common.tsx';
 import { Help } from '../ui/Help.tsx';
+import { PluginConnection } from './PluginConnection.tsx';
 
 interface CredentialField {
   key: string;
@@ -130,6 +131,7 @@ export function PluginsPage() {
                   <>
                     <h3 className="section-title">Credentials</h3>
                     {fields ? <CredentialsForm plugin={p} fields={fields} /> : <p className="muted small">This plugin takes no credentials.</p>}
+                    <PluginConnection plugin={p} />
                   </>
                 ) : null}
               </section>
