@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startHarness, type Harness } from '../../../engine/test/engine-harness.ts';
@@ -40,9 +40,13 @@ export interface Credentials {
   password: string;
 }
 
-export async function startServer(): Promise<E2eServer> {
-  const h = await startHarness({ clock: 'system' });
-  await h.app.listen({ port: 0, host: '127.0.0.1' });
+/**
+ * `env`: more engine settings; `port`: listen there instead of a free port chosen by the system (a test that
+ * follows a redirect back to the engine sets CAIRN_PUBLIC_URL to it).
+ */
+export async function startServer(opts: { env?: Record<string, string>; port?: number } = {}): Promise<E2eServer> {
+  const h = await startHarness({ clock: 'system', env: opts.env });
+  await h.app.listen({ port: opts.port ?? 0, host: '127.0.0.1' });
   const { port } = h.app.server.address() as AddressInfo;
   const { slug } = await h.t.db('workspaces').where({ id: h.workspaceId }).first<{ slug: string }>('slug');
   const users = {
@@ -52,6 +56,15 @@ export async function startServer(): Promise<E2eServer> {
   await createUser(h.t.db, { workspaceId: h.workspaceId, email: users.admin.email, password: users.admin.password, role: 'admin', name: 'Olivia Ops' });
   await createUser(h.t.db, { workspaceId: h.workspaceId, email: users.viewer.email, password: users.viewer.password, role: 'viewer', name: 'Victor Viewer' });
   return { h, url: `http://127.0.0.1:${port}`, slug, users, close: () => h.close() };
+}
+
+/** A port free right now (the system picks it), for a server that must know its URL before it listens. */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((r) => probe.close(r));
+  return port;
 }
 
 export async function launchBrowser(): Promise<Browser> {
