@@ -46,7 +46,8 @@ export interface EngineProcess {
 
 /** The real `cairn start` as a child process, so its RSS and CPU are the engine's alone. */
 export async function startEngine(databaseUrl: string, env: Record<string, string> = {}): Promise<EngineProcess> {
-  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', path.join(ROOT, 'engine/src/cli.ts'), 'start'], {
+  // The flags of `pnpm start` (package.json).
+  const child = spawn(process.execPath, ['--no-node-snapshot', '--max-semi-space-size=8', '--import', 'tsx', path.join(ROOT, 'engine/src/cli.ts'), 'start'], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'warn', CAIRN_SECRET_KEY: 'b'.repeat(64), CAIRN_RATE_LIMIT: '100000000', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
 import { createApiKey } from '../auth/api-keys.ts';
 import { isRole, ROLES, type Role } from '../auth/roles.ts';
 import { createUser } from '../auth/users.ts';
@@ -63,6 +64,10 @@ Prints "listening on http://HOST:PORT" once it serves. SIGINT/SIGTERM shut it do
     const { help } = parseCommand(argv, this.usage, {});
     if (help) return printHelp(io, this.usage);
     const logger = createLogger(config.logLevel);
+    // After each full GC V8 lets the heap grow up to 4× what was left live before the next one; the engine's live
+    // set is ~45 MB and its garbage short-lived, so 1.3× keeps RSS under 200 MB under W1 load for a little more
+    // GC work (docs/operations.md, Memory). Read at each GC, so it applies when set here.
+    setFlagsFromString('--heap-growing-percent=30');
     // Loaded here, not at the top: administrative commands should not load the HTTP stack and the workers.
     const { startCairn } = await import('../runtime.ts');
     const running = await startCairn(config, { logger });
