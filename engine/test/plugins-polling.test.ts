@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -24,7 +26,8 @@ import { eventually } from './engine-harness.ts';
  * A polling trigger enrols each new item once across engine restarts (issue 16): a flow starting on the
  * poll_vendor plugin's `new_item` polling trigger is polled by the engine's workers; the engine is stopped between
  * polls while the vendor gets new items, and a new engine (its own pool, its own workers) picks up from the stored
- * cursor; then two engines run side by side, and two polls of the same flow are forced to run at the same moment.
+ * cursor; then two engines run side by side, and two polls of the same flow are forced to run at the same moment;
+ * then an engine in another OS process polls alone and is SIGKILLed, and a new engine takes over.
  * The vendor always answers one item more than asked (its list overlaps the cursor), so only the seen-id record
  * keeps items from enrolling twice. Every item enrols exactly once, none is lost.
  */
@@ -42,6 +45,7 @@ let workspaceId: string;
 let flowId: string;
 const items: { id: number; email: string }[] = [];
 let vendorCalls = 0;
+let child: ChildProcess | undefined;
 const API_KEY = 'pk_live_9c8b7a6f5e';
 
 function newItems(n: number) {
@@ -127,6 +131,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  child?.kill('SIGKILL');
   await app?.close();
   for (const e of [first, ...others]) if (e) await stopEngine(e).catch(() => undefined);
   vendor?.closeAllConnections();
@@ -194,6 +199,33 @@ describe('polling triggers', () => {
     expect(items).toHaveLength(14);
   });
 
+  it('an engine in another OS process polls alone, is SIGKILLed, and a new engine takes over: still each item once, none lost', async () => {
+    const script = fileURLToPath(new URL('./fixtures/plugin-worker-process.ts', import.meta.url));
+    child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', script], {
+      cwd: path.resolve(path.dirname(script), '../../..'),
+      env: { ...process.env, DATABASE_URL: t.url, LOG_LEVEL: 'silent', CAIRN_SECRET_KEY: 'd'.repeat(64), CAIRN_TEST_HOSTS: new URL(vendorUrl).host },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child!.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
+      child!.on('exit', (code) => reject(new Error(`the worker process exited early with ${code}`)));
+    });
+    // Only the child polls now: the in-process engines stop.
+    await others[1]!.engine.stop();
+    await others[2]!.engine.stop();
+    newItems(3);
+    await settled();
+    expectEachOnce(await enrolled());
+    newItems(2);
+    child.kill('SIGKILL'); // whatever it held (a poll job, a poll in flight) is taken back by the heartbeat
+    const fifth = startEngine();
+    others.push(fifth);
+    await fifth.engine.start();
+    await settled();
+    expectEachOnce(await enrolled());
+    expect(items).toHaveLength(19);
+  }, 120_000);
+
   it('archiving the flow stops its polls and forgets its state', async () => {
     expect((await api('POST', `/v1/flows/${flowId}/archive`)).status).toBe(200);
     await eventually(async () => !(await t.db('plugin_trigger_states').where({ flow_id: flowId }).first()), 30_000, 100);
@@ -202,6 +234,6 @@ describe('polling triggers', () => {
     newItems(1);
     await new Promise((r) => setTimeout(r, 2500)); // more than two poll intervals: nothing may poll now
     expect(vendorCalls).toBe(calls);
-    expect((await enrolled()).runs.size).toBe(14); // the item added after archiving never enrols
+    expect((await enrolled()).runs.size).toBe(19); // the item added after archiving never enrols
   });
 });
