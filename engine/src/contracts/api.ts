@@ -4698,6 +4698,8 @@ export interface operations {
                     manifest: components["schemas"]["PluginManifest"];
                     /** @description plugin.js as built */
                     bundle: string;
+                    /** @description plugin.js.map as built (optional): failed steps show stacks in the plugin's source files */
+                    source_map?: string;
                 };
             };
         };

@@ -1,3 +1,4 @@
+import { MAX_SOURCE_MAP_BYTES } from '@cairn/plugin-sdk/host';
 import { ingestEvents, type EventInput } from '../crm/events.ts';
 import { isUuid } from '../db/ids.ts';
 import { withTx } from '../db/index.ts';
@@ -18,8 +19,8 @@ const credentialFieldsSchema = {
 } as const;
 const PLUGIN_ID = /^[a-z][a-z0-9_]{0,62}$/;
 
-// A built bundle may be larger than the API's usual 1 MiB body limit.
-const UPLOAD_LIMIT = 6 * 1024 * 1024;
+// A built bundle (up to 5 MiB) and its source map (up to 2 MiB) may be larger than the API's usual 1 MiB body limit.
+const UPLOAD_LIMIT = 8 * 1024 * 1024;
 
 function pluginId(params: unknown): string {
   const id = (params as { id: string }).id;
@@ -45,7 +46,11 @@ export const pluginsRoutes: RouteGroup = async (app, { ctx, onEventsIngested, pl
         type: 'object',
         additionalProperties: false,
         required: ['manifest', 'bundle'],
-        properties: { manifest: ref('PluginManifest'), bundle: { type: 'string', minLength: 1, description: 'plugin.js as built' } },
+        properties: {
+          manifest: ref('PluginManifest'),
+          bundle: { type: 'string', minLength: 1, description: 'plugin.js as built' },
+          source_map: { type: 'string', maxLength: MAX_SOURCE_MAP_BYTES, description: 'plugin.js.map as built (optional): failed steps show stacks in the plugin\'s source files' },
+        },
       },
       response: { 201: ref('PluginVersion'), 200: ref('PluginVersion') },
     },

@@ -9,18 +9,20 @@ import { accessFor, type OAuthFetchOptions } from './oauth.ts';
 import { parsePluginType } from './flow-plugins.ts';
 import { checkProps, propsOf } from './manifest.ts';
 import { getInstall, getManifest } from './registry.ts';
+import { createStackMapper } from './stack-mapper.ts';
 
 /**
  * The `ActionRegistry` for `plugin:<id>/<key>` nodes: resolves the version the flow version pinned (or, for
  * a flow published before pins existed, the plugin's current version), validates the node's config against
  * the action's props schema again before every call, hands the workspace's decrypted credentials to the
  * sandbox and maps sandbox failures to step errors: a limit breach → CAIRN_ERR_PLUGIN_LIMIT (USER, not
- * retried), a plugin error → the plugin's own code (`RATE_LIMITED`), retryable as the plugin said, with its stack;
+ * retried), a plugin error → the plugin's own code (`RATE_LIMITED`), retryable as the plugin said, with its stack (in the plugin's source files when its version came with a source map);
  * either way with the call's log lines for the step.
  */
 export function createPluginActionRegistry(ctx: EngineContext, sandbox: SandboxHost, opts: { secretKey: Buffer; fetch?: OAuthFetchOptions }): ActionRegistry {
   // Published versions are immutable, so their manifests can be cached forever.
   const manifests = new Map<string, Promise<PluginManifest | null>>();
+  const stacks = createStackMapper(ctx.db);
   const manifestOf = (workspaceId: string, pluginId: string, version: string) => {
     const k = `${workspaceId}/${pluginId}@${version}`;
     let m = manifests.get(k);
@@ -69,7 +71,7 @@ export function createPluginActionRegistry(ctx: EngineContext, sandbox: SandboxH
           const e = result.error;
           if (e.limit) throw new StepFailure('CAIRN_ERR_PLUGIN_LIMIT', e.message, { retryable: false, logs });
           // The plugin's (or the host's) own code is the step's: flows branch on it after the `error` edge.
-          throw new StepFailure(e.code, e.message, { retryable: e.retryable, logs, stack: e.stack, retryAfterMs: e.retryAfterMs });
+          throw new StepFailure(e.code, e.message, { retryable: e.retryable, logs, stack: e.stack && (await stacks.map({ workspaceId, pluginId: ref.pluginId, version }, e.stack)), retryAfterMs: e.retryAfterMs });
         },
       };
     },

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PluginIsolate, type PluginManifest, type SandboxLimits } from '@cairn/plugin-sdk/host';
+import { parseSourceMap, PluginIsolate, type PluginManifest, type SandboxLimits } from '@cairn/plugin-sdk/host';
 import type { Db, Tx } from '../db/index.ts';
 import { CairnError, conflict, invalid, notFound } from '../errors.ts';
 import { checkManifest, compareSemver, parseSemver, sameDeclaration } from './manifest.ts';
@@ -22,13 +22,22 @@ const MAX_BUNDLE_BYTES = 5 * 1024 * 1024;
 export async function publishPluginVersion(
   db: Db | Tx,
   workspaceId: string,
-  body: { manifest: unknown; bundle: unknown },
+  body: { manifest: unknown; bundle: unknown; source_map?: unknown },
   limits: SandboxLimits,
   now: Date,
 ): Promise<PublishOutcome> {
   const problems = checkManifest(body.manifest);
   if (typeof body.bundle !== 'string' || body.bundle.length === 0) problems.push({ path: '/bundle', message: 'must be the built bundle (plugin.js) as a string' });
   else if (Buffer.byteLength(body.bundle) > MAX_BUNDLE_BYTES) problems.push({ path: '/bundle', message: `is larger than ${MAX_BUNDLE_BYTES} bytes` });
+  const sourceMap = body.source_map ?? null;
+  if (sourceMap !== null) {
+    try {
+      if (typeof sourceMap !== 'string') throw new TypeError('must be the source map (plugin.js.map) as a string');
+      parseSourceMap(sourceMap);
+    } catch (err) {
+      problems.push({ path: '/source_map', message: (err as Error).message });
+    }
+  }
   if (problems.length) throw invalid(`the plugin is not valid: ${problems[0]!.path} ${problems[0]!.message}`, problems);
   const manifest = body.manifest as PluginManifest;
   const bundle = body.bundle as string;
@@ -57,9 +66,9 @@ export async function publishPluginVersion(
   const v = parseSemver(manifest.version)!;
   return db.transaction(async (tx) => {
     const inserted = await tx.raw(
-      `INSERT INTO plugin_versions (workspace_id, plugin_id, version, major, minor, patch, prerelease, manifest, bundle, bundle_sha256, published_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1`,
-      [workspaceId, manifest.id, manifest.version, v.major, v.minor, v.patch, v.prerelease, JSON.stringify(manifest), bundle, sha, now],
+      `INSERT INTO plugin_versions (workspace_id, plugin_id, version, major, minor, patch, prerelease, manifest, bundle, bundle_sha256, source_map, published_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1`,
+      [workspaceId, manifest.id, manifest.version, v.major, v.minor, v.patch, v.prerelease, JSON.stringify(manifest), bundle, sha, sourceMap as string | null, now],
     );
     if (inserted.rowCount === 0) {
       // A concurrent upload of the same version won; compare with it.

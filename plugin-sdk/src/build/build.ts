@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import path from 'node:path';
 import { build, type Plugin as EsbuildPlugin } from 'esbuild';
-import { PluginIsolate, type PluginManifest } from '../host/index.ts';
+import { MAX_SOURCE_MAP_BYTES, PluginIsolate, type PluginManifest } from '../host/index.ts';
 
 /**
  * Bundles a plugin into one script for the sandbox and reads its manifest by loading that very script in
@@ -43,6 +45,8 @@ const forbidImports: EsbuildPlugin = {
 
 export interface BuiltPlugin {
   bundle: string;
+  /** The bundle's source map (version 3, sources relative to the plugin directory, no sources content). */
+  sourceMap: string;
   manifest: PluginManifest;
   sha256: string;
 }
@@ -51,11 +55,27 @@ export class PluginBuildError extends Error {
   override name = 'PluginBuildError';
 }
 
-export async function buildPlugin(entry: string): Promise<BuiltPlugin> {
+/** The directory of the nearest package.json above the entry (the plugin's directory), else the entry's. */
+function pluginRoot(entry: string): string {
+  for (let dir = path.dirname(path.resolve(entry)); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.dirname(path.resolve(entry));
+  }
+}
+
+/**
+ * Bundles `entry`; the source map's paths are relative to `root` (default: the plugin's directory), so a failing
+ * step's stack names `src/actions/x.ts:12:5`.
+ */
+export async function buildPlugin(entry: string, opts: { root?: string } = {}): Promise<BuiltPlugin> {
+  const root = path.resolve(opts.root ?? pluginRoot(entry));
   let result;
   try {
     result = await build({
       entryPoints: [entry],
+      outfile: path.join(root, 'plugin.js'),
+      sourcemap: 'external',
+      sourcesContent: false,
       bundle: true,
       write: false,
       format: 'iife',
@@ -73,7 +93,9 @@ export async function buildPlugin(entry: string): Promise<BuiltPlugin> {
     const lines = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text));
     throw new PluginBuildError(lines.join('\n') || (err as Error).message, { cause: err });
   }
-  const bundle = result.outputFiles[0]!.text;
+  const bundle = result.outputFiles.find((f) => f.path.endsWith('.js'))!.text;
+  const sourceMap = result.outputFiles.find((f) => f.path.endsWith('.js.map'))!.text;
+  if (sourceMap.length > MAX_SOURCE_MAP_BYTES) throw new PluginBuildError(`the source map is larger than ${MAX_SOURCE_MAP_BYTES} bytes`);
   const isolate = await PluginIsolate.load(bundle, { memoryLimitMb: 64, cpuTimeMs: 1000, wallTimeMs: 5000 }, {
     store: { get: async () => undefined, set: async () => {}, delete: async () => {} },
     log: () => {},
@@ -81,5 +103,5 @@ export async function buildPlugin(entry: string): Promise<BuiltPlugin> {
   });
   const manifest = isolate.manifest;
   isolate.dispose();
-  return { bundle, manifest, sha256: createHash('sha256').update(bundle).digest('hex') };
+  return { bundle, sourceMap, manifest, sha256: createHash('sha256').update(bundle).digest('hex') };
 }

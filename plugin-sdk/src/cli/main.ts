@@ -21,7 +21,7 @@ const stdio: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => proc
 const USAGE = `usage: cairn-plugin <command> [options]   (cairn-plugin <command> --help for one command)
   create <dir> [--id <snake_id>] [--name <name>] [--sdk <version or path>]
                      scaffold a plugin (one action, a test, tsconfig) in <dir>
-  build [dir]        type-check src/, bundle src/index.ts → dist/plugin.js + dist/manifest.json, and check the
+  build [dir]        type-check src/, bundle src/index.ts → dist/plugin.js (+ .map) + dist/manifest.json, check the
                      manifest with the engine's own rules
   test [dir] [vitest options]
                      run the plugin's tests in the sandbox; options go to vitest (-t <name>, --watch, ...)
@@ -39,13 +39,13 @@ const HELP: Record<string, string> = {
   build: `usage: cairn-plugin build [dir]
   Type-checks src/index.ts and what it imports (tsconfig.json of the plugin if present), bundles it for the sandbox,
   refuses imports that cannot run there, and checks the manifest with the rules POST /v1/plugins applies.
-  Writes dist/plugin.js and dist/manifest.json.`,
+  Writes dist/plugin.js, its source map dist/plugin.js.map (for stacks in your source files) and dist/manifest.json.`,
   test: `usage: cairn-plugin test [dir] [vitest options]
   Runs vitest (the plugin's own) in the plugin directory; every option is passed to vitest, e.g.
     cairn-plugin test -t "posts the message"     only tests whose name matches
     cairn-plugin test --watch                     re-run on change`,
   publish: `usage: cairn-plugin publish [dir]
-  Uploads dist/manifest.json and dist/plugin.js to POST /v1/plugins.
+  Uploads dist/manifest.json, dist/plugin.js and dist/plugin.js.map (if there) to POST /v1/plugins.
   CAIRN_URL       the engine, e.g. http://127.0.0.1:3000   (or --url)
   CAIRN_API_KEY   an admin API key of the workspace          (or --key; the environment keeps it out of shell
                   history, process lists and the command line npm/pnpm print)`,
@@ -150,7 +150,7 @@ async function buildCommand(dir: string, io: Io): Promise<number> {
   const { typecheckPlugin } = await import('../build/typecheck.ts');
   const { checkManifest } = await import('../manifest/rules.ts');
   // Bundling first: a forbidden import gets its hint rather than "cannot find module" from the type checker.
-  const built = await buildPlugin(entry).catch((err: unknown) => err as Error);
+  const built = await buildPlugin(entry, { root: dir }).catch((err: unknown) => err as Error);
   if (built instanceof PluginBuildError) {
     io.err(`build failed:\n${built.message}`);
     return 1;
@@ -169,8 +169,9 @@ async function buildCommand(dir: string, io: Io): Promise<number> {
   const out = path.join(dir, 'dist');
   await mkdir(out, { recursive: true });
   await writeFile(path.join(out, 'plugin.js'), built.bundle);
+  await writeFile(path.join(out, 'plugin.js.map'), built.sourceMap);
   await writeFile(path.join(out, 'manifest.json'), `${JSON.stringify({ ...built.manifest, bundle: 'plugin.js', bundle_sha256: built.sha256 }, null, 2)}\n`);
-  io.out(`built ${built.manifest.id}@${built.manifest.version}: dist/plugin.js (${built.bundle.length} bytes, sha256 ${built.sha256}) and dist/manifest.json`);
+  io.out(`built ${built.manifest.id}@${built.manifest.version}: dist/plugin.js (${built.bundle.length} bytes, sha256 ${built.sha256}), dist/plugin.js.map and dist/manifest.json`);
   return 0;
 }
 
@@ -220,13 +221,15 @@ async function publish(dir: string, url: string, key: string, io: Io): Promise<n
   }
   const { bundle: _file, bundle_sha256: _sha, ...manifest } = JSON.parse(manifestText) as Record<string, unknown>;
   const bundle = await readFile(path.join(dir, 'dist', 'plugin.js'), 'utf8');
+  // The source map is optional (a build before maps existed has none): with it, failed steps show source lines.
+  const sourceMap = await readFile(path.join(dir, 'dist', 'plugin.js.map'), 'utf8').catch(() => undefined);
   const hide = (text: string) => text.split(key).join('[REDACTED]');
   let res: Response;
   try {
     res = await fetch(new URL('/v1/plugins', url), {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ manifest, bundle }),
+      body: JSON.stringify({ manifest, bundle, ...(sourceMap === undefined ? {} : { source_map: sourceMap }) }),
     });
   } catch (err) {
     io.err(hide(`publish failed: cannot reach ${url}: ${(err as Error).message}`));

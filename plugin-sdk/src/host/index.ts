@@ -25,4 +25,5 @@ export type { FetchCaps } from './fetch-budget.ts';
 export type { FetchPolicy, FetchRequest, FetchResult, ByteMeter } from './net-guard.ts';
 export { breathe, SLICE_MS } from './slice.ts';
 export { createRedactor, REDACTED, MIN_SECRET_LENGTH } from './redact.ts';
+export { BUNDLE_FILENAME, MAX_SOURCE_MAP_BYTES, mapStack, parseSourceMap } from './source-map.ts';
 export type { Redactor } from './redact.ts';

@@ -10,6 +10,7 @@ import { cryptoOp, MAX_CRYPTO_ARGS_CHARS, syncGlobalOp, type CryptoBudget } from
 import { FetchError, guardedFetch, type FetchPolicy } from './net-guard.ts';
 import { createRedactor, type Redactor } from './redact.ts';
 import { breathe, SLICE_MS } from './slice.ts';
+import { BUNDLE_FILENAME } from './source-map.ts';
 
 /**
  * One plugin bundle loaded in one isolated-vm isolate. This is the sandbox core that the engine pools (per
@@ -281,7 +282,7 @@ export class PluginIsolate {
       bootstrapCache.keep(boot);
       await boot.run(context, { timeout: limits.cpuTimeMs });
       boot.release();
-      const script = await isolate.compileScript(bundle, { filename: 'plugin-bundle.js' });
+      const script = await isolate.compileScript(bundle, { filename: BUNDLE_FILENAME });
       await script.run(context, { timeout: limits.cpuTimeMs });
       script.release();
       const manifestText: unknown = await context.eval('__cairn_entry.load()', { timeout: limits.cpuTimeMs });

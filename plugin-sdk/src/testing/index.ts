@@ -3,7 +3,7 @@ import type { JsonValue } from '../schema.ts';
 import type { ContactSnapshot, TriggerEvent, TriggerRequest } from '../context.ts';
 import type { PluginErrorShape } from '../errors.ts';
 import { buildPlugin } from '../build/build.ts';
-import { PluginIsolate, type CallAuth, type HookName, type LogLevel, type PluginManifest, type SandboxLimits, type SandboxResult } from '../host/index.ts';
+import { mapStack, parseSourceMap, PluginIsolate, type CallAuth, type HookName, type LogLevel, type PluginManifest, type SandboxLimits, type SandboxResult } from '../host/index.ts';
 import type { AuthTestResult } from '../auth.ts';
 import type { PollResult } from '../triggers.ts';
 
@@ -24,6 +24,8 @@ export interface LoadPluginOptions {
   entry?: string;
   /** Or an already built bundle. */
   bundle?: string;
+  /** The bundle's source map (`dist/plugin.js.map`), for stacks in the plugin's source; built along with `entry`. */
+  sourceMap?: string;
   /** `host:port` of local test servers the plugin may reach (added to allowedHosts, exempt from the private-address check). */
   testHosts?: string[];
   /** Default credentials for every call. */
@@ -77,6 +79,8 @@ export class PluginCallError extends Error implements PluginErrorShape {
     readonly limit?: string,
     /** The least delay before a retry the plugin asked for (see `PluginErrorOptions.retryAfterMs`). */
     readonly retryAfterMs?: number,
+    /** Where the plugin threw, in its own source files when the source map is known (`src/actions/x.ts:12:5`). */
+    readonly pluginStack?: string,
   ) {
     super(message);
   }
@@ -122,8 +126,12 @@ export interface LoadedPlugin {
  * expect(await plugin.run('create_contact', { email: 'a@b.co', base_url: `http://127.0.0.1:${port}` })).toEqual({ id: '1' });
  */
 export async function loadPlugin(opts: LoadPluginOptions): Promise<LoadedPlugin> {
-  const bundle = opts.bundle ?? (opts.entry ? (await buildPlugin(opts.entry)).bundle : null);
-  if (!bundle) throw new TypeError('loadPlugin needs entry or bundle');
+  const built = opts.bundle ? { bundle: opts.bundle, sourceMap: opts.sourceMap } : opts.entry ? await buildPlugin(opts.entry) : null;
+  if (!built) throw new TypeError('loadPlugin needs entry or bundle');
+  const { bundle } = built;
+  const sourceMap = built.sourceMap ? parseSourceMap(built.sourceMap) : null;
+  const failure = (e: { code: string; message: string; retryable: boolean; limit?: string; retryAfterMs?: number; stack?: string }) =>
+    new PluginCallError(e.code, e.message, e.retryable, e.limit, e.retryAfterMs, e.stack && sourceMap ? mapStack(e.stack, sourceMap) : e.stack);
   const limits: SandboxLimits = { memoryLimitMb: 64, cpuTimeMs: 1000, wallTimeMs: 10_000, ...opts.limits };
   const logs: CapturedLog[] = [];
   const store = new Map<string, JsonValue>();
@@ -147,7 +155,7 @@ export async function loadPlugin(opts: LoadPluginOptions): Promise<LoadedPlugin>
   const hook = async (name: HookName, key: string, arg: JsonValue) => {
     const r = await (await current()).runHook(name, key, { secrets: opts.secrets ?? {}, auth: auth(), arg });
     if (r.ok) return r.value;
-    throw new PluginCallError(r.error.code, r.error.message, r.error.retryable, r.error.limit);
+    throw failure(r.error);
   };
   const call = async (key: string, props: JsonValue, o: RunOptions = {}) =>
     (await current()).runAction(key, {
@@ -165,7 +173,7 @@ export async function loadPlugin(opts: LoadPluginOptions): Promise<LoadedPlugin>
     async run(key, props, o) {
       const r = await call(key, props, o);
       if (r.ok) return r.value;
-      throw new PluginCallError(r.error.code, r.error.message, r.error.retryable, r.error.limit, r.error.retryAfterMs);
+      throw failure(r.error);
     },
     poll: async (key, cursor = null) => (await hook('poll', key, cursor)) as unknown as PollResult,
     subscribe: (key, webhookUrl) => hook('subscribe', key, { webhookUrl }),
@@ -175,7 +183,7 @@ export async function loadPlugin(opts: LoadPluginOptions): Promise<LoadedPlugin>
       const full: TriggerRequest = { method: 'POST', headers: {}, query: {}, ...request };
       const r = await (await current()).runTrigger(key, full, secrets ?? opts.secrets ?? {});
       if (r.ok) return r.value;
-      throw new PluginCallError(r.error.code, r.error.message, r.error.retryable, r.error.limit, r.error.retryAfterMs);
+      throw failure(r.error);
     },
     async dispose() {
       isolate.dispose();
