@@ -2,6 +2,7 @@ import type { Clock } from '../time/clock.ts';
 import { isManual } from '../time/clock.ts';
 import { withTx, type Db, type Tx } from '../db/index.ts';
 import type { IngestedEvent } from './event-hooks.ts';
+import type { IngestConfig, ProgramRow } from './ingest-config.ts';
 import { expireLots, earnPoints, nextLotExpiry, recheckWindowTiers, type LoyaltyProgram } from './loyalty.ts';
 import type { ProgramEvent } from './program-events.ts';
 import { grantDueRewards, grantedEvent, nextRewardDue, processReferralEvents, type ReferralProgram } from './referrals.ts';
@@ -12,7 +13,7 @@ export type RecordProgramEvents = (tx: Tx, workspaceId: string, events: ProgramE
 
 export interface Programs {
   /** Ingestion side: scoring, referral attribution/rewards and loyalty earning for just-written events. */
-  onEvents(tx: Tx, workspaceId: string, events: IngestedEvent[]): Promise<ProgramEvent[]>;
+  onEvents(tx: Tx, workspaceId: string, events: IngestedEvent[], config: IngestConfig): Promise<ProgramEvent[]>;
   /** Time side: grants rewards whose review ended, expires points, decays scores; returns how many events it recorded. */
   fireDue(now: Date): Promise<number>;
   /** The earliest reward grant or points expiry at or before `limit` (the test clock stops there on its way). */
@@ -25,8 +26,9 @@ interface Loaded { scoring: CompiledScoring | null; referrals: ReferralProgram[]
 const DECAY_EVERY_MS = 15 * 60_000;
 
 /**
- * Lifecycle programs (lead scoring, referral programs, loyalty) on the engine's two paths: ingestion (one small
- * query per ingestion transaction finds the workspace's programs; nothing more happens for events no program reads)
+ * Lifecycle programs (lead scoring, referral programs, loyalty) on the engine's two paths: ingestion (the workspace's
+ * programs come with the ingestion's one configuration read, crm/ingest-config.ts; nothing more happens for events no
+ * program reads)
  * and time (the timer poller, or the test clock on its way).
  */
 export function createPrograms(deps: {
@@ -46,15 +48,9 @@ export function createPrograms(deps: {
     return c;
   };
 
-  const load = async (tx: Tx | Db, workspaceId: string): Promise<Loaded> => {
-    const { rows } = await tx.raw(
-      `SELECT 'scoring' AS kind, model AS config FROM scoring_models WHERE workspace_id = ?
-       UNION ALL SELECT 'referral', config FROM referral_programs WHERE workspace_id = ?
-       UNION ALL SELECT 'loyalty', config FROM loyalty_programs WHERE workspace_id = ?`,
-      [workspaceId, workspaceId, workspaceId],
-    );
+  const fromRows = (rows: ProgramRow[]): Loaded => {
     const loaded: Loaded = { scoring: null, referrals: [], loyalty: [] };
-    for (const r of rows as { kind: string; config: unknown }[]) {
+    for (const r of rows) {
       if (r.kind === 'scoring') loaded.scoring = compiledScoring(r.config as ScoringModel);
       else if (r.kind === 'referral') loaded.referrals.push(r.config as ReferralProgram);
       else loaded.loyalty.push(r.config as LoyaltyProgram);
@@ -93,8 +89,8 @@ export function createPrograms(deps: {
   };
 
   return {
-    async onEvents(tx, workspaceId, events) {
-      const p = await load(tx, workspaceId);
+    async onEvents(tx, workspaceId, events, config) {
+      const p = fromRows(config.programs);
       if (!p.scoring && p.referrals.length === 0 && p.loyalty.length === 0) return [];
       const now = deps.clock.now();
       const out: ProgramEvent[] = [];

@@ -13,6 +13,7 @@ import { createSegmentMaintainer, type SegmentMaintainer } from '../crm/segments
 import { createActionRunner } from './external.ts';
 import { advanceBatch, type ContactRequest } from './batch.ts';
 import { createPrograms, type RecordProgramEvents } from '../crm/programs.ts';
+import { readIngestConfig } from '../crm/ingest-config.ts';
 
 /** How often the timer poller prunes history (step detail, events) under the system clock (the test clock prunes as it moves). */
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -69,9 +70,11 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions): F
   // Segment transitions (segment.entered/exited) are recorded through the whole hook, so programs and flows see them.
   const segments = createSegmentMaintainer({ emitHook: (tx, workspaceId, events) => onEventsIngested(tx, workspaceId, events), clock: ctx.clock });
   const onEventsIngested: OnEventsIngested = async (tx, workspaceId, events) => {
-    const derived = await programs.onEvents(tx, workspaceId, events);
+    // One read of what programs and segments need to know about the workspace, for both of them.
+    const config = await readIngestConfig(tx, workspaceId, events);
+    const derived = await programs.onEvents(tx, workspaceId, events, config);
     // After programs (a rule may read the score they just changed), before enrollment (as in one transaction).
-    await segments.onEvents(tx, workspaceId, events);
+    await segments.onEvents(tx, workspaceId, events, config);
     await enroll(tx, workspaceId, events);
     if (derived.length > 0) await recordProgramEvents(tx, workspaceId, derived);
   };

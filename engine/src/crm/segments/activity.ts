@@ -59,18 +59,34 @@ const lockKey = (workspaceId: string) => `cairn.activity:${workspaceId}`;
  * and every later one sees the type as tracked. No event is counted twice or missed.
  */
 export async function trackedTypes(q: Db | Tx, workspaceId: string, types: string[], opts: { lock: boolean }): Promise<Set<string>> {
-  const known = trackedCache.get(workspaceId);
-  const isKnown = (t: string) => ALWAYS_TRACKED.has(t) || known?.has(t) === true || known?.has(ALL_TYPES) === true;
-  const unknown = types.filter((t) => !isKnown(t));
-  const out = new Set(types.filter(isKnown));
+  const { out, unknown } = knownTracked(workspaceId, types);
   if (unknown.length === 0) return out;
   // Its own statement: under READ COMMITTED the lookup below then sees a tracker that committed while we waited.
-  if (opts.lock) await q.raw(`SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0))`, [lockKey(workspaceId)]);
+  if (opts.lock) await lockActivityShared(q, workspaceId);
   const { rows } = await q.raw(
-    `SELECT array(SELECT event_type FROM activity_types WHERE workspace_id = ? AND event_type = ANY(?::text[])) AS types`,
+    `SELECT ${TRACKED_LOOKUP} AS types`,
     [workspaceId, [...unknown, ALL_TYPES]],
   );
-  const found = (rows[0] as { types: string[] }).types;
+  return addTracked(workspaceId, out, unknown, (rows[0] as { types: string[] }).types);
+}
+
+/** The types this process already knows are tracked, and the ones to look up (the cache only holds positive answers). */
+export function knownTracked(workspaceId: string, types: string[]): { out: Set<string>; unknown: string[] } {
+  const known = trackedCache.get(workspaceId);
+  const isKnown = (t: string) => ALWAYS_TRACKED.has(t) || known?.has(t) === true || known?.has(ALL_TYPES) === true;
+  return { out: new Set(types.filter(isKnown)), unknown: types.filter((t) => !isKnown(t)) };
+}
+
+/** Ingestion's side of the activity lock (see `trackedTypes`): its own statement, before the tracked-types lookup. */
+export async function lockActivityShared(q: Db | Tx, workspaceId: string): Promise<void> {
+  await q.raw(`SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0))`, [lockKey(workspaceId)]);
+}
+
+/** A SQL expression: the tracked types among `?::text[]` for workspace `?` (pass the unknown types and ALL_TYPES). */
+export const TRACKED_LOOKUP = `array(SELECT event_type FROM activity_types WHERE workspace_id = ? AND event_type = ANY(?::text[]))`;
+
+/** Adds the lookup's answer (`found`, from TRACKED_LOOKUP) to `out` and to this process's cache; returns `out`. */
+export function addTracked(workspaceId: string, out: Set<string>, unknown: string[], found: string[]): Set<string> {
   cacheTracked(workspaceId, found);
   const all = found.includes(ALL_TYPES);
   for (const t of unknown) if (all || found.includes(t)) out.add(t);
@@ -122,9 +138,10 @@ export async function trackActivityTypes(tx: Tx, workspaceId: string, types: str
  * memory, then one statement upserts the all-time rows and the day rows. The contacts' row locks (held by
  * ingestion) order concurrent batches. Events of types nothing reads cost one lookup per batch, no write.
  */
-export async function recordActivity(tx: Tx, workspaceId: string, all: IngestedEvent[]): Promise<void> {
+export async function recordActivity(tx: Tx, workspaceId: string, all: IngestedEvent[], trackedAlready?: Set<string>): Promise<void> {
   if (all.length === 0) return;
-  const tracked = await trackedTypes(tx, workspaceId, [...new Set(all.map((e) => e.type))], { lock: true });
+  // `trackedAlready`: looked up (under the lock) by the ingestion's configuration read (crm/ingest-config.ts).
+  const tracked = trackedAlready ?? await trackedTypes(tx, workspaceId, [...new Set(all.map((e) => e.type))], { lock: true });
   const events = tracked.size === 0 ? [] : all.filter((e) => tracked.has(e.type));
   if (events.length === 0) return;
   const totals = new Map<string, { c: string; t: string; n: number; s: number; f: number; l: number }>();

@@ -2,7 +2,8 @@ import type { Db, Tx } from '../../db/index.ts';
 import { withTx } from '../../db/index.ts';
 import { CONTACT_COLUMNS, type ContactRow } from '../contacts.ts';
 import { registerErasureStep } from '../erasure.ts';
-import type { OnEventsIngested } from '../event-hooks.ts';
+import type { IngestedEvent, OnEventsIngested } from '../event-hooks.ts';
+import { isBehaviour, type IngestConfig, type SegmentRow } from '../ingest-config.ts';
 import type { NowSource } from '../../rules/index.ts';
 import { ingestEvents } from '../events.ts';
 import { eraseActivity, loadActivity, recordActivity, utcDay } from './activity.ts';
@@ -17,8 +18,11 @@ import { eraseScores, loadScores, recomputeScores, staleScoreWorkspaces } from '
 export type ContactsChanged = (tx: Tx, workspaceId: string, contactIds: string[], now: Date, at?: Map<string, Date>) => Promise<void>;
 
 export interface SegmentMaintainer {
-  /** In the ingestion transaction: keeps the behavioural attributes, then re-evaluates the events' contacts. */
-  onEvents: OnEventsIngested;
+  /**
+   * In the ingestion transaction: keeps the behavioural attributes, then re-evaluates the events' contacts, with
+   * the segments and tracked types the ingestion's configuration read found (crm/ingest-config.ts).
+   */
+  onEvents(tx: Tx, workspaceId: string, events: IngestedEvent[], config: IngestConfig): Promise<void>;
   refresh: ContactsChanged;
   /** After lead-score decay: re-evaluates these contacts only when a segment of the workspace reads `$.score`. */
   refreshScored: ContactsChanged;
@@ -46,7 +50,12 @@ const CHUNK = 1000;
 /** A workspace's segments, compiled once per rule version and shared by every batch of this process. */
 export async function loadSegments(q: Db | Tx, workspaceId: string): Promise<CompiledSegment[]> {
   const { rows } = await q.raw(`SELECT id, key, rule, updated_at FROM segments WHERE workspace_id = ? ORDER BY id`, [workspaceId]);
-  return (rows as { id: string; key: string; rule: unknown; updated_at: Date }[]).map((r) => {
+  return compileSegments(rows as SegmentRow[]);
+}
+
+/** Segment rows (in id order) compiled, each once per rule version. */
+function compileSegments(rows: SegmentRow[]): CompiledSegment[] {
+  return rows.map((r) => {
     const k = `${r.id}:${r.updated_at.getTime()}`;
     let c = compiled.get(k);
     if (!c) {
@@ -82,9 +91,10 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
    */
   const evaluateContacts = async (
     tx: Tx, workspaceId: string, contactIds: string[], now: Date, at?: Map<string, Date>, only?: Map<string, Set<string>>,
+    loaded?: CompiledSegment[],
   ): Promise<void> => {
     if (contactIds.length === 0) return;
-    const segments = await loadSegments(tx, workspaceId);
+    const segments = loaded ?? await loadSegments(tx, workspaceId);
     if (segments.length === 0) return;
     const ids = [...new Set(contactIds)];
     const contacts = (await tx.raw(
@@ -214,12 +224,12 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
     async refreshScored(tx, workspaceId, ids, now) {
       if ((await loadSegments(tx, workspaceId)).some((s) => s.readsLeadScore)) await refresh(tx, workspaceId, ids, now);
     },
-    async onEvents(tx, workspaceId, events) {
+    async onEvents(tx, workspaceId, events, config) {
       // Transition events are membership bookkeeping, not behaviour: they are neither counted in the attributes
       // (that doubled the writes of every transition) nor evaluated again.
-      const behaviour = events.filter((e) => e.type !== 'segment.entered' && e.type !== 'segment.exited');
-      await recordActivity(tx, workspaceId, behaviour);
-      const segments = await loadSegments(tx, workspaceId);
+      const behaviour = events.filter(isBehaviour);
+      await recordActivity(tx, workspaceId, behaviour, config.tracked);
+      const segments = compileSegments(config.segments);
       if (segments.length === 0) return;
       // An event can change a contact's segments through the contact (properties, a new contact; the lead score,
       // which scoring may have moved in this transaction): all its segments are evaluated. Or only through the
@@ -235,7 +245,7 @@ export function createSegmentMaintainer(deps: { emitHook?: OnEventsIngested; clo
         else for (const id of readers.get(e.type) ?? []) some.set(e.contactId, (some.get(e.contactId) ?? new Set<string>()).add(id));
       }
       for (const id of all) some.delete(id);
-      await evaluateContacts(tx, workspaceId, [...all, ...some.keys()], now, undefined, some.size > 0 ? some : undefined);
+      await evaluateContacts(tx, workspaceId, [...all, ...some.keys()], now, undefined, some.size > 0 ? some : undefined, segments);
     },
     recomputeScores: (db, workspaceId, now) => recompute(db, workspaceId, now),
     async fireDue(db, now) {

@@ -1,0 +1,47 @@
+import type { Tx } from '../db/index.ts';
+import type { IngestedEvent } from './event-hooks.ts';
+import { knownTracked, lockActivityShared, addTracked, TRACKED_LOOKUP, ALL_TYPES } from './segments/activity.ts';
+
+/** A program's row as crm/programs.ts reads it: the scoring model, or a referral or loyalty program's config. */
+export interface ProgramRow { kind: 'scoring' | 'referral' | 'loyalty'; config: unknown }
+/** A segment's row as crm/segments/membership.ts compiles it. */
+export interface SegmentRow { id: string; key: string; rule: unknown; updated_at: Date }
+
+/**
+ * What the ingestion hooks read of a workspace's configuration before they act: its programs (scoring, referrals,
+ * loyalty), its segments, and which of the events' types have their behavioural attributes kept. Read in one
+ * statement per ingestion (after the activity lock when a type must be looked up), so a workspace with none of them
+ * pays one round trip, not one per hook.
+ */
+export interface IngestConfig {
+  programs: ProgramRow[];
+  segments: SegmentRow[];
+  /** Tracked types among the behaviour events' types (the lookup's answer, or this process's cache). */
+  tracked: Set<string>;
+}
+
+/** Transition events are membership bookkeeping, not behaviour: neither counted in the attributes nor evaluated again. */
+export const isBehaviour = (e: IngestedEvent): boolean => e.type !== 'segment.entered' && e.type !== 'segment.exited';
+
+export async function readIngestConfig(tx: Tx, workspaceId: string, events: IngestedEvent[]): Promise<IngestConfig> {
+  const types = [...new Set(events.filter(isBehaviour).map((e) => e.type))];
+  const { out, unknown } = knownTracked(workspaceId, types);
+  // Its own statement, before the lookup below: under READ COMMITTED the lookup then sees a tracker that committed
+  // while we waited (crm/segments/activity.ts trackedTypes).
+  if (unknown.length > 0) await lockActivityShared(tx, workspaceId);
+  const { rows } = await tx.raw(
+    `SELECT coalesce((SELECT json_agg(p) FROM (
+              SELECT 'scoring' AS kind, model AS config FROM scoring_models WHERE workspace_id = ?
+              UNION ALL SELECT 'referral', config FROM referral_programs WHERE workspace_id = ?
+              UNION ALL SELECT 'loyalty', config FROM loyalty_programs WHERE workspace_id = ?) p), '[]') AS programs,
+            coalesce((SELECT json_agg(s ORDER BY s.id) FROM (SELECT id, key, rule, updated_at FROM segments WHERE workspace_id = ?) s), '[]') AS segments,
+            ${TRACKED_LOOKUP} AS tracked`,
+    [workspaceId, workspaceId, workspaceId, workspaceId, workspaceId, unknown.length > 0 ? [...unknown, ALL_TYPES] : []],
+  );
+  const row = rows[0] as { programs: ProgramRow[]; segments: (Omit<SegmentRow, 'updated_at'> & { updated_at: string })[]; tracked: string[] };
+  return {
+    programs: row.programs,
+    segments: row.segments.map((s) => ({ ...s, updated_at: new Date(s.updated_at) })),
+    tracked: unknown.length > 0 ? addTracked(workspaceId, out, unknown, row.tracked) : out,
+  };
+}
