@@ -5,6 +5,8 @@
  * race-free because every path that opens a run serializes per contact and flow: ingestion starts runs of
  * event- and segment-triggered flows while holding the contacts' row locks (crm/events.ts), a clock-triggered flow
  * starts runs only while holding its flow_timers row, and a retry holds the contact's row lock (RunStore.lock).
+ * One window is left: a retry of a clock-triggered flow's run at the moment that flow's timer enrols the same contact
+ * (the timer takes no contact locks) can leave two open runs of the flow for the contact; both run normally.
  */
 
 /**
