@@ -25,9 +25,22 @@ export function checkNodeConfig(problems: Problems, spec: NodeTypeSpec, config: 
   }
   // `delay.mode` defaults to `duration`; the discriminator needs it spelled out.
   const subject = spec.type === 'delay' && !Object.hasOwn(config, 'mode') ? { mode: 'duration', ...config } : config;
-  if (!validate(subject)) addAjvErrors(problems, validate.errors, base, nodeId);
+  if (!validate(subject)) addAjvErrors(problems, spec.external ? validate.errors?.filter((e) => !isTemplateAt(subject, e.instancePath)) : validate.errors, base, nodeId);
   walk(problems, spec.config_schema, config, base, nodeId);
   typeRules[spec.type]?.(config, (path, text) => problems.add(`${base}${path}`, text, nodeId));
+}
+
+/**
+ * A plugin prop may hold a Liquid template where the schema declares a number, integer or boolean: the rendered text
+ * is coerced to that type and validated before each call (plugins/manifest.ts), so its schema errors wait until then.
+ */
+function isTemplateAt(value: unknown, pointer: string): boolean {
+  let v = value;
+  for (const part of pointer.split('/').slice(1)) {
+    if (v === null || typeof v !== 'object') return false;
+    v = (v as Obj)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return typeof v === 'string' && hasLiquid(v);
 }
 
 /** The schema of `key` inside an object schema, looking through `oneOf`/`anyOf` branches. */

@@ -7,7 +7,7 @@ import type { SandboxHost } from '../sandbox/host.ts';
 import { loadCredentials } from './credentials.ts';
 import { accessFor, type OAuthFetchOptions } from './oauth.ts';
 import { parsePluginType } from './flow-plugins.ts';
-import { checkProps, propsOf } from './manifest.ts';
+import { prepareActionProps, propsOf } from './manifest.ts';
 import { getInstall, getManifest } from './registry.ts';
 import { createStackMapper } from './stack-mapper.ts';
 
@@ -47,8 +47,8 @@ export function createPluginActionRegistry(ctx: EngineContext, sandbox: SandboxH
         async run(input: ActionInput): Promise<ActionOutcome> {
           const install = await getInstall(ctx.db, workspaceId, ref.pluginId);
           if (!install?.enabled) throw new CairnError('CAIRN_ERR_STEP_FAILED', `${label} cannot run: the plugin is disabled in this workspace`);
-          const props = propsOf(input.config);
-          const problems = checkProps(manifest, ref.key, props, '/config');
+          // Rendered templates are text: coerced to the props' declared types, defaults applied, then validated.
+          const { props, problems } = prepareActionProps(manifest, ref.key, propsOf(input.config), '/config');
           if (problems.length) {
             throw new CairnError('CAIRN_ERR_STEP_FAILED', `node ${input.nodeId}: the config does not match the props schema of ${label}: ${problems[0]!.path} ${problems[0]!.message}`, { errors: problems.map((p) => ({ ...p, node_id: input.nodeId })) });
           }

@@ -4,6 +4,7 @@ import type { Db, Tx } from '../db/index.ts';
 import type { ProblemItem } from '../errors.ts';
 import type { PluginManifest } from './manifest.ts';
 import { checkProps, propsOf } from './manifest.ts';
+import { hasLiquid } from '../flow/templates.ts';
 import { getManifest } from './registry.ts';
 import { choosePins, type PluginNodeRef } from './pins.ts';
 
@@ -116,7 +117,7 @@ export async function resolvePluginNodes(db: Db | Tx, workspaceId: string, nodes
       manifest = (await getManifest(db, workspaceId, ref.pluginId, version))!;
       manifests.set(ref.pluginId, manifest);
     }
-    errors.push(...checkProps(manifest, ref.key, propsOf(ref.config), `/nodes/${ref.index}/config`).map((e) => ({ ...e, node_id: ref.nodeId })));
+    errors.push(...checkProps(manifest, ref.key, propsOf(ref.config), `/nodes/${ref.index}/config`, hasLiquid).map((e) => ({ ...e, node_id: ref.nodeId })));
   }
   return { pins: chosen.pins, errors };
 }

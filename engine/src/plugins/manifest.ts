@@ -1,7 +1,6 @@
-import type { ValidateFunction } from 'ajv';
 import type { ProblemItem } from '../errors.ts';
 import type { PluginManifest } from '@cairn/plugin-sdk/host';
-import { checkManifest as checkManifestRules, manifestSchema, pluginAjv, SEMVER_RE, toProblems } from '@cairn/plugin-sdk/manifest';
+import { checkManifest as checkManifestRules, manifestSchema, pluginAjv, prepareProps, SEMVER_RE, toProblems } from '@cairn/plugin-sdk/manifest';
 import { canonicalJson } from '../canonical-json.ts';
 
 /**
@@ -37,19 +36,20 @@ export function compareSemver(a: string, b: string): number {
   return x.major - y.major || x.minor - y.minor || x.patch - y.patch || (x.prerelease === y.prerelease ? 0 : x.prerelease === '' ? 1 : y.prerelease === '' ? -1 : x.prerelease < y.prerelease ? -1 : 1);
 }
 
-const validators = new Map<string, ValidateFunction>();
-
-/** Validates an action's config against its props schema (compiled once per plugin version and action). */
-export function checkProps(manifest: PluginManifest, key: string, props: unknown, base: string): ProblemItem[] {
+/**
+ * An action's props as the plugin receives them: coerced to the declared types, schema defaults applied, validated
+ * (`prepareProps` of the SDK, which the test harness uses too). `later`: strings not checked yet (publish passes
+ * Liquid templates, which are checked after rendering, before each call).
+ */
+export function prepareActionProps(manifest: PluginManifest, key: string, props: unknown, base: string, later?: (value: string) => boolean): { props: Record<string, unknown>; problems: ProblemItem[] } {
   const action = manifest.actions.find((a) => a.key === key);
-  if (!action) return [{ path: base, message: `plugin ${manifest.id}@${manifest.version} has no action "${key}"` }];
-  const cacheKey = `${manifest.id}@${manifest.version}/${key}`;
-  let validate = validators.get(cacheKey);
-  if (!validate) {
-    validate = pluginAjv.compile(action.props);
-    validators.set(cacheKey, validate);
-  }
-  return validate(props) ? [] : toProblems(validate.errors, base);
+  if (!action) return { props: {}, problems: [{ path: base, message: `plugin ${manifest.id}@${manifest.version} has no action "${key}"` }] };
+  return prepareProps(action.props, props, base, later);
+}
+
+/** The publish-time check of a node's props: what `prepareActionProps` refuses, templates left for the call. */
+export function checkProps(manifest: PluginManifest, key: string, props: unknown, base: string, later?: (value: string) => boolean): ProblemItem[] {
+  return prepareActionProps(manifest, key, props, base, later).problems;
 }
 
 /** The node config minus what the engine itself interprets (`retry`): what the plugin receives as props. */

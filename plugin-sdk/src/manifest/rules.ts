@@ -177,3 +177,6 @@ export function checkManifest(raw: unknown, base = '/manifest'): ManifestProblem
   });
   return problems;
 }
+
+// How action props are coerced, defaulted and validated before `run` (engine and test harness alike).
+export { prepareProps } from './props.ts';

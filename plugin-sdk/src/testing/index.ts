@@ -3,6 +3,7 @@ import type { JsonValue } from '../schema.ts';
 import type { ContactSnapshot, TriggerEvent, TriggerRequest } from '../context.ts';
 import type { PluginErrorShape } from '../errors.ts';
 import { buildPlugin } from '../build/build.ts';
+import { prepareProps } from '../manifest/props.ts';
 import { mapStack, parseSourceMap, PluginIsolate, type CallAuth, type HookName, type LogLevel, type PluginManifest, type SandboxLimits, type SandboxResult } from '../host/index.ts';
 import type { AuthTestResult } from '../auth.ts';
 import type { PollResult } from '../triggers.ts';
@@ -157,14 +158,23 @@ export async function loadPlugin(opts: LoadPluginOptions): Promise<LoadedPlugin>
     if (r.ok) return r.value;
     throw failure(r.error);
   };
-  const call = async (key: string, props: JsonValue, o: RunOptions = {}) =>
-    (await current()).runAction(key, {
-      props,
+  // Props are prepared as the engine prepares a node's config: coerced to the declared types, defaults applied,
+  // validated; a call with props the engine would refuse fails the same way, without running the action.
+  const call = async (key: string, raw: JsonValue, o: RunOptions = {}): Promise<SandboxResult<JsonValue>> => {
+    const action = isolate.manifest.actions.find((a) => a.key === key);
+    const { props, problems } = action ? prepareProps(action.props, raw) : { props: raw, problems: [] };
+    if (problems.length) {
+      const label = `plugin ${isolate.manifest.id}@${isolate.manifest.version} action ${key}`;
+      return { ok: false, error: { code: 'CAIRN_ERR_STEP_FAILED', message: `the props do not match the props schema of ${label}: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, retryable: false } };
+    }
+    return (await current()).runAction(key, {
+      props: props as JsonValue,
       auth: auth(),
       secrets: o.secrets ?? opts.secrets ?? {},
       contact: { id: 'test-contact', external_id: null, email: null, properties: {}, tags: [], ...o.contact } as JsonValue,
       idempotencyKey: o.idempotencyKey ?? `test-run-${createHash('sha1').update(String(++n)).digest('hex').slice(0, 8)}:node`,
     });
+  };
   return {
     manifest: isolate.manifest,
     logs,
