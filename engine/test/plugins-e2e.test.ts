@@ -160,7 +160,7 @@ describe('plugin end to end', () => {
     for (const e of errors) expect(e).toMatch(/CAIRN_ERR_PLUGIN_LIMIT|PLUGIN_SANDBOX_RESET/);
   });
 
-  it('versions: re-publishing 0.1.0 with other content is 409; a flow pinned to 0.1.0 keeps it after 0.2.0 until republished', async () => {
+  it('versions: re-publishing 0.1.0 with other content is 409; a flow pinned to 0.1.0 keeps it after 0.2.0, also when republished, until its node names 0.2.0', async () => {
     const entry = path.join(pluginDir, 'src', 'index.ts');
     const original = readFileSync(entry, 'utf8');
     // Same version, other code: the CLI reports the engine's 409 and exits 1.
@@ -187,7 +187,17 @@ describe('plugin end to end', () => {
       return (await api('GET', `/v1/runs/${r.id}`)).body.steps.find((s: { node_id: string }) => s.node_id === 'notify').output;
     };
     expect(await outputOf('pinned@example.com')).toEqual({ id: 'msg_42', status: 201 });
+    // Republishing never upgrades a plugin silently: the previous publication's pin is kept.
+    const again = await api('POST', `/v1/flows/${flow.id}/publish`, {});
+    expect(again.body.plugin_pins).toEqual({ acme_crm: '0.1.0' });
+    expect(again.body.pin_changes).toEqual([]);
+    expect(await outputOf('kept@example.com')).toEqual({ id: 'msg_42', status: 201 });
+    // Naming the version on the node upgrades it, and the publish answer says so.
+    const draft = (await api('GET', `/v1/flows/${flow.id}`)).body.draft;
+    const doc = { ...draft, nodes: draft.nodes.map((n: { id: string }) => (n.id === 'notify' ? { ...n, plugin_version: '0.2.0' } : n)) };
+    expect((await api('PUT', `/v1/flows/${flow.id}/draft`, doc)).status).toBe(200);
     const pub = await api('POST', `/v1/flows/${flow.id}/publish`, {});
+    expect(pub.body.pin_changes).toEqual([{ plugin_id: 'acme_crm', from: '0.1.0', to: '0.2.0' }]);
     expect((await api('GET', `/v1/flows/${flow.id}/versions/${pub.body.version}`)).body.plugin_pins).toEqual({ acme_crm: '0.2.0' });
     expect(await outputOf('upgraded@example.com')).toEqual({ id: 'msg_42', status: 201, v: 2 });
     // Two builds (each type-checks, bundles and loads the sandbox) and two CLI processes: slow on a loaded machine.
