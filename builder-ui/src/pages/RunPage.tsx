@@ -6,6 +6,7 @@ import { navigate } from '../router.ts';
 import { useCan } from '../session.ts';
 import { ErrorBox, JsonView, PageHeader, Spinner, StatusBadge, formatDuration, formatTime } from '../ui/common.tsx';
 import { Icon } from '../ui/icons.tsx';
+import { StepDiagnostics } from './StepDiagnostics.tsx';
 
 /** One run: its contact, and a timeline of steps with input, output, error and timings; cancel and retry. */
 export function RunPage({ runId }: { runId: string }) {
@@ -57,7 +58,7 @@ export function RunPage({ runId }: { runId: string }) {
                 {open[i] || s.output !== undefined ? (
                   <div className="tl-detail">
                     {s.output !== undefined && s.output !== null ? <><div className="small muted">Output</div><JsonView value={s.output} /></> : null}
-                    {open[i] && s.error ? <><div className="small muted">Error</div><JsonView value={s.error} /></> : null}
+                    {open[i] ? <StepDiagnostics step={s} /> : null}
                   </div>
                 ) : null}
               </li>
