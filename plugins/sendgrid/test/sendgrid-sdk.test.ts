@@ -38,7 +38,8 @@ beforeAll(async () => {
     secrets: { api_key: KEY, from_email: 'hello@cairn.example', api_base_url: base },
   });
   sgMail.setApiKey(KEY);
-  sgMail.client.setDefaultRequest('baseUrl', `${base}/`);
+  // The library's own HTTP client (@sendgrid/client, untyped on MailService), pointed at the local server.
+  (sgMail as unknown as { client: { setDefaultRequest(key: string, value: string): void } }).client.setDefaultRequest('baseUrl', `${base}/`);
 });
 afterAll(async () => {
   await plugin.dispose();
