@@ -1,6 +1,6 @@
 import { Suspense, lazy, useEffect } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
-import { ApiError, api, setCsrfToken, setUnauthorizedHandler } from './api/client.ts';
+import { ApiError, api, ok, setCsrfToken, setUnauthorizedHandler } from './api/client.ts';
 import { useMe } from './api/hooks.ts';
 import { match, navigate, useLocation } from './router.ts';
 import { SessionContext } from './session.ts';
@@ -89,7 +89,7 @@ export function App() {
   }
 
   const signOut = async () => {
-    await api.post('/v1/auth/logout').catch(() => undefined);
+    await ok(api.POST('/v1/auth/logout')).catch(() => undefined);
     qc.clear();
     qc.setQueryData(['/v1/auth/me'], null);
     navigate('/signin', true);

@@ -1,8 +1,8 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { ApiError, api } from './api/client.ts';
-import { fetchFlow } from './api/hooks.ts';
+import { ApiError } from './api/client.ts';
+import { fetchCatalog, fetchFlow } from './api/hooks.ts';
 import { App } from './App.tsx';
 import '@xyflow/react/dist/style.css';
 import './styles.css';
@@ -21,7 +21,7 @@ const queryClient = new QueryClient({
 const opening = /^\/flows\/([^/]+)$/.exec(window.location.pathname);
 if (opening) {
   void queryClient.prefetchQuery({ queryKey: ['/v1/flows', opening[1]], queryFn: ({ signal }) => fetchFlow(opening[1]!, signal) });
-  void queryClient.prefetchQuery({ queryKey: ['/v1/catalog'], queryFn: ({ signal }) => api.get('/v1/catalog', signal), staleTime: 5 * 60_000 });
+  void queryClient.prefetchQuery({ queryKey: ['/v1/catalog'], queryFn: ({ signal }) => fetchCatalog(signal), staleTime: 5 * 60_000 });
 }
 
 createRoot(document.getElementById('root')!).render(

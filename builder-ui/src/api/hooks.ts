@@ -1,22 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, qs, setCsrfToken } from './client.ts';
+import { api, ok, setCsrfToken } from './client.ts';
 import { draftSaved } from './drafts.ts';
-import type {
-  Catalog,
-  Contact,
-  Flow,
-  FlowSummary,
-  FlowDocument,
-  FlowStats,
-  FlowVersion,
-  Me,
-  Owner,
-  Page,
-  Plugin,
-  Run,
-  TimelineItem,
-} from './types.ts';
-import type { KnownFields } from '../graph/rules.ts';
+import type { ContactFilters, Flow, FlowDocument, FlowVersion, RunFilters } from './types.ts';
 
 /** react-query hooks, one per resource; keys are the API paths so invalidation follows the URL space. */
 
@@ -26,7 +11,7 @@ export const useMe = () =>
     // The CSRF token is set here, before any screen renders: an effect would run after the screens' own effects
     // (children first), and the editor's first validate request would go out without it.
     queryFn: async ({ signal }) => {
-      const me = await api.get<Me>('/v1/auth/me', signal);
+      const me = await ok(api.GET('/v1/auth/me', { signal }));
       setCsrfToken(me.csrf_token ?? null);
       return me;
     },
@@ -34,19 +19,28 @@ export const useMe = () =>
     staleTime: 60_000,
   });
 
-export const useCatalog = () =>
-  useQuery({ queryKey: ['/v1/catalog'], queryFn: ({ signal }) => api.get<Catalog>('/v1/catalog', signal), staleTime: 5 * 60_000 });
+export const fetchCatalog = (signal?: AbortSignal) => ok(api.GET('/v1/catalog', { signal }));
+
+export const useCatalog = () => useQuery({ queryKey: ['/v1/catalog'], queryFn: ({ signal }) => fetchCatalog(signal), staleTime: 5 * 60_000 });
 
 export const useFlows = () =>
-  useQuery({ queryKey: ['/v1/flows'], queryFn: ({ signal }) => api.get<Page<FlowSummary>>('/v1/flows?limit=200', signal) });
+  useQuery({ queryKey: ['/v1/flows'], queryFn: ({ signal }) => ok(api.GET('/v1/flows', { params: { query: { limit: 200 } }, signal })) });
+
+/** The canvas reads a draft as its editing model of a cairn.flow/v1 document (api/types.ts `FlowDocument`). */
+export const asFlow = (flow: Omit<Flow, 'draft'> & { draft: unknown }): Flow => ({ ...flow, draft: flow.draft as FlowDocument });
 
 /**
  * The flow as the server has it now: a save still on its way (from an editor just left) lands first. A cached copy
  * older than 2 s is fetched again before the editor opens (the editor also writes each save back to the cache).
  */
-export const fetchFlow = async (id: string, signal?: AbortSignal) => {
+export const fetchFlow = async (id: string, signal?: AbortSignal): Promise<Flow> => {
   await draftSaved(id);
-  return api.get<Flow>(`/v1/flows/${id}`, signal);
+  return asFlow(await ok(api.GET('/v1/flows/{id}', { params: { path: { id } }, signal })));
+};
+
+export const fetchFlowVersion = async (id: string, n: number, signal?: AbortSignal): Promise<FlowVersion> => {
+  const v = await ok(api.GET('/v1/flows/{id}/versions/{n}', { params: { path: { id, n } }, signal }));
+  return { ...v, document: v.document as FlowDocument };
 };
 
 export const useFlow = (id: string | undefined) =>
@@ -55,29 +49,27 @@ export const useFlow = (id: string | undefined) =>
 export const useFlowVersion = (id: string | undefined, version: number | null | undefined) =>
   useQuery({
     queryKey: ['/v1/flows', id, 'versions', version],
-    queryFn: ({ signal }) => api.get<FlowVersion | FlowDocument>(`/v1/flows/${id}/versions/${version}`, signal),
+    queryFn: ({ signal }) => fetchFlowVersion(id!, version!, signal),
     enabled: !!id && typeof version === 'number' && version > 0,
     staleTime: Infinity,
   });
 
+export const fetchFlowStats = (id: string, version?: number, signal?: AbortSignal) =>
+  ok(api.GET('/v1/flows/{id}/stats', { params: { path: { id }, query: { version } }, signal }));
+
 export const useFlowStats = (id: string | undefined, version: number | null | undefined, live: boolean) =>
   useQuery({
     queryKey: ['/v1/flows', id, 'stats', version ?? 'latest'],
-    queryFn: ({ signal }) => api.get<FlowStats>(`/v1/flows/${id}/stats${qs({ version: version ?? undefined })}`, signal),
+    queryFn: ({ signal }) => fetchFlowStats(id!, version ?? undefined, signal),
     enabled: !!id && live,
     refetchInterval: live ? 2000 : false,
     placeholderData: keepPreviousData,
   });
 
-export interface RunFilters {
-  flow_id?: string;
-  status?: string;
-  contact_id?: string;
-}
 export const useRuns = (filters: RunFilters, refresh = false) =>
   useQuery({
     queryKey: ['/v1/runs', filters],
-    queryFn: ({ signal }) => api.get<Page<Run>>(`/v1/runs${qs({ ...filters, limit: 100 })}`, signal),
+    queryFn: ({ signal }) => ok(api.GET('/v1/runs', { params: { query: { ...filters, limit: 100 } }, signal })),
     refetchInterval: refresh ? 3000 : false,
     placeholderData: keepPreviousData,
   });
@@ -85,32 +77,32 @@ export const useRuns = (filters: RunFilters, refresh = false) =>
 export const useRun = (id: string | undefined) =>
   useQuery({
     queryKey: ['/v1/runs', id],
-    queryFn: ({ signal }) => api.get<Run>(`/v1/runs/${id}`, signal),
+    queryFn: ({ signal }) => ok(api.GET('/v1/runs/{id}', { params: { path: { id: id! } }, signal })),
     enabled: !!id,
     refetchInterval: (q) => (q.state.data && ['active', 'waiting'].includes(q.state.data.status) ? 2000 : false),
   });
 
-export const useContacts = (params: Record<string, string>) =>
+export const useContacts = (filters: ContactFilters) =>
   useQuery({
-    queryKey: ['/v1/contacts', params],
-    queryFn: ({ signal }) => api.get<Page<Contact>>(`/v1/contacts${qs({ ...params, limit: 100 })}`, signal),
+    queryKey: ['/v1/contacts', filters],
+    queryFn: ({ signal }) => ok(api.GET('/v1/contacts', { params: { query: { ...filters, limit: 100 } }, signal })),
     placeholderData: keepPreviousData,
   });
 
 export const useContact = (id: string | undefined) =>
-  useQuery({ queryKey: ['/v1/contacts', id], queryFn: ({ signal }) => api.get<Contact>(`/v1/contacts/${id}`, signal), enabled: !!id });
+  useQuery({ queryKey: ['/v1/contacts', id], queryFn: ({ signal }) => ok(api.GET('/v1/contacts/{id}', { params: { path: { id: id! } }, signal })), enabled: !!id });
 
 export const useContactTimeline = (id: string | undefined) =>
   useQuery({
     queryKey: ['/v1/contacts', id, 'timeline'],
-    queryFn: ({ signal }) => api.get<Page<TimelineItem> | TimelineItem[]>(`/v1/contacts/${id}/timeline`, signal),
+    queryFn: ({ signal }) => ok(api.GET('/v1/contacts/{id}/timeline', { params: { path: { id: id! } }, signal })),
     enabled: !!id,
   });
 
 export const useOwners = () =>
   useQuery({
     queryKey: ['/v1/owners'],
-    queryFn: ({ signal }) => api.get<Page<Owner>>('/v1/owners?limit=500', signal),
+    queryFn: ({ signal }) => ok(api.GET('/v1/owners', { params: { query: { limit: 500 } }, signal })),
     staleTime: 60_000,
     retry: false,
   });
@@ -119,13 +111,13 @@ export const useOwners = () =>
 export const useFields = () =>
   useQuery({
     queryKey: ['/v1/fields'],
-    queryFn: ({ signal }) => api.get<KnownFields>('/v1/fields', signal),
+    queryFn: ({ signal }) => ok(api.GET('/v1/fields', { signal })),
     staleTime: 60_000,
     retry: false,
   });
 
 export const usePlugins = () =>
-  useQuery({ queryKey: ['/v1/plugins'], queryFn: ({ signal }) => api.get<Page<Plugin>>('/v1/plugins', signal) });
+  useQuery({ queryKey: ['/v1/plugins'], queryFn: ({ signal }) => ok(api.GET('/v1/plugins', { signal })) });
 
 /** A mutation that invalidates the given query key prefixes when it succeeds. */
 export function useApiMutation<TVars, TResult>(fn: (vars: TVars) => Promise<TResult>, invalidate: unknown[][] = []) {
@@ -138,8 +130,7 @@ export function useApiMutation<TVars, TResult>(fn: (vars: TVars) => Promise<TRes
   });
 }
 
-/** Items of a list response, tolerating a bare array. */
-export function itemsOf<T>(data: Page<T> | T[] | undefined): T[] {
-  if (!data) return [];
-  return Array.isArray(data) ? data : (data.items ?? []);
+/** Items of a list answer (none while it loads). */
+export function itemsOf<T>(data: { items: T[] } | undefined): T[] {
+  return data?.items ?? [];
 }

@@ -1,15 +1,11 @@
 import { useQueries } from '@tanstack/react-query';
-import { api } from './client.ts';
-import { useCatalog } from './hooks.ts';
-import type { FlowDocument, FlowVersion } from './types.ts';
+import { fetchFlowVersion, useCatalog } from './hooks.ts';
 
 /** A run's flow and version: the version's document says what each node id is called. */
 export interface VersionRef {
   flow_id: string;
   version: number;
 }
-
-const documentOf = (v: FlowVersion | FlowDocument | undefined): FlowDocument | undefined => (v && 'document' in v ? (v as FlowVersion).document : (v as FlowDocument | undefined));
 
 /**
  * Names for steps of runs, so screens speak in the flow's words rather than node ids: the node's label, else the
@@ -22,11 +18,11 @@ export function useStepNames(refs: VersionRef[]): (ref: VersionRef, nodeId: stri
   const docs = useQueries({
     queries: unique.map((r) => ({
       queryKey: ['/v1/flows', r.flow_id, 'versions', r.version],
-      queryFn: ({ signal }: { signal: AbortSignal }) => api.get<FlowVersion | FlowDocument>(`/v1/flows/${r.flow_id}/versions/${r.version}`, signal),
+      queryFn: ({ signal }: { signal: AbortSignal }) => fetchFlowVersion(r.flow_id, r.version, signal),
       staleTime: Infinity,
     })),
   });
-  const byRef = new Map(unique.map((r, i) => [`${r.flow_id}:${r.version}`, documentOf(docs[i]?.data)]));
+  const byRef = new Map(unique.map((r, i) => [`${r.flow_id}:${r.version}`, docs[i]?.data?.document]));
   const titles = new Map((catalog.data?.nodes ?? []).map((n) => [n.type, n.title]));
   return (ref, nodeId) => {
     if (!nodeId) return '—';

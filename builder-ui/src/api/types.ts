@@ -8,6 +8,8 @@ import type { ApiComponents, ApiOperations } from '@cairn/engine/contracts';
 type Schemas = ApiComponents['schemas'];
 /** The JSON body of an operation's answer with this status. */
 type Answer<Op extends keyof ApiOperations, Status extends number> = ApiOperations[Op]['responses'] extends Record<Status, { content: { 'application/json': infer T } }> ? T : never;
+/** The JSON body an operation takes. */
+export type RequestBody<Op extends keyof ApiOperations> = ApiOperations[Op] extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
 
 export type Me = Schemas['Me'];
 export type Role = Me['role'];
@@ -58,11 +60,6 @@ export type FlowSummary = Schemas['FlowSummary'];
 export type FlowVersionSummary = Schemas['Flow']['versions'][number];
 export type FlowVersion = Omit<Answer<'getFlowVersion', 200>, 'document'> & { document: FlowDocument };
 
-export interface Page<T> {
-  items: T[];
-  next_cursor: string | null;
-}
-
 export type ValidationError = Schemas['ProblemItem'];
 export type ValidationResult = Schemas['FlowValidation'];
 export type FlowStats = Schemas['FlowStats'];
@@ -75,9 +72,42 @@ export type RunStatus = Schemas['Run']['status'];
 export type RunStep = Schemas['RunDetail']['steps'][number];
 /** A run as listed (with its node's label) or read alone (with its steps, variables and every node's label). */
 export type Run = Schemas['RunListItem'] & Partial<Pick<Schemas['RunDetail'], 'node_labels' | 'vars' | 'steps'>>;
+export type RunDetail = Schemas['RunDetail'];
+/** The runs list's filters the screens use (`GET /v1/runs`). */
+export type RunFilters = Pick<NonNullable<ApiOperations['listRuns']['parameters']['query']>, 'flow_id' | 'status' | 'contact_id'>;
 
 export type Contact = Schemas['Contact'];
+/** Contacts by search (`q`), email, tag, segment…, as `GET /v1/contacts` filters them. */
+export type ContactFilters = Omit<NonNullable<ApiOperations['listContacts']['parameters']['query']>, 'limit' | 'cursor'>;
 export type TimelineItem = Answer<'getContactTimeline', 200>['items'][number];
+export type ContactSegments = Answer<'getContactSegments', 200>;
+/** The workspace's known contact properties, tags and event properties (`GET /v1/fields`), for the pickers. */
+export type KnownFields = Answer<'listFields', 200>;
 export type Plugin = Schemas['Plugin'];
 export type Owner = Schemas['Owner'];
+export type RoutingPool = Schemas['RoutingPool'];
+export type Task = Schemas['Task'];
 export type TestResult = Answer<'testFlow', 200>;
+
+export type Segment = Schemas['Segment'];
+export type SegmentPreview = Answer<'previewSegment', 200>;
+
+export type Kpis = Schemas['Kpis'];
+export type FlowKpi = Kpis['flows'][number];
+
+export type Backtest = Schemas['Backtest'];
+export type BacktestNode = Backtest['nodes'][string];
+export type BacktestComparison = Schemas['BacktestComparison'];
+
+export type EmailSettings = Schemas['EmailSettings'];
+export type EmailPolicy = Schemas['EmailPolicy'];
+export type FrequencyCap = EmailPolicy['frequency_caps'][number];
+export type OutboxMessage = Schemas['OutboxMessage'];
+export type EmailPreview = Answer<'previewEmail', 200>;
+
+export type ReferralProgram = Schemas['ReferralProgram'];
+export type LoyaltyProgram = Schemas['LoyaltyProgram'];
+export type Reward = Schemas['Reward'];
+export type ScoringModel = Schemas['ScoringModel'];
+export type ScoringRule = ScoringModel['rules'][number];
+export type ContactScore = Answer<'getContactScore', 200>;

@@ -1,4 +1,4 @@
-import type { RuleJson } from '../api/types.ts';
+import type { KnownFields, RuleJson } from '../api/types.ts';
 import { formatDuration } from './plain.ts';
 
 /**
@@ -97,11 +97,7 @@ export function newActivityFact(event = ''): RuleNode {
 }
 
 /** The data a workspace's contacts and events carry (`GET /v1/fields`): what the field pickers offer. */
-export interface KnownFields {
-  contact_properties: string[];
-  tags: string[];
-  events: Array<{ type: string; properties: string[] }>;
-}
+export type { KnownFields };
 
 /** Fields of the contact and the event that are not properties. */
 export const STANDARD_FIELDS: Record<string, Array<{ path: string; label: string }>> = {

@@ -1,11 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { api } from '../api/client.ts';
-
-interface ContactSegmentsAnswer {
-  segments: { key: string; name: string; entered_at: string }[];
-  rfm: { r: number | null; f: number | null; m: number | null; group: string } | null;
-  churn_risk: { score: number; factors: { factor: string; value: number | null; points: number; max: number }[] } | null;
-}
+import { api, ok } from '../api/client.ts';
 
 const FACTOR_LABELS: Record<string, string> = {
   recency: 'Time since last purchase vs. their usual interval',
@@ -17,7 +11,7 @@ const FACTOR_LABELS: Record<string, string> = {
 
 /** The contact's segments, RFM group and churn risk with each factor's points (docs/segments.md). */
 export function ContactSegments({ contactId }: { contactId: string }) {
-  const q = useQuery({ queryKey: ['/v1/contacts', contactId, 'segments'], queryFn: ({ signal }) => api.get<ContactSegmentsAnswer>(`/v1/contacts/${contactId}/segments`, signal) });
+  const q = useQuery({ queryKey: ['/v1/contacts', contactId, 'segments'], queryFn: ({ signal }) => ok(api.GET('/v1/contacts/{id}/segments', { params: { path: { id: contactId } }, signal })) });
   if (!q.data) return null;
   const { segments, rfm, churn_risk: churn } = q.data;
   return (

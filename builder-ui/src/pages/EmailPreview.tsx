@@ -1,14 +1,7 @@
 import { useState } from 'react';
-import { api, errorMessage } from '../api/client.ts';
+import { api, errorMessage, ok } from '../api/client.ts';
 import { itemsOf, useContacts } from '../api/hooks.ts';
-
-interface Preview {
-  to: string | null;
-  subject: string;
-  html: string | null;
-  text: string | null;
-  category: string;
-}
+import type { EmailPreview as Preview, RequestBody } from '../api/types.ts';
 
 /**
  * The email node's preview: the node's current (unsaved) config rendered for a contact picked by email, as HTML
@@ -27,7 +20,8 @@ export function EmailPreview({ config }: { config: Record<string, unknown> }) {
   const render = async () => {
     setError(null);
     try {
-      const p = await api.post<Preview>('/v1/email/preview', { contact_id: chosen, config });
+      // The canvas's config of the node (its editing model, maybe incomplete): the engine checks it and names what is wrong.
+      const p = await ok(api.POST('/v1/email/preview', { body: { contact_id: chosen, config: config as RequestBody<'previewEmail'>['config'] } }));
       setPreview(p);
       setView(p.html ? 'html' : 'text');
     } catch (err) {

@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import { useQueryClient } from '@tanstack/react-query';
-import { api, ApiError } from '../api/client.ts';
+import { api, ApiError, ok } from '../api/client.ts';
 import { trackDraftSave } from '../api/drafts.ts';
-import { fetchFlow, useCatalog, useFields, useFlow, useFlowStats } from '../api/hooks.ts';
-import type { CatalogNode, Flow, FlowDocument, ValidationError, ValidationResult } from '../api/types.ts';
+import { asFlow, fetchFlow, useCatalog, useFields, useFlow, useFlowStats } from '../api/hooks.ts';
+import type { CatalogNode, Flow, FlowDocument, ValidationError } from '../api/types.ts';
 import { Canvas } from '../canvas/Canvas.tsx';
 import { CatalogContext, useCatalogMap } from '../canvas/catalog.ts';
 import { useFitReadable } from '../canvas/fit.ts';
@@ -124,7 +124,8 @@ function Editor({ flow, onReload }: { flow: Flow; onReload: () => Promise<void> 
   const validateOnServer = useCallback(
     async (rev: number) => {
       try {
-        const res = await api.post<ValidationResult>(`/v1/flows/${flow.id}/validate`, useEditor.getState().document());
+        // The engine checks the draft it stores (the save before this call), not a document sent along.
+        const res = await ok(api.POST('/v1/flows/{id}/validate', { params: { path: { id: flow.id } } }));
         if (open.current && useEditor.getState().revision === rev) {
           refreshErrors(res.errors ?? []);
           useEditor.getState().setChecked('checked');
@@ -152,10 +153,11 @@ function Editor({ flow, onReload }: { flow: Flow; onReload: () => Promise<void> 
       if (s.readOnly || (rev === savedRevision.current && !opts.force) || (conflicted.current && !opts.overwrite)) return;
       setSaveState('saving');
       try {
-        const saved = await api.put<Flow>(`/v1/flows/${flow.id}/draft`, doc, {
-          headers: !opts.overwrite && etag.current ? { 'if-match': etag.current } : {},
+        const saved = asFlow(await ok(api.PUT('/v1/flows/{id}/draft', {
+          params: { path: { id: flow.id }, header: !opts.overwrite && etag.current ? { 'if-match': etag.current } : {} },
+          body: doc,
           keepalive: opts.keepalive,
-        });
+        })));
         etag.current = saved.draft_etag;
         conflicted.current = false;
         savedRevision.current = rev;
@@ -244,7 +246,7 @@ function Editor({ flow, onReload }: { flow: Flow; onReload: () => Promise<void> 
   const setStatus = async (action: 'pause' | 'resume') => {
     setStatusError(null);
     try {
-      await api.post(`/v1/flows/${flow.id}/${action}`);
+      await ok(api.POST(`/v1/flows/{id}/${action}`, { params: { path: { id: flow.id } } }));
       setToast(action === 'pause' ? 'Paused: no new runs start' : 'Resumed: new runs start again');
     } catch (err) {
       setStatusError(err);

@@ -1,8 +1,8 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { api, errorMessage } from '../api/client.ts';
-import { itemsOf, useApiMutation, useFlows } from '../api/hooks.ts';
-import type { Flow, FlowStats, FlowSummary } from '../api/types.ts';
+import { api, errorMessage, ok } from '../api/client.ts';
+import { fetchFlow, fetchFlowStats, itemsOf, useApiMutation, useFlows } from '../api/hooks.ts';
+import type { FlowDocument, FlowStats, FlowSummary } from '../api/types.ts';
 import { emptyDocument } from '../graph/document.ts';
 import { navigate } from '../router.ts';
 import { useCan } from '../session.ts';
@@ -20,7 +20,7 @@ function FlowNumbers({ flow }: { flow: FlowSummary }) {
   const needStats = flow.active_runs === undefined && (flow.published_version ?? 0) > 0;
   const stats = useQuery({
     queryKey: ['/v1/flows', flow.id, 'stats', 'summary'],
-    queryFn: ({ signal }) => api.get<FlowStats>(`/v1/flows/${flow.id}/stats`, signal),
+    queryFn: ({ signal }) => fetchFlowStats(flow.id, undefined, signal),
     enabled: needStats,
     staleTime: 15_000,
     retry: false,
@@ -45,19 +45,20 @@ export function FlowsPage() {
   const [archiving, setArchiving] = useState<FlowSummary | null>(null);
   /** The flow just archived, for the undo offer (with the status to go back to). */
   const [undo, setUndo] = useState<{ flow: FlowSummary; was: string } | null>(null);
-  const create = useApiMutation((doc: ReturnType<typeof emptyDocument>) => api.post<Flow>('/v1/flows', doc), [['/v1/flows']]);
+  const create = useApiMutation((doc: FlowDocument) => ok(api.POST('/v1/flows', { body: doc })), [['/v1/flows']]);
   const lifecycle = useApiMutation(
     async ({ flow, action }: { flow: FlowSummary; action: 'pause' | 'resume' | 'archive' | 'unarchive' | 'undo-archive' }) => {
-      if (action !== 'undo-archive') return api.post<Flow>(`/v1/flows/${flow.id}/${action}`);
+      const post = (to: 'pause' | 'resume' | 'archive' | 'unarchive') => ok(api.POST(`/v1/flows/{id}/${to}`, { params: { path: { id: flow.id } } }));
+      if (action !== 'undo-archive') return post(action);
       // Undo puts the flow back as it was: unarchived, and running again if it was.
-      const back = await api.post<Flow>(`/v1/flows/${flow.id}/unarchive`);
-      return undo?.was === 'active' ? api.post<Flow>(`/v1/flows/${flow.id}/resume`) : back;
+      const back = await post('unarchive');
+      return undo?.was === 'active' ? post('resume') : back;
     },
     [['/v1/flows']],
   );
   const duplicate = useApiMutation(async (flow: FlowSummary) => {
-    const full = await api.get<Flow>(`/v1/flows/${flow.id}`);
-    return api.post<Flow>('/v1/flows', { ...full.draft, name: `${full.draft.name} (copy)` });
+    const full = await fetchFlow(flow.id);
+    return ok(api.POST('/v1/flows', { body: { ...full.draft, name: `${full.draft.name} (copy)` } }));
   }, [['/v1/flows']]);
 
   const all = itemsOf(flows.data);

@@ -2,7 +2,8 @@ import { useState } from 'react';
 import { itemsOf } from '../api/hooks.ts';
 import { navigate } from '../router.ts';
 import { EmptyState, ErrorBox, PageHeader, Spinner, formatTime } from '../ui/common.tsx';
-import { useOutbox, type OutboxMessage } from './email-api.ts';
+import type { OutboxMessage } from '../api/types.ts';
+import { useOutbox } from './email-api.ts';
 import { OutboxBanner } from './OutboxBanner.tsx';
 
 function MessageView({ m }: { m: OutboxMessage }) {

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { api, errorMessage } from '../api/client.ts';
+import { api, errorMessage, ok } from '../api/client.ts';
 import { itemsOf, useApiMutation, usePlugins } from '../api/hooks.ts';
 import type { Plugin } from '../api/types.ts';
 import { useCan } from '../session.ts';
@@ -42,7 +42,7 @@ function CredentialsForm({ plugin, fields }: { plugin: Plugin; fields: Credentia
   const [values, setValues] = useState<Record<string, string>>({});
   const [saved, setSaved] = useState(false);
   const save = useApiMutation(
-    (body: Record<string, string>) => api.put(`/v1/plugins/${encodeURIComponent(plugin.id)}/credentials`, body),
+    (body: Record<string, string>) => ok(api.PUT('/v1/plugins/{id}/credentials', { params: { path: { id: plugin.id } }, body })),
     [['/v1/plugins']],
   );
   const submit = async () => {
@@ -82,7 +82,7 @@ function CredentialsForm({ plugin, fields }: { plugin: Plugin; fields: Credentia
 /** Enabled plugins' actions are in the palette and run; disabling one (per workspace) refuses publishing and running them. */
 function EnableToggle({ plugin }: { plugin: Plugin }) {
   const enabled = plugin.enabled !== false;
-  const toggle = useApiMutation(() => api.post(`/v1/plugins/${encodeURIComponent(plugin.id)}/${enabled ? 'disable' : 'enable'}`), [['/v1/plugins'], ['/v1/catalog']]);
+  const toggle = useApiMutation(() => ok(api.POST(`/v1/plugins/{id}/${enabled ? 'disable' : 'enable'}`, { params: { path: { id: plugin.id } } })), [['/v1/plugins'], ['/v1/catalog']]);
   return (
     <>
       <button className="btn btn-sm" onClick={() => toggle.mutate(undefined)} disabled={toggle.isPending}>{enabled ? 'Disable' : 'Enable'}</button>

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { api } from '../api/client.ts';
+import { api, ok } from '../api/client.ts';
 import { itemsOf, useApiMutation, useContact, useOwners, useRun } from '../api/hooks.ts';
 import { useStepNames } from '../api/names.ts';
 import { navigate } from '../router.ts';
@@ -16,8 +16,8 @@ export function RunPage({ runId }: { runId: string }) {
   const canOperate = useCan('operate');
   const [open, setOpen] = useState<Record<number, boolean>>({});
   const stepName = useStepNames(run.data ? [run.data] : []);
-  const cancel = useApiMutation(() => api.post(`/v1/runs/${runId}/cancel`), [['/v1/runs']]);
-  const retry = useApiMutation(() => api.post(`/v1/runs/${runId}/retry`), [['/v1/runs']]);
+  const cancel = useApiMutation(() => ok(api.POST('/v1/runs/{id}/cancel', { params: { path: { id: runId } } })), [['/v1/runs']]);
+  const retry = useApiMutation(() => ok(api.POST('/v1/runs/{id}/retry', { params: { path: { id: runId } } })), [['/v1/runs']]);
   if (run.isPending) return <div className="page"><Spinner label="Loading run" /></div>;
   if (run.error) return <div className="page"><ErrorBox error={run.error} onRetry={() => run.refetch()} /></div>;
   const r = run.data;

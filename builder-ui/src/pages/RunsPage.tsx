@@ -1,18 +1,24 @@
 import { useState } from 'react';
-import { api } from '../api/client.ts';
+import { api, ok } from '../api/client.ts';
 import { itemsOf, useContact, useFlows, useRuns } from '../api/hooks.ts';
+import type { RunFilters } from '../api/types.ts';
 import { useStepNames } from '../api/names.ts';
-import type { Contact, Page } from '../api/types.ts';
 import { navigate, useLocation } from '../router.ts';
 import { EmptyState, ErrorBox, PageHeader, Spinner, StatusBadge, formatTime } from '../ui/common.tsx';
 
-const STATUSES = ['active', 'waiting', 'completed', 'converted', 'exited', 'failed', 'cancelled'];
+const STATUSES = ['active', 'waiting', 'completed', 'converted', 'exited', 'failed', 'cancelled'] as const;
+
+/** The URL's filters as the runs query takes them: empty ones left out, an unknown status ignored. */
+function runFilters(f: { flow_id: string; status: string; contact_id: string }): RunFilters {
+  const status = STATUSES.find((s) => s === f.status);
+  return { ...(f.flow_id ? { flow_id: f.flow_id } : {}), ...(status ? { status } : {}), ...(f.contact_id ? { contact_id: f.contact_id } : {}) };
+}
 
 /** Runs with filters kept in the URL (flow, status, contact) so they can be linked to from other screens. */
 export function RunsPage() {
   const { search } = useLocation();
   const filters = { flow_id: search.get('flow_id') ?? '', status: search.get('status') ?? '', contact_id: search.get('contact_id') ?? '' };
-  const runs = useRuns(filters, true);
+  const runs = useRuns(runFilters(filters), true);
   const flows = useFlows();
   const flowName = new Map(itemsOf(flows.data).map((f) => [f.id, f.name]));
   const setFilter = (key: keyof typeof filters, value: string) => {
@@ -84,7 +90,7 @@ function ContactFilter({ contactId, onChange }: { contactId: string; onChange: (
   }
   const find = async () => {
     setError(null);
-    const found = itemsOf(await api.get<Page<Contact>>(`/v1/contacts?email=${encodeURIComponent(email.trim())}`))[0];
+    const found = itemsOf(await ok(api.GET('/v1/contacts', { params: { query: { email: email.trim() } } })))[0];
     if (found) onChange(found.id);
     else setError(`No contact with email ${email.trim()}`);
   };

@@ -1,17 +1,18 @@
 import { useState } from 'react';
-import { api, errorMessage } from '../api/client.ts';
+import { api, errorMessage, ok } from '../api/client.ts';
 import { useApiMutation } from '../api/hooks.ts';
 import { navigate } from '../router.ts';
 import { useCan } from '../session.ts';
 import { ErrorBox, PageHeader, Spinner } from '../ui/common.tsx';
-import { daysOf, useEmailPolicy, useEmailSettings, type EmailPolicy, type EmailSettings, type FrequencyCap } from './email-api.ts';
+import type { EmailPolicy, EmailSettings, FrequencyCap, RequestBody } from '../api/types.ts';
+import { daysOf, useEmailPolicy, useEmailSettings } from './email-api.ts';
 import { OutboxBanner } from './OutboxBanner.tsx';
 
 const INVALIDATE = [['/v1/settings/email'], ['/v1/settings/email-policy']];
 
-function Result({ error, ok }: { error: unknown; ok: string | null }) {
+function Result({ error, notice }: { error: unknown; notice: string | null }) {
   if (error) return <span className="error-text small" role="alert">{errorMessage(error)}</span>;
-  return ok ? <span className="ok small" role="status">{ok}</span> : null;
+  return notice ? <span className="ok small" role="status">{notice}</span> : null;
 }
 
 /** SMTP server (write-only URL), "send test email", back to the outbox. */
@@ -26,10 +27,10 @@ function DeliveryForm({ admin, s }: { admin: boolean; s: EmailSettings }) {
   const [smtpUrl, setSmtpUrl] = useState('');
   const [from, setFrom] = useState(s.delivery === 'smtp' ? s.from : '');
   const [testTo, setTestTo] = useState('');
-  const [ok, setOk] = useState<string | null>(null);
-  const save = useApiMutation((body: { smtp_url: string; from: string }) => api.put('/v1/settings/email', body), INVALIDATE);
-  const remove = useApiMutation(() => api.del('/v1/settings/email'), INVALIDATE);
-  const test = useApiMutation((to: string) => api.post<{ smtp_host: string }>('/v1/settings/email/test', { to }));
+  const [notice, setNotice] = useState<string | null>(null);
+  const save = useApiMutation((body: RequestBody<'putEmailSettings'>) => ok(api.PUT('/v1/settings/email', { body })), INVALIDATE);
+  const remove = useApiMutation(() => ok(api.DELETE('/v1/settings/email')), INVALIDATE);
+  const test = useApiMutation((to: string) => ok(api.POST('/v1/settings/email/test', { body: { to } })));
   const error = save.error ?? remove.error ?? test.error;
   return (
     <section className="card pad" aria-label="Email delivery">
@@ -39,7 +40,7 @@ function DeliveryForm({ admin, s }: { admin: boolean; s: EmailSettings }) {
       ) : (
         <p>No SMTP server: emails are kept in the <a href="/outbox" onClick={(e) => { e.preventDefault(); navigate('/outbox'); }}>Outbox</a> and not delivered.</p>
       )}
-      <form onSubmit={(e) => { e.preventDefault(); setOk(null); save.mutate({ smtp_url: smtpUrl, from }, { onSuccess: () => { setSmtpUrl(''); setOk('Saved. The SMTP password is encrypted and never shown again.'); } }); }}>
+      <form onSubmit={(e) => { e.preventDefault(); setNotice(null); save.mutate({ smtp_url: smtpUrl, from }, { onSuccess: () => { setSmtpUrl(''); setNotice('Saved. The SMTP password is encrypted and never shown again.'); } }); }}>
         <label className="field"><span>SMTP server URL</span>
           <input type="password" autoComplete="new-password" value={smtpUrl} disabled={!admin} placeholder={s.delivery === 'smtp' ? '•••••• stored — type to replace' : 'smtps://user:password@smtp.example.com:465'} onChange={(e) => setSmtpUrl(e.target.value)} />
         </label>
@@ -48,16 +49,16 @@ function DeliveryForm({ admin, s }: { admin: boolean; s: EmailSettings }) {
         </label>
         <div className="cred-actions">
           <button type="submit" className="btn btn-primary btn-sm" disabled={!admin || !smtpUrl || !from || save.isPending}>Save SMTP settings</button>
-          {s.delivery === 'smtp' ? <button type="button" className="btn btn-sm btn-ghost" disabled={!admin} onClick={() => { setOk(null); remove.mutate(undefined, { onSuccess: () => setOk('SMTP removed: emails now go to the outbox.') }); }}>Remove SMTP (use the outbox)</button> : null}
+          {s.delivery === 'smtp' ? <button type="button" className="btn btn-sm btn-ghost" disabled={!admin} onClick={() => { setNotice(null); remove.mutate(undefined, { onSuccess: () => setNotice('SMTP removed: emails now go to the outbox.') }); }}>Remove SMTP (use the outbox)</button> : null}
         </div>
       </form>
-      <form style={{ marginTop: 16 }} onSubmit={(e) => { e.preventDefault(); setOk(null); test.mutate(testTo, { onSuccess: (r) => setOk(`Test email accepted by ${r.smtp_host}.`) }); }}>
+      <form style={{ marginTop: 16 }} onSubmit={(e) => { e.preventDefault(); setNotice(null); test.mutate(testTo, { onSuccess: (r) => setNotice(`Test email accepted by ${r.smtp_host}.`) }); }}>
         <label className="field"><span>Send a test email to</span>
           <input type="email" value={testTo} disabled={!admin} placeholder="you@acme.com" onChange={(e) => setTestTo(e.target.value)} />
         </label>
         <button type="submit" className="btn btn-sm" disabled={!admin || !testTo || s.delivery !== 'smtp' || test.isPending}>Send test email</button>
       </form>
-      <p><Result error={error} ok={ok} /></p>
+      <p><Result error={error} notice={notice} /></p>
     </section>
   );
 }
@@ -72,9 +73,9 @@ function PolicySection({ admin }: { admin: boolean }) {
 
 function PolicyForm({ admin, initial }: { admin: boolean; initial: EmailPolicy }) {
   const [draft, setDraft] = useState<EmailPolicy>(initial);
-  const [ok, setOk] = useState<string | null>(null);
-  const save = useApiMutation((body: EmailPolicy) => api.put<EmailPolicy>('/v1/settings/email-policy', body), INVALIDATE);
-  const set = (patch: Partial<EmailPolicy>) => { setOk(null); setDraft({ ...draft, ...patch }); };
+  const [notice, setNotice] = useState<string | null>(null);
+  const save = useApiMutation((body: RequestBody<'putEmailPolicy'>) => ok(api.PUT('/v1/settings/email-policy', { body })), INVALIDATE);
+  const set = (patch: Partial<EmailPolicy>) => { setNotice(null); setDraft({ ...draft, ...patch }); };
   const setCap = (i: number, patch: Partial<FrequencyCap>) => set({ frequency_caps: draft.frequency_caps.map((c, j) => (j === i ? { ...c, ...patch } : c)) });
   const quiet = draft.quiet_hours;
   return (
@@ -117,8 +118,8 @@ function PolicyForm({ admin, initial }: { admin: boolean; initial: EmailPolicy }
         <label className="check"><input type="checkbox" checked={draft.tracking} disabled={!admin} onChange={(e) => set({ tracking: e.target.checked })} /> Record opens and link clicks (email.opened, email.clicked)</label>
       </fieldset>
       <div className="cred-actions">
-        <button type="button" className="btn btn-primary btn-sm" disabled={!admin || save.isPending} onClick={() => save.mutate(draft, { onSuccess: () => setOk('Sending rules saved.') })}>Save sending rules</button>
-        <Result error={save.error} ok={ok} />
+        <button type="button" className="btn btn-primary btn-sm" disabled={!admin || save.isPending} onClick={() => save.mutate(draft, { onSuccess: () => setNotice('Sending rules saved.') })}>Save sending rules</button>
+        <Result error={save.error} notice={notice} />
       </div>
     </section>
   );

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { request } from '../api/client.ts';
+import { api, ok } from '../api/client.ts';
 import { ErrorBox } from '../ui/common.tsx';
 
 export function SignInPage({ onSignedIn }: { onSignedIn: () => void }) {
@@ -14,7 +14,7 @@ export function SignInPage({ onSignedIn }: { onSignedIn: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      await request('POST', '/v1/auth/login', { body: { workspace, email, password }, quiet401: true });
+      await ok(api.POST('/v1/auth/login', { body: { workspace, email, password } }));
       localStorage.setItem('cairn.workspace', workspace);
       onSignedIn();
     } catch (err) {

@@ -1,49 +1,18 @@
 import { useQuery } from '@tanstack/react-query';
-import { api, qs } from '../api/client.ts';
-import type { Page } from '../api/types.ts';
+import { api, ok } from '../api/client.ts';
 
-/** GET /v1/settings/email: SMTP in use, or the development outbox (mail is kept, not delivered). */
-export type EmailSettings =
-  | { configured: true; delivery: 'smtp'; smtp_host: string; from: string; updated_at: string }
-  | { configured: false; delivery: 'outbox'; notice: string };
-
-export interface FrequencyCap {
-  category: string;
-  max: number;
-  within: string;
-}
-
-export interface EmailPolicy {
-  quiet_hours: { start: string; end: string } | null;
-  frequency_caps: FrequencyCap[];
-  tracking: boolean;
-}
-
-export interface OutboxMessage {
-  id: string;
-  run_id: string;
-  node_id: string;
-  contact_id: string;
-  category: string;
-  to: string;
-  from: string;
-  subject: string;
-  html: string | null;
-  text: string | null;
-  headers: Record<string, string>;
-  sent_at: string;
-}
+/** The email screens' queries (types: api/types.ts `EmailSettings`, `EmailPolicy`, `OutboxMessage`). */
 
 export const useEmailSettings = () =>
-  useQuery({ queryKey: ['/v1/settings/email'], queryFn: ({ signal }) => api.get<EmailSettings>('/v1/settings/email', signal) });
+  useQuery({ queryKey: ['/v1/settings/email'], queryFn: ({ signal }) => ok(api.GET('/v1/settings/email', { signal })) });
 
 export const useEmailPolicy = () =>
-  useQuery({ queryKey: ['/v1/settings/email-policy'], queryFn: ({ signal }) => api.get<EmailPolicy>('/v1/settings/email-policy', signal) });
+  useQuery({ queryKey: ['/v1/settings/email-policy'], queryFn: ({ signal }) => ok(api.GET('/v1/settings/email-policy', { signal })) });
 
 export const useOutbox = (contactId?: string) =>
   useQuery({
     queryKey: ['/v1/outbox', contactId ?? ''],
-    queryFn: ({ signal }) => api.get<Page<OutboxMessage>>(`/v1/outbox${qs({ limit: 100, contact_id: contactId })}`, signal),
+    queryFn: ({ signal }) => ok(api.GET('/v1/outbox', { params: { query: { limit: 100, contact_id: contactId } }, signal })),
     refetchInterval: 3000,
   });
 

@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
-import { api } from '../api/client.ts';
+import { api, ok } from '../api/client.ts';
 import { useContact } from '../api/hooks.ts';
-import { useBacktest, useBacktestComparison, useBacktests, type Backtest, type BacktestNode } from '../api/backtests.ts';
-import type { Flow } from '../api/types.ts';
+import { useBacktest, useBacktestComparison, useBacktests } from '../api/backtests.ts';
+import type { Backtest, BacktestNode, Flow } from '../api/types.ts';
 import { useCatalogMap } from '../canvas/catalog.ts';
 import { useEditor } from '../canvas/store.ts';
 import { navigate } from '../router.ts';
@@ -12,7 +12,7 @@ import { Icon } from '../ui/icons.tsx';
 
 const DAY = 86_400_000;
 const isoDay = (t: number) => new Date(t).toISOString().slice(0, 10);
-const COUNTS: Array<[keyof BacktestNode, string]> = [
+const COUNTS: Array<[Exclude<keyof BacktestNode, 'branches' | 'samples'>, string]> = [
   ['entered', 'entered'], ['completed', 'completed'], ['waiting', 'still waiting'], ['waited', 'waited'], ['timed_out', 'timed out'],
   ['converted', 'converted'], ['exited', 'exited'], ['failed', 'failed'],
 ];
@@ -119,9 +119,10 @@ export function BacktestPanel({ flow, beforeRun }: { flow: Flow; beforeRun: () =
     setStarting(true);
     try {
       if (version === 'draft') await beforeRun();
-      const res = await api.post<{ id: string }>(`/v1/flows/${flow.id}/backtest`, {
-        from: new Date(`${from}T00:00:00Z`).toISOString(), to: new Date(`${to}T00:00:00Z`).toISOString(), version: version === 'draft' ? 'draft' : Number(version),
-      });
+      const res = await ok(api.POST('/v1/flows/{id}/backtest', {
+        params: { path: { id: flow.id } },
+        body: { from: new Date(`${from}T00:00:00Z`).toISOString(), to: new Date(`${to}T00:00:00Z`).toISOString(), version: version === 'draft' ? 'draft' : Number(version) },
+      }));
       setShown(res.id);
       await qc.invalidateQueries({ queryKey: ['/v1/flows', flow.id, 'backtests'], exact: true });
     } catch (err) {
@@ -132,7 +133,7 @@ export function BacktestPanel({ flow, beforeRun }: { flow: Flow; beforeRun: () =
   };
   const cancel = async () => {
     if (!bt) return;
-    try { await api.post(`/v1/flows/${flow.id}/backtests/${bt.id}/cancel`); } catch (err) { setError(err); }
+    try { await ok(api.POST('/v1/flows/{id}/backtests/{bid}/cancel', { params: { path: { id: flow.id, bid: bt.id } } })); } catch (err) { setError(err); }
     await qc.invalidateQueries({ queryKey: ['/v1/flows', flow.id, 'backtests'] });
   };
   useEffect(() => {
@@ -184,7 +185,7 @@ export function BacktestPanel({ flow, beforeRun }: { flow: Flow; beforeRun: () =
             <h3 className="section-title">{selected ? name(selected) : 'Select a node'}</h3>
             {!selected ? <p className="muted small">Select a node on the canvas to see its counts and sample contacts.</p> : !node ? <p className="muted small">No contact reached this node.</p> : (
               <div aria-label="Selected node in the backtest">
-                <dl className="props">{COUNTS.map(([k, label]) => <div key={k} className="prop-row"><dt>{label}</dt><dd>{node[k] as number}</dd></div>)}</dl>
+                <dl className="props">{COUNTS.map(([k, label]) => <div key={k} className="prop-row"><dt>{label}</dt><dd>{node[k]}</dd></div>)}</dl>
                 {Object.keys(node.branches).length ? <p className="small">Branches: {Object.entries(node.branches).map(([h, n]) => `${h} ${n}`).join(' · ')}</p> : null}
                 <h4 className="small">Sample contacts</h4>
                 {node.samples.length === 0 ? <p className="muted small">none kept</p> : (

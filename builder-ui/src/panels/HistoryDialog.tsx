@@ -1,6 +1,7 @@
 import { useState } from 'react';
-import { api, errorMessage } from '../api/client.ts';
-import type { Flow, FlowVersion } from '../api/types.ts';
+import { errorMessage } from '../api/client.ts';
+import { fetchFlowVersion } from '../api/hooks.ts';
+import type { Flow } from '../api/types.ts';
 import { useEditor } from '../canvas/store.ts';
 import { Modal, formatTime } from '../ui/common.tsx';
 
@@ -16,7 +17,7 @@ export function HistoryDialog({ flow, canEdit, onClose, onRestored }: { flow: Fl
     setBusy(version);
     setError(null);
     try {
-      const v = await api.get<FlowVersion>(`/v1/flows/${flow.id}/versions/${version}`);
+      const v = await fetchFlowVersion(flow.id, version);
       useEditor.getState().replaceDocument(v.document);
       onRestored(version);
     } catch (err) {

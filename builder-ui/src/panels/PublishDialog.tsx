@@ -1,18 +1,10 @@
 import { useState } from 'react';
-import { api, ApiError, errorMessage } from '../api/client.ts';
+import { api, ApiError, errorMessage, ok } from '../api/client.ts';
 import { useFlowVersion } from '../api/hooks.ts';
-import type { Flow, FlowDocument, FlowVersion } from '../api/types.ts';
+import type { Flow, FlowDocument } from '../api/types.ts';
 import { useCatalogMap } from '../canvas/catalog.ts';
 import { diffDocuments, isEmptyDiff } from '../graph/diff.ts';
 import { Modal, Spinner } from '../ui/common.tsx';
-
-/** The document inside a version response, whichever envelope the engine uses. */
-export function versionDocument(v: FlowVersion | FlowDocument | undefined): FlowDocument | undefined {
-  if (!v) return undefined;
-  if ('nodes' in v && Array.isArray(v.nodes)) return v as FlowDocument;
-  const env = v as unknown as Record<string, unknown>;
-  return (env.document ?? env.draft ?? env.definition) as FlowDocument | undefined;
-}
 
 /**
  * Publish: shows what changed since the last published version (nodes added/removed/changed, edges,
@@ -39,7 +31,7 @@ export function PublishDialog({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const hasPrevious = (flow.published_version ?? 0) > 0;
-  const previous = versionDocument(last.data);
+  const previous = last.data?.document;
   const diff = !hasPrevious || previous ? diffDocuments(hasPrevious ? previous : null, current) : null;
   const title = (type: string) => catalog.get(type)?.title ?? type;
 
@@ -48,7 +40,7 @@ export function PublishDialog({
     setError(null);
     try {
       await beforePublish();
-      const res = await api.post<{ version: number }>(`/v1/flows/${flow.id}/publish`, { note });
+      const res = await ok(api.POST('/v1/flows/{id}/publish', { params: { path: { id: flow.id } }, body: { note } }));
       onPublished(res.version);
     } catch (err) {
       setError(err);

@@ -1,33 +1,18 @@
 import { useMemo, useState } from 'react';
-import { api } from '../api/client.ts';
+import { api, ok } from '../api/client.ts';
 import { itemsOf, useContacts } from '../api/hooks.ts';
-import type { Contact, TestResult } from '../api/types.ts';
+import type { Contact, RequestBody, TestResult } from '../api/types.ts';
 import { useCatalogMap } from '../canvas/catalog.ts';
 import { useEditor } from '../canvas/store.ts';
 import { ErrorBox, JsonView } from '../ui/common.tsx';
 import { Icon } from '../ui/icons.tsx';
 
-interface PathStep {
-  node_id: string;
-  handle?: string | null;
-  detail: Record<string, unknown>;
-}
+/** A step of the path as the panel lists it: a dry-run step, or only its node id. */
+type PathStep = Pick<TestResult['steps'][number], 'node_id'> & Partial<TestResult['steps'][number]>;
 
 /** The dry run's path: its `steps` (with output and error) when present, else the `path` of node ids. */
 export function readPath(result: TestResult): PathStep[] {
-  const list = (Array.isArray(result.steps) && result.steps.length ? result.steps : Array.isArray(result.path) ? result.path : []) as unknown[];
-  return list
-    .map((item): PathStep | null => {
-      if (typeof item === 'string') return { node_id: item, detail: {} };
-      if (item && typeof item === 'object') {
-        const o = item as Record<string, unknown>;
-        const id = o.node_id ?? o.id ?? o.node;
-        const handle = (o.handle ?? o.sourceHandle ?? o.branch ?? o.out) as string | null | undefined;
-        return typeof id === 'string' ? { node_id: id, handle, detail: o } : null;
-      }
-      return null;
-    })
-    .filter((s): s is PathStep => s !== null);
+  return result.steps.length ? result.steps : result.path.map((node_id) => ({ node_id }));
 }
 
 /** Dry run of the draft: pick a contact (or type one) and an event; the path is highlighted on the canvas. */
@@ -57,26 +42,26 @@ export function TestPanel({ flowId, beforeRun }: { flowId: string; beforeRun: ()
     setBusy(true);
     setError(null);
     try {
-      let who: Record<string, unknown>;
+      let who: Pick<RequestBody<'testFlow'>, 'contact_id' | 'contact'>;
       if (mode === 'existing') {
         if (!picked) throw new Error('Pick a contact first.');
         who = { contact_id: picked.id };
       } else {
-        who = { contact: JSON.parse(contactJson) as Record<string, unknown> };
+        // Typed by the user as JSON: the engine checks it against the body's schema.
+        who = { contact: JSON.parse(contactJson) as RequestBody<'testFlow'>['contact'] };
       }
       const properties = eventProps.trim() ? (JSON.parse(eventProps) as Record<string, unknown>) : {};
       await beforeRun();
       // The engine assumes by event type: a wait whose event is listed takes its `event` out, the others time out.
       const assume = [...new Set(waits.filter((w) => arrives[w.id] && w.event).map((w) => w.event))];
-      const res = await api.post<TestResult>(`/v1/flows/${flowId}/test`, { ...who, event: { type: eventType, properties }, ...(assume.length ? { assume_events: assume } : {}) });
+      const res = await ok(api.POST('/v1/flows/{id}/test', { params: { path: { id: flowId } }, body: { ...who, event: { type: eventType, properties }, ...(assume.length ? { assume_events: assume } : {}) } }));
       setResult(res);
       const path = readPath(res);
       const edges = useEditor.getState().edges;
       const onPathEdges: string[] = [];
       for (let i = 0; i + 1 < path.length; i++) {
-        const candidates = edges.filter((e) => e.source === path[i].node_id && e.target === path[i + 1].node_id);
-        const exact = candidates.find((e) => path[i].handle === undefined || (e.sourceHandle ?? null) === (path[i].handle ?? null));
-        if (exact ?? candidates[0]) onPathEdges.push((exact ?? candidates[0]).id);
+        const edge = edges.find((e) => e.source === path[i].node_id && e.target === path[i + 1].node_id);
+        if (edge) onPathEdges.push(edge.id);
       }
       useEditor.getState().setPath({ nodes: path.map((p) => p.node_id), edges: onPathEdges });
     } catch (err) {
@@ -91,7 +76,7 @@ export function TestPanel({ flowId, beforeRun }: { flowId: string; beforeRun: ()
     const n = useEditor.getState().nodes.find((x) => x.id === id);
     return n ? (n.data.doc.label ?? catalog.get(n.data.doc.type)?.title ?? n.data.doc.type) : id;
   };
-  const actions = Array.isArray(result?.actions) ? (result.actions as Array<{ node_id?: string; type?: string; effect?: unknown }>) : [];
+  const actions = result?.actions ?? [];
 
   return (
     <aside className="inspector" aria-label="Test panel">
@@ -146,9 +131,9 @@ export function TestPanel({ flowId, beforeRun }: { flowId: string; beforeRun: ()
             <ol className="timeline">
               {steps.map((s, i) => (
                 <li key={i}>
-                  <div className="tl-title">{title(s.node_id)}{s.handle ? <span className="badge badge-gray">{s.handle}</span> : null}</div>
-                  {s.detail.output !== undefined && s.detail.output !== null ? <JsonView value={s.detail.output} /> : null}
-                  {s.detail.error ? <div className="tl-error"><Icon name="warn" size={14} /> {JSON.stringify(s.detail.error)}</div> : null}
+                  <div className="tl-title">{title(s.node_id)}</div>
+                  {s.output !== undefined && s.output !== null ? <JsonView value={s.output} /> : null}
+                  {s.error ? <div className="tl-error"><Icon name="warn" size={14} /> {JSON.stringify(s.error)}</div> : null}
                 </li>
               ))}
             </ol>

@@ -1872,18 +1872,25 @@ export interface components {
             /** @description the From header, e.g. "Acme <news@acme.example>" */
             from: string;
         };
+        /** @description the SMTP server in use, or the development outbox (mail kept, not delivered) and why */
         EmailSettings: {
-            configured: boolean;
             /** @enum {unknown} */
-            delivery: "smtp" | "outbox";
-            smtp_host?: string;
-            from?: string;
+            configured: true;
+            /** @enum {unknown} */
+            delivery: "smtp";
+            smtp_host: string;
+            from: string;
             /** Format: date-time */
-            updated_at?: string;
-            /** @description why mail is not delivered, when it is not */
-            notice?: string;
+            updated_at: string;
+        } | {
+            /** @enum {unknown} */
+            configured: false;
+            /** @enum {unknown} */
+            delivery: "outbox";
+            /** @description why mail is not delivered */
+            notice: string;
         };
-        EmailPolicy: {
+        EmailPolicyPatch: {
             quiet_hours?: null | {
                 /** @description 24-hour "HH:MM" */
                 start: string;
@@ -1896,6 +1903,20 @@ export interface components {
                 within: string;
             }[];
             tracking?: boolean;
+        };
+        EmailPolicy: {
+            quiet_hours: null | {
+                /** @description 24-hour "HH:MM" */
+                start: string;
+                /** @description 24-hour "HH:MM" */
+                end: string;
+            };
+            frequency_caps: {
+                category: string;
+                max: number;
+                within: string;
+            }[];
+            tracking: boolean;
         };
         OutboxMessage: {
             /** Format: uuid */
@@ -1926,7 +1947,10 @@ export interface components {
             /** @enum {unknown} */
             status: "pending" | "granted" | "voided" | "refused";
             reason?: string;
-            reward?: unknown;
+            /** @description what the side receives, e.g. { "type": "credit", "amount": 10, "currency": "USD" } (passed on in reward.granted) */
+            reward?: {
+                [key: string]: unknown;
+            } | number | string;
             referee_id?: string | null;
             referrer_id?: string | null;
             event_id?: string | null;
@@ -1937,13 +1961,192 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /** @description the program as created (its body) and when */
-        Program: {
+        /** @description a referral program as created, and when */
+        ReferralProgram: {
             key: string;
+            qualifying_event: string;
+            min_amount?: number;
+            /** @description what the side receives, e.g. { "type": "credit", "amount": 10, "currency": "USD" } (passed on in reward.granted) */
+            referrer_reward: {
+                [key: string]: unknown;
+            } | number | string;
+            /** @description what the side receives, e.g. { "type": "credit", "amount": 10, "currency": "USD" } (passed on in reward.granted) */
+            referee_reward: {
+                [key: string]: unknown;
+            } | number | string;
+            review_period?: string;
+            void_event?: string;
+            max_rewards_per_referrer?: number;
+            cap_period?: string;
             /** Format: date-time */
             created_at: string;
-        } & {
-            [key: string]: unknown;
+        };
+        /** @description a loyalty program as created, and when */
+        LoyaltyProgram: {
+            key: string;
+            earn: {
+                event: string;
+                points_per_unit: number;
+                property?: string;
+            }[];
+            expires_after?: string;
+            tier_window?: string;
+            tiers?: {
+                name: string;
+                min_points: number;
+            }[];
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** @description the lead-scoring model as last PUT, and when (no rules and a null time before the first PUT) */
+        ScoringModel: {
+            rules: {
+                key?: string;
+                event: string;
+                /** @description a json-rules-engine condition over the event and the contact */
+                when?: {
+                    [key: string]: unknown;
+                };
+                points: number;
+                max_per_contact?: number;
+            }[];
+            decay?: {
+                half_life: string;
+            };
+            qualified_at?: number;
+            disqualified_at?: number;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        /** @description figures defined in docs/kpis.md; null where the data is absent */
+        Kpis: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /** @enum {unknown} */
+            interval: "day" | "week" | "month";
+            churn_window_days: number;
+            flows: {
+                /** Format: uuid */
+                flow_id: string;
+                name: string;
+                has_goal: boolean;
+                entered: number;
+                converted: number | null;
+                conversion_rate: number | null;
+                /** @description present when a split of the newest version holds contacts out */
+                holdout?: {
+                    entered: number;
+                    converted: number | null;
+                    conversion_rate: number | null;
+                };
+                /** @description present with holdout; null when the flow has no goal event to measure */
+                lift?: null | {
+                    absolute: number;
+                    ci_low: number;
+                    ci_high: number;
+                    confidence: number;
+                    treated: {
+                        entered: number;
+                        converted: number | null;
+                        conversion_rate: number | null;
+                    };
+                    holdout: {
+                        entered: number;
+                        converted: number | null;
+                        conversion_rate: number | null;
+                    };
+                };
+                versions: {
+                    version: number;
+                    entered: number;
+                    converted: number | null;
+                    conversion_rate: number | null;
+                }[];
+                splits: {
+                    node_id: string;
+                    holdout_pct: number;
+                    branches: {
+                        key: string;
+                        entered: number;
+                        converted: number | null;
+                        conversion_rate: number | null;
+                    }[];
+                }[];
+            }[];
+            churn_rate: number | null;
+            retention_rate: number | null;
+            active_at_start: number;
+            churned: number;
+            nps: number | null;
+            nps_responses: number;
+            /** @description responses per score 0–10 */
+            nps_distribution: number[];
+            csat: number | null;
+            csat_responses: number;
+            clv_avg: number | null;
+            revenue: number;
+            buyers: number;
+            cac: number | null;
+            spend: number | null;
+            new_customers: number;
+            clv_by_segment: {
+                segment: string;
+                name: string;
+                revenue: number;
+                buyers: number;
+                churn_rate: number | null;
+                clv_avg: number | null;
+            }[];
+            /** @description lifecycle stages of the contacts created in the period (docs/kpis.md §Lifecycle-stage funnel) */
+            funnel: {
+                contacts: number;
+                stages: {
+                    stage: string;
+                    current: number;
+                    reached: number;
+                    rate_from_previous: number | null;
+                }[];
+                no_stage: number;
+                /** @description contacts by a stage value outside the funnel */
+                other_stages: {
+                    [key: string]: number;
+                };
+            };
+            series: {
+                /** Format: date-time */
+                start: string;
+                /** Format: date-time */
+                end: string;
+                entered: number;
+                converted: number;
+                orders: number;
+                revenue: number;
+            }[];
+            cohorts: {
+                /** @description YYYY-MM of the first order */
+                cohort: string;
+                size: number;
+                /** @description share of the cohort buying in month k */
+                retained: number[];
+            }[];
+            email: {
+                nodes: {
+                    flow_id: string;
+                    node_id: string;
+                    sent: number;
+                    opened: number;
+                    clicked: number;
+                    /** @description null: delivery receipts are not recorded yet */
+                    delivered: number | null;
+                    open_rate: number | null;
+                    click_rate: number | null;
+                }[];
+                bounced: number;
+                complained: number;
+                unsubscribed: number;
+            };
         };
         Backtest: {
             /** Format: uuid */
@@ -1955,24 +2158,88 @@ export interface components {
             from: string;
             /** Format: date-time */
             to: string;
-            /** @description running, done, failed or cancelled */
-            status: string;
+            /** @enum {unknown} */
+            status: "running" | "done" | "failed" | "cancelled";
+            /** @description 0 to 1 */
             progress: number;
             processed_events: number;
             total_events: number | null;
+            /** @description per node id */
             nodes: {
-                [key: string]: unknown;
+                [key: string]: {
+                    entered: number;
+                    completed: number;
+                    failed: number;
+                    waited: number;
+                    timed_out: number;
+                    converted: number;
+                    exited: number;
+                    waiting: number;
+                    /** @description runs per outcome: condition true/false, split keys (and holdout), wait event/timeout */
+                    branches: {
+                        [key: string]: number;
+                    };
+                    /** @description a few contacts and why they went the way they did */
+                    samples: {
+                        contact_id: string;
+                        why: string;
+                    }[];
+                };
             };
+            /** @description actions that would have been performed, by node type (external ones counted, never called) */
             actions: {
-                [key: string]: unknown;
+                [key: string]: number;
             };
-            runs: unknown;
-            conversion: unknown;
-            error: unknown;
+            runs: null | {
+                started: number;
+                active: number;
+                completed: number;
+                converted: number;
+                exited: number;
+                failed: number;
+            };
+            conversion: null | {
+                goal: boolean;
+                converted: number;
+                started: number;
+                rate: number | null;
+            };
+            /** @description why a failed backtest failed */
+            error: null | {
+                code: string;
+                message: string;
+            };
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
             finished_at: string | null;
+        };
+        BacktestComparison: {
+            a: components["schemas"]["Backtest"];
+            b: components["schemas"]["Backtest"];
+            same_period: boolean;
+            diff: {
+                nodes: {
+                    [key: string]: {
+                        entered: number;
+                        completed: number;
+                        failed: number;
+                        waited: number;
+                        timed_out: number;
+                        converted: number;
+                        exited: number;
+                        waiting: number;
+                        /** @enum {unknown} */
+                        only_in?: "a" | "b";
+                    };
+                };
+                /** @description b − a per action type */
+                actions: {
+                    [key: string]: number;
+                };
+                /** @description b's rate − a's, when both flows have a goal */
+                conversion_rate: number | null;
+            };
         };
     };
     responses: never;
@@ -3780,14 +4047,21 @@ export interface operations {
                         status: string;
                         path: string[];
                         steps: {
-                            [key: string]: unknown;
+                            node_id: string;
+                            type: string;
+                            status: string;
+                            output: unknown;
+                            error: unknown;
+                            /** @description when the engine would be at this step, relative to the trigger (an ISO 8601 duration) */
+                            at: string;
                         }[];
+                        /** @description what would change or be sent: contact changes, owner assignments, tasks, emitted events, external calls */
                         actions: {
                             node_id: string;
                             type: string;
                             effect: unknown;
                         }[];
-                        contact: unknown;
+                        contact: components["schemas"]["Contact"];
                     };
                 };
             };
@@ -5512,7 +5786,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description the SMTP server in use, or the development outbox (mail kept, not delivered) and why */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5578,7 +5852,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description the SMTP server in use, or the development outbox (mail kept, not delivered) and why */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5640,7 +5914,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description the SMTP server in use, or the development outbox (mail kept, not delivered) and why */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5978,7 +6252,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["EmailPolicy"];
+                "application/json": components["schemas"]["EmailPolicyPatch"];
             };
         };
         responses: {
@@ -6877,21 +7151,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description the lead-scoring model as last PUT, and when (no rules and a null time before the first PUT) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        rules: {
-                            [key: string]: unknown;
-                        }[];
-                        /** Format: date-time */
-                        updated_at: string | null;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ScoringModel"];
                 };
             };
             /** @description no valid API key or session */
@@ -6951,6 +7217,7 @@ export interface operations {
                     rules: {
                         key?: string;
                         event: string;
+                        /** @description a json-rules-engine condition over the event and the contact */
                         when?: Record<string, unknown>;
                         points: number;
                         max_per_contact?: number;
@@ -6964,21 +7231,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description the lead-scoring model as last PUT, and when (no rules and a null time before the first PUT) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        rules: {
-                            [key: string]: unknown;
-                        }[];
-                        /** Format: date-time */
-                        updated_at: string | null;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ScoringModel"];
                 };
             };
             /** @description no valid API key or session */
@@ -7117,7 +7376,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: components["schemas"]["Program"][];
+                        items: components["schemas"]["ReferralProgram"][];
                         /** @description pass as ?cursor= for the next page; null on the last */
                         next_cursor: string | null;
                     };
@@ -7195,22 +7454,22 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the program as created (its body) and when */
+            /** @description a referral program as created, and when */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Program"];
+                    "application/json": components["schemas"]["ReferralProgram"];
                 };
             };
-            /** @description the program as created (its body) and when */
+            /** @description a referral program as created, and when */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Program"];
+                    "application/json": components["schemas"]["ReferralProgram"];
                 };
             };
             /** @description no valid API key or session */
@@ -7268,13 +7527,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the program as created (its body) and when */
+            /** @description a referral program as created, and when */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Program"];
+                    "application/json": components["schemas"]["ReferralProgram"];
                 };
             };
             /** @description no valid API key or session */
@@ -7482,7 +7741,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: components["schemas"]["Program"][];
+                        items: components["schemas"]["LoyaltyProgram"][];
                         /** @description pass as ?cursor= for the next page; null on the last */
                         next_cursor: string | null;
                     };
@@ -7561,22 +7820,22 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the program as created (its body) and when */
+            /** @description a loyalty program as created, and when */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Program"];
+                    "application/json": components["schemas"]["LoyaltyProgram"];
                 };
             };
-            /** @description the program as created (its body) and when */
+            /** @description a loyalty program as created, and when */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Program"];
+                    "application/json": components["schemas"]["LoyaltyProgram"];
                 };
             };
             /** @description no valid API key or session */
@@ -7634,13 +7893,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the program as created (its body) and when */
+            /** @description a loyalty program as created, and when */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Program"];
+                    "application/json": components["schemas"]["LoyaltyProgram"];
                 };
             };
             /** @description no valid API key or session */
@@ -8668,10 +8927,21 @@ export interface operations {
                             entered_at: string;
                         }[];
                         rfm: null | {
-                            [key: string]: unknown;
+                            r: number | null;
+                            f: number | null;
+                            m: number | null;
+                            group: string;
                         };
                         churn_risk: null | {
-                            [key: string]: unknown;
+                            score: number;
+                            factors: {
+                                /** @enum {unknown} */
+                                factor: "recency" | "frequency_trend" | "engagement_decline" | "nps_detractor" | "open_support_issues";
+                                /** @description the measured value the points come from */
+                                value: number | null;
+                                points: number;
+                                max: number;
+                            }[];
                         };
                     };
                 };
@@ -8811,20 +9081,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        from: string;
-                        /** Format: date-time */
-                        to: string;
-                        /** @enum {unknown} */
-                        interval: "day" | "week" | "month";
-                        churn_window_days: number;
-                        flows: {
-                            [key: string]: unknown;
-                        }[];
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Kpis"];
                 };
             };
             /** @description no valid API key or session */
@@ -9035,22 +9292,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        a: components["schemas"]["Backtest"];
-                        b: components["schemas"]["Backtest"];
-                        same_period: boolean;
-                        diff: {
-                            nodes: {
-                                [key: string]: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                            actions: {
-                                [key: string]: number;
-                            };
-                            conversion_rate: number | null;
-                        };
-                    };
+                    "application/json": components["schemas"]["BacktestComparison"];
                 };
             };
             /** @description no valid API key or session */

@@ -176,21 +176,7 @@ export const backtestsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOn
       operationId: 'compareBacktests', tags: ['backtests'], summary: 'Two backtests of a flow side by side, with per-node and per-action differences b − a',
       params: idParams,
       querystring: { type: 'object', required: ['a', 'b'], additionalProperties: false, properties: { a: { type: 'string', maxLength: 100 }, b: { type: 'string', maxLength: 100 } } },
-      response: {
-        200: {
-          type: 'object', required: ['a', 'b', 'same_period', 'diff'],
-          properties: {
-            a: ref('Backtest'), b: ref('Backtest'), same_period: { type: 'boolean' },
-            diff: {
-              type: 'object', required: ['nodes', 'actions', 'conversion_rate'],
-              properties: {
-                nodes: { type: 'object', additionalProperties: { type: 'object', additionalProperties: true, description: 'count differences; only_in "a" or "b" for a node of one document' } },
-                actions: { type: 'object', additionalProperties: { type: 'number' } }, conversion_rate: { type: ['number', 'null'] },
-              },
-            },
-          },
-        },
-      },
+      response: { 200: ref('BacktestComparison') },
     },
   }, async (request) => {
     const { workspaceId } = request.auth!;

@@ -13,7 +13,7 @@ import { checkTriggerSource, queueTriggerSync } from '../plugins/triggers.ts';
 import { flowPins, pinChanges } from '../plugins/pins.ts';
 import { idempotent, isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
-import { idempotencyHeaders, page as pageSchema, ref } from './schemas.ts';
+import { anyJson, idempotencyHeaders, page as pageSchema, ref } from './schemas.ts';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } } } as const;
 /**
@@ -239,9 +239,21 @@ export const flowsRoutes: RouteGroup = async (app, { ctx, nodeTypes = coreOnly }
           type: 'object', required: ['triggered', 'status', 'path', 'steps', 'actions', 'contact'],
           properties: {
             triggered: { type: 'boolean' }, status: { type: 'string' }, path: { type: 'array', items: { type: 'string' } },
-            steps: { type: 'array', items: { type: 'object', additionalProperties: true } },
-            actions: { type: 'array', items: { type: 'object', required: ['node_id', 'type', 'effect'], properties: { node_id: { type: 'string' }, type: { type: 'string' }, effect: {} } } },
-            contact: {},
+            steps: {
+              type: 'array',
+              items: {
+                type: 'object', required: ['node_id', 'type', 'status', 'output', 'error', 'at'],
+                properties: {
+                  node_id: { type: 'string' }, type: { type: 'string' }, status: { type: 'string' }, output: anyJson, error: anyJson,
+                  at: { type: 'string', description: 'when the engine would be at this step, relative to the trigger (an ISO 8601 duration)' },
+                },
+              },
+            },
+            actions: {
+              type: 'array', description: 'what would change or be sent: contact changes, owner assignments, tasks, emitted events, external calls',
+              items: { type: 'object', required: ['node_id', 'type', 'effect'], properties: { node_id: { type: 'string' }, type: { type: 'string' }, effect: anyJson } },
+            },
+            contact: { ...ref('Contact'), description: 'the contact as the run would leave it' },
           },
         },
       },

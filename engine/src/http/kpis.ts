@@ -2,6 +2,7 @@ import { computeKpis, MAX_RANGE_DAYS } from '../crm/kpis.ts';
 import { invalid, notFound } from '../errors.ts';
 import { requireUuid } from './kit.ts';
 import type { RouteGroup } from './route-groups.ts';
+import { ref } from './schemas.ts';
 
 const DAY = 86_400_000;
 
@@ -11,16 +12,7 @@ export const kpisRoutes: RouteGroup = async (app, { ctx }) => {
     config: { area: 'flows' },
     schema: {
       operationId: 'getKpis', tags: ['kpis'],
-      response: {
-        200: {
-          type: 'object', required: ['from', 'to', 'interval', 'churn_window_days', 'flows'], additionalProperties: true,
-          description: 'figures defined in docs/kpis.md; null where the data is absent',
-          properties: {
-            from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' }, interval: { enum: ['day', 'week', 'month'] }, churn_window_days: { type: 'integer' },
-            flows: { type: 'array', items: { type: 'object', additionalProperties: true } },
-          },
-        },
-      },
+      response: { 200: ref('Kpis') },
       summary: 'Conversion per flow (holdout lift with a 95% interval), churn, NPS, CSAT, CLV, CAC, series and cohorts',
       querystring: {
         type: 'object', additionalProperties: false,

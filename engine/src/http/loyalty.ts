@@ -2,7 +2,8 @@ import { loyaltyStatus, redeem, type LoyaltyProgram } from '../crm/loyalty.ts';
 import { withTx } from '../db/index.ts';
 import { invalid, notFound } from '../errors.ts';
 import { requireUuid } from './kit.ts';
-import { checkDurations, durationText, eventType, programKey, programRoutes, unknownProgram, type ProgramRow as KitProgramRow } from './programs-kit.ts';
+import { loyaltyProgramBody } from './program-schemas.ts';
+import { checkDurations, programRoutes, unknownProgram, type ProgramRow as KitProgramRow } from './programs-kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 
 const redemption = {
@@ -10,26 +11,6 @@ const redemption = {
   properties: { id: { type: 'string' }, program: { type: 'string' }, contact_id: { type: 'string', format: 'uuid' }, points: { type: 'number' }, balance: { type: 'number' }, created_at: { type: 'string', format: 'date-time' } },
 } as const;
 const keyParams = { type: 'object', required: ['key'], properties: { key: { type: 'string', maxLength: 100 } } } as const;
-
-const programBody = {
-  type: 'object', additionalProperties: false, required: ['key', 'earn'],
-  properties: {
-    key: programKey,
-    earn: {
-      type: 'array', minItems: 1, maxItems: 100,
-      items: {
-        type: 'object', additionalProperties: false, required: ['event', 'points_per_unit'],
-        properties: { event: eventType, points_per_unit: { type: 'number', exclusiveMinimum: 0, maximum: 1_000_000 }, property: { type: 'string', minLength: 1, maxLength: 200 } },
-      },
-    },
-    expires_after: durationText,
-    tier_window: durationText,
-    tiers: {
-      type: 'array', maxItems: 50,
-      items: { type: 'object', additionalProperties: false, required: ['name', 'min_points'], properties: { name: { type: 'string', minLength: 1, maxLength: 100 }, min_points: { type: 'integer', minimum: 0 } } },
-    },
-  },
-} as const;
 
 type ProgramRow = KitProgramRow<LoyaltyProgram>;
 
@@ -42,7 +23,7 @@ export const loyaltyRoutes: RouteGroup = async (app, { ctx }) => {
   };
 
   programRoutes<LoyaltyProgram>(app, ctx, {
-    kind: 'loyalty', table: 'loyalty_programs', path: 'loyalty-programs', body: programBody,
+    kind: 'loyalty', table: 'loyalty_programs', path: 'loyalty-programs', body: loyaltyProgramBody, answer: 'LoyaltyProgram',
     check: (b) => {
       const problems = checkDurations(b as never, ['expires_after', 'tier_window']);
       if (b.tier_window !== undefined && !b.tiers?.length) problems.push({ path: '/tier_window', message: 'needs tiers (the window is what tiers are measured over)' });

@@ -5,10 +5,6 @@ import { idempotent } from './kit.ts';
 import type { RouteApp } from './route-groups.ts';
 import { idempotencyHeaders, page as pageSchema, ref } from './schemas.ts';
 
-export const programKey = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } as const;
-export const eventType = { type: 'string', minLength: 1, maxLength: 200 } as const;
-export const durationText = { type: 'string', maxLength: 64 } as const;
-
 /** Each named duration must be a positive ISO 8601 duration; problems point at it. */
 export function checkDurations(body: Record<string, unknown>, names: string[]): ProblemItem[] {
   const problems: ProblemItem[] = [];
@@ -33,12 +29,12 @@ const programJson = <C>(r: ProgramRow<C>) => ({ ...(r.config as object), created
  * `GET /<path>/:key`. `check` adds the kind's own rules (problems with JSON Pointers) to the schema's.
  */
 export function programRoutes<C extends { key: string }>(app: RouteApp, ctx: EngineContext, spec: {
-  kind: string; table: string; path: string; body: object; check: (body: C) => ProblemItem[];
+  kind: string; table: string; path: string; body: object; answer: 'ReferralProgram' | 'LoyaltyProgram'; check: (body: C) => ProblemItem[];
 }): void {
   const tag = `${spec.kind} programs`;
   const name = spec.kind[0]!.toUpperCase() + spec.kind.slice(1);
   app.post(`/${spec.path}`, {
-    schema: { operationId: `create${name}Program`, tags: [tag], summary: `Create a ${spec.kind} program`, headers: idempotencyHeaders, body: spec.body, response: { 201: ref('Program'), 200: ref('Program') } },
+    schema: { operationId: `create${name}Program`, tags: [tag], summary: `Create a ${spec.kind} program`, headers: idempotencyHeaders, body: spec.body, response: { 201: ref(spec.answer), 200: ref(spec.answer) } },
   }, async (request, reply) => {
     // The kind's body schema (spec.body) validated it; C is the type its caller states for that schema.
     const b = request.body as C;
@@ -54,14 +50,14 @@ export function programRoutes<C extends { key: string }>(app: RouteApp, ctx: Eng
     return reply.code(outcome.status as 201).send(outcome.body);
   });
 
-  app.get(`/${spec.path}`, { config: { area: 'contacts' }, schema: { operationId: `list${name}Programs`, tags: [tag], summary: `List ${spec.kind} programs`, response: { 200: pageSchema('Program') } } }, async (request) => {
+  app.get(`/${spec.path}`, { config: { area: 'contacts' }, schema: { operationId: `list${name}Programs`, tags: [tag], summary: `List ${spec.kind} programs`, response: { 200: pageSchema(spec.answer) } } }, async (request) => {
     const rows = await ctx.db(spec.table).where({ workspace_id: request.auth!.workspaceId }).orderBy('key').select<ProgramRow<C>[]>('*');
     return { items: rows.map(programJson), next_cursor: null };
   });
 
   app.get(`/${spec.path}/:key`, {
     config: { area: 'contacts' },
-    schema: { operationId: `get${name}Program`, tags: [tag], summary: `Get a ${spec.kind} program`, params: { type: 'object', required: ['key'], properties: { key: { type: 'string', maxLength: 100 } } }, response: { 200: ref('Program') } },
+    schema: { operationId: `get${name}Program`, tags: [tag], summary: `Get a ${spec.kind} program`, params: { type: 'object', required: ['key'], properties: { key: { type: 'string', maxLength: 100 } } }, response: { 200: ref(spec.answer) } },
   }, async (request) => {
     const row = await ctx.db(spec.table).where({ workspace_id: request.auth!.workspaceId, key: request.params.key }).first<ProgramRow<C>>();
     if (!row) throw notFound(`${spec.kind} program`);

@@ -2,32 +2,15 @@ import { referralCode, rewardJson, type ReferralProgram, type RewardRow } from '
 import { withTx } from '../db/index.ts';
 import { invalid, notFound } from '../errors.ts';
 import { isIdCursor, page, pageQuery, parseCursor, requireUuid } from './kit.ts';
-import { checkDurations, durationText, eventType, programKey, programRoutes, unknownProgram } from './programs-kit.ts';
+import { referralProgramBody } from './program-schemas.ts';
+import { checkDurations, programRoutes, unknownProgram } from './programs-kit.ts';
 import type { RouteGroup } from './route-groups.ts';
 import { page as pageSchema } from './schemas.ts';
-
-const reward = { description: 'what the side receives, e.g. { "type": "credit", "amount": 10, "currency": "USD" } (passed on in reward.granted)' } as const;
-
-const programBody = {
-  type: 'object', additionalProperties: false, required: ['key', 'qualifying_event', 'referrer_reward', 'referee_reward'],
-  properties: {
-    key: programKey,
-    qualifying_event: eventType,
-    min_amount: { type: 'number', minimum: 0 },
-    referrer_reward: { ...reward, type: ['object', 'number', 'string'] },
-    referee_reward: { ...reward, type: ['object', 'number', 'string'] },
-    review_period: durationText,
-    void_event: eventType,
-    max_rewards_per_referrer: { type: 'integer', minimum: 1 },
-    cap_period: durationText,
-  },
-} as const;
-
 
 /** Referral programs (CONTRACT.md §Referral programs): programs, per-contact codes, the rewards ledger. */
 export const referralsRoutes: RouteGroup = async (app, { ctx }) => {
   programRoutes<ReferralProgram>(app, ctx, {
-    kind: 'referral', table: 'referral_programs', path: 'referral-programs', body: programBody,
+    kind: 'referral', table: 'referral_programs', path: 'referral-programs', body: referralProgramBody, answer: 'ReferralProgram',
     check: (b) => {
       const problems = checkDurations(b as never, ['review_period', 'cap_period']);
       if (b.cap_period !== undefined && b.max_rewards_per_referrer === undefined) problems.push({ path: '/cap_period', message: 'needs max_rewards_per_referrer (the cap it is the period of)' });

@@ -1,6 +1,9 @@
 import { flowDocumentSchema } from '../contracts/flow-schema.ts';
 import { emailPolicySchema } from '../channels/email-policy.ts';
 import { manifestSchema } from '../plugins/manifest.ts';
+import { Backtest, BacktestComparison } from './backtest-schemas.ts';
+import { Kpis } from './kpi-schemas.ts';
+import { LoyaltyProgram, ReferralProgram, rewardValue, ScoringModel } from './program-schemas.ts';
 
 /**
  * Shared JSON Schemas of the API: registered once with `app.addSchema` (http/app.ts), referenced by routes as
@@ -263,15 +266,25 @@ const SmtpSettings = {
 } as const;
 
 const EmailSettings = {
-  $id: 'EmailSettings', type: 'object', required: ['configured', 'delivery'],
-  properties: {
-    configured: { type: 'boolean' }, delivery: { enum: ['smtp', 'outbox'] },
-    smtp_host: { type: 'string' }, from: { type: 'string' }, updated_at: dateTime,
-    notice: { type: 'string', description: 'why mail is not delivered, when it is not' },
-  },
+  $id: 'EmailSettings', description: 'the SMTP server in use, or the development outbox (mail kept, not delivered) and why',
+  oneOf: [
+    {
+      type: 'object', required: ['configured', 'delivery', 'smtp_host', 'from', 'updated_at'],
+      properties: { configured: { const: true }, delivery: { const: 'smtp' }, smtp_host: { type: 'string' }, from: { type: 'string' }, updated_at: dateTime },
+    },
+    {
+      type: 'object', required: ['configured', 'delivery', 'notice'],
+      properties: { configured: { const: false }, delivery: { const: 'outbox' }, notice: { type: 'string', description: 'why mail is not delivered' } },
+    },
+  ],
 } as const;
 
-const EmailPolicy = { ...emailPolicySchema, $id: 'EmailPolicy' } as const;
+/** PUT /v1/settings/email-policy body: the fields given replace the stored ones. */
+const EmailPolicyPatch = { ...emailPolicySchema, $id: 'EmailPolicyPatch' } as const;
+/** The policy in force: every field, stored or default. */
+const EmailPolicy = {
+  ...emailPolicySchema, $id: 'EmailPolicy', required: ['quiet_hours', 'frequency_caps', 'tracking'],
+} as const;
 
 const OutboxMessage = {
   $id: 'OutboxMessage', type: 'object',
@@ -287,24 +300,8 @@ const Reward = {
   $id: 'Reward', type: 'object', required: ['id', 'program', 'contact_id', 'role', 'status', 'created_at', 'updated_at'],
   properties: {
     id: uuid, program: { type: 'string' }, contact_id: uuid, role: { enum: ['referrer', 'referee'] }, status: { enum: ['pending', 'granted', 'voided', 'refused'] },
-    reason: { type: 'string' }, reward: anyJson, referee_id: { type: ['string', 'null'] }, referrer_id: { type: ['string', 'null'] }, event_id: { type: ['string', 'null'] },
+    reason: { type: 'string' }, reward: rewardValue, referee_id: { type: ['string', 'null'] }, referrer_id: { type: ['string', 'null'] }, event_id: { type: ['string', 'null'] },
     review_ends_at: nullableDateTime, created_at: dateTime, updated_at: dateTime,
-  },
-} as const;
-
-const Program = {
-  $id: 'Program', type: 'object', required: ['key', 'created_at'], additionalProperties: true,
-  description: 'the program as created (its body) and when', properties: { key: { type: 'string' }, created_at: dateTime },
-} as const;
-
-const Backtest = {
-  $id: 'Backtest', type: 'object',
-  required: ['id', 'flow_id', 'version', 'from', 'to', 'status', 'progress', 'processed_events', 'total_events', 'nodes', 'actions', 'runs', 'conversion', 'error', 'created_at', 'finished_at'],
-  properties: {
-    id: uuid, flow_id: uuid, version: { anyOf: [{ const: 'draft' }, { type: 'integer' }] }, from: dateTime, to: dateTime,
-    status: { type: 'string', description: 'running, done, failed or cancelled' }, progress: { type: 'number' },
-    processed_events: { type: 'integer' }, total_events: { type: ['integer', 'null'] },
-    nodes: openObject, actions: openObject, runs: anyJson, conversion: anyJson, error: anyJson, created_at: dateTime, finished_at: nullableDateTime,
   },
 } as const;
 
@@ -326,13 +323,13 @@ function keepFreeForm<T>(schema: T): T {
 /** Every component, in the order they appear in the document. */
 const components = [
   ProblemItem, Problem, FlowDocument, Flow, FlowSummary, FlowValidation, FlowStats, Contact, EventResult, Run, RunListItem, RunDetail,
-  Owner, RoutingPool, Task, Segment, Plugin, PluginManifest, PluginVersion, CatalogNode, Me, SmtpSettings, EmailSettings, EmailPolicy,
-  OutboxMessage, Reward, Program, Backtest,
+  Owner, RoutingPool, Task, Segment, Plugin, PluginManifest, PluginVersion, CatalogNode, Me, SmtpSettings, EmailSettings, EmailPolicyPatch,
+  EmailPolicy, OutboxMessage, Reward, ReferralProgram, LoyaltyProgram, ScoringModel, Kpis, Backtest, BacktestComparison,
 ] as const;
 export const sharedSchemas = components.map(keepFreeForm);
 
 /** Shared schemas that request bodies refer to: the type provider resolves their `$ref`s to types. */
-export type RequestSchemas = [typeof SmtpSettings, typeof EmailPolicy, typeof PluginManifest];
+export type RequestSchemas = [typeof SmtpSettings, typeof EmailPolicyPatch, typeof PluginManifest];
 
 export type SchemaId = (typeof components)[number]['$id'];
 export const ref = <I extends SchemaId>(id: I) => ({ $ref: `${id}#` as `${I}#` });

@@ -3,35 +3,9 @@ import { invalid, notFound, type ProblemItem } from '../errors.ts';
 import { parseDuration } from '../time/duration.ts';
 import { checkCondition, SCORING_FACTS } from '../rules/index.ts';
 import { requireUuid } from './kit.ts';
+import { scoringModelBody } from './program-schemas.ts';
 import type { RouteGroup } from './route-groups.ts';
-
-/** The stored model as PUT (its body) with when it was stored; an empty model before the first PUT. */
-const modelAnswer = {
-  type: 'object', required: ['rules', 'updated_at'], additionalProperties: true,
-  properties: { rules: { type: 'array', items: { type: 'object', additionalProperties: true } }, updated_at: { type: ['string', 'null'], format: 'date-time' } },
-} as const;
-
-const scoringBody = {
-  type: 'object', additionalProperties: false, required: ['rules'],
-  properties: {
-    rules: {
-      type: 'array', maxItems: 200,
-      items: {
-        type: 'object', additionalProperties: false, required: ['event', 'points'],
-        properties: {
-          key: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.:#-]{0,99}$' },
-          event: { type: 'string', minLength: 1, maxLength: 200 },
-          when: { type: 'object' },
-          points: { type: 'number', minimum: -1_000_000, maximum: 1_000_000 },
-          max_per_contact: { type: 'number', exclusiveMinimum: 0, maximum: 1_000_000_000 },
-        },
-      },
-    },
-    decay: { type: 'object', additionalProperties: false, required: ['half_life'], properties: { half_life: { type: 'string', maxLength: 64 } } },
-    qualified_at: { type: 'number', minimum: -1_000_000_000, maximum: 1_000_000_000 },
-    disqualified_at: { type: 'number', minimum: -1_000_000_000, maximum: 1_000_000_000 },
-  },
-} as const;
+import { ref } from './schemas.ts';
 
 /** What JSON Schema cannot say: conditions, durations, thresholds in order, distinct rule keys. */
 function checkModel(m: ScoringModel): ProblemItem[] {
@@ -55,7 +29,7 @@ function checkModel(m: ScoringModel): ProblemItem[] {
 
 /** The workspace's lead-scoring model (CONTRACT.md §Lead scoring) and a contact's score breakdown. */
 export const scoringRoutes: RouteGroup = async (app, { ctx }) => {
-  app.put('/scoring', { schema: { operationId: 'putScoring', tags: ['scoring'], summary: 'Set the lead-scoring model', body: scoringBody, response: { 200: modelAnswer } } }, async (request) => {
+  app.put('/scoring', { schema: { operationId: 'putScoring', tags: ['scoring'], summary: 'Set the lead-scoring model', body: scoringModelBody, response: { 200: ref('ScoringModel') } } }, async (request) => {
     const model = request.body;
     const problems = checkModel(model);
     if (problems.length) throw invalid(`the scoring model is not valid: ${problems[0]!.path} ${problems[0]!.message}`, problems);
@@ -68,7 +42,7 @@ export const scoringRoutes: RouteGroup = async (app, { ctx }) => {
     return { ...model, updated_at: now.toISOString() };
   });
 
-  app.get('/scoring', { config: { area: 'contacts' }, schema: { operationId: 'getScoring', tags: ['scoring'], summary: 'The lead-scoring model', response: { 200: modelAnswer } } }, async (request) => {
+  app.get('/scoring', { config: { area: 'contacts' }, schema: { operationId: 'getScoring', tags: ['scoring'], summary: 'The lead-scoring model', response: { 200: ref('ScoringModel') } } }, async (request) => {
     const row = await ctx.db('scoring_models').where({ workspace_id: request.auth!.workspaceId }).first<{ model: ScoringModel; updated_at: Date }>();
     return row ? { ...row.model, updated_at: row.updated_at.toISOString() } : { rules: [], updated_at: null };
   });

@@ -154,8 +154,36 @@ export const segmentsRoutes: RouteGroup = async (app, { ctx, engine }) => {
           type: 'object', required: ['segments', 'rfm', 'churn_risk'],
           properties: {
             segments: { type: 'array', items: { type: 'object', required: ['key', 'name', 'entered_at'], properties: { key: { type: 'string' }, name: { type: 'string' }, entered_at: { type: 'string', format: 'date-time' } } } },
-            rfm: { anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: true }] },
-            churn_risk: { anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: true }] },
+            rfm: {
+              anyOf: [
+                { type: 'null' },
+                {
+                  type: 'object', required: ['r', 'f', 'm', 'group'], description: 'recency, frequency and monetary quintiles (1–5) and the group they make (docs/segments.md)',
+                  properties: { r: { type: ['integer', 'null'] }, f: { type: ['integer', 'null'] }, m: { type: ['integer', 'null'] }, group: { type: 'string' } },
+                },
+              ],
+            },
+            churn_risk: {
+              anyOf: [
+                { type: 'null' },
+                {
+                  type: 'object', required: ['score', 'factors'],
+                  properties: {
+                    score: { type: 'number' },
+                    factors: {
+                      type: 'array',
+                      items: {
+                        type: 'object', required: ['factor', 'value', 'points', 'max'],
+                        properties: {
+                          factor: { enum: ['recency', 'frequency_trend', 'engagement_decline', 'nps_detractor', 'open_support_issues'] },
+                          value: { type: ['number', 'null'], description: 'the measured value the points come from' }, points: { type: 'number' }, max: { type: 'number' },
+                        },
+                      },
+                    },
+                  },
+                },
+              ],
+            },
           },
         },
       },

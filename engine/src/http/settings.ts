@@ -68,7 +68,7 @@ export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
 
   app.put('/settings/email-policy', {
     config: { area: 'workspace' },
-    schema: { operationId: 'putEmailPolicy', tags: ['settings'], summary: 'Change the sending policy (fields given replace the stored ones)', body: ref('EmailPolicy'), response: { 200: ref('EmailPolicy') } },
+    schema: { operationId: 'putEmailPolicy', tags: ['settings'], summary: 'Change the sending policy (fields given replace the stored ones)', body: ref('EmailPolicyPatch'), response: { 200: ref('EmailPolicy') } },
   }, async (request) => {
     const body = request.body;
     (body.frequency_caps ?? []).forEach((cap, i) => {

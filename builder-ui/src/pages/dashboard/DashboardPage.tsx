@@ -1,6 +1,7 @@
 import { useMemo, type ReactNode } from 'react';
 import { itemsOf } from '../../api/hooks.ts';
-import { useKpis, type KpiFilters, type Kpis } from '../../api/kpis.ts';
+import { useKpis, type KpiFilters } from '../../api/kpis.ts';
+import type { Kpis } from '../../api/types.ts';
 import { useSegments } from '../../api/segments.ts';
 import { navigate, useLocation } from '../../router.ts';
 import { EmptyState, ErrorBox, PageHeader, Spinner } from '../../ui/common.tsx';

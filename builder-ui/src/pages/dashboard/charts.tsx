@@ -4,7 +4,7 @@ import {
 } from 'chart.js';
 import { MatrixController, MatrixElement, type MatrixDataPoint } from 'chartjs-chart-matrix';
 import { Chart } from 'react-chartjs-2';
-import type { Kpis } from '../../api/kpis.ts';
+import type { Kpis } from '../../api/types.ts';
 
 // Only the parts the dashboard draws: chart.js is tree-shaken to these, and the whole lot loads with this page only.
 ChartJS.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, ScatterController, Tooltip, Legend, MatrixController, MatrixElement);

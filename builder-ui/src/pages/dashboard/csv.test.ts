@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toCsv } from './csv.ts';
 import { cohortTable, conversionTable } from './tables.ts';
-import type { Kpis } from '../../api/kpis.ts';
+import type { Kpis } from '../../api/types.ts';
 
 describe('dashboard CSV', () => {
   it('quotes what needs quoting and leaves an absent figure empty, never 0', () => {

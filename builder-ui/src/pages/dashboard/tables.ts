@@ -1,4 +1,4 @@
-import type { Kpis } from '../../api/kpis.ts';
+import type { Kpis } from '../../api/types.ts';
 import type { Cell } from './csv.ts';
 
 /**

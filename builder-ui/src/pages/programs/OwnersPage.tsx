@@ -1,18 +1,16 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { api, errorMessage } from '../../api/client.ts';
+import { api, errorMessage, ok } from '../../api/client.ts';
 import { itemsOf, useApiMutation } from '../../api/hooks.ts';
+import type { Owner, RequestBody } from '../../api/types.ts';
 import { useCan } from '../../session.ts';
 import { EmptyState, ErrorBox, PageHeader, Spinner } from '../../ui/common.tsx';
 
-interface OwnerRow { id: string; name: string; email: string; weight: number; capacity: number | null; available: boolean; territories: string[]; assigned_count: number }
-interface Pool { id: string; key: string; owner_ids: string[]; fallback_owner_id: string | null }
+const useOwnerList = () => useQuery({ queryKey: ['/v1/owners', 'all'], queryFn: ({ signal }) => ok(api.GET('/v1/owners', { params: { query: { limit: 500 } }, signal })) });
+const usePools = () => useQuery({ queryKey: ['/v1/routing-pools'], queryFn: ({ signal }) => ok(api.GET('/v1/routing-pools', { signal })) });
 
-const useOwnerList = () => useQuery({ queryKey: ['/v1/owners', 'all'], queryFn: ({ signal }) => api.get<{ items: OwnerRow[]; next_cursor: string | null }>('/v1/owners?limit=500', signal) });
-const usePools = () => useQuery({ queryKey: ['/v1/routing-pools'], queryFn: ({ signal }) => api.get<{ items: Pool[]; next_cursor: string | null }>('/v1/routing-pools', signal) });
-
-function OwnerRowView({ o, admin }: { o: OwnerRow; admin: boolean }) {
-  const save = useApiMutation((patch: Partial<OwnerRow>) => api.patch(`/v1/owners/${o.id}`, patch), [['/v1/owners']]);
+function OwnerRowView({ o, admin }: { o: Owner; admin: boolean }) {
+  const save = useApiMutation((body: RequestBody<'patchOwner'>) => ok(api.PATCH('/v1/owners/{id}', { params: { path: { id: o.id } }, body })), [['/v1/owners']]);
   const [capacity, setCapacity] = useState(o.capacity === null ? '' : String(o.capacity));
   const [weight, setWeight] = useState(String(o.weight));
   // Shown at once; the row is remounted with the server's value once the owners list reloads.
@@ -49,7 +47,7 @@ function OwnerRowView({ o, admin }: { o: OwnerRow; admin: boolean }) {
 function NewOwner() {
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
-  const create = useApiMutation((b: { name: string; email: string }) => api.post('/v1/owners', b), [['/v1/owners']]);
+  const create = useApiMutation((body: RequestBody<'createOwner'>) => ok(api.POST('/v1/owners', { body })), [['/v1/owners']]);
   return (
     <form className="filters" aria-label="New owner" onSubmit={(e) => { e.preventDefault(); create.mutate({ name, email }, { onSuccess: () => { setName(''); setEmail(''); } }); }}>
       <input aria-label="Owner name" placeholder="name" value={name} onChange={(e) => setName(e.target.value)} />
@@ -60,11 +58,11 @@ function NewOwner() {
   );
 }
 
-function NewPool({ owners }: { owners: OwnerRow[] }) {
+function NewPool({ owners }: { owners: Owner[] }) {
   const [key, setKey] = useState('');
   const [members, setMembers] = useState<string[]>([]);
   const [fallback, setFallback] = useState('');
-  const create = useApiMutation((b: unknown) => api.post('/v1/routing-pools', b), [['/v1/routing-pools']]);
+  const create = useApiMutation((body: RequestBody<'createRoutingPool'>) => ok(api.POST('/v1/routing-pools', { body })), [['/v1/routing-pools']]);
   return (
     <form aria-label="New routing pool" onSubmit={(e) => { e.preventDefault(); create.mutate({ key, owner_ids: members, ...(fallback ? { fallback_owner_id: fallback } : {}) }, { onSuccess: () => { setKey(''); setMembers([]); setFallback(''); } }); }}>
       <div className="filters">

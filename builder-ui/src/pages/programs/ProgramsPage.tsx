@@ -1,19 +1,16 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { api, errorMessage, qs } from '../../api/client.ts';
+import { api, errorMessage, ok } from '../../api/client.ts';
 import { itemsOf, useApiMutation } from '../../api/hooks.ts';
+import type { LoyaltyProgram, ReferralProgram, RequestBody, Reward } from '../../api/types.ts';
 import { useCan } from '../../session.ts';
 import { PageHeader, formatTime } from '../../ui/common.tsx';
 import { ContactLookup, DurationInput, durationLabel } from './kit.tsx';
 
-interface Referral { key: string; qualifying_event: string; min_amount?: number; referrer_reward: unknown; referee_reward: unknown; review_period?: string; void_event?: string; max_rewards_per_referrer?: number; cap_period?: string }
-interface Reward { id: string; program: string; contact_id: string; role: string; status: string; reason?: string; reward: unknown; created_at: string; review_ends_at: string | null }
-interface Loyalty { key: string; earn: { event: string; points_per_unit: number; property?: string }[]; expires_after?: string; tiers?: { name: string; min_points: number }[] }
-
-const rewardText = (r: unknown) => (r && typeof r === 'object' && 'amount' in r ? `${(r as { amount: unknown }).amount} ${(r as { currency?: string }).currency ?? ''}`.trim() : JSON.stringify(r));
+const rewardText = (r: Reward['reward']) => (r && typeof r === 'object' && 'amount' in r ? `${(r as { amount: unknown }).amount} ${(r as { currency?: string }).currency ?? ''}`.trim() : JSON.stringify(r));
 const statusColor: Record<string, string> = { pending: 'amber', granted: 'green', voided: 'gray', refused: 'red' };
 
-function referralSummary(p: Referral): string {
+function referralSummary(p: ReferralProgram): string {
   const parts = [`First ${p.qualifying_event}${p.min_amount !== undefined ? ` of at least ${p.min_amount}` : ''} pays ${rewardText(p.referrer_reward)} to the referrer and ${rewardText(p.referee_reward)} to the friend`];
   if (p.review_period) parts.push(`pending for ${durationLabel(p.review_period)}${p.void_event ? `, voided by ${p.void_event}` : ''}`);
   if (p.max_rewards_per_referrer) parts.push(`at most ${p.max_rewards_per_referrer} per referrer${p.cap_period ? ` every ${durationLabel(p.cap_period)}` : ''}`);
@@ -24,7 +21,7 @@ function NewReferral() {
   const [f, setF] = useState({ key: '', qualifying_event: 'order.completed', min_amount: '', referrer: '10', referee: '10', currency: 'USD', void_event: '', cap: '' });
   const [review, setReview] = useState<string | undefined>('P14D');
   const [capPeriod, setCapPeriod] = useState<string | undefined>();
-  const create = useApiMutation((b: unknown) => api.post('/v1/referral-programs', b), [['/v1/referral-programs']]);
+  const create = useApiMutation((body: RequestBody<'createReferralProgram'>) => ok(api.POST('/v1/referral-programs', { body })), [['/v1/referral-programs']]);
   const submit = () => create.mutate({
     key: f.key, qualifying_event: f.qualifying_event,
     ...(f.min_amount ? { min_amount: Number(f.min_amount) } : {}),
@@ -55,17 +52,17 @@ function NewReferral() {
 }
 
 function Ledger() {
-  const [status, setStatus] = useState('');
+  const [status, setStatus] = useState<Reward['status'] | ''>('');
   const [contact, setContact] = useState<{ id: string; email: string } | null>(null);
   const rewards = useQuery({
     queryKey: ['/v1/rewards', status, contact?.id],
-    queryFn: ({ signal }) => api.get<{ items: Reward[]; next_cursor: string | null }>(`/v1/rewards${qs({ status, contact_id: contact?.id, limit: 200 })}`, signal),
+    queryFn: ({ signal }) => ok(api.GET('/v1/rewards', { params: { query: { status: status || undefined, contact_id: contact?.id, limit: 200 } }, signal })),
   });
   return (
     <section className="card pad" aria-label="Rewards ledger">
       <h2 className="section-title">Rewards ledger{contact ? ` — ${contact.email}` : ''}</h2>
       <div className="filters">
-        <select aria-label="Reward status" value={status} onChange={(e) => setStatus(e.target.value)}>
+        <select aria-label="Reward status" value={status} onChange={(e) => setStatus(e.target.value as Reward['status'] | '')}>
           <option value="">all statuses</option>{['pending', 'granted', 'voided', 'refused'].map((s) => <option key={s}>{s}</option>)}
         </select>
         {contact ? <button className="btn btn-sm btn-ghost" onClick={() => setContact(null)}>Everyone</button> : null}
@@ -86,7 +83,7 @@ function Ledger() {
   );
 }
 
-function CodeLookup({ programs }: { programs: Referral[] }) {
+function CodeLookup({ programs }: { programs: ReferralProgram[] }) {
   const [program, setProgram] = useState('');
   const [code, setCode] = useState<string | null>(null);
   const key = program || programs[0]?.key || '';
@@ -94,7 +91,7 @@ function CodeLookup({ programs }: { programs: Referral[] }) {
     <section className="card pad" aria-label="Referral codes">
       <h2 className="section-title">A contact's referral code</h2>
       <select aria-label="Referral program" value={key} onChange={(e) => setProgram(e.target.value)}>{programs.map((p) => <option key={p.key}>{p.key}</option>)}</select>
-      <ContactLookup label="Contact email for the referral code" onFound={async (c) => setCode((await api.get<{ code: string }>(`/v1/contacts/${c.id}/referral-code${qs({ program: key })}`)).code)} />
+      <ContactLookup label="Contact email for the referral code" onFound={async (c) => setCode((await ok(api.GET('/v1/contacts/{id}/referral-code', { params: { path: { id: c.id }, query: { program: key } } }))).code)} />
       {code ? <p>Code: <b className="mono">{code}</b> — send it as <code>properties.referral_code</code> on the friend's sign-up event.</p> : null}
     </section>
   );
@@ -103,7 +100,7 @@ function CodeLookup({ programs }: { programs: Referral[] }) {
 function NewLoyalty() {
   const [f, setF] = useState({ key: '', event: 'order.completed', per_unit: '1', property: 'amount', tiers: 'silver:500, gold:2000' });
   const [expiry, setExpiry] = useState<string | undefined>();
-  const create = useApiMutation((b: unknown) => api.post('/v1/loyalty-programs', b), [['/v1/loyalty-programs']]);
+  const create = useApiMutation((body: RequestBody<'createLoyaltyProgram'>) => ok(api.POST('/v1/loyalty-programs', { body })), [['/v1/loyalty-programs']]);
   const tiers = f.tiers.split(',').map((t) => t.trim()).filter(Boolean).map((t) => ({ name: t.split(':')[0]!.trim(), min_points: Number(t.split(':')[1]) }));
   const input = (k: keyof typeof f, label: string) => <label className="field"><span>{label}</span><input aria-label={label} value={f[k]} onChange={(e) => setF({ ...f, [k]: e.target.value })} /></label>;
   return (
@@ -121,18 +118,21 @@ function NewLoyalty() {
   );
 }
 
-function Balance({ programs }: { programs: Loyalty[] }) {
+function Balance({ programs }: { programs: LoyaltyProgram[] }) {
   const [program, setProgram] = useState('');
   const [member, setMember] = useState<{ id: string; email: string; balance: number; tier: string | null } | null>(null);
   const [points, setPoints] = useState('');
   const [message, setMessage] = useState<string | null>(null);
   const canEdit = useCan('edit');
   const key = program || programs[0]?.key || '';
-  const load = async (c: { id: string; email: string }) => setMember({ ...c, ...(await api.get<{ balance: number; tier: string | null }>(`/v1/contacts/${c.id}/loyalty${qs({ program: key })}`)) });
+  const load = async (c: { id: string; email: string }) => {
+    const { balance, tier } = await ok(api.GET('/v1/contacts/{id}/loyalty', { params: { path: { id: c.id }, query: { program: key } } }));
+    setMember({ ...c, balance, tier });
+  };
   const redeem = async () => {
     if (!member) return;
     try {
-      await api.post(`/v1/loyalty-programs/${key}/redeem`, { contact_id: member.id, points: Number(points), idempotency_key: `builder-${crypto.randomUUID()}` });
+      await ok(api.POST('/v1/loyalty-programs/{key}/redeem', { params: { path: { key } }, body: { contact_id: member.id, points: Number(points), idempotency_key: `builder-${crypto.randomUUID()}` } }));
       setMessage(`Redeemed ${points} points.`);
       setPoints('');
       await load(member);
@@ -164,8 +164,8 @@ function Balance({ programs }: { programs: Loyalty[] }) {
 /** Referral and loyalty programs: settings in plain words, the rewards ledger, per-contact codes and balances. */
 export function ProgramsPage() {
   const admin = useCan('admin');
-  const referrals = useQuery({ queryKey: ['/v1/referral-programs'], queryFn: ({ signal }) => api.get<{ items: Referral[]; next_cursor: string | null }>('/v1/referral-programs', signal) });
-  const loyalty = useQuery({ queryKey: ['/v1/loyalty-programs'], queryFn: ({ signal }) => api.get<{ items: Loyalty[]; next_cursor: string | null }>('/v1/loyalty-programs', signal) });
+  const referrals = useQuery({ queryKey: ['/v1/referral-programs'], queryFn: ({ signal }) => ok(api.GET('/v1/referral-programs', { signal })) });
+  const loyalty = useQuery({ queryKey: ['/v1/loyalty-programs'], queryFn: ({ signal }) => ok(api.GET('/v1/loyalty-programs', { signal })) });
   const refList = itemsOf(referrals.data);
   const loyList = itemsOf(loyalty.data);
   return (

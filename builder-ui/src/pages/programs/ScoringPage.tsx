@@ -1,25 +1,25 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { api, errorMessage } from '../../api/client.ts';
+import { api, errorMessage, ok } from '../../api/client.ts';
 import { useApiMutation } from '../../api/hooks.ts';
+import type { ContactScore, RequestBody, ScoringModel, ScoringRule } from '../../api/types.ts';
 import { useCan } from '../../session.ts';
 import { ErrorBox, PageHeader, Spinner, formatTime } from '../../ui/common.tsx';
 import { ContactLookup, DurationInput } from './kit.tsx';
 
-interface Rule { key?: string; event: string; when?: unknown; points: number; max_per_contact?: number }
-interface Model { rules: Rule[]; decay?: { half_life: string }; qualified_at?: number; disqualified_at?: number }
-interface Score { score: number; breakdown: { rule: string; points: number }[]; qualified_at: string | null; disqualified_at: string | null }
+type ModelBody = RequestBody<'putScoring'>;
 
+/** A rule as its form holds it (text fields). */
 interface RuleDraft { event: string; points: string; cap: string; when: string }
-const toDraft = (r: Rule): RuleDraft => ({ event: r.event, points: String(r.points), cap: r.max_per_contact === undefined ? '' : String(r.max_per_contact), when: r.when === undefined ? '' : JSON.stringify(r.when) });
+const toDraft = (r: ScoringRule): RuleDraft => ({ event: r.event, points: String(r.points), cap: r.max_per_contact === undefined ? '' : String(r.max_per_contact), when: r.when === undefined ? '' : JSON.stringify(r.when) });
 const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
 
 function Preview() {
-  const [score, setScore] = useState<(Score & { email: string }) | null>(null);
+  const [score, setScore] = useState<(ContactScore & { email: string }) | null>(null);
   return (
     <section className="card pad" aria-label="Score preview">
       <h2 className="section-title">A contact's breakdown</h2>
-      <ContactLookup label="Contact email for the score preview" onFound={async (c) => setScore({ ...(await api.get<Score>(`/v1/contacts/${c.id}/score`)), email: c.email })} />
+      <ContactLookup label="Contact email for the score preview" onFound={async (c) => setScore({ ...(await ok(api.GET('/v1/contacts/{id}/score', { params: { path: { id: c.id } } }))), email: c.email })} />
       {score ? (
         <table className="table" aria-label="Breakdown">
           <thead><tr><th>{score.email}</th><th>Points</th></tr></thead>
@@ -35,30 +35,30 @@ function Preview() {
 
 /** The lead-scoring model: points per event (optionally only when a condition holds), caps, decay and thresholds. */
 export function ScoringPage() {
-  const model = useQuery({ queryKey: ['/v1/scoring'], queryFn: ({ signal }) => api.get<Model>('/v1/scoring', signal) });
+  const model = useQuery({ queryKey: ['/v1/scoring'], queryFn: ({ signal }) => ok(api.GET('/v1/scoring', { signal })) });
   if (model.isPending) return <div className="page"><Spinner label="Loading the scoring model" /></div>;
   if (model.error) return <div className="page"><ErrorBox error={model.error} onRetry={() => model.refetch()} /></div>;
   return <ScoringEditor model={model.data} />;
 }
 
-function ScoringEditor({ model }: { model: Model }) {
+function ScoringEditor({ model }: { model: ScoringModel }) {
   const admin = useCan('admin');
   const [rules, setRules] = useState<RuleDraft[]>(() => model.rules.map(toDraft));
   const [halfLife, setHalfLife] = useState<string | undefined>(model.decay?.half_life);
   const [qualified, setQualified] = useState(model.qualified_at === undefined ? '' : String(model.qualified_at));
   const [disqualified, setDisqualified] = useState(model.disqualified_at === undefined ? '' : String(model.disqualified_at));
   const [saved, setSaved] = useState(false);
-  const save = useApiMutation((m: Model) => api.put('/v1/scoring', m), [['/v1/scoring']]);
+  const save = useApiMutation((body: ModelBody) => ok(api.PUT('/v1/scoring', { body })), [['/v1/scoring']]);
   const [parseError, setParseError] = useState<string | null>(null);
   const submit = () => {
     setParseError(null);
     setSaved(false);
-    const out: Model = { rules: [] };
+    const out: ModelBody = { rules: [] };
     for (const [i, r] of rules.entries()) {
-      let when: unknown;
+      let when: ScoringRule['when'];
       if (r.when.trim()) {
         try {
-          when = JSON.parse(r.when);
+          when = JSON.parse(r.when) as ScoringRule['when'];
         } catch {
           setParseError(`Rule ${i + 1}: the condition is not valid JSON`);
           return;

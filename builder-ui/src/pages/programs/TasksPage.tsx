@@ -1,16 +1,14 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { api, errorMessage, qs } from '../../api/client.ts';
+import { api, errorMessage, ok } from '../../api/client.ts';
 import { itemsOf, useApiMutation } from '../../api/hooks.ts';
+import type { Owner, RequestBody, Task } from '../../api/types.ts';
 import { navigate } from '../../router.ts';
 import { useCan } from '../../session.ts';
 import { EmptyState, ErrorBox, PageHeader, Spinner, formatTime } from '../../ui/common.tsx';
 
-interface Task { id: string; contact_id: string; owner_id: string | null; assignee: string | null; title: string; body: string | null; due_at: string | null; status: 'open' | 'done'; created_at: string; completed_at: string | null }
-interface OwnerLite { id: string; name: string }
-
-function TaskRow({ t, owners, canEdit, now }: { t: Task; owners: OwnerLite[]; canEdit: boolean; now: number }) {
-  const patch = useApiMutation((b: Record<string, unknown>) => api.patch(`/v1/tasks/${t.id}`, b), [['/v1/tasks'], ['/v1/owners']]);
+function TaskRow({ t, owners, canEdit, now }: { t: Task; owners: Owner[]; canEdit: boolean; now: number }) {
+  const patch = useApiMutation((body: RequestBody<'patchTask'>) => ok(api.PATCH('/v1/tasks/{id}', { params: { path: { id: t.id } }, body })), [['/v1/tasks'], ['/v1/owners']]);
   const overdue = t.status === 'open' && t.due_at !== null && Date.parse(t.due_at) < now;
   return (
     <tr>
@@ -44,10 +42,10 @@ export function TasksPage() {
   const [status, setStatus] = useState<'open' | 'done'>('open');
   const canEdit = useCan('edit');
   const [now] = useState(() => Date.now());
-  const owners = useQuery({ queryKey: ['/v1/owners', 'all'], queryFn: ({ signal }) => api.get<{ items: OwnerLite[]; next_cursor: string | null }>('/v1/owners?limit=500', signal) });
+  const owners = useQuery({ queryKey: ['/v1/owners', 'all'], queryFn: ({ signal }) => ok(api.GET('/v1/owners', { params: { query: { limit: 500 } }, signal })) });
   const tasks = useQuery({
     queryKey: ['/v1/tasks', owner, status],
-    queryFn: ({ signal }) => api.get<{ items: Task[]; next_cursor: string | null }>(`/v1/tasks${qs({ owner_id: owner, status, limit: 200 })}`, signal),
+    queryFn: ({ signal }) => ok(api.GET('/v1/tasks', { params: { query: { owner_id: owner || undefined, status, limit: 200 } }, signal })),
   });
   const list = itemsOf(tasks.data);
   return (

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { api, errorMessage, qs } from '../../api/client.ts';
+import { api, errorMessage, ok } from '../../api/client.ts';
 
 /** Durations in the ops admin's words ("14 days"); the API keeps ISO 8601 ("P14D"). */
 const UNITS = [
@@ -41,8 +41,8 @@ export function DurationInput({ label, value, onChange }: { label: string; value
 
 /** Finds a contact by email (exact, case-insensitive): the pages look people up the way ops do. */
 export async function contactByEmail(email: string): Promise<{ id: string; email: string } | null> {
-  const page = await api.get<{ items: { id: string; email: string }[] }>(`/v1/contacts${qs({ email })}`);
-  return page.items[0] ?? null;
+  const found = (await ok(api.GET('/v1/contacts', { params: { query: { email } } }))).items[0];
+  return found ? { id: found.id, email: found.email ?? email } : null;
 }
 
 /** An email box and a button; `onFound` gets the contact id, or an error is shown. */

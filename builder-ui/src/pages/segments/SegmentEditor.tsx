@@ -1,7 +1,7 @@
 import { useEffect, useId, useState } from 'react';
-import { api, errorMessage } from '../../api/client.ts';
+import { api, errorMessage, ok } from '../../api/client.ts';
 import { useApiMutation, useFields } from '../../api/hooks.ts';
-import type { Segment, SegmentPreview } from '../../api/segments.ts';
+import type { RequestBody, Segment, SegmentPreview } from '../../api/types.ts';
 import { navigate } from '../../router.ts';
 import { ErrorBox, Spinner } from '../../ui/common.tsx';
 import { PROPERTY_OPS, linesOf, ruleOf, type Ago, type Line } from './rule-lines.ts';
@@ -104,7 +104,7 @@ export function SegmentEditor({ segment, onDone }: { segment: Segment | null; on
     if (rule === null) return;
     let live = true;
     const t = setTimeout(() => {
-      api.post<SegmentPreview>('/v1/segments/preview', { rule: JSON.parse(ruleText) as unknown })
+      ok(api.POST('/v1/segments/preview', { body: { rule: JSON.parse(ruleText) as Segment['rule'] } }))
         .then((p) => live && setPreview(p), (err: unknown) => live && setPreview({ error: errorMessage(err) }));
     }, 300);
     return () => { live = false; clearTimeout(t); };
@@ -112,11 +112,13 @@ export function SegmentEditor({ segment, onDone }: { segment: Segment | null; on
   }, [ruleText]);
 
   const save = useApiMutation(
-    (body: { key: string; name: string; rule: unknown }) =>
-      segment ? api.patch<Segment>(`/v1/segments/${encodeURIComponent(segment.key)}`, { name: body.name, rule: body.rule }) : api.post<Segment>('/v1/segments', body),
+    (body: RequestBody<'createSegment'>) =>
+      segment
+        ? ok(api.PATCH('/v1/segments/{key}', { params: { path: { key: segment.key } }, body: { name: body.name, rule: body.rule } }))
+        : ok(api.POST('/v1/segments', { body })),
     [['/v1/segments']],
   );
-  const remove = useApiMutation(() => api.del(`/v1/segments/${encodeURIComponent(segment!.key)}`), [['/v1/segments']]);
+  const remove = useApiMutation(() => ok(api.DELETE('/v1/segments/{key}', { params: { path: { key: segment!.key } } })), [['/v1/segments']]);
   const contactName = (c: SegmentPreview['sample'][number]) => c.email ?? c.external_id ?? c.id;
 
   return (
@@ -162,7 +164,7 @@ export function SegmentEditor({ segment, onDone }: { segment: Segment | null; on
       {save.error ? <ErrorBox error={save.error} /> : null}
       {remove.error ? <ErrorBox error={remove.error} /> : null}
       <div className="filters">
-        <button className="btn btn-primary" disabled={!key || !name || rule === null || save.isPending} onClick={() => save.mutate({ key, name, rule }, { onSuccess: onDone })}>
+        <button className="btn btn-primary" disabled={!key || !name || rule === null || save.isPending} onClick={() => rule && save.mutate({ key, name, rule }, { onSuccess: onDone })}>
           {segment ? 'Save segment' : 'Create segment'}
         </button>
         <button className="btn" onClick={onDone}>Cancel</button>

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { itemsOf } from '../../api/hooks.ts';
-import { useSegment, useSegments, type Segment } from '../../api/segments.ts';
+import { useSegment, useSegments } from '../../api/segments.ts';
+import type { Segment } from '../../api/types.ts';
 import { navigate } from '../../router.ts';
 import { useCan } from '../../session.ts';
 import { EmptyState, ErrorBox, PageHeader, Spinner } from '../../ui/common.tsx';

@@ -50,7 +50,8 @@ export function postgresDryRunReads(db: Db): DryRunReads {
   return {
     async contact(workspaceId, contactId) {
       const found = await db('contacts').where({ workspace_id: workspaceId, id: contactId }).whereNull('erased_at').first<Contact | undefined>();
-      return found && { ...found, created_at: String(found.created_at), updated_at: String(found.updated_at) };
+      // ISO 8601, as the API answers every time (String(date) would be the local, human form).
+      return found && { ...found, created_at: new Date(found.created_at).toISOString(), updated_at: new Date(found.updated_at).toISOString() };
     },
     async activity(flow, contactId, now) {
       const stored = await loadActivity(db, flow.workspaceId, [contactId], flowActivityNeeds([flow.activity], now));
