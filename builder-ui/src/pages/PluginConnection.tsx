@@ -1,14 +1,10 @@
 import { useState } from 'react';
-import { api, errorMessage } from '../api/client.ts';
+import { api, errorMessage, ok } from '../api/client.ts';
 import { useApiMutation } from '../api/hooks.ts';
 import type { Plugin } from '../api/types.ts';
 
-interface TestAnswer {
-  ok: boolean;
-  account?: string;
-  code?: string;
-  message?: string;
-}
+type TestAnswer = Awaited<ReturnType<typeof testConnection>>;
+const testConnection = (id: string) => ok(api.POST('/v1/plugins/{id}/credentials/test', { params: { path: { id } } }));
 
 /** What the OAuth2 callback redirected back with (`?connected=<id>` or `?plugin=<id>&oauth_error=<code>`), for this plugin. */
 function callbackOutcome(pluginId: string): { connected: boolean; error: string | null } {
@@ -23,13 +19,13 @@ function callbackOutcome(pluginId: string): { connected: boolean; error: string 
  */
 export function PluginConnection({ plugin }: { plugin: Plugin }) {
   const name = plugin.name ?? plugin.id;
-  const id = encodeURIComponent(plugin.id);
+  const id = plugin.id;
   const { method, test, connected, fields_set: stored } = plugin.credentials;
   const outcome = callbackOutcome(plugin.id);
   const [result, setResult] = useState<TestAnswer | null>(null);
-  const start = useApiMutation(() => api.post<{ authorize_url: string }>(`/v1/plugins/${id}/oauth/start`), []);
-  const check = useApiMutation(() => api.post<TestAnswer>(`/v1/plugins/${id}/credentials/test`), []);
-  const disconnect = useApiMutation(() => api.del(`/v1/plugins/${id}/credentials`), [['/v1/plugins']]);
+  const start = useApiMutation(() => ok(api.POST('/v1/plugins/{id}/oauth/start', { params: { path: { id } } })), []);
+  const check = useApiMutation(() => testConnection(id), []);
+  const disconnect = useApiMutation(() => ok(api.DELETE('/v1/plugins/{id}/credentials', { params: { path: { id } } })), [['/v1/plugins']]);
   const oauth = method === 'oauth2';
   const hasClient = stored.includes('client_id') && stored.includes('client_secret');
   if (!oauth && !test) return null;
