@@ -718,6 +718,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/settings/plugin-hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Hosts added to every plugin's allowedHosts in this workspace (development) */
+        get: operations["getPluginHosts"];
+        /** Set the hosts added to every plugin's allowedHosts in this workspace (private addresses still need the operator's switch) */
+        put: operations["putPluginHosts"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/settings/retention": {
         parameters: {
             query?: never;
@@ -5997,6 +6015,140 @@ export interface operations {
                         sent: true;
                         to: string;
                         smtp_host: string;
+                    };
+                };
+            };
+            /** @description no valid API key or session */
+            401: {
+                headers: {
+                    /** @description Bearer realm="cairn" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (docs/api.md §Rate limits) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request was refused: invalid (400), forbidden (403), not found (404), conflict (409), too large (413), not JSON (415), unprocessable (422) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the engine failed (500) or its database is unreachable (503, with Retry-After) */
+            "5XX": {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPluginHosts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        hosts: string[];
+                    };
+                };
+            };
+            /** @description no valid API key or session */
+            401: {
+                headers: {
+                    /** @description Bearer realm="cairn" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (docs/api.md §Rate limits) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request was refused: invalid (400), forbidden (403), not found (404), conflict (409), too large (413), not JSON (415), unprocessable (422) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the engine failed (500) or its database is unreachable (503, with Retry-After) */
+            "5XX": {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putPluginHosts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    hosts: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        hosts: string[];
                     };
                 };
             };

@@ -38,6 +38,7 @@ const RELEASED: Record<string, string> = {
   '0215_churn_factor_columns.ts': 'eb870dd5c2f2ae76ee0dff778d83418258f944e87e30ce42bea67e930aaccc8e',
   '0216_segment_daily_shards.ts': '258faa3b8c61393b4453b5123aa1736ec6b89abd3a20c6d8396a66c1af90133b',
   '0225_plugin_oauth_triggers.ts': '0d919e8d19f751f879baaac8dc294c88ed6934ee8f8453f0a39a5ef4a87c03bd',
+  '0240_workspace_plugin_hosts.ts': 'd21b31f99c10c9a57a294185d53691a3d382a0ea3eacfdaa1cafaa78527ef955',
   '0245_plugin_source_maps.ts': '56fa5f4599f4aa6d1fe958881bda64ef6973170a6722370495323cf450caaaab',
 };
 

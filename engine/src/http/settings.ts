@@ -6,6 +6,7 @@ import { invalid } from '../errors.ts';
 import type { RouteGroup } from './route-groups.ts';
 import { loadRetention, putRetention, retentionBodySchema, retentionSchema } from '../runner/postgres/index.ts';
 import { email, ref } from './schemas.ts';
+import { loadPluginHosts, pluginHostsSchema, putPluginHosts } from '../plugins/dev-hosts.ts';
 
 /**
  * Workspace settings (admin): the SMTP server action.send_email uses (the SMTP URL is write-only; without one,
@@ -49,6 +50,20 @@ export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
       response: { 200: { type: 'object', required: ['sent', 'to', 'smtp_host'], properties: { sent: { const: true }, to: { type: 'string' }, smtp_host: { type: 'string' } } } },
     },
   }, async (request) => sendTestEmail(ctx.db, ctx.secretKey, { allowPrivate: ctx.config.email.allowPrivateHosts, deniedTargets: databaseTargets(ctx.databaseUrl) }, request.auth!.workspaceId, request.body.to, ctx.clock.now()));
+
+  app.get('/settings/plugin-hosts', {
+    config: { area: 'workspace', adminOnly: true },
+    schema: { operationId: 'getPluginHosts', tags: ['settings'], summary: "Hosts added to every plugin's allowedHosts in this workspace (development)", response: { 200: pluginHostsSchema } },
+  }, async (request) => ({ hosts: await loadPluginHosts(ctx.db, request.auth!.workspaceId) }));
+
+  app.put('/settings/plugin-hosts', {
+    config: { area: 'workspace', adminOnly: true },
+    schema: {
+      operationId: 'putPluginHosts', tags: ['settings'],
+      summary: "Set the hosts added to every plugin's allowedHosts in this workspace (private addresses still need the operator's switch)",
+      body: pluginHostsSchema, response: { 200: pluginHostsSchema },
+    },
+  }, async (request) => putPluginHosts(ctx.db, request.auth!.workspaceId, request.body.hosts, ctx.clock.now()));
 
   app.get('/settings/retention', {
     config: { area: 'workspace', adminOnly: true },

@@ -9,6 +9,7 @@ import { coreNodeType } from '../flow/node-types.ts';
 import type { NodeTypeResolver } from '../flow/service.ts';
 import type { NodeTypeSpec } from '../contracts/flow.ts';
 import { createPluginStore } from './store.ts';
+import { loadPluginHosts } from './dev-hosts.ts';
 import type { TaskList } from 'graphile-worker';
 import type { OnEventsIngested } from '../crm/event-hooks.ts';
 import { PLUGIN_POLL_TASK, PLUGIN_TRIGGER_TASK, type PluginTriggerJob } from '../queue/jobs.ts';
@@ -74,6 +75,7 @@ export function createPluginSandbox(ctx: EngineContext, fetch?: SandboxFetchOpti
     fetch: {
       allowPrivate: ctx.config.sandbox.allowPrivateHosts,
       perEngine: { maxConcurrent: ctx.config.sandbox.fetchConcurrency, maxInFlightBytes: ctx.config.sandbox.fetchBufferMb * 1024 * 1024 },
+      workspaceHosts: (workspaceId) => loadPluginHosts(ctx.db, workspaceId),
       ...fetch,
       deniedTargets: [...databaseTargets(ctx.databaseUrl), ...(fetch?.deniedTargets ?? [])],
     },

@@ -23,6 +23,8 @@ export interface SandboxFetchOptions {
   testHosts?: readonly string[];
   /** Blanket development switch (`CAIRN_SANDBOX_ALLOW_PRIVATE_HOSTS`); link-local and `deniedTargets` stay refused. */
   allowPrivate?: boolean;
+  /** The hosts a workspace's admin added to every plugin's allowedHosts (development; no private-address exemption). */
+  workspaceHosts?: (workspaceId: string) => Promise<readonly string[]>;
   /** `address:port` never reachable (the engine's own database). */
   deniedTargets?: readonly string[];
   timeoutMs?: number;
@@ -77,6 +79,7 @@ export function createSandboxHost(opts: SandboxHostOptions): SandboxHost {
         testHosts: f.testHosts ?? [],
         allowPrivate: f.allowPrivate ?? false,
         deniedTargets: f.deniedTargets ?? [],
+        ...(f.workspaceHosts ? { extraAllowedHosts: () => f.workspaceHosts!(ref.workspaceId) } : {}),
         timeoutMs: f.timeoutMs ?? 10_000,
         maxResponseBytes: f.maxResponseBytes ?? 5 * 1024 * 1024,
         maxRedirects: f.maxRedirects ?? 5,

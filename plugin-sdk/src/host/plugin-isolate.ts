@@ -112,6 +112,12 @@ export interface HostServices {
    */
   fetch: Omit<FetchPolicy, 'allowedHosts'> & {
     testHosts?: readonly string[];
+    /**
+     * Hosts the workspace's admin added for development (GET/PUT /v1/settings/plugin-hosts), asked for at each
+     * fetch: added to the manifest's allowedHosts only. They get no private-address exemption (that stays the
+     * operator's switch), and link-local and `deniedTargets` stay refused whatever they list.
+     */
+    extraAllowedHosts?: () => Promise<readonly string[]>;
     /** Caps of one call's fetches (default: 4 at once, 16 MiB of responses in flight). */
     perCall?: Readonly<FetchCaps>;
     /** Shared by every isolate of the engine, so all plugin fetches together stay within its caps. */
@@ -651,11 +657,12 @@ export class PluginIsolate {
     // A fetch times out before the call's wall deadline, so a slow vendor is a retryable FETCH_TIMEOUT the plugin
     // can handle, not a wall-time breach that disposes the isolate under every other call of this plugin.
     const timeoutMs = Math.max(1, Math.min(asked, call.deadline - Date.now() - FETCH_DEADLINE_MARGIN_MS));
-    const { testHosts = [], ...policy } = this.services.fetch;
+    const { testHosts = [], extraAllowedHosts, ...policy } = this.services.fetch;
+    const extra = extraAllowedHosts ? await extraAllowedHosts() : [];
     const send = () => guardedFetch(
       String(args.url),
       { method, headers: call.auth ? withToken(headers, call.auth.tokens, call.auth.current) : headers, body },
-      { ...policy, timeoutMs: Math.max(1, Math.min(timeoutMs, call.deadline - Date.now() - FETCH_DEADLINE_MARGIN_MS)), allowedHosts: [...this.manifest.allowedHosts, ...testHosts], privateHosts: [...policy.privateHosts, ...testHosts] },
+      { ...policy, timeoutMs: Math.max(1, Math.min(timeoutMs, call.deadline - Date.now() - FETCH_DEADLINE_MARGIN_MS)), allowedHosts: [...this.manifest.allowedHosts, ...extra, ...testHosts], privateHosts: [...policy.privateHosts, ...testHosts] },
       call.fetchSignal,
       meter,
     );
