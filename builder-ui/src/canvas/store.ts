@@ -56,7 +56,7 @@ export interface EditorState extends Snapshot {
   connect(c: Connection): void;
   /** Adds a node (selected); with `from`, also the edge from that node's out-handle to it, as one undo step. */
   addNode(type: string, position: { x: number; y: number }, config: Record<string, unknown>, from?: { source: string; sourceHandle: string | null }): string;
-  updateNode(id: string, patch: { config?: Record<string, unknown>; label?: string | undefined }): void;
+  updateNode(id: string, patch: { config?: Record<string, unknown>; label?: string | undefined; plugin_version?: string | undefined }): void;
   updateMeta(patch: Partial<DocumentMeta>): void;
   deleteSelected(): void;
   selectOnly(id: string | null): void;
@@ -219,9 +219,13 @@ export const useEditor = create<EditorState>()((set, get) => {
           if (patch.label) doc.label = patch.label;
           else delete doc.label;
         }
+        if ('plugin_version' in patch) {
+          if (patch.plugin_version) doc.plugin_version = patch.plugin_version;
+          else delete doc.plugin_version;
+        }
         return { ...n, data: { ...n.data, doc } };
       });
-      commit({ nodes }, `node:${id}:${'label' in patch ? 'label' : 'config'}`);
+      commit({ nodes }, `node:${id}:${'label' in patch ? 'label' : 'plugin_version' in patch ? 'plugin_version' : 'config'}`);
     },
 
     updateMeta(patch) {

@@ -7,6 +7,7 @@ import { categoryStyle, Icon } from '../ui/icons.tsx';
 import { Spinner } from '../ui/common.tsx';
 import { Help } from '../ui/Help.tsx';
 import { RuleBuilder } from './RuleBuilder.tsx';
+import { pluginIdOf, PluginVersionPicker } from './PluginVersionPicker.tsx';
 import { EmailPreview } from '../pages/EmailPreview.tsx';
 
 const loadConfigForm = () => import('./ConfigForm.tsx');
@@ -78,6 +79,9 @@ function NodeInspector({ id }: { id: string }) {
             onChange={(e) => useEditor.getState().updateNode(id, { label: e.target.value || undefined })}
           />
         </label>
+        {pluginIdOf(doc.type) ? (
+          <PluginVersionPicker nodeId={id} pluginId={pluginIdOf(doc.type)!} value={typeof doc.plugin_version === 'string' ? doc.plugin_version : undefined} readOnly={readOnly} />
+        ) : null}
         {entry ? (
           <Suspense fallback={<Spinner label="Loading form" />}>
             <ConfigForm
