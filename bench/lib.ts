@@ -9,6 +9,8 @@ import { adminQuery, canConnect, quoteIdent, withDatabase } from '../engine/src/
 import { migrateUp } from '../engine/src/db/migrate.ts';
 import { createWorkspace } from '../engine/src/crm/workspaces.ts';
 import { createApiKey } from '../engine/src/auth/api-keys.ts';
+import { createApiClient, ok, type ApiClient } from '../engine/src/contracts/client.ts';
+import type { paths as ApiPaths } from '../engine/src/contracts/api.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -167,10 +169,55 @@ export function machine() {
   return { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version };
 }
 
-export async function postJson(url: string, key: string, body: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
+/** The typed API client (openapi-fetch over the generated `paths`) every bench set-up and check call goes through. */
+export function apiClient(baseUrl: string, key: string): ApiClient {
+  return createApiClient({ baseUrl, apiKey: key });
+}
+
+export type FlowDocumentBody = ApiPaths['/v1/flows']['post']['requestBody']['content']['application/json'];
+export type EventBody = ApiPaths['/v1/events']['post']['requestBody']['content']['application/json'];
+export type EventsBatchBody = ApiPaths['/v1/events/batch']['post']['requestBody']['content']['application/json'];
+
+/** Create a flow from its document and publish it as version 1; answers its id. */
+export async function createPublishedFlow(api: ApiClient, doc: unknown): Promise<string> {
+  const flow = await ok(api.POST('/v1/flows', { body: doc as FlowDocumentBody }));
+  await ok(api.POST('/v1/flows/{id}/publish', { params: { path: { id: flow.id } }, body: {} }));
+  return flow.id;
+}
+
+/** The owners (ana, ben, chi) and the `enterprise` routing pool the lead-routing example assigns from. */
+export async function leadRoutingOwners(api: ApiClient): Promise<string[]> {
+  const owners: string[] = [];
+  for (const name of ['ana', 'ben', 'chi']) owners.push((await ok(api.POST('/v1/owners', { body: { name, email: `${name}@example.com` } }))).id);
+  await ok(api.POST('/v1/routing-pools', { body: { key: 'enterprise', owner_ids: owners } }));
+  return owners;
+}
+
+/**
+ * Post events on the load generators' hot path with a bare fetch, not the typed client: these run at thousands of
+ * requests per second and the measured throughput should not include the client's per-call overhead. The body is
+ * still typed by the generated request type; the status is returned for the caller to check.
+ */
+export async function postEvents(baseUrl: string, key: string, body: EventsBatchBody): Promise<{ status: number }>;
+export async function postEvents(baseUrl: string, key: string, body: EventBody, single: true): Promise<{ status: number }>;
+export async function postEvents(baseUrl: string, key: string, body: EventsBatchBody | EventBody, single = false): Promise<{ status: number }> {
+  const res = await fetch(`${baseUrl}/v1/events${single ? '' : '/batch'}`, {
+    method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  await res.arrayBuffer();
+  return { status: res.status };
+}
+
+/** Move the engine's manual clock (`to` an instant or `by` a duration); throws unless it answered 200. */
+export async function advanceTestClock(baseUrl: string, key: string, body: { to: string } | { by: string }): Promise<void> {
+  const res = await fetch(`${baseUrl}/v1/_test/clock/advance`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (res.status !== 200) throw new Error(`clock: ${res.status} ${await res.text()}`);
+}
+
+/** The engine's manual clock (`/v1/_test/*`, mounted only with CAIRN_CLOCK=manual, so not in the OpenAPI document). */
+export async function testClock(baseUrl: string, key: string): Promise<Date> {
+  const res = await fetch(`${baseUrl}/v1/_test/clock`, { headers: { authorization: `Bearer ${key}` } });
+  return new Date(((await res.json()) as { now: string }).now);
 }
 
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<void> {

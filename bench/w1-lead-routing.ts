@@ -3,9 +3,10 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ok } from '../engine/src/contracts/client.ts';
 import { EXAMPLES_DIR } from '../engine/src/flow/examples.ts';
 import {
-  backendCpuSampler, cpuSeconds, databaseBytes, freshDatabase, type EngineProcess, machine, memoryMb, postJson, relationBytes, startEngine, summarize, tableBytes, waitFor, workspaceWithKey,
+  backendCpuSampler, cpuSeconds, databaseBytes, freshDatabase, type EngineProcess, apiClient, createPublishedFlow, leadRoutingOwners, machine, memoryMb, postEvents, relationBytes, startEngine, summarize, tableBytes, waitFor, workspaceWithKey,
 } from './lib.ts';
 
 /** W1 of BENCHMARKS.md: the lead-routing flow (examples/lead-routing, exactly the W1 flow) end to end over HTTP. */
@@ -57,16 +58,14 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number; warmup
   const { workspaceId, key } = await workspaceWithKey(database.db);
   const engine = await startEngine(database.url);
   try {
-    const owners: string[] = [];
-    for (const name of ['ana', 'ben', 'chi']) owners.push((await postJson(`${engine.url}/v1/owners`, key, { name, email: `${name}@example.com` })).body.id);
-    await postJson(`${engine.url}/v1/routing-pools`, key, { key: 'enterprise', owner_ids: owners });
-    const flow = await postJson(`${engine.url}/v1/flows`, key, FLOW);
-    await postJson(`${engine.url}/v1/flows/${flow.body.id}/publish`, key, {});
+    const api = apiClient(engine.url, key);
+    await leadRoutingOwners(api);
+    await createPublishedFlow(api, FLOW);
     // Polled often while the engine works: read the run counters (a few rows), not a count over runs.
     const completed = async () => Number((await database.db.raw(`SELECT coalesce(sum(completed), 0) AS n FROM flow_stats WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
 
     // Warm-up: 2,000 events by default.
-    for (let i = 0; i < warm; i += 500) await postJson(`${engine.url}/v1/events/batch`, key, { events: Array.from({ length: Math.min(500, warm - i) }, leadEvent) });
+    for (let i = 0; i < warm; i += 500) await postEvents(engine.url, key, { events: Array.from({ length: Math.min(500, warm - i) }, leadEvent) });
     await waitFor(async () => (await completed()) === warm, 120_000);
 
     const bytesBefore = await databaseBytes(database.db);
@@ -207,11 +206,9 @@ export async function runW1Footprint(opts: { repeat?: number; leads?: number } =
   const { workspaceId, key } = await workspaceWithKey(database.db);
   const engine = await startEngine(database.url);
   try {
-    const owners: string[] = [];
-    for (const name of ['ana', 'ben', 'chi']) owners.push((await postJson(`${engine.url}/v1/owners`, key, { name, email: `${name}@example.com` })).body.id);
-    await postJson(`${engine.url}/v1/routing-pools`, key, { key: 'enterprise', owner_ids: owners });
-    const flow = await postJson(`${engine.url}/v1/flows`, key, FLOW);
-    await postJson(`${engine.url}/v1/flows/${flow.body.id}/publish`, key, {});
+    const api = apiClient(engine.url, key);
+    await leadRoutingOwners(api);
+    await createPublishedFlow(api, FLOW);
     const completed = async () => Number((await database.db.raw(`SELECT coalesce(sum(completed), 0) AS n FROM flow_stats WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
     const reps: { bytes_per_lead: number; by_table: Record<string, number>; seconds: number }[] = [];
     let total = 0;
@@ -225,7 +222,7 @@ export async function runW1Footprint(opts: { repeat?: number; leads?: number } =
         while (sent < leads) {
           const n = Math.min(500, leads - sent);
           sent += n;
-          const r = await postJson(`${engine.url}/v1/events/batch`, key, { events: Array.from({ length: n }, leadEvent) });
+          const r = await postEvents(engine.url, key, { events: Array.from({ length: n }, leadEvent) });
           if (r.status !== 202) throw new Error(`batch answered ${r.status}`);
         }
       }));
@@ -277,11 +274,9 @@ export async function runW1ScaleOut(opts: { workers?: number[]; leads?: number }
     const workers: EngineProcess[] = [];
     try {
       for (let i = 0; i < n; i++) workers.push(await startEngine(database.url));
-      const owners: string[] = [];
-      for (const name of ['ana', 'ben', 'chi']) owners.push((await postJson(`${http.url}/v1/owners`, key, { name, email: `${name}@example.com` })).body.id);
-      await postJson(`${http.url}/v1/routing-pools`, key, { key: 'enterprise', owner_ids: owners });
-      const flow = await postJson(`${http.url}/v1/flows`, key, FLOW);
-      await postJson(`${http.url}/v1/flows/${flow.body.id}/publish`, key, {});
+      const api = apiClient(http.url, key);
+      await leadRoutingOwners(api);
+      await createPublishedFlow(api, FLOW);
       const completed = async () => Number((await database.db.raw(`SELECT coalesce(sum(completed), 0) AS n FROM flow_stats WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
       const t0 = Date.now();
       let sent = 0;
@@ -289,7 +284,7 @@ export async function runW1ScaleOut(opts: { workers?: number[]; leads?: number }
         while (sent < leads) {
           const k = Math.min(500, leads - sent);
           sent += k;
-          const r = await postJson(`${http.url}/v1/events/batch`, key, { events: Array.from({ length: k }, leadEvent) });
+          const r = await postEvents(http.url, key, { events: Array.from({ length: k }, leadEvent) });
           if (r.status !== 202) throw new Error(`batch answered ${r.status}`);
         }
       }));
@@ -357,22 +352,19 @@ export async function runW1Retention(opts: { leads?: number; probeS?: number } =
   const { workspaceId, key } = await workspaceWithKey(database.db);
   const engine = await startEngine(database.url, { CAIRN_CLOCK: 'manual' });
   try {
-    const owners: string[] = [];
-    for (const name of ['ana', 'ben', 'chi']) owners.push((await postJson(`${engine.url}/v1/owners`, key, { name, email: `${name}@example.com` })).body.id);
-    await postJson(`${engine.url}/v1/routing-pools`, key, { key: 'enterprise', owner_ids: owners });
-    const flow = await postJson(`${engine.url}/v1/flows`, key, FLOW);
-    await postJson(`${engine.url}/v1/flows/${flow.body.id}/publish`, key, {});
+    const api = apiClient(engine.url, key);
+    await leadRoutingOwners(api);
+    await createPublishedFlow(api, FLOW);
     const completed = async () => Number((await database.db.raw(`SELECT coalesce(sum(completed), 0) AS n FROM flow_stats WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
     for (let i = 0; i < leads; i += 500) {
-      const r = await postJson(`${engine.url}/v1/events/batch`, key, { events: Array.from({ length: Math.min(500, leads - i) }, leadEvent) });
+      const r = await postEvents(engine.url, key, { events: Array.from({ length: Math.min(500, leads - i) }, leadEvent) });
       if (r.status !== 202) throw new Error(`batch answered ${r.status}`);
     }
     await waitFor(async () => (await completed()) >= leads, 600_000, 100);
     // Run ids are time-ordered within one engine process: the load's runs are those up to this one.
     const lastLoadRun = (await database.db.raw(`SELECT max(id::text) AS id FROM runs WHERE workspace_id = ?`, [workspaceId])).rows[0].id as string;
     const stepsBefore = Number((await database.db.raw(`SELECT count(*) AS n FROM run_steps WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
-    const put = await fetch(`${engine.url}/v1/settings/retention`, { method: 'PUT', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ run_steps_days: 30 }) });
-    if (put.status !== 200) throw new Error(`retention answered ${put.status}`);
+    await ok(apiClient(engine.url, key).PUT('/v1/settings/retention', { body: { run_steps_days: 30 } }));
 
     // One client posting single events back to back; each latency is tagged with the phase it ran in.
     const state: { phase: 'before' | 'during' | 'stop' } = { phase: 'before' };
@@ -382,7 +374,7 @@ export async function runW1Retention(opts: { leads?: number; probeS?: number } =
         const p = state.phase;
         if (p === 'stop') return;
         const t = performance.now();
-        const r = await postJson(`${engine.url}/v1/events`, key, leadEvent());
+        const r = await postEvents(engine.url, key, leadEvent(), true);
         if (r.status !== 202) throw new Error(`event answered ${r.status}`);
         lat[p].push(performance.now() - t);
       }

@@ -1,4 +1,4 @@
-import { freshDatabase, postJson, startEngine, waitFor, workspaceWithKey } from './lib.ts';
+import { apiClient, createPublishedFlow, freshDatabase, postEvents, startEngine, testClock, waitFor, workspaceWithKey } from './lib.ts';
 import { randomBytes } from 'node:crypto';
 /**
  * W2 enrolment at a prefilled scale (issue 17, docs/performance.md): PREFILL sleeping W2 runs (with their contacts and
@@ -30,10 +30,8 @@ if (process.env.AUTOEXPLAIN) {
   await database.db.raw(`ALTER DATABASE ${name} SET auto_explain.log_nested_statements = on`);
 }
 const engine = await startEngine(database.url, { CAIRN_CLOCK: 'manual' });
-const flow = await postJson(`${engine.url}/v1/flows`, key, FLOW);
-await postJson(`${engine.url}/v1/flows/${flow.body.id}/publish`, key, {});
-const flowId = flow.body.id as string;
-const start = new Date((await (await fetch(`${engine.url}/v1/_test/clock`, { headers: { authorization: `Bearer ${key}` } })).json()).now);
+const flowId = await createPublishedFlow(apiClient(engine.url, key), FLOW);
+const start = await testClock(engine.url, key);
 const u7 = (expr: string) => `(lpad(to_hex(1600000000000 + ${expr}), 12, '0') || '7' || lpad(to_hex((${expr}) % 4096), 3, '0') || '8' || substr(md5((${expr})::text || 'x'), 1, 15))::uuid`;
 const t0 = Date.now();
 const hasOpen = (await database.db.raw(`SELECT to_regclass('open_runs') AS t`)).rows[0].t !== null;
@@ -70,7 +68,7 @@ const client = async () => {
     const from = next; next = Math.min(ENROL, next + 1000);
     const events = [];
     for (let i = from; i < next; i++) events.push({ type: 'nurture.enrolled', contact: { email: `rest-${tag}-${i}@example.com`, properties: { wake_on: new Date(start.getTime() + (24 + ((i * 7919) % (29 * 24 + 1))) * 3600_000).toISOString() } } });
-    const r = await postJson(`${engine.url}/v1/events/batch`, key, { events });
+    const r = await postEvents(engine.url, key, { events });
     if (r.status !== 202) throw new Error(`enrol: ${r.status}`);
   }
 };

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { cpuSeconds, databaseBytes, freshDatabase, machine, memoryMb, postJson, startEngine, tableBytes, waitFor, workspaceWithKey } from './lib.ts';
+import { cpuSeconds, databaseBytes, freshDatabase, machine, memoryMb, apiClient, createPublishedFlow, postEvents, startEngine, testClock, tableBytes, waitFor, workspaceWithKey } from './lib.ts';
 
 /** W2 of BENCHMARKS.md: many contacts each in a run sleeping in a delay of 1–30 days. */
 const FLOW = {
@@ -33,9 +33,8 @@ export async function runW2(opts: { scale?: number } = {}): Promise<Record<strin
   const { workspaceId, key } = await workspaceWithKey(database.db);
   const engine = await startEngine(database.url, { CAIRN_CLOCK: 'manual' });
   try {
-    const flow = await postJson(`${engine.url}/v1/flows`, key, FLOW);
-    await postJson(`${engine.url}/v1/flows/${flow.body.id}/publish`, key, {});
-    const start = new Date((await (await fetch(`${engine.url}/v1/_test/clock`, { headers: { authorization: `Bearer ${key}` } })).json()).now);
+    await createPublishedFlow(apiClient(engine.url, key), FLOW);
+    const start = await testClock(engine.url, key);
     const tag = randomBytes(3).toString('hex');
     const bytesBefore = await databaseBytes(database.db);
     const runBytesBefore = await tableBytes(database.db, ['runs', 'run_steps']);
@@ -52,8 +51,8 @@ export async function runW2(opts: { scale?: number } = {}): Promise<Record<strin
           const hours = 24 + ((i * 7919) % (29 * 24 + 1));
           events.push({ type: 'nurture.enrolled', contact: { email: `rest-${tag}-${i}@example.com`, properties: { wake_on: new Date(start.getTime() + hours * 3600_000).toISOString() } } });
         }
-        const r = await postJson(`${engine.url}/v1/events/batch`, key, { events });
-        if (r.status !== 202) throw new Error(`enrol: ${r.status} ${JSON.stringify(r.body)}`);
+        const r = await postEvents(engine.url, key, { events });
+        if (r.status !== 202) throw new Error(`enrol: ${r.status}`);
       }
     };
     await Promise.all([client(), client(), client(), client()]);

@@ -17,7 +17,9 @@ import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { createUser } from '../engine/src/auth/users.ts';
 import { largeFlow } from '../builder-ui/src/graph/fixtures.ts';
-import { ROOT, freshDatabase, machine, postJson, startEngine, summarize, workspaceWithKey } from './lib.ts';
+import { ok } from '../engine/src/contracts/client.ts';
+import type { FlowDocument } from '../engine/src/contracts/flow.ts';
+import { ROOT, type FlowDocumentBody, freshDatabase, apiClient, machine, startEngine, summarize, workspaceWithKey } from './lib.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const DIST = path.join(ROOT, 'builder-ui/dist');
@@ -132,10 +134,10 @@ export async function runW5(opts: { runs?: number; nodes?: number; edges?: numbe
   let browser: Browser | null = null;
   try {
     const doc = largeFlow(nodeCount, edgeCount);
-    const created = await postJson(`${engine.url}/v1/flows`, key, doc);
-    if (created.status !== 201) throw new Error(`could not create the flow: ${created.status} ${JSON.stringify(created.body)}`);
-    const flowUrl = `${engine.url}/flows/${created.body.id}`;
-    const validation = await postJson(`${engine.url}/v1/flows/${created.body.id}/validate`, key, {});
+    const api = apiClient(engine.url, key);
+    const created = await ok(api.POST('/v1/flows', { body: doc as FlowDocumentBody }));
+    const flowUrl = `${engine.url}/flows/${created.id}`;
+    const validation = await ok(api.POST('/v1/flows/{id}/validate', { params: { path: { id: created.id } } }));
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking'] });
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -164,9 +166,9 @@ export async function runW5(opts: { runs?: number; nodes?: number; edges?: numbe
       await page.close();
     }
     // The check: the drags reached the saved draft (the dragged node is no longer where the generator put it).
-    const draft = (await (await fetch(`${engine.url}/v1/flows/${created.body.id}`, { headers: { authorization: `Bearer ${key}` } })).json()).draft;
+    const draft = (await ok(api.GET('/v1/flows/{id}', { params: { path: { id: created.id } } }))).draft as FlowDocument;
     const original = doc.nodes.find((n) => n.id === lastMoved)!.position;
-    const saved = draft.nodes.find((n: { id: string }) => n.id === lastMoved).position;
+    const saved = draft.nodes.find((n) => n.id === lastMoved)!.position;
     const draftMoved = saved.x !== original.x || saved.y !== original.y;
     const nodesKept = draft.nodes.length === nodeCount && draft.edges.length === edgeCount;
 
@@ -189,7 +191,7 @@ export async function runW5(opts: { runs?: number; nodes?: number; edges?: numbe
         drag_fps: drag.median >= TARGETS.drag_fps,
         main_bundle: bundle.main_gzip_kb < TARGETS.main_bundle_gzip_kb,
       },
-      check: { flow_valid: validation.body?.valid === true, node_moved_on_screen: movedAll, drag_saved_to_draft: draftMoved, nodes_and_edges_kept: nodesKept },
+      check: { flow_valid: validation.valid, node_moved_on_screen: movedAll, drag_saved_to_draft: draftMoved, nodes_and_edges_kept: nodesKept },
       what: 'first_render_ms = navigation start → all nodes visible and all edges drawn (cold page, warm browser cache after one unmeasured load); fps = requestAnimationFrame callbacks per second during ~2 s of mouse motion; main bundle = entry JS + modulepreloads, gzip',
       // The machine is shared: the 1-minute load average before and after says how contended the runs were.
       load_average_1m: { before: Math.round(loadBefore * 100) / 100, after: Math.round(os.loadavg()[0]! * 100) / 100 },

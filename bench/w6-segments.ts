@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
 import { createSegmentMaintainer } from '../engine/src/crm/segments/membership.ts';
-import { backendCpuSampler, cpuSeconds, freshDatabase, machine, median, postJson, startEngine, tableBytes, workspaceWithKey } from './lib.ts';
+import { backendCpuSampler, cpuSeconds, freshDatabase, machine, median, postEvents, startEngine, tableBytes, workspaceWithKey } from './lib.ts';
 
 /**
  * W6 of BENCHMARKS.md: segments at scale. Contacts and a year of purchase/visit events are generated in SQL (the
@@ -138,8 +138,8 @@ export async function runW6(opts: { scale?: number } = {}): Promise<Record<strin
             const i = offset + from + k;
             return { type: i % 3 === 0 ? 'order.completed' : 'page.viewed', contact: { email: `w6-${tag}-${1 + ((i * 7919) % n)}@example.com` }, properties: { amount: 10 + (i % 50) } };
           });
-          const r = await postJson(`${engine.url}/v1/events/batch`, key, { events });
-          if (r.status !== 202) throw new Error(`${label}: ${r.status} ${JSON.stringify(r.body)}`);
+          const r = await postEvents(engine.url, key, { events });
+          if (r.status !== 202) throw new Error(`${label}: ${r.status}`);
         }
       };
       await Promise.all(Array.from({ length: 4 }, client));
@@ -182,7 +182,7 @@ export async function runW6(opts: { scale?: number } = {}): Promise<Record<strin
       const email = `w6-${tag}-${1 + ((i * 104_729) % n)}@example.com`;
       const plan = i % 2 === 0 ? 'enterprise' : 'free';
       const s = performance.now();
-      const r = await postJson(`${engine.url}/v1/events`, key, { type: 'plan.changed', contact: { email, properties: { plan } } });
+      const r = await postEvents(engine.url, key, { type: 'plan.changed', contact: { email, properties: { plan } } }, true);
       latencies.push(performance.now() - s);
       if (r.status !== 202) throw new Error(`latency: ${r.status}`);
     }
