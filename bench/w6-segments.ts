@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
 import { createSegmentMaintainer } from '../engine/src/crm/segments/membership.ts';
-import { backendCpuSampler, cpuSeconds, freshDatabase, machine, median, postEvents, startEngine, tableBytes, workspaceWithKey } from './lib.ts';
+import { backendCpuSampler, cpuSeconds, freshDatabase, machine, median, postEvents, startEngine, testClock, tableBytes, workspaceWithKey } from './lib.ts';
 
 /**
  * W6 of BENCHMARKS.md: segments at scale. Contacts and a year of purchase/visit events are generated in SQL (the
@@ -80,7 +80,7 @@ export async function runW6(opts: { scale?: number } = {}): Promise<Record<strin
   const engine = await startEngine(database.url, { CAIRN_CLOCK: 'manual' });
   const tag = randomBytes(3).toString('hex');
   try {
-    const now = new Date((await (await fetch(`${engine.url}/v1/_test/clock`, { headers: { authorization: `Bearer ${key}` } })).json()).now);
+    const now = await testClock(engine.url, key);
     // Contacts, then a year of events: 0–8 orders (amount 5–200) and 0–20 visits per contact.
     const t0 = Date.now();
     await db.raw(
@@ -236,7 +236,7 @@ export async function runW6(opts: { scale?: number } = {}): Promise<Record<strin
     if (again.status !== 200) throw new Error(`recompute: ${again.status} ${again.body}`);
     const rfmAgainS = (Date.now() - t) / 1000;
     progress(`rfm again ${rfmAgainS} s`);
-    const clockNow = (await (await fetch(`${engine.url}/v1/_test/clock`, { headers: { authorization: `Bearer ${key}` } })).json()).now as string;
+    const clockNow = (await testClock(engine.url, key)).toISOString();
 
     // Check: membership equals an independent SQL evaluation of every rule (at the clock's time).
     const mismatches: Record<string, number> = {};
@@ -310,7 +310,7 @@ export async function runW6Scores(opts: { scale?: number } = {}): Promise<Record
   const { workspaceId, key } = await workspaceWithKey(db);
   const engine = await startEngine(database.url, { CAIRN_CLOCK: 'manual' });
   try {
-    const clock = async () => new Date((await (await fetch(`${engine.url}/v1/_test/clock`, { headers: { authorization: `Bearer ${key}` } })).json()).now);
+    const clock = () => testClock(engine.url, key);
     const now = await clock();
     const t0 = Date.now();
     await db.raw(

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { freshDatabase, machine, startEngine, workspaceWithKey } from './lib.ts';
+import { freshDatabase, machine, postEvents, startEngine, workspaceWithKey } from './lib.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-03-01T00:00:00Z');
@@ -152,7 +152,7 @@ export async function runW7(opts: { scale?: number; requests?: number } = {}) {
           const events = Array.from({ length: 500 }, (_, i) => ({
             type: 'order.completed', contact: { email: `w7-${(b * 500 + i) % scale}@example.com` }, properties: { amount: 10 }, idempotency_key: `${label}-${b}-${i}`,
           }));
-          const res = await fetch(`${engine.url}/v1/events/batch`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+          const res = await postEvents(engine.url, key, { events });
           if (res.status !== 202) throw new Error(`ingest: ${res.status}`);
         }
         return (batches * 500) / ((performance.now() - t0) / 1000);
