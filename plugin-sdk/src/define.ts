@@ -1,4 +1,4 @@
-import type { ActionContext, TriggerEvent, TriggerRequest } from './context.ts';
+import type { ActionContext, TriggerContext, TriggerEvent, TriggerRequest } from './context.ts';
 import type { FromSchema, JsonSchema } from './schema.ts';
 import type { AuthMethodManifest, PluginAuth } from './auth.ts';
 import { checkWebhookHooks, type PluginPollingTrigger, type TriggerChallenge, type WebhookTriggerHooks } from './triggers.ts';
@@ -34,7 +34,19 @@ export interface ActionDefinition<P extends JsonSchema = JsonSchema, O = unknown
    * `CAIRN_SANDBOX_WALL_MS`). Fetches time out 0.5 s before it, so a slow vendor is a retryable FETCH_TIMEOUT.
    */
   timeoutMs?: number;
+  /**
+   * Dynamic options: per prop name, a function listing its choices (e.g. a CRM's pipelines), run sandboxed with the
+   * workspace's credentials when the builder's node form opens (`POST /v1/plugins/{id}/actions/{key}/options/{prop}`)
+   * and shown as a dropdown. At most 1,000 choices; `value` a string or number, `label` up to 200 characters.
+   */
+  options?: Readonly<Record<string, (ctx: TriggerContext) => Promise<OptionChoice[]> | OptionChoice[]>>;
   run(ctx: ActionContext, props: FromSchema<P>): Promise<O> | O;
+}
+
+/** One choice of a dynamic-options function. */
+export interface OptionChoice {
+  value: string | number;
+  label: string;
 }
 
 /**
@@ -51,6 +63,7 @@ export interface PluginAction {
   readonly props: JsonSchema;
   readonly output: JsonSchema | null;
   readonly timeoutMs: number | null;
+  readonly options: Readonly<Record<string, (ctx: TriggerContext) => Promise<OptionChoice[]> | OptionChoice[]>>;
   run(ctx: ActionContext, props: never): Promise<unknown> | unknown;
 }
 
@@ -84,6 +97,7 @@ export function defineAction<const P extends JsonSchema, O>(def: ActionDefinitio
     props: def.props,
     output: def.output ?? null,
     timeoutMs: def.timeoutMs ?? null,
+    options: Object.freeze({ ...(def.options ?? {}) }),
     run: def.run as PluginAction['run'],
   });
 }

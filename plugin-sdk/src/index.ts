@@ -3,7 +3,7 @@
  * plugin runs inside the engine's isolated-vm sandbox unchanged.
  */
 export { definePlugin, defineAction, defineTrigger } from './define.ts';
-export type { Plugin, PluginDefinition, PluginAction, ActionDefinition, PluginTrigger, TriggerDefinition } from './define.ts';
+export type { Plugin, PluginDefinition, PluginAction, ActionDefinition, OptionChoice, PluginTrigger, TriggerDefinition } from './define.ts';
 export type {
   ActionContext,
   PluginHttp,

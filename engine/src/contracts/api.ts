@@ -682,6 +682,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/plugins/{id}/actions/{key}/options/{prop}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run an action's dynamic-options function for one prop, with this workspace's credentials (admin, editor)
+         * @description The choices for a dropdown in the node form: at most 1,000 `{ value, label }`. A plugin failure answers 200 with `ok` false, its code and its message (credential values redacted); 422 if the action lists no options for the prop.
+         */
+        post: operations["listPluginOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/settings/email": {
         parameters: {
             query?: never;
@@ -5746,6 +5766,87 @@ export interface operations {
                     "application/json": {
                         ok: boolean;
                         account?: string;
+                        code?: string;
+                        message?: string;
+                    };
+                };
+            };
+            /** @description no valid API key or session */
+            401: {
+                headers: {
+                    /** @description Bearer realm="cairn" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (docs/api.md §Rate limits) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the request was refused: invalid (400), forbidden (403), not found (404), conflict (409), too large (413), not JSON (415), unprocessable (422) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the engine failed (500) or its database is unreachable (503, with Retry-After) */
+            "5XX": {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPluginOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                key: string;
+                prop: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the plugin version (the node's plugin_version); default: the current one */
+                    version?: string;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ok: boolean;
+                        choices?: {
+                            value: string | number;
+                            label: string;
+                        }[];
                         code?: string;
                         message?: string;
                     };

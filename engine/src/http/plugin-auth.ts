@@ -4,6 +4,7 @@ import { completeOAuth, oauthStatus, revokeOAuth, startOAuth } from '../plugins/
 import { getInstall, getManifest } from '../plugins/registry.ts';
 import { createPluginSandbox, pluginFetchOptions } from '../plugins/runtime.ts';
 import { CairnError, notFound } from '../errors.ts';
+import { checkOptionChoices } from '@cairn/plugin-sdk/host';
 import type { RouteGroup } from './route-groups.ts';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } } } as const;
@@ -114,6 +115,46 @@ export const pluginAuthRoutes: RouteGroup = async (app, { ctx, pluginSandbox, pl
     if (!r.ok) return { ok: false, code: r.error.code, message: r.error.message.slice(0, 1000) };
     const account = (r.value as { account?: unknown } | null)?.account;
     return { ok: true, ...(typeof account === 'string' ? { account: account.slice(0, 200) } : {}) };
+  });
+
+  app.post('/plugins/:id/actions/:key/options/:prop', {
+    config: { area: 'flows' },
+    schema: {
+      operationId: 'listPluginOptions', tags: ['plugins'],
+      params: {
+        type: 'object', required: ['id', 'key', 'prop'],
+        properties: { id: { type: 'string', maxLength: 100 }, key: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' }, prop: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,99}$' } },
+      },
+      body: { type: ['object', 'null'], additionalProperties: false, properties: { version: { type: 'string', maxLength: 100, description: "the plugin version (the node's plugin_version); default: the current one" } } },
+      summary: "Run an action's dynamic-options function for one prop, with this workspace's credentials (admin, editor)",
+      description: 'The choices for a dropdown in the node form: at most 1,000 `{ value, label }`. A plugin failure answers 200 with `ok` false, its code and its message (credential values redacted); 422 if the action lists no options for the prop.',
+      response: {
+        200: {
+          type: 'object', required: ['ok'],
+          properties: {
+            ok: { type: 'boolean' },
+            choices: { type: 'array', items: { type: 'object', required: ['value', 'label'], properties: { value: { type: ['string', 'number'] }, label: { type: 'string' } } } },
+            code: { type: 'string' }, message: { type: 'string' },
+          },
+        },
+      },
+    },
+  }, async (request) => {
+    const id = pluginId(request.params);
+    const { key, prop } = request.params;
+    const { workspaceId } = request.auth!;
+    const install = await getInstall(ctx.db, workspaceId, id);
+    if (!install) throw notFound(`plugin ${id}`);
+    const version = (request.body as { version?: string } | null)?.version ?? install.currentVersion;
+    const manifest = await getManifest(ctx.db, workspaceId, id, version);
+    if (!manifest) throw notFound(`plugin ${id}@${version}`);
+    if (!manifest.actions.some((a) => a.key === key)) throw notFound(`action ${key} of plugin ${id}@${version}`);
+    const r = await runPluginHook({ ctx, sandbox, fetch: fetchOpts }, workspaceId, manifest, 'options', `${key}/${prop}`, null);
+    if (!r.ok && r.error.code === 'PLUGIN_NO_OPTIONS') throw new CairnError('CAIRN_ERR_UNPROCESSABLE', r.error.message);
+    if (!r.ok) return { ok: false, code: r.error.code, message: r.error.message.slice(0, 1000) };
+    const checked = checkOptionChoices(r.value);
+    if (!checked.ok) return { ok: false, code: 'PLUGIN_BAD_OPTIONS', message: checked.message };
+    return { ok: true, choices: checked.choices };
   });
 
   app.delete('/plugins/:id/credentials', {

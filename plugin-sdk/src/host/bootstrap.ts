@@ -176,6 +176,13 @@ export const BOOTSTRAP_SOURCE = String.raw`
           if (typeof plugin.authTest !== 'function') return fail({ code: 'PLUGIN_NO_AUTH_TEST', message: 'plugin ' + plugin.id + ' has no test-connection function (defineAuth({ test }))' });
           return finish((await plugin.authTest(ctx)) || {}, callId);
         }
+        if (input.hook === 'options') {
+          const [actionKey, prop] = String(input.key).split('/');
+          const action = plugin.actions.find((a) => a.key === actionKey);
+          const list = action && action.options && action.options[prop];
+          if (typeof list !== 'function') return fail({ code: 'PLUGIN_NO_OPTIONS', message: 'action "' + actionKey + '" of plugin ' + plugin.id + ' lists no options for prop "' + prop + '"' });
+          return finish(await list(ctx), callId);
+        }
         const trigger = plugin.triggers.find((t) => t.key === input.key);
         const fn = trigger && { poll: trigger.poll, subscribe: trigger.subscribe, unsubscribe: trigger.unsubscribe }[input.hook];
         if (typeof fn !== 'function') return fail({ code: 'PLUGIN_UNKNOWN_TRIGGER', message: 'no ' + input.hook + ' hook on trigger "' + input.key + '" of plugin ' + plugin.id });

@@ -27,3 +27,5 @@ export { breathe, SLICE_MS } from './slice.ts';
 export { createRedactor, REDACTED, MIN_SECRET_LENGTH } from './redact.ts';
 export { BUNDLE_FILENAME, MAX_SOURCE_MAP_BYTES, mapStack, parseSourceMap } from './source-map.ts';
 export type { Redactor } from './redact.ts';
+export { checkOptionChoices, MAX_OPTION_CHOICES, MAX_OPTION_LABEL, MAX_OPTION_VALUE } from './options.ts';
+export type { CheckedChoice } from './options.ts';

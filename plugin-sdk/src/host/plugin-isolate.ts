@@ -80,8 +80,8 @@ export interface CallAuth {
   refresh?(stale: string): Promise<string | null>;
 }
 
-/** A trigger hook or the test-connection function: `poll`, `subscribe`, `unsubscribe`, `auth.test`. */
-export type HookName = 'poll' | 'subscribe' | 'unsubscribe' | 'auth.test';
+/** A trigger hook, the test-connection function or an action's dynamic options (`options`, key `<action>/<prop>`). */
+export type HookName = 'poll' | 'subscribe' | 'unsubscribe' | 'auth.test' | 'options';
 
 export interface HookCall {
   secrets: Record<string, string>;
@@ -332,7 +332,7 @@ export class PluginIsolate {
    */
   runHook(hook: HookName, key: string, call: HookCall): Promise<SandboxResult<JsonValue>> {
     const input = JSON.stringify({ hook, key, arg: call.arg ?? null, secrets: call.secrets, auth: call.auth ? { accessToken: call.auth.accessToken } : null });
-    const what = hook === 'auth.test' ? 'the test-connection function' : `${hook} of trigger ${key}`;
+    const what = hook === 'auth.test' ? 'the test-connection function' : hook === 'options' ? `the options of ${key}` : `${hook} of trigger ${key}`;
     return this.invoke(what, call.meta ?? {}, call.secrets, call.signal, (callId) => [this.runHookRef, [callId, input]], this.limits.wallTimeMs, call.auth);
   }
 

@@ -4,7 +4,7 @@ import type { ContactSnapshot, TriggerEvent, TriggerRequest } from '../context.t
 import type { PluginErrorShape } from '../errors.ts';
 import { buildPlugin } from '../build/build.ts';
 import { prepareProps } from '../manifest/props.ts';
-import { mapStack, parseSourceMap, PluginIsolate, type CallAuth, type HookName, type LogLevel, type PluginManifest, type SandboxLimits, type SandboxResult } from '../host/index.ts';
+import { checkOptionChoices, mapStack, parseSourceMap, PluginIsolate, type CallAuth, type HookName, type LogLevel, type PluginManifest, type SandboxLimits, type SandboxResult } from '../host/index.ts';
 import type { AuthTestResult } from '../auth.ts';
 import type { PollResult } from '../triggers.ts';
 
@@ -112,6 +112,8 @@ export interface LoadedPlugin {
   unsubscribe(key: string, webhookUrl: string, subscription: JsonValue): Promise<void>;
   /** Runs the test-connection function of `defineAuth({ test })`. */
   testAuth(): Promise<AuthTestResult>;
+  /** Runs an action's dynamic-options function for `prop` (`defineAction({ options })`), checked like the engine's. */
+  options(action: string, prop: string): Promise<{ value: string | number; label: string }[]>;
   /** Passes a request to a trigger's `verify`. */
   verify(key: string, request: Partial<TriggerRequest> & { body: string }, secrets?: Record<string, string>): Promise<TriggerEvent[]>;
   dispose(): Promise<void>;
@@ -189,6 +191,11 @@ export async function loadPlugin(opts: LoadPluginOptions): Promise<LoadedPlugin>
     subscribe: (key, webhookUrl) => hook('subscribe', key, { webhookUrl }),
     unsubscribe: async (key, webhookUrl, subscription) => void (await hook('unsubscribe', key, { webhookUrl, subscription })),
     testAuth: async () => (await hook('auth.test', '', null)) as AuthTestResult,
+    async options(action, prop) {
+      const checked = checkOptionChoices(await hook('options', `${action}/${prop}`, null));
+      if (!checked.ok) throw failure({ code: 'PLUGIN_BAD_OPTIONS', message: checked.message, retryable: false });
+      return checked.choices;
+    },
     async verify(key, request, secrets) {
       const full: TriggerRequest = { method: 'POST', headers: {}, query: {}, ...request };
       const r = await (await current()).runTrigger(key, full, secrets ?? opts.secrets ?? {});
