@@ -43,7 +43,12 @@ export interface ActionDefinition<P extends JsonSchema = JsonSchema, O = unknown
   run(ctx: ActionContext, props: FromSchema<P>): Promise<O> | O;
 }
 
-/** One choice of a dynamic-options function. */
+/**
+ * One choice of a dynamic-options function (`defineAction({ options })`).
+ *
+ * @example
+ * const choice: OptionChoice = { value: '42', label: 'Sales pipeline' };
+ */
 export interface OptionChoice {
   value: string | number;
   label: string;
