@@ -52,6 +52,27 @@ describe('clock triggers (test clock starts 2026-03-02T09:00Z)', () => {
     expect((await triggerTimes(flowId)).length).toBe(2);
   });
 
+  it('trigger.schedule honours re-entry: a contact still in the flow is not enrolled again unless reentry is always', async () => {
+    await h.call('POST', '/v1/contacts', { email: 'waiter@example.com' });
+    const waiting = (name: string, reentry: string) => ({
+      ...flow(name, { type: 'trigger.schedule', config: { cron: '0 10 * * *', timezone: 'UTC' } }, reentry),
+      nodes: [
+        { id: 'start', type: 'trigger.schedule', position: { x: 0, y: 0 }, config: { cron: '0 10 * * *', timezone: 'UTC' } },
+        { id: 'wait', type: 'delay', position: { x: 0, y: 120 }, config: { mode: 'duration', duration: 'P5D' } },
+      ],
+      edges: [{ id: 'e1', source: 'start', target: 'wait' }],
+    });
+    const once = await createAndPublish(h, waiting('Once while open', 'after_exit'));
+    const every = await createAndPublish(h, waiting('Every time', 'always'));
+    // Two cron times pass while the first runs are still in their 5-day delay.
+    await h.call('POST', '/v1/_test/clock/advance', { by: 'P2D' });
+    const openRuns = async (flowId: string) => Number((await h.t.db.raw(
+      `SELECT count(*) AS n FROM runs r JOIN contacts c ON c.id = r.contact_id
+        WHERE r.flow_id = ? AND c.email = 'waiter@example.com' AND r.status IN ('active','waiting')`, [flowId])).rows[0].n);
+    expect(await openRuns(once)).toBe(1);
+    expect(await openRuns(every)).toBe(2);
+  });
+
   it('refuses to publish a segment trigger naming a segment that does not exist', async () => {
     const created = await h.call('POST', '/v1/flows', flow('Segment', { type: 'trigger.segment', config: { segment: 'vip', on: 'enter' } }));
     const pub = await h.call('POST', `/v1/flows/${created.body.id}/publish`, {});

@@ -6,7 +6,7 @@ import type { CompiledFlow } from '../../../flow/compile.ts';
 import type { FlowCache } from './flow-cache.ts';
 import { StatsDelta } from '../../stats.ts';
 import { writeStats } from '../runs/store.ts';
-import { ADMIT_EXCLUSIVE } from '../runs/exclusive.ts';
+import { ADMIT_EXCLUSIVE, OPEN_RUNS } from '../runs/exclusive.ts';
 import { enqueueContacts } from '../../../queue/jobs.ts';
 import { zoneOf } from '../../../time/zones.ts';
 import { nextCronTime } from '../../../time/schedule.ts';
@@ -112,6 +112,8 @@ async function enroll(tx: Tx, flow: CompiledFlow, candidates: Candidate[], now: 
          SELECT u.*, ?::uuid AS flow_id, ?::boolean AS exclusive
            FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::timestamptz[], ?::bigint[], ?::timestamptz[]) WITH ORDINALITY
              AS u(id, contact_id, status, state, at, since, wake_at, ord)
+       ), open AS MATERIALIZED (
+         ${OPEN_RUNS}
        ), admitted AS (
          ${ADMIT_EXCLUSIVE}
        )
@@ -129,7 +131,7 @@ async function enroll(tx: Tx, flow: CompiledFlow, candidates: Candidate[], now: 
         chunk.map((c) => (later(c) ? c.fireAt : now).toISOString()),
         chunk.map((c) => since.get(c.contactId) ?? 0),
         chunk.map((c) => (later(c) ? c.fireAt.toISOString() : null)),
-        flow.workspaceId, flow.workspaceId, flow.version, flow.trigger.id, now,
+        flow.workspaceId, chunk.map((c) => c.contactId), flow.workspaceId, flow.version, flow.trigger.id, now,
       ] as never,
     );
     const rows = inserted as { contact_id: string; state: string }[];

@@ -7,7 +7,7 @@ import type { Logger } from '../../../logger.ts';
 import type { FlowCache } from '../flows/flow-cache.ts';
 import { StatsDelta } from '../../stats.ts';
 import { statsShard, writeStats } from './store.ts';
-import { ADMIT_EXCLUSIVE } from './exclusive.ts';
+import { ADMIT_EXCLUSIVE, OPEN_RUNS } from './exclusive.ts';
 import { contactsJobSql } from '../../../queue/jobs.ts';
 
 interface NewRun {
@@ -144,8 +144,9 @@ async function applyNeverReentry(tx: Tx, workspaceId: string, candidates: NewRun
 }
 
 /**
- * One round trip: insert the runs (exclusive ones skip quietly when the contact already has an open run of that
- * flow: exclusive.ts), then enqueue one job for the contacts that have open runs, new or old.
+ * One round trip: read the events' contacts' open runs once (exclusive.ts), insert the runs (exclusive ones skip
+ * quietly when the contact already has an open run of that flow), then enqueue one job for the contacts that have
+ * open runs, new or old.
  */
 async function insertRunsAndEnqueue(tx: Tx, workspaceId: string, runs: NewRun[], events: IngestedEvent[], now: Date): Promise<void> {
   const contactIds = [...new Set(events.map((e) => e.contactId))];
@@ -153,6 +154,8 @@ async function insertRunsAndEnqueue(tx: Tx, workspaceId: string, runs: NewRun[],
     `WITH u AS (
        SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::int[], ?::uuid[], ?::text[], ?::boolean[], ?::uuid[], ?::bigint[]) WITH ORDINALITY
          AS u(id, flow_id, version, contact_id, node_id, exclusive, event_id, seq, ord)
+     ), open AS MATERIALIZED (
+       ${OPEN_RUNS}
      ), admitted AS (
        ${ADMIT_EXCLUSIVE}
      ), ins AS (
@@ -169,7 +172,7 @@ async function insertRunsAndEnqueue(tx: Tx, workspaceId: string, runs: NewRun[],
      ), busy AS (
        SELECT contact_id FROM ins
        UNION ALL
-       SELECT contact_id FROM runs WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND status IN ('active','waiting')
+       SELECT contact_id FROM open
      )
      SELECT ${contactsJobSql('?::text', 'array_agg(DISTINCT contact_id)')}
        FROM busy HAVING count(*) > 0`,
@@ -183,14 +186,13 @@ async function insertRunsAndEnqueue(tx: Tx, workspaceId: string, runs: NewRun[],
       runs.map((r) => r.event.id),
       runs.map((r) => r.event.seq),
       workspaceId,
+      contactIds,
       workspaceId,
       now,
       now,
       now,
       workspaceId,
       statsShard(),
-      workspaceId,
-      contactIds,
       workspaceId,
     ],
   );
