@@ -763,9 +763,9 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** How long run step detail and events are kept */
+        /** How long run step detail, events and ended runs are kept */
         get: operations["getRetention"];
-        /** Set how long run step detail and events are kept (null: forever) */
+        /** Set how long run step detail, events and ended runs are kept (null: forever) */
         put: operations["putRetention"];
         post?: never;
         delete?: never;
@@ -6315,6 +6315,7 @@ export interface operations {
                     "application/json": {
                         run_steps_days: null | number;
                         events_days: null | number;
+                        runs_days: null | number;
                     };
                 };
             };
@@ -6374,6 +6375,7 @@ export interface operations {
                 "application/json": {
                     run_steps_days: null | number;
                     events_days?: null | number;
+                    runs_days?: null | number;
                 };
             };
         };
@@ -6387,6 +6389,7 @@ export interface operations {
                     "application/json": {
                         run_steps_days: null | number;
                         events_days: null | number;
+                        runs_days: null | number;
                     };
                 };
             };

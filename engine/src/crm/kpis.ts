@@ -40,6 +40,16 @@ const RUNS_OF_FLOWS = (q: KpiQuery) =>
 
 const ratio = (n: number, d: number): number | null => (d > 0 ? n / d : null);
 
+/**
+ * The UTC days whose runs were pruned into roll-ups (run_rollups, run_split_rollups) that a period counts: a pruned
+ * run counts as started at midnight UTC of its day, so [from, to) takes the days whose midnight falls inside it
+ * (exact for periods that start and end at UTC midnight). With a segment, none: roll-ups keep no contacts.
+ */
+function rolledDays(q: KpiQuery): [string, string] | null {
+  if (q.segmentId) return null;
+  return [utcDate(Math.ceil(q.from.getTime() / DAY_MS) * DAY_MS), utcDate(Math.ceil(q.to.getTime() / DAY_MS) * DAY_MS)];
+}
+
 interface FlowVersionDoc { flow_id: string; name: string; version: number; document: FlowDoc }
 interface FlowDoc { settings?: { goal?: { event?: string; rule?: unknown } | null }; nodes?: { id: string; type: string; config?: Record<string, unknown> }[] }
 
@@ -72,12 +82,19 @@ async function flowKpis(db: Db, ws: string, q: KpiQuery): Promise<FlowKpi[]> {
   )).rows as FlowVersionDoc[];
   const seg = contactFilter('r', q);
   const range = [q.from, q.to];
+  const days = rolledDays(q);
+  // Runs still there, plus those pruned into run_rollups (docs/operations.md §Retention).
   const counts = (await db.raw(
-    `SELECT r.flow_id, r.version, count(*)::int AS entered, count(*) FILTER (WHERE r.status = 'converted')::int AS converted
-       FROM runs r
-      WHERE ${RUNS_OF_FLOWS(q)} AND r.started_at >= ? AND r.started_at < ?${seg.sql}
+    `SELECT flow_id, version, sum(entered)::int AS entered, sum(converted)::int AS converted FROM (
+       SELECT r.flow_id, r.version, count(*) AS entered, count(*) FILTER (WHERE r.status = 'converted') AS converted
+         FROM runs r
+        WHERE ${RUNS_OF_FLOWS(q)} AND r.started_at >= ? AND r.started_at < ?${seg.sql}
+        GROUP BY 1, 2
+       ${days ? `UNION ALL
+       SELECT u.flow_id, u.version, u.entered, u.converted FROM run_rollups u
+        WHERE u.workspace_id = ?${q.flowId ? ' AND u.flow_id = ?' : ''} AND u.day >= ?::date AND u.day < ?::date` : ''}) c
       GROUP BY 1, 2`,
-    [ws, ...(q.flowId ? [q.flowId] : []), ws, ...range, ...seg.bindings],
+    [ws, ...(q.flowId ? [q.flowId] : []), ws, ...range, ...seg.bindings, ...(days ? [ws, ...(q.flowId ? [q.flowId] : []), ...days] : [])],
   )).rows as { flow_id: string; version: number; entered: number; converted: number }[];
 
   // Split nodes of every version, with the goal event their holdout comparison uses.
@@ -88,20 +105,28 @@ async function flowKpis(db: Db, ws: string, q: KpiQuery): Promise<FlowKpi[]> {
       splitFlow.push(d.flow_id); splitVersion.push(d.version); splitNode.push(n.id); splitGoal.push(d.document.settings?.goal?.event ?? ''); // '' matches no event type
     }
   }
+  // Split steps still there, plus those pruned into run_split_rollups with the day of the first goal event after the
+  // start (a goal on day d counts for a period ending after d's midnight).
   const branchRows = splitNode.length === 0 ? [] : (await db.raw(
     `WITH splits AS (SELECT * FROM unnest(?::uuid[], ?::int[], ?::text[], ?::text[]) AS s(flow_id, version, node_id, goal_event))
-     SELECT r.flow_id, s.node_id, st.output->>'branch' AS branch,
-            count(*)::int AS entered,
-            count(*) FILTER (WHERE r.status = 'converted')::int AS converted,
-            count(*) FILTER (WHERE EXISTS (
-              SELECT 1 FROM events e WHERE e.workspace_id = r.workspace_id AND e.contact_id = r.contact_id
-                 AND e.type = s.goal_event AND e.occurred_at >= r.started_at AND e.occurred_at < ?))::int AS goal_reached
-       FROM runs r
-       JOIN splits s ON s.flow_id = r.flow_id AND s.version = r.version
-       JOIN run_steps st ON st.run_id = r.id AND st.workspace_id = r.workspace_id AND st.node_id = s.node_id AND st.status = 'completed'
-      WHERE r.workspace_id = ? AND r.started_at >= ? AND r.started_at < ?${seg.sql}
+     SELECT flow_id, node_id, branch, sum(entered)::int AS entered, sum(converted)::int AS converted, sum(goal_reached)::int AS goal_reached FROM (
+       SELECT r.flow_id, s.node_id, st.output->>'branch' AS branch,
+              count(*) AS entered,
+              count(*) FILTER (WHERE r.status = 'converted') AS converted,
+              count(*) FILTER (WHERE EXISTS (
+                SELECT 1 FROM events e WHERE e.workspace_id = r.workspace_id AND e.contact_id = r.contact_id
+                   AND e.type = s.goal_event AND e.occurred_at >= r.started_at AND e.occurred_at < ?)) AS goal_reached
+         FROM runs r
+         JOIN splits s ON s.flow_id = r.flow_id AND s.version = r.version
+         JOIN run_steps st ON st.run_id = r.id AND st.workspace_id = r.workspace_id AND st.node_id = s.node_id AND st.status = 'completed'
+        WHERE r.workspace_id = ? AND r.started_at >= ? AND r.started_at < ?${seg.sql}
+        GROUP BY 1, 2, 3
+       ${days ? `UNION ALL
+       SELECT u.flow_id, u.node_id, u.branch, u.entered, u.converted, CASE WHEN u.goal_day < ?::date THEN u.entered ELSE 0 END
+         FROM run_split_rollups u JOIN splits s ON s.flow_id = u.flow_id AND s.version = u.version AND s.node_id = u.node_id
+        WHERE u.workspace_id = ? AND u.day >= ?::date AND u.day < ?::date` : ''}) b
       GROUP BY 1, 2, 3`,
-    [splitFlow, splitVersion, splitNode, splitGoal, q.to, ws, ...range, ...seg.bindings],
+    [splitFlow, splitVersion, splitNode, splitGoal, q.to, ws, ...range, ...seg.bindings, ...(days ? [days[1], ws, ...days] : [])],
   )).rows as { flow_id: string; node_id: string; branch: string | null; entered: number; converted: number; goal_reached: number }[];
 
   const byFlow = new Map<string, FlowVersionDoc[]>();
@@ -271,6 +296,7 @@ async function series(db: Db, ws: string, q: KpiQuery) {
   const seg = contactFilter('e', q);
   const period = ordersOf(ws, q.from, q.to);
   const segR = contactFilter('r', q);
+  const days = rolledDays(q);
   const rows = (await db.raw(
     `WITH buckets AS (
        SELECT b AS start, b + ('1 ' || ?)::interval AS "end"
@@ -280,15 +306,21 @@ async function series(db: Db, ws: string, q: KpiQuery) {
          FROM ${period.sql} e WHERE true${seg.sql}
         GROUP BY 1),
      rn AS (
-       SELECT date_trunc(?, r.started_at AT TIME ZONE 'UTC') AS start, count(*)::int AS entered, count(*) FILTER (WHERE r.status = 'converted')::int AS converted
-         FROM runs r WHERE ${RUNS_OF_FLOWS(q)} AND r.started_at >= ? AND r.started_at < ?${segR.sql}
+       SELECT start, sum(entered)::int AS entered, sum(converted)::int AS converted FROM (
+         SELECT date_trunc(?, r.started_at AT TIME ZONE 'UTC') AS start, count(*) AS entered, count(*) FILTER (WHERE r.status = 'converted') AS converted
+           FROM runs r WHERE ${RUNS_OF_FLOWS(q)} AND r.started_at >= ? AND r.started_at < ?${segR.sql}
+          GROUP BY 1
+         ${days ? `UNION ALL
+         SELECT date_trunc(?, u.day::timestamp), u.entered, u.converted FROM run_rollups u
+          WHERE u.workspace_id = ?${q.flowId ? ' AND u.flow_id = ?' : ''} AND u.day >= ?::date AND u.day < ?::date` : ''}) x
         GROUP BY 1)
      SELECT b.start, b."end", coalesce(rn.entered, 0) AS entered, coalesce(rn.converted, 0) AS converted,
             coalesce(ev.orders, 0) AS orders, coalesce(ev.revenue, 0) AS revenue
        FROM buckets b LEFT JOIN ev ON ev.start = b.start LEFT JOIN rn ON rn.start = b.start ORDER BY b.start`,
     [q.interval, q.interval, q.from, q.to, q.interval,
       q.interval, ...period.bindings, ...seg.bindings,
-      q.interval, ws, ...(q.flowId ? [q.flowId] : []), ws, q.from, q.to, ...segR.bindings],
+      q.interval, ws, ...(q.flowId ? [q.flowId] : []), ws, q.from, q.to, ...segR.bindings,
+      ...(days ? [q.interval, ws, ...(q.flowId ? [q.flowId] : []), ...days] : [])],
   )).rows as { start: Date; end: Date; entered: number; converted: number; orders: number; revenue: number }[];
   const iso = (d: Date) => new Date(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes())).toISOString();
   return rows.map((r) => ({ start: iso(r.start), end: iso(r.end), entered: r.entered, converted: r.converted, orders: r.orders, revenue: r.revenue }));
@@ -333,25 +365,33 @@ async function email(db: Db, ws: string, q: KpiQuery) {
   const segM = contactFilter('m', q);
   const segE = contactFilter('e', q);
   const UUID = `'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'`;
+  // A message's flow is its run's, or, once the run is pruned, the one retention wrote on it (email_messages.flow_id).
   const nodes = (await db.raw(
     `WITH sent AS (
-       SELECT r.flow_id, m.node_id, count(*)::int AS sent FROM email_messages m
-         JOIN runs r ON r.id = m.run_id AND r.workspace_id = m.workspace_id
-        WHERE m.workspace_id = ? AND m.status = 'sent' AND m.sent_at >= ? AND m.sent_at < ?${segM.sql}${q.flowId ? ' AND r.flow_id = ?' : ''}
+       SELECT coalesce(m.flow_id, r.flow_id) AS flow_id, m.node_id, count(*)::int AS sent FROM email_messages m
+         LEFT JOIN runs r ON r.id = m.run_id AND r.workspace_id = m.workspace_id AND m.flow_id IS NULL
+        WHERE m.workspace_id = ? AND m.status = 'sent' AND m.sent_at >= ? AND m.sent_at < ?${segM.sql}
+          AND coalesce(m.flow_id, r.flow_id) ${q.flowId ? '= ?' : 'IS NOT NULL'}
         GROUP BY 1, 2),
-     tracked AS (
-       SELECT r.flow_id, e.properties->>'node_id' AS node_id,
-              count(DISTINCT r.id) FILTER (WHERE e.type = 'email.opened')::int AS opened,
-              count(DISTINCT r.id) FILTER (WHERE e.type = 'email.clicked')::int AS clicked
+     opens AS (
+       SELECT e.type, e.properties->>'node_id' AS node_id, CASE WHEN e.properties->>'run_id' ~ ${UUID} THEN (e.properties->>'run_id')::uuid END AS run_id
          FROM events e
-         JOIN runs r ON r.workspace_id = e.workspace_id AND r.id = CASE WHEN e.properties->>'run_id' ~ ${UUID} THEN (e.properties->>'run_id')::uuid END
-        WHERE e.workspace_id = ? AND e.type IN ('email.opened', 'email.clicked') AND e.occurred_at >= ? AND e.occurred_at < ?${segE.sql}${q.flowId ? ' AND r.flow_id = ?' : ''}
+        WHERE e.workspace_id = ? AND e.type IN ('email.opened', 'email.clicked') AND e.occurred_at >= ? AND e.occurred_at < ?${segE.sql}),
+     tracked AS (
+       SELECT o.flow_id, o.node_id,
+              count(DISTINCT o.run_id) FILTER (WHERE o.type = 'email.opened')::int AS opened,
+              count(DISTINCT o.run_id) FILTER (WHERE o.type = 'email.clicked')::int AS clicked
+         FROM (SELECT o.type, o.node_id, o.run_id,
+                      coalesce((SELECT r.flow_id FROM runs r WHERE r.workspace_id = ? AND r.id = o.run_id),
+                               (SELECT m.flow_id FROM email_messages m WHERE m.workspace_id = ? AND m.run_id = o.run_id AND m.node_id = o.node_id)) AS flow_id
+                 FROM opens o WHERE o.run_id IS NOT NULL) o
+        WHERE o.flow_id ${q.flowId ? '= ?' : 'IS NOT NULL'}
         GROUP BY 1, 2)
      SELECT coalesce(s.flow_id, t.flow_id) AS flow_id, coalesce(s.node_id, t.node_id) AS node_id,
             coalesce(s.sent, 0) AS sent, coalesce(t.opened, 0) AS opened, coalesce(t.clicked, 0) AS clicked
        FROM sent s FULL JOIN tracked t ON t.flow_id = s.flow_id AND t.node_id = s.node_id
       ORDER BY 1, 2`,
-    [ws, q.from, q.to, ...segM.bindings, ...(q.flowId ? [q.flowId] : []), ws, q.from, q.to, ...segE.bindings, ...(q.flowId ? [q.flowId] : [])],
+    [ws, q.from, q.to, ...segM.bindings, ...(q.flowId ? [q.flowId] : []), ws, q.from, q.to, ...segE.bindings, ws, ws, ...(q.flowId ? [q.flowId] : [])],
   )).rows as { flow_id: string; node_id: string; sent: number; opened: number; clicked: number }[];
   const [totals] = (await db.raw(
     `SELECT count(*) FILTER (WHERE e.type = 'email.bounced')::int AS bounced,

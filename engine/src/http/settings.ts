@@ -4,14 +4,14 @@ import { loadEmailPolicy, putEmailPolicy } from '../channels/email-policy.ts';
 import { isValidDuration } from '../time/duration.ts';
 import { invalid } from '../errors.ts';
 import type { RouteGroup } from './route-groups.ts';
-import { loadRetention, putRetention, retentionBodySchema, retentionSchema } from '../runner/postgres/index.ts';
+import { checkRetention, loadRetention, putRetention, retentionBodySchema, retentionSchema } from '../runner/postgres/index.ts';
 import { email, ref } from './schemas.ts';
 import { loadPluginHosts, pluginHostsSchema, putPluginHosts } from '../plugins/dev-hosts.ts';
 
 /**
  * Workspace settings (admin): the SMTP server action.send_email uses (the SMTP URL is write-only; without one,
  * mail goes to the development outbox) and the sending policy — quiet hours, frequency caps, tracking; how long
- * run step detail is kept (docs/operations.md §Retention).
+ * run step detail, events and ended runs are kept (docs/operations.md §Retention).
  */
 export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
   app.get('/settings/email', {
@@ -67,14 +67,17 @@ export const settingsRoutes: RouteGroup = async (app, { ctx }) => {
 
   app.get('/settings/retention', {
     config: { area: 'workspace', adminOnly: true },
-    schema: { operationId: 'getRetention', tags: ['settings'], summary: 'How long run step detail and events are kept', response: { 200: retentionSchema } },
+    schema: { operationId: 'getRetention', tags: ['settings'], summary: 'How long run step detail, events and ended runs are kept', response: { 200: retentionSchema } },
   }, async (request) => loadRetention(ctx.db, request.auth!.workspaceId));
 
   app.put('/settings/retention', {
     config: { area: 'workspace' },
-    schema: { operationId: 'putRetention', tags: ['settings'], summary: 'Set how long run step detail and events are kept (null: forever)', body: retentionBodySchema, response: { 200: retentionSchema } },
-  }, async (request) =>
-    putRetention(ctx.db, request.auth!.workspaceId, request.body, ctx.clock.now()));
+    schema: { operationId: 'putRetention', tags: ['settings'], summary: 'Set how long run step detail, events and ended runs are kept (null: forever)', body: retentionBodySchema, response: { 200: retentionSchema } },
+  }, async (request) => {
+    const problem = checkRetention(request.body);
+    if (problem) throw invalid(problem, [{ path: '/runs_days', message: 'smaller than run_steps_days, or run_steps_days is null' }]);
+    return putRetention(ctx.db, request.auth!.workspaceId, request.body, ctx.clock.now());
+  });
 
   app.get('/settings/email-policy', {
     config: { area: 'workspace', adminOnly: true },

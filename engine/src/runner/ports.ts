@@ -94,8 +94,8 @@ export interface RunTimers {
   fireAllDue(segments: SegmentMaintainer, now: Date): Promise<number>;
   /** System clock: polls for due work; `also` runs on the same tick. */
   startPoller(opts: { segments: SegmentMaintainer; logger: Logger; also?: (now: Date) => Promise<unknown> }): { stop(): Promise<void> };
-  /** Deletes run step detail and events past each workspace's retention windows; returns the rows deleted. */
-  pruneHistory(now: Date, logger?: Logger): Promise<{ steps: number; events: number }>;
+  /** Deletes run step detail, events and ended runs past each workspace's retention windows; returns the rows deleted. */
+  pruneHistory(now: Date, logger?: Logger): Promise<{ steps: number; events: number; runs: number }>;
 }
 
 /** An external action's call as its job finds it: the run at the node it calls, with its contact and trigger event. */

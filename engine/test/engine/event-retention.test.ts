@@ -49,13 +49,13 @@ describe('retention of events (test clock starts 2026-03-02T09:00Z)', () => {
   };
 
   it('PUT /v1/settings/retention takes events_days next to run_steps_days, validated; left out, events are kept for ever', async () => {
-    expect((await h.call('GET', '/v1/settings/retention')).body).toEqual({ run_steps_days: null, events_days: null });
+    expect((await h.call('GET', '/v1/settings/retention')).body).toEqual({ run_steps_days: null, events_days: null, runs_days: null });
     const zero = await h.call('PUT', '/v1/settings/retention', { run_steps_days: null, events_days: 0 });
     expect(zero.status).toBe(400);
     expect(JSON.stringify(zero.body.errors)).toContain('/events_days');
     expect((await h.call('PUT', '/v1/settings/retention', { run_steps_days: null, events_days: 'P30D' })).status).toBe(400);
-    expect((await h.call('PUT', '/v1/settings/retention', { run_steps_days: 7, events_days: 30 })).body).toEqual({ run_steps_days: 7, events_days: 30 });
-    expect((await h.call('PUT', '/v1/settings/retention', { run_steps_days: null })).body).toEqual({ run_steps_days: null, events_days: null });
+    expect((await h.call('PUT', '/v1/settings/retention', { run_steps_days: 7, events_days: 30 })).body).toEqual({ run_steps_days: 7, events_days: 30, runs_days: null });
+    expect((await h.call('PUT', '/v1/settings/retention', { run_steps_days: null })).body).toEqual({ run_steps_days: null, events_days: null, runs_days: null });
   });
 
   it('past the window old events go, every event something is computed from stays, KPIs answer the same, and a further cycle does not grow events', async () => {

@@ -38,13 +38,13 @@ describe('retention of run step detail (test clock starts 2026-03-02T09:00Z)', (
   };
 
   it('PUT /v1/settings/retention validates its body and round-trips; null keeps for ever', async () => {
-    expect((await h.call('GET', '/v1/settings/retention')).body).toEqual({ run_steps_days: null, events_days: null });
+    expect((await h.call('GET', '/v1/settings/retention')).body).toEqual({ run_steps_days: null, events_days: null, runs_days: null });
     const zero = await h.call('PUT', '/v1/settings/retention', { run_steps_days: 0 });
     expect(zero.status).toBe(400);
     expect(JSON.stringify(zero.body.errors)).toContain('/run_steps_days');
     expect((await h.call('PUT', '/v1/settings/retention', { run_steps_days: 30, runs_days: 3 })).status).toBe(400);
     expect((await h.call('PUT', '/v1/settings/retention', {})).status).toBe(400);
-    expect((await h.call('PUT', '/v1/settings/retention', { run_steps_days: null })).body).toEqual({ run_steps_days: null, events_days: null });
+    expect((await h.call('PUT', '/v1/settings/retention', { run_steps_days: null })).body).toEqual({ run_steps_days: null, events_days: null, runs_days: null });
   });
 
   it('past the window the steps of ended runs are gone, runs and counters stay, and a further cycle does not grow run_steps', async () => {

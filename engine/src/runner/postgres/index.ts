@@ -15,7 +15,7 @@ import { fireAllDue, nextWakes, startTimerPoller } from './runs/timers.ts';
 // Erasure reaches runs and run steps through the step the runner registers with crm/erasure.ts.
 import './runs/erasure.ts';
 
-export { loadRetention, putRetention, retentionBodySchema, retentionSchema, type RetentionSettings } from './runs/retention.ts';
+export { checkRetention, loadRetention, putRetention, retentionBodySchema, retentionSchema, type RetentionSettings } from './runs/retention.ts';
 
 /** Built by runtime.ts: the flow engine's ports over PostgreSQL, sharing one compiled-flow cache (the email action reads it too). */
 export interface PostgresFlowAdapters extends FlowEngineAdapters {

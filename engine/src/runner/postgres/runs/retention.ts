@@ -5,31 +5,45 @@ import type { Logger } from '../../../logger.ts';
 export interface RetentionSettings {
   run_steps_days: number | null;
   events_days: number | null;
+  runs_days: number | null;
 }
 
 const days = { anyOf: [{ type: 'null' }, { type: 'integer', minimum: 1, maximum: 36_500 }] } as const;
 
 /** The settings as answered: every field present. */
 export const retentionSchema = {
-  type: 'object', additionalProperties: false, required: ['run_steps_days', 'events_days'],
-  properties: { run_steps_days: days, events_days: days },
+  type: 'object', additionalProperties: false, required: ['run_steps_days', 'events_days', 'runs_days'],
+  properties: { run_steps_days: days, events_days: days, runs_days: days },
 } as const;
 
-/** The settings as sent: `events_days` left out keeps events for ever (the body replaces the stored settings). */
+/**
+ * The settings as sent: `events_days` or `runs_days` left out keeps those for ever (the body replaces the stored
+ * settings). A run's steps go with it, so `runs_days` needs `run_steps_days` set and no larger (checkRetention).
+ */
 export const retentionBodySchema = { ...retentionSchema, required: ['run_steps_days'] } as const;
+
+/** What the body schema cannot say: the problem with a body, or null. */
+export function checkRetention(settings: { run_steps_days: number | null; runs_days?: number | null }): string | null {
+  const { run_steps_days: steps, runs_days: runs } = settings;
+  if (runs === undefined || runs === null) return null;
+  if (steps === null || steps > runs) return `run_steps_days must be set and at most runs_days (${runs}): a run's step detail is deleted with it`;
+  return null;
+}
 
 export async function loadRetention(db: Db, workspaceId: string): Promise<RetentionSettings> {
   const row = await db('workspace_retention').where({ workspace_id: workspaceId })
-    .first<{ run_steps_days: number | null; events_days: number | null } | undefined>('run_steps_days', 'events_days');
-  return { run_steps_days: row?.run_steps_days ?? null, events_days: row?.events_days ?? null };
+    .first<Partial<RetentionSettings> | undefined>('run_steps_days', 'events_days', 'runs_days');
+  return { run_steps_days: row?.run_steps_days ?? null, events_days: row?.events_days ?? null, runs_days: row?.runs_days ?? null };
 }
 
-export async function putRetention(db: Db, workspaceId: string, settings: { run_steps_days: number | null; events_days?: number | null }, now: Date): Promise<RetentionSettings> {
+export async function putRetention(
+  db: Db, workspaceId: string, settings: { run_steps_days: number | null; events_days?: number | null; runs_days?: number | null }, now: Date,
+): Promise<RetentionSettings> {
   await db.raw(
-    `INSERT INTO workspace_retention (workspace_id, run_steps_days, events_days, updated_at) VALUES (?, ?, ?, ?)
+    `INSERT INTO workspace_retention (workspace_id, run_steps_days, events_days, runs_days, updated_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (workspace_id) DO UPDATE SET run_steps_days = EXCLUDED.run_steps_days, events_days = EXCLUDED.events_days,
-                                              updated_at = EXCLUDED.updated_at`,
-    [workspaceId, settings.run_steps_days, settings.events_days ?? null, now],
+                                              runs_days = EXCLUDED.runs_days, updated_at = EXCLUDED.updated_at`,
+    [workspaceId, settings.run_steps_days, settings.events_days ?? null, settings.runs_days ?? null, now],
   );
   return loadRetention(db, workspaceId);
 }
@@ -38,11 +52,49 @@ const DAY_MS = 86_400_000;
 /** Runs visited per transaction: small, so pruning holds its locks for milliseconds and never stalls ingestion. */
 export const PRUNE_BATCH = 500;
 
+/** The split nodes of a flow's versions, with the goal event type their holdout comparison counts ('' for none). */
+async function splitsOf(db: Db, workspaceId: string, flowId: string): Promise<{ versions: number[]; nodes: string[]; goals: string[] }> {
+  const { rows } = await db.raw(
+    `SELECT v.version, n->>'id' AS node_id, coalesce(v.document->'settings'->'goal'->>'event', '') AS goal
+       FROM flow_versions v, jsonb_array_elements(CASE WHEN jsonb_typeof(v.document->'nodes') = 'array' THEN v.document->'nodes' ELSE '[]' END) n
+      WHERE v.workspace_id = ? AND v.flow_id = ? AND n->>'type' = 'split'`,
+    [workspaceId, flowId],
+  );
+  const list = rows as { version: number; node_id: string; goal: string }[];
+  return { versions: list.map((r) => r.version), nodes: list.map((r) => r.node_id), goals: list.map((r) => r.goal) };
+}
+
+/**
+ * A CTE adding the split steps of `steps` (run_id, node_id, status, branch: deleted step rows) of the runs in `runs`
+ * (id, version, contact_id, status, started_at) to run_split_rollups, as GET /v1/kpis counts them from the live rows
+ * (crm/kpis.ts): completed split steps by branch, converted runs, and the UTC day of the contact's first goal event at
+ * or after the start. Bindings: workspace id, flow id, the splits (versions, nodes, goals), workspace id.
+ */
+const ROLL_UP_SPLITS = (steps: string, runs: string) => `split_rolled AS (
+  INSERT INTO run_split_rollups AS u (workspace_id, flow_id, version, day, node_id, branch, goal_day, entered, converted)
+  SELECT ws, flow_id, version, day, node_id, branch, goal_day, count(*), count(*) FILTER (WHERE converted)
+    FROM (SELECT ?::uuid AS ws, ?::uuid AS flow_id, r.version, (r.started_at AT TIME ZONE 'UTC')::date AS day, s.node_id, s.branch,
+                 r.status = 'converted' AS converted,
+                 (SELECT (min(e.occurred_at) AT TIME ZONE 'UTC')::date FROM events e
+                   WHERE e.workspace_id = ? AND e.contact_id = r.contact_id AND e.type = sp.goal AND e.occurred_at >= r.started_at) AS goal_day
+            FROM ${steps} s
+            JOIN ${runs} r ON r.id = s.run_id
+            JOIN unnest(?::int[], ?::text[], ?::text[]) AS sp(version, node_id, goal) ON sp.version = r.version AND sp.node_id = s.node_id
+           WHERE s.status = 'completed') x
+   GROUP BY ws, flow_id, version, day, node_id, branch, goal_day
+  ON CONFLICT (workspace_id, flow_id, version, day, node_id, branch, goal_day)
+    DO UPDATE SET entered = u.entered + EXCLUDED.entered, converted = u.converted + EXCLUDED.converted
+  RETURNING 1)`;
+
+const splitBindings = (workspaceId: string, flowId: string, s: { versions: number[]; nodes: string[]; goals: string[] }) =>
+  [workspaceId, flowId, workspaceId, s.versions, s.nodes, s.goals];
+
 /**
  * Deletes the step detail of ended runs that started before each workspace's window (`now` − run_steps_days),
  * flow by flow along the runs_flow_started index, PRUNE_BATCH runs per short transaction. The run rows, their outcome and
- * every counter (flow and node statistics, KPIs) stay: only the per-step input/output detail goes. A run still open
- * when pruning passes its start keeps its steps (they are visited once). Freed space is reused after (auto)vacuum.
+ * every counter (flow and node statistics, KPIs) stay: only the per-step input/output detail goes, and the split
+ * steps KPIs count by branch are added to run_split_rollups in the same statement. A run still open when pruning
+ * passes its start keeps its steps (they are visited once). Freed space is reused after (auto)vacuum.
  * Returns the number of step rows deleted.
  */
 export async function pruneRunSteps(db: Db, now: Date, logger?: Logger): Promise<number> {
@@ -56,22 +108,25 @@ export async function pruneRunSteps(db: Db, now: Date, logger?: Logger): Promise
     let n = 0;
     const { rows: flows } = await db.raw(`SELECT id FROM flows WHERE workspace_id = ?`, [w.workspace_id]);
     for (const { id: flowId } of flows as { id: string }[]) {
+      const splits = await splitsOf(db, w.workspace_id, flowId);
       // Keyset over (started_at, id): a batch of runs often shares one start time.
       let after: [Date, string] = [from, '00000000-0000-0000-0000-000000000000'];
       for (;;) {
         const { rows: batch } = await db.raw(
           `WITH visited AS (
-             SELECT id, started_at, finished_at FROM runs
+             SELECT id, version, contact_id, status, started_at, finished_at FROM runs
               WHERE flow_id = ? AND workspace_id = ? AND started_at >= ? AND (started_at, id) > (?, ?::uuid) AND started_at < ?
               ORDER BY started_at, id LIMIT ?
            ), gone AS (
              DELETE FROM run_steps s USING visited v
               WHERE s.run_id = v.id AND s.workspace_id = ? AND v.finished_at IS NOT NULL AND v.finished_at < ?
-             RETURNING 1
-           ), last AS (SELECT started_at, id FROM visited ORDER BY started_at DESC, id DESC LIMIT 1)
+             RETURNING s.run_id, s.node_id, s.status, s.output->>'branch' AS branch
+           ), ${ROLL_UP_SPLITS('gone', 'visited')},
+           last AS (SELECT started_at, id FROM visited ORDER BY started_at DESC, id DESC LIMIT 1)
            SELECT (SELECT started_at FROM last) AS at, (SELECT id FROM last) AS id,
                   (SELECT count(*) FROM visited)::int AS runs, (SELECT count(*) FROM gone)::int AS steps`,
-          [flowId, w.workspace_id, after[0], after[0], after[1], cutoff, PRUNE_BATCH, w.workspace_id, cutoff],
+          [flowId, w.workspace_id, after[0], after[0], after[1], cutoff, PRUNE_BATCH, w.workspace_id, cutoff,
+            ...splitBindings(w.workspace_id, flowId, splits)],
         );
         const b = batch[0] as { at: Date | null; id: string | null; runs: number; steps: number };
         n += b.steps;
@@ -82,6 +137,71 @@ export async function pruneRunSteps(db: Db, now: Date, logger?: Logger): Promise
     await db('workspace_retention').where({ workspace_id: w.workspace_id }).update({ steps_pruned_before: cutoff });
     deleted += n;
     if (n > 0) logger?.info({ workspaceId: w.workspace_id, steps: n, durationMs: Math.round(performance.now() - started) }, 'run step detail pruned');
+  }
+  return deleted;
+}
+
+/**
+ * Deletes the ended runs that started and ended before each workspace's window (`now` − runs_days), with any step
+ * detail left, flow by flow along runs_flow_started from where the previous pass stopped, PRUNE_BATCH runs per short
+ * transaction (one statement). In that statement, what GET /v1/kpis reads from those runs goes to the roll-ups kept
+ * for ever: entered and converted per flow, version and UTC day of start (run_rollups), split branches of steps still
+ * there (run_split_rollups), and the flow of their email messages (email_messages.flow_id). Only rows the statement
+ * really deleted are rolled up, so a run reopened meanwhile (a retry) is neither deleted nor counted twice. Open
+ * runs are never deleted; one still open when pruning passes its start is not revisited. Flow and node statistics
+ * are counters and do not change. Returns the number of runs deleted.
+ */
+export async function pruneRuns(db: Db, now: Date, logger?: Logger): Promise<number> {
+  const { rows } = await db.raw(`SELECT workspace_id, runs_days, runs_pruned_before FROM workspace_retention WHERE runs_days IS NOT NULL`);
+  let deleted = 0;
+  for (const w of rows as { workspace_id: string; runs_days: number; runs_pruned_before: Date | null }[]) {
+    const cutoff = new Date(now.getTime() - w.runs_days * DAY_MS);
+    const from = w.runs_pruned_before ?? new Date(0);
+    if (from >= cutoff) continue;
+    const started = performance.now();
+    let n = 0;
+    const { rows: flows } = await db.raw(`SELECT id FROM flows WHERE workspace_id = ?`, [w.workspace_id]);
+    for (const { id: flowId } of flows as { id: string }[]) {
+      const splits = await splitsOf(db, w.workspace_id, flowId);
+      let after: [Date, string] = [from, '00000000-0000-0000-0000-000000000000'];
+      for (;;) {
+        const { rows: batch } = await db.raw(
+          `WITH visited AS (
+             SELECT id, started_at FROM runs
+              WHERE flow_id = ? AND workspace_id = ? AND started_at >= ? AND (started_at, id) > (?, ?::uuid) AND started_at < ?
+              ORDER BY started_at, id LIMIT ?
+           ), gone AS (
+             DELETE FROM runs r USING visited v
+              WHERE r.id = v.id AND r.workspace_id = ? AND r.status NOT IN ('active', 'waiting') AND r.finished_at < ?
+             RETURNING r.id, r.version, r.contact_id, r.status, r.started_at
+           ), steps AS (
+             DELETE FROM run_steps s USING gone g WHERE s.run_id = g.id AND s.workspace_id = ?
+             RETURNING s.run_id, s.node_id, s.status, s.output->>'branch' AS branch
+           ), ${ROLL_UP_SPLITS('steps', 'gone')},
+           rolled AS (
+             INSERT INTO run_rollups AS u (workspace_id, flow_id, version, day, entered, converted)
+             SELECT ?::uuid, ?::uuid, version, (started_at AT TIME ZONE 'UTC')::date, count(*), count(*) FILTER (WHERE status = 'converted')
+               FROM gone GROUP BY 3, 4
+             ON CONFLICT (workspace_id, flow_id, version, day)
+               DO UPDATE SET entered = u.entered + EXCLUDED.entered, converted = u.converted + EXCLUDED.converted
+             RETURNING 1
+           ), mails AS (
+             UPDATE email_messages m SET flow_id = ? FROM gone g WHERE m.workspace_id = ? AND m.run_id = g.id RETURNING 1
+           ), last AS (SELECT started_at, id FROM visited ORDER BY started_at DESC, id DESC LIMIT 1)
+           SELECT (SELECT started_at FROM last) AS at, (SELECT id FROM last) AS id,
+                  (SELECT count(*) FROM visited)::int AS runs, (SELECT count(*) FROM gone)::int AS deleted`,
+          [flowId, w.workspace_id, after[0], after[0], after[1], cutoff, PRUNE_BATCH, w.workspace_id, cutoff, w.workspace_id,
+            ...splitBindings(w.workspace_id, flowId, splits), w.workspace_id, flowId, flowId, w.workspace_id],
+        );
+        const b = batch[0] as { at: Date | null; id: string | null; runs: number; deleted: number };
+        n += b.deleted;
+        if (b.runs < PRUNE_BATCH || b.at === null) break;
+        after = [b.at, b.id!];
+      }
+    }
+    await db('workspace_retention').where({ workspace_id: w.workspace_id }).update({ runs_pruned_before: cutoff });
+    deleted += n;
+    if (n > 0) logger?.info({ workspaceId: w.workspace_id, runs: n, durationMs: Math.round(performance.now() - started) }, 'runs pruned');
   }
   return deleted;
 }
@@ -149,6 +269,7 @@ export async function pruneEvents(db: Db, now: Date, logger?: Logger): Promise<n
 }
 
 /** Every kind of retention, as the timer poller (every 10 minutes) and the test clock run it. */
-export async function pruneHistory(db: Db, now: Date, logger?: Logger): Promise<{ steps: number; events: number }> {
-  return { steps: await pruneRunSteps(db, now, logger), events: await pruneEvents(db, now, logger) };
+export async function pruneHistory(db: Db, now: Date, logger?: Logger): Promise<{ steps: number; events: number; runs: number }> {
+  const steps = await pruneRunSteps(db, now, logger);
+  return { steps, events: await pruneEvents(db, now, logger), runs: await pruneRuns(db, now, logger) };
 }
