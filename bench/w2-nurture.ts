@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { cpuSeconds, databaseBytes, freshDatabase, machine, memoryMb, apiClient, createPublishedFlow, postEvents, startEngine, testClock, tableBytes, waitFor, workspaceWithKey } from './lib.ts';
+import { backendCpuSampler, cpuSeconds, databaseBytes, freshDatabase, machine, memoryMb, apiClient, createPublishedFlow, postEvents, startEngine, testClock, tableBytes, waitFor, workspaceWithKey } from './lib.ts';
 
 /** W2 of BENCHMARKS.md: many contacts each in a run sleeping in a delay of 1–30 days. */
 const FLOW = {
@@ -55,9 +55,29 @@ export async function runW2(opts: { scale?: number } = {}): Promise<Record<strin
         if (r.status !== 202) throw new Error(`enrol: ${r.status}`);
       }
     };
-    await Promise.all([client(), client(), client(), client()]);
     const waiting = async () => Number((await database.db.raw(`SELECT coalesce(sum(waiting), 0) AS n FROM node_stats WHERE workspace_id = ? AND node_id = 'rest'`, [workspaceId])).rows[0].n);
+    // Enrolment by tenths of the scale (runs waiting), each with its rate and CPU per run (engine + PostgreSQL
+    // backends): whether enrolling gets dearer as the tables grow shows as the last tenth against the first, measured
+    // in the same run under the same conditions.
+    const tenths: { runs_per_s: number; cpu_ms_per_run: number }[] = [];
+    const tenthsDone = (async () => {
+      let at = { t: t0, runs: 0, engine: cpuSeconds(engine.pid) };
+      let pg = backendCpuSampler(database.db);
+      for (let k = 1; k <= 10; k++) {
+        const target = Math.round((n * k) / 10);
+        await waitFor(async () => (await waiting()) >= target, 3_600_000, 200);
+        const now = { t: Date.now(), runs: await waiting(), engine: cpuSeconds(engine.pid) };
+        const pgSeconds = await pg.stop();
+        pg = backendCpuSampler(database.db);
+        const runs = Math.max(1, now.runs - at.runs);
+        tenths.push({ runs_per_s: Math.round(runs / ((now.t - at.t) / 1000)), cpu_ms_per_run: Math.round(((now.engine - at.engine + pgSeconds) * 1000 / runs) * 1000) / 1000 });
+        at = now;
+      }
+      await pg.stop();
+    })();
+    await Promise.all([client(), client(), client(), client()]);
     await waitFor(async () => (await waiting()) === n, 3_600_000, 200);
+    await tenthsDone;
     const enrollSeconds = (Date.now() - t0) / 1000;
     await database.db.raw('VACUUM ANALYZE runs, run_steps');
     const runBytes = (await tableBytes(database.db, ['runs', 'run_steps'])) - runBytesBefore;
@@ -92,6 +112,11 @@ export async function runW2(opts: { scale?: number } = {}): Promise<Record<strin
       scale_note: n < 1_000_000 ? `run at --scale ${n} (the full workload is 1,000,000)` : 'full scale',
       enroll_seconds: Math.round(enrollSeconds * 10) / 10,
       enroll_runs_per_s: Math.round(n / enrollSeconds),
+      // Under 100,000 a tenth is a few of the clients' 1,000-event batches: too coarse to say anything.
+      ...(n >= 100_000 ? {
+        enroll_by_tenth: tenths,
+        enroll_last_vs_first_tenth: { runs_per_s: Math.round((tenths[9]!.runs_per_s / tenths[0]!.runs_per_s) * 100) / 100, cpu_ms_per_run: Math.round((tenths[9]!.cpu_ms_per_run / tenths[0]!.cpu_ms_per_run) * 100) / 100 },
+      } : {}),
       pg_bytes_per_waiting_run: Math.round(runBytes / n),
       pg_bytes_per_contact_total: Math.round(totalBytes / n),
       engine_idle_cpu_percent: Math.round(idleCpuPercent * 100) / 100,
@@ -100,7 +125,7 @@ export async function runW2(opts: { scale?: number } = {}): Promise<Record<strin
       wake_seconds: Math.round(wakeSeconds * 10) / 10,
       lateness_ms_p50: Math.round(p50!),
       lateness_ms_p99: Math.round(p99!),
-      counted: 'bytes per waiting run = growth of runs + run_steps (with indexes) ÷ runs after VACUUM; idle CPU over 10 s with nothing due; wake-ups/s = runs ÷ wall time of one clock advance through 31 days (the engine steps the test clock to each due time in order); lateness = delay step recorded time − its due time, in engine (test clock) time',
+      counted: 'bytes per waiting run = growth of runs + run_steps (with indexes) ÷ runs after VACUUM; idle CPU over 10 s with nothing due; enrol by tenth = runs waiting per second and CPU ms per run (engine + PostgreSQL backends) over each tenth of the scale; wake-ups/s = runs ÷ wall time of one clock advance through 31 days (the engine steps the test clock to each due time in order); lateness = delay step recorded time − its due time, in engine (test clock) time',
       check: { passed: status === 200 && completed === n && woke === n && Number(lateness.rows[0].early) >= 0, advance_status: status, completed, woke },
     };
   } finally {
