@@ -65,45 +65,38 @@ export default definePlugin({
   actions: [notify],
 });
 `,
-    'test/plugin.test.ts': `import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
+    'test/plugin.test.ts': `import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadPlugin, type LoadedPlugin } from '@cairn/plugin-sdk/testing';
+import { loadPlugin, startTestServer, type LoadedPlugin, type TestServer } from '@cairn/plugin-sdk/testing';
 
 // Runs the plugin in the same sandbox the engine uses, against a local server standing in for the real API.
-const received: { method?: string; url?: string; headers: IncomingMessage['headers']; body: string }[] = [];
-const server = createServer((req, res) => {
-  let body = '';
-  req.on('data', (c) => (body += c));
-  req.on('end', () => {
-    received.push({ method: req.method, url: req.url, headers: req.headers, body });
-    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'msg_1' }));
-  });
-});
+const idempotencyKeys: unknown[] = [];
+let server: TestServer;
 let plugin: LoadedPlugin;
-let base: string;
 
 beforeAll(async () => {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  base = \`http://127.0.0.1:\${port}\`;
+  server = await startTestServer((req, res) => {
+    idempotencyKeys.push(req.headers['idempotency-key']);
+    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'msg_1' }));
+  });
   plugin = await loadPlugin({
     entry: fileURLToPath(new URL('../src/index.ts', import.meta.url)),
-    testHosts: [\`127.0.0.1:\${port}\`],
+    testHosts: [server.host],
     secrets: { api_key: 'test-key' },
   });
 });
 afterAll(async () => {
   await plugin?.dispose();
-  server.close();
+  await server?.close();
 });
 
 it('posts the message with the API key and the idempotency key', async () => {
-  const out = await plugin.run('notify', { message: 'Welcome!', base_url: base }, { contact: { email: 'ana@example.com' }, idempotencyKey: 'run-1:notify' });
+  const out = await plugin.run('notify', { message: 'Welcome!', base_url: server.url }, { contact: { email: 'ana@example.com' }, idempotencyKey: 'run-1:notify' });
   expect(out).toEqual({ id: 'msg_1', status: 201 });
-  expect(received[0]).toMatchObject({ method: 'POST', url: '/notify', headers: { authorization: 'Bearer test-key', 'idempotency-key': 'run-1:notify' } });
-  expect(JSON.parse(received[0]!.body)).toEqual({ message: 'Welcome!', email: 'ana@example.com' });
+  expect(server.requests).toHaveLength(1);
+  expect(server.requests[0]).toMatchObject({ method: 'POST', path: '/notify', contentType: 'application/json', authorization: 'Bearer test-key' });
+  expect(server.requests[0]!.body).toEqual({ message: 'Welcome!', email: 'ana@example.com' });
+  expect(idempotencyKeys).toEqual(['run-1:notify']);
 });
 `,
     'tsconfig.json': `${JSON.stringify(

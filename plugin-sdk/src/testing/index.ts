@@ -8,6 +8,8 @@ import { checkOptionChoices, mapStack, parseSourceMap, PluginIsolate, type CallA
 import type { AuthTestResult } from '../auth.ts';
 import type { PollResult } from '../triggers.ts';
 
+export { startTestServer, type RecordedRequest, type TestServer, type TestServerHandler } from './server.ts';
+
 /**
  * Runs a plugin locally in the same isolated-vm sandbox the engine uses (the same `PluginIsolate`, the same
  * limits and fetch guard), with an in-memory store and captured logs. This module uses Node; plugin code

@@ -1,8 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPlugin, type LoadedPlugin } from '@cairn/plugin-sdk/testing';
+import { loadPlugin, startTestServer, type LoadedPlugin, type TestServer } from '@cairn/plugin-sdk/testing';
 
 /**
  * A local stand-in for api.hubapi.com: contacts by email, bearer auth; batch upsert by idProperty=email (atomic,
@@ -13,74 +11,66 @@ import { loadPlugin, type LoadedPlugin } from '@cairn/plugin-sdk/testing';
 const TOKEN = 'pat-na1-0000-test';
 const contacts = new Map<string, { id: string; properties: Record<string, string> }>();
 const calls: string[] = [];
-let server: Server;
+let server: TestServer;
 let plugin: LoadedPlugin;
-let origin: string;
 
 beforeAll(async () => {
   contacts.set('ben@example.com', { id: '501', properties: { email: 'ben@example.com', firstname: 'Ben' } });
-  server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', async () => {
+  server = await startTestServer(async (req, res, raw) => {
+    await new Promise((r) => setTimeout(r, 20));
+    const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const error = (status: number, category: string, message: string) => send(status, { status: 'error', message, category, correlationId: 'c0ffee' });
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) return error(401, 'INVALID_AUTHENTICATION', 'Authentication credentials not found.');
+    if (req.headers['content-type'] !== 'application/json') return error(415, 'VALIDATION_ERROR', 'Unsupported media type');
+    const url = new URL(req.url!, 'http://x');
+    calls.push(`${req.method} ${url.pathname}${url.search}`);
+    if (req.method === 'POST' && url.pathname === '/crm/v3/objects/contacts/batch/upsert') {
+      const { inputs } = JSON.parse(raw || '{}') as { inputs?: { idProperty?: string; id?: string; properties?: Record<string, string> }[] };
+      if (!Array.isArray(inputs) || inputs.length === 0) return error(400, 'VALIDATION_ERROR', 'inputs is required');
+      const results = [];
+      for (const input of inputs) {
+        if (input.idProperty !== 'email' || !input.id) return error(400, 'VALIDATION_ERROR', 'idProperty must be a unique property, here email');
+        if (input.id === 'ratelimited@example.com') return error(429, 'RATE_LIMITS', 'You have reached your secondly limit.');
+        if (!/^[^@\s]+@[^@\s]+$/.test(input.id)) return error(400, 'VALIDATION_ERROR', 'Property values were not valid: email');
+        const found = contacts.get(input.id);
+        const contact = found ?? { id: String(600 + contacts.size), properties: {} };
+        Object.assign(contact.properties, input.properties, { email: input.id });
+        contacts.set(input.id, contact);
+        results.push({ id: contact.id, properties: contact.properties, new: !found, archived: false });
+      }
+      return send(200, { status: 'COMPLETE', results, startedAt: new Date().toISOString(), completedAt: new Date().toISOString() });
+    }
+    const body = JSON.parse(raw || '{}') as { properties?: Record<string, string> };
+    if (!body.properties || typeof body.properties !== 'object') return error(400, 'VALIDATION_ERROR', 'properties is required');
+    if (body.properties.email === 'ratelimited@example.com') return error(429, 'RATE_LIMITS', 'You have reached your secondly limit.');
+    const m = /^\/crm\/v3\/objects\/contacts\/([^/]+)$/.exec(url.pathname);
+    if (req.method === 'PATCH' && m) {
+      if (url.searchParams.get('idProperty') !== 'email') return error(400, 'VALIDATION_ERROR', 'expected idProperty=email');
+      const found = contacts.get(decodeURIComponent(m[1]!));
+      if (!found) return error(404, 'OBJECT_NOT_FOUND', 'resource not found');
+      Object.assign(found.properties, body.properties);
+      return send(200, { id: found.id, properties: found.properties, archived: false });
+    }
+    if (req.method === 'POST' && url.pathname === '/crm/v3/objects/contacts') {
       await new Promise((r) => setTimeout(r, 20));
-      const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-      const error = (status: number, category: string, message: string) => send(status, { status: 'error', message, category, correlationId: 'c0ffee' });
-      if (req.headers.authorization !== `Bearer ${TOKEN}`) return error(401, 'INVALID_AUTHENTICATION', 'Authentication credentials not found.');
-      if (req.headers['content-type'] !== 'application/json') return error(415, 'VALIDATION_ERROR', 'Unsupported media type');
-      const url = new URL(req.url!, 'http://x');
-      calls.push(`${req.method} ${url.pathname}${url.search}`);
-      if (req.method === 'POST' && url.pathname === '/crm/v3/objects/contacts/batch/upsert') {
-        const { inputs } = JSON.parse(raw || '{}') as { inputs?: { idProperty?: string; id?: string; properties?: Record<string, string> }[] };
-        if (!Array.isArray(inputs) || inputs.length === 0) return error(400, 'VALIDATION_ERROR', 'inputs is required');
-        const results = [];
-        for (const input of inputs) {
-          if (input.idProperty !== 'email' || !input.id) return error(400, 'VALIDATION_ERROR', 'idProperty must be a unique property, here email');
-          if (input.id === 'ratelimited@example.com') return error(429, 'RATE_LIMITS', 'You have reached your secondly limit.');
-          if (!/^[^@\s]+@[^@\s]+$/.test(input.id)) return error(400, 'VALIDATION_ERROR', 'Property values were not valid: email');
-          const found = contacts.get(input.id);
-          const contact = found ?? { id: String(600 + contacts.size), properties: {} };
-          Object.assign(contact.properties, input.properties, { email: input.id });
-          contacts.set(input.id, contact);
-          results.push({ id: contact.id, properties: contact.properties, new: !found, archived: false });
-        }
-        return send(200, { status: 'COMPLETE', results, startedAt: new Date().toISOString(), completedAt: new Date().toISOString() });
-      }
-      const body = JSON.parse(raw || '{}') as { properties?: Record<string, string> };
-      if (!body.properties || typeof body.properties !== 'object') return error(400, 'VALIDATION_ERROR', 'properties is required');
-      if (body.properties.email === 'ratelimited@example.com') return error(429, 'RATE_LIMITS', 'You have reached your secondly limit.');
-      const m = /^\/crm\/v3\/objects\/contacts\/([^/]+)$/.exec(url.pathname);
-      if (req.method === 'PATCH' && m) {
-        if (url.searchParams.get('idProperty') !== 'email') return error(400, 'VALIDATION_ERROR', 'expected idProperty=email');
-        const found = contacts.get(decodeURIComponent(m[1]!));
-        if (!found) return error(404, 'OBJECT_NOT_FOUND', 'resource not found');
-        Object.assign(found.properties, body.properties);
-        return send(200, { id: found.id, properties: found.properties, archived: false });
-      }
-      if (req.method === 'POST' && url.pathname === '/crm/v3/objects/contacts') {
-        await new Promise((r) => setTimeout(r, 20));
-        if (!/^[^@\s]+@[^@\s]+$/.test(body.properties.email ?? '')) return error(400, 'VALIDATION_ERROR', 'Property values were not valid: email');
-        if (contacts.has(body.properties.email!)) return error(409, 'CONFLICT', `Contact already exists. Existing ID: ${contacts.get(body.properties.email!)!.id}`);
-        const id = String(600 + contacts.size);
-        contacts.set(body.properties.email!, { id, properties: body.properties });
-        return send(201, { id, properties: body.properties, archived: false });
-      }
-      error(404, 'OBJECT_NOT_FOUND', 'unknown route');
-    });
+      if (!/^[^@\s]+@[^@\s]+$/.test(body.properties.email ?? '')) return error(400, 'VALIDATION_ERROR', 'Property values were not valid: email');
+      if (contacts.has(body.properties.email!)) return error(409, 'CONFLICT', `Contact already exists. Existing ID: ${contacts.get(body.properties.email!)!.id}`);
+      const id = String(600 + contacts.size);
+      contacts.set(body.properties.email!, { id, properties: body.properties });
+      return send(201, { id, properties: body.properties, archived: false });
+    }
+    error(404, 'OBJECT_NOT_FOUND', 'unknown route');
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  origin = `http://127.0.0.1:${port}`;
   plugin = await loadPlugin({
     entry: fileURLToPath(new URL('../src/index.ts', import.meta.url)),
-    testHosts: [`127.0.0.1:${port}`],
-    secrets: { api_base_url: `http://127.0.0.1:${port}` },
+    testHosts: [server.host],
+    secrets: { api_base_url: server.url },
     auth: { accessToken: TOKEN }, // what the engine hands an OAuth2 plugin after the workspace connected
   });
 });
 afterAll(async () => {
   await plugin.dispose();
-  server.close();
+  await server.close();
 });
 
 describe('hubspot upsert_contact', () => {
@@ -93,7 +83,7 @@ describe('hubspot upsert_contact', () => {
 
   it('two concurrent upserts of one new email both succeed with the same contact (the stand-in 409s a racing create)', async () => {
     // The stand-in's own race, shown first: two concurrent creates of one email, the second is 409.
-    const create = () => fetch(`${origin}/crm/v3/objects/contacts`, {
+    const create = () => fetch(`${server.url}/crm/v3/objects/contacts`, {
       method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ properties: { email: 'old-race@example.com' } }),
     });
     expect((await Promise.all([create(), create()])).map((r) => r.status).sort()).toEqual([201, 409]);

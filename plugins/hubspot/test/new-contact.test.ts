@@ -1,8 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPlugin, type LoadedPlugin } from '@cairn/plugin-sdk/testing';
+import { loadPlugin, startTestServer, type LoadedPlugin, type TestServer } from '@cairn/plugin-sdk/testing';
 
 /**
  * HubSpot's OAuth2 auth and the new_contact polling trigger against a local stand-in for api.hubapi.com: the CRM
@@ -12,7 +10,7 @@ import { loadPlugin, type LoadedPlugin } from '@cairn/plugin-sdk/testing';
 let token = 'oauth-access-1';
 const requests: { path: string; body: any; authorization: string | undefined }[] = [];
 const contacts: { id: string; properties: Record<string, string | null> }[] = [];
-let server: Server;
+let server: TestServer;
 let plugin: LoadedPlugin;
 let refreshes = 0;
 const ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url));
@@ -24,38 +22,32 @@ function add(id: string, email: string | null, createdate: string) {
 beforeAll(async () => {
   add('101', 'old@example.com', '2026-01-01T10:00:00.000Z');
   add('102', 'older@example.com', '2025-12-01T10:00:00.000Z');
-  server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-      const body = raw ? JSON.parse(raw) : null;
-      requests.push({ path: req.url!, body, authorization: req.headers.authorization });
-      if (req.headers.authorization !== `Bearer ${token}`) return send(401, { status: 'error', category: 'INVALID_AUTHENTICATION', message: 'expired' });
-      if (req.method === 'GET' && req.url === '/account-info/v3/details') return send(200, { portalId: 4242, timeZone: 'Europe/Paris' });
-      if (req.method === 'POST' && req.url === '/crm/v3/objects/contacts/search') {
-        const f = body.filterGroups?.[0]?.filters?.[0];
-        let found = contacts.filter((c) => !f || (f.propertyName === 'createdate' && f.operator === 'GTE' && Date.parse(c.properties.createdate!) >= Number(f.value)));
-        const dir = body.sorts?.[0]?.direction === 'DESCENDING' ? -1 : 1;
-        found = found.sort((a, b) => dir * (Date.parse(a.properties.createdate!) - Date.parse(b.properties.createdate!))).slice(0, body.limit ?? 10);
-        return send(200, { total: found.length, results: found.map((c) => ({ ...c, createdAt: c.properties.createdate, archived: false })) });
-      }
-      send(404, { status: 'error', category: 'OBJECT_NOT_FOUND', message: 'unknown route' });
-    });
+  server = await startTestServer((req, res, raw) => {
+    const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const body = raw ? JSON.parse(raw) : null;
+    requests.push({ path: req.url!, body, authorization: req.headers.authorization });
+    if (req.headers.authorization !== `Bearer ${token}`) return send(401, { status: 'error', category: 'INVALID_AUTHENTICATION', message: 'expired' });
+    if (req.method === 'GET' && req.url === '/account-info/v3/details') return send(200, { portalId: 4242, timeZone: 'Europe/Paris' });
+    if (req.method === 'POST' && req.url === '/crm/v3/objects/contacts/search') {
+      const f = body.filterGroups?.[0]?.filters?.[0];
+      let found = contacts.filter((c) => !f || (f.propertyName === 'createdate' && f.operator === 'GTE' && Date.parse(c.properties.createdate!) >= Number(f.value)));
+      const dir = body.sorts?.[0]?.direction === 'DESCENDING' ? -1 : 1;
+      found = found.sort((a, b) => dir * (Date.parse(a.properties.createdate!) - Date.parse(b.properties.createdate!))).slice(0, body.limit ?? 10);
+      return send(200, { total: found.length, results: found.map((c) => ({ ...c, createdAt: c.properties.createdate, archived: false })) });
+    }
+    send(404, { status: 'error', category: 'OBJECT_NOT_FOUND', message: 'unknown route' });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
   plugin = await loadPlugin({
     entry: ENTRY,
-    testHosts: [`127.0.0.1:${port}`],
-    secrets: { api_base_url: `http://127.0.0.1:${port}` },
+    testHosts: [server.host],
+    secrets: { api_base_url: server.url },
     auth: { accessToken: token, refresh: () => { refreshes++; return token.startsWith('oauth-') ? token : null; } }, // null: the refresh failed
   });
 });
 
 afterAll(async () => {
   await plugin.dispose();
-  server.close();
+  await server.close();
 });
 
 describe('hubspot auth', () => {

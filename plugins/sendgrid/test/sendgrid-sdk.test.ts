@@ -1,9 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import sgMail from '@sendgrid/mail';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPlugin, type LoadedPlugin } from '@cairn/plugin-sdk/testing';
+import { loadPlugin, startTestServer, type LoadedPlugin, type TestServer } from '@cairn/plugin-sdk/testing';
 
 /**
  * The plugin's request against the one SendGrid's own Node library (`@sendgrid/mail`, a dev dependency of this test
@@ -11,40 +9,23 @@ import { loadPlugin, type LoadedPlugin } from '@cairn/plugin-sdk/testing';
  * query, content type, parsed body and Authorization header must be the same.
  */
 const KEY = 'SG.compare-key.abcdef';
-interface Captured { method: string; path: string; query: Record<string, string>; contentType: string; body: unknown; authorization: string | undefined }
-const captured: Captured[] = [];
-let server: Server;
-let base: string;
+let server: TestServer;
 let plugin: LoadedPlugin;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const url = new URL(req.url!, 'http://localhost');
-      captured.push({
-        method: req.method!, path: url.pathname, query: Object.fromEntries(url.searchParams),
-        contentType: String(req.headers['content-type'] ?? '').split(';')[0]!.trim(), body: raw ? JSON.parse(raw) : null, authorization: req.headers.authorization,
-      });
-      res.writeHead(202, { 'x-message-id': 'msg_cmp' }).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startTestServer((_req, res) => res.writeHead(202, { 'x-message-id': 'msg_cmp' }).end());
   plugin = await loadPlugin({
     entry: fileURLToPath(new URL('../src/index.ts', import.meta.url)),
-    testHosts: [new URL(base).host],
-    secrets: { api_key: KEY, from_email: 'hello@cairn.example', api_base_url: base },
+    testHosts: [server.host],
+    secrets: { api_key: KEY, from_email: 'hello@cairn.example', api_base_url: server.url },
   });
   sgMail.setApiKey(KEY);
   // The library's own HTTP client (@sendgrid/client, untyped on MailService), pointed at the local server.
-  (sgMail as unknown as { client: { setDefaultRequest(key: string, value: string): void } }).client.setDefaultRequest('baseUrl', `${base}/`);
+  (sgMail as unknown as { client: { setDefaultRequest(key: string, value: string): void } }).client.setDefaultRequest('baseUrl', `${server.url}/`);
 });
 afterAll(async () => {
   await plugin.dispose();
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await server.close();
 });
 
 describe('sendgrid plugin vs @sendgrid/mail', () => {
@@ -55,8 +36,8 @@ describe('sendgrid plugin vs @sendgrid/mail', () => {
       text: 'Hi Ana', html: '<p>Hi Ana</p>', categories: ['onboarding'], customArgs: { cairn_step: step },
     });
     await plugin.run('send_email', { subject: 'Welcome, Ana', text: 'Hi Ana', html: '<p>Hi Ana</p>', from_name: 'Cairn', categories: ['onboarding'] }, { contact: { email: 'ana@example.com' }, idempotencyKey: step });
-    expect(captured).toHaveLength(2);
-    const [official, ours] = captured;
+    expect(server.requests).toHaveLength(2);
+    const [official, ours] = server.requests;
     expect(ours).toEqual(official);
     expect(ours!.path).toBe('/v3/mail/send');
   });

@@ -1,46 +1,38 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPlugin, type LoadedPlugin } from '@cairn/plugin-sdk/testing';
+import { loadPlugin, startTestServer, type LoadedPlugin, type TestServer } from '@cairn/plugin-sdk/testing';
 
 /** A local stand-in for api.sendgrid.com checking v3 mail/send: bearer key, JSON shape, content order. */
 const KEY = 'SG.test-key.abcdef';
 const received: Record<string, unknown>[] = [];
-let server: Server;
+let server: TestServer;
 let plugin: LoadedPlugin;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const fail = (status: number, message: string, field: string | null = null) =>
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message, field, help: null }] }));
-      if (req.headers.authorization !== `Bearer ${KEY}`) return fail(401, 'The provided authorization grant is invalid, expired, or revoked');
-      if (req.method !== 'POST' || req.url !== '/v3/mail/send') return fail(404, 'not found');
-      if (!req.headers['content-type']?.startsWith('application/json')) return fail(415, 'Content-Type should be application/json.');
-      const body = JSON.parse(raw) as { personalizations?: { to?: { email: string }[] }[]; from?: { email?: string }; subject?: string; content?: { type: string; value: string }[] };
-      if (!body.personalizations?.[0]?.to?.[0]?.email) return fail(400, 'The to array is required for all personalization objects, and must have at least one email object with a valid email address.', 'personalizations.0.to');
-      if (!body.from?.email) return fail(400, 'The from object must be provided for every email send.', 'from');
-      if (!body.subject) return fail(400, 'The subject is required.', 'subject');
-      if (body.content?.length && body.content.length > 1 && body.content[0]!.type !== 'text/plain') return fail(400, 'If present, text/plain content must be first, followed by any other content.', 'content');
-      if (body.personalizations[0]!.to![0]!.email === 'throttled@example.com') return fail(429, 'too many requests');
-      received.push(body as Record<string, unknown>);
-      res.writeHead(202, { 'x-message-id': 'msg_sg_1' }).end();
-    });
+  server = await startTestServer((req, res, raw) => {
+    const fail = (status: number, message: string, field: string | null = null) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message, field, help: null }] }));
+    if (req.headers.authorization !== `Bearer ${KEY}`) return fail(401, 'The provided authorization grant is invalid, expired, or revoked');
+    if (req.method !== 'POST' || req.url !== '/v3/mail/send') return fail(404, 'not found');
+    if (!req.headers['content-type']?.startsWith('application/json')) return fail(415, 'Content-Type should be application/json.');
+    const body = JSON.parse(raw) as { personalizations?: { to?: { email: string }[] }[]; from?: { email?: string }; subject?: string; content?: { type: string; value: string }[] };
+    if (!body.personalizations?.[0]?.to?.[0]?.email) return fail(400, 'The to array is required for all personalization objects, and must have at least one email object with a valid email address.', 'personalizations.0.to');
+    if (!body.from?.email) return fail(400, 'The from object must be provided for every email send.', 'from');
+    if (!body.subject) return fail(400, 'The subject is required.', 'subject');
+    if (body.content?.length && body.content.length > 1 && body.content[0]!.type !== 'text/plain') return fail(400, 'If present, text/plain content must be first, followed by any other content.', 'content');
+    if (body.personalizations[0]!.to![0]!.email === 'throttled@example.com') return fail(429, 'too many requests');
+    received.push(body as Record<string, unknown>);
+    res.writeHead(202, { 'x-message-id': 'msg_sg_1' }).end();
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
   plugin = await loadPlugin({
     entry: fileURLToPath(new URL('../src/index.ts', import.meta.url)),
-    testHosts: [`127.0.0.1:${port}`],
-    secrets: { api_key: KEY, from_email: 'hello@cairn.example', api_base_url: `http://127.0.0.1:${port}` },
+    testHosts: [server.host],
+    secrets: { api_key: KEY, from_email: 'hello@cairn.example', api_base_url: server.url },
   });
 });
 afterAll(async () => {
   await plugin.dispose();
-  server.close();
+  await server.close();
 });
 
 describe('sendgrid send_email', () => {
@@ -70,7 +62,7 @@ describe('sendgrid send_email', () => {
 
   it('SendGrid errors become step errors naming the field; 429 is retryable', async () => {
     await expect(plugin.run('send_email', { subject: 'x', text: 'y', to: 'throttled@example.com' })).rejects.toMatchObject({ code: 'SENDGRID_HTTP_429', retryable: true });
-    await expect(plugin.run('send_email', { subject: 'x', text: 'y', to: 'a@example.com' }, { secrets: { api_key: 'SG.wrong', from_email: 'f@example.com', api_base_url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` } })).rejects.toMatchObject({ code: 'SENDGRID_HTTP_401', retryable: false });
+    await expect(plugin.run('send_email', { subject: 'x', text: 'y', to: 'a@example.com' }, { secrets: { api_key: 'SG.wrong', from_email: 'f@example.com', api_base_url: server.url } })).rejects.toMatchObject({ code: 'SENDGRID_HTTP_401', retryable: false });
     await expect(plugin.run('send_email', { subject: 'x' }, { contact: { email: 'a@example.com' } })).rejects.toMatchObject({ code: 'SENDGRID_NO_CONTENT' });
     await expect(plugin.run('send_email', { subject: 'x', text: 'y' }, { contact: { email: null } })).rejects.toMatchObject({ code: 'SENDGRID_NO_RECIPIENT' });
   });

@@ -1,9 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { IncomingWebhook } from '@slack/webhook';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPlugin, type LoadedPlugin } from '@cairn/plugin-sdk/testing';
+import { loadPlugin, startTestServer, type LoadedPlugin, type TestServer } from '@cairn/plugin-sdk/testing';
 
 /**
  * The plugin's request against the one Slack's own Node library for incoming webhooks (`@slack/webhook`, a dev
@@ -12,33 +10,18 @@ import { loadPlugin, type LoadedPlugin } from '@cairn/plugin-sdk/testing';
  * query, content type, parsed body and Authorization header (none: the webhook URL is the credential) must match.
  */
 const HOOK_PATH = '/services/T000/B000/XXXXXXXXXXXXXXXX';
-interface Captured { method: string; path: string; query: Record<string, string>; contentType: string; body: unknown; authorization: string | undefined }
-const captured: Captured[] = [];
-let server: Server;
+let server: TestServer;
 let hookUrl: string;
 let plugin: LoadedPlugin;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const url = new URL(req.url!, 'http://localhost');
-      captured.push({
-        method: req.method!, path: url.pathname, query: Object.fromEntries(url.searchParams),
-        contentType: String(req.headers['content-type'] ?? '').split(';')[0]!.trim(), body: raw ? JSON.parse(raw) : null, authorization: req.headers.authorization,
-      });
-      res.writeHead(200, { 'content-type': 'text/html' }).end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}${HOOK_PATH}`;
-  plugin = await loadPlugin({ entry: fileURLToPath(new URL('../src/index.ts', import.meta.url)), testHosts: [new URL(hookUrl).host], secrets: { webhook_url: hookUrl } });
+  server = await startTestServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('ok'));
+  hookUrl = `${server.url}${HOOK_PATH}`;
+  plugin = await loadPlugin({ entry: fileURLToPath(new URL('../src/index.ts', import.meta.url)), testHosts: [server.host], secrets: { webhook_url: hookUrl } });
 });
 afterAll(async () => {
   await plugin.dispose();
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await server.close();
 });
 
 describe('slack plugin vs @slack/webhook', () => {
@@ -52,8 +35,8 @@ describe('slack plugin vs @slack/webhook', () => {
     ];
     await new IncomingWebhook(hookUrl).send({ text: props.text, blocks });
     expect(await plugin.run('post_message', props)).toEqual({ ok: true });
-    expect(captured).toHaveLength(2);
-    const [official, ours] = captured;
+    expect(server.requests).toHaveLength(2);
+    const [official, ours] = server.requests;
     // @slack/webhook spreads its own options into the payload, so its body also carries `"timeout": 0` (the axios
     // timeout it was constructed with); Slack ignores that field. Everything else must be identical.
     const { timeout, ...officialBody } = official!.body as Record<string, unknown>;

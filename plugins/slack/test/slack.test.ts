@@ -1,49 +1,39 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPlugin, type LoadedPlugin } from '@cairn/plugin-sdk/testing';
+import { loadPlugin, startTestServer, type LoadedPlugin, type TestServer } from '@cairn/plugin-sdk/testing';
 
 /** A local stand-in for hooks.slack.com that checks requests the way Slack documents incoming webhooks. */
 const received: { path: string; body: Record<string, unknown> }[] = [];
-let server: Server;
-let base: string;
+let server: TestServer;
 let plugin: LoadedPlugin;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      if (req.url === '/services/T000/B000/ratelimited') return res.writeHead(429, { 'retry-after': '30' }).end('rate_limited');
-      if (req.url === '/services/T000/B000/archived') return res.writeHead(410).end('channel_is_archived');
-      if (req.method !== 'POST' || !req.url?.startsWith('/services/') || req.headers['content-type'] !== 'application/json') return res.writeHead(400).end('invalid_payload');
-      let body: Record<string, unknown>;
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        return res.writeHead(400).end('invalid_payload');
-      }
-      // Slack requires text or blocks; every block needs a known type.
-      const blocks = body.blocks as { type: string }[] | undefined;
-      if (typeof body.text !== 'string' && !blocks) return res.writeHead(400).end('no_text');
-      if (blocks?.some((b) => !['header', 'section', 'actions', 'divider', 'context'].includes(b.type))) return res.writeHead(400).end('invalid_blocks');
-      received.push({ path: req.url, body });
-      res.writeHead(200, { 'content-type': 'text/html' }).end('ok');
-    });
+  server = await startTestServer((req, res, raw) => {
+    if (req.url === '/services/T000/B000/ratelimited') return res.writeHead(429, { 'retry-after': '30' }).end('rate_limited');
+    if (req.url === '/services/T000/B000/archived') return res.writeHead(410).end('channel_is_archived');
+    if (req.method !== 'POST' || !req.url?.startsWith('/services/') || req.headers['content-type'] !== 'application/json') return res.writeHead(400).end('invalid_payload');
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return res.writeHead(400).end('invalid_payload');
+    }
+    // Slack requires text or blocks; every block needs a known type.
+    const blocks = body.blocks as { type: string }[] | undefined;
+    if (typeof body.text !== 'string' && !blocks) return res.writeHead(400).end('no_text');
+    if (blocks?.some((b) => !['header', 'section', 'actions', 'divider', 'context'].includes(b.type))) return res.writeHead(400).end('invalid_blocks');
+    received.push({ path: req.url, body });
+    res.writeHead(200, { 'content-type': 'text/html' }).end('ok');
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  base = `http://127.0.0.1:${port}`;
   plugin = await loadPlugin({
     entry: fileURLToPath(new URL('../src/index.ts', import.meta.url)),
-    testHosts: [`127.0.0.1:${port}`],
-    secrets: { webhook_url: `${base}/services/T000/B000/XXXX` },
+    testHosts: [server.host],
+    secrets: { webhook_url: `${server.url}/services/T000/B000/XXXX` },
   });
 });
 afterAll(async () => {
   await plugin.dispose();
-  server.close();
+  await server.close();
 });
 
 describe('slack post_message', () => {
@@ -70,8 +60,8 @@ describe('slack post_message', () => {
   });
 
   it('429 is a retryable error carrying Retry-After as retryAfterMs, a refused message is not; no credential is a clear error', async () => {
-    await expect(plugin.run('post_message', { text: 'x' }, { secrets: { webhook_url: `${base}/services/T000/B000/ratelimited` } })).rejects.toMatchObject({ code: 'SLACK_RATE_LIMITED', retryable: true, retryAfterMs: 30_000 });
-    await expect(plugin.run('post_message', { text: 'x' }, { secrets: { webhook_url: `${base}/services/T000/B000/archived` } })).rejects.toMatchObject({ code: 'SLACK_CHANNEL_IS_ARCHIVED', retryable: false });
+    await expect(plugin.run('post_message', { text: 'x' }, { secrets: { webhook_url: `${server.url}/services/T000/B000/ratelimited` } })).rejects.toMatchObject({ code: 'SLACK_RATE_LIMITED', retryable: true, retryAfterMs: 30_000 });
+    await expect(plugin.run('post_message', { text: 'x' }, { secrets: { webhook_url: `${server.url}/services/T000/B000/archived` } })).rejects.toMatchObject({ code: 'SLACK_CHANNEL_IS_ARCHIVED', retryable: false });
     await expect(plugin.run('post_message', { text: 'x' }, { secrets: {} })).rejects.toMatchObject({ code: 'SLACK_NOT_CONFIGURED' });
   });
 

@@ -1,8 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPlugin, type LoadedPlugin } from '@cairn/plugin-sdk/testing';
+import { loadPlugin, startTestServer, type LoadedPlugin, type TestServer } from '@cairn/plugin-sdk/testing';
 
 /** A local stand-in for api.twilio.com checking the Messages API contract: path, Basic auth, form encoding. */
 const SID = `AC${'a1'.repeat(16)}`;
@@ -11,54 +9,46 @@ const received: { form: Record<string, string>; headers: Record<string, string |
 // What the stand-in has created (it answers the list endpoint from it), and how a POST to a number behaves.
 const created: { sid: string; to: string; body: string; status: string; date_created: string }[] = [];
 const lists: string[] = [];
-let server: Server;
+let server: TestServer;
 let plugin: LoadedPlugin;
-let base: string;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const fail = (status: number, code: number, message: string) =>
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }));
-      const expectedAuth = `Basic ${Buffer.from(`${SID}:${TOKEN}`).toString('base64')}`;
-      if (req.headers.authorization !== expectedAuth) return fail(401, 20003, 'Authentication Error - invalid username');
-      const url = new URL(req.url!, 'http://x');
-      if (req.method === 'GET' && url.pathname === `/2010-04-01/Accounts/${SID}/Messages.json`) {
-        lists.push(req.url!);
-        const to = url.searchParams.get('To');
-        return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ messages: created.filter((m) => !to || m.to === to), page: 0 }));
-      }
-      if (req.method !== 'POST' || req.url !== `/2010-04-01/Accounts/${SID}/Messages.json`) return fail(404, 20404, 'The requested resource was not found');
-      if (req.headers['content-type'] !== 'application/x-www-form-urlencoded') return fail(400, 21620, 'Invalid media type');
-      const form = Object.fromEntries(new URLSearchParams(raw));
-      if (!form.To) return fail(400, 21604, "A 'To' phone number is required.");
-      if (!form.From && !form.MessagingServiceSid) return fail(400, 21603, "A 'From' phone number is required.");
-      if (form.To === '+15005550001') return fail(400, 21211, "The 'To' number +15005550001 is not a valid phone number.");
-      if (form.To === '+15005550009') return fail(503, 20503, 'Service unavailable');
-      received.push({ form, headers: req.headers });
-      const message = { sid: `SM${String(created.length).padStart(32, '0')}`, to: form.To, body: form.Body ?? '', status: 'queued', date_created: new Date().toUTCString() };
-      created.push(message);
-      // Created, but the answer is lost: the connection drops (as after a client timeout).
-      if (form.To === '+15550000042') return void req.socket.destroy();
-      // Created, but the answer comes too late: the client has timed out.
-      if (form.To === '+15550000043') return void setTimeout(() => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(message)), 4000);
-      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ sid: `SM${'b2'.repeat(16)}`, status: 'queued', to: form.To, body: form.Body }));
-    });
+  server = await startTestServer((req, res, raw) => {
+    const fail = (status: number, code: number, message: string) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }));
+    const expectedAuth = `Basic ${Buffer.from(`${SID}:${TOKEN}`).toString('base64')}`;
+    if (req.headers.authorization !== expectedAuth) return fail(401, 20003, 'Authentication Error - invalid username');
+    const url = new URL(req.url!, 'http://x');
+    if (req.method === 'GET' && url.pathname === `/2010-04-01/Accounts/${SID}/Messages.json`) {
+      lists.push(req.url!);
+      const to = url.searchParams.get('To');
+      return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ messages: created.filter((m) => !to || m.to === to), page: 0 }));
+    }
+    if (req.method !== 'POST' || req.url !== `/2010-04-01/Accounts/${SID}/Messages.json`) return fail(404, 20404, 'The requested resource was not found');
+    if (req.headers['content-type'] !== 'application/x-www-form-urlencoded') return fail(400, 21620, 'Invalid media type');
+    const form = Object.fromEntries(new URLSearchParams(raw));
+    if (!form.To) return fail(400, 21604, "A 'To' phone number is required.");
+    if (!form.From && !form.MessagingServiceSid) return fail(400, 21603, "A 'From' phone number is required.");
+    if (form.To === '+15005550001') return fail(400, 21211, "The 'To' number +15005550001 is not a valid phone number.");
+    if (form.To === '+15005550009') return fail(503, 20503, 'Service unavailable');
+    received.push({ form, headers: req.headers });
+    const message = { sid: `SM${String(created.length).padStart(32, '0')}`, to: form.To, body: form.Body ?? '', status: 'queued', date_created: new Date().toUTCString() };
+    created.push(message);
+    // Created, but the answer is lost: the connection drops (as after a client timeout).
+    if (form.To === '+15550000042') return void req.socket.destroy();
+    // Created, but the answer comes too late: the client has timed out.
+    if (form.To === '+15550000043') return void setTimeout(() => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(message)), 4000);
+    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ sid: `SM${'b2'.repeat(16)}`, status: 'queued', to: form.To, body: form.Body }));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  base = `http://127.0.0.1:${port}`;
   plugin = await loadPlugin({
     entry: fileURLToPath(new URL('../src/index.ts', import.meta.url)),
-    testHosts: [`127.0.0.1:${port}`],
-    secrets: { account_sid: SID, auth_token: TOKEN, from_number: '+15557654321', api_base_url: `http://127.0.0.1:${port}` },
+    testHosts: [server.host],
+    secrets: { account_sid: SID, auth_token: TOKEN, from_number: '+15557654321', api_base_url: server.url },
   });
 });
 afterAll(async () => {
   await plugin.dispose();
-  server.close();
+  await server.close();
 });
 
 describe('twilio send_sms', () => {
@@ -91,8 +81,8 @@ describe('twilio send_sms', () => {
     // A 1.5 s wall limit: the plugin's fetch times out before the stand-in's 4 s answer.
     const slow = await loadPlugin({
       entry: fileURLToPath(new URL('../src/index.ts', import.meta.url)),
-      testHosts: [new URL(base).host],
-      secrets: { account_sid: SID, auth_token: TOKEN, from_number: '+15557654321', api_base_url: base },
+      testHosts: [server.host],
+      secrets: { account_sid: SID, auth_token: TOKEN, from_number: '+15557654321', api_base_url: server.url },
       limits: { wallTimeMs: 1500 },
     });
     try {
@@ -122,13 +112,13 @@ describe('twilio send_sms', () => {
 
   it('a Messaging Service replaces From', async () => {
     const service = `MG${'c3'.repeat(16)}`;
-    await plugin.run('send_sms', { to: '+15551234567', body: 'x' }, { secrets: { account_sid: SID, auth_token: TOKEN, messaging_service_sid: service, api_base_url: base } });
+    await plugin.run('send_sms', { to: '+15551234567', body: 'x' }, { secrets: { account_sid: SID, auth_token: TOKEN, messaging_service_sid: service, api_base_url: server.url } });
     expect(received.at(-1)!.form).toEqual({ To: '+15551234567', Body: 'x', MessagingServiceSid: service });
   });
 
   it("Twilio's error codes become step errors; 5xx is retryable, a bad number is not; bad auth is reported", async () => {
     await expect(plugin.run('send_sms', { to: '+15005550001', body: 'x' })).rejects.toMatchObject({ code: 'TWILIO_21211', retryable: false, message: expect.stringContaining('not a valid phone number') });
     await expect(plugin.run('send_sms', { to: '+15005550009', body: 'x' })).rejects.toMatchObject({ code: 'TWILIO_20503', retryable: true });
-    await expect(plugin.run('send_sms', { to: '+15551234567', body: 'x' }, { secrets: { account_sid: SID, auth_token: 'wrong-token-000000', from_number: '+1555', api_base_url: base } })).rejects.toMatchObject({ code: 'TWILIO_20003' });
+    await expect(plugin.run('send_sms', { to: '+15551234567', body: 'x' }, { secrets: { account_sid: SID, auth_token: 'wrong-token-000000', from_number: '+1555', api_base_url: server.url } })).rejects.toMatchObject({ code: 'TWILIO_20003' });
   });
 });
