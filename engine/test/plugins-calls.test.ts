@@ -1,22 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPlugin } from '@cairn/plugin-sdk/build';
-import { createApiKey } from '../src/auth/api-keys.ts';
-import { compileConfig } from '../src/config/index.ts';
-import type { EngineContext } from '../src/context.ts';
-import { createWorkspace } from '../src/crm/workspaces.ts';
-import { createApp } from '../src/http/app.ts';
-import { createLogger } from '../src/logger.ts';
-import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
-import type { FlowEngine } from '../src/runner/index.ts';
-import { wireFlowEngine } from '../src/runtime.ts';
-import { loadSecretKey } from '../src/secrets/key.ts';
-import { createSystemClock } from '../src/time/clock.ts';
-import { createTestDatabase, type TestDatabase } from './db.ts';
-import { eventually } from './engine-harness.ts';
+import { startTestServer, type TestServer } from '@cairn/plugin-sdk/testing';
+import { eventually, startPluginHarness, type PluginHarness } from './engine-harness.ts';
 
 /**
  * Plugin calls through the real engine (issue 16). Time limits that compose: a vendor that hangs 12 s, called with
@@ -26,19 +10,11 @@ import { eventually } from './engine-harness.ts';
  * `error` edge branches on it; its ctx.log and console lines are kept on the step, redacted and bounded.
  */
 
-let t: TestDatabase;
-let app: FastifyInstance;
-let engine: FlowEngine;
-let plugins: PluginRuntime;
-let vendor: Server;
-let vendorUrl: string;
-let admin: string;
+let vendor: TestServer;
 const TOKEN = 'tok_live_5f4e3d2c1b';
 
-async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${admin}` }, ...(body === undefined ? {} : { payload: body as object }) });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : null };
-}
+let h: PluginHarness;
+const api = (method: string, url: string, body?: unknown) => h.call(method, url, body);
 
 async function publish(name: string, event: string, node: Record<string, unknown>, more: { nodes?: unknown[]; edges?: unknown[] } = {}): Promise<string> {
   const flow = await api('POST', '/v1/flows', {
@@ -60,44 +36,28 @@ async function finishedRun(flowId: string, timeoutMs = 60_000) {
 }
 
 beforeAll(async () => {
-  vendor = createServer((req, res) => {
+  vendor = await startTestServer((req, res) => {
     if (req.url === '/hang') return void setTimeout(() => res.end('too late'), 12_000).unref(); // 12 s
     if (req.url === '/slow') return void setTimeout(() => res.end('slow but fine'), 6_000).unref();
     res.end('fine');
   });
-  await new Promise<void>((r) => vendor.listen(0, '127.0.0.1', r));
-  vendorUrl = `http://127.0.0.1:${(vendor.address() as AddressInfo).port}`;
-  t = await createTestDatabase();
-  const config = compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent', CAIRN_SECRET_KEY: 'f'.repeat(64), PORT: '0' });
-  const ctx: EngineContext = { config, db: t.db, databaseUrl: t.url, logger: createLogger('silent'), clock: createSystemClock(), secretKey: loadSecretKey(config) };
-  plugins = createPluginRuntime(ctx, { fetch: { testHosts: [new URL(vendorUrl).host] } });
-  engine = wireFlowEngine(ctx, { registry: plugins.actions });
-  app = await createApp(ctx, { engine, ...plugins.appOptions });
-  await app.ready();
-  await engine.start();
-  const ws = await createWorkspace(t.db, { slug: `time-limits-${process.pid}` });
-  admin = (await createApiKey(t.db, { workspaceId: ws.id, role: 'admin' })).key;
-  const patient = await buildPlugin(fileURLToPath(new URL('./fixtures/patient.ts', import.meta.url)));
-  expect((await api('POST', '/v1/plugins', { manifest: patient.manifest, bundle: patient.bundle })).status).toBe(201);
+  h = await startPluginHarness({ clock: 'system', fetch: { testHosts: [vendor.host] } });
+  await h.installPlugin(new URL('./fixtures/patient.ts', import.meta.url));
   expect((await api('PUT', '/v1/plugins/patient/credentials', { api_token: TOKEN })).status).toBe(200);
 });
 
 afterAll(async () => {
-  await engine?.stop();
-  await app?.close();
-  await plugins?.close();
-  vendor?.closeAllConnections();
-  await new Promise((r) => vendor?.close(r));
-  await t?.drop();
+  await h?.close();
+  await vendor?.close();
 });
 
 describe('plugin time limits', () => {
   it('a vendor hanging 12 s with timeoutMs 5000: retryable FETCH_TIMEOUT, retried per the node policy, the isolate not reset for other runs', async () => {
     const hanging = await publish('Hanging vendor', 'vendor.hang', {
-      id: 'call', type: 'plugin:patient/call_vendor', config: { url: `${vendorUrl}/hang`, fetch_timeout_ms: 5000, retry: { max_attempts: 2, backoff: 'PT1S' } },
+      id: 'call', type: 'plugin:patient/call_vendor', config: { url: `${vendor.url}/hang`, fetch_timeout_ms: 5000, retry: { max_attempts: 2, backoff: 'PT1S' } },
     });
-    const slow = await publish('Slow vendor', 'vendor.slow', { id: 'call', type: 'plugin:patient/call_vendor', config: { url: `${vendorUrl}/slow` } });
-    const loadsBefore = plugins.sandbox.stats().loads;
+    const slow = await publish('Slow vendor', 'vendor.slow', { id: 'call', type: 'plugin:patient/call_vendor', config: { url: `${vendor.url}/slow` } });
+    const loadsBefore = h.plugins.sandbox.stats().loads;
     const started = Date.now();
     expect((await api('POST', '/v1/events', { type: 'vendor.hang', contact: { email: 'hang@example.com' } })).status).toBe(202);
     // A call of the same plugin and workspace that is still fetching when the first attempt times out.
@@ -123,7 +83,7 @@ describe('plugin time limits', () => {
     expect(elapsed).toBeLessThan(2 * 10_000);
     expect(Date.parse(attempts[1].finished_at) - Date.parse(attempts[0].finished_at)).toBeGreaterThanOrEqual(5_000 + 1_000 - 50);
     // One isolate served all three calls: no limit breach reset it.
-    expect(plugins.sandbox.stats().loads - loadsBefore).toBe(1);
+    expect(h.plugins.sandbox.stats().loads - loadsBefore).toBe(1);
   });
 });
 

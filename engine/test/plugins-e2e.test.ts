@@ -1,27 +1,13 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin } from '@cairn/plugin-sdk/build';
-import { createApiKey } from '../src/auth/api-keys.ts';
-import { createSystemClock } from '../src/time/clock.ts';
-import { compileConfig } from '../src/config/index.ts';
-import type { EngineContext } from '../src/context.ts';
-import { createWorkspace } from '../src/crm/workspaces.ts';
-import { createApp } from '../src/http/app.ts';
-import { createLogger } from '../src/logger.ts';
-import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
-import type { FlowEngine } from '../src/runner/index.ts';
-import { wireFlowEngine } from '../src/runtime.ts';
-import { createTestDatabase, type TestDatabase } from './db.ts';
-import { eventually } from './engine-harness.ts';
+import { eventually, startPluginHarness, type PluginHarness } from './engine-harness.ts';
 import { startReceiver } from './receiver.ts';
-import { loadSecretKey } from '../src/secrets/key.ts';
 
 /**
  * The plugin platform end to end: a plugin scaffolded with `cairn-plugin create`, built and published with
@@ -36,21 +22,12 @@ const SECRET = 'acme-api-key-7f3e';
 // Asynchronous: the engine answering the CLI runs in this very process.
 const run = async (...args: string[]) => (await promisify(execFile)(process.execPath, [cli, ...args], { encoding: 'utf8' })).stdout;
 
-let t: TestDatabase;
-let ctx: EngineContext;
-let app: FastifyInstance;
-let engine: FlowEngine;
-let plugins: PluginRuntime;
+let h: PluginHarness;
 let base: string;
-let key: string;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let pluginDir: string;
 
-async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${base}${url}`, { method, headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
+const api = (method: string, url: string, body?: unknown) => h.call(method, url, body);
 
 const flowWith = (name: string, event: string, node: { id: string; type: string; config: Record<string, unknown> }) => ({
   schema: 'cairn.flow/v1',
@@ -63,27 +40,15 @@ const flowWith = (name: string, event: string, node: { id: string; type: string;
 beforeAll(async () => {
   receiver = await startReceiver(() => ({ status: 201, body: { id: 'msg_42' } }));
   const receiverHost = new URL(receiver.url).host;
-  t = await createTestDatabase();
-  const config = compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent', CAIRN_SECRET_KEY: 'c'.repeat(64), CAIRN_SANDBOX_CPU_MS: '300', PORT: '0' });
-  ctx = { config, db: t.db, databaseUrl: t.url, logger: createLogger('silent'), clock: createSystemClock(), secretKey: loadSecretKey(config) };
   // The local receiver stands in for the vendor: an explicit per-host:port override, not a blanket switch.
-  plugins = createPluginRuntime(ctx, { fetch: { testHosts: [receiverHost] } });
-  engine = wireFlowEngine(ctx, { registry: plugins.actions });
-  app = await createApp(ctx, { engine, ...plugins.appOptions });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  await engine.start();
-  const ws = await createWorkspace(t.db, { slug: `e2e-plugins-${process.pid}` });
-  key = (await createApiKey(t.db, { workspaceId: ws.id, role: 'admin' })).key;
+  h = await startPluginHarness({ clock: 'system', env: { CAIRN_SANDBOX_CPU_MS: '300' }, fetch: { testHosts: [receiverHost] } });
+  base = await h.listen();
   pluginDir = path.join(mkdtempSync(path.join(tmpdir(), 'cairn-e2e-plugin-')), 'acme_crm');
 });
 
 afterAll(async () => {
-  await engine?.stop();
-  await app?.close();
-  await plugins?.close();
+  await h?.close();
   await receiver?.close();
-  await t?.drop();
   if (pluginDir) rmSync(path.dirname(pluginDir), { recursive: true, force: true });
 });
 
@@ -94,7 +59,7 @@ describe('plugin end to end', () => {
     mkdirSync(path.join(pluginDir, 'node_modules', '@cairn'), { recursive: true });
     symlinkSync(sdkDir, path.join(pluginDir, 'node_modules', '@cairn', 'plugin-sdk'));
     expect(await run('build', pluginDir)).toMatch(/built acme_crm@0\.1\.0/);
-    const published = await run('publish', pluginDir, '--url', base, '--key', key);
+    const published = await run('publish', pluginDir, '--url', base, '--key', h.key);
     expect(published).toMatch(/published acme_crm@0\.1\.0 sha256 [0-9a-f]{64}/);
     const manifest = JSON.parse(readFileSync(path.join(pluginDir, 'dist', 'manifest.json'), 'utf8'));
     expect(published).toContain(manifest.bundle_sha256);
@@ -166,7 +131,7 @@ describe('plugin end to end', () => {
     // Same version, other code: the CLI reports the engine's 409 and exits 1.
     writeFileSync(entry, original.replace("return { id: body.id ?? null, status: res.status };", "return { id: body.id ?? null, status: res.status, changed: true };"));
     await run('build', pluginDir);
-    const refused = await run('publish', pluginDir, '--url', base, '--key', key).then(() => null, (err: { code: number; stderr: string }) => err);
+    const refused = await run('publish', pluginDir, '--url', base, '--key', h.key).then(() => null, (err: { code: number; stderr: string }) => err);
     expect(refused?.code).toBe(1);
     expect(refused?.stderr).toMatch(/HTTP 409: acme_crm@0\.1\.0 is already published with other content/);
 
@@ -174,7 +139,7 @@ describe('plugin end to end', () => {
       .replace("version: '0.1.0'", "version: '0.2.0'")
       .replace("return { id: body.id ?? null, status: res.status };", "return { id: body.id ?? null, status: res.status, v: 2 };"));
     await run('build', pluginDir);
-    expect(await run('publish', pluginDir, '--url', base, '--key', key)).toMatch(/published acme_crm@0\.2\.0/);
+    expect(await run('publish', pluginDir, '--url', base, '--key', h.key)).toMatch(/published acme_crm@0\.2\.0/);
 
     const flow = (await api('GET', '/v1/flows')).body.items.find((f: { name: string }) => f.name === 'Welcome via Acme');
     const outputOf = async (email: string) => {

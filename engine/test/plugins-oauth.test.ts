@@ -1,22 +1,9 @@
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin } from '@cairn/plugin-sdk/build';
-import { createApiKey } from '../src/auth/api-keys.ts';
-import { compileConfig } from '../src/config/index.ts';
-import type { EngineContext } from '../src/context.ts';
-import { createWorkspace } from '../src/crm/workspaces.ts';
-import { createApp } from '../src/http/app.ts';
-import { createLogger } from '../src/logger.ts';
-import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
 import { PLUGIN_TRIGGER_TASK, pendingJobs } from '../src/queue/jobs.ts';
-import type { FlowEngine } from '../src/runner/index.ts';
-import { wireFlowEngine } from '../src/runtime.ts';
-import { loadSecretKey } from '../src/secrets/key.ts';
-import { createManualClock } from '../src/time/clock.ts';
-import { createTestDatabase, type TestDatabase } from './db.ts';
-import { eventually } from './engine-harness.ts';
+import { eventually, startPluginHarness, type PluginHarness } from './engine-harness.ts';
 import { startFakeProvider, type FakeProvider } from './oauth-provider.ts';
 
 /**
@@ -26,19 +13,13 @@ import { startFakeProvider, type FakeProvider } from './oauth-provider.ts';
  * provider's revocation endpoint). No token or client secret in any answer, step, log line or table but the sealed one.
  */
 
-let t: TestDatabase;
-let ctx: EngineContext;
-let app: FastifyInstance;
-let engine: FlowEngine;
-let plugins: PluginRuntime;
+let h: PluginHarness;
 let provider: FakeProvider;
-let admin: string;
-let workspaceId: string;
 const answers: string[] = [];
 const logLines: string[] = [];
 
 async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
-  const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${admin}` }, ...(body === undefined ? {} : { payload: body as object }) });
+  const res = await h.app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${h.key}` }, ...(body === undefined ? {} : { payload: body as object }) });
   answers.push(res.body);
   return { status: res.statusCode, body: res.body && res.headers['content-type']?.toString().includes('json') ? JSON.parse(res.body) : res.body, headers: res.headers };
 }
@@ -69,26 +50,20 @@ async function connect(): Promise<string> {
   const atProvider = await fetch(start.body.authorize_url, { redirect: 'manual' });
   expect(atProvider.status).toBe(302);
   const back = new URL(atProvider.headers.get('location')!);
-  const cb = await app.inject({ method: 'GET', url: `${back.pathname}${back.search}` });
+  const cb = await h.app.inject({ method: 'GET', url: `${back.pathname}${back.search}` });
   expect(cb.statusCode, cb.body).toBe(302);
   return String(cb.headers.location);
 }
 
 beforeAll(async () => {
   provider = await startFakeProvider();
-  t = await createTestDatabase();
-  const config = compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'info', CAIRN_SECRET_KEY: 'e'.repeat(64), CAIRN_CLOCK: 'manual', CAIRN_PUBLIC_URL: 'http://cairn.test:3000' });
-  // Every engine log line is kept, to check that no token reaches the log.
-  const logger = createLogger('debug', new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } }));
-  ctx = { config, db: t.db, databaseUrl: t.url, logger, clock: createManualClock(new Date('2026-05-04T09:00:00Z')), secretKey: loadSecretKey(config) };
-  plugins = createPluginRuntime(ctx, { fetch: { testHosts: [new URL(provider.url).host] } });
-  engine = wireFlowEngine(ctx, { registry: plugins.actions, tasks: plugins.tasks });
-  app = await createApp(ctx, { engine, ...plugins.appOptions });
-  await app.ready();
-  await engine.start();
-  const ws = await createWorkspace(t.db, { slug: `oauth-${process.pid}` });
-  workspaceId = ws.id;
-  admin = (await createApiKey(t.db, { workspaceId, role: 'admin' })).key;
+  h = await startPluginHarness({
+    startAt: new Date('2026-05-04T09:00:00Z'),
+    env: { CAIRN_PUBLIC_URL: 'http://cairn.test:3000' },
+    // Every engine log line is kept, to check that no token reaches the log.
+    logTo: new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } }),
+    fetch: { testHosts: [new URL(provider.url).host] },
+  });
   const built = await buildPlugin(fileURLToPath(new URL('./fixtures/oauth-vendor.ts', import.meta.url)));
   const local = (s: string) => s.split('http://vendor.invalid').join(provider.url);
   const upload = await api('POST', '/v1/plugins', { manifest: JSON.parse(local(JSON.stringify(built.manifest))), bundle: local(built.bundle) });
@@ -96,11 +71,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await engine?.stop();
-  await app?.close();
-  await plugins?.close();
+  await h?.close();
   await provider?.close();
-  await t?.drop();
 });
 
 describe('OAuth2 against a local fake provider', () => {
@@ -128,23 +100,23 @@ describe('OAuth2 against a local fake provider', () => {
     expect(exchange.fields.code_verifier).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const status = await api('GET', '/v1/plugins/oauth_vendor/oauth');
     expect(status.body).toMatchObject({ connected: true, scopes: ['contacts.read', 'hooks.write'], expires_at: '2026-05-04T10:00:00.000Z' });
-    const row = (await t.db('plugin_oauth_tokens').where({ workspace_id: workspaceId, plugin_id: 'oauth_vendor' }).first())!;
+    const row = (await h.t.db('plugin_oauth_tokens').where({ workspace_id: h.workspaceId, plugin_id: 'oauth_vendor' }).first())!;
     for (const token of provider.issued) expect(JSON.stringify(row)).not.toContain(token);
   });
 
   it('a forged or expired state is a 400; a provider refusal redirects back with the error code', async () => {
-    const forged = await app.inject({ method: 'GET', url: '/v1/oauth/callback?code=x&state=v1.AAAA.BBBB.CCCC' });
+    const forged = await h.app.inject({ method: 'GET', url: '/v1/oauth/callback?code=x&state=v1.AAAA.BBBB.CCCC' });
     expect(forged.statusCode).toBe(400);
     expect(JSON.parse(forged.body).errors[0].path).toBe('/state');
     const start = await api('POST', '/v1/plugins/oauth_vendor/oauth/start');
     const state = new URL(start.body.authorize_url).searchParams.get('state')!;
-    const denied = await app.inject({ method: 'GET', url: `/v1/oauth/callback?error=access_denied&state=${encodeURIComponent(state)}` });
+    const denied = await h.app.inject({ method: 'GET', url: `/v1/oauth/callback?error=access_denied&state=${encodeURIComponent(state)}` });
     expect(denied.statusCode).toBe(302);
     expect(denied.headers.location).toBe('http://cairn.test:3000/plugins?plugin=oauth_vendor&oauth_error=OAUTH_DENIED');
-    const badCode = await app.inject({ method: 'GET', url: `/v1/oauth/callback?code=nope&state=${encodeURIComponent(state)}` });
+    const badCode = await h.app.inject({ method: 'GET', url: `/v1/oauth/callback?code=nope&state=${encodeURIComponent(state)}` });
     expect(badCode.headers.location).toBe('http://cairn.test:3000/plugins?plugin=oauth_vendor&oauth_error=OAUTH_EXCHANGE_FAILED');
     expect((await api('POST', '/v1/_test/clock/advance', { by: 'PT11M' })).status).toBe(200);
-    const late = await app.inject({ method: 'GET', url: `/v1/oauth/callback?code=x&state=${encodeURIComponent(state)}` });
+    const late = await h.app.inject({ method: 'GET', url: `/v1/oauth/callback?code=x&state=${encodeURIComponent(state)}` });
     expect(late.statusCode).toBe(400);
   });
 
@@ -209,26 +181,26 @@ describe('OAuth2 against a local fake provider', () => {
     });
     const id = hookFlow.body.id;
     expect((await api('POST', `/v1/flows/${id}/publish`, {})).status).toBe(200);
-    const url = `http://cairn.test:3000/v1/hooks/${workspaceId}/plugins/oauth_vendor/item_hook?cairn_flow=${id}`;
+    const url = `http://cairn.test:3000/v1/hooks/${h.workspaceId}/plugins/oauth_vendor/item_hook?cairn_flow=${id}`;
     await eventually(async () => provider.hooks.size === 1, 30_000, 100);
     expect([...provider.hooks.values()]).toEqual([url]);
-    const state = await eventually(async () => (await t.db('plugin_trigger_states').where({ flow_id: id }).first())?.subscription, 30_000, 100);
+    const state = await eventually(async () => (await h.t.db('plugin_trigger_states').where({ flow_id: id }).first())?.subscription, 30_000, 100);
     expect(state).toEqual({ id: 'hook_1' });
     // Republishing keeps the one subscription.
     expect((await api('POST', `/v1/flows/${id}/publish`, {})).status).toBe(200);
-    await eventually(async () => (await pendingJobs(t.db, [PLUGIN_TRIGGER_TASK])) === 0, 30_000, 100);
+    await eventually(async () => (await pendingJobs(h.t.db, [PLUGIN_TRIGGER_TASK])) === 0, 30_000, 100);
     expect(provider.hooks.size).toBe(1);
 
-    const get = await app.inject({ method: 'GET', url: `/v1/hooks/${workspaceId}/plugins/oauth_vendor/item_hook?challenge=c-123` });
+    const get = await h.app.inject({ method: 'GET', url: `/v1/hooks/${h.workspaceId}/plugins/oauth_vendor/item_hook?challenge=c-123` });
     expect([get.statusCode, get.headers['content-type'], get.body]).toEqual([200, 'text/plain; charset=utf-8', 'c-123']);
-    expect((await app.inject({ method: 'GET', url: `/v1/hooks/${workspaceId}/plugins/oauth_vendor/item_hook` })).statusCode).toBe(404);
-    const post = await app.inject({
-      method: 'POST', url: `/v1/hooks/${workspaceId}/plugins/oauth_vendor/slack_like`, headers: { 'content-type': 'application/json' },
+    expect((await h.app.inject({ method: 'GET', url: `/v1/hooks/${h.workspaceId}/plugins/oauth_vendor/item_hook` })).statusCode).toBe(404);
+    const post = await h.app.inject({
+      method: 'POST', url: `/v1/hooks/${h.workspaceId}/plugins/oauth_vendor/slack_like`, headers: { 'content-type': 'application/json' },
       payload: JSON.stringify({ type: 'url_verification', challenge: 'slack-xyz' }),
     });
     expect([post.statusCode, post.body]).toEqual([200, 'slack-xyz']);
-    const event = await app.inject({
-      method: 'POST', url: `/v1/hooks/${workspaceId}/plugins/oauth_vendor/item_hook`, headers: { 'content-type': 'application/json' },
+    const event = await h.app.inject({
+      method: 'POST', url: `/v1/hooks/${h.workspaceId}/plugins/oauth_vendor/item_hook`, headers: { 'content-type': 'application/json' },
       payload: JSON.stringify({ id: 'i-1', email: 'hooked@example.com' }),
     });
     expect(event.statusCode).toBe(202);
@@ -236,7 +208,7 @@ describe('OAuth2 against a local fake provider', () => {
     expect((await api('POST', `/v1/flows/${id}/archive`)).status).toBe(200);
     await eventually(async () => provider.hooks.size === 0, 30_000, 100);
     expect(provider.log.filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual(['/api/hooks/hook_1']);
-    await eventually(async () => !(await t.db('plugin_trigger_states').where({ flow_id: id }).first()), 30_000, 100);
+    await eventually(async () => !(await h.t.db('plugin_trigger_states').where({ flow_id: id }).first()), 30_000, 100);
   });
 
   it('revoke: DELETE credentials revokes the refresh token at the provider, then runs fail with OAUTH_NOT_CONNECTED', async () => {
@@ -246,7 +218,7 @@ describe('OAuth2 against a local fake provider', () => {
     const revoke = provider.log.find((r) => r.path === '/revoke')!;
     expect(revoke.fields).toMatchObject({ token: refreshToken, token_type_hint: 'refresh_token', client_id: provider.clientId });
     expect(provider.revoked).toEqual([refreshToken]);
-    expect(await t.db('plugin_oauth_tokens').where({ workspace_id: workspaceId }).count({ n: '*' }).first()).toEqual({ n: 0 });
+    expect(await h.t.db('plugin_oauth_tokens').where({ workspace_id: h.workspaceId }).count({ n: '*' }).first()).toEqual({ n: 0 });
     expect((await api('GET', '/v1/plugins/oauth_vendor/oauth')).body.connected).toBe(false);
     expect((await api('POST', '/v1/events', { type: 'whoami.asked', contact: { email: 'late@example.com' } })).status).toBe(202);
     const failed = await eventually(async () => (await stepsOf(flowId)).find((r) => r.status === 'failed'), 60_000, 200);
@@ -257,9 +229,9 @@ describe('OAuth2 against a local fake provider', () => {
     const secrets = [...provider.issued, provider.clientSecret];
     const everything = [...answers, ...logLines].join('\n');
     for (const s of secrets) expect(everything).not.toContain(s);
-    const { rows } = await t.db.raw(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name NOT IN ('plugin_credentials', 'plugin_oauth_tokens', 'plugin_versions')`);
+    const { rows } = await h.t.db.raw(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name NOT IN ('plugin_credentials', 'plugin_oauth_tokens', 'plugin_versions')`);
     for (const { table_name: table } of rows as { table_name: string }[]) {
-      const dump = JSON.stringify((await t.db.raw(`SELECT to_jsonb(x) AS j FROM "${table}" x`)).rows);
+      const dump = JSON.stringify((await h.t.db.raw(`SELECT to_jsonb(x) AS j FROM "${table}" x`)).rows);
       for (const s of secrets) expect(dump, table).not.toContain(s);
     }
     expect(logLines.some((l) => l.includes('plugin OAuth token refreshed'))).toBe(true);

@@ -1,21 +1,6 @@
-import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPlugin } from '@cairn/plugin-sdk/build';
-import { createApiKey } from '../src/auth/api-keys.ts';
-import { compileConfig } from '../src/config/index.ts';
-import type { EngineContext } from '../src/context.ts';
-import { createWorkspace } from '../src/crm/workspaces.ts';
-import { createApp } from '../src/http/app.ts';
-import { createLogger } from '../src/logger.ts';
 import { resolvePluginVersion } from '../src/plugins/pins.ts';
-import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
-import type { FlowEngine } from '../src/runner/index.ts';
-import { wireFlowEngine } from '../src/runtime.ts';
-import { loadSecretKey } from '../src/secrets/key.ts';
-import { createSystemClock } from '../src/time/clock.ts';
-import { createTestDatabase, type TestDatabase } from './db.ts';
-import { eventually } from './engine-harness.ts';
+import { eventually, startPluginHarness, type PluginHarness } from './engine-harness.ts';
 
 /**
  * Plugin version pinning (issue 16, deliverable 9), through the real API and engine: a flow publication pins one
@@ -24,23 +9,10 @@ import { eventually } from './engine-harness.ts';
  * webhook triggers (`?cairn_flow=`) run the pinned version.
  */
 
-let t: TestDatabase;
-let ctx: EngineContext;
-let app: FastifyInstance;
-let engine: FlowEngine;
-let plugins: PluginRuntime;
-let admin: string;
-let workspaceId: string;
+let h: PluginHarness;
+const api = (method: string, url: string, body?: unknown) => h.call(method, url, body);
 
-async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${admin}` }, ...(body === undefined ? {} : { payload: body as object }) });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : null };
-}
-
-const upload = async (version: string) => {
-  const b = await buildPlugin(fileURLToPath(new URL(`./fixtures/hooked-${version}.ts`, import.meta.url)));
-  expect((await api('POST', '/v1/plugins', { manifest: b.manifest, bundle: b.bundle })).status).toBe(201);
-};
+const upload = (version: string) => h.installPlugin(new URL(`./fixtures/hooked-${version}.ts`, import.meta.url));
 
 const flowDoc = (event: string, node: Record<string, unknown> = {}, more: unknown[] = []) => ({
   schema: 'cairn.flow/v1', name: `Pinned ${event}`, settings: { reentry: 'always', goal: null, exit_on: [] },
@@ -65,24 +37,11 @@ async function ranVersion(flowId: string, event: string, email: string): Promise
 }
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  const config = compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent', CAIRN_SECRET_KEY: 'd'.repeat(64) });
-  ctx = { config, db: t.db, databaseUrl: t.url, logger: createLogger('silent'), clock: createSystemClock(), secretKey: loadSecretKey(config) };
-  plugins = createPluginRuntime(ctx);
-  engine = wireFlowEngine(ctx, { registry: plugins.actions });
-  app = await createApp(ctx, { engine, ...plugins.appOptions });
-  await app.ready();
-  await engine.start();
-  const ws = await createWorkspace(t.db, { slug: `pins-${process.pid}` });
-  workspaceId = ws.id;
-  admin = (await createApiKey(t.db, { workspaceId, role: 'admin' })).key;
+  h = await startPluginHarness({ clock: 'system' });
 });
 
 afterAll(async () => {
-  await engine?.stop();
-  await app?.close();
-  await plugins?.close();
-  await t?.drop();
+  await h?.close();
 });
 
 describe('plugin version pins', () => {
@@ -114,10 +73,10 @@ describe('plugin version pins', () => {
     const id = (await api('POST', '/v1/flows', flowDoc('pin.two'))).body.id;
     expect((await api('POST', `/v1/flows/${id}/publish`, {})).body.plugin_pins).toEqual({ hooked: '1.1.0' });
     expect(await ranVersion(id, 'pin.two', 'two@example.com')).toBe('1.1.0');
-    expect(await resolvePluginVersion(t.db, workspaceId, null, 'hooked')).toBe('1.1.0');
-    expect(await resolvePluginVersion(t.db, workspaceId, { flowId }, 'hooked')).toBe('2.0.0-beta.1');
-    expect(await resolvePluginVersion(t.db, workspaceId, { flowId, version: 1 }, 'hooked')).toBe('1.0.0');
-    expect(await resolvePluginVersion(t.db, workspaceId, null, 'nope')).toBeNull();
+    expect(await resolvePluginVersion(h.t.db, h.workspaceId, null, 'hooked')).toBe('1.1.0');
+    expect(await resolvePluginVersion(h.t.db, h.workspaceId, { flowId }, 'hooked')).toBe('2.0.0-beta.1');
+    expect(await resolvePluginVersion(h.t.db, h.workspaceId, { flowId, version: 1 }, 'hooked')).toBe('1.0.0');
+    expect(await resolvePluginVersion(h.t.db, h.workspaceId, null, 'nope')).toBeNull();
   });
 
   it('an unknown version, two nodes of one plugin naming different versions, or a version on a core node: 422 with paths', async () => {
@@ -141,13 +100,13 @@ describe('plugin version pins', () => {
 
   it('a webhook trigger runs the version the flow named in ?cairn_flow= pinned, else the latest stable', async () => {
     const hook = async (query: string) => {
-      const res = await app.inject({ method: 'POST', url: `/v1/hooks/${workspaceId}/plugins/hooked/hook${query}`, payload: JSON.stringify({ email: 'hook@example.com' }), headers: { 'content-type': 'application/json' } });
+      const res = await h.app.inject({ method: 'POST', url: `/v1/hooks/${h.workspaceId}/plugins/hooked/hook${query}`, payload: JSON.stringify({ email: 'hook@example.com' }), headers: { 'content-type': 'application/json' } });
       expect(res.statusCode, res.body).toBe(202);
       const eventId = res.json().items[0].id;
-      return (await t.db('events').where({ workspace_id: workspaceId, id: eventId }).first<{ properties: { verified_by: string } }>('properties')).properties.verified_by;
+      return (await h.t.db('events').where({ workspace_id: h.workspaceId, id: eventId }).first<{ properties: { verified_by: string } }>('properties')).properties.verified_by;
     };
     expect(await hook(`?cairn_flow=${flowId}`)).toBe('2.0.0-beta.1');
     expect(await hook('')).toBe('1.1.0');
-    expect((await app.inject({ method: 'POST', url: `/v1/hooks/${workspaceId}/plugins/hooked/hook?cairn_flow=nope`, payload: '{}' })).statusCode).toBe(404);
+    expect((await h.app.inject({ method: 'POST', url: `/v1/hooks/${h.workspaceId}/plugins/hooked/hook?cairn_flow=nope`, payload: '{}' })).statusCode).toBe(404);
   });
 });

@@ -1,20 +1,5 @@
-import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPlugin } from '@cairn/plugin-sdk/build';
-import { createApiKey } from '../src/auth/api-keys.ts';
-import { compileConfig } from '../src/config/index.ts';
-import type { EngineContext } from '../src/context.ts';
-import { createWorkspace } from '../src/crm/workspaces.ts';
-import { createApp } from '../src/http/app.ts';
-import { createLogger } from '../src/logger.ts';
-import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
-import type { FlowEngine } from '../src/runner/index.ts';
-import { wireFlowEngine } from '../src/runtime.ts';
-import { loadSecretKey } from '../src/secrets/key.ts';
-import { createSystemClock } from '../src/time/clock.ts';
-import { createTestDatabase, type TestDatabase } from './db.ts';
-import { eventually } from './engine-harness.ts';
+import { eventually, startPluginHarness, type PluginHarness } from './engine-harness.ts';
 
 /**
  * Plugin props through the real API and engine (issue 16, deliverable 6): a Liquid template may fill a number,
@@ -22,18 +7,8 @@ import { eventually } from './engine-harness.ts';
  * schema defaults are applied, and text that is not such a value fails the step with a problem naming the prop.
  */
 
-let t: TestDatabase;
-let ctx: EngineContext;
-let app: FastifyInstance;
-let engine: FlowEngine;
-let plugins: PluginRuntime;
-let admin: string;
-let workspaceId: string;
-
-async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${admin}` }, ...(body === undefined ? {} : { payload: body as object }) });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : null };
-}
+let h: PluginHarness;
+const api = (method: string, url: string, body?: unknown) => h.call(method, url, body);
 
 async function finishedRun(flowId: string) {
   const item = await eventually(async () => (await api('GET', `/v1/runs?flow_id=${flowId}`)).body.items.find((r: any) => ['completed', 'failed'].includes(r.status)), 60_000, 100);
@@ -41,26 +16,12 @@ async function finishedRun(flowId: string) {
 }
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  const config = compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent', CAIRN_SECRET_KEY: 'c'.repeat(64) });
-  ctx = { config, db: t.db, databaseUrl: t.url, logger: createLogger('silent'), clock: createSystemClock(), secretKey: loadSecretKey(config) };
-  plugins = createPluginRuntime(ctx);
-  engine = wireFlowEngine(ctx, { registry: plugins.actions });
-  app = await createApp(ctx, { engine, ...plugins.appOptions });
-  await app.ready();
-  await engine.start();
-  const ws = await createWorkspace(t.db, { slug: `props-${process.pid}` });
-  workspaceId = ws.id;
-  admin = (await createApiKey(t.db, { workspaceId, role: 'admin' })).key;
-  const b = await buildPlugin(fileURLToPath(new URL('../../plugin-sdk/test/fixtures/typed.ts', import.meta.url)));
-  expect((await api('POST', '/v1/plugins', { manifest: b.manifest, bundle: b.bundle })).status).toBe(201);
+  h = await startPluginHarness({ clock: 'system' });
+  await h.installPlugin(new URL('../../plugin-sdk/test/fixtures/typed.ts', import.meta.url));
 });
 
 afterAll(async () => {
-  await engine?.stop();
-  await app?.close();
-  await plugins?.close();
-  await t?.drop();
+  await h?.close();
 });
 
 describe('plugin props', () => {
@@ -85,7 +46,7 @@ describe('plugin props', () => {
       types: { amount: 'number', paid: 'boolean', quantity: 'number', currency: 'string' },
     });
 
-    await t.db('runs').where({ workspace_id: workspaceId }).delete();
+    await h.t.db('runs').where({ workspace_id: h.workspaceId }).delete();
     expect((await api('POST', '/v1/events', { type: 'order.placed', contact: { email: 'bad@example.com' }, properties: { value: 'a lot', paid: false } })).status).toBe(202);
     const bad = await finishedRun(flow.body.id);
     expect(bad.status).toBe('failed');

@@ -1,23 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPlugin } from '@cairn/plugin-sdk/build';
+import { startTestServer, type TestServer } from '@cairn/plugin-sdk/testing';
 import { createApiKey } from '../src/auth/api-keys.ts';
-import { compileConfig } from '../src/config/index.ts';
-import type { EngineContext } from '../src/context.ts';
-import { createWorkspace } from '../src/crm/workspaces.ts';
-import { createApp } from '../src/http/app.ts';
-import { createLogger } from '../src/logger.ts';
-import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
-import type { FlowEngine } from '../src/runner/index.ts';
-import { wireFlowEngine } from '../src/runtime.ts';
-import { loadSecretKey } from '../src/secrets/key.ts';
-import { createSystemClock } from '../src/time/clock.ts';
-import { createTestDatabase, type TestDatabase } from './db.ts';
-import { eventually } from './engine-harness.ts';
+import { eventually, startPluginHarness, type PluginHarness } from './engine-harness.ts';
 
 /**
  * Secret redaction, end to end: a plugin puts its token in an output (as is, URL-encoded, base64, as a key),
@@ -33,28 +18,21 @@ const TOKEN = 'sk_live_9f8e+7d/6c=5bA';
 const FORMS = [TOKEN, encodeURIComponent(TOKEN), Buffer.from(TOKEN).toString('base64'), Buffer.from(TOKEN).toString('base64url'), Buffer.from(TOKEN).toString('base64').replace(/=+$/, '')];
 const ACTIONS = ['leak_output', 'leak_vendor_error', 'leak_error', 'leak_redirect', 'leak_bad_url'];
 
-let t: TestDatabase;
-let ctx: EngineContext;
-let app: FastifyInstance;
-let engine: FlowEngine;
-let plugins: PluginRuntime;
-let vendor: Server;
-let vendorUrl: string;
-let admin: string;
+let h: PluginHarness;
+let vendor: TestServer;
 let viewer: string;
-let workspaceId: string;
 const logLines: string[] = [];
 
 const leaks = (text: string) => FORMS.filter((f) => text.includes(f));
 
 async function api(key: string, method: string, url: string, body?: unknown): Promise<{ status: number; body: any; text: string }> {
-  const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${key}` }, ...(body === undefined ? {} : { payload: body as object }) });
+  const res = await h.app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${key}` }, ...(body === undefined ? {} : { payload: body as object }) });
   return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : null, text: res.body };
 }
 
 beforeAll(async () => {
   // The vendor: echoes the request URL (query and all), refuses /denied quoting it, redirects /redirect elsewhere.
-  vendor = createServer((req, res) => {
+  vendor = await startTestServer((req, res) => {
     const url = req.url ?? '';
     if (url.startsWith('/denied')) {
       res.writeHead(401, { 'content-type': 'application/json' });
@@ -67,55 +45,37 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ you_asked_for: url }));
   });
-  await new Promise<void>((r) => vendor.listen(0, '127.0.0.1', r));
-  vendorUrl = `http://127.0.0.1:${(vendor.address() as AddressInfo).port}`;
+  h = await startPluginHarness({ clock: 'system', logTo: new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } }), fetch: { testHosts: [vendor.host] } });
+  viewer = (await createApiKey(h.t.db, { workspaceId: h.workspaceId, role: 'viewer' })).key;
 
-  t = await createTestDatabase();
-  const config = compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'debug', CAIRN_SECRET_KEY: 'e'.repeat(64), PORT: '0' });
-  const sink = new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } });
-  ctx = { config, db: t.db, databaseUrl: t.url, logger: createLogger('debug', sink), clock: createSystemClock(), secretKey: loadSecretKey(config) };
-  plugins = createPluginRuntime(ctx, { fetch: { testHosts: [new URL(vendorUrl).host] } });
-  engine = wireFlowEngine(ctx, { registry: plugins.actions });
-  app = await createApp(ctx, { engine, ...plugins.appOptions });
-  await app.ready();
-  await engine.start();
-  const ws = await createWorkspace(t.db, { slug: `redaction-${process.pid}` });
-  workspaceId = ws.id;
-  admin = (await createApiKey(t.db, { workspaceId: ws.id, role: 'admin' })).key;
-  viewer = (await createApiKey(t.db, { workspaceId: ws.id, role: 'viewer' })).key;
-
-  const leaky = await buildPlugin(fileURLToPath(new URL('../../plugin-sdk/test/fixtures/leaky.ts', import.meta.url)));
-  expect((await api(admin, 'POST', '/v1/plugins', { manifest: leaky.manifest, bundle: leaky.bundle })).status).toBe(201);
-  expect((await api(admin, 'PUT', '/v1/plugins/leaky/credentials', { api_token: TOKEN })).status).toBe(200);
+  await h.installPlugin(new URL('../../plugin-sdk/test/fixtures/leaky.ts', import.meta.url));
+  expect((await api(h.key, 'PUT', '/v1/plugins/leaky/credentials', { api_token: TOKEN })).status).toBe(200);
 });
 
 afterAll(async () => {
-  await engine?.stop();
-  await app?.close();
-  await plugins?.close();
-  await new Promise((r) => vendor?.close(r));
-  await t?.drop();
+  await h?.close();
+  await vendor?.close();
 });
 
 describe('secret redaction', () => {
   it('a plugin that puts its token in outputs, errors, logs and URL queries leaks it nowhere', async () => {
     const flowIds: string[] = [];
     for (const action of ACTIONS) {
-      const flow = await api(admin, 'POST', '/v1/flows', {
+      const flow = await api(h.key, 'POST', '/v1/flows', {
         schema: 'cairn.flow/v1',
         name: `Leak ${action}`,
         settings: { reentry: 'always', goal: null, exit_on: [] },
         nodes: [
           { id: 'start', type: 'trigger.event', position: { x: 0, y: 0 }, config: { event: 'deal.created' } },
-          { id: 'leak', type: `plugin:leaky/${action}`, position: { x: 0, y: 120 }, config: { base_url: vendorUrl, retry: { max_attempts: 1, backoff: 'PT1S' } } },
+          { id: 'leak', type: `plugin:leaky/${action}`, position: { x: 0, y: 120 }, config: { base_url: vendor.url, retry: { max_attempts: 1, backoff: 'PT1S' } } },
         ],
         edges: [{ id: 'e1', source: 'start', target: 'leak' }],
       });
       expect(flow.status).toBe(201);
-      expect((await api(admin, 'POST', `/v1/flows/${flow.body.id}/publish`, {})).status).toBe(200);
+      expect((await api(h.key, 'POST', `/v1/flows/${flow.body.id}/publish`, {})).status).toBe(200);
       flowIds.push(flow.body.id);
     }
-    expect((await api(admin, 'POST', '/v1/events', { type: 'deal.created', contact: { email: 'deal@example.com' } })).status).toBe(202);
+    expect((await api(h.key, 'POST', '/v1/events', { type: 'deal.created', contact: { email: 'deal@example.com' } })).status).toBe(202);
 
     // The runs API, read with a viewer key: every run finished, each step says what happened without the token.
     const steps: Record<string, { status: string; output: any; error: any }> = {};
@@ -135,7 +95,7 @@ describe('secret redaction', () => {
     // The redaction is a replacement, not a blanking: the steps still say what happened.
     expect(steps.leak_output).toMatchObject({
       status: 'completed',
-      output: { token: '[REDACTED]', encoded: '[REDACTED]', b64: '[REDACTED]', '[REDACTED]': 'as a key', url: `${vendorUrl}/echo?api_token=[REDACTED]`, vendor: { you_asked_for: '/echo?api_token=[REDACTED]' } },
+      output: { token: '[REDACTED]', encoded: '[REDACTED]', b64: '[REDACTED]', '[REDACTED]': 'as a key', url: `${vendor.url}/echo?api_token=[REDACTED]`, vendor: { you_asked_for: '/echo?api_token=[REDACTED]' } },
     });
     expect(JSON.stringify(steps.leak_vendor_error!.error)).toMatch(/LEAKY_HTTP_401.*invalid credentials in \/denied\?api_token=\[REDACTED\]/);
     expect(JSON.stringify(steps.leak_error!.error)).toMatch(/LEAKY_DENIED.*token \[REDACTED\] refused/);
@@ -144,7 +104,7 @@ describe('secret redaction', () => {
     for (const a of ACTIONS.slice(1)) expect(steps[a]!.status, a).toBe('failed');
 
     // A webhook caller: the refusal carries the plugin's code, not its text; the text reaches the log redacted.
-    const hook = await app.inject({ method: 'POST', url: `/v1/hooks/${workspaceId}/plugins/leaky/hook`, headers: { 'content-type': 'application/json', 'x-signature': 'nope' }, payload: '{}' });
+    const hook = await h.app.inject({ method: 'POST', url: `/v1/hooks/${h.workspaceId}/plugins/leaky/hook`, headers: { 'content-type': 'application/json', 'x-signature': 'nope' }, payload: '{}' });
     expect(hook.statusCode).toBe(400);
     expect(JSON.parse(hook.body).detail).toMatch(/\[LEAKY_BAD_SIGNATURE\]/);
     expect(leaks(hook.body)).toEqual([]);
@@ -157,7 +117,7 @@ describe('secret redaction', () => {
     expect(leaks(log)).toEqual([]);
 
     // The database: every row of every table, the sealed credentials aside.
-    const tables = await t.db.raw<{ rows: { schema: string; name: string }[] }>(
+    const tables = await h.t.db.raw<{ rows: { schema: string; name: string }[] }>(
       `SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
         WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`,
     );
@@ -165,13 +125,13 @@ describe('secret redaction', () => {
     let searched = 0;
     for (const { schema, name } of tables.rows) {
       if (schema === 'public' && name === 'plugin_credentials') continue;
-      const { rows } = await t.db.raw<{ rows: { row: string }[] }>(`SELECT row_to_json(x)::text AS row FROM "${schema}"."${name}" x`);
+      const { rows } = await h.t.db.raw<{ rows: { row: string }[] }>(`SELECT row_to_json(x)::text AS row FROM "${schema}"."${name}" x`);
       for (const { row } of rows) expect(leaks(row), `${schema}.${name}`).toEqual([]);
       searched += rows.length;
     }
     expect(searched).toBeGreaterThan(0);
     // The credentials are there, but only sealed.
-    const sealed = await t.db('plugin_credentials').where({ workspace_id: workspaceId, plugin_id: 'leaky' }).first();
+    const sealed = await h.t.db('plugin_credentials').where({ workspace_id: h.workspaceId, plugin_id: 'leaky' }).first();
     expect(leaks(JSON.stringify(sealed))).toEqual([]);
   });
 });

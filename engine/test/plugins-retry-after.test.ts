@@ -1,22 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPlugin } from '@cairn/plugin-sdk/build';
-import { createApiKey } from '../src/auth/api-keys.ts';
-import { compileConfig } from '../src/config/index.ts';
-import type { EngineContext } from '../src/context.ts';
-import { createWorkspace } from '../src/crm/workspaces.ts';
-import { createApp } from '../src/http/app.ts';
-import { createLogger } from '../src/logger.ts';
-import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
-import type { FlowEngine } from '../src/runner/index.ts';
-import { wireFlowEngine } from '../src/runtime.ts';
-import { loadSecretKey } from '../src/secrets/key.ts';
-import { createManualClock } from '../src/time/clock.ts';
-import { createTestDatabase, type TestDatabase } from './db.ts';
-import { eventually } from './engine-harness.ts';
+import { startTestServer, type TestServer } from '@cairn/plugin-sdk/testing';
+import { eventually, startPluginHarness, type PluginHarness } from './engine-harness.ts';
 
 /**
  * A vendor's Retry-After, honoured (issue 16): a plugin turns a 429 into `httpError(…, res.headers)`, whose
@@ -24,28 +8,19 @@ import { eventually } from './engine-harness.ts';
  * test clock, against a real local HTTP server that records each call with the engine's time.
  */
 
-let t: TestDatabase;
-let ctx: EngineContext;
-let app: FastifyInstance;
-let engine: FlowEngine;
-let plugins: PluginRuntime;
-let vendor: Server;
-let vendorUrl: string;
-let admin: string;
+let vendor: TestServer;
 const calls: { path: string; at: number }[] = [];
 const answers = new Map<string, { status: number; headers: Record<string, string> }[]>();
 
-async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${admin}` }, ...(body === undefined ? {} : { payload: body as object }) });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : null };
-}
+let h: PluginHarness;
+const api = (method: string, url: string, body?: unknown) => h.call(method, url, body);
 
 async function publish(event: string, path: string): Promise<string> {
   const flow = await api('POST', '/v1/flows', {
     schema: 'cairn.flow/v1', name: `Throttled ${path}`, settings: { reentry: 'always', goal: null, exit_on: [] },
     nodes: [
       { id: 'start', type: 'trigger.event', position: { x: 0, y: 0 }, config: { event } },
-      { id: 'call', type: 'plugin:throttled/call', position: { x: 0, y: 120 }, config: { url: `${vendorUrl}${path}`, retry: { max_attempts: 3, backoff: 'PT1S', factor: 1 } } },
+      { id: 'call', type: 'plugin:throttled/call', position: { x: 0, y: 120 }, config: { url: `${vendor.url}${path}`, retry: { max_attempts: 3, backoff: 'PT1S', factor: 1 } } },
     ],
     edges: [{ id: 'e1', source: 'start', target: 'call' }],
   });
@@ -55,39 +30,23 @@ async function publish(event: string, path: string): Promise<string> {
 }
 
 // When the backed-off step is due again (a run backing off between attempts is `active`, so the API shows no `waiting`).
-const wakeAt = async (runId: string) => (await t.db('runs').where({ id: runId }).first<{ wake_at: Date }>('wake_at')).wake_at.getTime();
+const wakeAt = async (runId: string) => (await h.t.db('runs').where({ id: runId }).first<{ wake_at: Date }>('wake_at')).wake_at.getTime();
 const callsTo = (path: string) => calls.filter((c) => c.path === path);
 const run = async (flowId: string) => (await api('GET', `/v1/runs/${(await api('GET', `/v1/runs?flow_id=${flowId}`)).body.items[0].id}`)).body;
 
 beforeAll(async () => {
-  vendor = createServer((req, res) => {
-    calls.push({ path: req.url!, at: ctx.clock.now().getTime() });
+  vendor = await startTestServer((req, res) => {
+    calls.push({ path: req.url!, at: h.ctx.clock.now().getTime() });
     const next = answers.get(req.url!)?.shift() ?? { status: 200, headers: {} };
     res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers }).end('{}');
   });
-  await new Promise<void>((r) => vendor.listen(0, '127.0.0.1', r));
-  vendorUrl = `http://127.0.0.1:${(vendor.address() as AddressInfo).port}`;
-  t = await createTestDatabase();
-  const config = compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent', CAIRN_SECRET_KEY: 'e'.repeat(64), CAIRN_CLOCK: 'manual' });
-  ctx = { config, db: t.db, databaseUrl: t.url, logger: createLogger('silent'), clock: createManualClock(new Date('2026-03-02T09:00:00Z')), secretKey: loadSecretKey(config) };
-  plugins = createPluginRuntime(ctx, { fetch: { testHosts: [new URL(vendorUrl).host] } });
-  engine = wireFlowEngine(ctx, { registry: plugins.actions });
-  app = await createApp(ctx, { engine, ...plugins.appOptions });
-  await app.ready();
-  await engine.start();
-  const ws = await createWorkspace(t.db, { slug: `retry-after-${process.pid}` });
-  admin = (await createApiKey(t.db, { workspaceId: ws.id, role: 'admin' })).key;
-  const built = await buildPlugin(fileURLToPath(new URL('./fixtures/throttled.ts', import.meta.url)));
-  expect((await api('POST', '/v1/plugins', { manifest: built.manifest, bundle: built.bundle })).status).toBe(201);
+  h = await startPluginHarness({ fetch: { testHosts: [vendor.host] } });
+  await h.installPlugin(new URL('./fixtures/throttled.ts', import.meta.url));
 });
 
 afterAll(async () => {
-  await engine?.stop();
-  await app?.close();
-  await plugins?.close();
-  vendor?.closeAllConnections();
-  await new Promise((r) => vendor?.close(r));
-  await t?.drop();
+  await h?.close();
+  await vendor?.close();
 });
 
 describe("a vendor's Retry-After", () => {

@@ -1,25 +1,11 @@
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey } from '../src/auth/api-keys.ts';
-import { compileConfig } from '../src/config/index.ts';
-import type { EngineContext } from '../src/context.ts';
-import { createWorkspace } from '../src/crm/workspaces.ts';
-import { createApp } from '../src/http/app.ts';
-import { createLogger } from '../src/logger.ts';
-import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
-import type { FlowEngine } from '../src/runner/index.ts';
-import { wireFlowEngine } from '../src/runtime.ts';
-import { loadSecretKey } from '../src/secrets/key.ts';
-import { createSystemClock } from '../src/time/clock.ts';
-import { createTestDatabase, type TestDatabase } from './db.ts';
-import { eventually } from './engine-harness.ts';
+import { eventually, startPluginHarness, type PluginHarness } from './engine-harness.ts';
 
 /**
  * The SDK as a newcomer gets it: `pnpm pack` of plugin-sdk, installed with npm in an empty temporary directory
@@ -39,13 +25,8 @@ const repo = fileURLToPath(new URL('../..', import.meta.url));
 const sdkDir = path.join(repo, 'plugin-sdk');
 const KEY_MARK = 'cairn-admin-key';
 
-let t: TestDatabase;
-let ctx: EngineContext;
-let app: FastifyInstance;
-let engine: FlowEngine;
-let plugins: PluginRuntime;
+let h: PluginHarness;
 let base: string;
-let key: string;
 let root: string;
 let tarball: string;
 let pluginDir: string;
@@ -80,33 +61,17 @@ const npmInstall = async (cwd: string, ...pkgs: string[]) => {
 
 const cli = (args: string[], env: Record<string, string> = {}) => sh(path.join(pluginDir, 'node_modules', '.bin', 'cairn-plugin'), args, { cwd: pluginDir, env });
 
-async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${base}${url}`, { method, headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
+const api = (method: string, url: string, body?: unknown) => h.call(method, url, body);
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  const config = compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent', CAIRN_SECRET_KEY: 'c'.repeat(64), PORT: '0' });
-  ctx = { config, db: t.db, databaseUrl: t.url, logger: createLogger('silent'), clock: createSystemClock(), secretKey: loadSecretKey(config) };
-  plugins = createPluginRuntime(ctx);
-  engine = wireFlowEngine(ctx, { registry: plugins.actions });
-  app = await createApp(ctx, { engine, ...plugins.appOptions });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  await engine.start();
-  const ws = await createWorkspace(t.db, { slug: `sdk-standalone-${process.pid}` });
-  key = (await createApiKey(t.db, { workspaceId: ws.id, role: 'admin' })).key;
+  h = await startPluginHarness({ clock: 'system' });
+  base = await h.listen();
   root = mkdtempSync(path.join(tmpdir(), 'cairn-sdk-standalone-'));
   pluginDir = path.join(root, 'acme_crm');
 }, 300_000);
 
 afterAll(async () => {
-  await engine?.stop();
-  await app?.close();
-  await plugins?.close();
-  await t?.drop();
+  await h?.close();
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
@@ -219,10 +184,10 @@ it('greet says hello twice', async () => {
     expect(wrong.stderr).toMatch(/HTTP 401/);
     expect(wrong.stdout + wrong.stderr).not.toContain(KEY_MARK);
 
-    const published = await cli(['publish'], { CAIRN_URL: base, CAIRN_API_KEY: key });
+    const published = await cli(['publish'], { CAIRN_URL: base, CAIRN_API_KEY: h.key });
     expect(published.code, published.stderr).toBe(0);
     expect(published.stdout).toMatch(/published acme_crm@0\.1\.0 sha256 [0-9a-f]{64}/);
-    expect(published.stdout + published.stderr).not.toContain(key);
+    expect(published.stdout + published.stderr).not.toContain(h.key);
 
     const flow = await api('POST', '/v1/flows', {
       schema: 'cairn.flow/v1',

@@ -1,20 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin } from '@cairn/plugin-sdk/build';
-import { createApiKey } from '../src/auth/api-keys.ts';
-import { compileConfig } from '../src/config/index.ts';
-import type { EngineContext } from '../src/context.ts';
-import { createWorkspace } from '../src/crm/workspaces.ts';
-import { createApp } from '../src/http/app.ts';
-import { createLogger } from '../src/logger.ts';
-import { createPluginRuntime, type PluginRuntime } from '../src/plugins/runtime.ts';
-import type { FlowEngine } from '../src/runner/index.ts';
-import { wireFlowEngine } from '../src/runtime.ts';
-import { loadSecretKey } from '../src/secrets/key.ts';
-import { createSystemClock } from '../src/time/clock.ts';
-import { createTestDatabase, type TestDatabase } from './db.ts';
-import { eventually } from './engine-harness.ts';
+import { eventually, startPluginHarness, type PluginHarness } from './engine-harness.ts';
 
 /**
  * Source-mapped stacks (issue 16 item 3): a plugin built with its source map and published with it fails a step
@@ -22,17 +9,10 @@ import { eventually } from './engine-harness.ts';
  * published without a map keeps the bundle's frames; a map that is not a source map is refused at upload (400).
  */
 
-let t: TestDatabase;
-let app: FastifyInstance;
-let engine: FlowEngine;
-let plugins: PluginRuntime;
-let admin: string;
 const root = fileURLToPath(new URL('./fixtures/stacky/', import.meta.url));
 
-async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${admin}` }, ...(body === undefined ? {} : { payload: body as object }) });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : null };
-}
+let h: PluginHarness;
+const api = (method: string, url: string, body?: unknown) => h.call(method, url, body);
 
 async function failedStep(version: string, event: string) {
   const flow = await api('POST', '/v1/flows', {
@@ -55,23 +35,11 @@ async function failedStep(version: string, event: string) {
 }
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  const config = compileConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent', CAIRN_SECRET_KEY: 'e'.repeat(64), PORT: '0' });
-  const ctx: EngineContext = { config, db: t.db, databaseUrl: t.url, logger: createLogger('silent'), clock: createSystemClock(), secretKey: loadSecretKey(config) };
-  plugins = createPluginRuntime(ctx, {});
-  engine = wireFlowEngine(ctx, { registry: plugins.actions });
-  app = await createApp(ctx, { engine, ...plugins.appOptions });
-  await app.ready();
-  await engine.start();
-  const ws = await createWorkspace(t.db, { slug: `stacks-${process.pid}` });
-  admin = (await createApiKey(t.db, { workspaceId: ws.id, role: 'admin' })).key;
+  h = await startPluginHarness({ clock: 'system' });
 });
 
 afterAll(async () => {
-  await engine?.stop();
-  await app?.close();
-  await plugins?.close();
-  await t?.drop();
+  await h?.close();
 });
 
 describe('source-mapped stacks', () => {
