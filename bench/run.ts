@@ -11,7 +11,7 @@ import { ROOT } from './lib.ts';
  *   --quick          1 repetition, 10 s phases (for a smoke run; say so when quoting figures)
  *   --footprint      W1 footprint over 5 repetitions on one database (workload `w1f`, also selected by --only w1f)
  *   --scale-out      W1 with one HTTP-only process and 1, then 2, worker processes (workload `w1s`, or --only w1s)
- *   --retention      W1 history pruned on the test clock while events arrive: ingest latency before/during (`w1r`)
+ *   --retention      W1 history (steps, events, runs) pruned on the test clock while events arrive: ingest latency before/during, database size over a further cycle (`w1r`)
  */
 const { values } = parseArgs({
   options: {

@@ -16,7 +16,11 @@ let seq = 0;
 const tag = randomBytes(3).toString('hex');
 /** About half are enterprise (≥ 50 employees in US/CA). */
 function leadEvent() {
-  const n = seq++;
+  return leadEventOf(seq++);
+}
+
+/** The n-th lead of this bench process: the same n is the same contact (a returning lead). */
+function leadEventOf(n: number) {
   const enterprise = n % 2 === 0;
   return {
     type: 'lead.created',
@@ -341,9 +345,11 @@ const pct = (xs: number[], p: number) => {
 };
 
 /**
- * Retention while ingesting (issue 17): `leads` W1 runs on the test clock, run step retention set to 30 days, then
- * the clock moves 31 days (pruning runs at the end of the move) while one client keeps posting single events.
- * Reports that client's latency (request → 202) before and during the prune, and checks the pruned detail is gone.
+ * Retention while ingesting (issue 17): `leads` W1 runs on the test clock, 30-day windows for step detail, events and
+ * runs, then the clock moves 31 days (pruning runs at the end of the move) while one client keeps posting single
+ * events. Reports that client's latency (request → 202) before and during the prune and checks the old runs are gone
+ * into the roll-ups. Then a further W1 cycle over the same contacts (returning leads), another 31 days, and the
+ * database size before and after that cycle, each after a VACUUM (autovacuum's pass, made explicit).
  */
 export async function runW1Retention(opts: { leads?: number; probeS?: number } = {}): Promise<Record<string, unknown>> {
   const leads = opts.leads ?? 50_000;
@@ -356,15 +362,21 @@ export async function runW1Retention(opts: { leads?: number; probeS?: number } =
     await leadRoutingOwners(api);
     await createPublishedFlow(api, FLOW);
     const completed = async () => Number((await database.db.raw(`SELECT coalesce(sum(completed), 0) AS n FROM flow_stats WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
-    for (let i = 0; i < leads; i += 500) {
-      const r = await postEvents(engine.url, key, { events: Array.from({ length: Math.min(500, leads - i) }, leadEvent) });
-      if (r.status !== 202) throw new Error(`batch answered ${r.status}`);
-    }
+    const count = async (sql: string, bindings: string[] = []) => Number((await database.db.raw(sql, [workspaceId, ...bindings])).rows[0].n);
+    const firstLead = seq;
+    const cycle = async (from: number) => {
+      for (let i = 0; i < leads; i += 500) {
+        const r = await postEvents(engine.url, key, { events: Array.from({ length: Math.min(500, leads - i) }, (_, k) => leadEventOf(from + i + k)) });
+        if (r.status !== 202) throw new Error(`batch answered ${r.status}`);
+      }
+    };
+    await cycle(firstLead);
+    seq += leads;
     await waitFor(async () => (await completed()) >= leads, 600_000, 100);
     // Run ids are time-ordered within one engine process: the load's runs are those up to this one.
     const lastLoadRun = (await database.db.raw(`SELECT max(id::text) AS id FROM runs WHERE workspace_id = ?`, [workspaceId])).rows[0].id as string;
-    const stepsBefore = Number((await database.db.raw(`SELECT count(*) AS n FROM run_steps WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
-    await ok(apiClient(engine.url, key).PUT('/v1/settings/retention', { body: { run_steps_days: 30 } }));
+    const stepsBefore = await count(`SELECT count(*) AS n FROM run_steps WHERE workspace_id = ?`);
+    await ok(apiClient(engine.url, key).PUT('/v1/settings/retention', { body: { run_steps_days: 30, events_days: 30, runs_days: 30 } }));
 
     // One client posting single events back to back; each latency is tagged with the phase it ran in.
     const state: { phase: 'before' | 'during' | 'stop' } = { phase: 'before' };
@@ -386,21 +398,45 @@ export async function runW1Retention(opts: { leads?: number; probeS?: number } =
     const advanceS = (performance.now() - t0) / 1000;
     state.phase = 'stop';
     await probe;
-    const left = Number((await database.db.raw(
-      `SELECT count(*) AS n FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE r.workspace_id = ? AND r.id <= ?::uuid`, [workspaceId, lastLoadRun],
-    )).rows[0].n);
-    const runs = Number((await database.db.raw(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND id <= ?::uuid`, [workspaceId, lastLoadRun])).rows[0].n);
+    const probed = lat.before.length + lat.during.length;
+    const oldRunsLeft = await count(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND id <= ?::uuid`, [lastLoadRun]);
+    const stepsLeft = await count(`SELECT count(*) AS n FROM run_steps WHERE workspace_id = ? AND run_id <= ?::uuid`, [lastLoadRun]);
+    const rolledUp = await count(`SELECT coalesce(sum(entered), 0) AS n FROM run_rollups WHERE workspace_id = ?`);
+
+    // The database before and after a further cycle over the same contacts, each once its runs are past the window.
+    const settle = async () => {
+      await database.db.raw('VACUUM');
+      return { database: await databaseBytes(database.db), tables: await relationBytes(database.db) };
+    };
+    const before = await settle();
+    await cycle(firstLead);
+    await waitFor(async () => (await completed()) >= 2 * leads + probed, 600_000, 100);
+    const status2 = await longPost(`${engine.url}/v1/_test/clock/advance`, key, { by: 'P31D' });
+    const after = await settle();
+    const runsLeft = await count(`SELECT count(*) AS n FROM runs WHERE workspace_id = ?`);
+    const rolledUp2 = await count(`SELECT coalesce(sum(entered), 0) AS n FROM run_rollups WHERE workspace_id = ?`);
+    const mb = (b: number) => Math.round(b / 2 ** 20 * 10) / 10;
+    const growth = Object.fromEntries([...after.tables].map(([t, b]) => [t, b - (before.tables.get(t) ?? 0)] as const)
+      .filter(([, b]) => b !== 0).sort((x, y) => y[1] - x[1]));
     return {
       workload: 'w1_retention',
       date: new Date().toISOString(),
       machine: machine(),
-      setup: `${leads} W1 leads on the test clock, run_steps_days 30, clock advanced 31 days while one client posts single events back to back`,
-      steps_pruned: stepsBefore - left,
+      setup: `${leads} W1 leads on the test clock, run_steps_days/events_days/runs_days 30, clock advanced 31 days while one client posts single events back to back; then ${leads} returning leads (same contacts), 31 days more`,
+      steps_pruned: stepsBefore - stepsLeft,
+      runs_pruned: rolledUp,
       advance_and_prune_seconds: Math.round(advanceS * 10) / 10,
       ingest_latency_ms_before: { n: lat.before.length, p50: pct(lat.before, 0.5), p99: pct(lat.before, 0.99) },
       ingest_latency_ms_during_prune: { n: lat.during.length, p50: pct(lat.during, 0.5), p99: pct(lat.during, 0.99), max: pct(lat.during, 1) },
-      counted: 'latency = one client, request sent → 202 received, single events back to back; "during" covers the whole clock advance (its drain, then the prune)',
-      check: { passed: status === 200 && left === 0 && runs === leads && stepsBefore === 3 * leads, advance_status: status, steps_left_of_old_runs: left, old_runs_kept: runs },
+      database_mb_before_further_cycle: mb(before.database),
+      database_mb_after_further_cycle: mb(after.database),
+      growth_bytes_per_returning_lead: Math.round((after.database - before.database) / leads),
+      growth_bytes_by_table: growth,
+      counted: 'latency = one client, request sent → 202 received, single events back to back; "during" covers the whole clock advance (its drain, then the prune). Database sizes (pg_database_size, by table with indexes and TOAST) after VACUUM, once the cycle\'s runs are past the window',
+      check: {
+        passed: status === 200 && status2 === 200 && oldRunsLeft === 0 && stepsLeft === 0 && rolledUp >= leads && stepsBefore === 3 * leads && runsLeft === 0 && rolledUp2 === 2 * leads + probed,
+        advance_status: [status, status2], old_runs_left: oldRunsLeft, steps_left_of_old_runs: stepsLeft, runs_rolled_up: rolledUp2, runs_left: runsLeft,
+      },
     };
   } finally {
     await engine.stop();

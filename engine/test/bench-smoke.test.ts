@@ -37,7 +37,7 @@ describe('bench workloads at smoke scale (correctness only)', () => {
     expect((line.by_worker_processes as { check: { completed: number } }[])[0]!.check.completed).toBe(500);
   }, 240_000);
 
-  it('W1 retention on the test clock while events arrive: the old runs keep their rows, their steps are pruned', async () => {
+  it('W1 retention on the test clock while events arrive: old runs and steps pruned into roll-ups, a further cycle over the same contacts', async () => {
     const { runW1Retention } = await import('../../bench/w1-lead-routing.ts');
     passed(await runW1Retention({ leads: 300, probeS: 1 }) as Line);
   }, 240_000);

@@ -49,6 +49,8 @@ export async function putRetention(
 }
 
 const DAY_MS = 86_400_000;
+/** How often run retention walks again the runs it had to keep (open, or ended inside the window, when visited). */
+const REVISIT_MS = DAY_MS;
 /** Runs visited per transaction: small, so pruning holds its locks for milliseconds and never stalls ingestion. */
 export const PRUNE_BATCH = 500;
 
@@ -148,16 +150,25 @@ export async function pruneRunSteps(db: Db, now: Date, logger?: Logger): Promise
  * for ever: entered and converted per flow, version and UTC day of start (run_rollups), split branches of steps still
  * there (run_split_rollups), and the flow of their email messages (email_messages.flow_id). Only rows the statement
  * really deleted are rolled up, so a run reopened meanwhile (a retry) is neither deleted nor counted twice. Open
- * runs are never deleted; one still open when pruning passes its start is not revisited. Flow and node statistics
- * are counters and do not change. Returns the number of runs deleted.
+ * runs are never deleted; the earliest start of those pruning had to keep is remembered (runs_kept_from) and that
+ * range walked again once a day (REVISIT_MS), so a run that outlives its window goes once it has ended. Flow and node
+ * statistics are counters and do not change. Returns the number of runs deleted.
  */
 export async function pruneRuns(db: Db, now: Date, logger?: Logger): Promise<number> {
-  const { rows } = await db.raw(`SELECT workspace_id, runs_days, runs_pruned_before FROM workspace_retention WHERE runs_days IS NOT NULL`);
+  const { rows } = await db.raw(
+    `SELECT workspace_id, runs_days, runs_pruned_before, runs_kept_from, runs_revisited_at FROM workspace_retention WHERE runs_days IS NOT NULL`,
+  );
   let deleted = 0;
-  for (const w of rows as { workspace_id: string; runs_days: number; runs_pruned_before: Date | null }[]) {
+  type Row = { workspace_id: string; runs_days: number; runs_pruned_before: Date | null; runs_kept_from: Date | null; runs_revisited_at: Date | null };
+  for (const w of rows as Row[]) {
     const cutoff = new Date(now.getTime() - w.runs_days * DAY_MS);
-    const from = w.runs_pruned_before ?? new Date(0);
+    const pruned = w.runs_pruned_before ?? new Date(0);
+    // Runs kept because they were open (or ended inside the window) when visited are walked again once a day.
+    const revisit = w.runs_kept_from !== null && w.runs_kept_from < pruned
+      && (w.runs_revisited_at === null || now.getTime() - w.runs_revisited_at.getTime() >= REVISIT_MS);
+    const from = revisit ? w.runs_kept_from! : pruned;
     if (from >= cutoff) continue;
+    let keptFrom = revisit ? null : w.runs_kept_from;
     const started = performance.now();
     let n = 0;
     const { rows: flows } = await db.raw(`SELECT id FROM flows WHERE workspace_id = ?`, [w.workspace_id]);
@@ -189,17 +200,21 @@ export async function pruneRuns(db: Db, now: Date, logger?: Logger): Promise<num
              UPDATE email_messages m SET flow_id = ? FROM gone g WHERE m.workspace_id = ? AND m.run_id = g.id RETURNING 1
            ), last AS (SELECT started_at, id FROM visited ORDER BY started_at DESC, id DESC LIMIT 1)
            SELECT (SELECT started_at FROM last) AS at, (SELECT id FROM last) AS id,
-                  (SELECT count(*) FROM visited)::int AS runs, (SELECT count(*) FROM gone)::int AS deleted`,
+                  (SELECT count(*) FROM visited)::int AS runs, (SELECT count(*) FROM gone)::int AS deleted,
+                  (SELECT min(v.started_at) FROM visited v WHERE NOT EXISTS (SELECT 1 FROM gone g WHERE g.id = v.id)) AS kept`,
           [flowId, w.workspace_id, after[0], after[0], after[1], cutoff, PRUNE_BATCH, w.workspace_id, cutoff, w.workspace_id,
             ...splitBindings(w.workspace_id, flowId, splits), w.workspace_id, flowId, flowId, w.workspace_id],
         );
-        const b = batch[0] as { at: Date | null; id: string | null; runs: number; deleted: number };
+        const b = batch[0] as { at: Date | null; id: string | null; runs: number; deleted: number; kept: Date | null };
         n += b.deleted;
+        if (b.kept && (keptFrom === null || b.kept < keptFrom)) keptFrom = b.kept;
         if (b.runs < PRUNE_BATCH || b.at === null) break;
         after = [b.at, b.id!];
       }
     }
-    await db('workspace_retention').where({ workspace_id: w.workspace_id }).update({ runs_pruned_before: cutoff });
+    await db('workspace_retention').where({ workspace_id: w.workspace_id }).update({
+      runs_pruned_before: cutoff > pruned ? cutoff : pruned, runs_kept_from: keptFrom, ...(revisit ? { runs_revisited_at: now } : {}),
+    });
     deleted += n;
     if (n > 0) logger?.info({ workspaceId: w.workspace_id, runs: n, durationMs: Math.round(performance.now() - started) }, 'runs pruned');
   }
