@@ -39,7 +39,7 @@ describe('bench workloads at smoke scale (correctness only)', () => {
 
   it('W1 retention on the test clock while events arrive: old runs and steps pruned into roll-ups, a further cycle over the same contacts', async () => {
     const { runW1Retention } = await import('../../bench/w1-lead-routing.ts');
-    passed(await runW1Retention({ leads: 300, probeS: 1 }) as Line);
+    passed(await runW1Retention({ leads: 300, probeS: 1, further: 1 }) as Line);
   }, 240_000);
 
   it('W2 nurture at rest: every sleeping run wakes', async () => {
