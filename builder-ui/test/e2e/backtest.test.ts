@@ -1,10 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { seriousViolations } from './axe.ts';
-import { browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
-
-const availability = browserAvailability();
-if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
+import { describeE2e, endE2eTest, newPage, screenshot, signIn, startE2e, stopE2e, type E2eServer } from './harness.ts';
 
 const DAY = 86_400_000;
 const node = (id: string, type: string, config: Record<string, unknown>, x: number, y: number) => ({ id, type, position: { x, y }, config });
@@ -25,16 +22,14 @@ const flowWith = (plan: string) => ({
 });
 
 /** Issue 14 deliver 3 / acceptance "Browser e2e: backtest from the editor shows counts on the canvas". */
-describe.skipIf(!availability.run)('builder UI end to end: backtest in the editor', () => {
+describeE2e('builder UI end to end: backtest in the editor', () => {
   let server: E2eServer;
   let browser: Browser;
   let page: Page;
   let flowId: string;
 
   beforeAll(async () => {
-    ensureUiBuilt();
-    server = await startServer();
-    browser = await launchBrowser();
+    ({ server, browser } = await startE2e());
     // 40 signups over the last 10 days, before the flow existed: a quarter on the pro plan, a fifth of them upgrade.
     const events = Array.from({ length: 40 }, (_, i) => ({
       type: 'signup.completed', contact: { email: `u${i}@example.com`, properties: { plan: i % 4 === 0 ? 'pro' : 'free' } }, occurred_at: new Date(Date.now() - (1 + i / 4) * DAY).toISOString(),
@@ -49,15 +44,9 @@ describe.skipIf(!availability.run)('builder UI end to end: backtest in the edito
     expect((await server.h.call('PUT', `/v1/flows/${flowId}/draft`, { ...flowWith('free'), name: flow.name })).status).toBe(200);
   }, 300_000);
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    await page?.context().close();
-  });
+  afterEach((ctx) => endE2eTest(ctx, page, { closePage: true }));
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => stopE2e(browser, server));
 
   /** The numbers a node card shows (in, waiting, done, failed, ended here). */
   const cardCounts = async (id: string) => {

@@ -1,36 +1,28 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { eventually } from '../../../engine/test/engine-harness.ts';
 import { EXAMPLES_DIR, loadExamples } from '../../../engine/src/flow/examples.ts';
 import { startMailServer, type MailServer } from '../../../engine/test/email/mail-server.ts';
-import { browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
+import { describeE2e, endE2eTest, newPage, screenshot, signIn, startE2e, stopE2e, type E2eServer } from './harness.ts';
 
-const availability = browserAvailability();
-if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
-
-describe.skipIf(!availability.run)('builder UI end to end: email outbox and settings', () => {
+describeE2e('builder UI end to end: email outbox and settings', () => {
   let server: E2eServer;
   let browser: Browser;
   let page: Page;
   let smtp: MailServer;
 
   beforeAll(async () => {
-    ensureUiBuilt();
-    server = await startServer();
+    ({ server, browser } = await startE2e());
     smtp = await startMailServer();
-    browser = await launchBrowser();
     page = await newPage(browser);
   }, 300_000);
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-  });
+  afterEach((ctx) => endE2eTest(ctx, page));
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    await stopE2e(browser, server);
     await smtp?.close();
   });
 

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { describe, type TestContext } from 'vitest';
 import { startHarness, type Harness } from '../../../engine/test/engine-harness.ts';
 import { createUser } from '../../../engine/src/auth/users.ts';
 
@@ -19,6 +20,13 @@ export function browserAvailability(): { run: boolean; reason?: string } {
   if (existsSync(CHROMIUM)) return { run: true };
   if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`${CHROMIUM} is missing: install it (apt-get install -y chromium); browser e2e tests cannot be skipped in CI`);
   return { run: false, reason: `skipped: ${CHROMIUM} is not installed (apt-get install -y chromium) — the builder e2e tests need a real browser` };
+}
+
+/** `describe` for a builder e2e file: skipped, with the reason on the console, where Chromium is missing. */
+export function describeE2e(name: string, body: () => void): void {
+  const availability = browserAvailability();
+  if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
+  describe.skipIf(!availability.run)(name, body);
 }
 
 /** Builds builder-ui/dist when it is missing or older than the sources (same script `pnpm start` runs). */
@@ -40,11 +48,16 @@ export interface Credentials {
   password: string;
 }
 
+export interface ServerOptions {
+  env?: Record<string, string>;
+  port?: number;
+}
+
 /**
  * `env`: more engine settings; `port`: listen there instead of a free port chosen by the system (a test that
  * follows a redirect back to the engine sets CAIRN_PUBLIC_URL to it).
  */
-export async function startServer(opts: { env?: Record<string, string>; port?: number } = {}): Promise<E2eServer> {
+export async function startServer(opts: ServerOptions = {}): Promise<E2eServer> {
   const h = await startHarness({ clock: 'system', env: opts.env });
   await h.app.listen({ port: opts.port ?? 0, host: '127.0.0.1' });
   const { port } = h.app.server.address() as AddressInfo;
@@ -56,6 +69,30 @@ export async function startServer(opts: { env?: Record<string, string>; port?: n
   await createUser(h.t.db, { workspaceId: h.workspaceId, email: users.admin.email, password: users.admin.password, role: 'admin', name: 'Olivia Ops' });
   await createUser(h.t.db, { workspaceId: h.workspaceId, email: users.viewer.email, password: users.viewer.password, role: 'viewer', name: 'Victor Viewer' });
   return { h, url: `http://127.0.0.1:${port}`, slug, users, close: () => h.close() };
+}
+
+/** The start of every builder e2e suite: the UI built ({@link ensureUiBuilt}), an engine serving it and Chromium. */
+export async function startE2e(opts: ServerOptions = {}): Promise<{ server: E2eServer; browser: Browser }> {
+  ensureUiBuilt();
+  const server = await startServer(opts);
+  try {
+    return { server, browser: await launchBrowser() };
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
+}
+
+/** After each test: a screenshot of the page when the test failed; with `closePage`, the page's context is closed. */
+export async function endE2eTest(ctx: TestContext, page: Page | undefined, opts: { closePage?: boolean } = {}): Promise<void> {
+  if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
+  if (opts.closePage) await page?.context().close();
+}
+
+/** After all tests: the browser, then the engine. */
+export async function stopE2e(browser: Browser | undefined, server: E2eServer | undefined): Promise<void> {
+  await browser?.close();
+  await server?.close();
 }
 
 /** A port free right now (the system picks it), for a server that must know its URL before it listens. */
@@ -93,4 +130,28 @@ export async function signIn(page: Page, server: E2eServer, who: Credentials): P
   await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Flows', exact: true }).waitFor();
+}
+
+/** Drags a palette item onto the canvas at (x, y) relative to the canvas pane. */
+export async function dropNode(page: Page, type: string, x: number, y: number): Promise<void> {
+  await page.dragAndDrop(`.palette-item[data-type="${type}"]`, '.react-flow__pane', { targetPosition: { x, y } });
+}
+
+/** Connects an out-handle of one node to the input of another by dragging with the mouse. */
+export async function connect(page: Page, source: string, handle: string, target: string): Promise<void> {
+  const from = page.locator(`[data-testid="node-${source}"] .react-flow__handle.source[data-handle="${handle}"]`);
+  const to = page.locator(`[data-testid="node-${target}"] .react-flow__handle.target`);
+  const a = (await from.boundingBox())!;
+  const b = (await to.boundingBox())!;
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 });
+  await page.mouse.up();
+}
+
+/** Selects a node on the canvas and waits for the inspector. */
+export async function selectNode(page: Page, id: string): Promise<void> {
+  await page.locator(`[data-testid="node-${id}"] .fnode-head`).click();
+  await page.getByRole('complementary', { name: 'Inspector' }).waitFor();
 }

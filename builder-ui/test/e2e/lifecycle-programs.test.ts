@@ -1,21 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { createAndPublish, eventually } from '../../../engine/test/engine-harness.ts';
-import { browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
-
-const availability = browserAvailability();
+import { describeE2e, endE2eTest, newPage, screenshot, signIn, startE2e, stopE2e, type E2eServer } from './harness.ts';
 
 /** The lifecycle pages (owners, tasks, scoring, referral & loyalty) against a real engine in real Chromium. */
-describe.skipIf(!availability.run)('builder UI: lifecycle programs', () => {
+describeE2e('builder UI: lifecycle programs', () => {
   let server: E2eServer;
   let browser: Browser;
   let page: Page;
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    ensureUiBuilt();
-    server = await startServer();
-    browser = await launchBrowser();
+    ({ server, browser } = await startE2e());
     const { h } = server;
     ids.ana = (await h.call('POST', '/v1/owners', { name: 'Ana', email: 'ana@example.com', capacity: 1 })).body.id;
     ids.ben = (await h.call('POST', '/v1/owners', { name: 'Ben', email: 'ben@example.com' })).body.id;
@@ -38,15 +34,9 @@ describe.skipIf(!availability.run)('builder UI: lifecycle programs', () => {
     await eventually(async () => (await h.call('GET', '/v1/tasks?status=open')).body.items.length === 1);
   }, 300_000);
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    await page?.context().close();
-  });
+  afterEach((ctx) => endE2eTest(ctx, page, { closePage: true }));
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => stopE2e(browser, server));
 
   it('owners show their load against capacity; availability toggles; the inbox completes a task and releases capacity', async () => {
     page = await newPage(browser);

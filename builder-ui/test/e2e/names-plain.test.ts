@@ -1,36 +1,25 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { eventually } from '../../../engine/test/engine-harness.ts';
-import { browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
-
-const availability = browserAvailability();
-if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
+import { describeE2e, endE2eTest, newPage, screenshot, signIn, startE2e, stopE2e, type E2eServer } from './harness.ts';
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 /** A UUID's tail as the screens used to shorten it ("…27cf7865"). */
 const SHORT_ID = /…[0-9a-f]{8}\b/;
 
 /** Issue 15, deliver 5 and 2: names instead of ids on runs, timelines and contacts; schedules and help in words. */
-describe.skipIf(!availability.run)('builder UI end to end: names everywhere, plain language', () => {
+describeE2e('builder UI end to end: names everywhere, plain language', () => {
   let server: E2eServer;
   let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    ensureUiBuilt();
-    server = await startServer();
-    browser = await launchBrowser();
+    ({ server, browser } = await startE2e());
   }, 300_000);
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    await page?.context().close();
-  });
+  afterEach((ctx) => endE2eTest(ctx, page, { closePage: true }));
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => stopE2e(browser, server));
 
   /** The page's visible text: no UUID, no shortened id, none of the flow's node ids. */
   const expectNoIds = async (where: string, nodeIds: string[]) => {

@@ -1,10 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { leadRoutingFlow } from '../../../engine/test/engine-harness.ts';
-import { browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
-
-const availability = browserAvailability();
-if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
+import { describeE2e, endE2eTest, newPage, screenshot, signIn, startE2e, stopE2e, type E2eServer } from './harness.ts';
 
 type Doc = { name: string; nodes: Array<{ id: string; config: Record<string, unknown> }>; edges: Array<{ sourceHandle?: string }> };
 
@@ -12,29 +9,23 @@ type Doc = { name: string; nodes: Array<{ id: string; config: Record<string, unk
  * The data-loss bugs of issue 15, each reproduced the way an ops admin met it: a reopened flow showing an older
  * draft, an edit typed just before leaving, validation after a reload, and two tabs editing the same flow.
  */
-describe.skipIf(!availability.run)('builder UI end to end: never lose an edit', () => {
+describeE2e('builder UI end to end: never lose an edit', () => {
   let server: E2eServer;
   let browser: Browser;
   let page: Page;
   let other: Page | undefined;
 
   beforeAll(async () => {
-    ensureUiBuilt();
-    server = await startServer();
-    browser = await launchBrowser();
+    ({ server, browser } = await startE2e());
   }, 300_000);
 
   afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    await page?.context().close();
+    await endE2eTest(ctx, page, { closePage: true });
     await other?.context().close();
     other = undefined;
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => stopE2e(browser, server));
 
   const createFlow = async (name: string, edit?: (doc: Doc) => void): Promise<string> => {
     const doc = { ...leadRoutingFlow(), name } as unknown as Doc;

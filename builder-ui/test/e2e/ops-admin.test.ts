@@ -1,56 +1,24 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
-
-const availability = browserAvailability();
-if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
-
-async function dropNode(page: Page, type: string, x: number, y: number): Promise<void> {
-  await page.dragAndDrop(`.palette-item[data-type="${type}"]`, '.react-flow__pane', { targetPosition: { x, y } });
-}
-
-async function connect(page: Page, source: string, handle: string, target: string): Promise<void> {
-  const from = page.locator(`[data-testid="node-${source}"] .react-flow__handle.source[data-handle="${handle}"]`);
-  const to = page.locator(`[data-testid="node-${target}"] .react-flow__handle.target`);
-  const a = (await from.boundingBox())!;
-  const b = (await to.boundingBox())!;
-  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
-  await page.mouse.down();
-  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
-  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 });
-  await page.mouse.up();
-}
-
-async function selectNode(page: Page, id: string): Promise<void> {
-  await page.locator(`[data-testid="node-${id}"] .fnode-head`).click();
-  await page.getByRole('complementary', { name: 'Inspector' }).waitFor();
-}
+import { connect, describeE2e, dropNode, endE2eTest, newPage, screenshot, selectNode, signIn, startE2e, stopE2e, type E2eServer } from './harness.ts';
 
 /** Issue 15's ops admin, used to HubSpot Workflows: builds and runs flows with pickers and words, never JSON. */
-describe.skipIf(!availability.run)('builder UI end to end: an ops admin with pickers and plain words', () => {
+describeE2e('builder UI end to end: an ops admin with pickers and plain words', () => {
   let server: E2eServer;
   let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    ensureUiBuilt();
-    server = await startServer();
-    browser = await launchBrowser();
+    ({ server, browser } = await startE2e());
     // The workspace's data: contacts with a plan, and orders. The pickers offer what is here.
     for (const [email, plan] of [['pia@example.com', 'pro'], ['fred@example.com', 'free']]) {
       expect((await server.h.call('POST', '/v1/events', { type: 'order.placed', contact: { email, properties: { plan } }, properties: { total: 30 } })).status).toBe(202);
     }
   }, 300_000);
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    await page?.context().close();
-  });
+  afterEach((ctx) => endE2eTest(ctx, page, { closePage: true }));
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => stopE2e(browser, server));
 
   it('builds "no order in 30 days → plan is pro? → email / owner task" typing "30 days" and picking plan from a list', async () => {
     page = await newPage(browser);

@@ -1,46 +1,38 @@
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { buildPlugin } from '@cairn/plugin-sdk/build';
 import { startFakeProvider, type FakeProvider } from '../../../engine/test/oauth-provider.ts';
-import { browserAvailability, ensureUiBuilt, freePort, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
-
-const availability = browserAvailability();
-if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
+import { describeE2e, endE2eTest, freePort, newPage, screenshot, signIn, startE2e, stopE2e, type E2eServer } from './harness.ts';
 
 /**
  * The Plugins page connects an OAuth2 plugin in a real browser: "Connect with <vendor>" sends the browser to a local
  * fake provider, which sends it back to the engine's callback; the engine stores the tokens and returns the browser
  * to the Plugins page, now "connected"; "Test connection" reaches the vendor's account with the token.
  */
-describe.skipIf(!availability.run)('builder UI end to end: connect an OAuth2 plugin', () => {
+describeE2e('builder UI end to end: connect an OAuth2 plugin', () => {
   let server: E2eServer;
   let browser: Browser;
   let page: Page;
   let provider: FakeProvider;
 
   beforeAll(async () => {
-    ensureUiBuilt();
     provider = await startFakeProvider({ account: 'Acme Corp (portal 42)' });
     // The fake provider listens on 127.0.0.1: let the engine's token requests and the plugin reach it.
     // The engine must know its public URL (the OAuth redirect URI) before it listens.
     const port = await freePort();
-    server = await startServer({ port, env: { CAIRN_PUBLIC_URL: `http://127.0.0.1:${port}`, CAIRN_SANDBOX_ALLOW_PRIVATE_HOSTS: 'true' } });
+    ({ server, browser } = await startE2e({ port, env: { CAIRN_PUBLIC_URL: `http://127.0.0.1:${port}`, CAIRN_SANDBOX_ALLOW_PRIVATE_HOSTS: 'true' } }));
     const built = await buildPlugin(fileURLToPath(new URL('../../../engine/test/fixtures/oauth-vendor.ts', import.meta.url)));
     const local = (s: string) => s.split('vendor.invalid').join(new URL(provider.url).host);
     expect((await server.h.call('POST', '/v1/plugins', { manifest: JSON.parse(local(JSON.stringify(built.manifest))), bundle: local(built.bundle) })).status).toBe(201);
     expect((await server.h.call('PUT', '/v1/plugins/oauth_vendor/credentials', { client_id: provider.clientId, client_secret: provider.clientSecret })).status).toBe(200);
-    browser = await launchBrowser();
     page = await newPage(browser);
   }, 300_000);
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-  });
+  afterEach((ctx) => endE2eTest(ctx, page));
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    await stopE2e(browser, server);
     await provider?.close();
   });
 

@@ -1,26 +1,22 @@
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { buildPlugin } from '@cairn/plugin-sdk/build';
-import { browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
-
-const availability = browserAvailability();
-if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
+import { describeE2e, endE2eTest, newPage, screenshot, signIn, startE2e, stopE2e, type E2eServer } from './harness.ts';
 
 /**
  * The version picker of a plugin node (issue 16, deliverable 9) in a real browser: it defaults to "Latest stable",
  * lists the plugin's published versions with pre-releases marked, and the chosen version is saved in the draft as the
  * node's `plugin_version` (back to "Latest stable" removes it).
  */
-describe.skipIf(!availability.run)('builder UI end to end: plugin version picker', () => {
+describeE2e('builder UI end to end: plugin version picker', () => {
   let server: E2eServer;
   let browser: Browser;
   let page: Page;
   let flowId: string;
 
   beforeAll(async () => {
-    ensureUiBuilt();
-    server = await startServer();
+    ({ server, browser } = await startE2e());
     for (const version of ['1.0.0', '1.1.0', '2.0.0-beta.1']) {
       const b = await buildPlugin(fileURLToPath(new URL(`../../../engine/test/fixtures/hooked-${version}.ts`, import.meta.url)));
       expect((await server.h.call('POST', '/v1/plugins', { manifest: b.manifest, bundle: b.bundle })).status).toBe(201);
@@ -35,18 +31,11 @@ describe.skipIf(!availability.run)('builder UI end to end: plugin version picker
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     flowId = created.body.id;
-    browser = await launchBrowser();
   }, 300_000);
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    await page?.context().close();
-  });
+  afterEach((ctx) => endE2eTest(ctx, page, { closePage: true }));
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => stopE2e(browser, server));
 
   const draftNode = async () => (await server.h.call('GET', `/v1/flows/${flowId}`)).body.draft.nodes.find((n: { id: string }) => n.id === 'which');
 

@@ -1,38 +1,27 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { leadRoutingFlow } from '../../../engine/test/engine-harness.ts';
 import { buildPlugin } from '../../../plugin-sdk/src/build/build.ts';
-import { ROOT, browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
-
-const availability = browserAvailability();
-if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
+import { describeE2e, endE2eTest, newPage, ROOT, screenshot, signIn, startE2e, stopE2e, type E2eServer } from './harness.ts';
 
 const examples = readdirSync(join(ROOT, 'examples'), { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => ({ name: d.name, doc: JSON.parse(readFileSync(join(ROOT, 'examples', d.name, 'flow.json'), 'utf8')) as { nodes: Array<{ id: string }> } }));
 
-describe.skipIf(!availability.run)('builder UI end to end: roles, validation, round trip', () => {
+describeE2e('builder UI end to end: roles, validation, round trip', () => {
   let server: E2eServer;
   let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    ensureUiBuilt();
-    server = await startServer();
-    browser = await launchBrowser();
+    ({ server, browser } = await startE2e());
   }, 300_000);
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    await page?.context().close();
-  });
+  afterEach((ctx) => endE2eTest(ctx, page, { closePage: true }));
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => stopE2e(browser, server));
 
   it('a viewer sees flows read-only: no create, edit or publish controls, and the API refuses forced writes', async () => {
     const created = await server.h.call('POST', '/v1/flows', leadRoutingFlow());

@@ -1,14 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { eventually, leadRoutingFlow, seedEnterprisePool } from '../../../engine/test/engine-harness.ts';
 import { seriousViolations } from './axe.ts';
-import { browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
-
-const availability = browserAvailability();
-if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
+import { describeE2e, newPage, screenshot, signIn, startE2e, stopE2e, type E2eServer } from './harness.ts';
 
 /** Every main screen at 1280×800 (screenshots for review) with an accessibility check, and the editor at 1024×768. */
-describe.skipIf(!availability.run)('builder UI end to end: main screens and accessibility', () => {
+describeE2e('builder UI end to end: main screens and accessibility', () => {
   let server: E2eServer;
   let browser: Browser;
   let page: Page;
@@ -17,9 +14,7 @@ describe.skipIf(!availability.run)('builder UI end to end: main screens and acce
   let contactId: string;
 
   beforeAll(async () => {
-    ensureUiBuilt();
-    server = await startServer();
-    browser = await launchBrowser();
+    ({ server, browser } = await startE2e());
     await seedEnterprisePool(server.h);
     flowId = (await server.h.call('POST', '/v1/flows', leadRoutingFlow())).body.id;
     expect((await server.h.call('POST', `/v1/flows/${flowId}/publish`, { note: 'first' })).status).toBe(200);
@@ -30,8 +25,7 @@ describe.skipIf(!availability.run)('builder UI end to end: main screens and acce
 
   afterAll(async () => {
     await page?.context().close();
-    await browser?.close();
-    await server?.close();
+    await stopE2e(browser, server);
   });
 
   it('sign-in, flows, editor, runs, a run, contacts, a profile, plugins and an unknown page: screenshots, no serious axe violations', async () => {

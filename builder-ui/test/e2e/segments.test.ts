@@ -1,11 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { eventually } from '../../../engine/test/engine-harness.ts';
 import { seriousViolations } from './axe.ts';
-import { browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
-
-const availability = browserAvailability();
-if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
+import { describeE2e, endE2eTest, newPage, screenshot, signIn, startE2e, stopE2e, type E2eServer } from './harness.ts';
 
 const DAY = 86_400_000;
 const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
@@ -19,16 +16,14 @@ const LAPSED_RULE = {
 };
 
 /** Issue 10 deliver 6: the Segments page, the contact's segments/RFM/churn, the contacts filter, and trigger.segment's picker. */
-describe.skipIf(!availability.run)('builder UI end to end: segments', () => {
+describeE2e('builder UI end to end: segments', () => {
   let server: E2eServer;
   let browser: Browser;
   let page: Page;
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    ensureUiBuilt();
-    server = await startServer();
-    browser = await launchBrowser();
+    ({ server, browser } = await startE2e());
     // lapsed: last order 40 days ago; recent: 5 days ago; window: never ordered, only browsed.
     const seed: Array<[string, string, number]> = [
       ['lapsed@shop.test', 'order.completed', 40],
@@ -43,15 +38,9 @@ describe.skipIf(!availability.run)('builder UI end to end: segments', () => {
     }
   }, 300_000);
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    await page?.context().close();
-  });
+  afterEach((ctx) => endE2eTest(ctx, page, { closePage: true }));
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => stopE2e(browser, server));
 
   it('builds "no order in 30 days, but one in the last 52 weeks" with pickers, previews it live, creates it; counts stay live; edits it', async () => {
     page = await newPage(browser);

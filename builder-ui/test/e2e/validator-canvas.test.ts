@@ -1,43 +1,32 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { eventually, leadRoutingFlow } from '../../../engine/test/engine-harness.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidDrafts } from '../../src/graph/fixtures.ts';
-import { browserAvailability, ensureUiBuilt, launchBrowser, newPage, ROOT, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
+import { describeE2e, endE2eTest, newPage, ROOT, screenshot, signIn, startE2e, stopE2e, type E2eServer } from './harness.ts';
 
 const examples = readdirSync(join(ROOT, 'examples'), { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => [d.name, JSON.parse(readFileSync(join(ROOT, 'examples', d.name, 'flow.json'), 'utf8')) as { nodes: { id: string; type: string }[] }] as const);
-
-const availability = browserAvailability();
-if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
 
 type Box = { x: number; y: number; width: number; height: number };
 const overlap = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 const inside = (a: Box, b: Box) => a.x >= b.x - 0.5 && a.y >= b.y - 0.5 && a.x + a.width <= b.x + b.width + 0.5 && a.y + a.height <= b.y + b.height + 0.5;
 
 /** Issue 15, deliver 3 and 4: one validator (the engine's words in the builder) and the canvas details. */
-describe.skipIf(!availability.run)('builder UI end to end: one validator, and a canvas that stays readable', () => {
+describeE2e('builder UI end to end: one validator, and a canvas that stays readable', () => {
   let server: E2eServer;
   let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    ensureUiBuilt();
-    server = await startServer();
-    browser = await launchBrowser();
+    ({ server, browser } = await startE2e());
   }, 300_000);
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    await page?.context().close();
-  });
+  afterEach((ctx) => endE2eTest(ctx, page, { closePage: true }));
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => stopE2e(browser, server));
 
   const open = async (doc: unknown): Promise<string> => {
     const created = await server.h.call('POST', '/v1/flows', doc);
