@@ -8,6 +8,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { compileCondition, createReferenceEngine, type ConditionFacts } from '../engine/src/rules/index.ts';
+import { prng } from '../engine/test/prng.ts';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 const clock = { now: () => NOW };
@@ -41,17 +42,6 @@ export const W4_RULE = {
     { fact: 'contact', path: '$.properties.address.city', operator: 'matches', value: '^[A-Z]' },
   ],
 };
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeContacts(n: number): ConditionFacts[] {
   const rand = prng(4);

@@ -20,23 +20,13 @@ import { pathToFileURL } from 'node:url';
 import { ok } from '../engine/src/contracts/client.ts';
 import { EXAMPLES_DIR } from '../engine/src/flow/examples.ts';
 import { apiClient, createPublishedFlow, freshDatabase, leadRoutingOwners, machine, memoryMb, postEvents, advanceTestClock, startEngine, testClock, waitFor, workspaceWithKey, type EngineProcess } from './lib.ts';
+import { prng } from '../engine/test/prng.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const PERIOD_DAYS = 21;
 /** Signups stop here, so most runs end within the period (a run still waiting at its end is counted as waiting in both). */
 const SIGNUP_DAYS = 15;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const node = (id: string, type: string, config: Record<string, unknown>, y: number) => ({ id, type, position: { x: 0, y }, config });
 const edge = (source: string, target: string, sourceHandle?: string) => ({ id: `${source}-${sourceHandle ?? 'out'}-${target}`, source, target, ...(sourceHandle ? { sourceHandle } : {}) });

@@ -1,50 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { eventually } from '../../../engine/test/engine-harness.ts';
+import { DAY, enrolSignups, postBatches, yearOfEvents } from '../../../engine/test/kpis/year.ts';
 import { seriousViolations } from './axe.ts';
-import { browserAvailability, ensureUiBuilt, launchBrowser, newPage, screenshot, signIn, startServer, type E2eServer } from './harness.ts';
+import { describeE2e, endE2eTest, newPage, screenshot, signIn, startE2e, stopE2e, type E2eServer } from './harness.ts';
 
-const availability = browserAvailability();
-if (!availability.run) console.warn(`builder e2e: ${availability.reason}`);
-
-const DAY = 86_400_000;
 const CONTACTS = 2000;
-
-/** mulberry32: the same data set every run. */
-function prng(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const node = (id: string, type: string, config: Record<string, unknown>, y = 0) => ({ id, type, position: { x: 0, y }, config });
-const nurture = {
-  schema: 'cairn.flow/v1', name: 'Trial nurture',
-  settings: { reentry: 'never', goal: { event: 'trial.converted' }, exit_on: [] },
-  nodes: [
-    node('start', 'trigger.event', { event: 'signup.completed' }),
-    node('ab', 'split', { branches: [{ key: 'a', weight: 50 }, { key: 'b', weight: 50 }], holdout: 10 }, 100),
-    node('wait_a', 'delay', { mode: 'duration', duration: 'P30D' }, 200),
-    node('wait_b', 'delay', { mode: 'duration', duration: 'P30D' }, 200),
-  ],
-  edges: [
-    { id: 'e1', source: 'start', target: 'ab' },
-    { id: 'e2', source: 'ab', sourceHandle: 'a', target: 'wait_a' },
-    { id: 'e3', source: 'ab', sourceHandle: 'b', target: 'wait_b' },
-  ],
-};
-const welcome = {
-  schema: 'cairn.flow/v1', name: 'Welcome (no goal)',
-  settings: { reentry: 'never', goal: null, exit_on: [] },
-  nodes: [node('start', 'trigger.event', { event: 'signup.completed' }), node('tag', 'action.tag', { add: ['welcomed'] }, 100)],
-  edges: [{ id: 'e1', source: 'start', target: 'tag' }],
-};
 
 /** A CSV file (no quoted fields in this data set) as objects keyed by its header. */
 function parseCsv(text: string): Record<string, string>[] {
@@ -55,53 +17,20 @@ function parseCsv(text: string): Record<string, string>[] {
 const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 
 /** Issue 13 deliver 3 / acceptance "Dashboard e2e": tiles and charts render with generated data; CSV export matches the API. */
-describe.skipIf(!availability.run)('builder UI end to end: KPI dashboard', () => {
+describeE2e('builder UI end to end: KPI dashboard', () => {
   let server: E2eServer;
   let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    ensureUiBuilt();
-    server = await startServer();
-    browser = await launchBrowser();
+    ({ server, browser } = await startE2e());
     const h = server.h;
-    const now = Date.now();
-    const rand = prng(7);
-    const at = (t: number) => new Date(t).toISOString();
-    const events: Record<string, unknown>[] = [];
-    for (let i = 0; i < CONTACTS; i++) {
-      const email = `c${i}@example.com`;
-      if (rand() < 0.7) {
-        let t = now - 365 * DAY + rand() * 360 * DAY;
-        const every = (15 + rand() * 105) * DAY;
-        const stop = t + rand() * 365 * DAY;
-        while (t < now - DAY && t <= stop) {
-          events.push({ type: 'order.completed', contact: { email, properties: { plan: i % 3 === 0 ? 'pro' : 'free' } }, properties: { amount: Math.round(500 + rand() * 19_500) / 100 }, occurred_at: at(t) });
-          t += every * (0.5 + rand());
-        }
-        if (rand() < 0.1) events.push({ type: 'customer.churned', contact: { email }, occurred_at: at(Math.min(stop + 10 * DAY, now - DAY)) });
-      }
-      if (rand() < 0.3) events.push({ type: 'nps.responded', contact: { email }, properties: { score: Math.floor(rand() * 11) }, occurred_at: at(now - rand() * 365 * DAY) });
-      if (rand() < 0.2) events.push({ type: 'csat.responded', contact: { email }, properties: { score: 1 + Math.floor(rand() * 5) }, occurred_at: at(now - rand() * 365 * DAY) });
-    }
-    for (let m = 0; m < 12; m++) events.push({ type: 'marketing.spend', contact: { email: 'ads@example.com' }, properties: { amount: 1000 + m * 250 }, occurred_at: at(now - 365 * DAY + m * 30 * DAY + DAY) });
-    for (let i = 0; i < events.length; i += 1000) expect((await h.call('POST', '/v1/events/batch', { events: events.slice(i, i + 1000) })).status).toBe(202);
-
-    const ids: string[] = [];
-    for (const doc of [nurture, welcome]) {
-      const created = await h.call('POST', '/v1/flows', doc);
-      expect((await h.call('POST', `/v1/flows/${created.body.id}/publish`, {})).status).toBe(200);
-      ids.push(created.body.id);
-    }
-    const signups = Array.from({ length: CONTACTS }, (_, i) => ({ type: 'signup.completed', contact: { email: `c${i}@example.com` } }));
-    for (let i = 0; i < signups.length; i += 1000) expect((await h.call('POST', '/v1/events/batch', { events: signups.slice(i, i + 1000) })).status).toBe(202);
-    const settled = async () => Number((await h.t.db.raw(
-      `SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND flow_id = ? AND (state = 'sleeping' OR status = 'completed')`, [h.workspaceId, ids[0]])).rows[0].n);
-    await eventually(async () => (await settled()) === CONTACTS || undefined, 240_000, 500);
+    await postBatches(h, yearOfEvents({ contacts: CONTACTS, seed: 7, now: Date.now(), plans: true }));
+    const { nurtureId } = await enrolSignups(h, CONTACTS, 240_000);
     // A quarter of the contacts convert (both arms): conversions, a holdout rate and a lift with an interval.
     const goals = Array.from({ length: CONTACTS }, (_, i) => i).filter((i) => i % 4 === 0).map((i) => ({ type: 'trial.converted', contact: { email: `c${i}@example.com` } }));
-    expect((await h.call('POST', '/v1/events/batch', { events: goals })).status).toBe(202);
-    await eventually(async () => Number((await h.t.db.raw(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND flow_id = ? AND status = 'converted'`, [h.workspaceId, ids[0]])).rows[0].n) > 0 || undefined, 60_000, 500);
+    await postBatches(h, goals);
+    await eventually(async () => Number((await h.t.db.raw(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND flow_id = ? AND status = 'converted'`, [h.workspaceId, nurtureId])).rows[0].n) > 0 || undefined, 60_000, 500);
     expect((await h.call('POST', '/v1/segments', { key: 'pro', name: 'Pro plan', rule: { all: [{ fact: 'contact', path: '$.properties.plan', operator: 'equal', value: 'pro' }] } })).status).toBe(201);
     await eventually(async () => (await h.call('GET', '/v1/segments/pro')).body.member_count > 0 || undefined, 60_000, 500);
     // Lifecycle stages for the funnel: 40 contacts moved along it.
@@ -113,15 +42,9 @@ describe.skipIf(!availability.run)('builder UI end to end: KPI dashboard', () =>
     await h.t.db.raw('ANALYZE events, runs, run_steps, contact_activity');
   }, 600_000);
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail' && page) await screenshot(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    await page?.context().close();
-  });
+  afterEach((ctx) => endE2eTest(ctx, page, { closePage: true }));
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => stopE2e(browser, server));
 
   /** Opens the dashboard (or changes a filter) and returns the KPI answer the page asked for, fetched again through the API. */
   async function kpisShown(act: () => Promise<unknown>, check: (url: URL) => boolean = () => true) {

@@ -2,46 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { createWorkspace } from '../../src/crm/workspaces.ts';
 import { eventually, startHarness, type Harness } from '../engine-harness.ts';
+import { DAY, enrolSignups, postBatches, yearOfEvents } from './year.ts';
 
-const DAY = 86_400_000;
 const CONTACTS = 3000;
-
-/** mulberry32: seeded, so every run generates the same data set. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const node = (id: string, type: string, config: Record<string, unknown>, y = 0) => ({ id, type, position: { x: 0, y }, config });
-
-/** Trigger → 10% holdout + two branches, each sleeping 30 days; converts on trial.converted. */
-const nurture = {
-  schema: 'cairn.flow/v1', name: 'Trial nurture',
-  settings: { reentry: 'never', goal: { event: 'trial.converted' }, exit_on: [] },
-  nodes: [
-    node('start', 'trigger.event', { event: 'signup.completed' }),
-    node('ab', 'split', { branches: [{ key: 'a', weight: 50 }, { key: 'b', weight: 50 }], holdout: 10 }, 100),
-    node('wait_a', 'delay', { mode: 'duration', duration: 'P30D' }, 200),
-    node('wait_b', 'delay', { mode: 'duration', duration: 'P30D' }, 200),
-  ],
-  edges: [
-    { id: 'e1', source: 'start', target: 'ab' },
-    { id: 'e2', source: 'ab', sourceHandle: 'a', target: 'wait_a' },
-    { id: 'e3', source: 'ab', sourceHandle: 'b', target: 'wait_b' },
-  ],
-};
-const welcome = {
-  schema: 'cairn.flow/v1', name: 'Welcome (no goal)',
-  settings: { reentry: 'never', goal: null, exit_on: [] },
-  nodes: [node('start', 'trigger.event', { event: 'signup.completed' }), node('tag', 'action.tag', { add: ['welcomed'] }, 100)],
-  edges: [{ id: 'e1', source: 'start', target: 'tag' }],
-};
 
 describe('GET /v1/kpis on a generated year (3,000 contacts, holdout 10%; clock starts 2026-03-02T09:00Z)', () => {
   let h: Harness;
@@ -52,50 +15,13 @@ describe('GET /v1/kpis on a generated year (3,000 contacts, holdout 10%; clock s
   beforeAll(async () => {
     h = await startHarness({ clock: 'manual' });
     const now = Date.parse((await h.call('GET', '/v1/_test/clock')).body.now);
-    const rand = prng(13);
-    const events: Record<string, unknown>[] = [];
-    const at = (t: number) => new Date(t).toISOString();
-    for (let i = 0; i < CONTACTS; i++) {
-      const email = `c${i}@example.com`;
-      if (rand() < 0.7) {
-        // A customer: first order somewhere in the year, then every 15-120 days until they stop.
-        let t = now - 365 * DAY + rand() * 360 * DAY;
-        const every = (15 + rand() * 105) * DAY;
-        const stop = t + rand() * 365 * DAY;
-        while (t < now - DAY && t <= stop) {
-          events.push({ type: 'order.completed', contact: { email }, properties: { amount: Math.round(500 + rand() * 19_500) / 100 }, occurred_at: at(t) });
-          t += every * (0.5 + rand());
-        }
-        if (rand() < 0.1) events.push({ type: 'customer.churned', contact: { email }, occurred_at: at(Math.min(stop + 10 * DAY, now - DAY)) });
-      }
-      if (rand() < 0.3) events.push({ type: 'nps.responded', contact: { email }, properties: { score: Math.floor(rand() * 11) }, occurred_at: at(now - rand() * 365 * DAY) });
-      if (rand() < 0.2) events.push({ type: 'csat.responded', contact: { email }, properties: { score: 1 + Math.floor(rand() * 5) }, occurred_at: at(now - rand() * 365 * DAY) });
-    }
-    for (let m = 0; m < 12; m++) {
-      events.push({ type: 'marketing.spend', contact: { email: 'ads@example.com' }, properties: { amount: 1000 + m * 250, channel: 'search' }, occurred_at: at(now - 365 * DAY + m * 30 * DAY + DAY) });
-    }
+    const events = yearOfEvents({ contacts: CONTACTS, seed: 13, now, spendChannel: 'search' });
     // A non-numeric score and amount are ignored, as docs/kpis.md says.
+    const at = (t: number) => new Date(t).toISOString();
     events.push({ type: 'nps.responded', contact: { email: 'c1@example.com' }, properties: { score: 'ten' }, occurred_at: at(now - 5 * DAY) });
     events.push({ type: 'order.completed', contact: { email: 'c1@example.com' }, properties: { amount: 'lots' }, occurred_at: at(now - 5 * DAY) });
-    for (let i = 0; i < events.length; i += 1000) {
-      const res = await h.call('POST', '/v1/events/batch', { events: events.slice(i, i + 1000) });
-      if (res.status !== 202) throw new Error(JSON.stringify(res.body));
-    }
-
-    for (const doc of [nurture, welcome]) {
-      const created = await h.call('POST', '/v1/flows', doc);
-      expect(created.status).toBe(201);
-      expect((await h.call('POST', `/v1/flows/${created.body.id}/publish`, {})).status).toBe(200);
-      if (doc === nurture) nurtureId = created.body.id; else welcomeId = created.body.id;
-    }
-    const signups = Array.from({ length: CONTACTS }, (_, i) => ({ type: 'signup.completed', contact: { email: `c${i}@example.com` } }));
-    for (let i = 0; i < signups.length; i += 1000) expect((await h.call('POST', '/v1/events/batch', { events: signups.slice(i, i + 1000) })).status).toBe(202);
-    // Every nurture run has passed the split: holdout runs have ended, the others sleep in their delay.
-    await eventually(async () => {
-      const [r] = await sql<{ settled: number }>(
-        `SELECT count(*)::int AS settled FROM runs WHERE workspace_id = ? AND flow_id = ? AND (state = 'sleeping' OR status = 'completed')`, [nurtureId]);
-      return r!.settled === CONTACTS;
-    }, 120_000);
+    await postBatches(h, events);
+    ({ nurtureId, welcomeId } = await enrolSignups(h, CONTACTS, 120_000));
 
     // The planted effect: 30% of treated contacts convert, 20% of held-out ones (absolute lift 0.10).
     await h.call('POST', '/v1/_test/clock/advance', { by: 'P1D' });
@@ -110,7 +36,7 @@ describe('GET /v1/kpis on a generated year (3,000 contacts, holdout 10%; clock s
       goals.push({ type: 'trial.converted', contact: { email: a.email } });
       if (!a.held) treatedGoals++;
     }
-    for (let i = 0; i < goals.length; i += 1000) expect((await h.call('POST', '/v1/events/batch', { events: goals.slice(i, i + 1000) })).status).toBe(202);
+    await postBatches(h, goals);
     await eventually(async () => {
       const [r] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM runs WHERE workspace_id = ? AND flow_id = ? AND status = 'converted'`, [nurtureId]);
       return r!.n === treatedGoals;

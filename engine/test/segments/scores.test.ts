@@ -1,21 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { churnFactors, churnRisk, type ChurnValues } from '../../src/crm/segments/scores.ts';
 import { startHarness, type Harness } from '../engine-harness.ts';
+import { prng } from '../prng.ts';
 import { segmentReady } from './ready.ts';
 
 const DAY = 86_400_000;
-
-/** mulberry32: seeded, so every run generates the same data set. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('RFM and churn risk (test clock starts 2026-03-02T09:00Z)', () => {
   let h: Harness;
