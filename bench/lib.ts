@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -214,6 +215,21 @@ export async function postEvents(baseUrl: string, key: string, body: EventsBatch
 export async function advanceTestClock(baseUrl: string, key: string, body: { to: string } | { by: string }): Promise<void> {
   const res = await fetch(`${baseUrl}/v1/_test/clock/advance`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (res.status !== 200) throw new Error(`clock: ${res.status} ${await res.text()}`);
+}
+
+/**
+ * A JSON POST that may take minutes, such as a test-clock advance that drains a month of work (fetch gives up on
+ * headers after 300 s); answers the status.
+ */
+export function longPost(url: string, key: string, body: unknown): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, timeout: 0 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
 }
 
 /** The engine's manual clock (`/v1/_test/*`, mounted only with CAIRN_CLOCK=manual, so not in the OpenAPI document). */

@@ -1,12 +1,12 @@
 import autocannon from 'autocannon';
-import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ok } from '../engine/src/contracts/client.ts';
+import { ok, type ApiClient } from '../engine/src/contracts/client.ts';
+import type { Db } from '../engine/src/db/index.ts';
 import { EXAMPLES_DIR } from '../engine/src/flow/examples.ts';
 import {
-  backendCpuSampler, cpuSeconds, databaseBytes, freshDatabase, type EngineProcess, apiClient, createPublishedFlow, leadRoutingOwners, machine, memoryMb, postEvents, relationBytes, startEngine, summarize, tableBytes, waitFor, workspaceWithKey,
+  backendCpuSampler, cpuSeconds, databaseBytes, freshDatabase, type EngineProcess, apiClient, createPublishedFlow, leadRoutingOwners, longPost, machine, memoryMb, postEvents, relationBytes, startEngine, summarize, tableBytes, waitFor, workspaceWithKey,
 } from './lib.ts';
 
 /** W1 of BENCHMARKS.md: the lead-routing flow (examples/lead-routing, exactly the W1 flow) end to end over HTTP. */
@@ -33,6 +33,29 @@ function leadEventOf(n: number) {
       },
     },
   };
+}
+
+/**
+ * The W1 set-up on a fresh workspace: the owners and pool, the published lead-routing flow. Answers a counter of
+ * completed runs, polled often while the engine works: it reads the run counters (a few rows), not a count over runs.
+ */
+async function routeLeads(api: ApiClient, db: Db, workspaceId: string): Promise<() => Promise<number>> {
+  await leadRoutingOwners(api);
+  await createPublishedFlow(api, FLOW);
+  return async () => Number((await db.raw(`SELECT coalesce(sum(completed), 0) AS n FROM flow_stats WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
+}
+
+/** Posts `leads` lead events in batches of 500 from `clients` clients in parallel; each batch must be accepted (202). */
+async function postLeads(baseUrl: string, key: string, leads: number, clients: number): Promise<void> {
+  let sent = 0;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (sent < leads) {
+      const n = Math.min(500, leads - sent);
+      sent += n;
+      const r = await postEvents(baseUrl, key, { events: Array.from({ length: n }, leadEvent) });
+      if (r.status !== 202) throw new Error(`batch answered ${r.status}`);
+    }
+  }));
 }
 
 interface PhaseResult {
@@ -62,14 +85,10 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number; warmup
   const { workspaceId, key } = await workspaceWithKey(database.db);
   const engine = await startEngine(database.url);
   try {
-    const api = apiClient(engine.url, key);
-    await leadRoutingOwners(api);
-    await createPublishedFlow(api, FLOW);
-    // Polled often while the engine works: read the run counters (a few rows), not a count over runs.
-    const completed = async () => Number((await database.db.raw(`SELECT coalesce(sum(completed), 0) AS n FROM flow_stats WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
+    const completed = await routeLeads(apiClient(engine.url, key), database.db, workspaceId);
 
     // Warm-up: 2,000 events by default.
-    for (let i = 0; i < warm; i += 500) await postEvents(engine.url, key, { events: Array.from({ length: Math.min(500, warm - i) }, leadEvent) });
+    await postLeads(engine.url, key, warm, 1);
     await waitFor(async () => (await completed()) === warm, 120_000);
 
     const bytesBefore = await databaseBytes(database.db);
@@ -210,26 +229,14 @@ export async function runW1Footprint(opts: { repeat?: number; leads?: number } =
   const { workspaceId, key } = await workspaceWithKey(database.db);
   const engine = await startEngine(database.url);
   try {
-    const api = apiClient(engine.url, key);
-    await leadRoutingOwners(api);
-    await createPublishedFlow(api, FLOW);
-    const completed = async () => Number((await database.db.raw(`SELECT coalesce(sum(completed), 0) AS n FROM flow_stats WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
+    const completed = await routeLeads(apiClient(engine.url, key), database.db, workspaceId);
     const reps: { bytes_per_lead: number; by_table: Record<string, number>; seconds: number }[] = [];
     let total = 0;
     for (let i = 0; i < repeat; i++) {
       const before = await databaseBytes(database.db);
       const perTableBefore = await relationBytes(database.db);
       const t0 = Date.now();
-      // 4 clients in parallel, batches of 500, until `leads` are accepted.
-      let sent = 0;
-      await Promise.all(Array.from({ length: 4 }, async () => {
-        while (sent < leads) {
-          const n = Math.min(500, leads - sent);
-          sent += n;
-          const r = await postEvents(engine.url, key, { events: Array.from({ length: n }, leadEvent) });
-          if (r.status !== 202) throw new Error(`batch answered ${r.status}`);
-        }
-      }));
+      await postLeads(engine.url, key, leads, 4);
       total += leads;
       await waitFor(async () => (await completed()) === total, 600_000, 100);
       const after = await databaseBytes(database.db);
@@ -278,20 +285,9 @@ export async function runW1ScaleOut(opts: { workers?: number[]; leads?: number }
     const workers: EngineProcess[] = [];
     try {
       for (let i = 0; i < n; i++) workers.push(await startEngine(database.url));
-      const api = apiClient(http.url, key);
-      await leadRoutingOwners(api);
-      await createPublishedFlow(api, FLOW);
-      const completed = async () => Number((await database.db.raw(`SELECT coalesce(sum(completed), 0) AS n FROM flow_stats WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
+      const completed = await routeLeads(apiClient(http.url, key), database.db, workspaceId);
       const t0 = Date.now();
-      let sent = 0;
-      await Promise.all(Array.from({ length: 4 }, async () => {
-        while (sent < leads) {
-          const k = Math.min(500, leads - sent);
-          sent += k;
-          const r = await postEvents(http.url, key, { events: Array.from({ length: k }, leadEvent) });
-          if (r.status !== 202) throw new Error(`batch answered ${r.status}`);
-        }
-      }));
+      await postLeads(http.url, key, leads, 4);
       const acceptedS = (Date.now() - t0) / 1000;
       await waitFor(async () => (await completed()) >= leads, 600_000, 50);
       const seconds = (Date.now() - t0) / 1000;
@@ -327,18 +323,6 @@ export async function runW1ScaleOut(opts: { workers?: number[]; leads?: number }
   };
 }
 
-/** POST that may take minutes (the test clock runs all due work, then pruning, before answering). */
-function longPost(url: string, key: string, body: unknown): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, timeout: 0 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
-
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))]! * 10) / 10 : null;
@@ -359,10 +343,7 @@ export async function runW1Retention(opts: { leads?: number; probeS?: number; fu
   const { workspaceId, key } = await workspaceWithKey(database.db);
   const engine = await startEngine(database.url, { CAIRN_CLOCK: 'manual' });
   try {
-    const api = apiClient(engine.url, key);
-    await leadRoutingOwners(api);
-    await createPublishedFlow(api, FLOW);
-    const completed = async () => Number((await database.db.raw(`SELECT coalesce(sum(completed), 0) AS n FROM flow_stats WHERE workspace_id = ?`, [workspaceId])).rows[0].n);
+    const completed = await routeLeads(apiClient(engine.url, key), database.db, workspaceId);
     const count = async (sql: string, bindings: string[] = []) => Number((await database.db.raw(sql, [workspaceId, ...bindings])).rows[0].n);
     const firstLead = seq;
     const cycle = async (from: number) => {

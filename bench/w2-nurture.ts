@@ -1,6 +1,5 @@
-import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { backendCpuSampler, cpuSeconds, databaseBytes, freshDatabase, machine, memoryMb, apiClient, createPublishedFlow, postEvents, startEngine, testClock, tableBytes, waitFor, workspaceWithKey } from './lib.ts';
+import { backendCpuSampler, cpuSeconds, databaseBytes, freshDatabase, machine, memoryMb, apiClient, createPublishedFlow, longPost, postEvents, startEngine, testClock, tableBytes, waitFor, workspaceWithKey } from './lib.ts';
 
 /** W2 of BENCHMARKS.md: many contacts each in a run sleeping in a delay of 1–30 days. */
 const FLOW = {
@@ -14,18 +13,6 @@ const FLOW = {
   ],
   edges: [{ id: 'e1', source: 'start', target: 'rest' }, { id: 'e2', source: 'rest', target: 'woke' }],
 };
-
-/** A POST that may take minutes (the test clock drains 30 days of wake-ups before answering). */
-function longPost(url: string, key: string, body: unknown): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, timeout: 0 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
 
 export async function runW2(opts: { scale?: number } = {}): Promise<Record<string, unknown>> {
   const n = opts.scale ?? 100_000;
