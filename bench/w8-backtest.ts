@@ -21,6 +21,7 @@ import { ok } from '../engine/src/contracts/client.ts';
 import { EXAMPLES_DIR } from '../engine/src/flow/examples.ts';
 import { apiClient, createPublishedFlow, freshDatabase, leadRoutingOwners, machine, memoryMb, postEvents, advanceTestClock, startEngine, testClock, waitFor, workspaceWithKey, type EngineProcess } from './lib.ts';
 import { prng } from '../engine/test/prng.ts';
+import { edge, node } from '../engine/test/flow-doc.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -28,8 +29,6 @@ const PERIOD_DAYS = 21;
 /** Signups stop here, so most runs end within the period (a run still waiting at its end is counted as waiting in both). */
 const SIGNUP_DAYS = 15;
 
-const node = (id: string, type: string, config: Record<string, unknown>, y: number) => ({ id, type, position: { x: 0, y }, config });
-const edge = (source: string, target: string, sourceHandle?: string) => ({ id: `${source}-${sourceHandle ?? 'out'}-${target}`, source, target, ...(sourceHandle ? { sourceHandle } : {}) });
 
 const flowDocument = (hook: string) => ({
   schema: 'cairn.flow/v1',

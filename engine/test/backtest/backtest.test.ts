@@ -5,9 +5,8 @@ import { startMailServer, type MailServer } from '../email/mail-server.ts';
 import { createWorkspace } from '../../src/crm/workspaces.ts';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { BACKTEST_TASK, pendingJobs } from '../../src/queue/jobs.ts';
+import { edge, node } from '../flow-doc.ts';
 
-const node = (id: string, type: string, config: Record<string, unknown>, y = 0) => ({ id, type, position: { x: 0, y }, config });
-const edge = (source: string, target: string, sourceHandle?: string) => ({ id: `${source}-${sourceHandle ?? 'out'}-${target}`, source, target, ...(sourceHandle ? { sourceHandle } : {}) });
 
 /** Every kind of step a backtest must replay: condition, external webhook and email, delay, wait with timeout, goal, exit. */
 const onboarding = (url: string) => ({

@@ -3,12 +3,9 @@ import { createHmac } from 'node:crypto';
 import { createAndPublish, startHarness, type Harness } from '../engine-harness.ts';
 import { startReceiver } from '../receiver.ts';
 import { webhookKey } from '../../src/channels/webhook.ts';
+import { edge, flow as flowDoc, node, type DocNode } from '../flow-doc.ts';
 
-const node = (id: string, type: string, config: Record<string, unknown>, y = 0): { id: string; type: string; position: { x: number; y: number }; config: Record<string, unknown> } => ({ id, type, position: { x: 0, y }, config });
-const edge = (source: string, target: string, sourceHandle?: string) => ({ id: `${source}-${sourceHandle ?? 'out'}-${target}`, source, target, ...(sourceHandle ? { sourceHandle } : {}) });
-const flow = (name: string, nodes: ReturnType<typeof node>[], edges: unknown[], settings: Record<string, unknown> = {}) => ({
-  schema: 'cairn.flow/v1', name, settings: { reentry: 'after_exit', goal: null, exit_on: [], ...settings }, nodes, edges,
-});
+const flow = (name: string, nodes: DocNode[], edges: unknown[], settings: Record<string, unknown> = {}) => flowDoc(name, nodes, edges, { reentry: 'after_exit', ...settings });
 
 describe('flow engine (test clock)', () => {
   let h: Harness;

@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAndPublish, seedEnterprisePool, startHarness, type Harness } from '../engine-harness.ts';
+import { edge, flow, node } from '../flow-doc.ts';
 
-const node = (id: string, type: string, config: Record<string, unknown>, y = 0) => ({ id, type, position: { x: 0, y }, config });
-const edge = (source: string, target: string, sourceHandle?: string) => ({ id: `${source}-${sourceHandle ?? 'out'}-${target}`, source, target, ...(sourceHandle ? { sourceHandle } : {}) });
-const flow = (name: string, nodes: unknown[], edges: unknown[], settings: Record<string, unknown> = {}) => ({
-  schema: 'cairn.flow/v1', name, settings: { reentry: 'always', goal: null, exit_on: [], ...settings }, nodes, edges,
-});
 
 describe('node types (test clock starts Monday 2026-03-02 09:00 UTC)', () => {
   let h: Harness;

@@ -3,17 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAndPublish, startHarness, type Harness } from '../engine-harness.ts';
 import { startReceiver } from '../receiver.ts';
+import { edge, flow, node } from '../flow-doc.ts';
 
 /**
  * Hostile: one contact's data or one receiver's answer must not fail the batch it shares with other contacts
  * (issue 8, item 1). Before, the executor ran up to 1,000 contacts in one transaction and one job; one throw
  * failed the job, which retried 25 times while every run in it stayed active and external calls were repeated.
  */
-const node = (id: string, type: string, config: Record<string, unknown>, y = 0) => ({ id, type, position: { x: 0, y }, config });
-const edge = (source: string, target: string, sourceHandle?: string) => ({ id: `${source}-${sourceHandle ?? 'out'}-${target}`, source, target, ...(sourceHandle ? { sourceHandle } : {}) });
-const flow = (name: string, nodes: unknown[], edges: unknown[]) => ({
-  schema: 'cairn.flow/v1', name, settings: { reentry: 'always', goal: null, exit_on: [] }, nodes, edges,
-});
 /** Before the fix these batches retried with backoff and never settled: a bounded drain turns that into a failure. */
 const DRAIN_MS = 30_000;
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAndPublish, startHarness, type Harness } from '../engine-harness.ts';
+import { node } from '../flow-doc.ts';
 
 /*
  * Issue 8, item 2: a flow whose trigger `when` throws on an event's data must not fail that event, the events
@@ -7,7 +8,6 @@ import { createAndPublish, startHarness, type Harness } from '../engine-harness.
  * the other flows still see it, and the failure is counted on the failing flow's trigger node.
  */
 
-const node = (id: string, type: string, config: Record<string, unknown>, y = 0) => ({ id, type, position: { x: 0, y }, config });
 const flow = (name: string, event: string, when?: unknown) => ({
   schema: 'cairn.flow/v1',
   name,

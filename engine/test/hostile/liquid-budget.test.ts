@@ -1,17 +1,13 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAndPublish, startHarness, type Harness } from '../engine-harness.ts';
+import { edge, flow, node } from '../flow-doc.ts';
 
 /**
  * Hostile: Liquid that would render for seconds. One step's templates share a budget, a run's steps share one
  * until the run waits, and the executor yields between steps, so neither a `/test` call nor a real event holds
  * the event loop (issue 8, item 5: 30 nested 1000×2500 loops blocked it 14.8 s per call before).
  */
-const node = (id: string, type: string, config: Record<string, unknown>, y = 0) => ({ id, type, position: { x: 0, y }, config });
-const edge = (source: string, target: string) => ({ id: `${source}-${target}`, source, target });
-const flow = (name: string, nodes: unknown[], edges: unknown[]) => ({
-  schema: 'cairn.flow/v1', name, settings: { reentry: 'always', goal: null, exit_on: [] }, nodes, edges,
-});
 const NESTED = '{% for i in (1..1000) %}{% for j in (1..2500) %}{% endfor %}{% endfor %}';
 const thirtyLoops = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`p${i}`, NESTED]));
 

@@ -1,5 +1,6 @@
 import { createAndPublish, eventually, type Harness } from '../engine-harness.ts';
 import { prng } from '../prng.ts';
+import { node } from '../flow-doc.ts';
 
 /**
  * The generated year the KPI tests (engine/test/kpis/kpis.test.ts) and the dashboard e2e test
@@ -8,7 +9,6 @@ import { prng } from '../prng.ts';
  */
 export const DAY = 86_400_000;
 
-const node = (id: string, type: string, config: Record<string, unknown>, y = 0) => ({ id, type, position: { x: 0, y }, config });
 
 /** Trigger → 10% holdout + two branches, each sleeping 30 days; converts on trial.converted. */
 export const nurtureFlow = {
