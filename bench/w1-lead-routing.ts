@@ -137,7 +137,7 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number; warmup
 
     const lat = await database.db.raw(
       `SELECT percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM s.finished_at - e.received_at) * 1000) AS p
-         FROM run_steps s JOIN runs r ON r.id = s.run_id JOIN events e ON e.id = r.trigger_event_id
+         FROM run_step_history s JOIN runs r ON r.id = s.run_id JOIN events e ON e.id = r.trigger_event_id
         WHERE s.node_id = 'assign' AND r.workspace_id = ? AND e.received_at >= ?`,
       [workspaceId, t0],
     );
@@ -250,7 +250,7 @@ export async function runW1Footprint(opts: { repeat?: number; leads?: number } =
     }
     const runsTotal = Number((await database.db.raw(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND status = 'completed'`, [workspaceId])).rows[0].n);
     const stepsTwice = Number((await database.db.raw(
-      `SELECT count(*) AS n FROM (SELECT run_id, node_id FROM run_steps WHERE workspace_id = ? GROUP BY 1, 2 HAVING count(*) > 1) d`, [workspaceId],
+      `SELECT count(*) AS n FROM (SELECT run_id, node_id FROM run_step_history WHERE workspace_id = ? GROUP BY 1, 2 HAVING count(*) > 1) d`, [workspaceId],
     )).rows[0].n);
     return {
       workload: 'w1_footprint',
@@ -295,8 +295,8 @@ export async function runW1ScaleOut(opts: { workers?: number[]; leads?: number }
       const events = await one(`SELECT count(*) AS n FROM events WHERE workspace_id = ?`);
       const runs = await one(`SELECT count(*) AS n FROM runs WHERE workspace_id = ?`);
       const done = await one(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND status = 'completed'`);
-      const stepsTwice = await one(`SELECT count(*) AS n FROM (SELECT run_id, node_id FROM run_steps WHERE workspace_id = ? GROUP BY 1, 2 HAVING count(*) > 1) d`);
-      const steps = await one(`SELECT count(*) AS n FROM run_steps WHERE workspace_id = ?`);
+      const stepsTwice = await one(`SELECT count(*) AS n FROM (SELECT run_id, node_id FROM run_step_history WHERE workspace_id = ? GROUP BY 1, 2 HAVING count(*) > 1) d`);
+      const steps = await one(`SELECT count(*) AS n FROM run_step_history WHERE workspace_id = ?`);
       const perOwner = ((await database.db.raw(`SELECT count(*)::int AS n FROM contacts WHERE workspace_id = ? AND owner_id IS NOT NULL GROUP BY owner_id`, [workspaceId])).rows as { n: number }[]).map((r) => r.n);
       const spread = Math.max(...perOwner) - Math.min(...perOwner);
       const ok = events === leads && runs === leads && done === leads && stepsTwice === 0 && steps === 3 * leads && spread <= 1;
@@ -357,7 +357,7 @@ export async function runW1Retention(opts: { leads?: number; probeS?: number; fu
     await waitFor(async () => (await completed()) >= leads, 600_000, 100);
     // Run ids are time-ordered within one engine process: the load's runs are those up to this one.
     const lastLoadRun = (await database.db.raw(`SELECT max(id::text) AS id FROM runs WHERE workspace_id = ?`, [workspaceId])).rows[0].id as string;
-    const stepsBefore = await count(`SELECT count(*) AS n FROM run_steps WHERE workspace_id = ?`);
+    const stepsBefore = await count(`SELECT count(*) AS n FROM run_step_history WHERE workspace_id = ?`);
     await ok(apiClient(engine.url, key).PUT('/v1/settings/retention', { body: { run_steps_days: 30, events_days: 30, runs_days: 30 } }));
 
     // One client posting single events back to back; each latency is tagged with the phase it ran in.
@@ -382,7 +382,7 @@ export async function runW1Retention(opts: { leads?: number; probeS?: number; fu
     await probe;
     const probed = lat.before.length + lat.during.length;
     const oldRunsLeft = await count(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND id <= ?::uuid`, [lastLoadRun]);
-    const stepsLeft = await count(`SELECT count(*) AS n FROM run_steps WHERE workspace_id = ? AND run_id <= ?::uuid`, [lastLoadRun]);
+    const stepsLeft = await count(`SELECT count(*) AS n FROM run_step_history WHERE workspace_id = ? AND run_id <= ?::uuid`, [lastLoadRun]);
     const rolledUp = await count(`SELECT coalesce(sum(entered), 0) AS n FROM run_rollups WHERE workspace_id = ?`);
 
     // The database before and after each further cycle over the same contacts, once that cycle's runs are past the window.

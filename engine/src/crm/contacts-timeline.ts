@@ -33,7 +33,8 @@ interface Row {
 
 /**
  * A contact's events (at occurred_at) and the steps of its runs (at finished_at), newest first, one keyset page.
- * Step keys are zero-padded so text order is numeric order.
+ * Step keys are zero-padded so text order is numeric order: a row's id, or for a step in its run's compact record
+ * (migration 0250) the run id and the step's position.
  */
 export async function contactTimeline(db: Db, workspaceId: string, contactId: string, opts: { before: TimelineCursor | null; limit: number }):
 Promise<{ items: TimelineItem[]; next_cursor: string | null }> {
@@ -44,9 +45,10 @@ Promise<{ items: TimelineItem[]; next_cursor: string | null }> {
               NULL::timestamptz AS started_at, NULL::jsonb AS output, NULL::jsonb AS error
        FROM events e WHERE e.workspace_id = :ws AND e.contact_id = :contact
        UNION ALL
-       SELECT 'step', s.finished_at, lpad(s.id::text, 20, '0'), NULL, NULL, NULL, NULL,
-              r.id, r.flow_id, r.version, s.node_id, s.status, s.attempt, s.started_at, s.output, s.error
-       FROM run_steps s JOIN runs r ON r.id = s.run_id AND r.workspace_id = s.workspace_id
+       SELECT 'step', s.finished_at,
+              CASE WHEN s.ord > 0 THEN lpad(s.ord::text, 20, '0') ELSE r.id::text || lpad((s.ord + 1000000000)::text, 4, '0') END,
+              NULL, NULL, NULL, NULL, r.id, r.flow_id, r.version, s.node_id, s.status, s.attempt, s.started_at, s.output, s.error
+       FROM runs r CROSS JOIN LATERAL run_steps_of(r.workspace_id, r.id, r.steps, r.started_at) s
        WHERE r.workspace_id = :ws AND r.contact_id = :contact
      ) t
      WHERE (:at::timestamptz IS NULL OR (t.at, t.kind, t.key) < (:at::timestamptz, :kind::text, :key::text))

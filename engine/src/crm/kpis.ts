@@ -118,7 +118,7 @@ async function flowKpis(db: Db, ws: string, q: KpiQuery): Promise<FlowKpi[]> {
                    AND e.type = s.goal_event AND e.occurred_at >= r.started_at AND e.occurred_at < ?)) AS goal_reached
          FROM runs r
          JOIN splits s ON s.flow_id = r.flow_id AND s.version = r.version
-         JOIN run_steps st ON st.run_id = r.id AND st.workspace_id = r.workspace_id AND st.node_id = s.node_id AND st.status = 'completed'
+         JOIN LATERAL run_steps_of(r.workspace_id, r.id, r.steps, r.started_at) st ON st.node_id = s.node_id AND st.status = 'completed'
         WHERE r.workspace_id = ? AND r.started_at >= ? AND r.started_at < ?${seg.sql}
         GROUP BY 1, 2, 3
        ${days ? `UNION ALL

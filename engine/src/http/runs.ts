@@ -14,6 +14,10 @@ interface RunRow {
   started_at: Date; updated_at: Date; finished_at: Date | null;
 }
 
+/** A run's columns as the API reads them (the compact step record, `steps`, is read through run_step_history). */
+const RUN_COLUMNS = ['id', 'flow_id', 'version', 'contact_id', 'status', 'state', 'node_id', 'wake_at', 'listen_event', 'attempt', 'error',
+  'started_at', 'updated_at', 'finished_at'];
+
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 const runJson = (r: RunRow) => ({
@@ -81,7 +85,7 @@ export const runsRoutes: RouteGroup = async (app, { ctx }) => {
         if (q.status) b.where('status', q.status);
         if (after) b.where('id', '<', after);
       })
-      .orderBy('id', 'desc').limit(q.limit + 1).select<RunRow[]>('*');
+      .orderBy('id', 'desc').limit(q.limit + 1).select<RunRow[]>(RUN_COLUMNS);
     const names = await namesOf(ctx.db, request.auth!.workspaceId, rows.slice(0, q.limit));
     return page(rows, q.limit, (r) => r.id, (r) => ({ ...runJson(r), ...names(r) }));
   });
@@ -89,9 +93,11 @@ export const runsRoutes: RouteGroup = async (app, { ctx }) => {
   app.get('/runs/:id', { config: { area: 'runs' }, schema: { operationId: 'getRun', tags: ['runs'], summary: 'A run with its steps', params: idParams, response: { 200: ref('RunDetail') } } }, async (request) => {
     const { workspaceId } = request.auth!;
     const id = requireUuid(request.params.id, 'run');
-    const run = await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>();
+    // vars in full (run_vars: an ended run's compact step record holds the outputs its vars leave out).
+    const run = await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>(...RUN_COLUMNS, ctx.db.raw('run_vars(vars, steps) AS vars'));
     if (!run) throw notFound('run');
-    const steps = await ctx.db('run_steps').where({ workspace_id: workspaceId, run_id: id }).orderBy('id')
+    // Both places a run's steps live (its compact record once ended, rows while it waits), in order: migration 0250.
+    const steps = await ctx.db('run_step_history').where({ workspace_id: workspaceId, run_id: id }).orderBy('ord')
       .select<{ node_id: string; status: string; attempt: number; started_at: Date; finished_at: Date; output: unknown; error: unknown; logs: unknown[] | null }[]>('node_id', 'status', 'attempt', 'started_at', 'finished_at', 'output', 'error', 'logs');
     const flow = await ctx.db('flow_versions').where({ workspace_id: workspaceId, flow_id: run.flow_id, version: run.version })
       .first<{ document: { name: string; nodes?: Array<{ id: string; label?: string }> } }>('document');
@@ -111,13 +117,13 @@ export const runsRoutes: RouteGroup = async (app, { ctx }) => {
     const { workspaceId } = request.auth!;
     const id = requireUuid(request.params.id, 'run');
     await commands.cancel(workspaceId, id);
-    return runJson(await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>() as RunRow);
+    return runJson(await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>(RUN_COLUMNS) as RunRow);
   });
 
   app.post('/runs/:id/retry', { config: { area: 'runs' }, schema: { operationId: 'retryRun', tags: ['runs'], summary: 'Resume a failed run at its failed step', params: idParams, response: { 200: ref('Run') } } }, async (request) => {
     const { workspaceId } = request.auth!;
     const id = requireUuid(request.params.id, 'run');
     await commands.retry(workspaceId, id);
-    return runJson(await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>() as RunRow);
+    return runJson(await ctx.db('runs').where({ workspace_id: workspaceId, id }).first<RunRow>(RUN_COLUMNS) as RunRow);
   });
 };

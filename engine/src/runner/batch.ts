@@ -81,10 +81,8 @@ export async function advanceBatch(tx: Tx, workspaceId: string, requests: Contac
 
   phase('execute');
   phasesMs.poolLockWait = Math.round(router.lockWaitMs * 10) / 10;
-  await store.write(tx, runs.filter((r) => r.dirty), now);
+  await store.write(tx, runs.filter((r) => r.dirty), now, effects.steps);
   phase('runs');
-  await store.writeSteps(tx, workspaceId, effects.steps);
-  phase('steps');
   const changed = contacts.filter((c) => effects.dirtyContacts.has(c.id));
   await store.writeContacts(tx, workspaceId, changed);
   if (changed.length && deps.contactsChanged) await deps.contactsChanged(tx, workspaceId, changed.map((c) => c.id), now);

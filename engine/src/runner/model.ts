@@ -33,6 +33,11 @@ export interface Run {
   finishedAt: Date | null;
   /** Set when the executor changed the run, so the store writes it back. */
   dirty?: boolean;
+  /**
+   * Set by the store when the run may have steps stored as rows (it recorded steps in an earlier batch and waited):
+   * when it ends they are folded into its compact record. A run loaded at its trigger has none.
+   */
+  stepRows?: boolean;
   /** What Liquid may still spend on this run until it waits (not stored: each batch or dry run starts afresh). */
   renderBudget?: RenderBudget;
 }

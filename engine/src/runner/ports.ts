@@ -37,8 +37,11 @@ export interface RunStore {
    * the change never interleaves with a step of this run. Undefined when the workspace has no such run.
    */
   lock(tx: Tx, workspaceId: string, runId: string): Promise<Run | undefined>;
-  /** Writes the runs marked dirty. */
-  write(tx: Tx, runs: Run[], now: Date): Promise<void>;
+  /**
+   * Writes the runs marked dirty and the steps they recorded: a run that ended keeps its steps as one compact record
+   * on its row (rows it recorded while it waited folded in), an open run's steps are rows.
+   */
+  write(tx: Tx, runs: Run[], now: Date, steps?: StepRecord[]): Promise<void>;
   /** Whether the run is of an exclusive flow whose contact has another open run of it (call with the run locked). */
   otherOpenRun(tx: Tx, run: Run): Promise<boolean>;
   writeStats(tx: Tx, stats: StatsDelta): Promise<void>;
@@ -75,7 +78,6 @@ export interface BatchStore extends RunStore {
   lockContacts(tx: Tx, workspaceId: string, contactIds: string[]): Promise<Contact[]>;
   loadWork(tx: Tx, workspaceId: string, contacts: Contact[], now: Date): Promise<BatchWork>;
   router(tx: Tx, workspaceId: string, now: Date): BatchRouter;
-  writeSteps(tx: Tx, workspaceId: string, steps: StepRecord[]): Promise<void>;
   writeContacts(tx: Tx, workspaceId: string, contacts: Contact[]): Promise<void>;
   writeTasks(tx: Tx, tasks: NewTask[]): Promise<void>;
 }

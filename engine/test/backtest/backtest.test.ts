@@ -48,7 +48,7 @@ describe('backtest', () => {
   const post = (type: string, email: string, contact: Record<string, unknown> = {}) => h.call('POST', '/v1/events', { type, contact: { email, ...contact }, properties: {} });
   const advance = (by: string) => h.call('POST', '/v1/_test/clock/advance', { by });
   const rowCounts = async () => {
-    const { rows } = await h.t.db.raw(`SELECT (SELECT count(*) FROM runs)::int AS runs, (SELECT count(*) FROM run_steps)::int AS steps,
+    const { rows } = await h.t.db.raw(`SELECT (SELECT count(*) FROM runs)::int AS runs, (SELECT count(*) FROM run_step_history)::int AS steps,
       (SELECT count(*) FROM events)::int AS events, (SELECT count(*) FROM contacts)::int AS contacts,
       (SELECT md5(string_agg(c::text, ',' ORDER BY id)) FROM contacts c) AS contacts_hash, (SELECT count(*) FROM flow_stats)::int AS flow_stats,
       (SELECT md5(string_agg(n::text, ',' ORDER BY flow_id, version, node_id, shard)) FROM node_stats n) AS node_stats`);

@@ -16,7 +16,7 @@ describe('clock triggers (test clock starts 2026-03-02T09:00Z)', () => {
   afterAll(async () => h?.close());
 
   const triggerTimes = async (flowId: string) => (await h.t.db.raw(
-    `SELECT c.email, s.finished_at FROM run_steps s JOIN runs r ON r.id = s.run_id JOIN contacts c ON c.id = r.contact_id
+    `SELECT c.email, s.finished_at FROM run_step_history s JOIN runs r ON r.id = s.run_id JOIN contacts c ON c.id = r.contact_id
       WHERE r.flow_id = ? AND s.node_id = 'start' ORDER BY s.finished_at, c.email`, [flowId])).rows as { email: string; finished_at: Date }[];
 
   it('trigger.schedule starts a run for every contact at each cron time', async () => {

@@ -87,9 +87,9 @@ describe('crash safety', () => {
     const emitted = await h.t.db.raw(`SELECT count(*)::int AS n, count(DISTINCT contact_id)::int AS c FROM events WHERE workspace_id = ? AND type = 'crash.done'`, [h.workspaceId]);
     expect(emitted.rows[0]).toEqual({ n: N, c: N });
     // Each step completed exactly once per run, whichever process ran it.
-    const dupes = await h.t.db.raw(`SELECT run_id, node_id FROM run_steps WHERE status = 'completed' GROUP BY run_id, node_id HAVING count(*) > 1`);
+    const dupes = await h.t.db.raw(`SELECT run_id, node_id FROM run_step_history WHERE status = 'completed' GROUP BY run_id, node_id HAVING count(*) > 1`);
     expect(dupes.rows).toEqual([]);
-    const completedSteps = await h.t.db.raw(`SELECT count(*)::int AS n FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE r.flow_id = ? AND s.status = 'completed'`, [flowId]);
+    const completedSteps = await h.t.db.raw(`SELECT count(*)::int AS n FROM run_step_history s JOIN runs r ON r.id = s.run_id WHERE r.flow_id = ? AND s.status = 'completed'`, [flowId]);
     expect(completedSteps.rows[0].n).toBe(N * 5);
     // The receiver saw every run's key at least once, and only keys of real runs (retries reuse the key).
     const runIds = new Set((await h.t.db.raw(`SELECT id FROM runs WHERE flow_id = ?`, [flowId])).rows.map((r: { id: string }) => `${r.id}:hook`));

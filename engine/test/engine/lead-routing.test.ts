@@ -36,9 +36,9 @@ describe('W1 lead routing flow', () => {
     expect(tagged.rows[0].n).toBe(N - enterprise);
     // Every run: trigger, condition, and one action, each recorded as completed.
     const steps = await h.t.db.raw(
-      `SELECT count(*)::int AS runs FROM (SELECT r.id FROM runs r JOIN run_steps s ON s.run_id = r.id WHERE r.flow_id = ?
+      `SELECT count(*)::int AS runs FROM (SELECT r.id FROM runs r JOIN run_step_history s ON s.run_id = r.id WHERE r.flow_id = ?
          GROUP BY r.id HAVING count(*) = 3 AND bool_and(s.status = 'completed')
-           AND array_agg(s.node_id ORDER BY s.id) IN (ARRAY['start','big','assign'], ARRAY['start','big','nurture'])) x`,
+           AND array_agg(s.node_id ORDER BY s.ord) IN (ARRAY['start','big','assign'], ARRAY['start','big','nurture'])) x`,
       [flowId],
     );
     expect(steps.rows[0].runs).toBe(N);

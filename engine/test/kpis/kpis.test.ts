@@ -65,7 +65,7 @@ describe('GET /v1/kpis on a generated year (3,000 contacts, holdout 10%; clock s
       `SELECT s.output->>'branch' AS arm, count(*)::int AS n, sum((r.status = 'converted')::int)::int AS runs_converted,
               sum((g.first_goal IS NOT NULL)::int)::int AS reached
          FROM runs r
-         JOIN run_steps s ON s.run_id = r.id AND s.node_id = 'ab'
+         JOIN run_step_history s ON s.run_id = r.id AND s.node_id = 'ab'
          LEFT JOIN LATERAL (SELECT min(e.occurred_at) AS first_goal FROM events e
                              WHERE e.workspace_id = r.workspace_id AND e.contact_id = r.contact_id AND e.type = 'trial.converted' AND e.occurred_at >= r.started_at AND e.occurred_at < ?::timestamptz) g ON true
         WHERE r.workspace_id = ? AND r.flow_id = ? AND r.started_at >= ? AND r.started_at < ? GROUP BY 1`,

@@ -5,7 +5,7 @@ import { toRun, writeRuns, writeStats } from './store.ts';
 
 /**
  * The runner's part of erasing a contact (crm/erasure.ts): its open runs are cancelled, then the vars and errors
- * of all its runs and the output and errors of their steps are scrubbed. Rows stay, so counts stay true.
+ * of all its runs and the output and errors of their steps (rows and compact records) are scrubbed. Rows stay, so counts stay true.
  * The contact's row lock is held by the erasure, as the executor takes it: no step interleaves with this.
  */
 registerErasureStep(async (tx, workspaceId, contactId, now) => {
@@ -20,7 +20,15 @@ registerErasureStep(async (tx, workspaceId, contactId, now) => {
     await writeRuns(tx, runs, now);
     await writeStats(tx, stats);
   }
-  await tx.raw(`UPDATE runs SET vars = '{}', error = NULL WHERE workspace_id = ? AND contact_id = ?`, [workspaceId, contactId]);
+  // The compact step record of ended runs (migration 0250) keeps each step's node, status, times, logs and attempt;
+  // its outputs and errors go, and no output is marked as a var any more (the vars are gone).
+  await tx.raw(
+    `UPDATE runs SET vars = '{}', error = NULL,
+            steps = (SELECT jsonb_agg(jsonb_build_array(e.s->0, lower(e.s->>1), e.s->2, e.s->3, NULL, NULL, e.s->6, e.s->7) ORDER BY e.n)
+                       FROM jsonb_array_elements(steps) WITH ORDINALITY AS e(s, n))
+      WHERE workspace_id = ? AND contact_id = ?`,
+    [workspaceId, contactId],
+  );
   await tx.raw(
     `UPDATE run_steps s SET output = NULL, error = NULL FROM runs r
      WHERE r.workspace_id = ? AND r.contact_id = ? AND s.run_id = r.id AND s.workspace_id = r.workspace_id`,

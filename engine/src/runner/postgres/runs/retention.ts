@@ -97,7 +97,8 @@ const splitBindings = (workspaceId: string, flowId: string, s: { versions: numbe
  * every counter (flow and node statistics, KPIs) stay: only the per-step input/output detail goes, and the split
  * steps KPIs count by branch are added to run_split_rollups in the same statement. A run still open when pruning
  * passes its start keeps its steps (they are visited once). Freed space is reused after (auto)vacuum.
- * Returns the number of step rows deleted.
+ * Steps live as run_steps rows or, once a run ended, as its compact record (`runs.steps`, migration 0250): both go,
+ * and both are rolled up. Returns the number of steps deleted.
  */
 export async function pruneRunSteps(db: Db, now: Date, logger?: Logger): Promise<number> {
   const { rows } = await db.raw(`SELECT workspace_id, run_steps_days, steps_pruned_before FROM workspace_retention WHERE run_steps_days IS NOT NULL`);
@@ -116,18 +117,29 @@ export async function pruneRunSteps(db: Db, now: Date, logger?: Logger): Promise
       for (;;) {
         const { rows: batch } = await db.raw(
           `WITH visited AS (
-             SELECT id, version, contact_id, status, started_at, finished_at FROM runs
+             SELECT id, version, contact_id, status, started_at, finished_at, steps, coalesce(jsonb_array_length(steps), 0) AS compact FROM runs
               WHERE flow_id = ? AND workspace_id = ? AND started_at >= ? AND (started_at, id) > (?, ?::uuid) AND started_at < ?
               ORDER BY started_at, id LIMIT ?
            ), gone AS (
              DELETE FROM run_steps s USING visited v
               WHERE s.run_id = v.id AND s.workspace_id = ? AND v.finished_at IS NOT NULL AND v.finished_at < ?
              RETURNING s.run_id, s.node_id, s.status, s.output->>'branch' AS branch
-           ), ${ROLL_UP_SPLITS('gone', 'visited')},
+           ), stripped AS (
+             -- The compact record of an ended run (migration 0250); the outputs it marked as vars go back to vars,
+             -- so GET /v1/runs/{id} answers the same vars after pruning as before.
+             UPDATE runs r SET vars = run_vars(r.vars, r.steps), steps = NULL FROM visited v
+              WHERE r.id = v.id AND r.workspace_id = ? AND v.compact > 0 AND v.finished_at < ? AND r.finished_at IS NOT NULL
+             RETURNING r.id
+           ), pruned AS (
+             SELECT run_id, node_id, status, branch FROM gone
+             UNION ALL
+             SELECT v.id, st.node_id, st.status, st.output->>'branch' FROM stripped x JOIN visited v ON v.id = x.id
+               CROSS JOIN LATERAL run_steps_record(v.steps, v.started_at) st
+           ), ${ROLL_UP_SPLITS('pruned', 'visited')},
            last AS (SELECT started_at, id FROM visited ORDER BY started_at DESC, id DESC LIMIT 1)
-           SELECT (SELECT started_at FROM last) AS at, (SELECT id FROM last) AS id,
-                  (SELECT count(*) FROM visited)::int AS runs, (SELECT count(*) FROM gone)::int AS steps`,
-          [flowId, w.workspace_id, after[0], after[0], after[1], cutoff, PRUNE_BATCH, w.workspace_id, cutoff,
+           SELECT (SELECT started_at FROM last) AS at, (SELECT id FROM last) AS id, (SELECT count(*) FROM visited)::int AS runs,
+                  (SELECT count(*) FROM pruned)::int AS steps`,
+          [flowId, w.workspace_id, after[0], after[0], after[1], cutoff, PRUNE_BATCH, w.workspace_id, cutoff, w.workspace_id, cutoff,
             ...splitBindings(w.workspace_id, flowId, splits)],
         );
         const b = batch[0] as { at: Date | null; id: string | null; runs: number; steps: number };
@@ -184,11 +196,16 @@ export async function pruneRuns(db: Db, now: Date, logger?: Logger): Promise<num
            ), gone AS (
              DELETE FROM runs r USING visited v
               WHERE r.id = v.id AND r.workspace_id = ? AND r.status NOT IN ('active', 'waiting') AND r.finished_at < ?
-             RETURNING r.id, r.version, r.contact_id, r.status, r.started_at
+             RETURNING r.id, r.version, r.contact_id, r.status, r.started_at, r.steps
            ), steps AS (
              DELETE FROM run_steps s USING gone g WHERE s.run_id = g.id AND s.workspace_id = ?
              RETURNING s.run_id, s.node_id, s.status, s.output->>'branch' AS branch
-           ), ${ROLL_UP_SPLITS('steps', 'gone')},
+           ), all_steps AS (
+             -- Rows, and the compact records of ended runs (migration 0250).
+             SELECT run_id, node_id, status, branch FROM steps
+             UNION ALL
+             SELECT g.id, st.node_id, st.status, st.output->>'branch' FROM gone g CROSS JOIN LATERAL run_steps_record(g.steps, g.started_at) st
+           ), ${ROLL_UP_SPLITS('all_steps', 'gone')},
            rolled AS (
              INSERT INTO run_rollups AS u (workspace_id, flow_id, version, day, entered, converted)
              SELECT ?::uuid, ?::uuid, version, (started_at AT TIME ZONE 'UTC')::date, count(*), count(*) FILTER (WHERE status = 'converted')

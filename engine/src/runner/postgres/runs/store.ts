@@ -61,6 +61,8 @@ async function loadWork(tx: Tx, workspaceId: string, contacts: Contact[], now: D
 
   await flows.ensure(tx, runs.map((r) => ({ flowId: r.flowId, version: r.version })));
   const flowOf = (r: Run) => flows.get(r.flowId, r.version)!;
+  // A run still at its trigger has recorded no step yet; any other may have rows to fold into its record when it ends.
+  for (const r of runs) r.stepRows = !(r.nodeId === flowOf(r).trigger.id && r.attempt <= 1);
   const minSince = new Map<string, number>();
   for (const r of runs) if (flowOf(r).listensToEvents) minSince.set(r.contactId, Math.min(minSince.get(r.contactId) ?? Infinity, r.sinceSeq));
   const triggerIds = [...new Set(runs.filter((r) => r.triggerEventId && flowOf(r).readsTriggerEvent).map((r) => r.triggerEventId!))];
@@ -89,22 +91,79 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 /** knex's binding types reject arrays that contain null; PostgreSQL arrays may. */
 const exec = (tx: Tx, sql: string, bindings: unknown[]) => tx.raw(sql, bindings as never);
 
+const STATUS_CODE: Record<StepRecord['status'], string> = { completed: 'c', skipped: 's', failed: 'f', deferred: 'd' };
+
 /**
- * Writes the runs back. Completion changes no indexed column (migration 0200), so it can be a HOT update.
- * The id list (also in unnest) lets the planner probe runs_pkey: unnest alone is estimated like any function, and at a
- * few hundred thousand runs the planner hashed the whole table for every batch instead (measured at 100,000 runs:
- * 237 ms → 92 ms per batch of 1,000).
+ * A step as an element of a run's compact record (migration 0250): [node_id, status, started_ms, finished_ms, output,
+ * error, logs, attempt], times in milliseconds after the run started, trailing nulls and an attempt of 1 left out.
+ * `isVar`: the output is also the run's var of this node (status in upper case; `runs.vars` then leaves it out).
  */
-export async function writeRuns(tx: Tx, runs: Run[], now: Date): Promise<void> {
+export function compactStep(s: StepRecord, runStartedAt: Date, isVar: boolean): Json[] {
+  const code = STATUS_CODE[s.status];
+  const e: Json[] = [
+    s.nodeId, isVar ? code.toUpperCase() : code, s.startedAt.getTime() - runStartedAt.getTime(), s.finishedAt.getTime() - runStartedAt.getTime(),
+    s.output, s.error, s.logs?.length ? s.logs : null, s.attempt === 1 ? null : s.attempt,
+  ];
+  while (e.length > 4 && e[e.length - 1] === null) e.pop();
+  return e;
+}
+
+/**
+ * The compact record of a run that ended, from the steps it recorded in this batch, and its vars without the values
+ * that are those steps' outputs (the same object: set by the executor from the step it recorded, the last of its node).
+ */
+function compactRecord(run: Run, steps: StepRecord[]): { steps: Json[]; vars: Record<string, Json> } {
+  const lastOfNode = new Map<string, StepRecord>();
+  for (const s of steps) lastOfNode.set(s.nodeId, s);
+  const vars = { ...run.vars };
+  const out = steps.map((s) => {
+    const isVar = lastOfNode.get(s.nodeId) === s && (s.status === 'completed' || s.status === 'skipped')
+      && Object.hasOwn(run.vars, s.nodeId) && run.vars[s.nodeId] === s.output;
+    if (isVar) delete vars[s.nodeId];
+    return compactStep(s, run.startedAt, isVar);
+  });
+  return { steps: out, vars };
+}
+
+/** A run_steps row as an element of the compact record (rows folded when their run ends), in SQL. */
+const ROW_AS_COMPACT = `jsonb_build_array(s.node_id,
+  CASE s.status WHEN 'completed' THEN 'c' WHEN 'skipped' THEN 's' WHEN 'failed' THEN 'f' ELSE 'd' END,
+  extract(epoch FROM s.started_at - r.started_at)::float8 * 1000, extract(epoch FROM s.finished_at - r.started_at)::float8 * 1000,
+  s.output, s.error, s.logs, s.attempt)`;
+
+/**
+ * Writes the runs back, with the steps they recorded (one statement per table, never one per step). A run that ended
+ * keeps its steps as ONE compact record on its row (`runs.steps`, migration 0250), written by the same UPDATE, and
+ * its vars without the outputs that record holds; rows it recorded while it waited are folded in first and deleted.
+ * An open run's steps are run_steps rows. Completion changes no indexed column (migration 0200), so it can be a HOT
+ * update. The id list (also in unnest) lets the planner probe runs_pkey: unnest alone is estimated like any function,
+ * and at a few hundred thousand runs the planner hashed the whole table for every batch instead (measured at 100,000
+ * runs: 237 ms → 92 ms per batch of 1,000).
+ */
+export async function writeRuns(tx: Tx, runs: Run[], now: Date, steps: StepRecord[] = []): Promise<void> {
   if (runs.length === 0) return;
+  const stepsOf = new Map<string, StepRecord[]>();
+  for (const s of steps) {
+    const list = stepsOf.get(s.runId);
+    if (list) list.push(s);
+    else stepsOf.set(s.runId, [s]);
+  }
+  const compact = new Map<string, { steps: Json[]; vars: Record<string, Json> }>();
+  for (const r of runs) {
+    if (r.state === 'done' && (stepsOf.has(r.id) || r.stepRows)) compact.set(r.id, compactRecord(r, stepsOf.get(r.id) ?? []));
+  }
   const ids = runs.map((r) => r.id);
   await exec(tx,
     `UPDATE runs r SET status = u.status, state = u.state, node_id = u.node_id, node_entered_at = u.node_entered_at,
             attempt = u.attempt, wake_at = u.wake_at, listen_event = u.listen_event, since_seq = u.since_seq,
-            vars = u.vars, error = u.error, finished_at = u.finished_at, updated_at = ?
+            vars = u.vars, error = u.error, finished_at = u.finished_at, updated_at = ?,
+            steps = CASE WHEN u.steps IS NULL THEN r.steps
+                         ELSE nullif(coalesce(r.steps, '[]') || CASE WHEN u.fold THEN coalesce((
+                           SELECT jsonb_agg(${ROW_AS_COMPACT} ORDER BY s.id) FROM run_steps s WHERE s.workspace_id = r.workspace_id AND s.run_id = r.id
+                         ), '[]') ELSE '[]' END || u.steps, '[]') END
        FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::int[], ?::timestamptz[], ?::text[],
-                   ?::bigint[], ?::jsonb[], ?::jsonb[], ?::timestamptz[])
-         AS u(id, status, state, node_id, node_entered_at, attempt, wake_at, listen_event, since_seq, vars, error, finished_at)
+                   ?::bigint[], ?::jsonb[], ?::jsonb[], ?::timestamptz[], ?::jsonb[], ?::boolean[])
+         AS u(id, status, state, node_id, node_entered_at, attempt, wake_at, listen_event, since_seq, vars, error, finished_at, steps, fold)
       WHERE r.id = u.id AND r.workspace_id = ANY(?::uuid[]) AND r.id = ANY(?::uuid[])`,
     [
       now,
@@ -117,22 +176,36 @@ export async function writeRuns(tx: Tx, runs: Run[], now: Date): Promise<void> {
       runs.map((r) => iso(r.wakeAt)),
       runs.map((r) => r.listenEvent),
       runs.map((r) => r.sinceSeq),
-      runs.map((r) => JSON.stringify(r.vars)),
+      runs.map((r) => JSON.stringify(compact.get(r.id)?.vars ?? r.vars)),
       runs.map((r) => (r.error === null ? null : JSON.stringify(r.error))),
       runs.map((r) => iso(r.finishedAt)),
+      runs.map((r) => { const c = compact.get(r.id); return c ? JSON.stringify(c.steps) : null; }),
+      runs.map((r) => compact.has(r.id) && r.stepRows === true),
       [...new Set(runs.map((r) => r.workspaceId))],
       ids,
     ],
   );
+  const folded = runs.filter((r) => compact.has(r.id) && r.stepRows);
+  if (folded.length) {
+    await exec(tx, `DELETE FROM run_steps WHERE workspace_id = ANY(?::uuid[]) AND run_id = ANY(?::uuid[])`,
+      [[...new Set(folded.map((r) => r.workspaceId))], folded.map((r) => r.id)]);
+  }
+  const workspaceOf = new Map(runs.map((r) => [r.id, r.workspaceId]));
+  await writeSteps(tx, steps.filter((s) => !compact.has(s.runId)), (runId) => {
+    const w = workspaceOf.get(runId);
+    if (!w) throw new Error(`step of run ${runId}, which is not written with it`);
+    return w;
+  });
 }
 
-async function writeSteps(tx: Tx, workspaceId: string, steps: StepRecord[]): Promise<void> {
+/** Steps of runs still open, as run_steps rows. */
+async function writeSteps(tx: Tx, steps: StepRecord[], workspaceOf: (runId: string) => string): Promise<void> {
   if (steps.length === 0) return;
   await exec(tx,
     `INSERT INTO run_steps (workspace_id, run_id, node_id, status, attempt, started_at, finished_at, output, error, logs)
-     SELECT ?, * FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[], ?::timestamptz[], ?::timestamptz[], ?::jsonb[], ?::jsonb[], ?::jsonb[])`,
+     SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::int[], ?::timestamptz[], ?::timestamptz[], ?::jsonb[], ?::jsonb[], ?::jsonb[])`,
     [
-      workspaceId,
+      steps.map((s) => workspaceOf(s.runId)),
       steps.map((s) => s.runId),
       steps.map((s) => s.nodeId),
       steps.map((s) => s.status),
@@ -251,8 +324,12 @@ export const postgresRunStore: RunStore = {
     const found = await tx.raw(`SELECT contact_id FROM runs WHERE workspace_id = ? AND id = ?`, [workspaceId, runId]);
     if (!found.rows[0]) return undefined;
     await tx.raw(`SELECT 1 FROM contacts WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, found.rows[0].contact_id]);
-    const { rows } = await tx.raw(`SELECT * FROM runs WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, runId]);
-    return rows[0] ? toRun(rows[0] as RunRow) : undefined;
+    // The vars in full (run_vars): a retried run goes on with the outputs its compact record holds.
+    const { rows } = await tx.raw(`SELECT ${RUN_COLUMNS.replace('vars,', 'run_vars(vars, steps) AS vars,')} FROM runs WHERE workspace_id = ? AND id = ? FOR UPDATE`, [workspaceId, runId]);
+    if (!rows[0]) return undefined;
+    const run = toRun(rows[0] as RunRow);
+    run.stepRows = true;
+    return run;
   },
   write: writeRuns,
   async otherOpenRun(tx, run) {
@@ -279,7 +356,6 @@ export function createBatchStore(flows: FlowCache): BatchStore {
     },
     loadWork: (tx, workspaceId, contacts, now) => loadWork(tx, workspaceId, contacts, now, flows),
     router: (tx, workspaceId, now) => new BatchOwnerRouter(tx, workspaceId, now),
-    writeSteps,
     writeContacts,
     writeTasks,
   };
