@@ -69,7 +69,7 @@ export async function runW7(opts: { scale?: number; requests?: number } = {}) {
           id: runId, workspace_id: ws, flow_id: flowId, version: 1, contact_id: id, status: held ? 'completed' : converts ? 'converted' : 'completed',
           state: 'done', exclusive: false, started_at: new Date(started), updated_at: new Date(started), finished_at: new Date(started + DAY),
           // The split step, as an ended run keeps its steps: one compact record on the run (migration 0250).
-          steps: JSON.stringify([['ab', 'c', 0, 0, { branch: held ? null : rand() < 0.5 ? 'a' : 'b' }]]),
+          steps: JSON.stringify([['ab', 'c', '0', { branch: held ? null : rand() < 0.5 ? 'a' : 'b' }]]),
         });
         if (converts) ev('trial.converted', started + rand() * 5 * DAY);
       }

@@ -5,10 +5,11 @@ import type { Knex } from 'knex';
 // run_steps row each with its own index entry; a run that waits (delay, wait_for_event, an external call) keeps its
 // steps as run_steps rows while open, and they are folded into the record (and deleted) when it ends.
 //
-// `steps` is a JSON array, one element per step in order: [node_id, status, started_ms, finished_ms, output, error,
-// logs, attempt], trailing nulls (and an attempt of 1) left out. status is c(ompleted) s(kipped) f(ailed) d(eferred);
+// `steps` is a JSON array, one element per step in order: [node_id, status, times, output, error, logs], trailing nulls
+// left out. status: c(ompleted) s(kipped) f(ailed) d(eferred), followed by the attempt unless it is 1 ("c0", "f2");
 // upper case C or S: the output is also the run's var of that node, so `runs.vars` leaves it out (run_vars puts it
-// back). Times are milliseconds after the run's started_at.
+// back). times: "<started>:<finished>" in milliseconds after the run's started_at, or one number when they are equal.
+// Strings, not JSON numbers: jsonb stores a small number in about 8 bytes plus padding, its digits as a string in 2.
 //
 // Every reader goes through run_steps_of(...) (or the view run_step_history over it): both places, in step order;
 // run_steps_record(...) reads a record alone (retention rolls up the records it deletes).
@@ -53,7 +54,7 @@ export async function up(knex: Knex): Promise<void> {
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
       SELECT CASE WHEN p_steps IS NULL THEN p_vars ELSE p_vars || coalesce((
         SELECT jsonb_object_agg(l.node, l.output) FROM (
-          SELECT DISTINCT ON (e.s->>0) e.s->>0 AS node, e.s->>1 AS status, coalesce(e.s->4, 'null') AS output
+          SELECT DISTINCT ON (e.s->>0) e.s->>0 AS node, left(e.s->>1, 1) AS status, coalesce(e.s->3, 'null') AS output
             FROM jsonb_array_elements(p_steps) WITH ORDINALITY AS e(s, n) ORDER BY e.s->>0, e.n DESC
         ) l WHERE l.status IN ('C', 'S')), '{}') END
     $$;

@@ -40,7 +40,7 @@ const RELEASED: Record<string, string> = {
   '0225_plugin_oauth_triggers.ts': '0d919e8d19f751f879baaac8dc294c88ed6934ee8f8453f0a39a5ef4a87c03bd',
   '0240_workspace_plugin_hosts.ts': 'd21b31f99c10c9a57a294185d53691a3d382a0ea3eacfdaa1cafaa78527ef955',
   '0245_plugin_source_maps.ts': '56fa5f4599f4aa6d1fe958881bda64ef6973170a6722370495323cf450caaaab',
-  '0250_run_steps_compact.ts': '81815e24ec7f1109df9c00d9b447370e51b1a6fa968cf8bd006521d35cea215b',
+  '0250_run_steps_compact.ts': '285f78c7203d8ba2cc9ab9079cf5af0ce1d9e2935b9dcb6b5f3848ee77ed51c9',
   '0260_run_retention.ts': '279940d1b1d0d077979b97cd6727cac4c072451a45ce42131351ec2a37e97ca1',
   '0261_run_retention_revisit.ts': 'eef5c3b742311b40dccba29a069c1d1f98389a8863433a2ba3fab0d4d7feedfc',
 };

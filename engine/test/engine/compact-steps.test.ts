@@ -115,4 +115,51 @@ describe('compact step records of ended runs (test clock starts 2026-03-02T09:00
     expect(after.vars).toEqual(before.vars);
     expect(after.status).toBe('completed');
   });
+
+  it('a failed run retried goes on with its vars in full, and its record grows by the steps after the retry', async () => {
+    const flowId = await createAndPublish(h, {
+      schema: 'cairn.flow/v1', name: 'Retried', settings: { reentry: 'after_exit', goal: null, exit_on: [] },
+      nodes: [
+        node('start', 'trigger.event', { event: 'retry.go' }),
+        node('tag', 'action.tag', { add: ['seen'] }, 100),
+        node('assign', 'action.assign_owner', { pool: 'later', strategy: 'round_robin' }, 200),
+      ],
+      edges: [edge('start', 'tag'), edge('tag', 'assign')],
+    });
+    expect((await h.call('POST', '/v1/events', { type: 'retry.go', contact: { email: 'retry@example.com' } })).status).toBe(202);
+    await h.engine.drain();
+    const failed = await runOf('retry@example.com', flowId);
+    expect(failed.steps).toHaveLength(3);
+    expect(failed.vars).toEqual({});
+    const before = await get(failed.id);
+    expect(before.status).toBe('failed');
+    expect(Object.keys(before.vars)).toEqual(['tag']);
+
+    const owners = (await h.call('GET', '/v1/owners')).body.items as { id: string }[];
+    expect((await h.call('POST', '/v1/routing-pools', { key: 'later', owner_ids: [owners[0]!.id] })).status).toBe(201);
+    expect((await h.call('POST', `/v1/runs/${failed.id}/retry`, {})).status).toBe(200);
+    await h.engine.drain();
+    const done = await get(failed.id);
+    expect(done.status).toBe('completed');
+    expect(done.steps.map((s) => [s.node_id, s.status])).toEqual([['start', 'completed'], ['tag', 'completed'], ['assign', 'failed'], ['assign', 'completed']]);
+    expect(done.steps.slice(0, 3)).toEqual(before.steps);
+    expect(done.vars.tag).toEqual(before.vars.tag);
+    expect(done.vars.assign).toEqual(done.steps[3]!.output);
+    expect(await rowsOf(failed.id)).toBe(0);
+  });
+
+  it('erasure scrubs outputs and errors from compact records, and no output is answered as a var', async () => {
+    const flowId = await createAndPublish(h, { ...leadRoutingFlow(), name: 'Routing to erase' });
+    expect((await h.call('POST', '/v1/events', { type: 'lead.created', contact: { email: 'gone@example.com', properties: { country: 'FR', employees: 3 } } })).status).toBe(202);
+    await h.engine.drain();
+    const run = await runOf('gone@example.com', flowId);
+    const contactId = (await one(`SELECT contact_id FROM runs WHERE id = ?`, [run.id])).contact_id as string;
+    const before = await get(run.id);
+    expect(before.vars.nurture).toEqual({ tags: ['nurture'] });
+    expect((await h.call('DELETE', `/v1/contacts/${contactId}`)).status).toBe(204);
+    const after = await get(run.id);
+    expect(after.vars).toEqual({});
+    expect(after.steps.map((s) => [s.node_id, s.status, s.output])).toEqual([['start', 'completed', null], ['big', 'completed', null], ['nurture', 'completed', null]]);
+    expect(after.steps.map((s) => s.started_at)).toEqual(before.steps.map((s) => s.started_at));
+  });
 });

@@ -20,11 +20,11 @@ registerErasureStep(async (tx, workspaceId, contactId, now) => {
     await writeRuns(tx, runs, now);
     await writeStats(tx, stats);
   }
-  // The compact step record of ended runs (migration 0250) keeps each step's node, status, times, logs and attempt;
+  // The compact step record of ended runs (migration 0250) keeps each step's node, status, attempt, times and logs;
   // its outputs and errors go, and no output is marked as a var any more (the vars are gone).
   await tx.raw(
     `UPDATE runs SET vars = '{}', error = NULL,
-            steps = (SELECT jsonb_agg(jsonb_build_array(e.s->0, lower(e.s->>1), e.s->2, e.s->3, NULL, NULL, e.s->6, e.s->7) ORDER BY e.n)
+            steps = (SELECT jsonb_agg(jsonb_build_array(e.s->0, lower(e.s->>1), e.s->2, NULL, NULL, e.s->5) ORDER BY e.n)
                        FROM jsonb_array_elements(steps) WITH ORDINALITY AS e(s, n))
       WHERE workspace_id = ? AND contact_id = ?`,
     [workspaceId, contactId],

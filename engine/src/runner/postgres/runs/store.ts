@@ -94,17 +94,20 @@ const exec = (tx: Tx, sql: string, bindings: unknown[]) => tx.raw(sql, bindings 
 const STATUS_CODE: Record<StepRecord['status'], string> = { completed: 'c', skipped: 's', failed: 'f', deferred: 'd' };
 
 /**
- * A step as an element of a run's compact record (migration 0250): [node_id, status, started_ms, finished_ms, output,
- * error, logs, attempt], times in milliseconds after the run started, trailing nulls and an attempt of 1 left out.
- * `isVar`: the output is also the run's var of this node (status in upper case; `runs.vars` then leaves it out).
+ * A step as an element of a run's compact record (migration 0250): [node_id, status, times, output, error, logs],
+ * trailing nulls left out. status: c s f d, then the attempt unless 1; upper case when `isVar` (the output is also the
+ * run's var of this node, which `runs.vars` then leaves out). times: "<started>:<finished>" in milliseconds after the
+ * run started, one number when equal. Strings: jsonb keeps a few digits in fewer bytes than a number.
  */
 export function compactStep(s: StepRecord, runStartedAt: Date, isVar: boolean): Json[] {
-  const code = STATUS_CODE[s.status];
+  const code = isVar ? STATUS_CODE[s.status].toUpperCase() : STATUS_CODE[s.status];
+  const started = s.startedAt.getTime() - runStartedAt.getTime();
+  const finished = s.finishedAt.getTime() - runStartedAt.getTime();
   const e: Json[] = [
-    s.nodeId, isVar ? code.toUpperCase() : code, s.startedAt.getTime() - runStartedAt.getTime(), s.finishedAt.getTime() - runStartedAt.getTime(),
-    s.output, s.error, s.logs?.length ? s.logs : null, s.attempt === 1 ? null : s.attempt,
+    s.nodeId, s.attempt === 1 ? code : `${code}${s.attempt}`, started === finished ? `${started}` : `${started}:${finished}`,
+    s.output, s.error, s.logs?.length ? s.logs : null,
   ];
-  while (e.length > 4 && e[e.length - 1] === null) e.pop();
+  while (e.length > 3 && e[e.length - 1] === null) e.pop();
   return e;
 }
 
@@ -127,9 +130,10 @@ function compactRecord(run: Run, steps: StepRecord[]): { steps: Json[]; vars: Re
 
 /** A run_steps row as an element of the compact record (rows folded when their run ends), in SQL. */
 const ROW_AS_COMPACT = `jsonb_build_array(s.node_id,
-  CASE s.status WHEN 'completed' THEN 'c' WHEN 'skipped' THEN 's' WHEN 'failed' THEN 'f' ELSE 'd' END,
-  extract(epoch FROM s.started_at - r.started_at)::float8 * 1000, extract(epoch FROM s.finished_at - r.started_at)::float8 * 1000,
-  s.output, s.error, s.logs, s.attempt)`;
+  CASE s.status WHEN 'completed' THEN 'c' WHEN 'skipped' THEN 's' WHEN 'failed' THEN 'f' ELSE 'd' END || CASE WHEN s.attempt = 1 THEN '' ELSE s.attempt::text END,
+  (extract(epoch FROM s.started_at - r.started_at) * 1000)::float8::text
+    || CASE WHEN s.finished_at = s.started_at THEN '' ELSE ':' || (extract(epoch FROM s.finished_at - r.started_at) * 1000)::float8::text END,
+  s.output, s.error, s.logs)`;
 
 /**
  * Writes the runs back, with the steps they recorded (one statement per table, never one per step). A run that ended
