@@ -26,7 +26,7 @@ describe('compact step records of ended runs (test clock starts 2026-03-02T09:00
   const get = async (runId: string) => {
     const r = await h.call('GET', `/v1/runs/${runId}`);
     expect(r.status).toBe(200);
-    return r.body as { steps: { node_id: string; status: string; output: unknown }[]; vars: Record<string, unknown>; status: string };
+    return r.body as { steps: { node_id: string; status: string; output: unknown; started_at: string }[]; vars: Record<string, unknown>; status: string };
   };
   /** The run as it was stored before migration 0250: a run_steps row per step, every output in vars. */
   const asRows = async (runId: string) => {

@@ -122,7 +122,7 @@ describe('retention of run rows (test clock starts 2026-03-02T09:00Z)', () => {
     // Step detail goes after 10 days (split branches go to their roll-up), run rows after 40.
     expect((await h.call('PUT', '/v1/settings/retention', { run_steps_days: 10, runs_days: 40 })).status).toBe(200);
     await advanceDays(10);
-    expect(await count(`SELECT count(*) AS n FROM run_steps s JOIN runs r ON r.id = s.run_id WHERE s.workspace_id = ? AND r.status NOT IN ('active','waiting')`)).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM run_step_history s JOIN runs r ON r.id = s.run_id WHERE s.workspace_id = ? AND r.status NOT IN ('active','waiting')`)).toBe(0);
     expect(await runsOf(flows.nurture)).toBe(200);
     expect(await count(`SELECT count(*) AS n FROM run_split_rollups WHERE workspace_id = ?`)).toBeGreaterThan(0);
     expect(await snapshot()).toEqual(before);
