@@ -4,6 +4,7 @@ import { loadSecretKey } from './secrets/key.ts';
 import { createManualClock, createSystemClock } from './time/clock.ts';
 import type { EngineContext } from './context.ts';
 import { createDb } from './db/index.ts';
+import { startStatisticsKeeper } from './db/statistics.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.ts';
 import { migrateUp } from './db/migrate.ts';
 import { withMigrationLock } from './db/migrate-lock.ts';
@@ -67,7 +68,12 @@ export async function startCairn(config: Readonly<Config>, opts: StartOptions = 
     undo.push(() => engine.stop());
     undo.push(() => app.close());
     await app.listen({ port: config.port, host: config.host });
-    if (config.workers) await engine.start();
+    if (config.workers) {
+      await engine.start();
+      // Keeps the hot tables' statistics up with bulk growth (db/statistics.ts); workers are where the writes come from.
+      const keeper = startStatisticsKeeper(db, logger);
+      undo.push(() => keeper.stop());
+    }
 
     const { port } = app.server.address() as AddressInfo;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;

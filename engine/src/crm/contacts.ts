@@ -158,23 +158,35 @@ export async function upsertContacts(
 
 /**
  * Locks every contact matching one of the external ids or emails, in id order within each statement (so
- * concurrent batches lock in the same order; the rare cross-order deadlock is retried by withTx). One simple
- * statement per unique index: shapes like `a OR b` or `id IN (subquery)` get nested-loop plans over the
- * workspace index while a freshly filled table has no statistics yet, which made lookups O(contacts).
+ * concurrent batches lock in the same order; the rare cross-order deadlock is retried by withTx). One statement per
+ * unique index, and one shape that does not depend on statistics: the keys are looked up one by one in the unique
+ * index (an equality on all its columns, which the planner knows finds at most one row; `LIMIT 1` keeps the lookup
+ * a per-key probe, which PostgreSQL would otherwise flatten into a join it may again plan over the whole workspace),
+ * their ids collected, and the rows locked through the primary key. `key = ANY(<keys>)` directly let the planner read every contact of the
+ * workspace through contacts_workspace_id whenever the table's statistics lagged its growth (as they do while it
+ * fills): 300 ms per batch of 1,000 at 100,000 contacts, 1.6 s at 1,000,000 (W2 enrolment). The key is checked
+ * again on the locked row, so a contact whose key changed meanwhile is not returned.
  */
 async function lockMatches(tx: Tx, workspaceId: string, exts: string[], emails: string[]): Promise<ContactRow[]> {
-  const cols = CONTACT_COLUMNS.join(', ');
   const rows: ContactRow[] = [];
-  if (exts.length > 0) {
-    const res = await tx.raw(`SELECT ${cols} FROM contacts WHERE workspace_id = ? AND external_id = ANY(?::text[]) ORDER BY id FOR UPDATE`, [workspaceId, exts]);
-    rows.push(...(res.rows as ContactRow[]));
-  }
+  if (exts.length > 0) rows.push(...await lockByKey(tx, workspaceId, 'external_id', exts));
   if (emails.length > 0) {
-    const res = await tx.raw(`SELECT ${cols} FROM contacts WHERE workspace_id = ? AND lower(email) = ANY(?::text[]) ORDER BY id FOR UPDATE`, [workspaceId, emails]);
     const seen = new Set(rows.map((r) => r.id));
-    rows.push(...(res.rows as ContactRow[]).filter((r) => !seen.has(r.id)));
+    rows.push(...(await lockByKey(tx, workspaceId, 'lower(email)', emails)).filter((r) => !seen.has(r.id)));
   }
   return rows;
+}
+
+async function lockByKey(tx: Tx, workspaceId: string, key: 'external_id' | 'lower(email)', values: string[]): Promise<ContactRow[]> {
+  const { rows } = await tx.raw(
+    `SELECT ${CONTACT_COLUMNS.join(', ')} FROM contacts
+      WHERE workspace_id = ? AND ${key} = ANY(?::text[])
+        AND id = ANY(ARRAY(SELECT m.id FROM unnest(?::text[]) AS k(v)
+                             CROSS JOIN LATERAL (SELECT id FROM contacts WHERE workspace_id = ? AND ${key} = k.v LIMIT 1) m))
+      ORDER BY id FOR UPDATE`,
+    [workspaceId, values, values, workspaceId],
+  );
+  return rows as ContactRow[];
 }
 
 const matchKey = (w: Working) => (w.row.external_id !== null ? `x:${w.row.external_id}` : `e:${w.row.email?.toLowerCase() ?? ''}`);
