@@ -1,24 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAndPublish, startHarness, type Harness } from '../engine-harness.ts';
+import { createAndPublish, type Harness } from '../engine-harness.ts';
 import { reserveSend } from '../../src/channels/email-ledger.ts';
 import { newId } from '../../src/db/ids.ts';
-import { emailFlow, recipients, startMailServer, type MailServer } from './mail-server.ts';
+import { emailFlow, recipients, startMailHarness, type MailHarness, type MailServer } from './mail-server.ts';
 
 const stepOf = async (h: Harness, runId: string, node = 'mail') =>
   (await h.call('GET', `/v1/runs/${runId}`)).body.steps.filter((s: { node_id: string }) => s.node_id === node).at(-1);
 
 describe('frequency caps across flows', () => {
-  let h: Harness;
+  let h: MailHarness;
   let smtp: MailServer;
   beforeAll(async () => {
-    h = await startHarness({ clock: 'manual' });
-    smtp = await startMailServer();
-    await smtp.configure(h);
+    h = await startMailHarness();
+    smtp = h.smtp;
   });
-  afterAll(async () => {
-    await h?.close();
-    await smtp?.close();
-  });
+  afterAll(() => h?.close());
 
   it('3 marketing emails per 7 days across two flows: the 4th is skipped with a reason and the flow continues; transactional still goes', async () => {
     const policy = await h.call('PUT', '/v1/settings/email-policy', { frequency_caps: [{ category: 'marketing', max: 3, within: 'P7D' }] });

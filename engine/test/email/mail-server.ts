@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import type { Harness } from '../engine-harness.ts';
+import { startHarness, type Harness } from '../engine-harness.ts';
 
 /** A real SMTP server on 127.0.0.1 that keeps every message it receives, parsed. */
 export interface MailServer {
@@ -30,6 +30,26 @@ export async function startMailServer(): Promise<MailServer> {
     },
     close: () => new Promise<void>((r) => smtp.close(() => r())),
   };
+}
+
+/** A harness on the test clock whose workspace sends through a fresh {@link MailServer}; `close` closes both. */
+export interface MailHarness extends Harness {
+  smtp: MailServer;
+}
+
+export async function startMailHarness(): Promise<MailHarness> {
+  const h = await startHarness({ clock: 'manual' });
+  let smtp: MailServer | undefined;
+  try {
+    smtp = await startMailServer();
+    await smtp.configure(h);
+  } catch (e) {
+    await smtp?.close();
+    await h.close();
+    throw e;
+  }
+  const server = smtp;
+  return { ...h, smtp: server, close: async () => { await h.close(); await server.close(); } };
 }
 
 export const recipients = (mails: ParsedMail[]) => mails.map((m) => (m.to as { text: string }).text);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
-import { createAndPublish, startHarness, type Harness } from '../engine-harness.ts';
+import { createAndPublish } from '../engine-harness.ts';
 import { quietUntil } from '../../src/channels/email-policy.ts';
-import { startMailServer, type MailServer } from './mail-server.ts';
+import { startMailHarness, type MailHarness, type MailServer } from './mail-server.ts';
 
 const NY = 'America/New_York';
 
@@ -18,17 +18,13 @@ const lateFlow = (name: string, event: string, settings: Record<string, unknown>
 });
 
 describe('quiet hours on the contact\'s clock', () => {
-  let h: Harness;
+  let h: MailHarness;
   let smtp: MailServer;
   beforeAll(async () => {
-    h = await startHarness({ clock: 'manual' });
-    smtp = await startMailServer();
-    await smtp.configure(h);
+    h = await startMailHarness();
+    smtp = h.smtp;
   });
-  afterAll(async () => {
-    await h?.close();
-    await smtp?.close();
-  });
+  afterAll(() => h?.close());
 
   it('21:00–08:00: a send due at 22:30 arrives at 08:00 the next morning contact time, across the DST change', async () => {
     await h.call('PUT', '/v1/settings/email-policy', { quiet_hours: { start: '21:00', end: '08:00' } });

@@ -1,24 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAndPublish, startHarness, type Harness } from '../engine-harness.ts';
-import { emailFlow, pathOf, startMailServer, type MailServer } from './mail-server.ts';
+import { createAndPublish } from '../engine-harness.ts';
+import { emailFlow, pathOf, startMailHarness, type MailHarness, type MailServer } from './mail-server.ts';
 
 const HTML = '<html><body><p>Read <a href="https://acme.test/blog?a=1&amp;b=2">the post</a> or <a class="btn" href=\'https://acme.test/pricing\'>see pricing</a>.</p></body></html>';
 
 describe('open and click tracking', () => {
-  let h: Harness;
+  let h: MailHarness;
   let smtp: MailServer;
   let flowId: string;
   beforeAll(async () => {
-    h = await startHarness({ clock: 'manual' });
-    smtp = await startMailServer();
-    await smtp.configure(h);
+    h = await startMailHarness();
+    smtp = h.smtp;
     flowId = await createAndPublish(h, emailFlow('digest', 'digest', { subject: 'Digest', html: HTML }));
     await createAndPublish(h, emailFlow('receipt', 'paid', { subject: 'Receipt', html: HTML, category: 'transactional' }));
   });
-  afterAll(async () => {
-    await h?.close();
-    await smtp?.close();
-  });
+  afterAll(() => h?.close());
 
   const eventsOf = async (type: string) => h.t.db('events').where({ workspace_id: h.workspaceId, type }).orderBy('seq').select('contact_id', 'properties');
   const links = (html: string) => [...html.matchAll(/href=(["'])([^"']+)\1/g)].map((m) => m[2]!.replace(/&amp;/g, '&'));

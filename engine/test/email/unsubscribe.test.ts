@@ -1,27 +1,23 @@
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAndPublish, startHarness, type Harness } from '../engine-harness.ts';
-import { emailFlow, pathOf, startMailServer, type MailServer } from './mail-server.ts';
+import { createAndPublish } from '../engine-harness.ts';
+import { emailFlow, pathOf, startMailHarness, type MailHarness, type MailServer } from './mail-server.ts';
 
 /** A raw header of a received message (mailparser folds List-* headers into a structure). */
 const header = (mail: ParsedMail, name: string) => mail.headerLines.find((l) => l.key === name)?.line.replace(/^[^:]+:\s*/, '').replace(/\r?\n\s+/g, '');
 const unsubscribeUrl = (mail: ParsedMail) => /<([^>]+)>/.exec(header(mail, 'list-unsubscribe')!)![1]!;
 
 describe('unsubscribe, preferences and bounces', () => {
-  let h: Harness;
+  let h: MailHarness;
   let smtp: MailServer;
   beforeAll(async () => {
-    h = await startHarness({ clock: 'manual' });
-    smtp = await startMailServer();
-    await smtp.configure(h);
+    h = await startMailHarness();
+    smtp = h.smtp;
     await createAndPublish(h, emailFlow('news', 'news', { subject: 'News', text: 'hello', html: '<p>hello</p>' }));
     await createAndPublish(h, emailFlow('tips', 'tips', { subject: 'Tips', text: 'tip', category: 'tips' }));
     await createAndPublish(h, emailFlow('receipt', 'paid', { subject: 'Receipt', text: 'thanks', category: 'transactional' }));
   });
-  afterAll(async () => {
-    await h?.close();
-    await smtp?.close();
-  });
+  afterAll(() => h?.close());
 
   const send = async (type: string, email: string) => {
     const before = smtp.mails.length;
