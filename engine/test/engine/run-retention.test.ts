@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pruneRuns } from '../../src/runner/postgres/runs/retention.ts';
 import { createAndPublish, leadRoutingFlow, seedEnterprisePool, startHarness, type Harness } from '../engine-harness.ts';
 
 const node = (id: string, type: string, config: Record<string, unknown>, y = 0) => ({ id, type, position: { x: 0, y }, config });
@@ -171,5 +172,26 @@ describe('retention of run rows (test clock starts 2026-03-02T09:00Z)', () => {
     expect(await runsOf(flows.midWait)).toBe(0);
     expect(await runsOf(flows.longWait)).toBe(200);
     expect(await count(`SELECT sum(entered) AS n FROM run_rollups WHERE workspace_id = ?`)).toBe(700 + 200 + 5 * 600);
+  });
+
+  it('pruning holds no lock ingestion waits on: leads (returning and new) run to the end while a prune\'s transaction is open', async () => {
+    const latest = (await h.t.db.raw(
+      `SELECT c.email FROM runs r JOIN contacts c ON c.id = r.contact_id WHERE r.workspace_id = ? AND r.flow_id = ? ORDER BY c.email LIMIT 100`,
+      [h.workspaceId, flows.leads],
+    )).rows as { email: string }[];
+    expect(latest).toHaveLength(100);
+    const rolled = await count(`SELECT sum(entered) AS n FROM run_rollups WHERE workspace_id = ?`);
+    // The whole prune in one transaction (the engine commits every 500 runs): every lock it takes, held at once.
+    await h.t.db.transaction(async (trx) => {
+      expect(await pruneRuns(trx, new Date(h.ctx.clock.now().getTime() + 40 * 86_400_000))).toBe(600);
+      // Meanwhile: the contacts whose old runs it is deleting come back, and new leads arrive; all run to the end.
+      await post([
+        ...latest.map((l) => ({ type: 'lead.created', contact: { email: l.email, properties: { country: 'US', employees: 500 } } })),
+        ...Array.from({ length: 100 }, () => ({ type: 'lead.created', contact: { email: `lead-${seq++}@example.com`, properties: { country: 'FR', employees: 500 } } })),
+      ]);
+      expect(await count(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND flow_id = ? AND status = 'completed'`, [flows.leads])).toBe(800);
+    });
+    expect(await runsOf(flows.leads)).toBe(200);
+    expect(await count(`SELECT sum(entered) AS n FROM run_rollups WHERE workspace_id = ?`)).toBe(rolled + 600);
   });
 });
