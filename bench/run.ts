@@ -10,6 +10,7 @@ import { ROOT } from './lib.ts';
  *   (W8 always replays 1,000,000 events; 100,000 with --quick)
  *   --quick          1 repetition, 10 s phases (for a smoke run; say so when quoting figures)
  *   --footprint      W1 footprint over 5 repetitions on one database (workload `w1f`, also selected by --only w1f)
+ *   --vacuum         w1f: VACUUM after each repetition (what autovacuum does on a server where it is on)
  *   --scale-out      W1 with one HTTP-only process and 1, then 2, worker processes (workload `w1s`, or --only w1s)
  *   --retention      W1 history (steps, events, runs) pruned on the test clock while events arrive: ingest latency before/during, database size over a further cycle (`w1r`)
  */
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     footprint: { type: 'boolean', default: false },
     'scale-out': { type: 'boolean', default: false },
     retention: { type: 'boolean', default: false },
+    vacuum: { type: 'boolean', default: false },
   },
 });
 const only = new Set((values.only ?? `w1,w2,w3,w4,w5,w6,w7,w8${values.footprint ? ',w1f' : ''}${values['scale-out'] ? ',w1s' : ''}${values.retention ? ',w1r' : ''}`).split(',').map((s) => s.trim().toLowerCase()));
@@ -36,7 +38,7 @@ writeFileSync(out, kept.map((l) => `${l}\n`).join(''));
 type Runner = () => Promise<Record<string, unknown> | Record<string, unknown>[]>;
 const workloads: [string, string, Runner][] = [
   ['w1', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1(values.quick ? { repeat: 1, durationS: 10 } : {})],
-  ['w1f', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1Footprint(values.quick ? { repeat: 3, leads: 10_000 } : {})],
+  ['w1f', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1Footprint({ ...(values.quick ? { repeat: 3, leads: 10_000 } : {}), vacuum: values.vacuum })],
   ['w1s', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1ScaleOut(values.quick ? { leads: 10_000 } : {})],
   ['w1r', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1Retention(values.quick ? { leads: 10_000 } : {})],
   ['w2', 'w2-nurture.ts', async () => (await import('./w2-nurture.ts')).runW2({ scale: values.scale ? Number(values.scale) : values.quick ? 20_000 : 1_000_000 })],

@@ -221,11 +221,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
  * Footprint over repetitions (issue 17): one database and one engine, W1 batch load of `leads` new leads per
  * repetition, `repeat` times, autovacuum as configured. Reports database growth per lead in each repetition (and by
  * table), so reuse of space freed by autovacuum shows as a steady or falling figure instead of a fresh database's.
+ * `vacuum` (`--vacuum`): a VACUUM of the database after each repetition is measured, what autovacuum does between
+ * repetitions on a server where it is on (the server's setting is reported either way).
  */
-export async function runW1Footprint(opts: { repeat?: number; leads?: number } = {}): Promise<Record<string, unknown>> {
+export async function runW1Footprint(opts: { repeat?: number; leads?: number; vacuum?: boolean } = {}): Promise<Record<string, unknown>> {
   const repeat = opts.repeat ?? 5;
   const leads = opts.leads ?? 50_000;
   const database = await freshDatabase();
+  const autovacuum = String((await database.db.raw('SHOW autovacuum')).rows[0].autovacuum);
   const { workspaceId, key } = await workspaceWithKey(database.db);
   const engine = await startEngine(database.url);
   try {
@@ -247,6 +250,7 @@ export async function runW1Footprint(opts: { repeat?: number; leads?: number } =
           .filter(([, b]) => b !== 0).sort((a, b) => b[1] - a[1])),
         seconds: Math.round((Date.now() - t0) / 100) / 10,
       });
+      if (opts.vacuum) await database.db.raw('VACUUM');
     }
     const runsTotal = Number((await database.db.raw(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND status = 'completed'`, [workspaceId])).rows[0].n);
     const stepsTwice = Number((await database.db.raw(
@@ -256,7 +260,9 @@ export async function runW1Footprint(opts: { repeat?: number; leads?: number } =
       workload: 'w1_footprint',
       date: new Date().toISOString(),
       machine: machine(),
-      setup: `one database, ${repeat} repetitions of ${leads} W1 leads (4 clients, batches of 500), autovacuum as configured`,
+      setup: `one database, ${repeat} repetitions of ${leads} W1 leads (4 clients, batches of 500), autovacuum as configured (${autovacuum})${opts.vacuum ? ', VACUUM after each repetition' : ''}`,
+      autovacuum,
+      vacuum_between_repetitions: opts.vacuum === true,
       bytes_per_lead: reps.map((r) => r.bytes_per_lead),
       bytes_per_lead_last: reps[reps.length - 1]!.bytes_per_lead,
       by_table: reps.map((r) => r.by_table),

@@ -145,7 +145,7 @@ const ROW_AS_COMPACT = `jsonb_build_array(s.node_id,
  * runs: 237 ms → 92 ms per batch of 1,000).
  */
 export async function writeRuns(tx: Tx, runs: Run[], now: Date, steps: StepRecord[] = []): Promise<void> {
-  if (runs.length === 0) return;
+  if (runs.length === 0 && steps.length === 0) return;
   const stepsOf = new Map<string, StepRecord[]>();
   for (const s of steps) {
     const list = stepsOf.get(s.runId);
@@ -157,7 +157,7 @@ export async function writeRuns(tx: Tx, runs: Run[], now: Date, steps: StepRecor
     if (r.state === 'done' && (stepsOf.has(r.id) || r.stepRows)) compact.set(r.id, compactRecord(r, stepsOf.get(r.id) ?? []));
   }
   const ids = runs.map((r) => r.id);
-  await exec(tx,
+  if (runs.length) await exec(tx,
     `UPDATE runs r SET status = u.status, state = u.state, node_id = u.node_id, node_entered_at = u.node_entered_at,
             attempt = u.attempt, wake_at = u.wake_at, listen_event = u.listen_event, since_seq = u.since_seq,
             vars = u.vars, error = u.error, finished_at = u.finished_at, updated_at = ?,
