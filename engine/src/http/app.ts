@@ -2,7 +2,6 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { EngineContext } from '../context.ts';
 import type { OnEventsIngested } from '../crm/event-hooks.ts';
@@ -38,19 +37,6 @@ export interface AppOptions {
 }
 
 /**
- * Response serializers compiled on a route's first answer with that status, not all at start: fastify compiles one per
- * route and status up front, each walking the shared schemas, and that was about 60% of the engine's start-up CPU
- * (several seconds; every test that builds the app paid it) for answers most processes never give.
- */
-function lazySerializers(externalSchemas: unknown, options: unknown) {
-  const compile = SerializerSelector()(externalSchemas as never, options as never);
-  return (route: Parameters<typeof compile>[0]) => {
-    let serialize: ((data: unknown) => string) | undefined;
-    return (data: unknown) => (serialize ??= compile(route) as (data: unknown) => string)(data);
-  };
-}
-
-/**
  * The HTTP API, built but not listening (the runtime calls `listen`; tests use `inject`). Every route group of
  * route-groups.ts is registered under /v1 behind authentication, role checks and rate limiting; /healthz and
  * /readyz stay outside; the OpenAPI document is generated from the routes' JSON Schemas at /docs/json.
@@ -71,7 +57,6 @@ export async function createApp(ctx: EngineContext, opts: AppOptions = {}): Prom
     trustProxy: typeof ctx.config.trustProxy === 'object' ? [...ctx.config.trustProxy] : ctx.config.trustProxy,
     // Errors fastify raises before routing (a malformed %-escape in the URL...) answer problem+json too.
     frameworkErrors: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => { errorHandler(err, request, reply); },
-    schemaController: { compilersFactory: { buildSerializer: lazySerializers } },
   });
   registerJsonParser(app);
   app.setValidatorCompiler(validatorCompiler);
