@@ -5,6 +5,7 @@ import { Engine } from 'json-rules-engine';
 import { describe, expect, it } from 'vitest';
 import { compileCondition, type ConditionFacts } from './compile.ts';
 import { registerCustomOperators } from './operators.ts';
+import { prng } from '../../test/prng.ts';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 const clock = { now: () => NOW };
@@ -49,18 +50,6 @@ const SPECIAL_PATHS = [
   "$.properties['obj']",
   '$..zip',
 ];
-
-/** mulberry32: a small seeded PRNG so every run generates the same cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function generators(rand: () => number, opts: { specialPaths?: number } = {}) {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
