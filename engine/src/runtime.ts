@@ -4,7 +4,7 @@ import { loadSecretKey } from './secrets/key.ts';
 import { createManualClock, createSystemClock } from './time/clock.ts';
 import type { EngineContext } from './context.ts';
 import { createDb } from './db/index.ts';
-import { startStatisticsKeeper } from './db/statistics.ts';
+import { startMaintenanceKeeper } from './db/maintenance.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.ts';
 import { migrateUp } from './db/migrate.ts';
 import { withMigrationLock } from './db/migrate-lock.ts';
@@ -70,8 +70,9 @@ export async function startCairn(config: Readonly<Config>, opts: StartOptions = 
     await app.listen({ port: config.port, host: config.host });
     if (config.workers) {
       await engine.start();
-      // Keeps the hot tables' statistics up with bulk growth (db/statistics.ts); workers are where the writes come from.
-      const keeper = startStatisticsKeeper(db, logger);
+      // Keeps the hot tables' statistics up with bulk growth and their dead rows vacuumed (db/maintenance.ts); workers are
+      // where the writes come from.
+      const keeper = startMaintenanceKeeper(db, logger);
       undo.push(() => keeper.stop());
     }
 
