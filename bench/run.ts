@@ -12,6 +12,8 @@ import { ROOT } from './lib.ts';
  *   --footprint      W1 footprint over 5 repetitions on one database (workload `w1f`, also selected by --only w1f)
  *   --vacuum         w1f: VACUUM after each repetition (what autovacuum does on a server where it is on)
  *   --scale-out      W1 with one HTTP-only process and 1, then 2, worker processes (workload `w1s`, or --only w1s)
+ *   --soak M         W1 at a steady rate for M minutes on one database, footprint sampled (`w1soak`, or --only w1soak);
+ *                    --rate leads/s (150), --clients (5), --batch events per request (1: single events), --sample s
  *   --retention      W1 history (steps, events, runs) pruned on the test clock while events arrive: ingest latency before/during, database size over a further cycle (`w1r`)
  */
 const { values } = parseArgs({
@@ -23,12 +25,17 @@ const { values } = parseArgs({
     'scale-out': { type: 'boolean', default: false },
     retention: { type: 'boolean', default: false },
     vacuum: { type: 'boolean', default: false },
+    soak: { type: 'string' },
+    rate: { type: 'string' },
+    clients: { type: 'string' },
+    batch: { type: 'string' },
+    sample: { type: 'string' },
   },
 });
-const only = new Set((values.only ?? `w1,w2,w3,w4,w5,w6,w7,w8${values.footprint ? ',w1f' : ''}${values['scale-out'] ? ',w1s' : ''}${values.retention ? ',w1r' : ''}`).split(',').map((s) => s.trim().toLowerCase()));
+const only = new Set((values.only ?? `w1,w2,w3,w4,w5,w6,w7,w8${values.footprint ? ',w1f' : ''}${values['scale-out'] ? ',w1s' : ''}${values.retention ? ',w1r' : ''}${values.soak ? ',w1soak' : ''}`).split(',').map((s) => s.trim().toLowerCase()));
 const out = path.join(ROOT, 'bench/results/latest.jsonl');
 mkdirSync(path.dirname(out), { recursive: true });
-const idOf = (workload: string) => ({ w1_footprint: 'w1f', w1_scale_out: 'w1s', w1_retention: 'w1r', w6s: 'w6s' } as Record<string, string>)[workload] ?? workload.slice(0, 2);
+const idOf = (workload: string) => ({ w1_footprint: 'w1f', w1_scale_out: 'w1s', w1_retention: 'w1r', w1_soak: 'w1soak', w6s: 'w6s' } as Record<string, string>)[workload] ?? workload.slice(0, 2);
 // Keep the lines of workloads not run this time (`--only`), replace the others.
 const kept = existsSync(out)
   ? readFileSync(out, 'utf8').split('\n').filter(Boolean).filter((l) => !only.has(idOf(String(JSON.parse(l).workload))))
@@ -41,6 +48,13 @@ const workloads: [string, string, Runner][] = [
   ['w1f', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1Footprint({ ...(values.quick ? { repeat: 3, leads: 10_000 } : {}), vacuum: values.vacuum })],
   ['w1s', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1ScaleOut(values.quick ? { leads: 10_000 } : {})],
   ['w1r', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1Retention(values.quick ? { leads: 10_000 } : {})],
+  ['w1soak', 'w1-lead-routing.ts', async () => (await import('./w1-lead-routing.ts')).runW1Soak({
+    minutes: Number(values.soak ?? 5),
+    ...(values.rate ? { rate: Number(values.rate) } : {}),
+    ...(values.clients ? { clients: Number(values.clients) } : {}),
+    ...(values.batch ? { batch: Number(values.batch) } : {}),
+    ...(values.sample ? { sampleS: Number(values.sample) } : {}),
+  })],
   ['w2', 'w2-nurture.ts', async () => (await import('./w2-nurture.ts')).runW2({ scale: values.scale ? Number(values.scale) : values.quick ? 20_000 : 1_000_000 })],
   ['w3', 'w3-sandbox.ts', async () => (await import('./w3-sandbox.ts')).runW3({})],
   ['w4', 'w4-conditions.ts', async () => (await import('./w4-conditions.ts')).runW4({})],

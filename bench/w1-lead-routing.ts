@@ -437,3 +437,104 @@ export async function runW1Retention(opts: { leads?: number; probeS?: number; fu
     await database.drop();
   }
 }
+
+/**
+ * The hour-long run (issue 17): one database and one engine under a steady, moderate W1 load for `minutes` minutes
+ * (`clients` clients, each posting single events, or batches of `batch`, paced to `rate` leads/s in all), sampling
+ * every `sampleS` seconds the database's growth per lead completed in that interval and since the start, by table,
+ * and each hot table's dead rows. Ends by draining and checking that every accepted event became exactly one
+ * completed run, each step recorded once.
+ */
+export async function runW1Soak(opts: { minutes: number; rate?: number; clients?: number; batch?: number; sampleS?: number }): Promise<Record<string, unknown>> {
+  const rate = opts.rate ?? 150;
+  const clients = opts.clients ?? 5;
+  const batch = opts.batch ?? 1;
+  const sampleS = opts.sampleS ?? (opts.minutes >= 30 ? 300 : 60);
+  const database = await freshDatabase();
+  const autovacuum = String((await database.db.raw('SHOW autovacuum')).rows[0].autovacuum);
+  const { workspaceId, key } = await workspaceWithKey(database.db);
+  const engine = await startEngine(database.url);
+  const log = (line: Record<string, unknown>) => process.stderr.write(`w1soak ${JSON.stringify(line)}\n`);
+  try {
+    const completed = await routeLeads(apiClient(engine.url, key), database.db, workspaceId);
+    const start = { at: Date.now(), bytes: await databaseBytes(database.db), tables: await relationBytes(database.db) };
+    const end = start.at + opts.minutes * 60_000;
+    let accepted = 0;
+    let failures = 0;
+    const latencies: number[] = [];
+    // Each client sends one request per `every` ms, whatever the last took (a slow answer is not made up for later).
+    const every = (1000 * clients * batch) / rate;
+    const load = Promise.all(Array.from({ length: clients }, async (_, c) => {
+      await new Promise((r) => setTimeout(r, (every * c) / clients));
+      for (let next = Date.now(); Date.now() < end; ) {
+        const t = performance.now();
+        const r = batch === 1
+          ? await postEvents(engine.url, key, leadEvent(), true)
+          : await postEvents(engine.url, key, { events: Array.from({ length: batch }, leadEvent) });
+        latencies.push(performance.now() - t);
+        if (r.status === 202) accepted += batch;
+        else failures++;
+        next = Math.max(next + every, Date.now());
+        await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+      }
+    }));
+    const deadRows = async () => Object.fromEntries(((await database.db.raw(
+      `SELECT relname, n_dead_tup::bigint AS n FROM pg_stat_user_tables WHERE relname = ANY(?::text[]) ORDER BY relname`,
+      [['contacts', 'events', 'runs', 'run_steps', '_private_jobs']],
+    )).rows as { relname: string; n: string }[]).map((r) => [r.relname, Number(r.n)]));
+    const samples: Record<string, unknown>[] = [];
+    let prev = { at: start.at, bytes: start.bytes, tables: start.tables, done: 0 };
+    const sample = async () => {
+      const done = await completed();
+      const bytes = await databaseBytes(database.db);
+      const tables = await relationBytes(database.db);
+      const leads = done - prev.done;
+      const lat = latencies.splice(0);
+      const s = {
+        minute: Math.round((Date.now() - start.at) / 6000) / 10,
+        completed_leads: done,
+        leads_per_s: Math.round(leads / ((Date.now() - prev.at) / 1000)),
+        bytes_per_lead_interval: leads ? Math.round((bytes - prev.bytes) / leads) : null,
+        bytes_per_lead_total: done ? Math.round((bytes - start.bytes) / done) : null,
+        database_mb: Math.round(bytes / 2 ** 20 * 10) / 10,
+        by_table_interval: leads ? Object.fromEntries([...tables].map(([t, b]) => [t, Math.round((b - (prev.tables.get(t) ?? 0)) / leads)] as const)
+          .filter(([, b]) => b !== 0).sort((a, b) => b[1] - a[1])) : {},
+        table_mb: Object.fromEntries([...tables].filter(([, b]) => b >= 2 ** 20).map(([t, b]) => [t, Math.round(b / 2 ** 20 * 10) / 10] as const)
+          .sort((a, b) => b[1] - a[1])),
+        dead_rows: await deadRows(),
+        request_ms: { p50: pct(lat, 0.5), p99: pct(lat, 0.99) },
+      };
+      samples.push(s);
+      log(s);
+      prev = { at: Date.now(), bytes, tables, done };
+    };
+    while (Date.now() + sampleS * 1000 <= end + 1000) {
+      await new Promise((r) => setTimeout(r, sampleS * 1000));
+      await sample();
+    }
+    await load;
+    await waitFor(async () => (await completed()) >= accepted, 600_000, 100);
+    await sample();
+    const one = async (sql: string) => Number((await database.db.raw(sql, [workspaceId])).rows[0].n);
+    const events = await one(`SELECT count(*) AS n FROM events WHERE workspace_id = ?`);
+    const runs = await one(`SELECT count(*) AS n FROM runs WHERE workspace_id = ?`);
+    const done = await one(`SELECT count(*) AS n FROM runs WHERE workspace_id = ? AND status = 'completed'`);
+    const stepsTwice = await one(`SELECT count(*) AS n FROM (SELECT run_id, node_id FROM run_step_history WHERE workspace_id = ? GROUP BY 1, 2 HAVING count(*) > 1) d`);
+    const perLead = samples.map((s) => s.bytes_per_lead_interval as number | null).filter((b): b is number => b !== null);
+    return {
+      workload: 'w1_soak',
+      date: new Date().toISOString(),
+      machine: machine(),
+      setup: `one database and engine, ${opts.minutes} min of W1 leads at ${rate}/s from ${clients} clients (${batch === 1 ? 'single events' : `batches of ${batch}`}), sampled every ${sampleS} s, autovacuum as configured (${autovacuum})`,
+      autovacuum,
+      bytes_per_lead_interval: perLead,
+      bytes_per_lead_total: samples[samples.length - 1]!.bytes_per_lead_total,
+      samples,
+      counted: 'per sample: database growth (pg_database_size) since the previous sample ÷ runs completed since then, and since the start ÷ all runs completed; by table: each table with its indexes and TOAST; request_ms: request sent → answered, this interval',
+      check: { passed: failures === 0 && events === accepted && runs === accepted && done === accepted && stepsTwice === 0, accepted, failures, events, runs, completed: done, steps_twice: stepsTwice },
+    };
+  } finally {
+    await engine.stop();
+    await database.drop();
+  }
+}
