@@ -514,7 +514,7 @@ export async function runW1Soak(opts: { minutes: number; rate?: number; clients?
     }
     await load;
     await waitFor(async () => (await completed()) >= accepted, 600_000, 100);
-    await sample();
+    if ((await completed()) > prev.done) await sample();
     const one = async (sql: string) => Number((await database.db.raw(sql, [workspaceId])).rows[0].n);
     const events = await one(`SELECT count(*) AS n FROM events WHERE workspace_id = ?`);
     const runs = await one(`SELECT count(*) AS n FROM runs WHERE workspace_id = ?`);

@@ -43,6 +43,7 @@ const RELEASED: Record<string, string> = {
   '0250_run_steps_compact.ts': '285f78c7203d8ba2cc9ab9079cf5af0ce1d9e2935b9dcb6b5f3848ee77ed51c9',
   '0260_run_retention.ts': '279940d1b1d0d077979b97cd6727cac4c072451a45ce42131351ec2a37e97ca1',
   '0261_run_retention_revisit.ts': 'eef5c3b742311b40dccba29a069c1d1f98389a8863433a2ba3fab0d4d7feedfc',
+  '0270_hot_table_autovacuum.ts': 'dddcb463e4d2edfc29710f7e93a324428cbca2c4432f48b4a61da01765a67a03',
 };
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../migrations');
