@@ -1,4 +1,4 @@
-import type { Db, Tx } from '../db/index.ts';
+import type { Db, SqlPart, Tx } from '../db/index.ts';
 
 /**
  * The engine's jobs: task names, payload shapes, and the only SQL that names graphile_worker's job functions.
@@ -68,12 +68,13 @@ export async function enqueueContacts(tx: Tx, workspaceId: string, contactIds: r
   await tx.raw(`SELECT ${contactsJobSql('?::text', '?::uuid[]')}`, [workspaceId, contactIds as string[]]);
 }
 
-export async function enqueueActions(tx: Tx, jobs: readonly ActionJob[]): Promise<void> {
-  if (jobs.length === 0) return;
-  await tx.raw(`SELECT graphile_worker.add_job(?, p, max_attempts := ${MAX_ATTEMPTS}) FROM unnest(?::json[]) AS p`, [
-    ACTION_TASK,
-    jobs.map((j) => JSON.stringify(j)),
-  ]);
+/** Enqueues external actions' jobs as a part of a larger statement (db/index.ts runTogether); null when there are none. */
+export function actionJobsPart(jobs: readonly ActionJob[]): SqlPart | null {
+  if (jobs.length === 0) return null;
+  return {
+    sql: `SELECT graphile_worker.add_job(?, p, max_attempts := ${MAX_ATTEMPTS}) FROM unnest(?::json[]) AS p`,
+    bindings: [ACTION_TASK, jobs.map((j) => JSON.stringify(j))],
+  };
 }
 
 /** A backtest's job; no retries: a backtest that fails is recorded as failed and can be asked for again. */

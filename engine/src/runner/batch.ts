@@ -23,14 +23,15 @@ export interface BatchDeps {
 export interface BatchReport {
   runs: number;
   steps: number;
-  /** Milliseconds per phase, for the debug log: lock, load, execute, write. */
+  /** Milliseconds per phase, for the debug log: lock, load, execute, write, rest. */
   phasesMs: Record<string, number>;
 }
 
 /**
  * One batch for one workspace, in the caller's transaction: lock the contacts, load their open runs, new events
- * and trigger events, run the executor, write everything back through the store (a statement per table, never
- * one per step), then enqueue the external actions the batch reached.
+ * and trigger events, run the executor, write everything back through the store (runs, steps, contacts, tasks, owner
+ * assignments, the external actions' jobs and counters in one statement, never one per step), then re-evaluate the
+ * changed contacts' segments and record the events the batch emitted.
  */
 export async function advanceBatch(tx: Tx, workspaceId: string, requests: ContactRequest[], deps: BatchDeps): Promise<BatchReport> {
   const { store, now } = deps;
@@ -81,17 +82,16 @@ export async function advanceBatch(tx: Tx, workspaceId: string, requests: Contac
 
   phase('execute');
   phasesMs.poolLockWait = Math.round(router.lockWaitMs * 10) / 10;
-  await store.write(tx, runs.filter((r) => r.dirty), now, effects.steps);
-  phase('runs');
   const changed = contacts.filter((c) => effects.dirtyContacts.has(c.id));
-  await store.writeContacts(tx, workspaceId, changed);
+  await store.writeBatch(tx, {
+    workspaceId, now, runs: runs.filter((r) => r.dirty), steps: effects.steps, contacts: changed, tasks: newTasks, router,
+    actions: effects.actions.map((a) => ({ w: a.workspaceId, c: a.contactId, r: a.runId, n: a.nodeId, a: a.attempt })),
+    stats: effects.stats,
+  });
+  phase('write');
+  // After the write: segment rules read the contacts as changed, and emitted events' enrollment sees the runs as ended.
   if (changed.length && deps.contactsChanged) await deps.contactsChanged(tx, workspaceId, changed.map((c) => c.id), now);
-  phase('contacts');
-  await store.writeTasks(tx, newTasks);
-  await router.flush();
   if (emitted.length) await deps.emit(tx, workspaceId, emitted);
-  await deps.jobs.enqueueActions(tx, effects.actions.map((a) => ({ w: a.workspaceId, c: a.contactId, r: a.runId, n: a.nodeId, a: a.attempt })));
-  await store.writeStats(tx, effects.stats);
   phase('rest');
   return { runs: runs.length, steps: effects.steps.length, phasesMs };
 }

@@ -47,9 +47,8 @@ export interface RunStore {
   writeStats(tx: Tx, stats: StatsDelta): Promise<void>;
 }
 
-/** An owner router for one batch: pools locked on first use, assignments written by `flush` before commit. */
+/** An owner router for one batch: pools locked on first use, assignments written by `BatchStore.writeBatch`. */
 export interface BatchRouter extends OwnerRouter {
-  flush(): Promise<void>;
   /** Time spent waiting for pool locks, for the batch's debug log. */
   readonly lockWaitMs: number;
 }
@@ -73,13 +72,31 @@ export interface BatchWork {
 export interface BatchStore extends RunStore {
   /**
    * Locks the contacts (`FOR UPDATE`, in id order, so concurrent batches never deadlock on them) and returns the
-   * ones that exist. The batch commits without waiting for its WAL flush (see the implementation).
+   * ones that exist.
    */
   lockContacts(tx: Tx, workspaceId: string, contactIds: string[]): Promise<Contact[]>;
   loadWork(tx: Tx, workspaceId: string, contacts: Contact[], now: Date): Promise<BatchWork>;
   router(tx: Tx, workspaceId: string, now: Date): BatchRouter;
-  writeContacts(tx: Tx, workspaceId: string, contacts: Contact[]): Promise<void>;
-  writeTasks(tx: Tx, tasks: NewTask[]): Promise<void>;
+  /**
+   * Writes what a batch did, all at once: the dirty runs with their steps (as `RunStore.write`), the changed contacts,
+   * new tasks, the router's assignments, the external actions' jobs and the counters. Reads after it see all of it.
+   * The batch then commits without waiting for its WAL flush (see the implementation).
+   */
+  writeBatch(tx: Tx, out: BatchOutcome): Promise<void>;
+}
+
+/** What one executor batch writes back (BatchStore.writeBatch). */
+export interface BatchOutcome {
+  workspaceId: string;
+  now: Date;
+  runs: Run[];
+  steps: StepRecord[];
+  contacts: Contact[];
+  tasks: NewTask[];
+  /** The batch's router (from `BatchStore.router`): its pools' cursors, the leads it assigned, the owners' counts. */
+  router: BatchRouter;
+  actions: ActionJob[];
+  stats: StatsDelta;
 }
 
 /**
@@ -142,7 +159,6 @@ export interface FlowEngineAdapters {
 /** The job queue, written to inside the caller's transaction so a job exists exactly when its state committed. */
 export interface JobQueue {
   enqueueContacts(tx: Tx, workspaceId: string, contactIds: readonly string[]): Promise<void>;
-  enqueueActions(tx: Tx, jobs: readonly ActionJob[]): Promise<void>;
 }
 
 /** Why an owner was chosen, recorded on the step: rotation (round robin), weighted, territory, or the pool's fallback. */

@@ -1,4 +1,4 @@
-import type { Db } from '../../../db/index.ts';
+import type { Db, SqlPart } from '../../../db/index.ts';
 import { CairnError } from '../../../errors.ts';
 import { newId } from '../../../db/ids.ts';
 import { BatchIoError } from '../../in-engine-actions.ts';
@@ -122,38 +122,50 @@ export class BatchOwnerRouter implements OwnerRouter {
     return state;
   }
 
-  /** Writes cursors and assignment counts back (the pools are still locked by this transaction). */
-  async flush(): Promise<void> {
+  /**
+   * The writes of the batch's assignments, as parts of the batch's one write statement (db/index.ts runTogether):
+   * pool cursors, the contacts' open leads released, their new leads, and the owners' assignment counts (less one for
+   * each released lead). The pools are still locked by this transaction. The open leads are found by one probe of
+   * owner_leads_open per contact and released by row address: a lookup by `contact_id = ANY(...)` was planned, while
+   * the table's statistics lagged its growth, as a scan of every open lead of the workspace.
+   */
+  parts(): SqlPart[] {
     if (this.opts.preview) throw new Error('a preview router never writes');
+    const parts: SqlPart[] = [];
     const moved = [...this.pools.values()].filter((p): p is PoolState => !!p && p.cursor !== p.startCursor);
     if (moved.length > 0) {
-      await this.tx.raw(
-        `UPDATE routing_pools p SET rr_cursor = u.cursor FROM unnest(?::uuid[], ?::bigint[]) AS u(id, cursor) WHERE p.id = u.id`,
-        [moved.map((p) => p.id), moved.map((p) => p.cursor)],
-      );
+      parts.push({
+        sql: `UPDATE routing_pools p SET rr_cursor = u.cursor FROM unnest(?::uuid[], ?::bigint[]) AS u(id, cursor)
+               WHERE p.id = u.id AND p.workspace_id = ? RETURNING 1`,
+        bindings: [moved.map((p) => p.id), moved.map((p) => p.cursor), this.workspaceId],
+      });
     }
-    if (this.assignments.size === 0) return;
-    // The leads that move release their previous owner's capacity (reassigned), then open with the new owner.
-    const released = await this.tx.raw(
-      `UPDATE owner_leads SET released_at = ?, released_reason = 'reassigned'
-        WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND released_at IS NULL RETURNING owner_id`,
-      [this.now, this.workspaceId, [...this.assignments.keys()]],
-    );
-    for (const r of released.rows as { owner_id: string }[]) this.bump(r.owner_id, -1);
+    if (this.assignments.size === 0) return parts;
     const contacts = [...this.assignments.keys()];
-    await this.tx.raw(
-      `INSERT INTO owner_leads (workspace_id, id, contact_id, owner_id, assigned_at)
-       SELECT ?, u.id, u.contact_id, u.owner_id, ? FROM unnest(?::uuid[], ?::uuid[], ?::uuid[]) AS u(id, contact_id, owner_id)`,
-      [this.workspaceId, this.now, contacts.map(() => newId(this.now.getTime())), contacts, contacts.map((c) => this.assignments.get(c)!)],
-    );
-    const deltas = [...this.assignedDelta].filter(([, n]) => n !== 0);
-    if (deltas.length > 0) {
-      await this.tx.raw(
-        `UPDATE owners o SET assigned_count = greatest(0, o.assigned_count + u.n) FROM unnest(?::uuid[], ?::int[]) AS u(id, n)
-          WHERE o.id = u.id AND o.workspace_id = ?`,
-        [deltas.map(([id]) => id), deltas.map(([, n]) => n), this.workspaceId],
-      );
-    }
+    parts.push({
+      name: 'released_leads',
+      sql: `UPDATE owner_leads SET released_at = ?, released_reason = 'reassigned'
+             WHERE workspace_id = ? AND released_at IS NULL AND ctid = ANY(ARRAY(
+               SELECT l.ctid FROM unnest(?::uuid[]) AS c(id)
+               CROSS JOIN LATERAL (SELECT ctid FROM owner_leads WHERE workspace_id = ? AND contact_id = c.id AND released_at IS NULL LIMIT 1) l))
+            RETURNING owner_id`,
+      bindings: [this.now, this.workspaceId, contacts, this.workspaceId],
+    }, {
+      sql: `INSERT INTO owner_leads (workspace_id, id, contact_id, owner_id, assigned_at)
+            SELECT ?, u.id, u.contact_id, u.owner_id, ? FROM unnest(?::uuid[], ?::uuid[], ?::uuid[]) AS u(id, contact_id, owner_id)
+            RETURNING 1`,
+      bindings: [this.workspaceId, this.now, contacts.map(() => newId(this.now.getTime())), contacts, contacts.map((c) => this.assignments.get(c)!)],
+    });
+    const deltas = [...this.assignedDelta];
+    parts.push({
+      sql: `UPDATE owners o SET assigned_count = greatest(0, o.assigned_count + d.n)
+              FROM (SELECT id, sum(n)::int AS n FROM (
+                      SELECT * FROM unnest(?::uuid[], ?::int[]) AS u(id, n) UNION ALL SELECT owner_id, -1 FROM released_leads
+                    ) x GROUP BY id) d
+             WHERE o.id = d.id AND o.workspace_id = ? AND d.n <> 0 RETURNING 1`,
+      bindings: [deltas.map(([id]) => id), deltas.map(([, n]) => n), this.workspaceId],
+    });
+    return parts;
   }
 }
 

@@ -1,11 +1,11 @@
-import type { Tx } from '../../../db/index.ts';
+import { runTogether, type SqlPart, type Tx } from '../../../db/index.ts';
 import type { BatchStore, BatchWork, JobQueue, Json, RunStore } from '../../ports.ts';
 import type { Contact, Run, StepRecord, StoredEvent } from '../../model.ts';
 import type { FlowCache } from '../flows/flow-cache.ts';
 import { BatchOwnerRouter } from '../owners/owner-router.ts';
 import type { NewTask } from '../../in-engine-actions.ts';
 import type { StatsDelta } from '../../stats.ts';
-import { enqueueActions, enqueueContacts } from '../../../queue/jobs.ts';
+import { actionJobsPart, enqueueContacts } from '../../../queue/jobs.ts';
 import { activityReader, flowActivityNeeds, loadActivity } from '../../../crm/segments/activity.ts';
 
 const RUN_COLUMNS = `id, workspace_id, flow_id, version, contact_id, status, state, node_id, node_entered_at, attempt,
@@ -88,8 +88,7 @@ async function loadWork(tx: Tx, workspaceId: string, contacts: Contact[], now: D
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-/** knex's binding types reject arrays that contain null; PostgreSQL arrays may. */
-const exec = (tx: Tx, sql: string, bindings: unknown[]) => tx.raw(sql, bindings as never);
+const part = (sql: string, bindings: unknown[]): SqlPart => ({ sql, bindings });
 
 const STATUS_CODE: Record<StepRecord['status'], string> = { completed: 'c', skipped: 's', failed: 'f', deferred: 'd' };
 
@@ -145,7 +144,13 @@ const ROW_AS_COMPACT = `jsonb_build_array(s.node_id,
  * runs: 237 ms → 92 ms per batch of 1,000).
  */
 export async function writeRuns(tx: Tx, runs: Run[], now: Date, steps: StepRecord[] = []): Promise<void> {
-  if (runs.length === 0 && steps.length === 0) return;
+  await runTogether(tx, runsParts(runs, now, steps));
+}
+
+/** writeRuns as parts of one statement (db/index.ts runTogether): the runs' UPDATE, folded rows' DELETE, open runs' steps. */
+function runsParts(runs: Run[], now: Date, steps: StepRecord[] = []): SqlPart[] {
+  const parts: SqlPart[] = [];
+  if (runs.length === 0 && steps.length === 0) return parts;
   const stepsOf = new Map<string, StepRecord[]>();
   for (const s of steps) {
     const list = stepsOf.get(s.runId);
@@ -157,7 +162,7 @@ export async function writeRuns(tx: Tx, runs: Run[], now: Date, steps: StepRecor
     if (r.state === 'done' && (stepsOf.has(r.id) || r.stepRows)) compact.set(r.id, compactRecord(r, stepsOf.get(r.id) ?? []));
   }
   const ids = runs.map((r) => r.id);
-  if (runs.length) await exec(tx,
+  if (runs.length) parts.push(part(
     `UPDATE runs r SET status = u.status, state = u.state, node_id = u.node_id, node_entered_at = u.node_entered_at,
             attempt = u.attempt, wake_at = u.wake_at, listen_event = u.listen_event, since_seq = u.since_seq,
             vars = u.vars, error = u.error, finished_at = u.finished_at, updated_at = ?,
@@ -168,7 +173,8 @@ export async function writeRuns(tx: Tx, runs: Run[], now: Date, steps: StepRecor
        FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::int[], ?::timestamptz[], ?::text[],
                    ?::bigint[], ?::jsonb[], ?::jsonb[], ?::timestamptz[], ?::jsonb[], ?::boolean[])
          AS u(id, status, state, node_id, node_entered_at, attempt, wake_at, listen_event, since_seq, vars, error, finished_at, steps, fold)
-      WHERE r.id = u.id AND r.workspace_id = ANY(?::uuid[]) AND r.id = ANY(?::uuid[])`,
+      WHERE r.id = u.id AND r.workspace_id = ANY(?::uuid[]) AND r.id = ANY(?::uuid[])
+      RETURNING 1`,
     [
       now,
       ids,
@@ -188,26 +194,30 @@ export async function writeRuns(tx: Tx, runs: Run[], now: Date, steps: StepRecor
       [...new Set(runs.map((r) => r.workspaceId))],
       ids,
     ],
-  );
+  ));
+  // In the same statement as the UPDATE above, whose fold reads these rows as they were before it.
   const folded = runs.filter((r) => compact.has(r.id) && r.stepRows);
   if (folded.length) {
-    await exec(tx, `DELETE FROM run_steps WHERE workspace_id = ANY(?::uuid[]) AND run_id = ANY(?::uuid[])`,
-      [[...new Set(folded.map((r) => r.workspaceId))], folded.map((r) => r.id)]);
+    parts.push(part(`DELETE FROM run_steps WHERE workspace_id = ANY(?::uuid[]) AND run_id = ANY(?::uuid[]) RETURNING 1`,
+      [[...new Set(folded.map((r) => r.workspaceId))], folded.map((r) => r.id)]));
   }
   const workspaceOf = new Map(runs.map((r) => [r.id, r.workspaceId]));
-  await writeSteps(tx, steps.filter((s) => !compact.has(s.runId)), (runId) => {
+  const open = stepsPart(steps.filter((s) => !compact.has(s.runId)), (runId) => {
     const w = workspaceOf.get(runId);
     if (!w) throw new Error(`step of run ${runId}, which is not written with it`);
     return w;
   });
+  if (open) parts.push(open);
+  return parts;
 }
 
 /** Steps of runs still open, as run_steps rows. */
-async function writeSteps(tx: Tx, steps: StepRecord[], workspaceOf: (runId: string) => string): Promise<void> {
-  if (steps.length === 0) return;
-  await exec(tx,
+function stepsPart(steps: StepRecord[], workspaceOf: (runId: string) => string): SqlPart | null {
+  if (steps.length === 0) return null;
+  return part(
     `INSERT INTO run_steps (workspace_id, run_id, node_id, status, attempt, started_at, finished_at, output, error, logs)
-     SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::int[], ?::timestamptz[], ?::timestamptz[], ?::jsonb[], ?::jsonb[], ?::jsonb[])`,
+     SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::int[], ?::timestamptz[], ?::timestamptz[], ?::jsonb[], ?::jsonb[], ?::jsonb[])
+     RETURNING 1`,
     [
       steps.map((s) => workspaceOf(s.runId)),
       steps.map((s) => s.runId),
@@ -223,13 +233,14 @@ async function writeSteps(tx: Tx, steps: StepRecord[], workspaceOf: (runId: stri
   );
 }
 
-async function writeContacts(tx: Tx, workspaceId: string, contacts: Contact[]): Promise<void> {
-  if (contacts.length === 0) return;
-  await exec(tx,
+function contactsPart(workspaceId: string, contacts: Contact[]): SqlPart | null {
+  if (contacts.length === 0) return null;
+  return part(
     `UPDATE contacts c SET properties = u.properties, tags = ARRAY(SELECT jsonb_array_elements_text(u.tags)),
             score = u.score, owner_id = u.owner_id, updated_at = u.updated_at
        FROM unnest(?::uuid[], ?::jsonb[], ?::jsonb[], ?::float8[], ?::uuid[], ?::timestamptz[]) AS u(id, properties, tags, score, owner_id, updated_at)
-      WHERE c.id = u.id AND c.workspace_id = ? AND c.id = ANY(?::uuid[])`,
+      WHERE c.id = u.id AND c.workspace_id = ? AND c.id = ANY(?::uuid[])
+      RETURNING 1`,
     // The id list lets the planner probe contacts_pkey instead of hashing every contact per batch (as writeRuns).
     [
       contacts.map((c) => c.id),
@@ -244,11 +255,12 @@ async function writeContacts(tx: Tx, workspaceId: string, contacts: Contact[]): 
   );
 }
 
-async function writeTasks(tx: Tx, tasks: NewTask[]): Promise<void> {
-  if (tasks.length === 0) return;
-  await exec(tx,
+function tasksPart(tasks: NewTask[]): SqlPart | null {
+  if (tasks.length === 0) return null;
+  return part(
     `INSERT INTO tasks (id, workspace_id, contact_id, owner_id, assignee, run_id, node_id, title, body, due_at)
-     SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])`,
+     SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::uuid[], ?::uuid[], ?::text[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
+     RETURNING 1`,
     [
       tasks.map((t) => t.id),
       tasks.map((t) => t.workspaceId),
@@ -270,18 +282,25 @@ const SHARDS = 8;
 export const statsShard = () => Math.floor(Math.random() * SHARDS);
 
 export async function writeStats(tx: Tx, stats: StatsDelta): Promise<void> {
-  if (stats.empty) return;
+  await runTogether(tx, statsParts(stats));
+}
+
+/** writeStats as parts of one statement: the node counters' upsert and the flow counters'. */
+function statsParts(stats: StatsDelta): SqlPart[] {
+  const parts: SqlPart[] = [];
+  if (stats.empty) return parts;
   const shard = statsShard();
   const nodes = [...stats.nodes.values()];
   if (nodes.length) {
-    await tx.raw(
+    parts.push(part(
       `INSERT INTO node_stats (workspace_id, flow_id, version, node_id, shard, entered, completed, failed, waiting)
        SELECT w, f, v, n, ?, e, c, x, wt FROM unnest(?::uuid[], ?::uuid[], ?::int[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
          AS u(w, f, v, n, e, c, x, wt)
        ORDER BY f, v, n
        ON CONFLICT (flow_id, version, node_id, shard) DO UPDATE SET
          entered = node_stats.entered + EXCLUDED.entered, completed = node_stats.completed + EXCLUDED.completed,
-         failed = node_stats.failed + EXCLUDED.failed, waiting = node_stats.waiting + EXCLUDED.waiting`,
+         failed = node_stats.failed + EXCLUDED.failed, waiting = node_stats.waiting + EXCLUDED.waiting
+       RETURNING 1`,
       [
         shard,
         nodes.map((n) => n.workspaceId),
@@ -293,11 +312,11 @@ export async function writeStats(tx: Tx, stats: StatsDelta): Promise<void> {
         nodes.map((n) => n.c.failed),
         nodes.map((n) => n.c.waiting),
       ],
-    );
+    ));
   }
   const flows = [...stats.flows.values()];
   if (flows.length) {
-    await tx.raw(
+    parts.push(part(
       `INSERT INTO flow_stats (workspace_id, flow_id, version, shard, started, completed, converted, exited, failed, cancelled)
        SELECT w, f, v, ?, s, c, cv, ex, fl, cn FROM unnest(?::uuid[], ?::uuid[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
          AS u(w, f, v, s, c, cv, ex, fl, cn)
@@ -305,7 +324,8 @@ export async function writeStats(tx: Tx, stats: StatsDelta): Promise<void> {
        ON CONFLICT (flow_id, version, shard) DO UPDATE SET
          started = flow_stats.started + EXCLUDED.started, completed = flow_stats.completed + EXCLUDED.completed,
          converted = flow_stats.converted + EXCLUDED.converted, exited = flow_stats.exited + EXCLUDED.exited,
-         failed = flow_stats.failed + EXCLUDED.failed, cancelled = flow_stats.cancelled + EXCLUDED.cancelled`,
+         failed = flow_stats.failed + EXCLUDED.failed, cancelled = flow_stats.cancelled + EXCLUDED.cancelled
+       RETURNING 1`,
       [
         shard,
         flows.map((f) => f.workspaceId),
@@ -318,8 +338,9 @@ export async function writeStats(tx: Tx, stats: StatsDelta): Promise<void> {
         flows.map((f) => f.c.failed),
         flows.map((f) => f.c.cancelled),
       ],
-    );
+    ));
   }
+  return parts;
 }
 
 /** runner/ports.ts RunStore over the runs table. */
@@ -352,18 +373,25 @@ export function createBatchStore(flows: FlowCache): BatchStore {
   return {
     ...postgresRunStore,
     async lockContacts(tx, workspaceId, contactIds) {
-      // The batch need not wait for its WAL flush: if PostgreSQL crashes, it loses a suffix of commits in order, so
-      // this batch and everything after it (the job completions included) are lost together, the jobs run again, and
-      // no in-engine step is lost or doubled. Ingestion, whose 202 promises durability, keeps synchronous commits.
-      await tx.raw('SET LOCAL synchronous_commit = off');
       return (await tx.raw(`SELECT ${CONTACT_COLUMNS} FROM contacts WHERE workspace_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`, [workspaceId, contactIds])).rows as Contact[];
     },
     loadWork: (tx, workspaceId, contacts, now) => loadWork(tx, workspaceId, contacts, now, flows),
     router: (tx, workspaceId, now) => new BatchOwnerRouter(tx, workspaceId, now),
-    writeContacts,
-    writeTasks,
+    async writeBatch(tx, out) {
+      if (!(out.router instanceof BatchOwnerRouter)) throw new Error('writeBatch takes the router this store made');
+      const parts = [
+        // The batch need not wait for its WAL flush: if PostgreSQL crashes, it loses a suffix of commits in order, so
+        // this batch and everything after it (the job completions included) are lost together, the jobs run again, and
+        // no in-engine step is lost or doubled. Ingestion, whose 202 promises durability, keeps synchronous commits.
+        // (SET LOCAL as a function, in this statement rather than one of its own: the setting counts at commit.)
+        part(`SELECT set_config('synchronous_commit', 'off', true)`, []),
+        ...runsParts(out.runs, out.now, out.steps), contactsPart(out.workspaceId, out.contacts), tasksPart(out.tasks),
+        ...out.router.parts(), actionJobsPart(out.actions), ...statsParts(out.stats),
+      ].filter((p): p is SqlPart => p !== null);
+      await runTogether(tx, parts);
+    },
   };
 }
 
 /** runner/ports.ts JobQueue over graphile-worker (queue/jobs.ts). */
-export const postgresJobQueue: JobQueue = { enqueueContacts, enqueueActions };
+export const postgresJobQueue: JobQueue = { enqueueContacts };
