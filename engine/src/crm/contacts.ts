@@ -1,6 +1,6 @@
 import { IANAZone } from 'luxon';
 import type { Db, Tx } from '../db/index.ts';
-import { PG } from '../db/index.ts';
+import { PG, prepared } from '../db/index.ts';
 import { newId } from '../db/ids.ts';
 import { CairnError, type ProblemItem } from '../errors.ts';
 import { isPlainObject, mergePatch, type JsonObject } from './contacts-properties.ts';
@@ -129,7 +129,7 @@ export async function upsertContacts(
 
   const fresh = [...created].sort((a, b) => matchKey(a).localeCompare(matchKey(b)));
   if (fresh.length > 0) {
-    const res = await tx.raw(
+    const res = await prepared(tx,
       `INSERT INTO contacts (id, workspace_id, external_id, email, properties, timezone, created_at, updated_at)
        SELECT x.id, ?, x.external_id, x.email, x.properties, x.timezone, ?, ?
        FROM jsonb_to_recordset(?::jsonb) AS x(id uuid, external_id text, email text, properties jsonb, timezone text)
@@ -178,7 +178,7 @@ async function lockMatches(tx: Tx, workspaceId: string, exts: string[], emails: 
 }
 
 async function lockByKey(tx: Tx, workspaceId: string, key: 'external_id' | 'lower(email)', values: string[]): Promise<ContactRow[]> {
-  const { rows } = await tx.raw(
+  const { rows } = await prepared(tx,
     `SELECT ${CONTACT_COLUMNS.join(', ')} FROM contacts
       WHERE workspace_id = ? AND ${key} = ANY(?::text[])
         AND id = ANY(ARRAY(SELECT m.id FROM unnest(?::text[]) AS k(v)

@@ -1,4 +1,4 @@
-import type { Tx } from '../db/index.ts';
+import { prepared, type Tx } from '../db/index.ts';
 import { newId } from '../db/ids.ts';
 import { CairnError, type ProblemItem } from '../errors.ts';
 import { checkContactRef, upsertContacts, type ContactRef } from './contacts.ts';
@@ -98,7 +98,7 @@ export async function ingestEvents(
   });
   const inserted = new Map<string, number>();
   if (records.length > 0) {
-    const res = await tx.raw(
+    const res = await prepared(tx,
       `INSERT INTO events (id, workspace_id, contact_id, type, properties, occurred_at, received_at, idempotency_key, source)
        SELECT x.id, ?, x.contact_id, x.type, x.properties, x.occurred_at, ?, x.idempotency_key, x.source
        FROM jsonb_to_recordset(?::jsonb) AS x(ord int, id uuid, contact_id uuid, type text, properties jsonb,

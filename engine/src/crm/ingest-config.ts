@@ -1,4 +1,4 @@
-import type { Tx } from '../db/index.ts';
+import { prepared, type Tx } from '../db/index.ts';
 import type { IngestedEvent } from './event-hooks.ts';
 import { knownTracked, lockActivityShared, addTracked, TRACKED_LOOKUP, ALL_TYPES } from './segments/activity.ts';
 
@@ -29,7 +29,7 @@ export async function readIngestConfig(tx: Tx, workspaceId: string, events: Inge
   // Its own statement, before the lookup below: under READ COMMITTED the lookup then sees a tracker that committed
   // while we waited (crm/segments/activity.ts trackedTypes).
   if (unknown.length > 0) await lockActivityShared(tx, workspaceId);
-  const { rows } = await tx.raw(
+  const { rows } = await prepared(tx,
     `SELECT coalesce((SELECT json_agg(p) FROM (
               SELECT 'scoring' AS kind, model AS config FROM scoring_models WHERE workspace_id = ?
               UNION ALL SELECT 'referral', config FROM referral_programs WHERE workspace_id = ?

@@ -1,4 +1,4 @@
-import type { Db, Tx } from '../../db/index.ts';
+import { prepared, type Db, type Tx } from '../../db/index.ts';
 import { parseDuration } from '../../time/duration.ts';
 import type { IngestedEvent } from '../event-hooks.ts';
 
@@ -79,7 +79,7 @@ export function knownTracked(workspaceId: string, types: string[]): { out: Set<s
 
 /** Ingestion's side of the activity lock (see `trackedTypes`): its own statement, before the tracked-types lookup. */
 export async function lockActivityShared(q: Db | Tx, workspaceId: string): Promise<void> {
-  await q.raw(`SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0))`, [lockKey(workspaceId)]);
+  await prepared(q, `SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0))`, [lockKey(workspaceId)]);
 }
 
 /** A SQL expression: the tracked types among `?::text[]` for workspace `?` (pass the unknown types and ALL_TYPES). */

@@ -1,5 +1,5 @@
 import type { Db, Tx } from '../../db/index.ts';
-import { withTx } from '../../db/index.ts';
+import { prepared, withTx } from '../../db/index.ts';
 import { CONTACT_COLUMNS, type ContactRow } from '../contacts.ts';
 import { registerErasureStep } from '../erasure.ts';
 import type { IngestedEvent, OnEventsIngested } from '../event-hooks.ts';
@@ -49,7 +49,7 @@ const CHUNK = 1000;
 
 /** A workspace's segments, compiled once per rule version and shared by every batch of this process. */
 export async function loadSegments(q: Db | Tx, workspaceId: string): Promise<CompiledSegment[]> {
-  const { rows } = await q.raw(`SELECT id, key, rule, updated_at FROM segments WHERE workspace_id = ? ORDER BY id`, [workspaceId]);
+  const { rows } = await prepared(q, `SELECT id, key, rule, updated_at FROM segments WHERE workspace_id = ? ORDER BY id`, [workspaceId]);
   return compileSegments(rows as SegmentRow[]);
 }
 

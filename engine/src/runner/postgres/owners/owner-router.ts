@@ -1,4 +1,4 @@
-import type { Db, SqlPart } from '../../../db/index.ts';
+import { prepared, type Db, type SqlPart } from '../../../db/index.ts';
 import { CairnError } from '../../../errors.ts';
 import { newId } from '../../../db/ids.ts';
 import { BatchIoError } from '../../in-engine-actions.ts';
@@ -91,7 +91,7 @@ export class BatchOwnerRouter implements OwnerRouter {
 
   private async loadPool(key: string): Promise<PoolState | null> {
     const started = performance.now();
-    const { rows } = await this.tx.raw(
+    const { rows } = await prepared(this.tx,
       `SELECT id, key, owner_ids, fallback_owner_id, rr_cursor FROM routing_pools WHERE workspace_id = ? AND key = ?${this.opts.preview ? '' : ' FOR UPDATE'}`,
       [this.workspaceId, key],
     );
@@ -102,7 +102,7 @@ export class BatchOwnerRouter implements OwnerRouter {
       return null;
     }
     const ids = row.fallback_owner_id ? [...row.owner_ids, row.fallback_owner_id] : row.owner_ids;
-    const owners = await this.tx.raw(
+    const owners = await prepared(this.tx,
       `SELECT id, name, email, weight, capacity, available, territories, assigned_count FROM owners WHERE workspace_id = ? AND id = ANY(?::uuid[])`,
       [this.workspaceId, ids],
     );

@@ -1,4 +1,4 @@
-import type { Tx } from '../../../db/index.ts';
+import { prepared, type Tx } from '../../../db/index.ts';
 import { newId } from '../../../db/ids.ts';
 import type { IngestedEvent, OnEventsIngested } from '../../../crm/event-hooks.ts';
 import { activityReader, flowActivityNeeds, loadActivity } from '../../../crm/segments/activity.ts';
@@ -31,7 +31,7 @@ export function createEnrollment(deps: { flows: FlowCache; clock: Clock; logger:
     const failed = new TriggerFailures();
     if (events.length === 0) return;
     const types = [...new Set(events.map((e) => e.type))];
-    const { rows: triggers } = await tx.raw(
+    const { rows: triggers } = await prepared(tx,
       `SELECT flow_id, version, event_type FROM flow_triggers WHERE workspace_id = ? AND kind IN ('trigger.event', 'trigger.segment') AND event_type = ANY(?::text[])`,
       [workspaceId, types],
     );
@@ -150,7 +150,7 @@ async function applyNeverReentry(tx: Tx, workspaceId: string, candidates: NewRun
  */
 async function insertRunsAndEnqueue(tx: Tx, workspaceId: string, runs: NewRun[], events: IngestedEvent[], now: Date): Promise<void> {
   const contactIds = [...new Set(events.map((e) => e.contactId))];
-  await tx.raw(
+  await prepared(tx,
     `WITH u AS (
        SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::int[], ?::uuid[], ?::text[], ?::boolean[], ?::uuid[], ?::bigint[]) WITH ORDINALITY
          AS u(id, flow_id, version, contact_id, node_id, exclusive, event_id, seq, ord)

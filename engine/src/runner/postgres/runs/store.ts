@@ -1,4 +1,4 @@
-import { runTogether, type SqlPart, type Tx } from '../../../db/index.ts';
+import { prepared, runTogether, type SqlPart, type Tx } from '../../../db/index.ts';
 import type { BatchStore, BatchWork, JobQueue, Json, RunStore } from '../../ports.ts';
 import type { Contact, Run, StepRecord, StoredEvent } from '../../model.ts';
 import type { FlowCache } from '../flows/flow-cache.ts';
@@ -53,7 +53,7 @@ export const EVENT_COLUMNS = `id, seq, contact_id, type, properties,
  */
 async function loadWork(tx: Tx, workspaceId: string, contacts: Contact[], now: Date, flows: FlowCache): Promise<BatchWork> {
   const ids = contacts.map((c) => c.id);
-  const runs = ((await tx.raw(
+  const runs = ((await prepared(tx,
     `SELECT ${RUN_COLUMNS} FROM runs WHERE workspace_id = ? AND contact_id = ANY(?::uuid[]) AND status IN ('active','waiting') ORDER BY id`,
     [workspaceId, ids],
   )).rows as RunRow[]).map(toRun);
@@ -373,7 +373,7 @@ export function createBatchStore(flows: FlowCache): BatchStore {
   return {
     ...postgresRunStore,
     async lockContacts(tx, workspaceId, contactIds) {
-      return (await tx.raw(`SELECT ${CONTACT_COLUMNS} FROM contacts WHERE workspace_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`, [workspaceId, contactIds])).rows as Contact[];
+      return (await prepared(tx, `SELECT ${CONTACT_COLUMNS} FROM contacts WHERE workspace_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`, [workspaceId, contactIds])).rows as Contact[];
     },
     loadWork: (tx, workspaceId, contacts, now) => loadWork(tx, workspaceId, contacts, now, flows),
     router: (tx, workspaceId, now) => new BatchOwnerRouter(tx, workspaceId, now),
