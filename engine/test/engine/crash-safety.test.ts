@@ -62,15 +62,17 @@ describe('crash safety', () => {
     }
     // Kill a random worker at random moments and start a fresh one, while the runs are in flight.
     const completedNow = async () => (await h.t.db.raw(`SELECT count(*)::int AS n FROM runs WHERE flow_id = ? AND status = 'completed'`, [flowId])).rows[0].n as number;
-    let completedAtLastKill = 0;
+    const completedAtKill: number[] = [];
     for (let kill = 0; kill < 8; kill++) {
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 500));
       const victim = workers.splice(Math.floor(Math.random() * workers.length), 1)[0]!;
       victim.kill('SIGKILL');
-      completedAtLastKill = await completedNow();
+      completedAtKill.push(await completedNow());
       workers.push(await startWorker(h.t.url));
     }
-    expect(completedAtLastKill).toBeLessThan(N); // the kills landed while runs were in flight
+    // The kills landed while runs were in flight: at least the first half of them (how many of the later ones do
+    // depends on how fast the machine starts a worker against how fast the rest finish the runs).
+    expect(completedAtKill[completedAtKill.length / 2 - 1]).toBeLessThan(N);
 
     const done = await eventually(async () => {
       const r = await h.t.db.raw(`SELECT count(*)::int AS n FROM runs WHERE flow_id = ? AND status = 'completed'`, [flowId]);
