@@ -9,13 +9,19 @@ export interface SegmentRow { id: string; key: string; rule: unknown; updated_at
 
 /**
  * What the ingestion hooks read of a workspace's configuration before they act: its programs (scoring, referrals,
- * loyalty), its segments, and which of the events' types have their behavioural attributes kept. Read in one
+ * loyalty), its segments, which of the events' types have their behavioural attributes kept, and the flows those
+ * types trigger. Read in one
  * statement per ingestion (after the activity lock when a type must be looked up), so a workspace with none of them
  * pays one round trip, not one per hook.
  */
+/** A published flow's trigger on one of the events' types (flow_triggers), as enrolment reads it. */
+export interface TriggerRow { flow_id: string; version: number; event_type: string }
+
 export interface IngestConfig {
   programs: ProgramRow[];
   segments: SegmentRow[];
+  /** The flow triggers (`trigger.event`, `trigger.segment`) on the events' types, for enrolment. */
+  triggers: TriggerRow[];
   /** Tracked types among the behaviour events' types (the lookup's answer, or this process's cache). */
   tracked: Set<string>;
 }
@@ -35,11 +41,15 @@ export async function readIngestConfig(tx: Tx, workspaceId: string, events: Inge
               UNION ALL SELECT 'referral', config FROM referral_programs WHERE workspace_id = ?
               UNION ALL SELECT 'loyalty', config FROM loyalty_programs WHERE workspace_id = ?) p), '[]') AS programs,
             coalesce((SELECT json_agg(s ORDER BY s.id) FROM (SELECT id, key, rule, updated_at FROM segments WHERE workspace_id = ?) s), '[]') AS segments,
-            ${TRACKED_LOOKUP} AS tracked`,
-    [workspaceId, workspaceId, workspaceId, workspaceId, workspaceId, unknown.length > 0 ? [...unknown, ALL_TYPES] : []],
+            ${TRACKED_LOOKUP} AS tracked,
+            coalesce((SELECT json_agg(t) FROM (SELECT flow_id, version, event_type FROM flow_triggers
+                       WHERE workspace_id = ? AND kind IN ('trigger.event', 'trigger.segment') AND event_type = ANY(?::text[])) t), '[]') AS triggers`,
+    [workspaceId, workspaceId, workspaceId, workspaceId, workspaceId, unknown.length > 0 ? [...unknown, ALL_TYPES] : [],
+      workspaceId, [...new Set(events.map((e) => e.type))]],
   );
-  const row = rows[0] as { programs: ProgramRow[]; segments: (Omit<SegmentRow, 'updated_at'> & { updated_at: string })[]; tracked: string[] };
+  const row = rows[0] as { programs: ProgramRow[]; segments: (Omit<SegmentRow, 'updated_at'> & { updated_at: string })[]; tracked: string[]; triggers: TriggerRow[] };
   return {
+    triggers: row.triggers,
     programs: row.programs,
     segments: row.segments.map((s) => ({ ...s, updated_at: new Date(s.updated_at) })),
     tracked: unknown.length > 0 ? addTracked(workspaceId, out, unknown, row.tracked) : out,

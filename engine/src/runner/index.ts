@@ -75,7 +75,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions): F
     const derived = await programs.onEvents(tx, workspaceId, events, config);
     // After programs (a rule may read the score they just changed), before enrollment (as in one transaction).
     await segments.onEvents(tx, workspaceId, events, config);
-    await enroll(tx, workspaceId, events);
+    await enroll(tx, workspaceId, events, config.triggers);
     if (derived.length > 0) await recordProgramEvents(tx, workspaceId, derived);
   };
 

@@ -2,7 +2,8 @@ import type { Json } from '../contracts/flow.ts';
 import type { Tx } from '../db/index.ts';
 import type { CairnError } from '../errors.ts';
 import type { CompiledFlow } from '../flow/compile.ts';
-import type { OnEventsIngested } from '../crm/event-hooks.ts';
+import type { IngestedEvent } from '../crm/event-hooks.ts';
+import type { TriggerRow } from '../crm/ingest-config.ts';
 import type { SegmentMaintainer } from '../crm/segments/membership.ts';
 import type { Logger } from '../logger.ts';
 import type { ActionJob } from '../queue/jobs.ts';
@@ -101,9 +102,10 @@ export interface BatchOutcome {
 
 /**
  * Enrollment, the ingestion hook: inside the transaction that wrote the events, starts the runs they trigger and
- * enqueues a job for every contact that now has work.
+ * enqueues a job for every contact that now has work. `triggers`: the flow triggers of the events' types when the
+ * caller read them already (crm/ingest-config.ts), else enrollment reads them.
  */
-export type Enroller = OnEventsIngested;
+export type Enroller = (tx: Tx, workspaceId: string, events: IngestedEvent[], triggers?: TriggerRow[]) => Promise<void>;
 
 /** Run wake-ups, clock triggers and time-driven segment rules. */
 export interface RunTimers {

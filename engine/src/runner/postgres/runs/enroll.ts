@@ -1,6 +1,8 @@
 import { prepared, type Tx } from '../../../db/index.ts';
 import { newId } from '../../../db/ids.ts';
-import type { IngestedEvent, OnEventsIngested } from '../../../crm/event-hooks.ts';
+import type { IngestedEvent } from '../../../crm/event-hooks.ts';
+import type { TriggerRow } from '../../../crm/ingest-config.ts';
+import type { Enroller } from '../../ports.ts';
 import { activityReader, flowActivityNeeds, loadActivity } from '../../../crm/segments/activity.ts';
 import type { Clock } from '../../../time/clock.ts';
 import type { Logger } from '../../../logger.ts';
@@ -26,15 +28,15 @@ interface NewRun {
  * are enforced under the contacts' row locks (exclusive.ts) and by flow_enrollments' key, so 20 identical events
  * arriving at once still start the right number of runs.
  */
-export function createEnrollment(deps: { flows: FlowCache; clock: Clock; logger: Logger }): OnEventsIngested {
-  return async (tx, workspaceId, events) => {
+export function createEnrollment(deps: { flows: FlowCache; clock: Clock; logger: Logger }): Enroller {
+  return async (tx, workspaceId, events, read) => {
     const failed = new TriggerFailures();
     if (events.length === 0) return;
     const types = [...new Set(events.map((e) => e.type))];
-    const { rows: triggers } = await prepared(tx,
+    const triggers = read ?? (await tx.raw(
       `SELECT flow_id, version, event_type FROM flow_triggers WHERE workspace_id = ? AND kind IN ('trigger.event', 'trigger.segment') AND event_type = ANY(?::text[])`,
       [workspaceId, types],
-    );
+    )).rows as TriggerRow[];
     const now = deps.clock.now();
     let candidates: NewRun[] = [];
     if (triggers.length > 0) {
