@@ -4,6 +4,7 @@ import { CairnError, type ProblemItem } from '../errors.ts';
 import { checkContactRef, upsertContacts, type ContactRef } from './contacts.ts';
 import { checkProperties, type JsonObject } from './contacts-properties.ts';
 import type { IngestedEvent, OnEventsIngested } from './event-hooks.ts';
+import { activityLockWithInsert } from './ingest-config.ts';
 
 /** One event to ingest, as in `POST /v1/events` (CONTRACT.md §Events). */
 export interface EventInput {
@@ -98,16 +99,19 @@ export async function ingestEvents(
   });
   const inserted = new Map<string, number>();
   if (records.length > 0) {
+    // The activity lock the hooks' configuration read needs, taken here rather than in a statement of its own.
+    const lock = hooks.onEventsIngested ? activityLockWithInsert(tx, workspaceId, [...new Set(records.map((r) => r.type))]) : null;
     const res = await prepared(tx,
-      `INSERT INTO events (id, workspace_id, contact_id, type, properties, occurred_at, received_at, idempotency_key, source)
+      `${lock ? `WITH activity_lock AS MATERIALIZED (${lock.sql}) ` : ''}INSERT INTO events (id, workspace_id, contact_id, type, properties, occurred_at, received_at, idempotency_key, source)
        SELECT x.id, ?, x.contact_id, x.type, x.properties, x.occurred_at, ?, x.idempotency_key, x.source
        FROM jsonb_to_recordset(?::jsonb) AS x(ord int, id uuid, contact_id uuid, type text, properties jsonb,
-                                             occurred_at timestamptz, idempotency_key text, source text)
+                                             occurred_at timestamptz, idempotency_key text, source text)${lock ? ' CROSS JOIN activity_lock' : ''}
        ORDER BY x.ord
        ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING id, seq`,
-      [workspaceId, now, JSON.stringify(records)],
+      [...(lock?.bindings ?? []), workspaceId, now, JSON.stringify(records)],
     );
+    lock?.taken();
     for (const r of res.rows as { id: string; seq: number }[]) inserted.set(r.id, r.seq);
   }
 

@@ -1,6 +1,6 @@
 import { prepared, type Tx } from '../db/index.ts';
 import type { IngestedEvent } from './event-hooks.ts';
-import { knownTracked, lockActivityShared, addTracked, TRACKED_LOOKUP, ALL_TYPES } from './segments/activity.ts';
+import { knownTracked, lockActivityShared, activityLockSharedSql, addTracked, TRACKED_LOOKUP, ALL_TYPES } from './segments/activity.ts';
 
 /** A program's row as crm/programs.ts reads it: the scoring model, or a referral or loyalty program's config. */
 export interface ProgramRow { kind: 'scoring' | 'referral' | 'loyalty'; config: unknown }
@@ -27,14 +27,35 @@ export interface IngestConfig {
 }
 
 /** Transition events are membership bookkeeping, not behaviour: neither counted in the attributes nor evaluated again. */
-export const isBehaviour = (e: IngestedEvent): boolean => e.type !== 'segment.entered' && e.type !== 'segment.exited';
+export const isBehaviour = (e: { type: string }): boolean => e.type !== 'segment.entered' && e.type !== 'segment.exited';
+
+/** Transactions that took a workspace's activity lock with their event insert (activityLockWithInsert). */
+const lockedWithInsert = new WeakMap<Tx, Set<string>>();
+
+/**
+ * For ingestion's event insert (crm/events.ts): the activity lock, in shared mode, when the configuration read that
+ * follows will need it (an event type whose tracking this process does not know), so that read need not take it in
+ * a statement of its own. The insert runs it as a CTE and calls `taken` once it succeeded. Null when not needed.
+ */
+export function activityLockWithInsert(tx: Tx, workspaceId: string, types: string[]): { sql: string; bindings: unknown[]; taken(): void } | null {
+  const behaviour = types.filter((type) => isBehaviour({ type }));
+  if (lockedWithInsert.get(tx)?.has(workspaceId) || knownTracked(workspaceId, behaviour).unknown.length === 0) return null;
+  return {
+    ...activityLockSharedSql(workspaceId),
+    taken: () => {
+      const held = lockedWithInsert.get(tx);
+      if (held) held.add(workspaceId);
+      else lockedWithInsert.set(tx, new Set([workspaceId]));
+    },
+  };
+}
 
 export async function readIngestConfig(tx: Tx, workspaceId: string, events: IngestedEvent[]): Promise<IngestConfig> {
   const types = [...new Set(events.filter(isBehaviour).map((e) => e.type))];
   const { out, unknown } = knownTracked(workspaceId, types);
-  // Its own statement, before the lookup below: under READ COMMITTED the lookup then sees a tracker that committed
-  // while we waited (crm/segments/activity.ts trackedTypes).
-  if (unknown.length > 0) await lockActivityShared(tx, workspaceId);
+  // In a statement before the lookup below (its own, or the event insert's): under READ COMMITTED the lookup then
+  // sees a tracker that committed while we waited (crm/segments/activity.ts trackedTypes).
+  if (unknown.length > 0 && !lockedWithInsert.get(tx)?.has(workspaceId)) await lockActivityShared(tx, workspaceId);
   const { rows } = await prepared(tx,
     `SELECT coalesce((SELECT json_agg(p) FROM (
               SELECT 'scoring' AS kind, model AS config FROM scoring_models WHERE workspace_id = ?

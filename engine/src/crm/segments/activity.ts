@@ -79,7 +79,13 @@ export function knownTracked(workspaceId: string, types: string[]): { out: Set<s
 
 /** Ingestion's side of the activity lock (see `trackedTypes`): its own statement, before the tracked-types lookup. */
 export async function lockActivityShared(q: Db | Tx, workspaceId: string): Promise<void> {
-  await prepared(q, `SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0))`, [lockKey(workspaceId)]);
+  const { sql, bindings } = activityLockSharedSql(workspaceId);
+  await prepared(q, sql, bindings);
+}
+
+/** The statement lockActivityShared runs, to run as part of another (crm/ingest-config.ts activityLockWithInsert). */
+export function activityLockSharedSql(workspaceId: string): { sql: string; bindings: unknown[] } {
+  return { sql: `SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0))`, bindings: [lockKey(workspaceId)] };
 }
 
 /** A SQL expression: the tracked types among `?::text[]` for workspace `?` (pass the unknown types and ALL_TYPES). */
