@@ -160,13 +160,15 @@ describe('retention of run rows (test clock starts 2026-03-02T09:00Z)', () => {
       indexes.push(Number(s.indexes));
     }
     // Heap pages freed by a prune are reused by the next cycle. A band, not equality: VACUUM truncates empty tail
-    // pages. One unpruned cycle of 600 runs would add well over 64 KiB.
+    // pages, and where the next cycle's rows land depends on which pages vacuum (this one, or the engine's keeper)
+    // had freed by then (seen once under load: 12 KiB over a band of 64 KiB). One unpruned cycle of 600 lead runs adds
+    // some 380 KiB (~650 bytes of heap per run, docs/operations.md §Storage and sizing), four times this band.
     // Index pages emptied by a prune are recycled once no older transaction runs anywhere on the server (PostgreSQL's
     // global xmin horizon), which a shared test server does not promise: in the message, not asserted (seen: 475,136
     // rising to 827,392 bytes by the fourth cycle, then flat).
     const band = Math.max(...heap.slice(0, 3));
     expect(Math.max(...heap.slice(3)), `runs heap bytes per cycle: ${heap.join(', ')}; index bytes: ${indexes.join(', ')}`)
-      .toBeLessThanOrEqual(band + 64 * 1024);
+      .toBeLessThanOrEqual(band + 96 * 1024);
     // The follow-up runs were still open when pruning first passed them (day 44 of 50): revisited once they had ended
     // and their window had passed, they went too; the year-long ones are still waiting.
     expect(await runsOf(flows.midWait)).toBe(0);
