@@ -7,7 +7,7 @@ import type { Logger } from '../logger.ts';
  * and lookups of a batch's keys then read every row of the workspace through its workspace index (measured: 300 ms
  * per batch of 1,000 at 100,000 contacts, 1.6 s at 1,000,000, while W2 enrolled).
  */
-export const HOT_TABLES = ['contacts', 'events', 'runs', 'run_steps'] as const;
+export const HOT_TABLES = ['contacts', 'events', 'runs', 'run_steps', 'owner_leads'] as const;
 
 /**
  * The tables the keeper vacuums: the hot tables, whose rows are inserted and then updated once (a contact by its
