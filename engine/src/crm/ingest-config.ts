@@ -7,16 +7,15 @@ export interface ProgramRow { kind: 'scoring' | 'referral' | 'loyalty'; config: 
 /** A segment's row as crm/segments/membership.ts compiles it. */
 export interface SegmentRow { id: string; key: string; rule: unknown; updated_at: Date }
 
-/**
- * What the ingestion hooks read of a workspace's configuration before they act: its programs (scoring, referrals,
- * loyalty), its segments, which of the events' types have their behavioural attributes kept, and the flows those
- * types trigger. Read in one
- * statement per ingestion (after the activity lock when a type must be looked up), so a workspace with none of them
- * pays one round trip, not one per hook.
- */
 /** A published flow's trigger on one of the events' types (flow_triggers), as enrolment reads it. */
 export interface TriggerRow { flow_id: string; version: number; event_type: string }
 
+/**
+ * What the ingestion hooks read of a workspace's configuration before they act: its programs (scoring, referrals,
+ * loyalty), its segments, which of the events' types have their behavioural attributes kept, and the flows those
+ * types trigger. Read in one statement per ingestion (after the activity lock when a type must be looked up), so a
+ * workspace with none of them pays one round trip, not one per hook.
+ */
 export interface IngestConfig {
   programs: ProgramRow[];
   segments: SegmentRow[];

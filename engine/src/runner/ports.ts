@@ -102,10 +102,10 @@ export interface BatchOutcome {
 
 /**
  * Enrollment, the ingestion hook: inside the transaction that wrote the events, starts the runs they trigger and
- * enqueues a job for every contact that now has work. `triggers`: the flow triggers of the events' types when the
- * caller read them already (crm/ingest-config.ts), else enrollment reads them.
+ * enqueues a job for every contact that now has work. `triggers`: the flow triggers of the events' types, as the
+ * ingestion hook's configuration read returns them (crm/ingest-config.ts), so enrollment does not read them again.
  */
-export type Enroller = (tx: Tx, workspaceId: string, events: IngestedEvent[], triggers?: TriggerRow[]) => Promise<void>;
+export type Enroller = (tx: Tx, workspaceId: string, events: IngestedEvent[], triggers: TriggerRow[]) => Promise<void>;
 
 /** Run wake-ups, clock triggers and time-driven segment rules. */
 export interface RunTimers {

@@ -1,7 +1,6 @@
 import { prepared, type Tx } from '../../../db/index.ts';
 import { newId } from '../../../db/ids.ts';
 import type { IngestedEvent } from '../../../crm/event-hooks.ts';
-import type { TriggerRow } from '../../../crm/ingest-config.ts';
 import type { Enroller } from '../../ports.ts';
 import { activityReader, flowActivityNeeds, loadActivity } from '../../../crm/segments/activity.ts';
 import type { Clock } from '../../../time/clock.ts';
@@ -29,24 +28,19 @@ interface NewRun {
  * arriving at once still start the right number of runs.
  */
 export function createEnrollment(deps: { flows: FlowCache; clock: Clock; logger: Logger }): Enroller {
-  return async (tx, workspaceId, events, read) => {
+  return async (tx, workspaceId, events, triggers) => {
     const failed = new TriggerFailures();
     if (events.length === 0) return;
-    const types = [...new Set(events.map((e) => e.type))];
-    const triggers = read ?? (await tx.raw(
-      `SELECT flow_id, version, event_type FROM flow_triggers WHERE workspace_id = ? AND kind IN ('trigger.event', 'trigger.segment') AND event_type = ANY(?::text[])`,
-      [workspaceId, types],
-    )).rows as TriggerRow[];
     const now = deps.clock.now();
     let candidates: NewRun[] = [];
     if (triggers.length > 0) {
-      await deps.flows.ensure(tx, (triggers as { flow_id: string; version: number }[]).map((t) => ({ flowId: t.flow_id, version: t.version })));
+      await deps.flows.ensure(tx, triggers.map((t) => ({ flowId: t.flow_id, version: t.version })));
       const byType = new Map<string, { flow_id: string; version: number }[]>();
-      for (const t of triggers as { flow_id: string; version: number; event_type: string }[]) {
+      for (const t of triggers) {
         byType.set(t.event_type, [...(byType.get(t.event_type) ?? []), t]);
       }
-      const contactFacts = await loadContactsIfNeeded(tx, workspaceId, events, triggers as { flow_id: string; version: number }[], deps.flows);
-      const activityOf = await loadActivityIfNeeded(tx, workspaceId, events, triggers as { flow_id: string; version: number }[], deps.flows, now);
+      const contactFacts = await loadContactsIfNeeded(tx, workspaceId, events, triggers, deps.flows);
+      const activityOf = await loadActivityIfNeeded(tx, workspaceId, events, triggers, deps.flows, now);
       for (const ev of events) {
         for (const t of byType.get(ev.type) ?? []) {
           const flow = deps.flows.get(t.flow_id, t.version)!;
