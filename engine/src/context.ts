@@ -7,7 +7,7 @@ import type { Clock } from './time/clock.ts';
 export interface EngineContext {
   config: Readonly<Config>;
   db: Db;
-  /** Connection string of `db` (graphile-worker opens its own pool on it). */
+  /** Connection string of `db` (the job queue opens its own pool on it). */
   databaseUrl: string;
   logger: Logger;
   clock: Clock;

@@ -7,7 +7,7 @@ import { afterAll } from 'vitest';
  * A leak here is a leak in the engine's shutdown path too, and it keeps connections open on the shared server.
  *
  * The constructors are wrapped where the packages create them, so nothing in engine/src knows about the guard:
- * knex's `Client#initializePool` (every `createDb`), `pg.Pool` (graphile-worker's own pool, one per runner) and
+ * knex's `Client#initializePool` (every `createDb`), `pg.Pool` (the job queue's pool, one per runner) and
  * `ivm.Isolate`. Hooks after a file run in reverse order of registration, so this one runs after the file's own.
  */
 

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { EventEmitter } from 'node:events';
 import { Logger as WorkerLogger, run, type Runner, type TaskList, type WorkerEvents } from 'graphile-worker';
+import pg from 'pg';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../logger.ts';
 
@@ -11,6 +12,9 @@ export interface QueueOptions {
   concurrency: number;
   tasks: TaskList;
 }
+
+/** The queue's connections as pg_stat_activity names them. */
+export const QUEUE_APPLICATION_NAME = 'cairn-queue';
 
 /** Heartbeat period, and how long a silent engine process is given before its locked jobs are taken back. */
 const HEARTBEAT_MS = 2_000;
@@ -31,25 +35,42 @@ export async function startQueue(opts: QueueOptions): Promise<{ stop(): Promise<
     else if (level === 'warning') log.warn(meta ?? {}, message);
     else log.debug(meta ?? {}, message);
   });
-  const runner: Runner = await run({
+  // The queue's own pool, owned here rather than by graphile-worker: graphile-worker takes its error listeners off the
+  // pool it made as soon as it stops but ends that pool without waiting, so a connection the server terminates in that
+  // window (a restart, a dropped database) raised an unhandled 'error' and took the process down. These listeners stay
+  // until the pool has ended, and stop() waits for that.
+  const pool = new pg.Pool({
     connectionString: opts.connectionString,
-    concurrency: opts.concurrency,
-    // Sized to the concurrency, as graphile-worker asks: its pool opens connections only when used (with the local
+    application_name: QUEUE_APPLICATION_NAME,
+    // Sized to the concurrency, as graphile-worker asks: the pool opens connections only when used (with the local
     // queue and batched completion a few at a time, counted in docs/operations.md), so the ceiling costs nothing idle.
-    maxPoolSize: Math.max(10, opts.concurrency),
-    noHandleSignals: true,
-    pollInterval: 1000,
-    logger,
-    events,
-    taskList: opts.tasks,
-    preset: {
-      worker: {
-        localQueue: { size: Math.max(2, opts.concurrency), refetchDelay: { durationMs: 10 } },
-        completeJobBatchDelay: 0,
-        failJobBatchDelay: 0,
-      },
-    },
+    max: Math.max(10, opts.concurrency),
   });
+  const onPoolError = (err: Error) => log.warn({ err }, 'queue connection closed by the server');
+  pool.on('error', onPoolError);
+  pool.on('connect', (client) => client.on('error', onPoolError));
+  let runner: Runner;
+  try {
+    runner = await run({
+      pgPool: pool,
+      concurrency: opts.concurrency,
+      noHandleSignals: true,
+      pollInterval: 1000,
+      logger,
+      events,
+      taskList: opts.tasks,
+      preset: {
+        worker: {
+          localQueue: { size: Math.max(2, opts.concurrency), refetchDelay: { durationMs: 10 } },
+          completeJobBatchDelay: 0,
+          failJobBatchDelay: 0,
+        },
+      },
+    });
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
   const beat = async () => {
     try {
       await opts.db.raw(
@@ -77,6 +98,7 @@ export async function startQueue(opts: QueueOptions): Promise<{ stop(): Promise<
     async stop() {
       clearInterval(timer);
       await runner.stop();
+      await pool.end();
       await opts.db.raw(`DELETE FROM engine_workers WHERE worker_id = ANY(?::text[])`, [poolIds]).catch(() => undefined);
     },
   };
