@@ -1,12 +1,15 @@
 /**
  * Group commit: requests that arrive while a flush is running wait and go together in the next one. Under load
- * batches grow by themselves (one transaction for hundreds of requests); when idle a request flushes at once.
+ * batches grow by themselves (one transaction for hundreds of requests); when idle a request flushes at once, or
+ * rather once the current turn of the event loop is over, so that requests made in the same turn go together even
+ * when a flush could start for each: the jobs one queue fetch hands over, the HTTP requests one poll reads.
  * `flush` returns one result per item, in order; each caller gets the results of its own items.
  */
 export class GroupCommit<T, R = void> {
   private queue: { key: string; items: T[]; resolve: (r: R[]) => void; reject: (e: unknown) => void }[] = [];
   private running = 0;
   private idleWaiters: (() => void)[] = [];
+  private kickScheduled = false;
 
   constructor(
     private readonly flush: (key: string, items: T[]) => Promise<R[] | void>,
@@ -17,7 +20,13 @@ export class GroupCommit<T, R = void> {
   submit(key: string, items: T[]): Promise<R[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ key, items, resolve, reject });
-      this.kick();
+      if (!this.kickScheduled) {
+        this.kickScheduled = true;
+        setImmediate(() => {
+          this.kickScheduled = false;
+          this.kick();
+        });
+      }
     });
   }
 
