@@ -57,8 +57,8 @@ interface Working {
 
 /**
  * Upserts many contacts with a handful of statements (the ingestion hot path): one `SELECT ... FOR UPDATE` of
- * every existing match (in id order), one multi-row insert of the new ones (in match-key order), one multi-row
- * update of the changed ones. Refs are applied in order, so two refs to one contact merge in sequence. Matching
+ * every existing match (in id order), one multi-row update of the changed ones, one multi-row insert of the new
+ * ones (in match-key order). Refs are applied in order, so two refs to one contact merge in sequence. Matching
  * is by external_id, else by case-insensitive email; an email match without external_id adopts the ref's one.
  * Every returned contact's row is locked (or freshly inserted) by `tx` until it commits.
  *
@@ -67,10 +67,28 @@ interface Working {
  */
 export async function upsertContacts(
   tx: Tx, workspaceId: string, refs: ContactRef[], now: Date, pathOf: (i: number) => string,
-): Promise<{ id: string; created: boolean; changed: boolean }[]> {
+): Promise<UpsertedContact[]> {
+  const { contacts, insert } = await upsertContactsDeferringInsert(tx, workspaceId, refs, now, pathOf, null);
+  if (insert) insert.check((await prepared(tx, insert.sql, insert.bindings)).rowCount ?? 0);
+  return contacts;
+}
+
+export interface UpsertedContact { id: string; created: boolean; changed: boolean }
+
+/** The insert of an upsert's new contacts: an `INSERT ... RETURNING id`, and `check` for the number of rows it returned. */
+export interface ContactsInsert { sql: string; bindings: unknown[]; check(inserted: number): void }
+
+/**
+ * upsertContacts, leaving the insert of the new contacts to the caller, to run as a part of a statement of its own
+ * (ingestion's event insert: a round trip less), and taking `alsoLock` with its first statement. The contacts'
+ * ids are final; the caller must run `insert` before it relies on the new rows, and pass `check` what it returned.
+ */
+export async function upsertContactsDeferringInsert(
+  tx: Tx, workspaceId: string, refs: ContactRef[], now: Date, pathOf: (i: number) => string, alsoLock: AlsoLock | null,
+): Promise<{ contacts: UpsertedContact[]; insert: ContactsInsert | null }> {
   const exts = [...new Set(refs.map((r) => r.external_id).filter((v): v is string => typeof v === 'string'))];
   const emails = [...new Set(refs.map((r) => r.email?.toLowerCase()).filter((v): v is string => typeof v === 'string'))];
-  const existing = await lockMatches(tx, workspaceId, exts, emails);
+  const existing = await lockMatches(tx, workspaceId, exts, emails, alsoLock);
 
   const byExt = new Map<string, Working>();
   const byEmail = new Map<string, Working>();
@@ -127,19 +145,6 @@ export async function upsertContacts(
     resolved.push(w);
   });
 
-  const fresh = [...created].sort((a, b) => matchKey(a).localeCompare(matchKey(b)));
-  if (fresh.length > 0) {
-    const res = await prepared(tx,
-      `INSERT INTO contacts (id, workspace_id, external_id, email, properties, timezone, created_at, updated_at)
-       SELECT x.id, ?, x.external_id, x.email, x.properties, x.timezone, ?, ?
-       FROM jsonb_to_recordset(?::jsonb) AS x(id uuid, external_id text, email text, properties jsonb, timezone text)
-       ON CONFLICT DO NOTHING RETURNING id`,
-      [workspaceId, now, now, JSON.stringify(fresh.map((w) => ({
-        id: w.row.id, external_id: w.row.external_id, email: w.row.email, properties: w.row.properties, timezone: w.row.timezone,
-      })))],
-    );
-    if (res.rowCount !== fresh.length) throw concurrentInsert();
-  }
   const changed = [...new Set(resolved)].filter((w) => !w.isNew && w.dirty);
   if (changed.length > 0) {
     await tx.raw(
@@ -153,7 +158,21 @@ export async function upsertContacts(
       }))), workspaceId, changed.map((w) => w.row.id)],
     );
   }
-  return resolved.map((w) => ({ id: w.row.id, created: created.has(w), changed: created.has(w) || w.dirty }));
+  // After the update: a contact giving up its email to a new one in the same batch has let go of it.
+  const fresh = [...created].sort((a, b) => matchKey(a).localeCompare(matchKey(b)));
+  const insert: ContactsInsert | null = fresh.length === 0 ? null : {
+    sql: `INSERT INTO contacts (id, workspace_id, external_id, email, properties, timezone, created_at, updated_at)
+       SELECT x.id, ?, x.external_id, x.email, x.properties, x.timezone, ?, ?
+       FROM jsonb_to_recordset(?::jsonb) AS x(id uuid, external_id text, email text, properties jsonb, timezone text)
+       ON CONFLICT DO NOTHING RETURNING id`,
+    bindings: [workspaceId, now, now, JSON.stringify(fresh.map((w) => ({
+      id: w.row.id, external_id: w.row.external_id, email: w.row.email, properties: w.row.properties, timezone: w.row.timezone,
+    })))],
+    check: (inserted) => {
+      if (inserted !== fresh.length) throw concurrentInsert();
+    },
+  };
+  return { contacts: resolved.map((w) => ({ id: w.row.id, created: created.has(w), changed: created.has(w) || w.dirty })), insert };
 }
 
 /**
@@ -167,25 +186,35 @@ export async function upsertContacts(
  * fills): 300 ms per batch of 1,000 at 100,000 contacts, 1.6 s at 1,000,000 (W2 enrolment). The key is checked
  * again on the locked row, so a contact whose key changed meanwhile is not returned.
  */
-async function lockMatches(tx: Tx, workspaceId: string, exts: string[], emails: string[]): Promise<ContactRow[]> {
+async function lockMatches(tx: Tx, workspaceId: string, exts: string[], emails: string[], alsoLock: AlsoLock | null): Promise<ContactRow[]> {
   const rows: ContactRow[] = [];
-  if (exts.length > 0) rows.push(...await lockByKey(tx, workspaceId, 'external_id', exts));
+  if (exts.length > 0) rows.push(...await lockByKey(tx, workspaceId, 'external_id', exts, alsoLock));
   if (emails.length > 0) {
     const seen = new Set(rows.map((r) => r.id));
-    rows.push(...(await lockByKey(tx, workspaceId, 'lower(email)', emails)).filter((r) => !seen.has(r.id)));
+    rows.push(...(await lockByKey(tx, workspaceId, 'lower(email)', emails, exts.length > 0 ? null : alsoLock)).filter((r) => !seen.has(r.id)));
   }
   return rows;
 }
 
-async function lockByKey(tx: Tx, workspaceId: string, key: 'external_id' | 'lower(email)', values: string[]): Promise<ContactRow[]> {
+/**
+ * Another lock for the first statement of the upsert to take before it reads (crm/ingest-config.ts: ingestion's
+ * activity lock, so that a later statement of its own can read what the lock protects): a statement that returns
+ * nothing, and `taken` to call once it ran.
+ */
+export interface AlsoLock { sql: string; bindings: unknown[]; taken(): void }
+
+async function lockByKey(tx: Tx, workspaceId: string, key: 'external_id' | 'lower(email)', values: string[], alsoLock: AlsoLock | null): Promise<ContactRow[]> {
+  // The other lock in a CTE read by a condition on no column: a one-time filter, evaluated before the scan even when
+  // no contact matches.
   const { rows } = await prepared(tx,
-    `SELECT ${CONTACT_COLUMNS.join(', ')} FROM contacts
-      WHERE workspace_id = ? AND ${key} = ANY(?::text[])
+    `${alsoLock ? `WITH also_lock AS MATERIALIZED (${alsoLock.sql}) ` : ''}SELECT ${CONTACT_COLUMNS.join(', ')} FROM contacts
+      WHERE ${alsoLock ? '(SELECT count(*) FROM also_lock) = 1 AND ' : ''}workspace_id = ? AND ${key} = ANY(?::text[])
         AND id = ANY(ARRAY(SELECT m.id FROM unnest(?::text[]) AS k(v)
                              CROSS JOIN LATERAL (SELECT id FROM contacts WHERE workspace_id = ? AND ${key} = k.v LIMIT 1) m))
       ORDER BY id FOR UPDATE`,
-    [workspaceId, values, values, workspaceId],
+    [...(alsoLock?.bindings ?? []), workspaceId, values, values, workspaceId],
   );
+  alsoLock?.taken();
   return rows as ContactRow[];
 }
 

@@ -1,4 +1,5 @@
 import type { Tx } from '../db/index.ts';
+import type { IngestConfig } from './ingest-config.ts';
 
 /** An event just written by ingestion (never a duplicate), with the contact it belongs to. */
 export interface IngestedEvent {
@@ -20,5 +21,6 @@ export interface IngestedEvent {
 /**
  * Called inside the ingestion transaction with the newly inserted events, in order. The flow engine starts
  * the runs they trigger and enqueues their jobs here, so an accepted event and its runs commit together.
+ * `config`: the workspace's configuration as the event insert read it (crm/ingest-config.ts), when it did.
  */
-export type OnEventsIngested = (tx: Tx, workspaceId: string, events: IngestedEvent[]) => Promise<void>;
+export type OnEventsIngested = (tx: Tx, workspaceId: string, events: IngestedEvent[], config?: IngestConfig) => Promise<void>;

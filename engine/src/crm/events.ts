@@ -1,10 +1,10 @@
 import { prepared, type Tx } from '../db/index.ts';
 import { newId } from '../db/ids.ts';
 import { CairnError, type ProblemItem } from '../errors.ts';
-import { checkContactRef, upsertContacts, type ContactRef } from './contacts.ts';
+import { checkContactRef, upsertContactsDeferringInsert, type AlsoLock, type ContactRef, type ContactsInsert } from './contacts.ts';
 import { checkProperties, type JsonObject } from './contacts-properties.ts';
 import type { IngestedEvent, OnEventsIngested } from './event-hooks.ts';
-import { activityLockWithInsert } from './ingest-config.ts';
+import { activityLockWithInsert, ingestConfigWithInsert, type IngestConfig } from './ingest-config.ts';
 
 /** One event to ingest, as in `POST /v1/events` (CONTRACT.md §Events). */
 export interface EventInput {
@@ -88,7 +88,12 @@ export async function ingestEvents(
     else todo.push(i);
   });
 
-  const { ids: contactIds, unchanged } = await resolveContacts(tx, workspaceId, items, todo, now, pathOf);
+  // The activity lock the hooks' configuration read needs, taken by the first statement that locks contacts, so the
+  // event insert can read the configuration too (a round trip less); or, failing that, by the event insert.
+  const types = [...new Set(todo.map((i) => items[i]!.type))];
+  let lock = hooks.onEventsIngested && todo.length > 0 ? activityLockWithInsert(tx, workspaceId, types) : null;
+  const { ids: contactIds, unchanged, newContacts } = await resolveContacts(tx, workspaceId, items, todo, now, pathOf, lock);
+  if (lock && activityLockWithInsert(tx, workspaceId, types) === null) lock = null;
   const records = todo.map((i, n) => {
     const it = items[i]!;
     return {
@@ -98,21 +103,45 @@ export async function ingestEvents(
     };
   });
   const inserted = new Map<string, number>();
+  let config: IngestConfig | undefined;
   if (records.length > 0) {
-    // The activity lock the hooks' configuration read needs, taken here rather than in a statement of its own.
-    const lock = hooks.onEventsIngested ? activityLockWithInsert(tx, workspaceId, [...new Set(records.map((r) => r.type))]) : null;
-    const res = await prepared(tx,
-      `${lock ? `WITH activity_lock AS MATERIALIZED (${lock.sql}) ` : ''}INSERT INTO events (id, workspace_id, contact_id, type, properties, occurred_at, received_at, idempotency_key, source)
+    // One statement: the new contacts' insert, the events' insert and, once the activity lock is held, the hooks'
+    // configuration read; else the lock itself.
+    const configPart = hooks.onEventsIngested && !lock ? ingestConfigWithInsert(tx, workspaceId, types) : null;
+    const ctes: string[] = [];
+    const bindings: unknown[] = [];
+    if (lock) {
+      ctes.push(`activity_lock AS MATERIALIZED (${lock.sql})`);
+      bindings.push(...lock.bindings);
+    }
+    if (newContacts) {
+      ctes.push(`new_contacts AS (${newContacts.sql})`);
+      bindings.push(...newContacts.bindings);
+    }
+    ctes.push(`ins AS (INSERT INTO events (id, workspace_id, contact_id, type, properties, occurred_at, received_at, idempotency_key, source)
        SELECT x.id, ?, x.contact_id, x.type, x.properties, x.occurred_at, ?, x.idempotency_key, x.source
        FROM jsonb_to_recordset(?::jsonb) AS x(ord int, id uuid, contact_id uuid, type text, properties jsonb,
                                              occurred_at timestamptz, idempotency_key text, source text)${lock ? ' CROSS JOIN activity_lock' : ''}
        ORDER BY x.ord
        ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-       RETURNING id, seq`,
-      [...(lock?.bindings ?? []), workspaceId, now, JSON.stringify(records)],
-    );
+       RETURNING id, seq)`);
+    bindings.push(workspaceId, now, JSON.stringify(records));
+    // The contacts inserted and the configuration come back as one more row, with no event id.
+    const meta = newContacts || configPart
+      ? ` UNION ALL SELECT NULL, NULL, json_build_object('contacts', ${newContacts ? '(SELECT count(*) FROM new_contacts)' : '0'}, 'config', ${configPart ? configPart.sql : 'NULL'})`
+      : '';
+    bindings.push(...(configPart?.bindings ?? []));
+    const res = await prepared(tx, `WITH ${ctes.join(',\n')}\nSELECT id, seq, NULL::json AS meta FROM ins${meta}`, bindings);
     lock?.taken();
-    for (const r of res.rows as { id: string; seq: number }[]) inserted.set(r.id, r.seq);
+    for (const r of res.rows as { id: string | null; seq: number; meta: { contacts: number; config: unknown } | null }[]) {
+      if (r.id !== null) inserted.set(r.id, r.seq);
+      else {
+        newContacts?.check(r.meta!.contacts);
+        if (configPart) config = configPart.toConfig(r.meta!.config);
+      }
+    }
+  } else if (newContacts) {
+    newContacts.check((await prepared(tx, newContacts.sql, newContacts.bindings)).rowCount ?? 0);
   }
 
   // Lost the race on a key (a concurrent request, or the same key twice in this batch): the winner's id.
@@ -134,7 +163,7 @@ export async function ingestEvents(
     }
   });
   fresh.sort((a, b) => a.seq - b.seq);
-  if (fresh.length > 0 && hooks.onEventsIngested) await hooks.onEventsIngested(tx, workspaceId, fresh);
+  if (fresh.length > 0 && hooks.onEventsIngested) await hooks.onEventsIngested(tx, workspaceId, fresh, config);
   return results as IngestResult[];
 }
 
@@ -148,7 +177,9 @@ async function existingKeys(tx: Tx, workspaceId: string, keys: string[]): Promis
 
 /** Contact id per item of `todo`: by id (locked) for engine callers, else upserted from the item's `contact`. */
 /** Contact id per item of `todo`, and the items whose contact the upsert left as it was (nothing created or changed). */
-async function resolveContacts(tx: Tx, workspaceId: string, items: EventInput[], todo: number[], now: Date, pathOf: (i: number) => string): Promise<{ ids: string[]; unchanged: Set<number> }> {
+async function resolveContacts(
+  tx: Tx, workspaceId: string, items: EventInput[], todo: number[], now: Date, pathOf: (i: number) => string, alsoLock: AlsoLock | null,
+): Promise<{ ids: string[]; unchanged: Set<number>; newContacts: ContactsInsert | null }> {
   const ids: string[] = new Array(todo.length);
   const unchanged = new Set<number>();
   const byRef: number[] = [];
@@ -164,12 +195,14 @@ async function resolveContacts(tx: Tx, workspaceId: string, items: EventInput[],
       ids[n] = id;
     }
   }
+  let newContacts: ContactsInsert | null = null;
   if (byRef.length > 0) {
-    const upserted = await upsertContacts(tx, workspaceId, byRef.map((n) => items[todo[n]!]!.contact), now, (k) => `${pathOf(todo[byRef[k]!]!)}/contact`);
+    const upserted = await upsertContactsDeferringInsert(tx, workspaceId, byRef.map((n) => items[todo[n]!]!.contact), now, (k) => `${pathOf(todo[byRef[k]!]!)}/contact`, alsoLock);
+    newContacts = upserted.insert;
     byRef.forEach((n, k) => {
-      ids[n] = upserted[k]!.id;
-      if (!upserted[k]!.changed) unchanged.add(n);
+      ids[n] = upserted.contacts[k]!.id;
+      if (!upserted.contacts[k]!.changed) unchanged.add(n);
     });
   }
-  return { ids, unchanged };
+  return { ids, unchanged, newContacts };
 }

@@ -50,13 +50,34 @@ export function activityLockWithInsert(tx: Tx, workspaceId: string, types: strin
 }
 
 export async function readIngestConfig(tx: Tx, workspaceId: string, events: IngestedEvent[]): Promise<IngestConfig> {
-  const types = [...new Set(events.filter(isBehaviour).map((e) => e.type))];
-  const { out, unknown } = knownTracked(workspaceId, types);
+  const types = [...new Set(events.map((e) => e.type))];
+  const query = configQuery(workspaceId, types);
   // In a statement before the lookup below (its own, or the event insert's): under READ COMMITTED the lookup then
   // sees a tracker that committed while we waited (crm/segments/activity.ts trackedTypes).
-  if (unknown.length > 0 && !lockedWithInsert.get(tx)?.has(workspaceId)) await lockActivityShared(tx, workspaceId);
-  const { rows } = await prepared(tx,
-    `SELECT coalesce((SELECT json_agg(p) FROM (
+  if (query.needsLock && !lockedWithInsert.get(tx)?.has(workspaceId)) await lockActivityShared(tx, workspaceId);
+  const { rows } = await prepared(tx, `SELECT ${query.columns}`, query.bindings);
+  return query.toConfig(rows[0]);
+}
+
+/**
+ * For ingestion's event insert (crm/events.ts), when the activity lock is already held (taken by an earlier
+ * statement) or not needed: the configuration read as a part of that statement, a SQL expression giving one JSON
+ * object, and what to make of it. The hook then gets it with the events (OnEventsIngested `config`) and does not read
+ * it again. Null when the lookup must wait for a statement after the lock.
+ */
+export function ingestConfigWithInsert(tx: Tx, workspaceId: string, types: string[]): { sql: string; bindings: unknown[]; toConfig(json: unknown): IngestConfig } | null {
+  const query = configQuery(workspaceId, types);
+  if (query.needsLock && !lockedWithInsert.get(tx)?.has(workspaceId)) return null;
+  return { sql: `(SELECT row_to_json(c) FROM (SELECT ${query.columns}) c)`, bindings: query.bindings, toConfig: query.toConfig };
+}
+
+/** The configuration read for events of these types: its columns and bindings, whether it needs the activity lock first. */
+function configQuery(workspaceId: string, types: string[]) {
+  const behaviour = types.filter((type) => isBehaviour({ type }));
+  const { out, unknown } = knownTracked(workspaceId, behaviour);
+  return {
+    needsLock: unknown.length > 0,
+    columns: `coalesce((SELECT json_agg(p) FROM (
               SELECT 'scoring' AS kind, model AS config FROM scoring_models WHERE workspace_id = ?
               UNION ALL SELECT 'referral', config FROM referral_programs WHERE workspace_id = ?
               UNION ALL SELECT 'loyalty', config FROM loyalty_programs WHERE workspace_id = ?) p), '[]') AS programs,
@@ -64,14 +85,16 @@ export async function readIngestConfig(tx: Tx, workspaceId: string, events: Inge
             ${TRACKED_LOOKUP} AS tracked,
             coalesce((SELECT json_agg(t) FROM (SELECT flow_id, version, event_type FROM flow_triggers
                        WHERE workspace_id = ? AND kind IN ('trigger.event', 'trigger.segment') AND event_type = ANY(?::text[])) t), '[]') AS triggers`,
-    [workspaceId, workspaceId, workspaceId, workspaceId, workspaceId, unknown.length > 0 ? [...unknown, ALL_TYPES] : [],
-      workspaceId, [...new Set(events.map((e) => e.type))]],
-  );
-  const row = rows[0] as { programs: ProgramRow[]; segments: (Omit<SegmentRow, 'updated_at'> & { updated_at: string })[]; tracked: string[]; triggers: TriggerRow[] };
-  return {
-    triggers: row.triggers,
-    programs: row.programs,
-    segments: row.segments.map((s) => ({ ...s, updated_at: new Date(s.updated_at) })),
-    tracked: unknown.length > 0 ? addTracked(workspaceId, out, unknown, row.tracked) : out,
+    bindings: [workspaceId, workspaceId, workspaceId, workspaceId, workspaceId, unknown.length > 0 ? [...unknown, ALL_TYPES] : [],
+      workspaceId, types] as unknown[],
+    toConfig(json: unknown): IngestConfig {
+      const row = json as { programs: ProgramRow[]; segments: (Omit<SegmentRow, 'updated_at'> & { updated_at: string })[]; tracked: string[]; triggers: TriggerRow[] };
+      return {
+        triggers: row.triggers,
+        programs: row.programs,
+        segments: row.segments.map((s) => ({ ...s, updated_at: new Date(s.updated_at) })),
+        tracked: unknown.length > 0 ? addTracked(workspaceId, out, unknown, row.tracked) : out,
+      };
+    },
   };
 }

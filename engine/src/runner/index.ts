@@ -68,10 +68,11 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions): F
     scoresChanged: (tx, workspaceId, ids, now) => segments.refreshScored(tx, workspaceId, ids, now),
   });
   // Segment transitions (segment.entered/exited) are recorded through the whole hook, so programs and flows see them.
-  const segments = createSegmentMaintainer({ emitHook: (tx, workspaceId, events) => onEventsIngested(tx, workspaceId, events), clock: ctx.clock });
-  const onEventsIngested: OnEventsIngested = async (tx, workspaceId, events) => {
-    // One read of what programs and segments need to know about the workspace, for both of them.
-    const config = await readIngestConfig(tx, workspaceId, events);
+  const segments = createSegmentMaintainer({ emitHook: (tx, workspaceId, events, config) => onEventsIngested(tx, workspaceId, events, config), clock: ctx.clock });
+  const onEventsIngested: OnEventsIngested = async (tx, workspaceId, events, preread) => {
+    // One read of what programs and segments need to know about the workspace, for both of them (or none, when the
+    // event insert read it).
+    const config = preread ?? await readIngestConfig(tx, workspaceId, events);
     const derived = await programs.onEvents(tx, workspaceId, events, config);
     // After programs (a rule may read the score they just changed), before enrollment (as in one transaction).
     await segments.onEvents(tx, workspaceId, events, config);

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../engine-harness.ts';
+import { withTx } from '../../src/db/index.ts';
+import { ingestEvents } from '../../src/crm/events.ts';
+import { upsertContactsDeferringInsert } from '../../src/crm/contacts.ts';
+import { activityLockSharedSql } from '../../src/crm/segments/activity.ts';
 
 /** Statements that read a workspace's program, segment or activity-tracking configuration. */
 const CONFIG = /\b(scoring_models|referral_programs|loyalty_programs|segments|activity_types)\b/;
@@ -28,11 +32,37 @@ describe('ingestion reads the workspace configuration once (crm/ingest-config.ts
     await ingestOne({ type: 'cfg.warm', contact: { email: 'warm@example.com' } });
     const sql = await ingestOne({ type: 'cfg.ping', contact: { email: 'one@example.com' } });
     expect(sql.filter((s) => CONFIG.test(s))).toHaveLength(1);
-    // begin, contact upsert (2), event insert (taking the activity lock), configuration read (with the flow triggers),
-    // run insert + job, commit.
-    expect(sql.length).toBeLessThanOrEqual(7);
-    expect(sql.filter((s) => /pg_advisory_xact_lock_shared/.test(s))).toHaveLength(1);
-    expect(sql.filter((s) => /\bflow_triggers\b/.test(s))).toHaveLength(1);
+    // begin, contact lookup (taking the activity lock), contact and event insert with the configuration read (and
+    // the flow triggers), run insert + job, commit.
+    expect(sql.length).toBeLessThanOrEqual(5);
+    const locks = sql.filter((s) => /pg_advisory_xact_lock_shared/.test(s));
+    expect(locks).toHaveLength(1);
+    expect(locks[0]).toMatch(/FROM contacts/);
+    const configRead = sql.filter((s) => /\bflow_triggers\b/.test(s));
+    expect(configRead).toHaveLength(1);
+    expect(configRead[0]).toMatch(/INSERT INTO events/);
+    expect(configRead[0]).toMatch(/INSERT INTO contacts/);
+  });
+
+  it('an event for a contact named by id (an engine caller) still reads the configuration after the activity lock', async () => {
+    const contact = (await h.call('POST', '/v1/events', { type: 'cfg.warm', contact: { email: 'byid@example.com' } })).body.contact_id as string;
+    statements = [];
+    await withTx(h.t.db, (tx) => ingestEvents(tx, h.workspaceId, [{ type: 'cfg.byid', contact: {}, contactId: contact }], { onEventsIngested: h.engine.onEventsIngested }));
+    const lockAt = statements.findIndex((s) => /pg_advisory_xact_lock_shared/.test(s));
+    const readAt = statements.findIndex((s) => /\bflow_triggers\b/.test(s));
+    expect(lockAt).toBeGreaterThanOrEqual(0);
+    expect(readAt).toBeGreaterThan(lockAt);
+  });
+
+  it('the contact lookup takes the activity lock even when no contact matches', async () => {
+    await withTx(h.t.db, async (tx) => {
+      let taken = 0;
+      await upsertContactsDeferringInsert(tx, h.workspaceId, [{ email: `nobody-${Date.now()}@example.com` }], new Date(), () => '',
+        { ...activityLockSharedSql(h.workspaceId), taken: () => taken++ });
+      expect(taken).toBe(1);
+      const { rows } = await tx.raw(`SELECT mode FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()`);
+      expect(rows).toEqual([{ mode: 'ShareLock' }]);
+    });
   });
 
   it('with a segment: the contact is evaluated from that read and enters the segment', async () => {
