@@ -1,5 +1,5 @@
 import type { EngineContext } from '../context.ts';
-import { withTx } from '../db/index.ts';
+import { pipelinedConnection, withTx, type Tx } from '../db/index.ts';
 import { GroupCommit } from '../group-commit.ts';
 import type { OnEventsIngested } from './event-hooks.ts';
 import { ingestEvents, type EventInput, type IngestResult } from './events.ts';
@@ -13,9 +13,13 @@ type Outcome = { ok: true; result: IngestResult } | { ok: false; error: unknown 
  * only the request that causes it gets the error; the others are accepted.
  */
 export function createIngestBatcher(ctx: EngineContext, hooks: { onEventsIngested?: OnEventsIngested }) {
+  const log = ctx.logger.child({ component: 'ingest' });
+  // One transaction at a time (below), so one connection of its own, with BEGIN sent together with the first statement.
+  const connection = pipelinedConnection(ctx.databaseUrl, 'cairn-ingest', (err) => log.warn({ err }, 'ingestion connection lost'));
+  const tx = async <T>(fn: (tx: Tx) => Promise<T>) => withTx(ctx.db, fn, 5, await connection.get());
   const ingestAlone = async (workspaceId: string, item: EventInput): Promise<Outcome> => {
     try {
-      const [result] = await withTx(ctx.db, (tx) => ingestEvents(tx, workspaceId, [item], hooks, { now: ctx.clock.now(), pathOf: () => '' }));
+      const [result] = await tx((t) => ingestEvents(t, workspaceId, [item], hooks, { now: ctx.clock.now(), pathOf: () => '' }));
       return { ok: true, result: result! };
     } catch (error) {
       return { ok: false, error };
@@ -25,7 +29,7 @@ export function createIngestBatcher(ctx: EngineContext, hooks: { onEventsIngeste
     async (workspaceId, items) => {
       if (items.length === 1) return [await ingestAlone(workspaceId, items[0]!)];
       try {
-        const results = await withTx(ctx.db, (tx) => ingestEvents(tx, workspaceId, items, hooks, { now: ctx.clock.now(), pathOf: () => '' }));
+        const results = await tx((t) => ingestEvents(t, workspaceId, items, hooks, { now: ctx.clock.now(), pathOf: () => '' }));
         return results.map((result) => ({ ok: true as const, result }));
       } catch {
         const outcomes: Outcome[] = [];
@@ -38,6 +42,11 @@ export function createIngestBatcher(ctx: EngineContext, hooks: { onEventsIngeste
     { maxBatch: 200, maxConcurrent: 1 },
   );
   return {
+    /** Ends the connection (after the requests in flight). */
+    async close(): Promise<void> {
+      await group.whenIdle();
+      await connection.close();
+    },
     async ingest(workspaceId: string, item: EventInput): Promise<IngestResult> {
       const [outcome] = await group.submit(workspaceId, [item]);
       if (!outcome!.ok) throw outcome!.error;

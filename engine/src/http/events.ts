@@ -41,6 +41,7 @@ export const MAX_BATCH = 1000;
 export const eventsRoutes: RouteGroup = async (app, { ctx, onEventsIngested }) => {
   const hooks = { onEventsIngested };
   const batcher = createIngestBatcher(ctx, hooks);
+  app.addHook('onClose', async () => batcher.close());
 
   app.post('/events', {
     config: { area: 'events' },

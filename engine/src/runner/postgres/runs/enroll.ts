@@ -1,4 +1,4 @@
-import { prepared, type Tx } from '../../../db/index.ts';
+import { unawaited, type Tx } from '../../../db/index.ts';
 import { newId } from '../../../db/ids.ts';
 import type { IngestedEvent } from '../../../crm/event-hooks.ts';
 import type { Enroller } from '../../ports.ts';
@@ -146,7 +146,8 @@ async function applyNeverReentry(tx: Tx, workspaceId: string, candidates: NewRun
  */
 async function insertRunsAndEnqueue(tx: Tx, workspaceId: string, runs: NewRun[], events: IngestedEvent[], now: Date): Promise<void> {
   const contactIds = [...new Set(events.map((e) => e.contactId))];
-  await prepared(tx,
+  // Usually ingestion's last statement: on its pipelined connection COMMIT goes right behind it.
+  await unawaited(tx,
     `WITH u AS (
        SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::int[], ?::uuid[], ?::text[], ?::boolean[], ?::uuid[], ?::bigint[]) WITH ORDINALITY
          AS u(id, flow_id, version, contact_id, node_id, exclusive, event_id, seq, ord)
