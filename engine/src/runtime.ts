@@ -104,7 +104,7 @@ export async function startCairn(config: Readonly<Config>, opts: StartOptions = 
  * actions. The start above and the test harnesses wire the engine here, nowhere else.
  */
 export function wireFlowEngine(ctx: EngineContext, opts: { registry?: ActionRegistry; tasks?: FlowEngineOptions['tasks'] } = {}): FlowEngine {
-  const adapters = createPostgresFlowAdapters({ db: ctx.db, clock: ctx.clock, logger: ctx.logger.child({ component: 'runner' }) });
+  const adapters = createPostgresFlowAdapters({ db: ctx.db, clock: ctx.clock, logger: ctx.logger.child({ component: 'runner' }), databaseUrl: ctx.databaseUrl });
   const { flows } = adapters;
   return createFlowEngine(ctx, {
     adapters,

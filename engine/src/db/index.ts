@@ -138,17 +138,20 @@ export interface SqlPart {
  * table, nor two parts modify the same row. A part may read the rows an earlier named part returns. Prepared: the
  * combinations of parts one caller makes are few.
  */
-export async function runTogether(tx: Tx, parts: readonly SqlPart[]): Promise<void> {
+export async function runTogether(tx: Tx, parts: readonly SqlPart[], opts: { unawaited?: boolean } = {}): Promise<void> {
   if (parts.length === 0) return;
   const names = parts.map((p, i) => p.name ?? `p${i}`);
   const ctes = parts.map((p, i) => `${names[i]} AS (${p.sql})`).join(',\n');
   const reads = names.map((n) => `(SELECT count(*) FROM ${n})`).join(', ');
-  await prepared(tx, `WITH ${ctes}\nSELECT ${reads}`, parts.flatMap((p) => p.bindings));
+  const sql = `WITH ${ctes}\nSELECT ${reads}`;
+  const bindings = parts.flatMap((p) => p.bindings);
+  if (opts.unawaited) await unawaited(tx, sql, bindings);
+  else await prepared(tx, sql, bindings);
 }
 
 /**
  * A connection of its own, in pg's pipeline mode, for one caller that runs one transaction at a time (ingestion's
- * group commit): `withTx(db, fn, attempts, await get())`. Knex waits for a transaction's BEGIN before it sends the
+ * group commit, each of the executor's concurrent batches): `withTx(db, fn, attempts, await get())`. Knex waits for a transaction's BEGIN before it sends the
  * first statement; here BEGIN is answered at once and sent with that statement, so PostgreSQL gets both together: a
  * round trip less per transaction. (Should BEGIN fail, the statement after it fails too, and the transaction with it.)
  * Reconnects after the connection is lost; `close` ends it.

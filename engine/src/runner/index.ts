@@ -166,6 +166,7 @@ export function createFlowEngine(ctx: EngineContext, opts: FlowEngineOptions): F
       await poller?.stop();
       await queue?.stop();
       await batcher.whenIdle();
+      await adapters.close?.();
       poller = queue = null;
     },
     async advanceClock(to) {

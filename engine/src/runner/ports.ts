@@ -150,6 +150,8 @@ export interface DryRunReads {
 /** Everything the flow engine (runner/index.ts) reaches storage through; runtime.ts builds them over PostgreSQL. */
 export interface FlowEngineAdapters {
   transact: Transact;
+  /** Releases what the adapters hold (connections of their own); called once the workers have stopped. */
+  close?(): Promise<void>;
   flows: FlowSource;
   store: BatchStore;
   calls: CallStore;

@@ -1,4 +1,4 @@
-import { withTx, type Db } from '../../db/index.ts';
+import { pipelinedConnection, withTx, type Db } from '../../db/index.ts';
 import type { Clock } from '../../time/clock.ts';
 import type { Logger } from '../../logger.ts';
 import { createRunCommands, type RunCommands } from '../commands.ts';
@@ -22,11 +22,28 @@ export interface PostgresFlowAdapters extends FlowEngineAdapters {
   flows: FlowCache;
 }
 
-export function createPostgresFlowAdapters(deps: { db: Db; clock: Clock; logger: Logger }): PostgresFlowAdapters {
+export function createPostgresFlowAdapters(deps: { db: Db; clock: Clock; logger: Logger; databaseUrl?: string }): PostgresFlowAdapters {
   const { db, clock } = deps;
   const flows = new FlowCache();
+  // The executor's batches (two at a time, runner/index.ts) on pipelined connections of their own: BEGIN goes with
+  // the first statement and COMMIT right behind the write (db/index.ts pipelinedConnection, unawaited).
+  const pipelined = deps.databaseUrl
+    ? [1, 2].map(() => pipelinedConnection(deps.databaseUrl!, 'cairn-executor', (err) => deps.logger.warn({ err }, 'executor connection lost')))
+    : [];
+  const free = [...pipelined];
   return {
-    transact: (fn) => withTx(db, fn),
+    transact: async (fn) => {
+      const connection = free.pop();
+      if (!connection) return withTx(db, fn);
+      try {
+        return await withTx(db, fn, 5, await connection.get());
+      } finally {
+        free.push(connection);
+      }
+    },
+    close: async () => {
+      await Promise.all(pipelined.map((c) => c.close()));
+    },
     flows,
     store: createBatchStore(flows),
     calls: createCallStore(db, flows),

@@ -388,7 +388,9 @@ export function createBatchStore(flows: FlowCache): BatchStore {
         ...runsParts(out.runs, out.now, out.steps), contactsPart(out.workspaceId, out.contacts), tasksPart(out.tasks),
         ...out.router.parts(), actionJobsPart(out.actions), ...statsParts(out.stats),
       ].filter((p): p is SqlPart => p !== null);
-      await runTogether(tx, parts);
+      // Nothing after it reads its answer (segment refresh and emitted events read its effect, in order after it):
+      // on a pipelined connection the batch goes on, and COMMIT follows, without waiting for it.
+      await runTogether(tx, parts, { unawaited: true });
     },
   };
 }
