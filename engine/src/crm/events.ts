@@ -91,9 +91,11 @@ export async function ingestEvents(
   // The activity lock the hooks' configuration read needs, taken by the first statement that locks contacts, so the
   // event insert can read the configuration too (a round trip less); or, failing that, by the event insert.
   const types = [...new Set(todo.map((i) => items[i]!.type))];
-  let lock = hooks.onEventsIngested && todo.length > 0 ? activityLockWithInsert(tx, workspaceId, types) : null;
-  const { ids: contactIds, unchanged, newContacts } = await resolveContacts(tx, workspaceId, items, todo, now, pathOf, lock);
-  if (lock && activityLockWithInsert(tx, workspaceId, types) === null) lock = null;
+  const activityLock = hooks.onEventsIngested && todo.length > 0 ? activityLockWithInsert(tx, workspaceId, types) : null;
+  let lockedByLookup = false;
+  const { ids: contactIds, unchanged, newContacts } = await resolveContacts(tx, workspaceId, items, todo, now, pathOf,
+    activityLock && { ...activityLock, taken: () => { activityLock.taken(); lockedByLookup = true; } });
+  const lock = lockedByLookup ? null : activityLock;
   const records = todo.map((i, n) => {
     const it = items[i]!;
     return {
@@ -140,8 +142,6 @@ export async function ingestEvents(
         if (configPart) config = configPart.toConfig(r.meta!.config);
       }
     }
-  } else if (newContacts) {
-    newContacts.check((await prepared(tx, newContacts.sql, newContacts.bindings)).rowCount ?? 0);
   }
 
   // Lost the race on a key (a concurrent request, or the same key twice in this batch): the winner's id.

@@ -88,8 +88,9 @@ export async function unawaited(tx: Tx, sql: string, bindings: readonly unknown[
   }
   // Straight to the connection, not through knex: the statement must be on its way before the transaction goes on
   // to COMMIT, and pg sends it on the call. As `prepared`: a named statement.
-  const connection = await (tx as unknown as { client: { acquireConnection(): Promise<pg.Client> } }).client.acquireConnection();
-  const p = connection.query({ text: positional(sql), values: bindings as unknown[], name: statementName(sql) });
+  const client = (tx as unknown as { client: { acquireConnection(): Promise<pg.Client>; positionBindings(sql: string): string } }).client;
+  const connection = await client.acquireConnection();
+  const p = connection.query({ text: client.positionBindings(sql), values: bindings as unknown[], name: statementName(sql) });
   p.catch(() => undefined); // reported by withTx
   sent.push(p);
 }
@@ -115,11 +116,6 @@ function statementName(sql: string): string {
   return name;
 }
 
-/** `?` bindings as PostgreSQL's `$1`, `$2`...; `\\?` stays a question mark (knex's pg positionBindings). */
-function positional(sql: string): string {
-  let n = 0;
-  return sql.replace(/(\\*)(\?)/g, (match, escapes: string) => (escapes.length % 2 ? '?' : `$${++n}`));
-}
 
 /**
  * A data-modifying statement (`INSERT`, `UPDATE` or `DELETE` with a `RETURNING` clause) or a `SELECT`, with its `?`
@@ -151,9 +147,9 @@ export async function runTogether(tx: Tx, parts: readonly SqlPart[], opts: { una
 
 /**
  * A connection of its own, in pg's pipeline mode, for one caller that runs one transaction at a time (ingestion's
- * group commit, each of the executor's concurrent batches): `withTx(db, fn, attempts, await get())`. Knex waits for a transaction's BEGIN before it sends the
- * first statement; here BEGIN is answered at once and sent with that statement, so PostgreSQL gets both together: a
- * round trip less per transaction. (Should BEGIN fail, the statement after it fails too, and the transaction with it.)
+ * group commit, each of the executor's concurrent batches): `withTx(db, fn, attempts, await get())`. Knex waits for
+ * a transaction's BEGIN before it sends the first statement; here BEGIN is answered at once and sent with that
+ * statement, so PostgreSQL gets both together: a round trip less per transaction. (Should BEGIN fail, the statement after it fails too, and the transaction with it.)
  * Reconnects after the connection is lost; `close` ends it.
  */
 export function pipelinedConnection(connectionString: string, applicationName: string, onError: (err: Error) => void) {

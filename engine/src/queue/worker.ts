@@ -61,11 +61,11 @@ export async function startQueue(opts: QueueOptions): Promise<{ stop(): Promise<
       taskList: opts.tasks,
       preset: {
         worker: {
-          // After a fetch that found at most one job, the next waits 5-15 ms (ignoring "new job" notifications) instead
-        // of following each one: under a steady trickle of jobs (single events, one job per ingestion transaction)
-        // they are then fetched two or more at a time and advanced in one executor transaction (group-commit.ts),
-        // which took a fifth off the CPU per run in W1 single events. A lone job still starts at once.
-        localQueue: { size: Math.max(2, opts.concurrency), refetchDelay: { durationMs: 10, threshold: 1 } },
+          // After a fetch that found at most one job, the next waits 5-15 ms (ignoring "new job" notifications)
+          // instead of following each one: under a steady trickle of jobs (single events, one job per ingestion
+          // transaction) they are then fetched two or more at a time and advanced in one executor transaction
+          // (group-commit.ts), which took a fifth off the CPU per run in W1 single events. A lone job starts at once.
+          localQueue: { size: Math.max(2, opts.concurrency), refetchDelay: { durationMs: 10, threshold: 1 } },
           completeJobBatchDelay: 0,
           failJobBatchDelay: 0,
         },
