@@ -22,11 +22,15 @@ export function useStepNames(refs: VersionRef[]): (ref: VersionRef, nodeId: stri
       staleTime: Infinity,
     })),
   });
-  const byRef = new Map(unique.map((r, i) => [`${r.flow_id}:${r.version}`, docs[i]?.data?.document]));
+  const byRef = new Map(unique.map((r, i) => [`${r.flow_id}:${r.version}`, docs[i]]));
   const titles = new Map((catalog.data?.nodes ?? []).map((n) => [n.type, n.title]));
   return (ref, nodeId) => {
     if (!nodeId) return '—';
-    const node = byRef.get(`${ref.flow_id}:${ref.version}`)?.nodes.find((n) => n.id === nodeId);
+    const query = byRef.get(`${ref.flow_id}:${ref.version}`);
+    const doc = query?.data?.document;
+    // While the version's document is still on its way, say so rather than call a named step "a step".
+    if (!doc) return query?.isPending ? '…' : 'a step';
+    const node = doc.nodes.find((n) => n.id === nodeId);
     if (!node) return 'a step';
     return node.label || titles.get(node.type) || node.type;
   };

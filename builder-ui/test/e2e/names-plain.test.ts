@@ -59,6 +59,8 @@ describeE2e('builder UI end to end: names everywhere, plain language', () => {
     await page.goto(`${server.url}/runs`);
     const table = page.getByRole('table', { name: 'Runs' });
     await table.getByText('grace@names.test').waitFor();
+    // The step's name comes from the version's document, fetched after the list: wait for it rather than race it.
+    await table.getByText('Delay').waitFor();
     const list = await expectNoIds('runs', nodeIds);
     expect(list).toContain('Hot lead follow-up');
     expect(list).toContain('Delay');
