@@ -15,11 +15,11 @@ describe('the job queue', () => {
     [database(), QUEUE_APPLICATION_NAME],
   )).rows[0].n);
 
-  async function start(done: (n: number) => void) {
+  async function start(done: (n: number) => void, concurrency = 4) {
     const lines: string[] = [];
     const logger = createLogger('warn', new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }));
     const queue = await startQueue({
-      connectionString: t.url, db: t.db, logger, concurrency: 4,
+      connectionString: t.url, db: t.db, logger, concurrency,
       tasks: { probe: async (payload) => done((payload as { n: number }).n) },
     });
     return { queue, lines };
@@ -29,6 +29,19 @@ describe('the job queue', () => {
     for (let i = 0; i < 100 && !seen.includes(n); i++) await new Promise((r) => setTimeout(r, 50));
     expect(seen).toContain(n);
   };
+
+  it('a concurrency above 10 starts without graphile-worker\'s pool-size or batch-size warning: the pool is sized to it', async () => {
+    // Issue 17: "maxPoolSize (10) smaller than concurrency (32)" was printed at every start; it is resolved by
+    // sizing the pool and the local queue to the concurrency, not by hiding warnings (they reach this logger).
+    const seen: number[] = [];
+    const { queue, lines } = await start((n) => seen.push(n), 32);
+    try {
+      await runJob(1, seen);
+      expect(lines.join('')).not.toMatch(/maxPoolSize|smaller than/);
+    } finally {
+      await queue.stop();
+    }
+  });
 
   it('survives the server closing its connections, and stop() returns only once all of them are closed', async () => {
     const seen: number[] = [];
