@@ -52,7 +52,7 @@ export async function startEngine(databaseUrl: string, env: Record<string, strin
   // The flags of `pnpm start` (package.json). BENCH_ENGINE_FLAGS adds more to the engine alone, e.g.
   // `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its CPU goes (NODE_OPTIONS refuses --cpu-prof).
   const extra = process.env.BENCH_ENGINE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
-  const child = spawn(process.execPath, ['--no-node-snapshot', '--max-semi-space-size=8', ...extra, '--import', 'tsx', path.join(ROOT, 'engine/src/cli.ts'), 'start'], {
+  const child = spawn(process.execPath, ['--no-node-snapshot', '--max-semi-space-size=4', ...extra, '--import', 'tsx', path.join(ROOT, 'engine/src/cli.ts'), 'start'], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'warn', CAIRN_SECRET_KEY: 'b'.repeat(64), CAIRN_RATE_LIMIT: '100000000', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -15,9 +15,9 @@ export function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, LOG_LEVEL: 'info', ...extra };
 }
 
-/** Spawns `node --no-node-snapshot --import tsx engine/src/cli.ts ...args`, exactly what `pnpm cairn` runs. */
+/** Spawns `node --no-node-snapshot --max-semi-space-size=4 --import tsx engine/src/cli.ts ...args`, exactly what `pnpm cairn` runs. */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
-  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', 'engine/src/cli.ts', ...args], {
+  const child = spawn(process.execPath, ['--no-node-snapshot', '--max-semi-space-size=4', '--import', 'tsx', 'engine/src/cli.ts', ...args], {
     cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new CliProcess(child);
