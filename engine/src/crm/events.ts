@@ -175,8 +175,11 @@ async function existingKeys(tx: Tx, workspaceId: string, keys: string[]): Promis
   return new Map((res.rows as { idempotency_key: string; id: string; contact_id: string }[]).map((r) => [r.idempotency_key, r]));
 }
 
-/** Contact id per item of `todo`: by id (locked) for engine callers, else upserted from the item's `contact`. */
-/** Contact id per item of `todo`, and the items whose contact the upsert left as it was (nothing created or changed). */
+/**
+ * Contact id per item of `todo`: by id (locked) for engine callers, else upserted from the item's `contact`; the items
+ * whose contact the upsert left as it was (nothing created or changed); and the new contacts' insert, left to the
+ * caller's event insert (`alsoLock` taken by the upsert's first statement).
+ */
 async function resolveContacts(
   tx: Tx, workspaceId: string, items: EventInput[], todo: number[], now: Date, pathOf: (i: number) => string, alsoLock: AlsoLock | null,
 ): Promise<{ ids: string[]; unchanged: Set<number>; newContacts: ContactsInsert | null }> {

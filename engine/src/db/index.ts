@@ -116,7 +116,6 @@ function statementName(sql: string): string {
   return name;
 }
 
-
 /**
  * A data-modifying statement (`INSERT`, `UPDATE` or `DELETE` with a `RETURNING` clause) or a `SELECT`, with its `?`
  * bindings, meant to run together with others through `runTogether`. `name` lets a later part read its rows.
@@ -149,7 +148,8 @@ export async function runTogether(tx: Tx, parts: readonly SqlPart[], opts: { una
  * A connection of its own, in pg's pipeline mode, for one caller that runs one transaction at a time (ingestion's
  * group commit, each of the executor's concurrent batches): `withTx(db, fn, attempts, await get())`. Knex waits for
  * a transaction's BEGIN before it sends the first statement; here BEGIN is answered at once and sent with that
- * statement, so PostgreSQL gets both together: a round trip less per transaction. (Should BEGIN fail, the statement after it fails too, and the transaction with it.)
+ * statement, so PostgreSQL gets both together: a round trip less per transaction. (Should BEGIN fail, the
+ * statement after it fails too, and the transaction with it.)
  * Reconnects after the connection is lost; `close` ends it.
  */
 export function pipelinedConnection(connectionString: string, applicationName: string, onError: (err: Error) => void) {
