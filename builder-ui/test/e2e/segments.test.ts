@@ -75,7 +75,9 @@ describeE2e('builder UI end to end: segments', () => {
     // The sparkline is drawn from the API's daily counts and says what it shows.
     const history = stored.body.history as { day: string; members: number }[];
     expect(history.length).toBeGreaterThan(0);
-    await expect(row.getByRole('img').getAttribute('aria-label')).resolves.toContain(`${history.at(-1)!.members} on ${history.at(-1)!.day}`);
+    // The sparkline fetches the history again once the list shows a new count, keeping the previous one until it
+    // arrives: poll rather than read the label the moment the count changed.
+    await expect.poll(() => row.getByRole('img').getAttribute('aria-label')).toContain(`${history.at(-1)!.members} on ${history.at(-1)!.day}`);
 
     // Live: the window shopper's first order, 35 days ago, makes them a member; the page follows without a reload.
     expect((await server.h.call('POST', '/v1/events', { type: 'order.completed', contact: { email: 'window@shop.test' }, properties: { amount: 20 }, occurred_at: ago(35) })).status).toBe(202);
