@@ -137,7 +137,7 @@ async function phase(kind: 'single' | 'batch', opts: { durationS: number; warmup
 
     const lat = await database.db.raw(
       `SELECT percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM s.finished_at - e.received_at) * 1000) AS p
-         FROM run_step_history s JOIN runs r ON r.id = s.run_id JOIN events e ON e.id = r.trigger_event_id
+         FROM run_step_history s JOIN runs r ON r.workspace_id = s.workspace_id AND r.id = s.run_id JOIN events e ON e.workspace_id = r.workspace_id AND e.id = r.trigger_event_id
         WHERE s.node_id = 'assign' AND r.workspace_id = ? AND e.received_at >= ?`,
       [workspaceId, t0],
     );

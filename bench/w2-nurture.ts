@@ -85,7 +85,7 @@ export async function runW2(opts: { scale?: number } = {}): Promise<Record<strin
     const lateness = await database.db.raw(
       `SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM s.finished_at - (c.properties->>'wake_on')::timestamptz) * 1000) AS p,
               min(extract(epoch FROM s.finished_at - (c.properties->>'wake_on')::timestamptz) * 1000) AS early
-         FROM run_step_history s JOIN runs r ON r.id = s.run_id JOIN contacts c ON c.id = r.contact_id
+         FROM run_step_history s JOIN runs r ON r.workspace_id = s.workspace_id AND r.id = s.run_id JOIN contacts c ON c.workspace_id = r.workspace_id AND c.id = r.contact_id
         WHERE r.workspace_id = ? AND s.node_id = 'rest'`,
       [workspaceId],
     );

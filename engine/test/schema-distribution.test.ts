@@ -17,24 +17,6 @@ const EXCEPTIONS: Record<string, string> = {
   users: 'accounts span workspaces (memberships carry workspace_id): reference table',
   sessions: 'a session token is looked up before any workspace is known: reference table',
   api_keys: 'a key is looked up by its prefix before its workspace is known: reference table',
-  // Tenant tables keyed by globally unique ids (UUIDv7 / per-flow keys). workspace_id is left out of their hot
-  // keys on purpose: 16 bytes less per index entry on the tables that hold a row per contact, event, run and step
-  // (docs/performance.md footprint). Every query still filters by workspace_id. Distributing them is the
-  // key-widening migration listed in docs/operations.md (PRIMARY KEY (workspace_id, id) and friends).
-  contacts: 'hot: PRIMARY KEY (id), widened to (workspace_id, id) when distributed',
-  events: 'hot: PRIMARY KEY (id), widened to (workspace_id, id) when distributed',
-  runs: 'hot: PRIMARY KEY (id), widened to (workspace_id, id) when distributed',
-  run_steps: 'hot: PRIMARY KEY (run_id, id), widened to (workspace_id, run_id, id) when distributed',
-  flows: 'PRIMARY KEY (id) referenced by foreign keys; widened with them when distributed',
-  flow_versions: 'PRIMARY KEY (flow_id, version), widened when distributed',
-  flow_triggers: 'PRIMARY KEY (flow_id), widened when distributed',
-  flow_timers: 'PRIMARY KEY (flow_id), widened when distributed',
-  flow_enrollments: 'PRIMARY KEY (flow_id, contact_id), widened when distributed',
-  flow_stats: 'PRIMARY KEY (flow_id, version, shard), widened when distributed',
-  node_stats: 'PRIMARY KEY (flow_id, version, node_id, shard), widened when distributed',
-  owners: 'PRIMARY KEY (id), widened when distributed',
-  routing_pools: 'PRIMARY KEY (id), widened when distributed',
-  tasks: 'PRIMARY KEY (id), widened when distributed',
 };
 
 interface KeyRow { table: string; index: string; first_column: string | null; definition: string }
@@ -59,6 +41,22 @@ describe('schema: keys lead with workspace_id (distributable by workspace)', () 
     expect(keys.length).toBeGreaterThan(20);
     const offending = keys.filter((k) => k.first_column !== 'workspace_id' && !(k.table in EXCEPTIONS));
     expect(offending.map((k) => `${k.table}: ${k.definition}`), 'lead the key with workspace_id, or list the table in EXCEPTIONS with its reason').toEqual([]);
+  });
+
+  it('every foreign key between tenant tables carries workspace_id on both sides (Citus co-locates them by it)', async () => {
+    const { rows } = await t.db.raw(
+      `SELECT c.conrelid::regclass::text AS table, c.confrelid::regclass::text AS references, pg_get_constraintdef(c.oid) AS definition,
+              (SELECT array_agg(a.attname::text) FROM pg_attribute a WHERE a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)) AS columns,
+              (SELECT array_agg(a.attname::text) FROM pg_attribute a WHERE a.attrelid = c.confrelid AND a.attnum = ANY (c.confkey)) AS referenced
+         FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+        WHERE n.nspname = 'public' AND c.contype = 'f'`,
+    );
+    const fks = rows as { table: string; references: string; definition: string; columns: string[]; referenced: string[] }[];
+    const between = fks.filter((f) => !(f.references in EXCEPTIONS) && !(f.table in EXCEPTIONS));
+    // The flows' children (versions, triggers, timers, enrollments, counters) reference their flow.
+    expect(between.length).toBeGreaterThanOrEqual(6);
+    const offending = between.filter((f) => !f.columns.includes('workspace_id') || !f.referenced.includes('workspace_id'));
+    expect(offending.map((f) => `${f.table}: ${f.definition}`)).toEqual([]);
   });
 
   it('every listed exception still exists and still needs to be listed (the list does not rot)', async () => {

@@ -176,7 +176,7 @@ async function setTrigger(tx: Tx, workspaceId: string, flowId: string, version: 
   if (timer) {
     await tx.raw(
       `INSERT INTO flow_timers (workspace_id, flow_id, version, kind, next_at, scanned_until) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (flow_id) DO UPDATE SET version = EXCLUDED.version, kind = EXCLUDED.kind, next_at = EXCLUDED.next_at,
+       ON CONFLICT (workspace_id, flow_id) DO UPDATE SET version = EXCLUDED.version, kind = EXCLUDED.kind, next_at = EXCLUDED.next_at,
          scanned_until = coalesce(flow_timers.scanned_until, EXCLUDED.scanned_until)`,
       [workspaceId, flowId, version, trigger.type, timer.next_at, timer.scanned_until],
     );
@@ -191,7 +191,7 @@ async function setTrigger(tx: Tx, workspaceId: string, flowId: string, version: 
       : null;
   await tx.raw(
     `INSERT INTO flow_triggers (workspace_id, flow_id, version, kind, event_type) VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT (flow_id) DO UPDATE SET version = EXCLUDED.version, kind = EXCLUDED.kind, event_type = EXCLUDED.event_type`,
+     ON CONFLICT (workspace_id, flow_id) DO UPDATE SET version = EXCLUDED.version, kind = EXCLUDED.kind, event_type = EXCLUDED.event_type`,
     [workspaceId, flowId, version, trigger.type, eventType],
   );
 }

@@ -27,8 +27,8 @@ export type Transact = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 /** Compiled flow versions (immutable, so cached for the life of the process). */
 export interface FlowSource {
   get(flowId: string, version: number): CompiledFlow | undefined;
-  /** Loads and compiles every listed version not cached yet, in one query. */
-  ensure(tx: Tx, keys: { flowId: string; version: number }[]): Promise<void>;
+  /** Loads and compiles every listed version (all of the workspace) not cached yet, in one query. */
+  ensure(tx: Tx, workspaceId: string, keys: { flowId: string; version: number }[]): Promise<void>;
 }
 
 /** Runs as the commands outside the executor (cancel, retry, erasure) read and write them. */

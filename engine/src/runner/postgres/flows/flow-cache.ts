@@ -14,7 +14,7 @@ export class FlowCache {
   }
 
   /** Loads and compiles every listed version not cached yet, in one query. */
-  async ensure(q: Tx | Db, keys: { flowId: string; version: number }[]): Promise<void> {
+  async ensure(q: Tx | Db, workspaceId: string, keys: { flowId: string; version: number }[]): Promise<void> {
     const missing = new Map<string, { flowId: string; version: number }>();
     for (const k of keys) {
       const key = `${k.flowId}:${k.version}`;
@@ -26,8 +26,8 @@ export class FlowCache {
     const { rows } = await q.raw(
       `SELECT v.workspace_id, v.flow_id, v.version, v.document, v.plugin_pins
          FROM flow_versions v JOIN unnest(?::uuid[], ?::int[]) AS k(flow_id, version)
-           ON v.flow_id = k.flow_id AND v.version = k.version`,
-      [list.map((k) => k.flowId), list.map((k) => k.version)],
+           ON v.workspace_id = ? AND v.flow_id = k.flow_id AND v.version = k.version`,
+      [list.map((k) => k.flowId), list.map((k) => k.version), workspaceId],
     );
     for (const r of rows as { workspace_id: string; flow_id: string; version: number; document: FlowDocument; plugin_pins: Record<string, string> }[]) {
       this.byKey.set(

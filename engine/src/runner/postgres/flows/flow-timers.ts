@@ -42,7 +42,7 @@ export async function fireDueFlowTimers(db: Db, flows: FlowCache, now: Date): Pr
       const { rows } = await tx.raw(`SELECT * FROM flow_timers WHERE next_at <= ? ORDER BY next_at LIMIT 1 FOR UPDATE SKIP LOCKED`, [now]);
       const timer = rows[0] as TimerRow | undefined;
       if (!timer) return false;
-      await flows.ensure(tx, [{ flowId: timer.flow_id, version: timer.version }]);
+      await flows.ensure(tx, timer.workspace_id, [{ flowId: timer.flow_id, version: timer.version }]);
       const flow = flows.get(timer.flow_id, timer.version)!;
       const trigger = flow.trigger;
       if (trigger.type === 'trigger.schedule') {
@@ -57,7 +57,7 @@ export async function fireDueFlowTimers(db: Db, flows: FlowCache, now: Date): Pr
         await enroll(tx, flow, (contacts.rows as { id: string }[]).map((c) => ({ contactId: c.id, fireAt: timer.next_at })), now);
         // A schedule missed while no engine ran fires once, then carries on from now.
         const after = timer.next_at > now ? timer.next_at : now;
-        await tx.raw(`UPDATE flow_timers SET next_at = ? WHERE flow_id = ?`, [nextCronTime(config.cron, config.timezone ?? 'UTC', after), timer.flow_id]);
+        await tx.raw(`UPDATE flow_timers SET next_at = ? WHERE workspace_id = ? AND flow_id = ?`, [nextCronTime(config.cron, config.timezone ?? 'UTC', after), timer.workspace_id, timer.flow_id]);
       } else if (trigger.type === 'trigger.date') {
         const config = trigger.config;
         const from = timer.scanned_until ?? now;
@@ -72,7 +72,7 @@ export async function fireDueFlowTimers(db: Db, flows: FlowCache, now: Date): Pr
           if (fireAt && fireAt > from && fireAt <= until) due.push({ contactId: c.id, fireAt });
         }
         await enroll(tx, flow, due, now);
-        await tx.raw(`UPDATE flow_timers SET next_at = ?, scanned_until = ? WHERE flow_id = ?`, [new Date(now.getTime() + DATE_SCAN_EVERY_MS), until, timer.flow_id]);
+        await tx.raw(`UPDATE flow_timers SET next_at = ?, scanned_until = ? WHERE workspace_id = ? AND flow_id = ?`, [new Date(now.getTime() + DATE_SCAN_EVERY_MS), until, timer.workspace_id, timer.flow_id]);
       } else {
         // timer.kind is the version's trigger type (flow/service.ts initialTimer): only clock triggers have timers.
         throw new Error(`flow timer of flow ${timer.flow_id} v${timer.version} belongs to a ${trigger.type} trigger`);

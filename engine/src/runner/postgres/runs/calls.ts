@@ -22,7 +22,7 @@ export function createCallStore(db: Db, flows: FlowCache): CallStore {
       );
       const row = rows[0] as CallRow | undefined;
       if (!row || row.state !== 'calling' || row.node_id !== at.nodeId || row.attempt !== at.attempt) return undefined;
-      await flows.ensure(db, [{ flowId: row.flow_id, version: row.version }]);
+      await flows.ensure(db, workspaceId, [{ flowId: row.flow_id, version: row.version }]);
       return { flow: flows.get(row.flow_id, row.version)!, vars: row.vars, contact: publicContact(row.contact), event: row.event };
     },
   };

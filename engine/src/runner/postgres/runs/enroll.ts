@@ -34,7 +34,7 @@ export function createEnrollment(deps: { flows: FlowCache; clock: Clock; logger:
     const now = deps.clock.now();
     let candidates: NewRun[] = [];
     if (triggers.length > 0) {
-      await deps.flows.ensure(tx, triggers.map((t) => ({ flowId: t.flow_id, version: t.version })));
+      await deps.flows.ensure(tx, workspaceId, triggers.map((t) => ({ flowId: t.flow_id, version: t.version })));
       const byType = new Map<string, { flow_id: string; version: number }[]>();
       for (const t of triggers) {
         byType.set(t.event_type, [...(byType.get(t.event_type) ?? []), t]);
@@ -165,7 +165,7 @@ async function insertRunsAndEnqueue(tx: Tx, workspaceId: string, runs: NewRun[],
        -- A run counts as started when it is created (it may end, by a goal or exit event, before its first step).
        INSERT INTO flow_stats (workspace_id, flow_id, version, shard, started)
        SELECT ?, flow_id, version, ?, count(*) FROM ins GROUP BY flow_id, version ORDER BY flow_id, version
-       ON CONFLICT (flow_id, version, shard) DO UPDATE SET started = flow_stats.started + EXCLUDED.started
+       ON CONFLICT (workspace_id, flow_id, version, shard) DO UPDATE SET started = flow_stats.started + EXCLUDED.started
      ), busy AS (
        SELECT contact_id FROM ins
        UNION ALL

@@ -59,7 +59,7 @@ async function loadWork(tx: Tx, workspaceId: string, contacts: Contact[], now: D
   )).rows as RunRow[]).map(toRun);
   if (runs.length === 0) return { runs, newEvents: [], triggerEvents: [] };
 
-  await flows.ensure(tx, runs.map((r) => ({ flowId: r.flowId, version: r.version })));
+  await flows.ensure(tx, workspaceId, runs.map((r) => ({ flowId: r.flowId, version: r.version })));
   const flowOf = (r: Run) => flows.get(r.flowId, r.version)!;
   // A run still at its trigger has recorded no step yet; any other may have rows to fold into its record when it ends.
   for (const r of runs) r.stepRows = !(r.nodeId === flowOf(r).trigger.id && r.attempt <= 1);
@@ -297,7 +297,7 @@ function statsParts(stats: StatsDelta): SqlPart[] {
        SELECT w, f, v, n, ?, e, c, x, wt FROM unnest(?::uuid[], ?::uuid[], ?::int[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
          AS u(w, f, v, n, e, c, x, wt)
        ORDER BY f, v, n
-       ON CONFLICT (flow_id, version, node_id, shard) DO UPDATE SET
+       ON CONFLICT (workspace_id, flow_id, version, node_id, shard) DO UPDATE SET
          entered = node_stats.entered + EXCLUDED.entered, completed = node_stats.completed + EXCLUDED.completed,
          failed = node_stats.failed + EXCLUDED.failed, waiting = node_stats.waiting + EXCLUDED.waiting
        RETURNING 1`,
@@ -321,7 +321,7 @@ function statsParts(stats: StatsDelta): SqlPart[] {
        SELECT w, f, v, ?, s, c, cv, ex, fl, cn FROM unnest(?::uuid[], ?::uuid[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
          AS u(w, f, v, s, c, cv, ex, fl, cn)
        ORDER BY f, v
-       ON CONFLICT (flow_id, version, shard) DO UPDATE SET
+       ON CONFLICT (workspace_id, flow_id, version, shard) DO UPDATE SET
          started = flow_stats.started + EXCLUDED.started, completed = flow_stats.completed + EXCLUDED.completed,
          converted = flow_stats.converted + EXCLUDED.converted, exited = flow_stats.exited + EXCLUDED.exited,
          failed = flow_stats.failed + EXCLUDED.failed, cancelled = flow_stats.cancelled + EXCLUDED.cancelled

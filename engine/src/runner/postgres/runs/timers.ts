@@ -18,9 +18,9 @@ export async function fireDue(db: Db, now: Date): Promise<number> {
   for (;;) {
     const { rows } = await db.raw(
       `WITH due AS (
-         SELECT id FROM runs WHERE wake_at <= ? ORDER BY wake_at LIMIT ? FOR UPDATE SKIP LOCKED
+         SELECT workspace_id, id FROM runs WHERE wake_at <= ? ORDER BY wake_at LIMIT ? FOR UPDATE SKIP LOCKED
        ), marked AS (
-         UPDATE runs r SET state = 'due', wake_at = NULL FROM due WHERE r.id = due.id RETURNING r.workspace_id, r.contact_id
+         UPDATE runs r SET state = 'due', wake_at = NULL FROM due WHERE r.workspace_id = due.workspace_id AND r.id = due.id RETURNING r.workspace_id, r.contact_id
        ), jobs AS (
          SELECT ${contactsJobSql('workspace_id::text', 'array_agg(DISTINCT contact_id)')}
            FROM marked GROUP BY workspace_id
