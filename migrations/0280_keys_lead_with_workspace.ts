@@ -9,8 +9,8 @@ import type { Knex } from 'knex';
 // tasks already carried a second, non-unique (workspace_id, id) index for listing by workspace: the widened
 // primary key takes its place, so contacts' footprint shrinks by one index (docs/performance.md, footprint).
 //
-// Rebuilding a primary key locks its table while the index builds (about 2 s per million rows on 2 cores): run it
-// in a maintenance window on a large installation.
+// Rebuilding a primary key locks its table while the new index builds (as long as a CREATE INDEX on the same
+// columns): run it in a quiet hour on a large installation.
 
 interface Key { table: string; from: string[]; to: string[]; replaces?: { index: string; columns: string[] } }
 

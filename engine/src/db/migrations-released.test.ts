@@ -45,7 +45,7 @@ const RELEASED: Record<string, string> = {
   '0261_run_retention_revisit.ts': 'eef5c3b742311b40dccba29a069c1d1f98389a8863433a2ba3fab0d4d7feedfc',
   '0270_hot_table_autovacuum.ts': 'dddcb463e4d2edfc29710f7e93a324428cbca2c4432f48b4a61da01765a67a03',
   '0271_owner_leads_autovacuum.ts': 'fa53ce38ab8e323a766065d23bb57cc91dc2e41818c786448bd05d9d0bcce4ae',
-  '0280_keys_lead_with_workspace.ts': '617a74959e4498402baad842dfa1df6e1d832e70d48f15d78f6face1536f0415',
+  '0280_keys_lead_with_workspace.ts': '0b9a1ae651c3fde5531303ab3b8cbec6e353a0bb9e20781f889bb7b93d435bc2',
 };
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../migrations');
