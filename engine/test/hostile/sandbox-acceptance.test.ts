@@ -124,7 +124,7 @@ afterAll(async () => {
   await t?.drop();
 });
 
-it('WebAssembly memory, 100 parallel 5 MiB fetches and a 30 × nested-loop Liquid step: RSS < 500 MB, no main-thread block of 50 ms, /healthz under 100 ms', async () => {
+it('WebAssembly memory, 100 parallel 5 MiB fetches and a 30 × nested-loop Liquid step: RSS < 500 MB; no main-thread block of 50 ms and /healthz under 100 ms where one 5 MiB answer fits a slice', async () => {
   const greedy = await buildPlugin(fileURLToPath(new URL('./fixtures/greedy.ts', import.meta.url)));
   expect((await api('POST', '/v1/plugins', { manifest: greedy.manifest, bundle: greedy.bundle })).status).toBe(201);
   const once = { retry: { max_attempts: 1, backoff: 'PT1S' } };
