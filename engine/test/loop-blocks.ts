@@ -13,6 +13,18 @@ export interface LoopBlockMonitor {
 
 const runNs = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
 
+/** CPU time of this thread spent in `fn`, in ms; null where /proc/thread-self/schedstat does not exist. */
+export function threadCpuMs(fn: () => unknown): number | null {
+  let before: number;
+  try {
+    before = runNs();
+  } catch {
+    return null;
+  }
+  fn();
+  return (runNs() - before) / 1e6;
+}
+
 export function monitorLoopBlocks(): LoopBlockMonitor | null {
   try {
     runNs();

@@ -2,6 +2,7 @@ import { Effects, processContact, type BatchEnv, type ContactWork } from './exec
 import type { EmittedEvent, NewTask } from './in-engine-actions.ts';
 import type { ActionResult, Run, StoredEvent } from './model.ts';
 import type { BatchStore, FlowSource, JobQueue, Tx } from './ports.ts';
+import { groupBy } from './group-by.ts';
 
 /** One contact to advance, with the result of an external action when that is why it is here. */
 export interface ContactRequest {
@@ -94,15 +95,4 @@ export async function advanceBatch(tx: Tx, workspaceId: string, requests: Contac
   if (emitted.length) await deps.emit(tx, workspaceId, emitted);
   phase('rest');
   return { runs: runs.length, steps: effects.steps.length, phasesMs };
-}
-
-function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
-  const m = new Map<string, T[]>();
-  for (const it of items) {
-    const k = key(it);
-    const list = m.get(k);
-    if (list) list.push(it);
-    else m.set(k, [it]);
-  }
-  return m;
 }

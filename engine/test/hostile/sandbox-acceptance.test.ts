@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +19,7 @@ import { loadSecretKey } from '../../src/secrets/key.ts';
 import { createSystemClock } from '../../src/time/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../db.ts';
 import { eventually } from '../engine-harness.ts';
-import { monitorLoopBlocks } from '../loop-blocks.ts';
+import { monitorLoopBlocks, threadCpuMs } from '../loop-blocks.ts';
 
 /**
  * Issue 8 acceptance: "A plugin trying WebAssembly memory, 100 parallel large fetches, and a 30 × nested-loop
@@ -103,17 +102,6 @@ beforeAll(async () => {
   key = (await createApiKey(t.db, { workspaceId: ws.id, role: 'admin' })).key;
 });
 
-/** CPU time of this thread spent in `fn`, in ms (Linux: /proc/thread-self/schedstat); null elsewhere. */
-function cpuMsOf(fn: () => unknown): number | null {
-  const runNs = () => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
-  try {
-    const before = runNs();
-    fn();
-    return (runNs() - before) / 1e6;
-  } catch {
-    return null;
-  }
-}
 const median = (xs: (number | null)[]) => (xs.includes(null) ? null : [...(xs as number[])].sort((a, b) => a - b)[1]!);
 
 afterAll(async () => {
@@ -144,7 +132,7 @@ it('WebAssembly memory, 100 parallel 5 MiB fetches and a 30 × nested-loop Liqui
 
   // What one indivisible unit of the hand-over costs this machine: joining and decoding one 5 MiB answer, in CPU
   // time of this thread (median of 3). The engine hands over one answer per slice; it cannot cut one answer finer.
-  const unitMs = median([0, 1, 2].map(() => cpuMsOf(() => Buffer.concat(Array.from({ length: 80 }, () => Buffer.alloc(64 * 1024, 'z'))).toString('utf8'))));
+  const unitMs = median([0, 1, 2].map(() => threadCpuMs(() => Buffer.concat(Array.from({ length: 80 }, () => Buffer.alloc(64 * 1024, 'z'))).toString('utf8'))));
 
   // The probes: RSS sampled every 10 ms, /healthz asked over HTTP (from the outside thread) with 20 ms pauses.
   let peakRss = process.memoryUsage.rss();

@@ -2,6 +2,7 @@ import { prepared, runTogether, type SqlPart, type Tx } from '../../../db/index.
 import type { BatchStore, BatchWork, JobQueue, Json, RunStore } from '../../ports.ts';
 import type { Contact, Run, StepRecord, StoredEvent } from '../../model.ts';
 import type { FlowCache } from '../flows/flow-cache.ts';
+import { groupBy } from '../../group-by.ts';
 import { BatchOwnerRouter } from '../owners/owner-router.ts';
 import type { NewTask } from '../../in-engine-actions.ts';
 import type { StatsDelta } from '../../stats.ts';
@@ -151,12 +152,7 @@ export async function writeRuns(tx: Tx, runs: Run[], now: Date, steps: StepRecor
 function runsParts(runs: Run[], now: Date, steps: StepRecord[] = []): SqlPart[] {
   const parts: SqlPart[] = [];
   if (runs.length === 0 && steps.length === 0) return parts;
-  const stepsOf = new Map<string, StepRecord[]>();
-  for (const s of steps) {
-    const list = stepsOf.get(s.runId);
-    if (list) list.push(s);
-    else stepsOf.set(s.runId, [s]);
-  }
+  const stepsOf = groupBy(steps, (s) => s.runId);
   const compact = new Map<string, { steps: Json[]; vars: Record<string, Json> }>();
   for (const r of runs) {
     if (r.state === 'done' && (stepsOf.has(r.id) || r.stepRows)) compact.set(r.id, compactRecord(r, stepsOf.get(r.id) ?? []));
@@ -165,13 +161,7 @@ function runsParts(runs: Run[], now: Date, steps: StepRecord[] = []): SqlPart[] 
   // on both columns of runs_pkey (migration 0280) the planner joined the unnest by a nested loop over the
   // materialized rows: 500 × 500 comparisons, 45 ms a W1 batch where the hash join it picks with one workspace
   // took 34 ms.
-  const byWorkspace = new Map<string, Run[]>();
-  for (const r of runs) {
-    const group = byWorkspace.get(r.workspaceId);
-    if (group) group.push(r);
-    else byWorkspace.set(r.workspaceId, [r]);
-  }
-  for (const group of byWorkspace.values()) parts.push(runsUpdatePart(group, now, compact));
+  for (const group of groupBy(runs, (r) => r.workspaceId).values()) parts.push(runsUpdatePart(group, now, compact));
   // In the same statement as the UPDATE above, whose fold reads these rows as they were before it.
   const folded = runs.filter((r) => compact.has(r.id) && r.stepRows);
   if (folded.length) {
